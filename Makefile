@@ -1,0 +1,69 @@
+# osc — build, test, demo, bench.  Dependencies come from pkg-config only.
+#   make                 build build/osc
+#   make test            install packages (root, apt-get), build, run every test
+#   make demo            install, build, run an online ALTER on a 1M-row demo table
+#   make bench           the benchmark harness (bench/)
+#   make SANITIZER=address,undefined   a sanitizer build in build-san/
+#   make WERROR=1        warnings are errors (CI)
+
+PKGS     := libpq libevent openssl
+CC       ?= cc
+OPT      ?= -O2 -g
+WARN     := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wformat=2 -Wvla
+CFLAGS   += $(OPT) $(WARN) -Isrc -Icutover -Ireplicator $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+
+ifdef WERROR
+CFLAGS   += -Werror
+endif
+ifdef SANITIZER
+CFLAGS   += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=$(SANITIZER)
+BUILD    ?= build-san
+endif
+BUILD    ?= build
+
+CORE_SRC := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard replicator/*.c) $(wildcard cutover/*.c)
+CORE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRC))
+UNIT_SRC := $(wildcard tests/unit/*.c)
+
+.PHONY: all test unit deps demo bench clean san
+all: $(BUILD)/osc $(BUILD)/writer
+
+$(BUILD)/%.o: %.c $(wildcard src/*.h replicator/*.h cutover/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/osc: $(BUILD)/src/main.o $(CORE_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# the concurrent, mirrored writer the tests and the bench drive tables with
+$(BUILD)/writer: tests/writer.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+$(BUILD)/unit: $(UNIT_SRC) $(CORE_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@scripts/install-deps.sh
+
+unit: $(BUILD)/unit
+	$(BUILD)/unit
+
+test: deps
+	$(MAKE) WERROR=1 all $(BUILD)/unit
+	$(MAKE) WERROR=1 SANITIZER=address,undefined all build-san/unit
+	tests/run.sh
+
+demo: deps
+	$(MAKE) all
+	scripts/demo.sh
+
+bench: deps
+	$(MAKE) all
+	bench/run.sh
+
+clean:
+	rm -rf build build-san

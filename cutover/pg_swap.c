@@ -1,0 +1,160 @@
+/*
+ * pg_swap.c — the swap on PostgreSQL: one transaction, one attempt.
+ *
+ *   SET LOCAL lock_timeout (short); LOCK TABLE orig IN ACCESS EXCLUSIVE MODE
+ *   drain the log into the shadow (the lock keeps new changes out)
+ *   identity sequences: the new one continues above the old one and the max
+ *   ALTER TABLE orig RENAME TO _orig_osc_old; its indexes and identity
+ *     sequences step aside to _<name>_osc_old; its capture trigger goes
+ *   ALTER TABLE work.shadow RENAME TO orig; SET SCHEMA <orig's schema>
+ *     (the indexes already carry the original names; owned sequences move)
+ *   serial sequences: OWNED BY the new table
+ *   COMMIT
+ * Writers wait at most the lock timeout for the lock, plus the drain once it
+ * is held.  Statements queued behind the lock re-resolve the table's name
+ * when they get it, and so land in the new table.  If the lock is not
+ * granted in time, everything rolls back and cutover/cutover.c retries.
+ */
+#include "pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool set_local(Pg *pg, const char *name, int64_t ms, OscErr *e)
+{
+	Sql q;
+	char v[32];
+	bool ok;
+
+	sql_init(&q, &pg->dialect);
+	snprintf(v, sizeof(v), "%ldms", (long)ms);
+	sql_add(&q, "SELECT pg_catalog.set_config(%L, %L, true)", name, v);
+	ok = pg_exec_sql(pg, &q, NULL, e);
+	sql_free(&q);
+	return ok;
+}
+
+static bool run(Pg *pg, Sql *q, OscErr *e)
+{
+	bool ok = pg_exec_sql(pg, q, NULL, e);
+	sql_reset(q);
+	return ok;
+}
+
+SwapResult pg_swap(Pg *pg, OscErr *e)
+{
+	Sql q;
+	PGresult *r = NULL;
+	SwapResult res = SWAP_FAILED;
+	int64_t drained = 0, n;
+	int64_t t0 = now_us(), t_locked = 0;
+
+	sql_init(&q, &pg->dialect);
+	if (!pg_command(pg, "BEGIN", e) || !set_local(pg, "lock_timeout", pg->osc->opt.lock_timeout_ms, e) ||
+	    !set_local(pg, "statement_timeout", 5000, e))
+		goto out;
+	sql_add(&q, "LOCK TABLE ONLY %I.%I IN ACCESS EXCLUSIVE MODE", pg->schema, pg->table);
+	if (!run(pg, &q, e)) {
+		if (pg_is_lock_timeout(e))
+			res = SWAP_RETRY;
+		goto out;
+	}
+	t_locked = now_us();
+	do {
+		if (!pg_replay_batch(pg, 10000, &n, true, e)) {
+			if (pg_is_lock_timeout(e))
+				res = SWAP_RETRY;
+			goto out;
+		}
+		drained += n;
+	} while (n > 0);
+
+	if (pg->tmp_key_index) {
+		sql_add(&q, "DROP INDEX %I.%I", pg->work, pg->tmp_key_index);
+		if (!run(pg, &q, e))
+			goto out;
+	}
+	/* identity: continue above both the old sequence and the copied rows */
+	for (int i = 0; i < pg->nseqs; i++) {
+		PgSeq *s = &pg->seqs[i];
+		if (!s->identity)
+			continue;
+		char *shadow = pg_qualified(pg, pg->work, pg->shadow);
+		sql_add(&q,
+		        "SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence(%L, %L),"
+		        " greatest((SELECT max(%I) FROM %s),"
+		        "          (SELECT CASE WHEN is_called THEN last_value END FROM %s)), true)",
+		        shadow, s->column, s->column, shadow, s->old_seq);
+		free(shadow);
+		if (!run(pg, &q, e))
+			goto out;
+	}
+	/* retire the original */
+	sql_add(&q, "ALTER TABLE %I.%I RENAME TO %I", pg->schema, pg->table, pg->old);
+	if (!run(pg, &q, e))
+		goto out;
+	for (int i = 0; i < pg->nindexes; i++) {
+		sql_add(&q, "ALTER INDEX %I.%I RENAME TO %I", pg->schema, pg->indexes[i].name, pg->indexes[i].old_name);
+		if (!run(pg, &q, e))
+			goto out;
+	}
+	sql_add(&q, "DROP TRIGGER %I ON %I.%I", "_osc_capture", pg->schema, pg->old);
+	if (!run(pg, &q, e))
+		goto out;
+	for (int i = 0; i < pg->nseqs; i++) {
+		PgSeq *s = &pg->seqs[i];
+		if (!s->identity)
+			continue;
+		char old[PG_NAMELEN + 1];
+		names_derive(old, sizeof(old), "_", s->old_name, "_osc_old", PG_NAMELEN);
+		sql_add(&q, "ALTER SEQUENCE %s RENAME TO %I", s->old_seq, old);
+		if (!run(pg, &q, e))
+			goto out;
+	}
+	/* move the shadow in */
+	sql_add(&q, "ALTER TABLE %I.%I RENAME TO %I", pg->work, pg->shadow, pg->table);
+	if (!run(pg, &q, e))
+		goto out;
+	sql_add(&q, "ALTER TABLE %I.%I SET SCHEMA %I", pg->work, pg->table, pg->schema);
+	if (!run(pg, &q, e))
+		goto out;
+	for (int i = 0; i < pg->nseqs; i++) {
+		PgSeq *s = &pg->seqs[i];
+		char *table = pg_qualified(pg, pg->schema, pg->table);
+		if (s->identity) {
+			/* the shadow's own identity sequence takes the original's name */
+			const char *p[2] = { table, s->column };
+			bool got = pg_exec(pg,
+			                   "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
+			                   "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+			                   " WHERE c.oid = pg_catalog.pg_get_serial_sequence($1, $2)::regclass",
+			                   2, p, &r, e);
+			free(table);
+			if (!got)
+				goto out;
+			if (PQntuples(r) == 1)
+				sql_add(&q, "ALTER SEQUENCE %I.%I RENAME TO %I", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
+				        s->old_name);
+			PQclear(r);
+			r = NULL;
+		} else {
+			sql_add(&q, "ALTER SEQUENCE %s OWNED BY %s.%I", s->old_seq, table, s->column);
+			free(table);
+		}
+		if (q.len > 0 && !run(pg, &q, e))
+			goto out;
+	}
+	if (!pg_command(pg, "COMMIT", e))
+		goto out;
+	res = SWAP_DONE;
+	log_msg(&pg->osc->log, LOG_INFO,
+	        "swapped: table locked for %.1fms (lock wait %.1fms), %ld late changes applied under the lock",
+	        (double)(now_us() - t_locked) / 1000.0, (double)(t_locked - t0) / 1000.0, (long)drained);
+out:
+	if (res != SWAP_DONE)
+		pg_rollback(pg);
+	PQclear(r);
+	sql_free(&q);
+	return res;
+}

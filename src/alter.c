@@ -1,0 +1,301 @@
+/*
+ * alter.c — a small SQL lexer over the --alter text (see alter.h).
+ *
+ * Tokens: words (folded to lower case, as PostgreSQL folds unquoted names),
+ * quoted identifiers, string literals (also E'' and dollar-quoted), numbers,
+ * and single punctuation characters.  Subcommands are the spans between
+ * commas at parenthesis depth zero.
+ */
+#include "alter.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum TokKind { TK_END, TK_WORD, TK_QIDENT, TK_STRING, TK_OTHER } TokKind;
+
+typedef struct Tok {
+	TokKind kind;
+	const char *start; /* in the spec */
+	size_t len;
+	char text[256];    /* word folded / quoted identifier unquoted */
+} Tok;
+
+typedef struct Lexer {
+	const char *p;
+	OscErr *e;
+	bool bad;
+} Lexer;
+
+static void skip_space(Lexer *lx)
+{
+	for (;;) {
+		while (isspace((unsigned char)*lx->p))
+			lx->p++;
+		if (lx->p[0] == '-' && lx->p[1] == '-') {
+			while (*lx->p && *lx->p != '\n')
+				lx->p++;
+		} else if (lx->p[0] == '/' && lx->p[1] == '*') {
+			int depth = 0; /* PostgreSQL nests block comments */
+			do {
+				if (lx->p[0] == '/' && lx->p[1] == '*') {
+					depth++;
+					lx->p += 2;
+				} else if (lx->p[0] == '*' && lx->p[1] == '/') {
+					depth--;
+					lx->p += 2;
+				} else if (*lx->p == '\0') {
+					err_set(lx->e, OSC_EXIT_INPUT, "--alter: unterminated /* comment");
+					lx->bad = true;
+					return;
+				} else {
+					lx->p++;
+				}
+			} while (depth > 0);
+		} else {
+			return;
+		}
+	}
+}
+
+/* A dollar-quote tag at p ("$$" or "$tag$"), or 0. */
+static size_t dollar_tag(const char *p)
+{
+	if (*p != '$')
+		return 0;
+	size_t n = 1;
+	while (isalnum((unsigned char)p[n]) || p[n] == '_')
+		n++;
+	if (p[n] != '$' || (n > 1 && isdigit((unsigned char)p[1])))
+		return 0;
+	return n + 1;
+}
+
+static bool next(Lexer *lx, Tok *t)
+{
+	skip_space(lx);
+	memset(t, 0, sizeof(*t));
+	t->start = lx->p;
+	if (lx->bad)
+		return false;
+	const char *p = lx->p;
+	if (*p == '\0') {
+		t->kind = TK_END;
+		return true;
+	}
+	size_t tag;
+	if (*p == '"') {
+		size_t n = 0;
+		p++;
+		for (;;) {
+			if (*p == '\0') {
+				err_set(lx->e, OSC_EXIT_INPUT, "--alter: unterminated quoted identifier");
+				lx->bad = true;
+				return false;
+			}
+			if (*p == '"') {
+				if (p[1] != '"')
+					break;
+				p++;
+			}
+			if (n + 1 < sizeof(t->text))
+				t->text[n++] = *p;
+			p++;
+		}
+		p++;
+		t->kind = TK_QIDENT;
+	} else if (*p == '\'' || ((*p == 'E' || *p == 'e') && p[1] == '\'')) {
+		bool esc = (*p != '\'');
+		p += esc ? 2 : 1;
+		for (;;) {
+			if (*p == '\0') {
+				err_set(lx->e, OSC_EXIT_INPUT, "--alter: unterminated string literal");
+				lx->bad = true;
+				return false;
+			}
+			if (esc && *p == '\\' && p[1] != '\0') {
+				p += 2;
+				continue;
+			}
+			if (*p == '\'') {
+				if (p[1] != '\'')
+					break;
+				p++;
+			}
+			p++;
+		}
+		p++;
+		t->kind = TK_STRING;
+	} else if ((tag = dollar_tag(p)) > 0) {
+		const char *end = NULL;
+		for (const char *q = p + tag; *q; q++)
+			if (strncmp(q, p, tag) == 0) {
+				end = q;
+				break;
+			}
+		if (end == NULL) {
+			err_set(lx->e, OSC_EXIT_INPUT, "--alter: unterminated dollar-quoted string");
+			lx->bad = true;
+			return false;
+		}
+		p = end + tag;
+		t->kind = TK_STRING;
+	} else if (isalpha((unsigned char)*p) || *p == '_' || (unsigned char)*p >= 0x80) {
+		size_t n = 0;
+		while (isalnum((unsigned char)*p) || *p == '_' || *p == '$' || (unsigned char)*p >= 0x80) {
+			if (n + 1 < sizeof(t->text))
+				t->text[n++] = (char)tolower((unsigned char)*p);
+			p++;
+		}
+		t->kind = TK_WORD;
+	} else if (isdigit((unsigned char)*p)) {
+		while (isalnum((unsigned char)*p) || *p == '.')
+			p++;
+		t->kind = TK_OTHER;
+	} else {
+		t->text[0] = *p++;
+		t->kind = TK_OTHER;
+	}
+	t->len = (size_t)(p - t->start);
+	lx->p = p;
+	return true;
+}
+
+static bool is_word(const Tok *t, const char *w)
+{
+	return t->kind == TK_WORD && strcmp(t->text, w) == 0;
+}
+
+static bool is_punct(const Tok *t, char c)
+{
+	return t->kind == TK_OTHER && t->len == 1 && t->start[0] == c;
+}
+
+static bool is_name(const Tok *t)
+{
+	return t->kind == TK_WORD || t->kind == TK_QIDENT;
+}
+
+/* One subcommand, tokens [from, to): records ALTER [COLUMN] c [SET DATA] TYPE
+ * ... USING expr, and notices renames. */
+static void scan_subcommand(AlterSpec *a, const Tok *toks, size_t from, size_t to)
+{
+	size_t i = from;
+	if (to - from >= 1 && is_word(&toks[i], "rename"))
+		a->renames = true;
+	if (to - from < 4 || !is_word(&toks[i], "alter"))
+		return;
+	i++;
+	if (is_word(&toks[i], "column"))
+		i++;
+	if (i >= to || !is_name(&toks[i]))
+		return;
+	const Tok *col = &toks[i++];
+	if (i < to && is_word(&toks[i], "set"))
+		i++;
+	if (i < to && is_word(&toks[i], "data"))
+		i++;
+	if (i >= to || !is_word(&toks[i], "type"))
+		return;
+	int depth = 0;
+	for (; i < to; i++) {
+		if (is_punct(&toks[i], '('))
+			depth++;
+		else if (is_punct(&toks[i], ')'))
+			depth--;
+		else if (depth == 0 && is_word(&toks[i], "using") && i + 1 < to) {
+			if (a->n_using >= ALTER_MAX_USING)
+				return;
+			AlterUsing *u = &a->using[a->n_using++];
+			memcpy(u->column, col->text, sizeof(u->column));
+			const char *s = toks[i + 1].start;
+			const char *end = toks[to - 1].start + toks[to - 1].len;
+			u->expr = strndup(s, (size_t)(end - s));
+			return;
+		}
+	}
+}
+
+bool alter_parse(const char *spec, AlterSpec *out, OscErr *e)
+{
+	Lexer lx = { .p = spec ? spec : "", .e = e, .bad = false };
+	Tok *toks = NULL;
+	size_t n = 0, cap = 0;
+	bool ok = false;
+	const char *last_end = lx.p;
+
+	memset(out, 0, sizeof(*out));
+	for (;;) {
+		Tok t;
+		if (!next(&lx, &t))
+			goto done;
+		if (t.kind == TK_END)
+			break;
+		if (is_punct(&t, ';')) {
+			/* a trailing semicolon is harmless; anything after it is not */
+			Tok rest;
+			if (!next(&lx, &rest))
+				goto done;
+			if (rest.kind != TK_END) {
+				err_set(e, OSC_EXIT_INPUT,
+				        "--alter holds more than one statement (text after ';'); give one ALTER TABLE specification");
+				goto done;
+			}
+			break;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			toks = realloc(toks, cap * sizeof(*toks));
+			if (toks == NULL)
+				abort();
+		}
+		toks[n++] = t;
+		last_end = t.start + t.len;
+	}
+	if (n == 0) {
+		err_set(e, OSC_EXIT_INPUT, "--alter is empty; give an ALTER TABLE specification such as \"ADD COLUMN c int\"");
+		goto done;
+	}
+	if (is_word(&toks[0], "alter") && n > 1 && is_word(&toks[1], "table")) {
+		err_set(e, OSC_EXIT_INPUT,
+		        "--alter takes what follows ALTER TABLE <name>, e.g. --alter \"ADD COLUMN c int\"");
+		goto done;
+	}
+	const char *first = toks[0].start;
+	out->text = strndup(first, (size_t)(last_end - first));
+	int depth = 0;
+	size_t from = 0;
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && is_punct(&toks[i], '('))
+			depth++;
+		else if (i < n && is_punct(&toks[i], ')'))
+			depth--;
+		if (i == n || (depth == 0 && is_punct(&toks[i], ','))) {
+			if (i > from)
+				scan_subcommand(out, toks, from, i);
+			from = i + 1;
+		}
+	}
+	ok = true;
+done:
+	free(toks);
+	if (!ok)
+		alter_free(out);
+	return ok;
+}
+
+void alter_free(AlterSpec *a)
+{
+	free(a->text);
+	for (int i = 0; i < a->n_using; i++)
+		free(a->using[i].expr);
+	memset(a, 0, sizeof(*a));
+}
+
+const char *alter_using_for(const AlterSpec *a, const char *column)
+{
+	for (int i = 0; i < a->n_using; i++)
+		if (strcmp(a->using[i].column, column) == 0)
+			return a->using[i].expr;
+	return NULL;
+}

@@ -1,0 +1,35 @@
+/*
+ * err.c — filling an OscErr.  Messages are truncated, never overflowed.
+ */
+#include "err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void err_clear(OscErr *e)
+{
+	memset(e, 0, sizeof(*e));
+}
+
+void err_set(OscErr *e, OscExit code, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->exit = code;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	/* one line for the operator: the database's messages end in newlines */
+	size_t n = strlen(e->msg);
+	while (n > 0 && (e->msg[n - 1] == '\n' || e->msg[n - 1] == ' '))
+		e->msg[--n] = '\0';
+}
+
+void err_detail(OscErr *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(e->detail, sizeof(e->detail), fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,210 @@
+/*
+ * log.c — text and JSON-lines output (see log.h).
+ *
+ * JSON records are one object per line with "ts" (UTC, ISO 8601 with
+ * milliseconds), "event" and the fields of that event; strings are escaped
+ * here, the only JSON osc writes.
+ */
+#include "log.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "duration.h"
+
+int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t now_ms(void)
+{
+	return now_us() / 1000;
+}
+
+void log_init(Log *l, const Options *o)
+{
+	memset(l, 0, sizeof(*l));
+	l->out = stderr;
+	l->json = o->log_format == LOG_JSON || (o->log_format == LOG_AUTO && !isatty(fileno(stderr)));
+	l->tty = !l->json && isatty(fileno(stderr));
+	l->verbosity = o->verbosity;
+	l->table = o->table;
+}
+
+static void put_json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\r': fputs("\\r", f); break;
+		case '\t': fputs("\\t", f); break;
+		default:
+			if (*p < 0x20)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+static void json_begin(Log *l, const char *event)
+{
+	struct timeval tv;
+	struct tm tm;
+	char ts[32];
+
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(l->out, "{\"ts\":\"%s.%03ldZ\",\"event\":\"%s\"", ts, (long)(tv.tv_usec / 1000), event);
+	if (l->table) {
+		fputs(",\"table\":", l->out);
+		put_json_string(l->out, l->table);
+	}
+}
+
+static void json_end(Log *l)
+{
+	fputs("}\n", l->out);
+	fflush(l->out);
+}
+
+void log_break(Log *l)
+{
+	if (l->line_open) {
+		fputs("\n", l->out);
+		l->line_open = false;
+	}
+}
+
+static const char *level_name(LogLevel lvl)
+{
+	switch (lvl) {
+	case LOG_ERROR: return "error";
+	case LOG_WARN: return "warning";
+	case LOG_INFO: return "info";
+	case LOG_DEBUG: return "debug";
+	}
+	return "info";
+}
+
+static void vlog(Log *l, LogLevel lvl, const char *detail, const char *fmt, va_list ap)
+{
+	char msg[4096];
+
+	if ((lvl == LOG_INFO && l->verbosity < 0) || (lvl == LOG_DEBUG && l->verbosity < 1))
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (l->json) {
+		json_begin(l, "message");
+		fprintf(l->out, ",\"level\":\"%s\",\"msg\":", level_name(lvl));
+		put_json_string(l->out, msg);
+		if (detail && *detail) {
+			fputs(",\"detail\":", l->out);
+			put_json_string(l->out, detail);
+		}
+		json_end(l);
+		return;
+	}
+	log_break(l);
+	if (lvl == LOG_ERROR || lvl == LOG_WARN)
+		fprintf(l->out, "osc: %s: %s\n", level_name(lvl), msg);
+	else
+		fprintf(l->out, "osc: %s\n", msg);
+	if (detail && *detail)
+		fprintf(l->out, "     %s\n", detail);
+	fflush(l->out);
+}
+
+void log_msg(Log *l, LogLevel lvl, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(l, lvl, NULL, fmt, ap);
+	va_end(ap);
+}
+
+static void log_msg_detail(Log *l, LogLevel lvl, const char *detail, const char *fmt, ...) PRINTFLIKE(4, 5);
+static void log_msg_detail(Log *l, LogLevel lvl, const char *detail, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(l, lvl, detail, fmt, ap);
+	va_end(ap);
+}
+
+void log_error(Log *l, const OscErr *e)
+{
+	if (e->sqlstate[0])
+		log_msg_detail(l, LOG_ERROR, e->detail, "%s (SQLSTATE %s)", e->msg, e->sqlstate);
+	else
+		log_msg_detail(l, LOG_ERROR, e->detail, "%s", e->msg);
+}
+
+void log_phase(Log *l, const char *phase, const char *what)
+{
+	if (l->json) {
+		json_begin(l, "phase");
+		fprintf(l->out, ",\"phase\":\"%s\",\"msg\":", phase);
+		put_json_string(l->out, what ? what : "");
+		json_end(l);
+		return;
+	}
+	if (l->verbosity < 0)
+		return;
+	log_break(l);
+	fprintf(l->out, "osc: [%s] %s\n", phase, what ? what : "");
+	fflush(l->out);
+}
+
+void log_progress(Log *l, const Progress *p, bool force)
+{
+	int64_t now = now_ms();
+	int64_t every = l->tty ? 200 : 5000;
+	char eta[32] = "?", inphase[32];
+
+	if (!force && now - l->last_progress_ms < every)
+		return;
+	l->last_progress_ms = now;
+	if (p->eta_ms >= 0)
+		duration_format(eta, sizeof(eta), p->eta_ms);
+	duration_format(inphase, sizeof(inphase), now - p->phase_started_ms);
+	if (l->json) {
+		json_begin(l, "progress");
+		fprintf(l->out,
+		        ",\"phase\":\"%s\",\"rows_copied\":%lld,\"rows_estimate\":%lld,\"rows_per_sec\":%.0f,"
+		        "\"log_backlog\":%lld,\"log_applied\":%lld,\"chunk_size\":%lld,\"eta_ms\":%lld,"
+		        "\"phase_ms\":%lld",
+		        p->phase, (long long)p->rows_copied, (long long)p->rows_estimate, p->rows_per_sec,
+		        (long long)p->log_backlog, (long long)p->log_applied, (long long)p->chunk_size,
+		        (long long)p->eta_ms, (long long)(now - p->phase_started_ms));
+		json_end(l);
+		return;
+	}
+	if (l->verbosity < 0)
+		return;
+	double pct = p->rows_estimate > 0 ? 100.0 * (double)p->rows_copied / (double)p->rows_estimate : 0;
+	if (pct > 100)
+		pct = 100;
+	if (l->tty)
+		fputs("\r\033[K", l->out);
+	fprintf(l->out, "osc: %-8s %lld/%lld rows (%.1f%%)  %.0f rows/s  backlog %lld  chunk %lld  %s  ETA %s",
+	        p->phase, (long long)p->rows_copied, (long long)p->rows_estimate, pct, p->rows_per_sec,
+	        (long long)p->log_backlog, (long long)p->chunk_size, inphase, eta);
+	if (l->tty) {
+		l->line_open = true;
+	} else {
+		fputs("\n", l->out);
+	}
+	fflush(l->out);
+}

@@ -1,0 +1,59 @@
+/*
+ * log.h — what osc tells the operator: messages, phase changes, progress.
+ *
+ * Two forms.  Text, for a person at a terminal: messages on stderr and one
+ * progress line rewritten in place (phase, rows copied of estimated, rows/s,
+ * log backlog, ETA).  JSON lines, for cron logs and machines: one object per
+ * line for every message, every phase change and every 5 s of progress.
+ * --log-format chooses; by default a terminal gets text and anything else
+ * gets JSON lines.
+ */
+#ifndef OSC_LOG_H
+#define OSC_LOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "err.h"
+#include "options.h"
+
+typedef enum LogLevel { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG } LogLevel;
+
+typedef struct Progress {
+	const char *phase;
+	int64_t rows_copied;
+	int64_t rows_estimate;
+	int64_t log_backlog;    /* captured changes not yet replayed */
+	int64_t log_applied;
+	int64_t chunk_size;
+	double rows_per_sec;
+	int64_t eta_ms;         /* -1: unknown */
+	int64_t phase_started_ms;
+} Progress;
+
+typedef struct Log {
+	bool json;
+	bool tty;          /* stderr is a terminal: rewrite the progress line */
+	int verbosity;
+	bool line_open;    /* a progress line is on screen without newline */
+	int64_t last_progress_ms;
+	const char *table; /* for JSON records */
+	FILE *out;
+} Log;
+
+void log_init(Log *l, const Options *o);
+void log_msg(Log *l, LogLevel lvl, const char *fmt, ...) PRINTFLIKE(3, 4);
+void log_phase(Log *l, const char *phase, const char *what);
+/* Prints progress when due (terminal: every 200ms; otherwise every 5s),
+ * or always when force. */
+void log_progress(Log *l, const Progress *p, bool force);
+void log_error(Log *l, const OscErr *e);
+/* Ends an open progress line (before anything else is printed). */
+void log_break(Log *l);
+
+/* Milliseconds on the monotonic clock. */
+int64_t now_ms(void);
+int64_t now_us(void);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * main.c — osc's entry point: reads the command line, picks the engine,
+ * runs the command, and is the only place that exits.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "osc.h"
+
+#define OSC_VERSION "0.1.0"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+bool engine_for_url(const char *url, const Engine **out, OscErr *e)
+{
+	if (url == NULL || *url == '\0' || strncmp(url, "postgres://", 11) == 0 ||
+	    strncmp(url, "postgresql://", 13) == 0 || strchr(url, '=') != NULL) {
+		*out = &pg_engine;
+		return true;
+	}
+	if (strncmp(url, "mysql://", 8) == 0 || strncmp(url, "mariadb://", 10) == 0) {
+		err_set(e, OSC_EXIT_INPUT, "MySQL/MariaDB is not supported by this version of osc yet");
+		return false;
+	}
+	err_set(e, OSC_EXIT_INPUT, "--database: unknown URL scheme in '%s' (postgres://, postgresql://)", url);
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	Osc o;
+	OscErr e;
+	OscExit rc;
+
+	memset(&o, 0, sizeof(o));
+	err_clear(&e);
+	options_defaults(&o.opt);
+	o.stop = &stop_requested;
+	if (!options_parse(&o.opt, argc, argv, &e)) {
+		fprintf(stderr, "osc: error: %s\n", e.msg);
+		options_free(&o.opt);
+		return OSC_EXIT_INPUT;
+	}
+	if (o.opt.command == CMD_HELP) {
+		options_usage();
+		options_free(&o.opt);
+		return OSC_EXIT_OK;
+	}
+	if (o.opt.command == CMD_VERSION) {
+		printf("osc %s\n", OSC_VERSION);
+		options_free(&o.opt);
+		return OSC_EXIT_OK;
+	}
+	log_init(&o.log, &o.opt);
+
+	const char *url = o.opt.database ? o.opt.database : getenv("OSC_DATABASE_URL");
+	if (!names_parse_table(o.opt.table, &o.target, &e) ||
+	    ((o.opt.command == CMD_RUN || o.opt.command == CMD_PLAN) && !alter_parse(o.opt.alter, &o.alter, &e)) ||
+	    !engine_for_url(url, &o.engine, &e)) {
+		log_error(&o.log, &e);
+		options_free(&o.opt);
+		return OSC_EXIT_INPUT;
+	}
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	switch (o.opt.command) {
+	case CMD_PLAN: rc = migrate_plan(&o); break;
+	case CMD_CLEANUP: rc = migrate_cleanup(&o); break;
+	default: rc = migrate_run(&o); break;
+	}
+	alter_free(&o.alter);
+	options_free(&o.opt);
+	return (int)rc;
+}

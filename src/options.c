@@ -1,0 +1,304 @@
+/*
+ * options.c — parsing argv and --config files into Options.
+ *
+ * A config file holds `key = value` lines, one long option each (`#`
+ * comments, blank lines allowed); options on the command line win over the
+ * file whatever their order, because the file is read first.
+ */
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duration.h"
+
+enum {
+	OPT_TABLE = 256, OPT_ALTER, OPT_DATABASE, OPT_CHUNK_TIME, OPT_CHUNK_SIZE,
+	OPT_CHUNK_SIZE_MAX, OPT_LOCK_TIMEOUT, OPT_STATEMENT_TIMEOUT, OPT_CUTOVER_RETRIES,
+	OPT_MAX_RUNTIME, OPT_DROP_OLD, OPT_LOG_FORMAT, OPT_CONFIG, OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+	{ "table", required_argument, NULL, OPT_TABLE },
+	{ "alter", required_argument, NULL, OPT_ALTER },
+	{ "database", required_argument, NULL, OPT_DATABASE },
+	{ "chunk-time", required_argument, NULL, OPT_CHUNK_TIME },
+	{ "chunk-size", required_argument, NULL, OPT_CHUNK_SIZE },
+	{ "chunk-size-max", required_argument, NULL, OPT_CHUNK_SIZE_MAX },
+	{ "lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT },
+	{ "statement-timeout", required_argument, NULL, OPT_STATEMENT_TIMEOUT },
+	{ "cutover-retries", required_argument, NULL, OPT_CUTOVER_RETRIES },
+	{ "max-runtime", required_argument, NULL, OPT_MAX_RUNTIME },
+	{ "drop-old-table", no_argument, NULL, OPT_DROP_OLD },
+	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "help", no_argument, NULL, 'h' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ NULL, 0, NULL, 0 },
+};
+
+void options_defaults(Options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->command = CMD_RUN;
+	o->chunk_time_ms = 500;
+	o->chunk_size = 1000;
+	o->chunk_size_max = 200000;
+	o->lock_timeout_ms = 100;
+	o->statement_timeout_ms = 60000;
+	o->cutover_retries = 30;
+	o->log_format = LOG_AUTO;
+}
+
+void options_free(Options *o)
+{
+	for (int i = 0; i < o->n_owned; i++)
+		free(o->owned[i]);
+	o->n_owned = 0;
+}
+
+void options_usage(void)
+{
+	fputs(
+	    "usage: osc --table T --alter \"SPEC\" [--database URL] [options]   run an online ALTER\n"
+	    "       osc plan    --table T --alter \"SPEC\"   validate and print the plan; changes nothing\n"
+	    "       osc cleanup --table T                  remove what an abandoned run left\n"
+	    "\n"
+	    "options:\n"
+	    "  --database URL          postgres://user@host:port/db (default: $OSC_DATABASE_URL, then PG* variables)\n"
+	    "  --chunk-time DUR        target time of one copy chunk (default 500ms)\n"
+	    "  --chunk-size N          rows in the first chunk (default 1000)\n"
+	    "  --chunk-size-max N      upper bound on rows per chunk (default 200000)\n"
+	    "  --lock-timeout DUR      longest wait for any lock on the table (default 100ms)\n"
+	    "  --statement-timeout DUR bound on any one statement osc runs (default 60s)\n"
+	    "  --cutover-retries N     swap attempts before giving up (default 30)\n"
+	    "  --max-runtime DUR       abort when the run takes longer (default: no limit)\n"
+	    "  --drop-old-table        drop the original after the swap instead of keeping _T_osc_old\n"
+	    "  --log-format text|json  progress and messages as text (terminal) or JSON lines\n"
+	    "  --config FILE           read `option = value` lines (command line wins)\n"
+	    "  -q, --quiet  -v, --verbose  --version  --help\n"
+	    "durations: 250ms, 2s, 5m, 1h.  exit: 0 done, 1 failed (original intact),\n"
+	    "2 bad input (nothing changed), 3 stopped (resumable)\n",
+	    stdout);
+}
+
+static bool parse_int(const char *name, const char *v, int64_t min, int64_t *out, OscErr *e)
+{
+	char *end;
+	errno = 0;
+	long long n = strtoll(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || n < min) {
+		err_set(e, OSC_EXIT_INPUT, "--%s: expected a whole number >= %lld, got '%s'", name,
+		        (long long)min, v);
+		return false;
+	}
+	*out = n;
+	return true;
+}
+
+static bool parse_dur(const char *name, const char *v, int64_t *out, OscErr *e)
+{
+	if (!duration_parse_ms(v, out)) {
+		err_set(e, OSC_EXIT_INPUT, "--%s: expected a duration such as 250ms, 2s, 5m or 1h, got '%s'",
+		        name, v);
+		return false;
+	}
+	return true;
+}
+
+static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e);
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+	return s;
+}
+
+static bool read_config(Options *o, const char *path, OscErr *e)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	int lineno = 0;
+	bool ok = false;
+
+	if (f == NULL) {
+		err_set(e, OSC_EXIT_INPUT, "--config %s: %s", path, strerror(errno));
+		return false;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		char *s = trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		char *eq = strchr(s, '=');
+		char *key = s, *val = NULL;
+		if (eq) {
+			*eq = '\0';
+			key = trim(s);
+			val = trim(eq + 1);
+		}
+		const struct option *opt = NULL;
+		for (const struct option *lo = long_opts; lo->name; lo++)
+			if (strcmp(lo->name, key) == 0)
+				opt = lo;
+		if (opt == NULL || opt->val == OPT_CONFIG) {
+			err_set(e, OSC_EXIT_INPUT, "%s:%d: unknown option '%s'", path, lineno, key);
+			goto out;
+		}
+		if ((opt->has_arg == required_argument) != (val != NULL)) {
+			err_set(e, OSC_EXIT_INPUT, "%s:%d: '%s' %s", path, lineno, key,
+			        val ? "takes no value" : "needs `= value`");
+			goto out;
+		}
+		if (val && o->n_owned < (int)(sizeof(o->owned) / sizeof(o->owned[0]))) {
+			val = strdup(val);
+			o->owned[o->n_owned++] = val;
+		}
+		if (!apply(o, opt->val, opt->name, val, e))
+			goto out;
+	}
+	ok = true;
+out:
+	fclose(f);
+	return ok;
+}
+
+static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e)
+{
+	int64_t n;
+	switch (id) {
+	case OPT_TABLE: o->table = v; return true;
+	case OPT_ALTER: o->alter = v; return true;
+	case OPT_DATABASE: o->database = v; return true;
+	case OPT_CHUNK_TIME: return parse_dur(name, v, &o->chunk_time_ms, e);
+	case OPT_CHUNK_SIZE: return parse_int(name, v, 1, &o->chunk_size, e);
+	case OPT_CHUNK_SIZE_MAX: return parse_int(name, v, 1, &o->chunk_size_max, e);
+	case OPT_LOCK_TIMEOUT:
+		if (!parse_dur(name, v, &o->lock_timeout_ms, e))
+			return false;
+		if (o->lock_timeout_ms < 1) {
+			err_set(e, OSC_EXIT_INPUT, "--lock-timeout must be at least 1ms");
+			return false;
+		}
+		return true;
+	case OPT_STATEMENT_TIMEOUT: return parse_dur(name, v, &o->statement_timeout_ms, e);
+	case OPT_CUTOVER_RETRIES:
+		if (!parse_int(name, v, 1, &n, e))
+			return false;
+		o->cutover_retries = n > 100000 ? 100000 : (int)n;
+		return true;
+	case OPT_MAX_RUNTIME: return parse_dur(name, v, &o->max_runtime_ms, e);
+	case OPT_DROP_OLD: o->drop_old_table = true; return true;
+	case OPT_LOG_FORMAT:
+		if (strcmp(v, "text") == 0)
+			o->log_format = LOG_TEXT;
+		else if (strcmp(v, "json") == 0)
+			o->log_format = LOG_JSON;
+		else {
+			err_set(e, OSC_EXIT_INPUT, "--log-format: expected text or json, got '%s'", v);
+			return false;
+		}
+		return true;
+	case OPT_CONFIG: return read_config(o, v, e);
+	case OPT_VERSION: o->command = CMD_VERSION; return true;
+	case 'h': o->command = CMD_HELP; return true;
+	case 'q': o->verbosity = -1; return true;
+	case 'v': o->verbosity++; return true;
+	}
+	err_set(e, OSC_EXIT_INPUT, "unknown option");
+	return false;
+}
+
+bool options_parse(Options *o, int argc, char **argv, OscErr *e)
+{
+	/* --config first, so that the command line overrides the file */
+	for (int i = 1; i < argc; i++) {
+		const char *path = NULL;
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			path = argv[i + 1];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			path = argv[i] + 9;
+		if (path && !read_config(o, path, e))
+			return false;
+	}
+
+	opterr = 0;
+	optind = 1;
+	int c, idx;
+	while ((c = getopt_long(argc, argv, "+hqv", long_opts, &idx)) != -1) {
+		if (c == '?' || c == ':') {
+			const char *bad = argv[optind - 1];
+			if (optopt && c == ':')
+				err_set(e, OSC_EXIT_INPUT, "option %s needs a value (see osc --help)", bad);
+			else
+				err_set(e, OSC_EXIT_INPUT, "unknown option %s (see osc --help)", bad);
+			return false;
+		}
+		if (c == OPT_CONFIG)
+			continue;
+		const char *name = (c >= 256) ? long_opts[idx].name : "";
+		if (!apply(o, c, name, optarg, e))
+			return false;
+	}
+	if (optind < argc) {
+		const char *cmd = argv[optind];
+		if (strcmp(cmd, "plan") == 0)
+			o->command = CMD_PLAN;
+		else if (strcmp(cmd, "cleanup") == 0)
+			o->command = CMD_CLEANUP;
+		else if (strcmp(cmd, "run") == 0)
+			o->command = CMD_RUN;
+		else if (strcmp(cmd, "help") == 0)
+			o->command = CMD_HELP;
+		else if (strcmp(cmd, "status") == 0 || strcmp(cmd, "pause") == 0 ||
+		         strcmp(cmd, "resume") == 0 || strcmp(cmd, "cutover") == 0 ||
+		         strcmp(cmd, "abort") == 0 || strcmp(cmd, "history") == 0) {
+			err_set(e, OSC_EXIT_INPUT, "osc %s: not available in this version of osc", cmd);
+			return false;
+		} else {
+			err_set(e, OSC_EXIT_INPUT, "unknown command '%s' (see osc --help)", cmd);
+			return false;
+		}
+		/* options may follow the subcommand */
+		int sub_argc = argc - optind;
+		char **sub_argv = argv + optind;
+		optind = 1;
+		while ((c = getopt_long(sub_argc, sub_argv, "+hqv", long_opts, &idx)) != -1) {
+			if (c == '?' || c == ':') {
+				err_set(e, OSC_EXIT_INPUT, "unknown option %s (see osc --help)", sub_argv[optind - 1]);
+				return false;
+			}
+			if (c == OPT_CONFIG)
+				continue;
+			const char *name = (c >= 256) ? long_opts[idx].name : "";
+			if (!apply(o, c, name, optarg, e))
+				return false;
+		}
+		if (optind < sub_argc) {
+			err_set(e, OSC_EXIT_INPUT, "unexpected argument '%s' (see osc --help)", sub_argv[optind]);
+			return false;
+		}
+	}
+	if (o->command == CMD_HELP || o->command == CMD_VERSION)
+		return true;
+	if (o->table == NULL) {
+		err_set(e, OSC_EXIT_INPUT, "--table is required (see osc --help)");
+		return false;
+	}
+	if ((o->command == CMD_RUN || o->command == CMD_PLAN) && o->alter == NULL) {
+		err_set(e, OSC_EXIT_INPUT, "--alter is required (see osc --help)");
+		return false;
+	}
+	if (o->chunk_size > o->chunk_size_max)
+		o->chunk_size = o->chunk_size_max;
+	return true;
+}

@@ -1,0 +1,47 @@
+/*
+ * options.h — the command line and --config file (DESIGN.md "Command line").
+ */
+#ifndef OSC_OPTIONS_H
+#define OSC_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+typedef enum OscCommand {
+	CMD_RUN,
+	CMD_PLAN,
+	CMD_CLEANUP,
+	CMD_HELP,
+	CMD_VERSION,
+} OscCommand;
+
+typedef enum LogFormat { LOG_AUTO, LOG_TEXT, LOG_JSON } LogFormat;
+
+typedef struct Options {
+	OscCommand command;
+	const char *table;
+	const char *alter;
+	const char *database;     /* URL; NULL: OSC_DATABASE_URL, then libpq's PG* */
+	int64_t chunk_time_ms;    /* target time per chunk */
+	int64_t chunk_size;       /* initial rows per chunk */
+	int64_t chunk_size_max;
+	int64_t lock_timeout_ms;  /* every lock osc takes on the original */
+	int64_t statement_timeout_ms;
+	int cutover_retries;
+	int64_t max_runtime_ms;   /* 0: none */
+	bool drop_old_table;
+	LogFormat log_format;
+	int verbosity;            /* -1 quiet, 0 normal, 1+ verbose */
+	char *owned[64];          /* strings read from --config, freed at exit */
+	int n_owned;
+} Options;
+
+void options_defaults(Options *o);
+/* Parses argv (and --config files it names).  Errors are exit-2 errors. */
+bool options_parse(Options *o, int argc, char **argv, OscErr *e) MUSTCHECK;
+void options_free(Options *o);
+void options_usage(void);
+
+#endif

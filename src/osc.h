@@ -1,0 +1,94 @@
+/*
+ * osc.h — the one context a run carries, and the engine adapter interface.
+ *
+ * The pipeline (src/migrate.c) is engine-neutral: it decides what happens
+ * when (preflight, shadow, capture, copy <-> replay, indexes, cutover,
+ * cleanup), sizes chunks, reports progress and handles aborts.  Everything
+ * that speaks SQL lives behind Engine, one implementation per database:
+ * src/pg_*.c, replicator/pg_*.c and cutover/pg_swap.c for PostgreSQL.
+ */
+#ifndef OSC_OSC_H
+#define OSC_OSC_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "alter.h"
+#include "err.h"
+#include "log.h"
+#include "names.h"
+#include "options.h"
+
+typedef struct Osc Osc;
+
+typedef enum SwapResult {
+	SWAP_DONE,    /* committed: the table name now resolves to the new table */
+	SWAP_RETRY,   /* the lock was not granted in time; nothing changed */
+	SWAP_FAILED,  /* a real error; rolled back, nothing changed */
+} SwapResult;
+
+typedef struct Engine {
+	const char *name;
+	/* Connects.  An unreachable database is bad input (exit 2). */
+	bool (*open)(Osc *o, OscErr *e) MUSTCHECK;
+	void (*close)(Osc *o);
+	/* Finds the table and its key; refuses views, keyless tables, leftovers;
+	 * with lock, takes the advisory lock that keeps other runs away. */
+	bool (*preflight)(Osc *o, bool lock, OscErr *e) MUSTCHECK;
+	/* Builds the shadow with the ALTER applied and maps its columns.  With
+	 * keep=false (plan), everything is rolled back after the mapping. */
+	bool (*shadow_create)(Osc *o, bool keep, OscErr *e) MUSTCHECK;
+	/* Installs the capture trigger (short lock timeout, retried). */
+	bool (*capture_start)(Osc *o, OscErr *e) MUSTCHECK;
+	/* Copies the next chunk of at most `limit` rows in key order. */
+	bool (*copy_chunk)(Osc *o, int64_t limit, int64_t *rows, bool *done, OscErr *e) MUSTCHECK;
+	/* Applies at most `limit` captured changes; *applied gets how many. */
+	bool (*replay)(Osc *o, int64_t limit, int64_t *applied, OscErr *e) MUSTCHECK;
+	/* Captured changes not yet applied (an estimate is fine). */
+	bool (*backlog)(Osc *o, int64_t *n, OscErr *e) MUSTCHECK;
+	/* Builds the secondary indexes deferred past the bulk copy, analyzes. */
+	bool (*finish_shadow)(Osc *o, OscErr *e) MUSTCHECK;
+	/* One swap attempt: lock, drain, swap, commit. */
+	SwapResult (*swap)(Osc *o, OscErr *e);
+	/* After a swap: drop osc's work objects (and the old table if asked). */
+	bool (*finish)(Osc *o, OscErr *e) MUSTCHECK;
+	/* Before a swap: remove everything osc created; the original stays. */
+	bool (*abort)(Osc *o, OscErr *e) MUSTCHECK;
+	/* `osc cleanup`: remove what an abandoned run left. */
+	bool (*cleanup)(Osc *o, OscErr *e) MUSTCHECK;
+	/* `osc plan`: print what a run would do (after shadow_create(keep=false)). */
+	void (*plan_print)(Osc *o, FILE *out);
+	/* Row estimate of the original (for progress). */
+	int64_t (*estimate)(Osc *o);
+} Engine;
+
+struct Osc {
+	Options opt;
+	AlterSpec alter;
+	TableName target;
+	Log log;
+	Progress progress;
+	const Engine *engine;
+	void *db;                        /* the engine's own state */
+	volatile sig_atomic_t *stop;     /* set by SIGINT/SIGTERM */
+	int64_t started_ms;
+};
+
+/* The engines osc has. */
+extern const Engine pg_engine;
+
+/* Picks the engine for a database URL (NULL: PostgreSQL through libpq's
+ * environment).  Unknown schemes are bad input. */
+bool engine_for_url(const char *url, const Engine **out, OscErr *e) MUSTCHECK;
+
+/* The pipeline (src/migrate.c). */
+OscExit migrate_run(Osc *o);
+OscExit migrate_plan(Osc *o);
+OscExit migrate_cleanup(Osc *o);
+
+/* Waits `ms`, returning early (false) when a stop was requested. */
+bool osc_sleep_ms(Osc *o, int64_t ms);
+
+#endif

@@ -1,0 +1,150 @@
+/*
+ * pg.h — the PostgreSQL adapter's state and its internal interface.
+ *
+ * One connection does everything (introspection, copy, replay, swap) and
+ * holds the advisory lock for the run, so copy and replay never overlap and
+ * a crash of osc releases the lock with the session.  Every statement goes
+ * through PQexecParams: the extended protocol runs exactly one statement, so
+ * no text that reaches the server can smuggle a second one.
+ *
+ * Object layout of a run on "app"."users":
+ *   _osc_<hash12>            work schema (hash of schema and table name)
+ *     _users_osc_new         the shadow: the original's structure + ALTER
+ *     _users_osc_log         captured keys, one row per change
+ *     _osc_capture()         the trigger function (SECURITY DEFINER)
+ *   app.users                trigger _osc_capture -> the function above
+ *   app._users_osc_old       the original, after the swap
+ * The shadow lives in its own schema so its indexes and constraints can carry
+ * the original names from the start (index names are unique per schema); the
+ * swap moves it into place with SET SCHEMA and a rename.
+ */
+#ifndef OSC_PG_H
+#define OSC_PG_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "osc.h"
+#include "sql.h"
+
+#define PG_NAMELEN 63 /* NAMEDATALEN - 1 */
+
+typedef struct PgKey {
+	char *name;        /* column in the original */
+	char *shadow_name; /* the same column in the shadow */
+	char *type;        /* format_type() in the original, to cast parameters */
+} PgKey;
+
+typedef struct PgCol {
+	char *name;        /* column in the shadow */
+	char *expr;        /* SQL over the original row (alias src) */
+} PgCol;
+
+typedef struct PgDeferred {
+	char *name;
+	char *create_sql;  /* server-generated definition, rebuilt after the copy */
+} PgDeferred;
+
+typedef struct PgSeq {
+	char *column;      /* column in the new table */
+	char *old_seq;     /* qualified, quoted: the original's sequence */
+	char *old_schema, *old_name;
+	bool identity;     /* identity: the shadow has its own sequence */
+} PgSeq;
+
+typedef struct PgIndexName {
+	char *name;        /* an index of the original */
+	char *old_name;    /* what it is renamed to when the original is retired */
+} PgIndexName;
+
+typedef struct Pg {
+	PGconn *conn;
+	SqlDialect dialect;
+	Osc *osc;
+
+	/* the original */
+	unsigned oid;
+	char *schema, *table;
+	char relpersistence;
+	int64_t reltuples, relbytes;
+	char *key_index;           /* the unique index the copy walks */
+	PgKey *keys;
+	int nkeys;
+	PgIndexName *indexes;      /* to rename on retirement */
+	int nindexes;
+
+	/* derived names */
+	char work[PG_NAMELEN + 1];
+	char shadow[PG_NAMELEN + 1];
+	char log[PG_NAMELEN + 1];
+	char old[PG_NAMELEN + 1];
+
+	/* the shadow */
+	unsigned shadow_oid;
+	PgCol *cols;
+	int ncols;
+	bool overriding;           /* an identity ALWAYS column is copied */
+	PgDeferred *deferred;
+	int ndeferred;
+	char *tmp_key_index;       /* made when the ALTER leaves no index on the key */
+	PgSeq *seqs;
+	int nseqs;
+
+	/* copy state */
+	char **watermark;          /* last key copied (text), NULL before the first chunk */
+	bool copy_done;
+	bool capture_on;           /* the trigger is installed */
+	bool lock_held;
+	bool batch_table;          /* the session's temp table for replay exists */
+} Pg;
+
+/* pg_conn.c */
+bool pg_connect(Pg *pg, const char *url, OscErr *e) MUSTCHECK;
+void pg_disconnect(Pg *pg);
+bool pg_exec(Pg *pg, const char *sql, int nparams, const char *const *params, PGresult **res,
+             OscErr *e) MUSTCHECK;
+bool pg_exec_sql(Pg *pg, Sql *q, PGresult **res, OscErr *e) MUSTCHECK;
+bool pg_command(Pg *pg, const char *sql, OscErr *e) MUSTCHECK;
+void pg_rollback(Pg *pg);
+bool pg_is_lock_timeout(const OscErr *e);
+/* a qualified, quoted name: "schema"."name" (malloc'd) */
+char *pg_qualified(Pg *pg, const char *schema, const char *name);
+char *pg_strdup(const char *s);
+
+/* pg_introspect.c */
+bool pg_find_table(Pg *pg, const TableName *t, OscErr *e) MUSTCHECK;
+bool pg_find_key(Pg *pg, OscErr *e) MUSTCHECK;
+bool pg_check_leftovers(Pg *pg, OscErr *e) MUSTCHECK;
+bool pg_lock_table(Pg *pg, OscErr *e) MUSTCHECK;
+void pg_derive_names(Pg *pg);
+
+/* pg_shadow.c */
+bool pg_shadow_create(Pg *pg, bool keep, OscErr *e) MUSTCHECK;
+bool pg_shadow_finish(Pg *pg, OscErr *e) MUSTCHECK;
+/* the SELECT list and the INSERT column list of the copy, over alias src */
+void pg_copy_lists(Pg *pg, Sql *insert_cols, Sql *select_exprs);
+/* INSERT INTO shadow (...) [OVERRIDING SYSTEM VALUE] SELECT ... FROM ONLY orig src */
+void pg_copy_head(Pg *pg, Sql *q);
+/* (src.k1, src.k2) and the key casts ($n::t1, $n+1::t2) */
+void pg_key_tuple(Pg *pg, Sql *q, const char *alias, bool shadow_names);
+void pg_param_tuple(Pg *pg, Sql *q, int first, const char *suffix);
+
+/* pg_copy.c */
+bool pg_copy_chunk(Pg *pg, int64_t limit, int64_t *rows, bool *done, OscErr *e) MUSTCHECK;
+
+/* replicator/pg_capture.c */
+bool pg_capture_create(Pg *pg, OscErr *e) MUSTCHECK;   /* log + function, in the shadow txn */
+bool pg_capture_install(Pg *pg, OscErr *e) MUSTCHECK;  /* the trigger, with retries */
+bool pg_capture_drop(Pg *pg, const char *schema, const char *table, OscErr *e) MUSTCHECK;
+
+/* replicator/pg_replay.c */
+bool pg_replay(Pg *pg, int64_t limit, int64_t *applied, OscErr *e) MUSTCHECK;
+/* one batch; in_txn: inside the caller's transaction (the swap) */
+bool pg_replay_batch(Pg *pg, int64_t limit, int64_t *applied, bool in_txn, OscErr *e) MUSTCHECK;
+bool pg_backlog(Pg *pg, int64_t *n, OscErr *e) MUSTCHECK;
+
+/* cutover/pg_swap.c */
+SwapResult pg_swap(Pg *pg, OscErr *e);
+
+#endif

@@ -1,0 +1,312 @@
+/*
+ * pg_engine.c — the PostgreSQL Engine: wires the adapter's pieces into the
+ * interface src/migrate.c drives, and owns the session's settings, abort,
+ * cleanup and the plan text.
+ */
+#include "pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static Pg *PG(Osc *o)
+{
+	return o->db;
+}
+
+static bool pg_open(Osc *o, OscErr *e)
+{
+	Pg *pg = calloc(1, sizeof(Pg));
+	Sql q;
+	bool ok;
+
+	if (pg == NULL)
+		abort();
+	pg->osc = o;
+	o->db = pg;
+	const char *url = o->opt.database ? o->opt.database : getenv("OSC_DATABASE_URL");
+	if (!pg_connect(pg, url, e))
+		return false;
+	/* every wait has a bound: statements, locks, idle transactions */
+	sql_init(&q, &pg->dialect);
+	char st[32], lt[32];
+	snprintf(st, sizeof(st), "%ldms", (long)o->opt.statement_timeout_ms);
+	snprintf(lt, sizeof(lt), "%ldms", (long)o->opt.lock_timeout_ms);
+	sql_add(&q,
+	        "SELECT pg_catalog.set_config('statement_timeout', %L, false),"
+	        "       pg_catalog.set_config('lock_timeout', %L, false),"
+	        "       pg_catalog.set_config('idle_in_transaction_session_timeout', '300s', false),"
+	        "       pg_catalog.set_config('default_transaction_isolation', 'read committed', false),"
+	        "       pg_catalog.set_config('client_min_messages', 'warning', false)",
+	        st, lt);
+	ok = pg_exec_sql(pg, &q, NULL, e);
+	sql_free(&q);
+	return ok;
+}
+
+static void free_state(Pg *pg)
+{
+	free(pg->schema);
+	free(pg->table);
+	free(pg->key_index);
+	for (int i = 0; i < pg->nkeys; i++) {
+		free(pg->keys[i].name);
+		free(pg->keys[i].shadow_name);
+		free(pg->keys[i].type);
+		if (pg->watermark)
+			free(pg->watermark[i]);
+	}
+	free(pg->watermark);
+	free(pg->keys);
+	for (int i = 0; i < pg->nindexes; i++) {
+		free(pg->indexes[i].name);
+		free(pg->indexes[i].old_name);
+	}
+	free(pg->indexes);
+	for (int i = 0; i < pg->ncols; i++) {
+		free(pg->cols[i].name);
+		free(pg->cols[i].expr);
+	}
+	free(pg->cols);
+	for (int i = 0; i < pg->ndeferred; i++) {
+		free(pg->deferred[i].name);
+		free(pg->deferred[i].create_sql);
+	}
+	free(pg->deferred);
+	for (int i = 0; i < pg->nseqs; i++) {
+		free(pg->seqs[i].column);
+		free(pg->seqs[i].old_seq);
+		free(pg->seqs[i].old_schema);
+		free(pg->seqs[i].old_name);
+	}
+	free(pg->seqs);
+	free(pg->tmp_key_index);
+}
+
+static void pg_close(Osc *o)
+{
+	Pg *pg = PG(o);
+	if (pg == NULL)
+		return;
+	pg_disconnect(pg);
+	free_state(pg);
+	free(pg);
+	o->db = NULL;
+}
+
+static bool pg_preflight(Osc *o, bool lock, OscErr *e)
+{
+	Pg *pg = PG(o);
+	if (!pg_find_table(pg, &o->target, e) || !pg_find_key(pg, e))
+		return false;
+	if (lock && !pg_lock_table(pg, e))
+		return false;
+	return pg_check_leftovers(pg, e);
+}
+
+static bool eng_shadow_create(Osc *o, bool keep, OscErr *e)
+{
+	return pg_shadow_create(PG(o), keep, e);
+}
+
+static bool eng_capture_start(Osc *o, OscErr *e)
+{
+	return pg_capture_install(PG(o), e);
+}
+
+static bool eng_copy_chunk(Osc *o, int64_t limit, int64_t *rows, bool *done, OscErr *e)
+{
+	return pg_copy_chunk(PG(o), limit, rows, done, e);
+}
+
+static bool eng_replay(Osc *o, int64_t limit, int64_t *applied, OscErr *e)
+{
+	return pg_replay(PG(o), limit, applied, e);
+}
+
+static bool eng_backlog(Osc *o, int64_t *n, OscErr *e)
+{
+	return pg_backlog(PG(o), n, e);
+}
+
+static bool eng_finish_shadow(Osc *o, OscErr *e)
+{
+	return pg_shadow_finish(PG(o), e);
+}
+
+static SwapResult eng_swap(Osc *o, OscErr *e)
+{
+	return pg_swap(PG(o), e);
+}
+
+/* A connection lost mid-run is tried once more, so an abort can still clean
+ * up after a server restart or a network blip. */
+static bool ensure_connection(Pg *pg, OscErr *e)
+{
+	if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK)
+		return true;
+	if (pg->conn) {
+		PQreset(pg->conn);
+		if (PQstatus(pg->conn) == CONNECTION_OK)
+			return true;
+	}
+	err_set(e, OSC_EXIT_FAILED, "the connection to the database is gone; run `osc cleanup --table %s` later",
+	        pg->osc->opt.table);
+	return false;
+}
+
+static bool drop_work_schema(Pg *pg, OscErr *e)
+{
+	Sql q;
+	bool ok;
+	sql_init(&q, &pg->dialect);
+	sql_add(&q, "DROP SCHEMA IF EXISTS %I CASCADE", pg->work);
+	ok = pg_exec_sql(pg, &q, NULL, e);
+	sql_free(&q);
+	return ok;
+}
+
+static bool eng_finish(Osc *o, OscErr *e)
+{
+	Pg *pg = PG(o);
+	if (!drop_work_schema(pg, e))
+		return false;
+	if (o->opt.drop_old_table) {
+		Sql q;
+		OscErr e2;
+		err_clear(&e2);
+		sql_init(&q, &pg->dialect);
+		sql_add(&q, "DROP TABLE %I.%I", pg->schema, pg->old);
+		if (!pg_exec_sql(pg, &q, NULL, &e2))
+			log_msg(&o->log, LOG_WARN, "the old table %s.%s was kept: %s", pg->schema, pg->old, e2.msg);
+		else
+			log_msg(&o->log, LOG_INFO, "dropped the old table %s.%s", pg->schema, pg->old);
+		sql_free(&q);
+	} else {
+		log_msg(&o->log, LOG_INFO, "the original is kept as %s.%s (drop it when you are sure)", pg->schema,
+		        pg->old);
+	}
+	return true;
+}
+
+static bool eng_abort(Osc *o, OscErr *e)
+{
+	Pg *pg = PG(o);
+	if (pg == NULL || pg->schema == NULL)
+		return true;
+	if (!ensure_connection(pg, e))
+		return false;
+	pg_rollback(pg);
+	if (!pg_capture_drop(pg, pg->schema, pg->table, e))
+		return false;
+	return drop_work_schema(pg, e);
+}
+
+static bool eng_cleanup(Osc *o, OscErr *e)
+{
+	Pg *pg = PG(o);
+	PGresult *r = NULL;
+	bool ok = false;
+
+	if (!pg_find_table(pg, &o->target, e) || !pg_lock_table(pg, e))
+		return false;
+	const char *p[3] = { pg->work, pg->schema, pg->table };
+	if (!pg_exec(pg,
+	             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1),"
+	             "       EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid"
+	             "                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+	             "                WHERE n.nspname = $2 AND c.relname = $3 AND t.tgname = '_osc_capture')",
+	             3, p, &r, e))
+		goto out;
+	bool schema = PQgetvalue(r, 0, 0)[0] == 't', trigger = PQgetvalue(r, 0, 1)[0] == 't';
+	if (!schema && !trigger) {
+		log_msg(&o->log, LOG_INFO, "nothing to clean up for %s.%s", pg->schema, pg->table);
+		ok = true;
+		goto out;
+	}
+	if (trigger && !pg_capture_drop(pg, pg->schema, pg->table, e))
+		goto out;
+	if (schema && !drop_work_schema(pg, e))
+		goto out;
+	log_msg(&o->log, LOG_INFO, "removed %s%s%s; %s.%s is untouched", trigger ? "the capture trigger" : "",
+	        trigger && schema ? " and " : "", schema ? "the work schema (shadow, log)" : "", pg->schema,
+	        pg->table);
+	ok = true;
+out:
+	PQclear(r);
+	return ok;
+}
+
+static int64_t eng_estimate(Osc *o)
+{
+	return PG(o)->reltuples;
+}
+
+static void pg_plan_print(Osc *o, FILE *out)
+{
+	Pg *pg = PG(o);
+	Sql q;
+
+	sql_init(&q, &pg->dialect);
+	fprintf(out, "table:     %s.%s (about %lld rows, %.1f MB with indexes and TOAST)\n", pg->schema, pg->table,
+	        (long long)pg->reltuples, (double)pg->relbytes / 1048576.0);
+	fprintf(out, "key:       %s (", pg->key_index);
+	for (int k = 0; k < pg->nkeys; k++)
+		fprintf(out, "%s%s %s", k ? ", " : "", pg->keys[k].name, pg->keys[k].type);
+	fprintf(out, ")\n");
+	fprintf(out, "strategy:  shadow copy: copy in key order into a new table built with the ALTER,\n"
+	             "           capture concurrent changes with a trigger, swap by rename under a %ldms lock timeout\n",
+	        (long)o->opt.lock_timeout_ms);
+	fprintf(out, "extra disk: about %.1f MB for the shadow, plus the change log\n", (double)pg->relbytes / 1048576.0);
+	fprintf(out, "columns:\n");
+	for (int i = 0; i < pg->ncols; i++)
+		fprintf(out, "  %-24s <- %s\n", pg->cols[i].name, pg->cols[i].expr);
+	fprintf(out, "  (columns not listed take their default or are generated)\n");
+	if (pg->ndeferred > 0) {
+		fprintf(out, "built after the copy:\n");
+		for (int i = 0; i < pg->ndeferred; i++)
+			fprintf(out, "  %s;\n", pg->deferred[i].create_sql);
+	}
+	fprintf(out, "SQL:\n");
+	fprintf(out, "  CREATE SCHEMA %s; CREATE TABLE ... (LIKE %s.%s INCLUDING ALL); ALTER TABLE ... %s;\n", pg->work,
+	        pg->schema, pg->table, o->alter.text);
+	sql_add(&q, "CREATE TRIGGER _osc_capture AFTER INSERT OR UPDATE OR DELETE ON %I.%I FOR EACH ROW ...",
+	        pg->schema, pg->table);
+	fprintf(out, "  %s\n", sql_text(&q));
+	sql_reset(&q);
+	pg_copy_head(pg, &q);
+	sql_add(&q, " WHERE ");
+	pg_key_tuple(pg, &q, "src", false);
+	sql_add(&q, " > ");
+	pg_param_tuple(pg, &q, 1, "");
+	sql_add(&q, " AND ");
+	pg_key_tuple(pg, &q, "src", false);
+	sql_add(&q, " <= ");
+	pg_param_tuple(pg, &q, 1 + pg->nkeys, "");
+	fprintf(out, "  %s;  -- per chunk, sized to %ldms\n", sql_text(&q), (long)o->opt.chunk_time_ms);
+	sql_reset(&q);
+	sql_add(&q, "LOCK TABLE ONLY %I.%I IN ACCESS EXCLUSIVE MODE; <drain log>; ALTER TABLE %I.%I RENAME TO %I; "
+	            "ALTER TABLE %I.%I SET SCHEMA %I ...",
+	        pg->schema, pg->table, pg->schema, pg->table, pg->old, pg->work, pg->shadow, pg->schema);
+	fprintf(out, "  %s  -- one transaction, retried up to %d times\n", sql_text(&q), o->opt.cutover_retries);
+	sql_free(&q);
+}
+
+const Engine pg_engine = {
+	.name = "postgresql",
+	.open = pg_open,
+	.close = pg_close,
+	.preflight = pg_preflight,
+	.shadow_create = eng_shadow_create,
+	.capture_start = eng_capture_start,
+	.copy_chunk = eng_copy_chunk,
+	.replay = eng_replay,
+	.backlog = eng_backlog,
+	.finish_shadow = eng_finish_shadow,
+	.swap = eng_swap,
+	.finish = eng_finish,
+	.abort = eng_abort,
+	.cleanup = eng_cleanup,
+	.plan_print = pg_plan_print,
+	.estimate = eng_estimate,
+};
