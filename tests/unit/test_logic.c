@@ -1,0 +1,176 @@
+/*
+ * test_logic.c — the --alter lexer, chunk sizing, backoff, options.
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "alter.h"
+#include "backoff.h"
+#include "chunk.h"
+#include "options.h"
+#include "unit.h"
+
+void test_alter(void)
+{
+	AlterSpec a;
+	OscErr e;
+
+	CHECK(alter_parse("ADD COLUMN bio text", &a, &e));
+	CHECK_STR(a.text, "ADD COLUMN bio text");
+	CHECK(a.n_using == 0);
+	alter_free(&a);
+
+	CHECK(alter_parse("  ADD COLUMN bio text ;  ", &a, &e)); /* a final ';' is fine */
+	CHECK_STR(a.text, "ADD COLUMN bio text");
+	alter_free(&a);
+
+	CHECK(!alter_parse("ADD COLUMN z int; DROP TABLE x", &a, &e));
+	CHECK(e.exit == OSC_EXIT_INPUT);
+	CHECK(strstr(e.msg, "more than one statement") != NULL);
+	CHECK(!alter_parse("ADD COLUMN z int;;", &a, &e));
+	CHECK(!alter_parse("", &a, &e));
+	CHECK(!alter_parse("   -- only a comment", &a, &e));
+	CHECK(!alter_parse(NULL, &a, &e));
+	CHECK(!alter_parse("ALTER TABLE users ADD COLUMN x int", &a, &e));
+	CHECK(!alter_parse("ADD COLUMN \"open int", &a, &e));
+	CHECK(!alter_parse("ADD COLUMN x text DEFAULT 'open", &a, &e));
+	CHECK(!alter_parse("ADD COLUMN x int /* open", &a, &e));
+
+	/* semicolons inside quotes, dollar quotes and comments are text */
+	CHECK(alter_parse("ADD COLUMN \"a;b\" text DEFAULT 'x;y' /* ; */ -- ;\n, ADD COLUMN c text DEFAULT $q$;$q$", &a,
+	                  &e));
+	alter_free(&a);
+	CHECK(alter_parse("ADD COLUMN x text DEFAULT E'it\\'s;'", &a, &e));
+	alter_free(&a);
+
+	CHECK(alter_parse("ALTER COLUMN n TYPE bigint USING n * 10, ADD COLUMN c int", &a, &e));
+	CHECK(a.n_using == 1);
+	CHECK_STR(alter_using_for(&a, "n"), "n * 10");
+	CHECK(alter_using_for(&a, "c") == NULL);
+	alter_free(&a);
+
+	CHECK(alter_parse("alter \"Mixed Col\" set data type numeric(10,2) using round(\"Mixed Col\", 2)", &a, &e));
+	CHECK_STR(alter_using_for(&a, "Mixed Col"), "round(\"Mixed Col\", 2)");
+	alter_free(&a);
+
+	CHECK(alter_parse("ALTER COLUMN Amount TYPE int USING (CASE WHEN x > 0 THEN 1 ELSE 0 END), DROP COLUMN y", &a,
+	                  &e));
+	CHECK_STR(alter_using_for(&a, "amount"), "(CASE WHEN x > 0 THEN 1 ELSE 0 END)");
+	alter_free(&a);
+
+	CHECK(alter_parse("RENAME COLUMN a TO b", &a, &e));
+	CHECK(a.renames);
+	alter_free(&a);
+}
+
+void test_chunk(void)
+{
+	ChunkSizer c;
+	chunk_init(&c, 1000, 10, 100000, 500);
+	CHECK(c.size == 1000);
+	/* fast chunk: grows by at most half */
+	chunk_observe(&c, 1000, 10000);
+	CHECK(c.size == 1500);
+	chunk_observe(&c, 1500, 10000);
+	CHECK(c.size == 2250);
+	/* slow chunk: shrinks at once to what fits the target */
+	chunk_observe(&c, 2250, 2000000);
+	CHECK(c.size == 562);
+	/* bounded */
+	for (int i = 0; i < 100; i++)
+		chunk_observe(&c, c.size, 1000);
+	CHECK(c.size == 100000);
+	for (int i = 0; i < 10; i++)
+		chunk_observe(&c, c.size, 100000000);
+	CHECK(c.size == 10);
+	/* a short last chunk says nothing */
+	chunk_init(&c, 1000, 10, 100000, 500);
+	chunk_observe(&c, 3, 100);
+	CHECK(c.size == 1000);
+	/* fixed size when no target */
+	chunk_init(&c, 500, 10, 1000, 0);
+	chunk_observe(&c, 500, 10);
+	CHECK(c.size == 500);
+	chunk_init(&c, 5000, 10, 1000, 500);
+	CHECK(c.size == 1000);
+}
+
+void test_backoff(void)
+{
+	unsigned seed = 42;
+	int64_t prev_max = 0;
+	for (int attempt = 1; attempt <= 10; attempt++) {
+		int64_t lo = 1 << 30, hi = 0;
+		for (int i = 0; i < 200; i++) {
+			int64_t v = backoff_ms(attempt, 100, 2000, &seed);
+			lo = v < lo ? v : lo;
+			hi = v > hi ? v : hi;
+		}
+		int64_t base = 100LL << (attempt - 1);
+		if (base > 2000)
+			base = 2000;
+		CHECK(lo >= base / 2);
+		CHECK(hi < base * 3 / 2 + 1);
+		CHECK(hi > lo); /* jitter */
+		CHECK(hi >= prev_max / 2);
+		prev_max = hi;
+	}
+	CHECK(backoff_ms(0, 0, 10, &seed) >= 1);
+}
+
+static bool parse(Options *o, int argc, char **argv, OscErr *e)
+{
+	options_defaults(o);
+	return options_parse(o, argc, argv, e);
+}
+
+void test_options(void)
+{
+	Options o;
+	OscErr e;
+	char *a1[] = { "osc", "--table", "t", "--alter", "ADD c int", "--chunk-time", "2s", "--lock-timeout", "250ms",
+		           "--cutover-retries", "5", "--drop-old-table", NULL };
+	CHECK(parse(&o, 12, a1, &e));
+	CHECK(o.command == CMD_RUN);
+	CHECK(o.chunk_time_ms == 2000 && o.lock_timeout_ms == 250 && o.cutover_retries == 5 && o.drop_old_table);
+	options_free(&o);
+
+	char *a2[] = { "osc", "plan", "--table", "t", "--alter", "x", NULL };
+	CHECK(parse(&o, 6, a2, &e) && o.command == CMD_PLAN);
+	options_free(&o);
+	char *a3[] = { "osc", "cleanup", "--table", "t", NULL };
+	CHECK(parse(&o, 4, a3, &e) && o.command == CMD_CLEANUP);
+	options_free(&o);
+	char *a4[] = { "osc", "--table", "t", "--alter", "x", "--bogus", NULL };
+	CHECK(!parse(&o, 6, a4, &e) && e.exit == OSC_EXIT_INPUT);
+	options_free(&o);
+	char *a5[] = { "osc", "--table", "t", "--alter", "x", "--chunk-time", "fast", NULL };
+	CHECK(!parse(&o, 7, a5, &e) && strstr(e.msg, "duration") != NULL);
+	options_free(&o);
+	char *a6[] = { "osc", "--alter", "x", NULL };
+	CHECK(!parse(&o, 3, a6, &e) && strstr(e.msg, "--table") != NULL);
+	options_free(&o);
+	char *a7[] = { "osc", "frobnicate", "--table", "t", NULL };
+	CHECK(!parse(&o, 4, a7, &e));
+	options_free(&o);
+
+	/* --config: key = value lines; the command line wins */
+	char path[] = "/tmp/osc-unit-config-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	fputs("# comment\n\nchunk-time = 1s\nlock-timeout = 50ms\ndrop-old-table\ntable = fromfile\n", f);
+	fclose(f);
+	char *a8[] = { "osc", "--config", path, "--alter", "x", "--chunk-time", "3s", NULL };
+	CHECK(parse(&o, 7, a8, &e));
+	CHECK(o.chunk_time_ms == 3000 && o.lock_timeout_ms == 50 && o.drop_old_table);
+	CHECK_STR(o.table, "fromfile");
+	options_free(&o);
+	f = fopen(path, "w");
+	fputs("no-such = 1\n", f);
+	fclose(f);
+	char *a9[] = { "osc", "--config", path, "--table", "t", "--alter", "x", NULL };
+	CHECK(!parse(&o, 7, a9, &e) && strstr(e.msg, "unknown option") != NULL);
+	options_free(&o);
+	unlink(path);
+}

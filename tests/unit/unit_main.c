@@ -1,0 +1,34 @@
+/*
+ * unit_main.c — runs every unit test group; each group is one test in the
+ * count, and the last line reads "N passed, N failed".
+ */
+#include "unit.h"
+
+int unit_checks, unit_failed;
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} groups[] = {
+	{ "sql quoting", test_sql },      { "table names", test_names }, { "durations", test_duration },
+	{ "alter parsing", test_alter },  { "chunk sizing", test_chunk }, { "backoff", test_backoff },
+	{ "options", test_options },
+};
+
+int main(void)
+{
+	int passed = 0, failed = 0;
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		int before = unit_failed;
+		groups[i].fn();
+		if (unit_failed == before) {
+			passed++;
+			printf("ok - unit: %s\n", groups[i].name);
+		} else {
+			failed++;
+			printf("not ok - unit: %s (%d checks failed)\n", groups[i].name, unit_failed - before);
+		}
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
