@@ -52,11 +52,10 @@ bool pg_replay_batch(Pg *pg, int64_t limit, int64_t *applied, bool in_txn, OscEr
 	sql_add(&q, "WITH d AS (DELETE FROM %I.%I WHERE _osc_change_id = ANY (ARRAY("
 	            "SELECT _osc_change_id FROM %I.%I ORDER BY _osc_change_id LIMIT $1)) RETURNING ",
 	        pg->work, pg->log, pg->work, pg->log);
-	pg_key_tuple(pg, &q, NULL, false);
-	sql_add(&q, "), k AS (SELECT DISTINCT * FROM (SELECT ");
-	for (int k = 0; k < pg->nkeys; k++)
-		sql_add(&q, "%s%I", k ? ", " : "", pg->keys[k].name);
-	sql_add(&q, " FROM d) d2");
+	pg_key_list(pg, &q, NULL, false);
+	sql_add(&q, "), k AS (SELECT DISTINCT ");
+	pg_key_list(pg, &q, NULL, false);
+	sql_add(&q, " FROM d");
 	int nparams = 1;
 	if (!pg->copy_done && pg->watermark == NULL) {
 		sql_add(&q, " WHERE false");

@@ -63,7 +63,7 @@ static void update_rates(Osc *o, int64_t copy_started_ms)
 	if (p->rows_per_sec > 0 && p->rows_estimate > p->rows_copied)
 		p->eta_ms = (int64_t)((double)(p->rows_estimate - p->rows_copied) / p->rows_per_sec * 1000.0);
 	else
-		p->eta_ms = p->rows_estimate > 0 ? 0 : -1;
+		p->eta_ms = p->rows_per_sec > 0 ? 0 : -1;
 }
 
 static bool copy_phase(Osc *o, OscErr *e)

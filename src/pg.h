@@ -126,7 +126,8 @@ bool pg_shadow_finish(Pg *pg, OscErr *e) MUSTCHECK;
 void pg_copy_lists(Pg *pg, Sql *insert_cols, Sql *select_exprs);
 /* INSERT INTO shadow (...) [OVERRIDING SYSTEM VALUE] SELECT ... FROM ONLY orig src */
 void pg_copy_head(Pg *pg, Sql *q);
-/* (src.k1, src.k2) and the key casts ($n::t1, $n+1::t2) */
+/* src.k1, src.k2 / (src.k1, src.k2) / the key casts ($n::t1, $n+1::t2) */
+void pg_key_list(Pg *pg, Sql *q, const char *alias, bool shadow_names);
 void pg_key_tuple(Pg *pg, Sql *q, const char *alias, bool shadow_names);
 void pg_param_tuple(Pg *pg, Sql *q, int first, const char *suffix);
 

@@ -48,8 +48,7 @@ bool pg_copy_chunk(Pg *pg, int64_t limit, int64_t *rows, bool *done, OscErr *e)
 	int np = 0;
 	/* the columns, not a row constructor, which would come back as one record */
 	sql_add(&q, "SELECT * FROM (SELECT ");
-	for (int k = 0; k < nk; k++)
-		sql_add(&q, "%s%I.%I", k ? ", " : "", "src", pg->keys[k].name);
+	pg_key_list(pg, &q, "src", false);
 	sql_add(&q, " FROM ONLY %I.%I src", pg->schema, pg->table);
 	if (pg->watermark) {
 		sql_add(&q, " WHERE ");

@@ -470,9 +470,8 @@ void pg_copy_head(Pg *pg, Sql *q)
 	sql_free(&exprs);
 }
 
-void pg_key_tuple(Pg *pg, Sql *q, const char *alias, bool shadow_names)
+void pg_key_list(Pg *pg, Sql *q, const char *alias, bool shadow_names)
 {
-	sql_add(q, "(");
 	for (int k = 0; k < pg->nkeys; k++) {
 		if (k)
 			sql_add(q, ", ");
@@ -480,6 +479,12 @@ void pg_key_tuple(Pg *pg, Sql *q, const char *alias, bool shadow_names)
 			sql_add(q, "%I.", alias);
 		sql_add(q, "%I", shadow_names ? pg->keys[k].shadow_name : pg->keys[k].name);
 	}
+}
+
+void pg_key_tuple(Pg *pg, Sql *q, const char *alias, bool shadow_names)
+{
+	sql_add(q, "(");
+	pg_key_list(pg, q, alias, shadow_names);
 	sql_add(q, ")");
 }
 

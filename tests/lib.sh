@@ -1,0 +1,324 @@
+# shellcheck shell=bash
+# Helpers for osc's integration tests. Each tests/t_*.sh sources this file:
+#     . "$(dirname "$0")/lib.sh"
+# Needs the environment written by tests/servers.sh (PGHOST, PGPORT, PGUSER,
+# PGDATABASE, OSC_PG_URL, OSC_PG_REPLICA_URL); tests/run.sh exports it.
+# When run by hand: tests/servers.sh start /tmp/osc-srv && . /tmp/osc-srv/env && tests/t_x.sh
+#
+# Variables: OSC (default build/osc), WRITER (default build/writer),
+#            WRITER_RATE (ops/s, default 1000), WRITER_MAX_MS (default 3000), WRITER_SEED (default random, printed).
+set -u -o pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+
+OSC=${OSC:-build/osc}
+WRITER=${WRITER:-build/writer}
+WRITER_RATE=${WRITER_RATE:-1000}
+TEST_NAME=$(basename "$0" .sh)
+TEST_TMP=$(mktemp -d "/tmp/osc-$TEST_NAME.XXXXXX")
+WRITER_PID=
+WRITER_STATS=
+OSC_RC=
+OSC_OUT=$TEST_TMP/osc.out
+OSC_ERR=$TEST_TMP/osc.err
+
+: "${OSC_PG_URL:?run through tests/run.sh, or source the env file written by tests/servers.sh}"
+
+_lib_cleanup() {
+    if [ -n "$WRITER_PID" ]; then
+        kill -TERM "$WRITER_PID" 2>/dev/null
+        wait "$WRITER_PID" 2>/dev/null
+    fi
+    rm -rf "$TEST_TMP"
+}
+trap _lib_cleanup EXIT
+trap 'echo "$TEST_NAME: interrupted" >&2; exit 143' TERM INT
+
+# ---- reporting ---------------------------------------------------------------
+fail() {
+    echo "FAIL: $TEST_NAME: $*" >&2
+    exit 1
+}
+
+note() { echo "# $*"; }
+
+# assert_eq EXPECTED ACTUAL [WHAT]
+assert_eq() {
+    [ "$1" == "$2" ] || fail "${3:-value}: expected '$1', got '$2'"
+}
+
+# assert_true "SQL boolean expression" [WHAT]   (evaluated on the primary)
+assert_true() {
+    local r
+    r=$(psql_q "SELECT ($1)::bool") || fail "${2:-$1}: query failed"
+    [ "$r" = t ] || fail "${2:-$1}: expected true, got '$r'"
+}
+
+# ---- SQL -----------------------------------------------------------------------
+# psql_q SQL [psql args...]: run SQL on the primary, unaligned, tuples only
+psql_q() {
+    local sql=$1
+    shift
+    psql -XAtq -v ON_ERROR_STOP=1 "$@" -c "$sql"
+}
+
+# psql_replica SQL: the same on the replica
+psql_replica() {
+    psql -XAtq -v ON_ERROR_STOP=1 -d "$OSC_PG_REPLICA_URL" -c "$1"
+}
+
+# qi NAME: NAME quoted as an SQL identifier
+qi() {
+    local s=${1//\"/\"\"}
+    printf '"%s"' "$s"
+}
+
+# ql TEXT: TEXT quoted as an SQL literal
+ql() {
+    local s=${1//\'/\'\'}
+    printf "'%s'" "$s"
+}
+
+# fixture KIND TABLE REF ROWS [SCHEMA]
+# Creates TABLE and REF with the layout of KIND (int|composite|text|identity)
+# and ROWS identical rows. TABLE also gets a secondary index on n.
+fixture() {
+    local kind=$1 t=$2 r=$3 rows=$4 schema=${5:-}
+    local pfx="" qt qr keydef keyins keysel rest
+    if [ -n "$schema" ]; then
+        pfx="$(qi "$schema")."
+        psql_q "CREATE SCHEMA IF NOT EXISTS $(qi "$schema")" || fail "fixture: create schema"
+    fi
+    qt="$pfx$(qi "$t")"
+    qr="$pfx$(qi "$r")"
+    rest="v text, n int, extra int NOT NULL DEFAULT 0, pad text"
+    case $kind in
+    int)
+        keydef="id int PRIMARY KEY"; keyins="id"; keysel="i" ;;
+    composite)
+        keydef="a int, b int"; keyins="a, b"; keysel="i, i % 7"
+        rest="$rest, PRIMARY KEY (a, b)" ;;
+    text)
+        keydef="k text PRIMARY KEY"; keyins="k"; keysel="'key-' || lpad(i::text, 6, '0')" ;;
+    identity)
+        keydef="id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY"; keyins="id"; keysel="i" ;;
+    *) fail "fixture: unknown kind $kind" ;;
+    esac
+    local refdef=$keydef
+    [ "$kind" = identity ] && refdef="id bigint PRIMARY KEY"
+    local over=""
+    [ "$kind" = identity ] && over="OVERRIDING SYSTEM VALUE"
+    local idx
+    idx=$(qi "${t}_n_idx")
+    psql_q "
+        SET client_min_messages = warning;
+        DROP TABLE IF EXISTS $qt, $qr, $pfx$(qi "_${t}_osc_old") CASCADE;
+        CREATE TABLE $qt ($keydef, $rest);
+        CREATE TABLE $qr ($refdef, $rest);
+        INSERT INTO $qt ($keyins, v, n, extra, pad) $over
+            SELECT $keysel, md5(i::text), CASE WHEN i % 10 = 3 THEN NULL ELSE i % 1000 END,
+                   i, repeat('x', 100)
+            FROM generate_series(1, $rows) AS i;
+        INSERT INTO $qr SELECT * FROM $qt;
+        CREATE INDEX $idx ON $qt (n);
+    " || fail "fixture: create $kind tables $t/$r"
+    if [ "$kind" = identity ]; then
+        psql_q "SELECT setval(pg_get_serial_sequence($(ql "$qt"), 'id'), $rows)" >/dev/null \
+            || fail "fixture: setval"
+    fi
+    psql_q "VACUUM ANALYZE $qt" || fail "fixture: vacuum $t"
+    psql_q "VACUUM ANALYZE $qr" || fail "fixture: vacuum $r"
+}
+
+# tables_equal T R "col list" : T and R are SQL names (quote them yourself if needed).
+# Compares with EXCEPT ALL both ways (duplicates count) and prints up to 5 differing rows.
+tables_equal() {
+    local t=$1 r=$2 cols=$3 a b
+    a=$(psql_q "SELECT count(*) FROM (SELECT $cols FROM $t EXCEPT ALL SELECT $cols FROM $r) d") \
+        || fail "tables_equal: query failed"
+    b=$(psql_q "SELECT count(*) FROM (SELECT $cols FROM $r EXCEPT ALL SELECT $cols FROM $t) d") \
+        || fail "tables_equal: query failed"
+    if [ "$a" != 0 ] || [ "$b" != 0 ]; then
+        echo "tables_equal: $a row(s) only in $t, $b row(s) only in $r (columns: $cols)" >&2
+        echo "  in $t, not in $r:" >&2
+        psql -X -v ON_ERROR_STOP=1 -c "SELECT $cols FROM $t EXCEPT ALL SELECT $cols FROM $r ORDER BY 1 LIMIT 5" >&2
+        echo "  in $r, not in $t:" >&2
+        psql -X -v ON_ERROR_STOP=1 -c "SELECT $cols FROM $r EXCEPT ALL SELECT $cols FROM $t ORDER BY 1 LIMIT 5" >&2
+        fail "tables $t and $r differ"
+    fi
+    note "tables_equal: $t = $r ($(psql_q "SELECT count(*) FROM $t") rows)"
+}
+
+# schema_snapshot: one md5 over the structure of all non-system schemas
+schema_snapshot() {
+    psql_q "
+        SELECT md5(coalesce(string_agg(x, E'\n' ORDER BY x), '')) FROM (
+            SELECT 'ns ' || n.nspname AS x FROM pg_namespace n
+            WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+              AND n.nspname NOT LIKE 'pg\_temp\_%' AND n.nspname NOT LIKE 'pg\_toast\_temp\_%'
+          UNION ALL
+            SELECT format('rel %s.%s %s %s %s', n.nspname, c.relname, c.relkind, c.relpersistence,
+                          coalesce(c.reloptions::text, ''))
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+              AND n.nspname NOT LIKE 'pg\_temp\_%' AND n.nspname NOT LIKE 'pg\_toast\_temp\_%'
+          UNION ALL
+            SELECT format('att %s.%s %s %s %s %s %s %s', n.nspname, c.relname, a.attnum, a.attname,
+                          format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef, a.attidentity)
+            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE a.attnum > 0 AND NOT a.attisdropped
+              AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+              AND n.nspname NOT LIKE 'pg\_temp\_%' AND n.nspname NOT LIKE 'pg\_toast\_temp\_%'
+          UNION ALL
+            SELECT format('trg %s.%s %s %s', n.nspname, c.relname, t.tgname, t.tgenabled)
+            FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+          UNION ALL
+            SELECT format('fn %s.%s', n.nspname, p.proname)
+            FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+            WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+        ) s" || fail "schema_snapshot failed"
+}
+
+# no_osc_leftovers T: no _osc_ schema, no _osc trigger, no _osc function,
+# no _T_osc_new / _T_osc_log (the kept _T_osc_old is fine)
+no_osc_leftovers() {
+    local t=$1 n
+    n=$(psql_q "SELECT string_agg(nspname, ', ') FROM pg_namespace WHERE nspname LIKE '\_osc\_%'")
+    [ -z "$n" ] || fail "leftover osc schema(s): $n"
+    n=$(psql_q "SELECT string_agg(tgrelid::regclass || '.' || tgname, ', ') FROM pg_trigger
+                WHERE tgname LIKE '\_osc%'")
+    [ -z "$n" ] || fail "leftover osc trigger(s): $n"
+    n=$(psql_q "SELECT string_agg(p.oid::regprocedure::text, ', ') FROM pg_proc p WHERE proname LIKE '\_osc%'")
+    [ -z "$n" ] || fail "leftover osc function(s): $n"
+    n=$(psql_q "SELECT string_agg(oid::regclass::text, ', ') FROM pg_class
+                WHERE relname IN ($(ql "_${t}_osc_new"), $(ql "_${t}_osc_log"))")
+    [ -z "$n" ] || fail "leftover osc table(s): $n"
+    note "no osc leftovers for $t"
+}
+
+# ---- the writer --------------------------------------------------------------
+# start_writer KIND T R [SECONDS] [SCHEMA]
+start_writer() {
+    local kind=$1 t=$2 r=$3 secs=${4:-} schema=${5:-}
+    local seed=${WRITER_SEED:-$(( (RANDOM << 15) | RANDOM ))}
+    [ -x "$WRITER" ] || fail "$WRITER not found (make all builds it)"
+    [ -z "$WRITER_PID" ] || fail "start_writer: a writer is already running"
+    WRITER_STATS=$TEST_TMP/writer.stats
+    rm -f "$WRITER_STATS"
+    local args=(--db "$OSC_PG_URL" --table "$t" --ref "$r" --kind "$kind" --seed "$seed"
+                --rate "$WRITER_RATE" --stats "$WRITER_STATS")
+    [ -n "$secs" ] && args+=(--duration "$secs")
+    [ -n "$schema" ] && args+=(--schema "$schema")
+    note "writer: kind=$kind table=$t ref=$r seed=$seed rate=$WRITER_RATE"
+    "$WRITER" "${args[@]}" 2>"$TEST_TMP/writer.err" &
+    WRITER_PID=$!
+    sleep 0.3
+    kill -0 "$WRITER_PID" 2>/dev/null || { cat "$TEST_TMP/writer.err" >&2; WRITER_PID=; fail "writer did not start"; }
+}
+
+# stop_writer: SIGTERM, wait, print the stats; fails the test on errors or no ops
+stop_writer() {
+    [ -n "$WRITER_PID" ] || fail "stop_writer: no writer running"
+    kill -TERM "$WRITER_PID" 2>/dev/null
+    local rc=0
+    wait "$WRITER_PID" || rc=$?
+    WRITER_PID=
+    [ -s "$TEST_TMP/writer.err" ] && cat "$TEST_TMP/writer.err" >&2
+    [ "$rc" = 0 ] || fail "writer exited with status $rc"
+    [ -s "$WRITER_STATS" ] || fail "writer wrote no stats"
+    note "writer stats: $(cat "$WRITER_STATS")"
+    local ops errors
+    ops=$(writer_stat ops)
+    errors=$(writer_stat errors)
+    [ "${ops:-0}" -gt 0 ] || fail "writer did no operations"
+    [ "$errors" = 0 ] || fail "writer saw $errors error(s); first: $(sed -n 's/.*"first_error":"\(.*\)","seed".*/\1/p' "$WRITER_STATS")"
+}
+
+# writer_stat KEY: a numeric field of the last writer's stats
+writer_stat() {
+    sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" "$WRITER_STATS"
+}
+
+# ---- osc -------------------------------------------------------------------------
+need_osc() {
+    [ -x "$OSC" ] || fail "$OSC: not found (build it with make)"
+}
+
+# run_osc ARGS...: runs osc with --database "$OSC_PG_URL" appended; sets OSC_RC,
+# stdout in $OSC_OUT, stderr in $OSC_ERR (the tail of both is printed)
+run_osc() {
+    need_osc
+    OSC_RC=0
+    local t0=$SECONDS
+    "$OSC" "$@" --database "$OSC_PG_URL" >"$OSC_OUT" 2>"$OSC_ERR" || OSC_RC=$?
+    note "osc $* -> exit $OSC_RC ($((SECONDS - t0))s)"
+    tail -n 15 "$OSC_OUT" | sed 's/^/#   out: /'
+    tail -n 15 "$OSC_ERR" | sed 's/^/#   err: /'
+    if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$OSC_ERR"; then
+        fail "sanitizer report from osc"
+    fi
+}
+
+# expect_osc RC ARGS...: run_osc and require exit status RC
+expect_osc() {
+    local want=$1
+    shift
+    run_osc "$@"
+    [ "$OSC_RC" = "$want" ] || fail "osc $* exited $OSC_RC, expected $want"
+}
+
+# migrate_with_writer KIND T R ALTER [osc options...]: the writer runs during the
+# whole osc run (and 1 s after it, so the new table takes writes too); osc must exit 0
+migrate_with_writer() {
+    local kind=$1 t=$2 r=$3 alter=$4
+    shift 4
+    start_writer "$kind" "$t" "$r"
+    sleep 1
+    run_osc --table "$t" --alter "$alter" "$@"
+    if [ "$OSC_RC" != 0 ]; then
+        stop_writer
+        fail "osc exited $OSC_RC, expected 0"
+    fi
+    sleep 1
+    stop_writer
+    # the application must not notice: no writer transaction stalls for long
+    local mx
+    mx=$(writer_stat max_ms)
+    awk -v m="$mx" -v lim="${WRITER_MAX_MS:-3000}" 'BEGIN { exit !(m + 0 <= lim + 0) }' \
+        || fail "a writer transaction took ${mx} ms during the migration (limit ${WRITER_MAX_MS:-3000} ms)"
+}
+
+# wait_osc_sessions_gone: after killing osc, wait (max 10 s) until its server
+# sessions are gone (the server notices a dead client at its next statement)
+wait_osc_sessions_gone() {
+    local n
+    for _ in $(seq 1 100); do
+        n=$(psql_q "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+                    AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+                    AND application_name NOT IN ('osc_test_writer', 'psql')")
+        [ "$n" = 0 ] && return 0
+        sleep 0.1
+    done
+    note "warning: $n other session(s) still open"
+}
+
+# wait_replica_caught_up [SECONDS]: replica replay LSN >= primary's current LSN
+wait_replica_caught_up() {
+    local lsn
+    lsn=$(psql_q "SELECT pg_current_wal_lsn()") || fail "cannot read the primary's LSN"
+    for _ in $(seq 1 $((${1:-30} * 10))); do
+        if [ "$(psql_replica "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '$lsn') >= 0")" = t ]; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    fail "replica did not replay up to $lsn"
+}
+
+# pk_index_of T: name of the index backing T's primary key
+pk_index_of() {
+    psql_q "SELECT i.indexrelid::regclass::text FROM pg_index i WHERE i.indrelid = $(ql "$1")::regclass AND i.indisprimary"
+}
