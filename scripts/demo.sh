@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PGBIN=/usr/lib/postgresql/15/bin
+. scripts/pgserver.sh
 PORT=${DEMO_PORT:-55490}
 ROWS=${DEMO_ROWS:-1000000}
 RATE=${DEMO_RATE:-500}
@@ -20,12 +20,10 @@ ALTER=${DEMO_ALTER:-"ADD COLUMN bio text NOT NULL DEFAULT 'hello'"}
 [ "$(id -u)" = 0 ] || { echo "demo: run as root (the server runs as user postgres)" >&2; exit 1; }
 
 DIR=$(mktemp -d /tmp/osc-demo.XXXXXX)
-chmod 0755 "$DIR"
-chown postgres "$DIR"
 WRITER_PID=
 cleanup() {
   [ -n "$WRITER_PID" ] && kill "$WRITER_PID" 2>/dev/null && wait "$WRITER_PID" 2>/dev/null
-  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+  pgserver_stop "$DIR"
   rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -33,9 +31,7 @@ trap cleanup EXIT
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "starting a throwaway PostgreSQL on 127.0.0.1:$PORT"
-runuser -u postgres -- "$PGBIN/initdb" -D "$DIR/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$DIR/initdb.log"
-runuser -u postgres -- "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w \
-  -o "-c listen_addresses=127.0.0.1 -c port=$PORT -c unix_socket_directories=$DIR" start >/dev/null
+pgserver_start "$DIR" "$PORT"
 export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
 URL="postgres://postgres@127.0.0.1:$PORT/postgres"
 psql() { command psql -X -q -v ON_ERROR_STOP=1 "$@"; }

@@ -3,7 +3,7 @@
 # Does nothing when every package is already there, so it is cheap to call.
 set -euo pipefail
 pkgs=(build-essential pkg-config libpq-dev libevent-dev libssl-dev postgresql-15 postgresql-client-15 procps)
-[ "${OSC_BENCH:-}" = 1 ] && pkgs+=(percona-toolkit postgresql-15-repack sysbench gnuplot mariadb-server mariadb-client)
+[ "${OSC_BENCH:-}" = 1 ] && pkgs+=(postgresql-15-repack time)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
