@@ -149,3 +149,25 @@ bool pg_capture_drop(Pg *pg, const char *schema, const char *table, OscErr *e)
 	sql_free(&q);
 	return ok;
 }
+
+bool pg_capture_disarm(Pg *pg, OscErr *e)
+{
+	Sql q;
+	bool ok = false;
+
+	sql_init(&q, &pg->dialect);
+	sql_add(&q,
+	        "CREATE OR REPLACE FUNCTION %I.%I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
+	        " SET search_path = pg_catalog, pg_temp AS %L",
+	        pg->work, CAPTURE_NAME, "BEGIN RETURN NULL; END");
+	if (!pg_exec_sql(pg, &q, NULL, e))
+		goto out;
+	sql_reset(&q);
+	sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I", pg->work, pg->shadow, pg->work, pg->log);
+	if (!pg_exec_sql(pg, &q, NULL, e))
+		goto out;
+	ok = true;
+out:
+	sql_free(&q);
+	return ok;
+}

@@ -138,6 +138,9 @@ bool pg_copy_chunk(Pg *pg, int64_t limit, int64_t *rows, bool *done, OscErr *e) 
 bool pg_capture_create(Pg *pg, OscErr *e) MUSTCHECK;   /* log + function, in the shadow txn */
 bool pg_capture_install(Pg *pg, OscErr *e) MUSTCHECK;  /* the trigger, with retries */
 bool pg_capture_drop(Pg *pg, const char *schema, const char *table, OscErr *e) MUSTCHECK;
+/* Turns the trigger into a no-op and drops the shadow and log, without any
+ * lock on the original: the abort path when the trigger cannot be dropped. */
+bool pg_capture_disarm(Pg *pg, OscErr *e) MUSTCHECK;
 
 /* replicator/pg_replay.c */
 bool pg_replay(Pg *pg, int64_t limit, int64_t *applied, OscErr *e) MUSTCHECK;

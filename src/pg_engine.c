@@ -197,9 +197,25 @@ static bool eng_abort(Osc *o, OscErr *e)
 	if (!ensure_connection(pg, e))
 		return false;
 	pg_rollback(pg);
-	if (!pg_capture_drop(pg, pg->schema, pg->table, e))
+	if (pg_capture_drop(pg, pg->schema, pg->table, e))
+		return drop_work_schema(pg, e);
+	if (!pg_is_lock_timeout(e) && strstr(e->msg, "not granted") == NULL)
 		return false;
-	return drop_work_schema(pg, e);
+	/* The lock that kept the swap out (a long transaction on the table)
+	 * keeps the trigger's removal out too.  Make the trigger a no-op, which
+	 * locks nothing on the table, and drop the shadow and the log; the
+	 * empty trigger and its schema wait for `osc cleanup`. */
+	OscErr e2;
+	err_clear(&e2);
+	if (!pg_capture_disarm(pg, &e2)) {
+		log_error(&pg->osc->log, &e2);
+		return false;
+	}
+	err_set(e, OSC_EXIT_FAILED,
+	        "the capture trigger could not be removed (the lock on %s.%s was not granted); it now does "
+	        "nothing and the shadow and log are gone; run `osc cleanup --table %s` when the table is quieter",
+	        pg->schema, pg->table, pg->osc->opt.table);
+	return false;
 }
 
 static bool eng_cleanup(Osc *o, OscErr *e)
