@@ -124,7 +124,11 @@ bool pg_exec(Pg *pg, const char *sql, int nparams, const char *const *params, PG
 	const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	const char *det = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL) : NULL;
-	err_set(e, OSC_EXIT_FAILED, "%s%s%s", msg ? msg : PQerrorMessage(pg->conn), det ? ": " : "",
+	/* "message: detail", without the detail's full stop: more text follows */
+	int dlen = det ? (int)strlen(det) : 0;
+	if (dlen > 0 && det[dlen - 1] == '.')
+		dlen--;
+	err_set(e, OSC_EXIT_FAILED, "%s%s%.*s", msg ? msg : PQerrorMessage(pg->conn), det ? ": " : "", dlen,
 	        det ? det : "");
 	snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", state ? state : "");
 	err_detail(e, "query: %.1900s", sql);

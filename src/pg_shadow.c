@@ -365,8 +365,15 @@ bool pg_shadow_create(Pg *pg, bool keep, OscErr *e)
 	sql_add(&q, "ALTER TABLE %I.%I %s", pg->work, pg->shadow, pg->osc->alter.text);
 	if (!pg_exec_sql(pg, &q, NULL, e)) {
 		if (!pg_is_lock_timeout(e)) {
-			char msg[sizeof(e->msg)];
+			/* the database speaks of the shadow; the user knows the table */
+			char msg[sizeof(e->msg)], *at;
+			size_t sl = strlen(pg->shadow);
 			snprintf(msg, sizeof(msg), "%s", e->msg);
+			while ((at = strstr(msg, pg->shadow)) != NULL && strlen(pg->table) <= sl) {
+				size_t tl = strlen(pg->table);
+				memcpy(at, pg->table, tl);
+				memmove(at + tl, at + sl, strlen(at + sl) + 1);
+			}
 			err_set(e, OSC_EXIT_INPUT, "the database rejected the ALTER: %s", msg);
 		}
 		goto out;
