@@ -33,10 +33,10 @@ bool cutover_run(Osc *o, OscErr *e)
 	int64_t applied = 0;
 
 	for (int attempt = 1; attempt <= retries; attempt++) {
-		if (*o->stop) {
-			err_set(e, OSC_EXIT_FAILED, "interrupted before the swap");
+		/* never start a swap the window cannot hold: a catch-up, the lock
+		 * wait and the swap's own statement bound, with room to spare */
+		if (!osc_may_continue(o, o->opt.lock_timeout_ms + 5000 + 10000, e))
 			return false;
-		}
 		if (!cutover_catch_up(o, 5000, 10000, &applied, e))
 			return false;
 		SwapResult r = o->engine->swap(o, e);
@@ -48,7 +48,7 @@ bool cutover_run(Osc *o, OscErr *e)
 		log_msg(&o->log, LOG_INFO, "cutover attempt %d/%d: lock not granted within %ldms; retrying in %ldms",
 		        attempt, retries, (long)o->opt.lock_timeout_ms, (long)wait);
 		if (!osc_sleep_ms(o, wait)) {
-			err_set(e, OSC_EXIT_FAILED, "interrupted before the swap");
+			err_set(e, OSC_EXIT_STOPPED, "interrupted before the swap");
 			return false;
 		}
 	}

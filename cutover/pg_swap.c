@@ -17,6 +17,8 @@
  */
 #include "pg.h"
 
+#include "fault.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +147,32 @@ SwapResult pg_swap(Pg *pg, OscErr *e)
 		if (q.len > 0 && !run(pg, &q, e))
 			goto out;
 	}
+	/* the state row says "swapped" exactly when the swap is committed, and
+	 * remembers the new table's fingerprint, which tells a rerun of the
+	 * same command that it is done */
+	{
+		char fp[64], id[32];
+		char *table = pg_qualified(pg, pg->schema, pg->table);
+		const char *p[1] = { table };
+		bool got = pg_exec(pg, "SELECT $1::regclass::oid", 1, p, &r, e);
+		free(table);
+		if (!got)
+			goto out;
+		unsigned oid = (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+		r = NULL;
+		if (!pg_fingerprint(pg, oid, fp, sizeof(fp), true, e))
+			goto out;
+		snprintf(id, sizeof(id), "%lld", (long long)pg->state_id);
+		const char *p2[2] = { id, fp };
+		if (pg->state_id &&
+		    !pg_exec(pg,
+		             "UPDATE osc.migrations SET phase = 'swapped', fingerprint_new = $2, updated_at = now()"
+		             " WHERE id = $1::bigint",
+		             2, p2, NULL, e))
+			goto out;
+	}
+	fault_point(pg->osc, "swap-locked");
 	if (!pg_command(pg, "COMMIT", e))
 		goto out;
 	res = SWAP_DONE;

@@ -7,6 +7,7 @@
  */
 #include "log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/time.h>
@@ -27,17 +28,38 @@ int64_t now_ms(void)
 	return now_us() / 1000;
 }
 
-void log_init(Log *l, const Options *o)
+bool log_init(Log *l, const Options *o, OscErr *e)
 {
 	memset(l, 0, sizeof(*l));
 	l->out = stderr;
-	l->json = o->log_format == LOG_JSON || (o->log_format == LOG_AUTO && !isatty(fileno(stderr)));
-	l->tty = !l->json && isatty(fileno(stderr));
 	l->verbosity = o->verbosity;
 	l->table = o->table;
+	if (o->log_file) {
+		l->out = fopen(o->log_file, "a");
+		if (l->out == NULL) {
+			l->out = stderr;
+			err_set(e, OSC_EXIT_INPUT, "--log-file %s: %s", o->log_file, strerror(errno));
+			return false;
+		}
+		l->to_file = true;
+		l->json = o->log_format != LOG_TEXT;
+		return true;
+	}
+	l->json = o->log_format == LOG_JSON || (o->log_format == LOG_AUTO && !isatty(fileno(stderr)));
+	l->tty = !l->json && isatty(fileno(stderr));
+	return true;
 }
 
-static void put_json_string(FILE *f, const char *s)
+void log_close(Log *l)
+{
+	log_break(l);
+	if (l->to_file && l->out)
+		fclose(l->out);
+	l->out = stderr;
+	l->to_file = false;
+}
+
+void log_json_string(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -69,7 +91,7 @@ static void json_begin(Log *l, const char *event)
 	fprintf(l->out, "{\"ts\":\"%s.%03ldZ\",\"event\":\"%s\"", ts, (long)(tv.tv_usec / 1000), event);
 	if (l->table) {
 		fputs(",\"table\":", l->out);
-		put_json_string(l->out, l->table);
+		log_json_string(l->out, l->table);
 	}
 }
 
@@ -105,13 +127,18 @@ static void vlog(Log *l, LogLevel lvl, const char *detail, const char *fmt, va_l
 	if ((lvl == LOG_INFO && l->verbosity < 0) || (lvl == LOG_DEBUG && l->verbosity < 1))
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (l->to_file && lvl == LOG_ERROR) {
+		fprintf(stderr, "osc: error: %s\n", msg);
+		if (detail && *detail)
+			fprintf(stderr, "     %s\n", detail);
+	}
 	if (l->json) {
 		json_begin(l, "message");
 		fprintf(l->out, ",\"level\":\"%s\",\"msg\":", level_name(lvl));
-		put_json_string(l->out, msg);
+		log_json_string(l->out, msg);
 		if (detail && *detail) {
 			fputs(",\"detail\":", l->out);
-			put_json_string(l->out, detail);
+			log_json_string(l->out, detail);
 		}
 		json_end(l);
 		return;
@@ -156,7 +183,7 @@ void log_phase(Log *l, const char *phase, const char *what)
 	if (l->json) {
 		json_begin(l, "phase");
 		fprintf(l->out, ",\"phase\":\"%s\",\"msg\":", phase);
-		put_json_string(l->out, what ? what : "");
+		log_json_string(l->out, what ? what : "");
 		json_end(l);
 		return;
 	}

@@ -6,7 +6,8 @@
  * log backlog, ETA).  JSON lines, for cron logs and machines: one object per
  * line for every message, every phase change and every 5 s of progress.
  * --log-format chooses; by default a terminal gets text and anything else
- * gets JSON lines.
+ * gets JSON lines.  --log-file appends the log to a file (JSON lines unless
+ * --log-format text) and echoes errors on stderr, so cron mails only those.
  */
 #ifndef OSC_LOG_H
 #define OSC_LOG_H
@@ -40,9 +41,12 @@ typedef struct Log {
 	int64_t last_progress_ms;
 	const char *table; /* for JSON records */
 	FILE *out;
+	bool to_file;      /* --log-file: errors are echoed on stderr too */
 } Log;
 
-void log_init(Log *l, const Options *o);
+/* Opens --log-file when given (exit-2 error when it cannot). */
+bool log_init(Log *l, const Options *o, OscErr *e) MUSTCHECK;
+void log_close(Log *l);
 void log_msg(Log *l, LogLevel lvl, const char *fmt, ...) PRINTFLIKE(3, 4);
 void log_phase(Log *l, const char *phase, const char *what);
 /* Prints progress when due (terminal: every 200ms; otherwise every 5s),
@@ -51,6 +55,9 @@ void log_progress(Log *l, const Progress *p, bool force);
 void log_error(Log *l, const OscErr *e);
 /* Ends an open progress line (before anything else is printed). */
 void log_break(Log *l);
+
+/* Writes s as a JSON string (quoted, escaped). */
+void log_json_string(FILE *f, const char *s);
 
 /* Milliseconds on the monotonic clock. */
 int64_t now_ms(void);

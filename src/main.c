@@ -13,10 +13,12 @@
 
 static volatile sig_atomic_t stop_requested;
 
+/* The first signal stops at the next step, resumable; a second one aborts. */
 static void on_signal(int sig)
 {
 	(void)sig;
-	stop_requested = 1;
+	if (stop_requested < 2)
+		stop_requested++;
 }
 
 bool engine_for_url(const char *url, const Engine **out, OscErr *e)
@@ -59,13 +61,18 @@ int main(int argc, char **argv)
 		options_free(&o.opt);
 		return OSC_EXIT_OK;
 	}
-	log_init(&o.log, &o.opt);
+	if (!log_init(&o.log, &o.opt, &e)) {
+		fprintf(stderr, "osc: error: %s\n", e.msg);
+		options_free(&o.opt);
+		return OSC_EXIT_INPUT;
+	}
 
 	const char *url = o.opt.database ? o.opt.database : getenv("OSC_DATABASE_URL");
-	if (!names_parse_table(o.opt.table, &o.target, &e) ||
+	if ((o.opt.table != NULL && !names_parse_table(o.opt.table, &o.target, &e)) ||
 	    ((o.opt.command == CMD_RUN || o.opt.command == CMD_PLAN) && !alter_parse(o.opt.alter, &o.alter, &e)) ||
 	    !engine_for_url(url, &o.engine, &e)) {
 		log_error(&o.log, &e);
+		log_close(&o.log);
 		options_free(&o.opt);
 		return OSC_EXIT_INPUT;
 	}
@@ -81,8 +88,11 @@ int main(int argc, char **argv)
 	switch (o.opt.command) {
 	case CMD_PLAN: rc = migrate_plan(&o); break;
 	case CMD_CLEANUP: rc = migrate_cleanup(&o); break;
+	case CMD_HISTORY: rc = migrate_history(&o, false); break;
+	case CMD_STATUS: rc = migrate_history(&o, true); break;
 	default: rc = migrate_run(&o); break;
 	}
+	log_close(&o.log);
 	alter_free(&o.alter);
 	options_free(&o.opt);
 	return (int)rc;

@@ -18,6 +18,8 @@
 #include "chunk.h"
 #include "cutover.h"
 #include "duration.h"
+#include "hooks.h"
+#include "window.h"
 #include "osc.h"
 
 bool osc_sleep_ms(Osc *o, int64_t ms)
@@ -42,24 +44,52 @@ static void phase(Osc *o, const char *name, const char *what)
 	log_phase(&o->log, name, what);
 }
 
-static bool check_limits(Osc *o, OscErr *e)
+bool osc_may_continue(Osc *o, int64_t need_ms, OscErr *e)
 {
+	int64_t to_end, to_start;
+
 	if (*o->stop) {
-		err_set(e, OSC_EXIT_FAILED, "interrupted by a signal");
+		err_set(e, OSC_EXIT_STOPPED, "interrupted by a signal");
 		return false;
 	}
 	if (o->opt.max_runtime_ms > 0 && now_ms() - o->started_ms > o->opt.max_runtime_ms) {
 		err_set(e, OSC_EXIT_FAILED, "--max-runtime exceeded");
 		return false;
 	}
-	return true;
+	if (!o->opt.window.set)
+		return true;
+	for (;;) {
+		bool inside = window_inside_now(&o->opt.window, &to_end, &to_start);
+		if (inside && to_end * 1000 >= need_ms)
+			return true;
+		if (!o->opt.window_wait) {
+			char buf[64];
+			if (inside) {
+				err_set(e, OSC_EXIT_STOPPED,
+				        "the window closes in %lds, too soon to go on; stopped, rerun in the next window to resume",
+				        (long)to_end);
+			} else {
+				duration_format(buf, sizeof(buf), to_start * 1000);
+				err_set(e, OSC_EXIT_STOPPED, "outside the window: it opens in %s; stopped, rerun to resume", buf);
+			}
+			return false;
+		}
+		int64_t wait = inside ? to_end + 1 : to_start;
+		char buf[64];
+		duration_format(buf, sizeof(buf), wait * 1000);
+		log_msg(&o->log, LOG_INFO, "outside the window: waiting %s for it to open", buf);
+		if (!osc_sleep_ms(o, wait * 1000 + 200)) {
+			err_set(e, OSC_EXIT_STOPPED, "interrupted by a signal");
+			return false;
+		}
+	}
 }
 
-static void update_rates(Osc *o, int64_t copy_started_ms)
+static void update_rates(Osc *o, int64_t copy_started_ms, int64_t rows_at_start)
 {
 	Progress *p = &o->progress;
 	double secs = (double)(now_ms() - copy_started_ms) / 1000.0;
-	p->rows_per_sec = secs > 0.2 ? (double)p->rows_copied / secs : 0;
+	p->rows_per_sec = secs > 0.2 ? (double)(p->rows_copied - rows_at_start) / secs : 0;
 	if (p->rows_per_sec > 0 && p->rows_estimate > p->rows_copied)
 		p->eta_ms = (int64_t)((double)(p->rows_estimate - p->rows_copied) / p->rows_per_sec * 1000.0);
 	else
@@ -70,12 +100,12 @@ static bool copy_phase(Osc *o, OscErr *e)
 {
 	ChunkSizer cs;
 	bool done = false;
-	int64_t started = now_ms(), last_backlog = 0;
+	int64_t started = now_ms(), last_backlog = 0, rows_at_start = o->progress.rows_copied;
 
 	chunk_init(&cs, o->opt.chunk_size, 10, o->opt.chunk_size_max, o->opt.chunk_time_ms);
 	while (!done) {
 		int64_t rows, t0 = now_us();
-		if (!check_limits(o, e))
+		if (!osc_may_continue(o, 0, e))
 			return false;
 		if (!o->engine->copy_chunk(o, cs.size, &rows, &done, e))
 			return false;
@@ -96,54 +126,78 @@ static bool copy_phase(Osc *o, OscErr *e)
 				return false;
 			last_backlog = now_ms();
 		}
-		update_rates(o, started);
+		update_rates(o, started, rows_at_start);
 		log_progress(&o->log, &o->progress, done);
 	}
 	return true;
 }
 
+static bool record(Osc *o, const char *phase_name, const char *outcome, const char *message, OscErr *e)
+{
+	return o->engine->record(o, phase_name, outcome, message, e);
+}
+
+/* Enters a phase and says so, in the log and in the state table. */
+static bool enter(Osc *o, const char *name, const char *what, OscErr *e)
+{
+	phase(o, name, what);
+	return record(o, name, "running", NULL, e);
+}
+
 OscExit migrate_run(Osc *o)
 {
 	OscErr e;
-	bool created = false;
-	char msg[256];
+	bool created = false, swapped = false;
+	char msg[sizeof(e.msg)];
 
 	err_clear(&e);
 	o->started_ms = now_ms();
 	phase(o, "preflight", "checking the table, its key and the ALTER");
 	if (!o->engine->open(o, &e) || !o->engine->preflight(o, true, &e))
 		goto fail;
+	if (o->resume == RESUME_DONE) {
+		o->engine->close(o);
+		return OSC_EXIT_OK;
+	}
 	o->progress.rows_estimate = o->engine->estimate(o);
+	if (o->progress.rows_estimate < o->progress.rows_copied)
+		o->progress.rows_estimate = o->progress.rows_copied;
 	o->progress.eta_ms = -1;
+	created = o->resume != RESUME_NONE;
+	swapped = o->resume == RESUME_SWAPPED;
 
-	phase(o, "shadow", "building the new table with the ALTER applied");
-	if (!o->engine->shadow_create(o, true, &e))
+	if (!swapped && !osc_may_continue(o, 0, &e))
 		goto fail;
-	created = true;
-
-	phase(o, "capture", "installing the change-capture trigger");
-	if (!o->engine->capture_start(o, &e))
-		goto fail;
-
-	snprintf(msg, sizeof(msg), "copying about %lld rows in chunks of about %ldms",
-	         (long long)o->progress.rows_estimate, (long)o->opt.chunk_time_ms);
-	phase(o, "copy", msg);
-	if (!copy_phase(o, &e))
-		goto fail;
-
-	phase(o, "index", "building secondary indexes and constraints on the new table");
-	if (!check_limits(o, &e) || !o->engine->finish_shadow(o, &e))
-		goto fail;
-
-	phase(o, "catch-up", "applying the changes captured meanwhile");
-	int64_t applied = 0;
-	if (!check_limits(o, &e) || !cutover_catch_up(o, 5000, 600000, &applied, &e))
-		goto fail;
-
-	phase(o, "cutover", "swapping the tables");
-	if (!check_limits(o, &e) || !cutover_run(o, &e))
-		goto fail;
-	created = false; /* from here on the new table is the table */
+	if (o->resume == RESUME_NONE) {
+		phase(o, "shadow", "building the new table with the ALTER applied");
+		if (!o->engine->shadow_create(o, true, &e))
+			goto fail;
+		created = true;
+		phase(o, "capture", "installing the change-capture trigger");
+		if (!o->engine->capture_start(o, &e))
+			goto fail;
+	}
+	if (o->resume <= RESUME_COPY) {
+		snprintf(msg, sizeof(msg), "copying about %lld rows in chunks of about %ldms",
+		         (long long)(o->progress.rows_estimate - o->progress.rows_copied), (long)o->opt.chunk_time_ms);
+		phase(o, "copy", msg);
+		if (!copy_phase(o, &e))
+			goto fail;
+	}
+	if (!swapped) {
+		if (!osc_may_continue(o, 0, &e) ||
+		    !enter(o, "index", "building secondary indexes and constraints on the new table", &e) ||
+		    !o->engine->finish_shadow(o, &e))
+			goto fail;
+		int64_t applied = 0;
+		if (!osc_may_continue(o, 0, &e) || !enter(o, "catch-up", "applying the changes captured meanwhile", &e) ||
+		    !cutover_catch_up(o, 5000, 600000, &applied, &e))
+			goto fail;
+		if (!enter(o, "cutover", "swapping the tables", &e) || !cutover_run(o, &e))
+			goto fail;
+		swapped = true;
+		hooks_run(o, o->opt.on_cutover, "cutover", OSC_EXIT_OK, "the swap committed");
+	}
 
 	phase(o, "cleanup", "removing the capture objects");
 	if (!o->engine->finish(o, &e)) {
@@ -153,18 +207,42 @@ OscExit migrate_run(Osc *o)
 	}
 	char took[32];
 	duration_format(took, sizeof(took), now_ms() - o->started_ms);
-	snprintf(msg, sizeof(msg), "migration complete: %lld rows copied, %lld changes replayed, in %s",
-	         (long long)o->progress.rows_copied, (long long)o->progress.log_applied, took);
+	snprintf(msg, sizeof(msg), "migration complete: %lld rows copied (%lld in this run), %lld changes replayed, in %s",
+	         (long long)o->progress.rows_copied, (long long)(o->progress.rows_copied - o->rows_before),
+	         (long long)o->progress.log_applied, took);
 	phase(o, "done", msg);
+	err_clear(&e);
+	if (!record(o, "done", "done", msg, &e))
+		log_error(&o->log, &e);
 	o->engine->close(o);
+	hooks_run(o, o->opt.on_success, "success", OSC_EXIT_OK, msg);
 	return OSC_EXIT_OK;
 
 fail:
 	log_error(&o->log, &e);
-	if (created) {
+	snprintf(msg, sizeof(msg), "%s", e.msg);
+	if (e.exit == OSC_EXIT_OK)
+		e.exit = OSC_EXIT_FAILED;
+	if (created && !swapped && e.exit == OSC_EXIT_STOPPED && *o->stop < 2) {
+		/* stopped, not failed: the capture stays, a rerun resumes */
+		OscErr e2;
+		err_clear(&e2);
+		if (!record(o, NULL, "stopped", msg, &e2))
+			log_error(&o->log, &e2);
+		log_msg(&o->log, LOG_INFO,
+		        "stopped; the original is intact and changes are still captured: rerun the same command to resume, "
+		        "or `osc cleanup --table %s` to give up",
+		        o->opt.table);
+		o->engine->close(o);
+		return OSC_EXIT_STOPPED;
+	}
+	if (created && !swapped) {
 		OscErr e2;
 		err_clear(&e2);
 		phase(o, "abort", "removing what osc created; the original stays as it is");
+		if (!record(o, NULL, "failed", msg, &e2))
+			log_error(&o->log, &e2);
+		err_clear(&e2);
 		if (!o->engine->abort(o, &e2)) {
 			log_error(&o->log, &e2);
 			log_msg(&o->log, LOG_ERROR,
@@ -173,11 +251,17 @@ fail:
 		} else {
 			log_msg(&o->log, LOG_INFO, "aborted: the original table is untouched and osc's objects are removed");
 		}
-		if (e.exit == OSC_EXIT_OK || e.exit == OSC_EXIT_INPUT)
+		if (e.exit == OSC_EXIT_INPUT || e.exit == OSC_EXIT_STOPPED)
 			e.exit = OSC_EXIT_FAILED;
+	} else if (swapped) {
+		/* after the swap only the cleanup can fail: the migration stands */
+		log_msg(&o->log, LOG_WARN, "the new table is in place; run `osc cleanup --table %s` to finish tidying",
+		        o->opt.table);
 	}
 	o->engine->close(o);
-	return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;
+	if (e.exit == OSC_EXIT_FAILED || e.exit == OSC_EXIT_INPUT)
+		hooks_run(o, o->opt.on_failure, "failure", e.exit, msg);
+	return e.exit;
 }
 
 OscExit migrate_plan(Osc *o)
@@ -192,6 +276,19 @@ OscExit migrate_plan(Osc *o)
 	}
 	o->engine->plan_print(o, stdout);
 	printf("plan only: nothing was changed\n");
+	o->engine->close(o);
+	return OSC_EXIT_OK;
+}
+
+OscExit migrate_history(Osc *o, bool latest)
+{
+	OscErr e;
+	err_clear(&e);
+	if (!o->engine->open(o, &e) || !o->engine->history(o, latest, &e)) {
+		log_error(&o->log, &e);
+		o->engine->close(o);
+		return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;
+	}
 	o->engine->close(o);
 	return OSC_EXIT_OK;
 }

@@ -19,6 +19,7 @@ enum {
 	OPT_TABLE = 256, OPT_ALTER, OPT_DATABASE, OPT_CHUNK_TIME, OPT_CHUNK_SIZE,
 	OPT_CHUNK_SIZE_MAX, OPT_LOCK_TIMEOUT, OPT_STATEMENT_TIMEOUT, OPT_CUTOVER_RETRIES,
 	OPT_MAX_RUNTIME, OPT_DROP_OLD, OPT_LOG_FORMAT, OPT_CONFIG, OPT_VERSION,
+	OPT_WINDOW, OPT_WINDOW_WAIT, OPT_LOG_FILE, OPT_ON_SUCCESS, OPT_ON_FAILURE, OPT_ON_CUTOVER,
 };
 
 static const struct option long_opts[] = {
@@ -35,6 +36,12 @@ static const struct option long_opts[] = {
 	{ "drop-old-table", no_argument, NULL, OPT_DROP_OLD },
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "window", required_argument, NULL, OPT_WINDOW },
+	{ "window-wait", no_argument, NULL, OPT_WINDOW_WAIT },
+	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
+	{ "on-success", required_argument, NULL, OPT_ON_SUCCESS },
+	{ "on-failure", required_argument, NULL, OPT_ON_FAILURE },
+	{ "on-cutover", required_argument, NULL, OPT_ON_CUTOVER },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -68,6 +75,9 @@ void options_usage(void)
 	    "usage: osc --table T --alter \"SPEC\" [--database URL] [options]   run an online ALTER\n"
 	    "       osc plan    --table T --alter \"SPEC\"   validate and print the plan; changes nothing\n"
 	    "       osc cleanup --table T                  remove what an abandoned run left\n"
+	    "       osc status  [--table T]                the state of the latest migration(s)\n"
+	    "       osc history [--table T]                past runs\n"
+	    "Rerunning an unfinished migration (killed, stopped, window closed) resumes it.\n"
 	    "\n"
 	    "options:\n"
 	    "  --database URL          postgres://user@host:port/db (default: $OSC_DATABASE_URL, then PG* variables)\n"
@@ -79,7 +89,13 @@ void options_usage(void)
 	    "  --cutover-retries N     swap attempts before giving up (default 30)\n"
 	    "  --max-runtime DUR       abort when the run takes longer (default: no limit)\n"
 	    "  --drop-old-table        drop the original after the swap instead of keeping _T_osc_old\n"
+	    "  --window HH:MM-HH:MM    copy only inside this local time window (may cross midnight)\n"
+	    "  --window-wait           outside the window, wait for it instead of exiting 3\n"
 	    "  --log-format text|json  progress and messages as text (terminal) or JSON lines\n"
+	    "  --log-file FILE         append the log to FILE (errors also go to stderr)\n"
+	    "  --on-success CMD        run CMD (sh -c) when done; OSC_* variables describe the run\n"
+	    "  --on-failure CMD        run CMD when the run fails (exit 1 or 2)\n"
+	    "  --on-cutover CMD        run CMD right after the swap committed\n"
 	    "  --config FILE           read `option = value` lines (command line wins)\n"
 	    "  -q, --quiet  -v, --verbose  --version  --help\n"
 	    "durations: 250ms, 2s, 5m, 1h.  exit: 0 done, 1 failed (original intact),\n"
@@ -209,6 +225,17 @@ static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e
 		}
 		return true;
 	case OPT_CONFIG: return read_config(o, v, e);
+	case OPT_WINDOW:
+		if (!window_parse(v, &o->window)) {
+			err_set(e, OSC_EXIT_INPUT, "--window: expected HH:MM-HH:MM (local time, e.g. 01:00-05:00), got '%s'", v);
+			return false;
+		}
+		return true;
+	case OPT_WINDOW_WAIT: o->window_wait = true; return true;
+	case OPT_LOG_FILE: o->log_file = v; return true;
+	case OPT_ON_SUCCESS: o->on_success = v; return true;
+	case OPT_ON_FAILURE: o->on_failure = v; return true;
+	case OPT_ON_CUTOVER: o->on_cutover = v; return true;
 	case OPT_VERSION: o->command = CMD_VERSION; return true;
 	case 'h': o->command = CMD_HELP; return true;
 	case 'q': o->verbosity = -1; return true;
@@ -259,9 +286,12 @@ bool options_parse(Options *o, int argc, char **argv, OscErr *e)
 			o->command = CMD_RUN;
 		else if (strcmp(cmd, "help") == 0)
 			o->command = CMD_HELP;
-		else if (strcmp(cmd, "status") == 0 || strcmp(cmd, "pause") == 0 ||
-		         strcmp(cmd, "resume") == 0 || strcmp(cmd, "cutover") == 0 ||
-		         strcmp(cmd, "abort") == 0 || strcmp(cmd, "history") == 0) {
+		else if (strcmp(cmd, "history") == 0)
+			o->command = CMD_HISTORY;
+		else if (strcmp(cmd, "status") == 0)
+			o->command = CMD_STATUS;
+		else if (strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0 || strcmp(cmd, "cutover") == 0 ||
+		         strcmp(cmd, "abort") == 0) {
 			err_set(e, OSC_EXIT_INPUT, "osc %s: not available in this version of osc", cmd);
 			return false;
 		} else {
@@ -290,7 +320,7 @@ bool options_parse(Options *o, int argc, char **argv, OscErr *e)
 	}
 	if (o->command == CMD_HELP || o->command == CMD_VERSION)
 		return true;
-	if (o->table == NULL) {
+	if (o->table == NULL && o->command != CMD_HISTORY && o->command != CMD_STATUS) {
 		err_set(e, OSC_EXIT_INPUT, "--table is required (see osc --help)");
 		return false;
 	}

@@ -8,11 +8,14 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "window.h"
 
 typedef enum OscCommand {
 	CMD_RUN,
 	CMD_PLAN,
 	CMD_CLEANUP,
+	CMD_HISTORY,
+	CMD_STATUS,
 	CMD_HELP,
 	CMD_VERSION,
 } OscCommand;
@@ -32,6 +35,10 @@ typedef struct Options {
 	int cutover_retries;
 	int64_t max_runtime_ms;   /* 0: none */
 	bool drop_old_table;
+	Window window;            /* copy only inside it */
+	bool window_wait;         /* outside the window: wait, not exit 3 */
+	const char *log_file;     /* append the log here instead of stderr */
+	const char *on_success, *on_failure, *on_cutover; /* hook commands */
 	LogFormat log_format;
 	int verbosity;            /* -1 quiet, 0 normal, 1+ verbose */
 	char *owned[64];          /* strings read from --config, freed at exit */

@@ -29,6 +29,15 @@ typedef enum SwapResult {
 	SWAP_FAILED,  /* a real error; rolled back, nothing changed */
 } SwapResult;
 
+/* What preflight found of an earlier run of the same migration. */
+typedef enum ResumeKind {
+	RESUME_NONE,        /* a new migration */
+	RESUME_COPY,        /* continue the copy from its checkpoint */
+	RESUME_AFTER_COPY,  /* the copy was done: indexes, catch-up, swap */
+	RESUME_SWAPPED,     /* the swap committed: only the cleanup is left */
+	RESUME_DONE,        /* this exact migration already finished: nothing to do */
+} ResumeKind;
+
 typedef struct Engine {
 	const char *name;
 	/* Connects.  An unreachable database is bad input (exit 2). */
@@ -62,6 +71,11 @@ typedef struct Engine {
 	void (*plan_print)(Osc *o, FILE *out);
 	/* Row estimate of the original (for progress). */
 	int64_t (*estimate)(Osc *o);
+	/* Records phase and outcome ("running", "stopped", "failed", "done",
+	 * "aborted") in the state table; NULL keeps the old value. */
+	bool (*record)(Osc *o, const char *phase, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
+	/* `osc history` (all runs) and `osc status` (latest per table). */
+	bool (*history)(Osc *o, bool latest, OscErr *e) MUSTCHECK;
 } Engine;
 
 struct Osc {
@@ -72,8 +86,10 @@ struct Osc {
 	Progress progress;
 	const Engine *engine;
 	void *db;                        /* the engine's own state */
-	volatile sig_atomic_t *stop;     /* set by SIGINT/SIGTERM */
+	volatile sig_atomic_t *stop;     /* SIGINT/SIGTERM count: 1 stop, 2 abort */
 	int64_t started_ms;
+	ResumeKind resume;
+	int64_t rows_before;             /* copied by earlier runs of this migration */
 };
 
 /* The engines osc has. */
@@ -87,8 +103,14 @@ bool engine_for_url(const char *url, const Engine **out, OscErr *e) MUSTCHECK;
 OscExit migrate_run(Osc *o);
 OscExit migrate_plan(Osc *o);
 OscExit migrate_cleanup(Osc *o);
+OscExit migrate_history(Osc *o, bool latest);
 
 /* Waits `ms`, returning early (false) when a stop was requested. */
 bool osc_sleep_ms(Osc *o, int64_t ms);
+
+/* May the run go on?  False with an exit-3 error (signal, window closed,
+ * or less than need_ms of the window left) or an exit-1 error
+ * (--max-runtime); with --window-wait it waits for the window instead. */
+bool osc_may_continue(Osc *o, int64_t need_ms, OscErr *e) MUSTCHECK;
 
 #endif

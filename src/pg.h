@@ -96,7 +96,7 @@ typedef struct Pg {
 	bool copy_done;
 	bool capture_on;           /* the trigger is installed */
 	bool lock_held;
-	bool batch_table;          /* the session's temp table for replay exists */
+	int64_t state_id;          /* this migration's row in osc.migrations */
 } Pg;
 
 /* pg_conn.c */
@@ -130,6 +130,20 @@ void pg_copy_head(Pg *pg, Sql *q);
 void pg_key_list(Pg *pg, Sql *q, const char *alias, bool shadow_names);
 void pg_key_tuple(Pg *pg, Sql *q, const char *alias, bool shadow_names);
 void pg_param_tuple(Pg *pg, Sql *q, int first, const char *suffix);
+
+/* the serial and identity sequences of the original (needs the column map) */
+bool pg_read_sequences(Pg *pg, OscErr *e) MUSTCHECK;
+
+/* pg_state.c */
+bool pg_state_create(Pg *pg, OscErr *e) MUSTCHECK;       /* in the shadow's transaction */
+bool pg_state_exists(Pg *pg, bool *exists, OscErr *e) MUSTCHECK;
+bool pg_state_resume(Pg *pg, OscErr *e) MUSTCHECK;       /* sets osc->resume */
+bool pg_state_record(Pg *pg, const char *phase, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
+bool pg_state_checkpoint(Pg *pg, char **watermark, int64_t rows_total, OscErr *e) MUSTCHECK; /* in the chunk's transaction */
+bool pg_state_history(Pg *pg, const char *schema, const char *table, bool latest, OscErr *e) MUSTCHECK;
+void pg_state_holder(Pg *pg, char *out, size_t outsz);
+bool pg_fingerprint(Pg *pg, unsigned oid, char *out, size_t outsz, bool in_txn, OscErr *e) MUSTCHECK;
+char *pg_watermark_literal(Pg *pg);
 
 /* pg_copy.c */
 bool pg_copy_chunk(Pg *pg, int64_t limit, int64_t *rows, bool *done, OscErr *e) MUSTCHECK;

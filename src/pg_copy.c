@@ -103,8 +103,16 @@ bool pg_copy_chunk(Pg *pg, int64_t limit, int64_t *rows, bool *done, OscErr *e)
 		err_set(e, OSC_EXIT_FAILED, "could not quote the copy statement");
 		goto out;
 	}
-	if (!pg_exec(pg, sql_text(&q), np, params, &r, e))
+	/* the chunk and its checkpoint commit together: a resumed copy starts
+	 * exactly where the committed rows end */
+	if (!pg_command(pg, "BEGIN", e))
 		goto out;
+	if (!pg_exec(pg, sql_text(&q), np, params, &r, e) ||
+	    !pg_state_checkpoint(pg, hi, pg->osc->progress.rows_copied + strtoll(PQcmdTuples(r), NULL, 10), e) ||
+	    !pg_command(pg, "COMMIT", e)) {
+		pg_rollback(pg);
+		goto out;
+	}
 	*rows = strtoll(PQcmdTuples(r), NULL, 10);
 
 	/* the watermark moves only once the chunk is committed */

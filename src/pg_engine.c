@@ -99,9 +99,30 @@ static bool pg_preflight(Osc *o, bool lock, OscErr *e)
 	Pg *pg = PG(o);
 	if (!pg_find_table(pg, &o->target, e) || !pg_find_key(pg, e))
 		return false;
-	if (lock && !pg_lock_table(pg, e))
+	if (!lock)
+		return pg_check_leftovers(pg, e);
+	if (!pg_lock_table(pg, e) || !pg_state_resume(pg, e))
 		return false;
-	return pg_check_leftovers(pg, e);
+	return o->resume != RESUME_NONE || pg_check_leftovers(pg, e);
+}
+
+static bool eng_record(Osc *o, const char *phase, const char *outcome, const char *message, OscErr *e)
+{
+	return pg_state_record(PG(o), phase, outcome, message, e);
+}
+
+static bool eng_history(Osc *o, bool latest, OscErr *e)
+{
+	Pg *pg = PG(o);
+	const char *table = o->target.table[0] ? o->target.table : NULL;
+	if (table && !o->target.table_quoted) {
+		/* unquoted names fold to lower case, as in psql */
+		for (char *c = o->target.table; *c; c++)
+			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+		for (char *c = o->target.schema; *c && !o->target.schema_quoted; c++)
+			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+	}
+	return pg_state_history(pg, o->target.schema, table, latest, e);
 }
 
 static bool eng_shadow_create(Osc *o, bool keep, OscErr *e)
@@ -226,6 +247,18 @@ static bool eng_cleanup(Osc *o, OscErr *e)
 
 	if (!pg_find_table(pg, &o->target, e) || !pg_lock_table(pg, e))
 		return false;
+	bool state = false;
+	if (!pg_state_exists(pg, &state, e))
+		return false;
+	if (state) {
+		const char *ps[2] = { pg->schema, pg->table };
+		if (!pg_exec(pg,
+		             "UPDATE osc.migrations SET outcome = 'aborted', finished_at = now(), updated_at = now(),"
+		             " message = 'removed by osc cleanup'"
+		             " WHERE schema_name = $1 AND table_name = $2 AND outcome IN ('running', 'stopped')",
+		             2, ps, NULL, e))
+			return false;
+	}
 	const char *p[3] = { pg->work, pg->schema, pg->table };
 	if (!pg_exec(pg,
 	             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1),"
@@ -325,4 +358,6 @@ const Engine pg_engine = {
 	.cleanup = eng_cleanup,
 	.plan_print = pg_plan_print,
 	.estimate = eng_estimate,
+	.record = eng_record,
+	.history = eng_history,
 };

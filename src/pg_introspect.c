@@ -254,6 +254,12 @@ bool pg_lock_table(Pg *pg, OscErr *e)
 	}
 	PQclear(r);
 	r = NULL;
+	char holder[512];
+	pg_state_holder(pg, holder, sizeof(holder));
+	if (holder[0]) {
+		err_set(e, OSC_EXIT_STOPPED, "another osc run holds %s.%s (%s)", pg->schema, pg->table, holder);
+		goto fail;
+	}
 	if (pg_exec(pg,
 	            "SELECT a.pid, coalesce(host(a.client_addr), 'local'), a.application_name,"
 	            "       to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')"

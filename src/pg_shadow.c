@@ -271,7 +271,7 @@ out:
 }
 
 /* Serial and identity sequences of the original, for the swap. */
-static bool read_sequences(Pg *pg, OscErr *e)
+bool pg_read_sequences(Pg *pg, OscErr *e)
 {
 	PGresult *r = NULL;
 	char o[16], s[16];
@@ -399,7 +399,8 @@ bool pg_shadow_create(Pg *pg, bool keep, OscErr *e)
 		r = NULL;
 	}
 	if (!map_columns(pg, pre, npre, key_attnums, sizeof(key_attnums), e) ||
-	    !defer_indexes(pg, key_attnums, e) || !read_sequences(pg, e) || !pg_capture_create(pg, e))
+	    !defer_indexes(pg, key_attnums, e) || !pg_read_sequences(pg, e) || !pg_capture_create(pg, e) ||
+	    (keep && !pg_state_create(pg, e)))
 		goto out;
 	if (!pg_command(pg, keep ? "COMMIT" : "ROLLBACK", e))
 		goto out;
@@ -428,6 +429,18 @@ bool pg_shadow_finish(Pg *pg, OscErr *e)
 	if (!pg_command(pg, "SET statement_timeout = 0", e))
 		goto out;
 	for (int i = 0; i < pg->ndeferred; i++) {
+		/* a resumed run may find some already built */
+		PGresult *r = NULL;
+		char *qn = pg_qualified(pg, pg->work, pg->deferred[i].name);
+		const char *p[1] = { qn };
+		bool got = pg_exec(pg, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, p, &r, e);
+		bool built = got && PQgetvalue(r, 0, 0)[0] == 't';
+		free(qn);
+		PQclear(r);
+		if (!got)
+			goto out;
+		if (built)
+			continue;
 		log_msg(&pg->osc->log, LOG_INFO, "building index %s", pg->deferred[i].name);
 		if (!pg_command(pg, pg->deferred[i].create_sql, e)) {
 			if (strcmp(e->sqlstate, "23505") == 0 || strcmp(e->sqlstate, "23P01") == 0) {
