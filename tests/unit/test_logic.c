@@ -8,6 +8,7 @@
 #include "backoff.h"
 #include "chunk.h"
 #include "options.h"
+#include "window.h"
 #include "unit.h"
 
 void test_alter(void)
@@ -173,4 +174,38 @@ void test_options(void)
 	CHECK(!parse(&o, 7, a9, &e) && strstr(e.msg, "unknown option") != NULL);
 	options_free(&o);
 	unlink(path);
+}
+
+void test_window(void)
+{
+	Window w;
+	int64_t to_end, to_start;
+
+	CHECK(window_parse("01:00-05:00", &w) && w.start_s == 3600 && w.end_s == 18000);
+	CHECK(window_parse("22:30:15-04:00:00", &w) && w.start_s == 22 * 3600 + 30 * 60 + 15 && w.end_s == 4 * 3600);
+	CHECK(!window_parse("1:00-05:00", &w));
+	CHECK(!window_parse("01:00", &w));
+	CHECK(!window_parse("24:00-05:00", &w));
+	CHECK(!window_parse("01:60-05:00", &w));
+	CHECK(!window_parse("01:00-05:00x", &w));
+	CHECK(!window_parse("", &w));
+	CHECK(!window_parse(NULL, &w));
+
+	CHECK(window_parse("01:00-05:00", &w));
+	CHECK(window_inside(&w, 3600, &to_end, &to_start) && to_end == 4 * 3600);
+	CHECK(window_inside(&w, 17999, &to_end, &to_start) && to_end == 1);
+	CHECK(!window_inside(&w, 18000, &to_end, &to_start) && to_start == 20 * 3600);
+	CHECK(!window_inside(&w, 0, &to_end, &to_start) && to_start == 3600);
+
+	/* across midnight */
+	CHECK(window_parse("22:00-04:00", &w));
+	CHECK(window_inside(&w, 23 * 3600, &to_end, &to_start) && to_end == 5 * 3600);
+	CHECK(window_inside(&w, 3600, &to_end, &to_start) && to_end == 3 * 3600);
+	CHECK(!window_inside(&w, 12 * 3600, &to_end, &to_start) && to_start == 10 * 3600);
+	CHECK(!window_inside(&w, 4 * 3600, &to_end, &to_start));
+
+	/* start == end: the whole day; unset: always */
+	CHECK(window_parse("03:00-03:00", &w) && window_inside(&w, 12345, &to_end, &to_start));
+	Window none = { 0 };
+	CHECK(window_inside(&none, 0, &to_end, &to_start));
 }

@@ -37,5 +37,6 @@ void test_alter(void);
 void test_chunk(void);
 void test_backoff(void);
 void test_options(void);
+void test_window(void);
 
 #endif

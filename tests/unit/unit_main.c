@@ -12,7 +12,7 @@ static const struct {
 } groups[] = {
 	{ "sql quoting", test_sql },      { "table names", test_names }, { "durations", test_duration },
 	{ "alter parsing", test_alter },  { "chunk sizing", test_chunk }, { "backoff", test_backoff },
-	{ "options", test_options },
+	{ "options", test_options },      { "time windows", test_window },
 };
 
 int main(void)
