@@ -96,7 +96,7 @@ TIMECMD=()
 [ -x /usr/bin/time ] && TIMECMD=(/usr/bin/time -f '%M' -o "$DIR/rss")
 t0=$(now)
 "${TIMECMD[@]}" "$OSC" --table bench --alter "ADD COLUMN c int NOT NULL DEFAULT 0" --database "$URL" \
-  --log-format json 2>"$DIR/osc-idle.log"
+  --log-format json 2>"$DIR/osc-idle.log" || { tail -5 "$DIR/osc-idle.log"; exit 1; }
 OSC_IDLE=$(secs "$t0" "$(now)")
 RSS=n/a
 [ -f "$DIR/rss" ] && RSS="$(( $(tail -1 "$DIR/rss") / 1024 )) MB"
@@ -118,7 +118,7 @@ WPID=$!
 sleep 2
 t0=$(now)
 "$OSC" --table bench --alter "ADD COLUMN d int NOT NULL DEFAULT 0" --database "$URL" --log-format json \
-  2>"$DIR/osc-w.log"
+  2>"$DIR/osc-w.log" || { tail -5 "$DIR/osc-w.log"; exit 1; }
 t1=$(now)
 OSC_W=$(secs "$t0" "$t1")
 sleep 1

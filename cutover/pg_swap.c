@@ -44,6 +44,31 @@ static bool run(Pg *pg, Sql *q, OscErr *e)
 	return ok;
 }
 
+/* An autovacuum worker on the original holds a lock the swap needs, and it
+ * yields only to a wait longer than deadlock_timeout, which the short lock
+ * timeout never reaches.  Cancelling it is harmless: it runs again later.
+ * A vacuum against wraparound is left alone.  Needs pg_signal_backend or
+ * superuser; without, the swap just retries. */
+static void cancel_autovacuum(Pg *pg)
+{
+	PGresult *r = NULL;
+	OscErr e;
+	char o[16];
+	snprintf(o, sizeof(o), "%u", pg->oid);
+	const char *p[1] = { o };
+	err_clear(&e);
+	if (pg_exec(pg,
+	            "SELECT a.pid, pg_catalog.pg_cancel_backend(a.pid) FROM pg_catalog.pg_stat_activity a"
+	            " WHERE a.backend_type = 'autovacuum worker' AND a.query NOT LIKE '%to prevent wraparound%'"
+	            "   AND EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.pid = a.pid AND l.granted"
+	            "                 AND l.relation = $1::oid)",
+	            1, p, &r, &e))
+		for (int i = 0; i < PQntuples(r); i++)
+			log_msg(&pg->osc->log, LOG_INFO, "cancelled autovacuum (pid %s) on %s.%s: it held the lock the swap needs",
+			        PQgetvalue(r, i, 0), pg->schema, pg->table);
+	PQclear(r);
+}
+
 SwapResult pg_swap(Pg *pg, OscErr *e)
 {
 	Sql q;
@@ -58,8 +83,11 @@ SwapResult pg_swap(Pg *pg, OscErr *e)
 		goto out;
 	sql_add(&q, "LOCK TABLE ONLY %I.%I IN ACCESS EXCLUSIVE MODE", pg->schema, pg->table);
 	if (!run(pg, &q, e)) {
-		if (pg_is_lock_timeout(e))
+		if (pg_is_lock_timeout(e)) {
 			res = SWAP_RETRY;
+			pg_rollback(pg);
+			cancel_autovacuum(pg);
+		}
 		goto out;
 	}
 	t_locked = now_us();
@@ -172,6 +200,10 @@ SwapResult pg_swap(Pg *pg, OscErr *e)
 		             2, p2, NULL, e))
 			goto out;
 	}
+	/* the new table is the table now: autovacuum may look after it */
+	sql_add(&q, "ALTER TABLE %I.%I RESET (autovacuum_enabled, toast.autovacuum_enabled)", pg->schema, pg->table);
+	if (!run(pg, &q, e))
+		goto out;
 	fault_point(pg->osc, "swap-locked");
 	if (!pg_command(pg, "COMMIT", e))
 		goto out;

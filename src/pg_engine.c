@@ -176,13 +176,21 @@ static bool ensure_connection(Pg *pg, OscErr *e)
 	return false;
 }
 
+/* Called once the capture trigger is gone: nothing of the application
+ * touches the work schema any more, so waiting longer for its locks (an
+ * autovacuum worker on the log, a writer finishing its last insert into it)
+ * stalls nobody; autovacuum yields to a wait longer than deadlock_timeout. */
 static bool drop_work_schema(Pg *pg, OscErr *e)
 {
 	Sql q;
 	bool ok;
 	sql_init(&q, &pg->dialect);
 	sql_add(&q, "DROP SCHEMA IF EXISTS %I CASCADE", pg->work);
-	ok = pg_exec_sql(pg, &q, NULL, e);
+	ok = pg_command(pg, "BEGIN", e) &&
+	     pg_command(pg, "SELECT pg_catalog.set_config('lock_timeout', '10s', true)", e) &&
+	     pg_exec_sql(pg, &q, NULL, e) && pg_command(pg, "COMMIT", e);
+	if (!ok)
+		pg_rollback(pg);
 	sql_free(&q);
 	return ok;
 }

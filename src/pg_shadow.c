@@ -343,7 +343,12 @@ bool pg_shadow_create(Pg *pg, bool keep, OscErr *e)
 	if (!pg_exec_sql(pg, &q, NULL, e))
 		goto out;
 	sql_reset(&q);
-	sql_add(&q, "CREATE %sTABLE %I.%I (LIKE %I.%I INCLUDING ALL)", pg->relpersistence == 'u' ? "UNLOGGED " : "",
+	/* no autovacuum on the shadow until the swap: a worker there would hold
+	 * a lock that osc's short lock timeouts (index builds, the swap) cannot
+	 * outwait, since autovacuum yields only to waits past deadlock_timeout */
+	sql_add(&q, "CREATE %sTABLE %I.%I (LIKE %I.%I INCLUDING ALL)"
+	            " WITH (autovacuum_enabled = false, toast.autovacuum_enabled = false)",
+	        pg->relpersistence == 'u' ? "UNLOGGED " : "",
 	        pg->work, pg->shadow, pg->schema, pg->table);
 	if (!pg_exec_sql(pg, &q, NULL, e))
 		goto out;
@@ -426,7 +431,7 @@ bool pg_shadow_finish(Pg *pg, OscErr *e)
 	sql_init(&q, &pg->dialect);
 	/* the shadow is osc's alone: building an index waits on nobody, it
 	 * only takes time in proportion to the table */
-	if (!pg_command(pg, "SET statement_timeout = 0", e))
+	if (!pg_command(pg, "SET statement_timeout = 0", e) || !pg_command(pg, "SET lock_timeout = '10s'", e))
 		goto out;
 	for (int i = 0; i < pg->ndeferred; i++) {
 		/* a resumed run may find some already built */
@@ -461,7 +466,9 @@ bool pg_shadow_finish(Pg *pg, OscErr *e)
 	ok = true;
 out:
 	sql_reset(&q);
-	sql_add(&q, "SET statement_timeout = %ld", (long)pg->osc->opt.statement_timeout_ms);
+	sql_add(&q, "SELECT pg_catalog.set_config('statement_timeout', '%ldms', false),"
+	            " pg_catalog.set_config('lock_timeout', '%ldms', false)",
+	        (long)pg->osc->opt.statement_timeout_ms, (long)pg->osc->opt.lock_timeout_ms);
 	if (!pg_exec_sql(pg, &q, NULL, ok ? e : &(OscErr){ 0 }))
 		ok = false;
 	sql_free(&q);
