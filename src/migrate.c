@@ -18,6 +18,7 @@
 #include "chunk.h"
 #include "cutover.h"
 #include "duration.h"
+#include "fault.h"
 #include "hooks.h"
 #include "window.h"
 #include "osc.h"
@@ -196,6 +197,7 @@ OscExit migrate_run(Osc *o)
 		if (!enter(o, "cutover", "swapping the tables", &e) || !cutover_run(o, &e))
 			goto fail;
 		swapped = true;
+		fault_point(o, "swap-committed");
 		hooks_run(o, o->opt.on_cutover, "cutover", OSC_EXIT_OK, "the swap committed");
 	}
 

@@ -322,3 +322,153 @@ wait_replica_caught_up() {
 pk_index_of() {
     psql_q "SELECT i.indexrelid::regclass::text FROM pg_index i WHERE i.indrelid = $(ql "$1")::regclass AND i.indisprimary"
 }
+
+# ---- helpers for the resume, window and cron tests (t_resume*, t_window, t_cron) ----
+# Added at the end; nothing above depends on them.
+
+# osc_bg OUT ERR ARGS...: osc in the background, --database "$OSC_PG_URL" appended;
+# its pid in OSC_BG_PID
+OSC_BG_PID=
+OSC_BG_RC=
+osc_bg() {
+    need_osc
+    local out=$1 err=$2
+    shift 2
+    "$OSC" "$@" --database "$OSC_PG_URL" >"$out" 2>"$err" &
+    OSC_BG_PID=$!
+    note "osc $* (background, pid $OSC_BG_PID)"
+}
+
+# osc_bg_wait [SECONDS]: wait (default 120 s) for the background osc; its exit
+# status in OSC_BG_RC.  Fails the test (after a SIGKILL) if it is still running.
+osc_bg_wait() {
+    local secs=${1:-120} i
+    for ((i = 0; i < secs * 10; i++)); do
+        kill -0 "$OSC_BG_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$OSC_BG_PID" 2>/dev/null; then
+        kill -KILL "$OSC_BG_PID" 2>/dev/null
+        wait "$OSC_BG_PID" 2>/dev/null
+        fail "osc (pid $OSC_BG_PID) still running after ${secs}s"
+    fi
+    OSC_BG_RC=0
+    wait "$OSC_BG_PID" || OSC_BG_RC=$?
+}
+
+# osc_bg_kill SIGNAL: send SIGNAL to the background osc, which must still be
+# running, and reap it (OSC_BG_RC); for KILL also waits until its sessions are gone
+osc_bg_kill() {
+    kill -0 "$OSC_BG_PID" 2>/dev/null || return 1
+    kill -"$1" "$OSC_BG_PID"
+    if [ "$1" = KILL ] || [ "$1" = 9 ]; then
+        OSC_BG_RC=0
+        wait "$OSC_BG_PID" 2>/dev/null || OSC_BG_RC=$?
+        wait_osc_sessions_gone
+    else
+        osc_bg_wait 60
+    fi
+}
+
+# wait_for_text REGEX SECONDS FILE...: 0 as soon as grep -E finds REGEX in one of the files
+wait_for_text() {
+    local re=$1 secs=$2 i
+    shift 2
+    for ((i = 0; i < secs * 10; i++)); do
+        cat "$@" 2>/dev/null | grep -qE -- "$re" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# sleep_ms MS
+sleep_ms() {
+    sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"
+}
+
+# has_column T C [SCHEMA]: prints t or f
+has_column() {
+    psql_q "SELECT EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+                           JOIN pg_namespace n ON n.oid = c.relnamespace
+                           WHERE n.nspname = $(ql "${3:-public}") AND c.relname = $(ql "$1")
+                             AND a.attname = $(ql "$2") AND a.attnum > 0 AND NOT a.attisdropped)"
+}
+
+# osc_state T FIELD [SCHEMA]: FIELD (an SQL expression over osc.migrations) of
+# the latest state row of T; empty when there is none (or no state table yet)
+osc_state() {
+    local t=$1 f=$2 s=${3:-public}
+    [ "$(psql_q "SELECT to_regclass('osc.migrations') IS NOT NULL")" = t ] || return 0
+    psql_q "SELECT $f FROM osc.migrations WHERE schema_name = $(ql "$s") AND table_name = $(ql "$t")
+            ORDER BY id DESC LIMIT 1"
+}
+
+# osc_state_rows T [SCHEMA]: number of state rows of T (0 without a state table)
+osc_state_rows() {
+    local t=$1 s=${2:-public}
+    if [ "$(psql_q "SELECT to_regclass('osc.migrations') IS NOT NULL")" != t ]; then
+        echo 0
+        return 0
+    fi
+    psql_q "SELECT count(*) FROM osc.migrations WHERE schema_name = $(ql "$s") AND table_name = $(ql "$t")"
+}
+
+# osc_state_forget T [SCHEMA]: delete T's state rows, so that a test run twice
+# against the same server starts afresh (a new fixture is a new table)
+osc_state_forget() {
+    local t=$1 s=${2:-public}
+    [ "$(psql_q "SELECT to_regclass('osc.migrations') IS NOT NULL")" = t ] || return 0
+    psql_q "DELETE FROM osc.migrations WHERE schema_name = $(ql "$s") AND table_name = $(ql "$t")" \
+        || fail "cannot reset the state rows of $t"
+}
+
+# osc_work_schemas: number of osc work schemas (_osc_...)
+osc_work_schemas() {
+    psql_q "SELECT count(*) FROM pg_namespace WHERE nspname LIKE '\_osc\_%'"
+}
+
+# osc_triggers T [SCHEMA]: number of osc capture triggers on T
+osc_triggers() {
+    psql_q "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = $(ql "${2:-public}") AND c.relname = $(ql "$1") AND t.tgname LIKE '\_osc%'"
+}
+
+# done_counts FILE...: parses the final "migration complete: N rows copied
+# (M in this run), K changes replayed" into DONE_TOTAL, DONE_RUN, DONE_CHANGES
+DONE_TOTAL= DONE_RUN= DONE_CHANGES=
+done_counts() {
+    local line
+    line=$(cat "$@" 2>/dev/null | grep -oE 'migration complete: [0-9]+ rows copied \([0-9]+ in this run\), [0-9]+ changes replayed' | tail -n 1)
+    [ -n "$line" ] || return 1
+    DONE_TOTAL=$(sed -E 's/^migration complete: ([0-9]+) .*/\1/' <<<"$line")
+    DONE_RUN=$(sed -E 's/.*\(([0-9]+) in this run\).*/\1/' <<<"$line")
+    DONE_CHANGES=$(sed -E 's/.*, ([0-9]+) changes replayed$/\1/' <<<"$line")
+}
+
+# json_lines FILE: every non-empty line of FILE must be a JSON object (parsed by
+# the server, so no jq is needed); prints the number of lines
+json_lines() {
+    local all objects
+    all=$(grep -c . "$1")
+    objects=$(psql_q "SELECT count(*) FROM regexp_split_to_table($(ql "$(cat "$1")"), E'\n') AS l
+                      WHERE l <> '' AND json_typeof(l::json) = 'object'") || fail "$1: a line is not JSON"
+    [ "$all" = "$objects" ] || fail "$1: $((all - objects)) of its $all lines are not JSON objects"
+    echo "$all"
+}
+
+# hhmmss EPOCH: EPOCH as local HH:MM:SS (what --window reads)
+hhmmss() {
+    date -d "@$1" +%H:%M:%S
+}
+
+# away_from_midnight: if local midnight is less than 2 minutes away, sleep past it
+away_from_midnight() {
+    local now left
+    now=$(date +%s)
+    left=$((86400 - (10#$(date -d "@$now" +%H) * 3600 + 10#$(date -d "@$now" +%M) * 60 + 10#$(date -d "@$now" +%S))))
+    if [ "$left" -lt 120 ]; then
+        note "midnight in ${left}s: waiting until it has passed"
+        sleep $((left + 2))
+    fi
+}
