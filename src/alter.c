@@ -84,7 +84,8 @@ static bool next(Lexer *lx, Tok *t)
 		return true;
 	}
 	size_t tag;
-	if (*p == '"') {
+	if (*p == '"' || *p == '`') {
+		char quote = *p;
 		size_t n = 0;
 		p++;
 		for (;;) {
@@ -93,8 +94,8 @@ static bool next(Lexer *lx, Tok *t)
 				lx->bad = true;
 				return false;
 			}
-			if (*p == '"') {
-				if (p[1] != '"')
+			if (*p == quote) {
+				if (p[1] != quote)
 					break;
 				p++;
 			}
@@ -183,6 +184,25 @@ static void scan_subcommand(AlterSpec *a, const Tok *toks, size_t from, size_t t
 	size_t i = from;
 	if (to - from >= 1 && is_word(&toks[i], "rename"))
 		a->renames = true;
+	/* CHANGE [COLUMN] old new ... / RENAME COLUMN old TO new */
+	size_t j = from + 1;
+	if (to - from >= 3 && is_word(&toks[from], "change")) {
+		if (is_word(&toks[j], "column"))
+			j++;
+		if (j + 1 < to && is_name(&toks[j]) && is_name(&toks[j + 1]) && a->n_rename < ALTER_MAX_USING) {
+			AlterRename *r = &a->rename[a->n_rename++];
+			memcpy(r->from, toks[j].text, sizeof(r->from));
+			memcpy(r->to, toks[j + 1].text, sizeof(r->to));
+		}
+		return;
+	}
+	if (to - from >= 5 && is_word(&toks[from], "rename") && is_word(&toks[j], "column") && is_name(&toks[j + 1]) &&
+	    is_word(&toks[j + 2], "to") && is_name(&toks[j + 3]) && a->n_rename < ALTER_MAX_USING) {
+		AlterRename *r = &a->rename[a->n_rename++];
+		memcpy(r->from, toks[j + 1].text, sizeof(r->from));
+		memcpy(r->to, toks[j + 3].text, sizeof(r->to));
+		return;
+	}
 	if (to - from < 4 || !is_word(&toks[i], "alter"))
 		return;
 	i++;

@@ -9,6 +9,7 @@
 #include "chunk.h"
 #include "options.h"
 #include "window.h"
+#include "url.h"
 #include "unit.h"
 
 void test_alter(void)
@@ -208,4 +209,51 @@ void test_window(void)
 	CHECK(window_parse("03:00-03:00", &w) && window_inside(&w, 12345, &to_end, &to_start));
 	Window none = { 0 };
 	CHECK(window_inside(&none, 0, &to_end, &to_start));
+}
+
+void test_mysql_alter(void)
+{
+	AlterSpec a;
+	OscErr e;
+	CHECK(alter_parse("CHANGE COLUMN extra extra2 BIGINT NOT NULL DEFAULT 0, ADD COLUMN c INT", &a, &e));
+	CHECK(a.n_rename == 1);
+	CHECK_STR(a.rename[0].from, "extra");
+	CHECK_STR(a.rename[0].to, "extra2");
+	alter_free(&a);
+	CHECK(alter_parse("CHANGE `Odd``Name` `new name` INT, RENAME COLUMN b TO c", &a, &e));
+	CHECK(a.n_rename == 2);
+	CHECK_STR(a.rename[0].from, "Odd`Name");
+	CHECK_STR(a.rename[0].to, "new name");
+	CHECK_STR(a.rename[1].from, "b");
+	CHECK_STR(a.rename[1].to, "c");
+	alter_free(&a);
+	CHECK(!alter_parse("ADD COLUMN `x;y` INT; DROP TABLE t", &a, &e));
+	CHECK(alter_parse("ADD COLUMN `x;y` INT", &a, &e));
+	alter_free(&a);
+}
+
+void test_url(void)
+{
+	Url u;
+	CHECK(url_parse("mysql://root@127.0.0.1:53306/osctest", &u));
+	CHECK_STR(u.scheme, "mysql");
+	CHECK_STR(u.user, "root");
+	CHECK_STR(u.password, "");
+	CHECK_STR(u.host, "127.0.0.1");
+	CHECK(u.port == 53306);
+	CHECK_STR(u.db, "osctest");
+	CHECK(url_parse("mariadb://app:p%40ss%3Aw@db1/app?ssl-mode=REQUIRED&ssl-ca=%2Fetc%2Fca.pem", &u));
+	CHECK_STR(u.user, "app");
+	CHECK_STR(u.password, "p@ss:w");
+	CHECK(u.port == 0);
+	CHECK_STR(url_param(&u, "ssl-mode"), "REQUIRED");
+	CHECK_STR(url_param(&u, "ssl-ca"), "/etc/ca.pem");
+	CHECK(url_param(&u, "nope") == NULL);
+	CHECK(url_parse("mysql://[::1]:3307/x", &u) && u.port == 3307);
+	CHECK_STR(u.host, "::1");
+	CHECK(url_parse("mysql://host", &u) && u.db[0] == '\0');
+	CHECK(!url_parse("mysql://host:99999/x", &u));
+	CHECK(!url_parse("host/x", &u));
+	CHECK(!url_parse("mysql://u%zz@host/x", &u));
+	CHECK(!url_parse("mysql://host/x?novalue", &u));
 }

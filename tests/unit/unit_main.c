@@ -13,6 +13,7 @@ static const struct {
 	{ "sql quoting", test_sql },      { "table names", test_names }, { "durations", test_duration },
 	{ "alter parsing", test_alter },  { "chunk sizing", test_chunk }, { "backoff", test_backoff },
 	{ "options", test_options },      { "time windows", test_window },
+	{ "mysql alter forms", test_mysql_alter }, { "database urls", test_url },
 };
 
 int main(void)
