@@ -6,7 +6,7 @@
 #   make SANITIZER=address,undefined   a sanitizer build in build-san/
 #   make WERROR=1        warnings are errors (CI)
 
-PKGS     := libpq libevent openssl
+PKGS     := libpq libmariadb libevent openssl
 CC       ?= cc
 OPT      ?= -O2 -g
 WARN     := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
@@ -29,7 +29,7 @@ CORE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRC))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 .PHONY: all test unit deps demo bench clean san
-all: $(BUILD)/osc $(BUILD)/writer
+all: $(BUILD)/osc $(BUILD)/writer $(BUILD)/mywriter
 
 $(BUILD)/%.o: %.c $(wildcard src/*.h replicator/*.h cutover/*.h)
 	@mkdir -p $(dir $@)
@@ -40,6 +40,10 @@ $(BUILD)/osc: $(BUILD)/src/main.o $(CORE_OBJ)
 
 # the concurrent, mirrored writer the tests and the bench drive tables with
 $(BUILD)/writer: tests/writer.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+$(BUILD)/mywriter: tests/mywriter.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 

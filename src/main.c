@@ -29,10 +29,11 @@ bool engine_for_url(const char *url, const Engine **out, OscErr *e)
 		return true;
 	}
 	if (strncmp(url, "mysql://", 8) == 0 || strncmp(url, "mariadb://", 10) == 0) {
-		err_set(e, OSC_EXIT_INPUT, "MySQL/MariaDB is not supported by this version of osc yet");
-		return false;
+		*out = &my_engine;
+		return true;
 	}
-	err_set(e, OSC_EXIT_INPUT, "--database: unknown URL scheme in '%s' (postgres://, postgresql://)", url);
+	err_set(e, OSC_EXIT_INPUT, "--database: unknown URL scheme in '%s' (postgres://, postgresql://, mysql://, mariadb://)",
+	        url);
 	return false;
 }
 

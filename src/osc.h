@@ -94,6 +94,7 @@ struct Osc {
 
 /* The engines osc has. */
 extern const Engine pg_engine;
+extern const Engine my_engine;
 
 /* Picks the engine for a database URL (NULL: PostgreSQL through libpq's
  * environment).  Unknown schemes are bad input. */

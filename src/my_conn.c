@@ -1,0 +1,178 @@
+/*
+ * my_conn.c — the MySQL/MariaDB connection: the URL and ~/.my.cnf, TLS,
+ * session bounds, running one statement, quoting through the client library.
+ *
+ * The connection never enables CLIENT_MULTI_STATEMENTS, so the server runs
+ * one statement per call whatever the text holds.
+ */
+#include "my.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backoff.h"
+#include "url.h"
+
+char *my_strdup(const char *s)
+{
+	char *r = strdup(s ? s : "");
+	if (r == NULL)
+		abort();
+	return r;
+}
+
+static char *quote_ident(void *ctx, const char *s)
+{
+	(void)ctx;
+	size_t n = 2;
+	for (const char *p = s; *p; p++)
+		n += *p == '`' ? 2 : 1;
+	char *out = malloc(n + 1), *o = out;
+	if (out == NULL)
+		abort();
+	*o++ = '`';
+	for (const char *p = s; *p; p++) {
+		if (*p == '`')
+			*o++ = '`';
+		*o++ = *p;
+	}
+	*o++ = '`';
+	*o = '\0';
+	return out;
+}
+
+static char *quote_literal(void *ctx, const char *s)
+{
+	MYSQL *c = ctx;
+	size_t n = strlen(s);
+	char *out = malloc(n * 2 + 3);
+	if (out == NULL)
+		abort();
+	out[0] = '\'';
+	unsigned long w = mysql_real_escape_string(c, out + 1, s, (unsigned long)n);
+	if (w == (unsigned long)-1) {
+		free(out);
+		return NULL;
+	}
+	out[1 + w] = '\'';
+	out[2 + w] = '\0';
+	return out;
+}
+
+bool my_connect(My *my, const char *url, OscErr *e)
+{
+	Url u;
+	if (!url_parse(url, &u)) {
+		err_set(e, OSC_EXIT_INPUT, "--database: cannot read '%s' as mysql://user:password@host:port/db", url);
+		return false;
+	}
+	my->conn = mysql_init(NULL);
+	if (my->conn == NULL)
+		abort();
+	unsigned timeout = 10;
+	/* ~/.my.cnf [client] supplies what the URL leaves out, as for mysql(1) */
+	mysql_options(my->conn, MYSQL_READ_DEFAULT_GROUP, "client");
+	mysql_options(my->conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_options(my->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	const char *mode = url_param(&u, "ssl-mode");
+	const char *ca = url_param(&u, "ssl-ca"), *cert = url_param(&u, "ssl-cert"), *key = url_param(&u, "ssl-key");
+	if (ca || cert || key)
+		mysql_ssl_set(my->conn, key, cert, ca, NULL, NULL);
+	if (mode) {
+		my_bool yes = 1;
+		if (strcasecmp(mode, "REQUIRED") == 0 || strcasecmp(mode, "VERIFY_CA") == 0 ||
+		    strcasecmp(mode, "VERIFY_IDENTITY") == 0)
+			mysql_options(my->conn, MYSQL_OPT_SSL_ENFORCE, &yes);
+		if (strcasecmp(mode, "VERIFY_CA") == 0 || strcasecmp(mode, "VERIFY_IDENTITY") == 0)
+			mysql_options(my->conn, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
+		else if (strcasecmp(mode, "DISABLED") != 0 && strcasecmp(mode, "PREFERRED") != 0 &&
+		         strcasecmp(mode, "REQUIRED") != 0) {
+			err_set(e, OSC_EXIT_INPUT, "--database: unknown ssl-mode '%s'", mode);
+			return false;
+		}
+	}
+	if (!mysql_real_connect(my->conn, u.host[0] ? u.host : NULL, u.user[0] ? u.user : NULL,
+	                        u.password[0] ? u.password : NULL, u.db[0] ? u.db : NULL, (unsigned)u.port, NULL, 0)) {
+		err_set(e, OSC_EXIT_INPUT, "cannot connect to the database: %s", mysql_error(my->conn));
+		return false;
+	}
+	my->dialect.quote_ident = quote_ident;
+	my->dialect.quote_literal = quote_literal;
+	my->dialect.ctx = my->conn;
+	return true;
+}
+
+void my_disconnect(My *my)
+{
+	if (my->conn)
+		mysql_close(my->conn);
+	my->conn = NULL;
+}
+
+bool my_is_lock_timeout(const OscErr *e)
+{
+	/* ER_LOCK_WAIT_TIMEOUT (metadata and row locks), ER_STATEMENT_TIMEOUT */
+	return strcmp(e->sqlstate, "1205") == 0 || strcmp(e->sqlstate, "1969") == 0;
+}
+
+bool my_exec(My *my, const char *sql, MYSQL_RES **res, OscErr *e)
+{
+	if (res)
+		*res = NULL;
+	if (my->osc && my->osc->log.verbosity >= 2)
+		log_msg(&my->osc->log, LOG_DEBUG, "sql: %s", sql);
+	if (mysql_real_query(my->conn, sql, (unsigned long)strlen(sql)) != 0) {
+		err_set(e, OSC_EXIT_FAILED, "%s", mysql_error(my->conn));
+		/* the MySQL error number stands where PostgreSQL puts its SQLSTATE */
+		snprintf(e->sqlstate, sizeof(e->sqlstate), "%u", mysql_errno(my->conn));
+		err_detail(e, "query: %.1900s", sql);
+		return false;
+	}
+	MYSQL_RES *r = mysql_store_result(my->conn);
+	if (r == NULL && mysql_field_count(my->conn) != 0) {
+		err_set(e, OSC_EXIT_FAILED, "%s", mysql_error(my->conn));
+		snprintf(e->sqlstate, sizeof(e->sqlstate), "%u", mysql_errno(my->conn));
+		return false;
+	}
+	if (res)
+		*res = r;
+	else
+		mysql_free_result(r);
+	return true;
+}
+
+bool my_exec_sql(My *my, Sql *q, MYSQL_RES **res, OscErr *e)
+{
+	if (q->failed) {
+		err_set(e, OSC_EXIT_FAILED, "could not quote a name or value for SQL");
+		return false;
+	}
+	return my_exec(my, sql_text(q), res, e);
+}
+
+bool my_ddl_retry(My *my, const char *what, Sql *q, OscErr *e)
+{
+	unsigned seed = (unsigned)now_us();
+	int tries = my->osc->opt.cutover_retries;
+	for (int attempt = 1;; attempt++) {
+		if (my_exec_sql(my, q, NULL, e))
+			return true;
+		if (!my_is_lock_timeout(e) || attempt >= tries)
+			break;
+		int64_t wait = backoff_ms(attempt, my->osc->opt.lock_timeout_ms, 5000, &seed);
+		log_msg(&my->osc->log, LOG_INFO, "%s: lock not granted (attempt %d/%d), retrying in %ldms", what, attempt,
+		        tries, (long)wait);
+		if (!osc_sleep_ms(my->osc, wait)) {
+			err_set(e, OSC_EXIT_STOPPED, "%s: interrupted", what);
+			return false;
+		}
+	}
+	if (my_is_lock_timeout(e)) {
+		char msg[sizeof(e->msg)];
+		snprintf(msg, sizeof(msg), "%s", e->msg);
+		err_set(e, OSC_EXIT_FAILED, "%s: the lock on %s.%s was not granted in %d attempts (%s)", what, my->db,
+		        my->table, tries, msg);
+	}
+	return false;
+}

@@ -1,0 +1,291 @@
+/*
+ * my_engine.c — the MySQL/MariaDB Engine: the session's bounds, the
+ * advisory lock (GET_LOCK), abort, cleanup and the plan text.  Resume and
+ * the state table are PostgreSQL's only so far: a MySQL run that stops is
+ * cleaned up and starts over.
+ */
+#include "my.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static My *MY(Osc *o)
+{
+	return o->db;
+}
+
+static bool my_open(Osc *o, OscErr *e)
+{
+	My *my = calloc(1, sizeof(My));
+	if (my == NULL)
+		abort();
+	my->osc = o;
+	o->db = my;
+	const char *url = o->opt.database ? o->opt.database : getenv("OSC_DATABASE_URL");
+	if (!my_connect(my, url, e))
+		return false;
+	/* lock waits count whole seconds on the server */
+	long lock_s = (long)((o->opt.lock_timeout_ms + 999) / 1000);
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+	         "SET SESSION lock_wait_timeout = %ld, innodb_lock_wait_timeout = %ld, max_statement_time = %.3f,"
+	         " autocommit = 1, transaction_isolation = 'REPEATABLE-READ'",
+	         lock_s, lock_s, (double)o->opt.statement_timeout_ms / 1000.0);
+	if (!my_exec(my, sql, NULL, e)) {
+		/* MySQL has no max_statement_time (it has max_execution_time, for SELECT only) */
+		snprintf(sql, sizeof(sql),
+		         "SET SESSION lock_wait_timeout = %ld, innodb_lock_wait_timeout = %ld, autocommit = 1", lock_s, lock_s);
+		if (!my_exec(my, sql, NULL, e))
+			return false;
+	}
+	return true;
+}
+
+static void free_state(My *my)
+{
+	free(my->db);
+	free(my->table);
+	free(my->key_index);
+	for (int k = 0; k < my->nkeys; k++) {
+		free(my->keys[k].name);
+		free(my->keys[k].shadow);
+		if (my->watermark)
+			free(my->watermark[k]);
+	}
+	free(my->keys);
+	free(my->watermark);
+	for (int i = 0; i < my->ncols; i++) {
+		free(my->cols[i].name);
+		free(my->cols[i].source);
+	}
+	free(my->cols);
+	free(my->deferred);
+	for (int i = 0; i < my->nuser_triggers; i++) {
+		free(my->user_triggers[i].name);
+		free(my->user_triggers[i].sql);
+	}
+	free(my->user_triggers);
+}
+
+static void my_close(Osc *o)
+{
+	My *my = MY(o);
+	if (my == NULL)
+		return;
+	my_disconnect(my);
+	free_state(my);
+	free(my);
+	o->db = NULL;
+}
+
+/* GET_LOCK is held by the session: a dead osc never blocks a rerun. */
+static bool take_lock(My *my, OscErr *e)
+{
+	MYSQL_RES *r = NULL;
+	Sql q;
+	bool ok = false;
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "SELECT GET_LOCK(%L, 0)", my->lock_name);
+	if (!my_exec_sql(my, &q, &r, e))
+		goto out;
+	MYSQL_ROW row = mysql_fetch_row(r);
+	if (row && row[0] && strcmp(row[0], "1") == 0) {
+		ok = true;
+		goto out;
+	}
+	mysql_free_result(r);
+	r = NULL;
+	sql_reset(&q);
+	sql_add(&q,
+	        "SELECT p.ID, p.HOST, p.TIME FROM information_schema.PROCESSLIST p WHERE p.ID = IS_USED_LOCK(%L)",
+	        my->lock_name);
+	if (my_exec_sql(my, &q, &r, e) && (row = mysql_fetch_row(r)) != NULL)
+		err_set(e, OSC_EXIT_STOPPED, "another osc run holds %s.%s (connection %s from %s, connected %ss ago)",
+		        my->db, my->table, row[0], row[1] ? row[1] : "?", row[2] ? row[2] : "?");
+	else
+		err_set(e, OSC_EXIT_STOPPED, "another osc run holds %s.%s", my->db, my->table);
+out:
+	mysql_free_result(r);
+	sql_free(&q);
+	return ok;
+}
+
+static bool eng_preflight(Osc *o, bool lock, OscErr *e)
+{
+	My *my = MY(o);
+	o->resume = RESUME_NONE;
+	if (!my_find_table(my, e))
+		return false;
+	return !lock || take_lock(my, e);
+}
+
+static bool eng_shadow_create(Osc *o, bool keep, OscErr *e)
+{
+	return my_shadow_create(MY(o), keep, e);
+}
+
+static bool eng_capture_start(Osc *o, OscErr *e)
+{
+	return my_capture_install(MY(o), e);
+}
+
+static bool eng_copy_chunk(Osc *o, int64_t limit, int64_t *rows, bool *done, OscErr *e)
+{
+	My *my = MY(o);
+	return my_copy_chunk(my, limit, rows, done, e) && my_check_duplicates(my, e);
+}
+
+/* Nothing to replay: the triggers write the shadow themselves. */
+static bool eng_replay(Osc *o, int64_t limit, int64_t *applied, OscErr *e)
+{
+	(void)o;
+	(void)limit;
+	(void)e;
+	*applied = 0;
+	return true;
+}
+
+static bool eng_backlog(Osc *o, int64_t *n, OscErr *e)
+{
+	(void)o;
+	(void)e;
+	*n = 0;
+	return true;
+}
+
+static bool eng_finish_shadow(Osc *o, OscErr *e)
+{
+	return my_shadow_finish(MY(o), e);
+}
+
+static SwapResult eng_swap(Osc *o, OscErr *e)
+{
+	return my_swap(MY(o), e);
+}
+
+static bool drop_tables(My *my, bool shadow, OscErr *e)
+{
+	Sql q;
+	sql_init(&q, &my->dialect);
+	if (shadow)
+		sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I", my->db, my->shadow, my->db, my->dup);
+	else
+		sql_add(&q, "DROP TABLE IF EXISTS %I.%I", my->db, my->dup);
+	bool ok = my_exec_sql(my, &q, NULL, e);
+	sql_free(&q);
+	return ok;
+}
+
+static bool eng_finish(Osc *o, OscErr *e)
+{
+	My *my = MY(o);
+	/* the capture triggers went along with the old table */
+	if (!my_capture_drop(my, my->old, e) || !drop_tables(my, false, e))
+		return false;
+	if (o->opt.drop_old_table) {
+		Sql q;
+		OscErr e2;
+		err_clear(&e2);
+		sql_init(&q, &my->dialect);
+		sql_add(&q, "DROP TABLE %I.%I", my->db, my->old);
+		if (!my_exec_sql(my, &q, NULL, &e2))
+			log_msg(&o->log, LOG_WARN, "the old table %s.%s was kept: %s", my->db, my->old, e2.msg);
+		else
+			log_msg(&o->log, LOG_INFO, "dropped the old table %s.%s", my->db, my->old);
+		sql_free(&q);
+	} else {
+		log_msg(&o->log, LOG_INFO, "the original is kept as %s.%s (drop it when you are sure)", my->db, my->old);
+	}
+	return true;
+}
+
+static bool eng_abort(Osc *o, OscErr *e)
+{
+	My *my = MY(o);
+	if (my == NULL || my->table == NULL)
+		return true;
+	if (my->conn == NULL || mysql_ping(my->conn) != 0) {
+		err_set(e, OSC_EXIT_FAILED, "the connection to the database is gone; run `osc cleanup --table %s` later",
+		        o->opt.table);
+		return false;
+	}
+	return my_capture_drop(my, my->table, e) && drop_tables(my, true, e);
+}
+
+static bool eng_cleanup(Osc *o, OscErr *e)
+{
+	My *my = MY(o);
+	if (!my_find_table(my, e) || !take_lock(my, e))
+		return false;
+	if (!my_capture_drop(my, my->table, e) || !drop_tables(my, true, e))
+		return false;
+	log_msg(&o->log, LOG_INFO, "removed osc's triggers, shadow and duplicate log; %s.%s is untouched", my->db,
+	        my->table);
+	return true;
+}
+
+static void eng_plan_print(Osc *o, FILE *out)
+{
+	My *my = MY(o);
+	fprintf(out, "table:     %s.%s (about %lld rows)\n", my->db, my->table, (long long)my->rows_estimate);
+	fprintf(out, "key:       %s (", my->key_index);
+	for (int k = 0; k < my->nkeys; k++)
+		fprintf(out, "%s%s", k ? ", " : "", my->keys[k].name);
+	fprintf(out, ")\n");
+	fprintf(out, "strategy:  shadow copy: triggers write every change into %s, chunks copied under shared locks,\n"
+	             "           new indexes built after the copy, one atomic RENAME TABLE\n",
+	        my->shadow);
+	fprintf(out, "columns:\n");
+	for (int i = 0; i < my->ncols; i++)
+		fprintf(out, "  %-24s <- %s\n", my->cols[i].name, my->cols[i].source);
+	fprintf(out, "  (columns not listed take their default or are generated)\n");
+	if (my->deferred)
+		fprintf(out, "built after the copy: %s\n", my->deferred);
+	for (int i = 0; i < my->nuser_triggers; i++)
+		fprintf(out, "re-created after the swap: trigger %s\n", my->user_triggers[i].name);
+}
+
+static int64_t eng_estimate(Osc *o)
+{
+	return MY(o)->rows_estimate;
+}
+
+static bool eng_record(Osc *o, const char *phase, const char *outcome, const char *message, OscErr *e)
+{
+	(void)o;
+	(void)phase;
+	(void)outcome;
+	(void)message;
+	(void)e;
+	return true;
+}
+
+static bool eng_history(Osc *o, bool latest, OscErr *e)
+{
+	(void)o;
+	(void)latest;
+	err_set(e, OSC_EXIT_INPUT, "osc keeps no history on MySQL/MariaDB yet");
+	return false;
+}
+
+const Engine my_engine = {
+	.name = "mysql",
+	.open = my_open,
+	.close = my_close,
+	.preflight = eng_preflight,
+	.shadow_create = eng_shadow_create,
+	.capture_start = eng_capture_start,
+	.copy_chunk = eng_copy_chunk,
+	.replay = eng_replay,
+	.backlog = eng_backlog,
+	.finish_shadow = eng_finish_shadow,
+	.swap = eng_swap,
+	.finish = eng_finish,
+	.abort = eng_abort,
+	.cleanup = eng_cleanup,
+	.plan_print = eng_plan_print,
+	.estimate = eng_estimate,
+	.record = eng_record,
+	.history = eng_history,
+};

@@ -1,0 +1,564 @@
+/*
+ * my_shadow.c — MySQL/MariaDB: the table, its key, the shadow with the
+ * ALTER applied, the column map, the deferred indexes, and the copy.
+ *
+ * MySQL has no transactional DDL: the shadow is created, then altered; a
+ * rejected ALTER drops it again before osc reports the server's message.
+ * Columns map by name; a CHANGE or RENAME COLUMN in the ALTER maps the old
+ * name to the new one (src/alter.c reads them).  Every secondary index is
+ * dropped from the shadow and rebuilt after the copy in one online ALTER,
+ * so a new UNIQUE index over existing duplicates fails there, loudly.
+ */
+#include "my.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "names.h"
+
+static bool rows(My *my, Sql *q, MYSQL_RES **res, OscErr *e)
+{
+	return my_exec_sql(my, q, res, e);
+}
+
+static void derive(My *my)
+{
+	names_derive(my->shadow, sizeof(my->shadow), "_", my->table, "_osc_new", MY_NAMELEN);
+	names_derive(my->old, sizeof(my->old), "_", my->table, "_osc_old", MY_NAMELEN);
+	names_derive(my->dup, sizeof(my->dup), "_", my->table, "_osc_dup", MY_NAMELEN);
+	names_derive(my->trg_ins, sizeof(my->trg_ins), "_", my->table, "_osc_ins", MY_NAMELEN);
+	names_derive(my->trg_upd, sizeof(my->trg_upd), "_", my->table, "_osc_upd", MY_NAMELEN);
+	names_derive(my->trg_del, sizeof(my->trg_del), "_", my->table, "_osc_del", MY_NAMELEN);
+	char both[2 * OSC_NAME_MAX + 2], hash[17];
+	snprintf(both, sizeof(both), "%s.%s", my->db, my->table);
+	names_hash_hex(hash, 16, both, strlen(both));
+	snprintf(my->lock_name, sizeof(my->lock_name), "osc:%s", hash);
+}
+
+bool my_find_table(My *my, OscErr *e)
+{
+	Osc *o = my->osc;
+	MYSQL_RES *r = NULL;
+	MYSQL_ROW row;
+	Sql q;
+	bool ok = false;
+
+	sql_init(&q, &my->dialect);
+	if (o->target.schema[0]) {
+		my->db = my_strdup(o->target.schema);
+	} else {
+		if (!my_exec(my, "SELECT DATABASE()", &r, e))
+			goto out;
+		row = mysql_fetch_row(r);
+		if (row == NULL || row[0] == NULL) {
+			err_set(e, OSC_EXIT_INPUT, "no database: name it in --database (mysql://host/db) or as --table db.table");
+			goto out;
+		}
+		my->db = my_strdup(row[0]);
+		mysql_free_result(r);
+		r = NULL;
+	}
+	my->table = my_strdup(o->target.table);
+	sql_add(&q,
+	        "SELECT TABLE_TYPE, ENGINE, COALESCE(TABLE_ROWS, 0) FROM information_schema.TABLES"
+	        " WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L",
+	        my->db, my->table);
+	if (!rows(my, &q, &r, e))
+		goto out;
+	row = mysql_fetch_row(r);
+	if (row == NULL) {
+		err_set(e, OSC_EXIT_INPUT, "table %s.%s does not exist", my->db, my->table);
+		goto out;
+	}
+	if (strcmp(row[0], "VIEW") == 0) {
+		err_set(e, OSC_EXIT_INPUT, "%s.%s is a view, not a table; change a view with CREATE OR REPLACE VIEW", my->db,
+		        my->table);
+		goto out;
+	}
+	if (strcmp(row[0], "BASE TABLE") != 0) {
+		err_set(e, OSC_EXIT_INPUT, "%s.%s is not an ordinary table (%s)", my->db, my->table, row[0]);
+		goto out;
+	}
+	my->rows_estimate = strtoll(row[2], NULL, 10);
+	mysql_free_result(r);
+	r = NULL;
+	derive(my);
+
+	/* the key: PRIMARY, else a unique index over NOT NULL columns, no prefixes */
+	sql_reset(&q);
+	sql_add(&q,
+	        "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.DATA_TYPE FROM information_schema.STATISTICS s"
+	        " JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME"
+	        "  AND c.COLUMN_NAME = s.COLUMN_NAME"
+	        " WHERE s.TABLE_SCHEMA = %L AND s.TABLE_NAME = %L AND s.NON_UNIQUE = 0"
+	        "   AND s.INDEX_NAME IN (SELECT s2.INDEX_NAME FROM information_schema.STATISTICS s2"
+	        "     JOIN information_schema.COLUMNS c2 ON c2.TABLE_SCHEMA = s2.TABLE_SCHEMA"
+	        "      AND c2.TABLE_NAME = s2.TABLE_NAME AND c2.COLUMN_NAME = s2.COLUMN_NAME"
+	        "     WHERE s2.TABLE_SCHEMA = s.TABLE_SCHEMA AND s2.TABLE_NAME = s.TABLE_NAME"
+	        "     GROUP BY s2.INDEX_NAME HAVING SUM(c2.IS_NULLABLE = 'YES' OR s2.SUB_PART IS NOT NULL) = 0)"
+	        " ORDER BY s.INDEX_NAME <> 'PRIMARY', s.INDEX_NAME, s.SEQ_IN_INDEX",
+	        my->db, my->table);
+	if (!rows(my, &q, &r, e))
+		goto out;
+	int n = 0;
+	my->keys = calloc(mysql_num_rows(r) + 1, sizeof(MyKey));
+	if (my->keys == NULL)
+		abort();
+	while ((row = mysql_fetch_row(r)) != NULL) {
+		if (my->key_index == NULL)
+			my->key_index = my_strdup(row[0]);
+		if (strcmp(row[0], my->key_index) != 0)
+			break;
+		my->keys[n].name = my_strdup(row[1]);
+		my->keys[n].binary = strstr(row[2], "binary") != NULL || strstr(row[2], "blob") != NULL;
+		n++;
+	}
+	my->nkeys = n;
+	if (n == 0) {
+		err_set(e, OSC_EXIT_INPUT,
+		        "%s.%s has no primary key and no unique index over NOT NULL columns; osc needs one to copy in "
+		        "chunks and to match changed rows",
+		        my->db, my->table);
+		goto out;
+	}
+	ok = true;
+out:
+	mysql_free_result(r);
+	sql_free(&q);
+	return ok;
+}
+
+/* Nothing of an earlier run may be in the way. */
+static bool check_leftovers(My *my, OscErr *e)
+{
+	MYSQL_RES *r = NULL;
+	Sql q;
+	bool ok = false;
+	sql_init(&q, &my->dialect);
+	sql_add(&q,
+	        "SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L AND TABLE_NAME IN (%L, %L)),"
+	        " (SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %L AND TRIGGER_NAME IN (%L, %L, %L)),"
+	        " (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L)",
+	        my->db, my->shadow, my->dup, my->db, my->trg_ins, my->trg_upd, my->trg_del, my->db, my->old);
+	if (!rows(my, &q, &r, e))
+		goto out;
+	MYSQL_ROW row = mysql_fetch_row(r);
+	if (strcmp(row[0], "0") != 0 || strcmp(row[1], "0") != 0) {
+		err_set(e, OSC_EXIT_INPUT,
+		        "an unfinished osc run on %s.%s left its objects (%s, triggers %s...); run `osc cleanup --table %s` "
+		        "first",
+		        my->db, my->table, my->shadow, my->trg_ins, my->osc->opt.table);
+		goto out;
+	}
+	if (strcmp(row[2], "0") != 0) {
+		err_set(e, OSC_EXIT_INPUT, "%s.%s exists, kept by an earlier migration of %s; drop it (or rename it) first",
+		        my->db, my->old, my->table);
+		goto out;
+	}
+	ok = true;
+out:
+	mysql_free_result(r);
+	sql_free(&q);
+	return ok;
+}
+
+static bool drop_shadow(My *my, OscErr *e)
+{
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I", my->db, my->shadow, my->db, my->dup);
+	bool ok = my_exec_sql(my, &q, NULL, e);
+	sql_free(&q);
+	return ok;
+}
+
+static bool is_generated(const char *extra)
+{
+	return strstr(extra, "GENERATED") != NULL || strstr(extra, "PERSISTENT") != NULL ||
+	       strstr(extra, "VIRTUAL") != NULL || strstr(extra, "STORED") != NULL;
+}
+
+/* The column map: shadow column <- original column. */
+static bool map_columns(My *my, OscErr *e)
+{
+	const AlterSpec *a = &my->osc->alter;
+	MYSQL_RES *ro = NULL, *rs = NULL;
+	MYSQL_ROW row;
+	Sql q;
+	bool ok = false;
+	char **orig = NULL;
+	int norig = 0;
+
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "SELECT COLUMN_NAME, EXTRA FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L"
+	            " ORDER BY ORDINAL_POSITION",
+	        my->db, my->table);
+	if (!rows(my, &q, &ro, e))
+		goto out;
+	orig = calloc(mysql_num_rows(ro) + 1, sizeof(char *));
+	if (orig == NULL)
+		abort();
+	while ((row = mysql_fetch_row(ro)) != NULL)
+		orig[norig++] = row[0];
+	sql_reset(&q);
+	sql_add(&q, "SELECT COLUMN_NAME, EXTRA FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L"
+	            " ORDER BY ORDINAL_POSITION",
+	        my->db, my->shadow);
+	if (!rows(my, &q, &rs, e))
+		goto out;
+	my->cols = calloc(mysql_num_rows(rs) + 1, sizeof(MyCol));
+	if (my->cols == NULL)
+		abort();
+	while ((row = mysql_fetch_row(rs)) != NULL) {
+		const char *name = row[0], *source = NULL;
+		if (is_generated(row[1] ? row[1] : ""))
+			continue;
+		for (int i = 0; i < a->n_rename && !source; i++)
+			if (strcasecmp(a->rename[i].to, name) == 0)
+				source = a->rename[i].from;
+		if (source == NULL) {
+			for (int i = 0; i < norig && !source; i++) {
+				if (strcasecmp(orig[i], name) != 0)
+					continue;
+				bool renamed_away = false;
+				for (int j = 0; j < a->n_rename; j++)
+					if (strcasecmp(a->rename[j].from, orig[i]) == 0 && strcasecmp(a->rename[j].to, orig[i]) != 0)
+						renamed_away = true;
+				if (!renamed_away)
+					source = orig[i];
+			}
+		}
+		if (source == NULL)
+			continue; /* a new column: its default */
+		/* the source must be a real column of the original (CHANGE of a name it lacks is the ALTER's error) */
+		const char *real = NULL;
+		for (int i = 0; i < norig; i++)
+			if (strcasecmp(orig[i], source) == 0)
+				real = orig[i];
+		if (real == NULL)
+			continue;
+		MyCol *c = &my->cols[my->ncols++];
+		c->name = my_strdup(name);
+		c->source = my_strdup(real);
+	}
+	for (int k = 0; k < my->nkeys; k++) {
+		for (int i = 0; i < my->ncols; i++)
+			if (strcasecmp(my->cols[i].source, my->keys[k].name) == 0)
+				my->keys[k].shadow = my_strdup(my->cols[i].name);
+		if (my->keys[k].shadow == NULL) {
+			err_set(e, OSC_EXIT_INPUT, "the ALTER drops key column %s; osc copies and matches rows by %s",
+			        my->keys[k].name, my->key_index);
+			goto out;
+		}
+	}
+	ok = true;
+out:
+	free(orig);
+	mysql_free_result(ro);
+	mysql_free_result(rs);
+	sql_free(&q);
+	return ok;
+}
+
+/* Drops the shadow's secondary indexes, remembering how to rebuild them. */
+static bool defer_indexes(My *my, OscErr *e)
+{
+	MYSQL_RES *r = NULL;
+	MYSQL_ROW row;
+	Sql q, add, drop;
+	bool ok = false;
+	char current[MY_NAMELEN + 1] = "";
+
+	sql_init(&q, &my->dialect);
+	sql_init(&add, &my->dialect);
+	sql_init(&drop, &my->dialect);
+	sql_add(&q,
+	        "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART, INDEX_TYPE, COALESCE(COLLATION, 'A')"
+	        " FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L AND INDEX_NAME <> 'PRIMARY'"
+	        " ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+	        my->db, my->shadow);
+	if (!rows(my, &q, &r, e))
+		goto out;
+	while ((row = mysql_fetch_row(r)) != NULL) {
+		/* the copy's own key index stays */
+		if (strcmp(my->key_index, "PRIMARY") != 0 && strcmp(row[0], my->key_index) == 0)
+			continue;
+		if (strcmp(current, row[0]) != 0) {
+			if (current[0])
+				sql_add(&add, ")");
+			snprintf(current, sizeof(current), "%s", row[0]);
+			const char *kind = strcmp(row[4], "FULLTEXT") == 0  ? "FULLTEXT INDEX"
+			                   : strcmp(row[4], "SPATIAL") == 0 ? "SPATIAL INDEX"
+			                   : strcmp(row[1], "0") == 0       ? "UNIQUE INDEX"
+			                                                    : "INDEX";
+			sql_add(&add, "%sADD %s %I (", add.len ? ", " : "", kind, row[0]);
+			sql_add(&drop, "%sDROP INDEX %I", drop.len ? ", " : "", row[0]);
+		} else {
+			sql_add(&add, ", ");
+		}
+		sql_add(&add, "%I", row[2]);
+		if (row[3])
+			sql_add(&add, "(%s)", row[3]);
+		if (strcmp(row[5], "D") == 0)
+			sql_add(&add, " DESC");
+	}
+	if (current[0]) {
+		sql_add(&add, ")");
+		sql_reset(&q);
+		sql_add(&q, "ALTER TABLE %I.%I %s", my->db, my->shadow, sql_text(&drop));
+		if (!my_exec_sql(my, &q, NULL, e))
+			goto out;
+		if (add.failed)
+			goto out;
+		my->deferred = my_strdup(sql_text(&add));
+	}
+	ok = true;
+out:
+	mysql_free_result(r);
+	sql_free(&q);
+	sql_free(&add);
+	sql_free(&drop);
+	return ok;
+}
+
+/* The table's own triggers: RENAME TABLE takes them along to the old
+ * table, so the swap re-creates them on the new one. */
+static bool read_user_triggers(My *my, OscErr *e)
+{
+	MYSQL_RES *r = NULL, *r2 = NULL;
+	MYSQL_ROW row;
+	Sql q;
+	bool ok = false;
+	sql_init(&q, &my->dialect);
+	sql_add(&q,
+	        "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = %L"
+	        " AND EVENT_OBJECT_TABLE = %L AND TRIGGER_NAME NOT IN (%L, %L, %L) ORDER BY ACTION_ORDER",
+	        my->db, my->table, my->trg_ins, my->trg_upd, my->trg_del);
+	if (!rows(my, &q, &r, e))
+		goto out;
+	my->user_triggers = calloc(mysql_num_rows(r) + 1, sizeof(MyTrigger));
+	if (my->user_triggers == NULL)
+		abort();
+	while ((row = mysql_fetch_row(r)) != NULL) {
+		sql_reset(&q);
+		sql_add(&q, "SHOW CREATE TRIGGER %I.%I", my->db, row[0]);
+		if (!rows(my, &q, &r2, e))
+			goto out;
+		MYSQL_ROW tr = mysql_fetch_row(r2);
+		if (tr && tr[2]) {
+			MyTrigger *t = &my->user_triggers[my->nuser_triggers++];
+			t->name = my_strdup(row[0]);
+			t->sql = my_strdup(tr[2]);
+		}
+		mysql_free_result(r2);
+		r2 = NULL;
+	}
+	ok = true;
+out:
+	mysql_free_result(r);
+	mysql_free_result(r2);
+	sql_free(&q);
+	return ok;
+}
+
+bool my_shadow_create(My *my, bool keep, OscErr *e)
+{
+	Sql q;
+	bool ok = false;
+
+	if (!check_leftovers(my, e))
+		return false;
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "CREATE TABLE %I.%I LIKE %I.%I", my->db, my->shadow, my->db, my->table);
+	if (!my_exec_sql(my, &q, NULL, e))
+		goto out;
+	my->created = true;
+	sql_reset(&q);
+	sql_add(&q, "ALTER TABLE %I.%I %s", my->db, my->shadow, my->osc->alter.text);
+	if (!my_exec_sql(my, &q, NULL, e)) {
+		char msg[sizeof(e->msg)], *at;
+		size_t sl = strlen(my->shadow), tl = strlen(my->table);
+		snprintf(msg, sizeof(msg), "%s", e->msg);
+		while ((at = strstr(msg, my->shadow)) != NULL && tl <= sl) {
+			memcpy(at, my->table, tl);
+			memmove(at + tl, at + sl, strlen(at + sl) + 1);
+		}
+		err_set(e, OSC_EXIT_INPUT, "the database rejected the ALTER: %s", msg);
+		goto out;
+	}
+	/* the ALTER must leave the shadow where it is */
+	{
+		MYSQL_RES *r = NULL;
+		sql_reset(&q);
+		sql_add(&q, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L", my->db,
+		        my->shadow);
+		if (!rows(my, &q, &r, e))
+			goto out;
+		bool there = strcmp(mysql_fetch_row(r)[0], "1") == 0;
+		mysql_free_result(r);
+		if (!there) {
+			err_set(e, OSC_EXIT_INPUT, "the ALTER renames the table; do that with RENAME TABLE, which is instant");
+			goto out;
+		}
+	}
+	if (!map_columns(my, e) || !defer_indexes(my, e) || !read_user_triggers(my, e))
+		goto out;
+	sql_reset(&q);
+	sql_add(&q, "CREATE TABLE %I.%I (id BIGINT AUTO_INCREMENT PRIMARY KEY, msg TEXT) ENGINE=InnoDB", my->db, my->dup);
+	if (!my_exec_sql(my, &q, NULL, e))
+		goto out;
+	ok = true;
+out:
+	if (!ok || !keep) {
+		OscErr e2;
+		err_clear(&e2);
+		if (my->created && !drop_shadow(my, &e2))
+			log_error(&my->osc->log, &e2);
+		my->created = false;
+	}
+	sql_free(&q);
+	return ok;
+}
+
+bool my_shadow_finish(My *my, OscErr *e)
+{
+	Sql q;
+	bool ok = true;
+	if (my->deferred == NULL)
+		return my_check_duplicates(my, e);
+	sql_init(&q, &my->dialect);
+	log_msg(&my->osc->log, LOG_INFO, "building the indexes: %s", my->deferred);
+	/* online, so the triggers' writes into the shadow never wait on it */
+	sql_add(&q, "ALTER TABLE %I.%I %s, ALGORITHM=INPLACE, LOCK=NONE", my->db, my->shadow, my->deferred);
+	if (!my_exec_sql(my, &q, NULL, e)) {
+		if (strcmp(e->sqlstate, "1062") == 0 || strcmp(e->sqlstate, "1022") == 0) {
+			char msg[sizeof(e->msg)];
+			snprintf(msg, sizeof(msg), "%s", e->msg);
+			err_set(e, OSC_EXIT_FAILED,
+			        "the table's rows violate a new unique index: %s; nothing was changed, no row was dropped", msg);
+		}
+		ok = false;
+	}
+	sql_free(&q);
+	return ok && my_check_duplicates(my, e);
+}
+
+void my_key_list(My *my, Sql *q, const char *alias, bool shadow)
+{
+	for (int k = 0; k < my->nkeys; k++) {
+		if (k)
+			sql_add(q, ", ");
+		if (alias)
+			sql_add(q, "%I.", alias);
+		sql_add(q, "%I", shadow ? my->keys[k].shadow : my->keys[k].name);
+	}
+}
+
+/* (k1 > v1) OR (k1 = v1 AND k2 > v2) ...: a row comparison spelled out, which
+ * every MySQL version turns into an index range. op is ">" or "<=". */
+static void key_compare(My *my, Sql *q, const char *alias, const char *op, char **vals)
+{
+	sql_add(q, "(");
+	for (int k = 0; k < my->nkeys; k++) {
+		if (k)
+			sql_add(q, " OR ");
+		sql_add(q, "(");
+		for (int j = 0; j < k; j++)
+			sql_add(q, "%I.%I = %s AND ", alias, my->keys[j].name, vals[j]);
+		const char *last = (k == my->nkeys - 1) ? op : (op[0] == '>' ? ">" : "<");
+		sql_add(q, "%I.%I %s %s)", alias, my->keys[k].name, last, vals[k]);
+	}
+	sql_add(q, ")");
+}
+
+bool my_copy_chunk(My *my, int64_t limit, int64_t *nrows, bool *done, OscErr *e)
+{
+	MYSQL_RES *r = NULL;
+	Sql q;
+	bool ok = false;
+	char **hi = calloc((size_t)my->nkeys, sizeof(char *));
+	if (hi == NULL)
+		abort();
+	*nrows = 0;
+	*done = false;
+	sql_init(&q, &my->dialect);
+
+	/* 1. the upper bound */
+	sql_add(&q, "SELECT ");
+	for (int k = 0; k < my->nkeys; k++)
+		sql_add(&q, my->keys[k].binary ? "%sHEX(%I)" : "%s%I", k ? ", " : "", my->keys[k].name);
+	sql_add(&q, " FROM (SELECT ");
+	my_key_list(my, &q, "src", false);
+	sql_add(&q, " FROM %I.%I src FORCE INDEX (%I)", my->db, my->table, my->key_index);
+	if (my->watermark) {
+		sql_add(&q, " WHERE ");
+		key_compare(my, &q, "src", ">", my->watermark);
+	}
+	sql_add(&q, " ORDER BY ");
+	my_key_list(my, &q, "src", false);
+	sql_add(&q, " LIMIT %ld) b ORDER BY ", (long)limit);
+	for (int k = 0; k < my->nkeys; k++)
+		sql_add(&q, "%s%I DESC", k ? ", " : "", my->keys[k].name);
+	sql_add(&q, " LIMIT 1");
+	if (!my_exec_sql(my, &q, &r, e))
+		goto out;
+	MYSQL_ROW row = mysql_fetch_row(r);
+	if (row == NULL) {
+		my->copy_done = true;
+		*done = true;
+		ok = true;
+		goto out;
+	}
+	for (int k = 0; k < my->nkeys; k++) {
+		Sql v;
+		sql_init(&v, &my->dialect);
+		if (my->keys[k].binary)
+			sql_add(&v, "UNHEX(%L)", row[k]);
+		else
+			sql_add(&v, "%L", row[k]);
+		hi[k] = sql_take(&v);
+	}
+	mysql_free_result(r);
+	r = NULL;
+
+	/* 2. the copy of (watermark, hi], reading under shared locks so that no
+	 * trigger can change a row between our read and our write; keys a
+	 * trigger already wrote are newer than what we read: keep them */
+	sql_reset(&q);
+	sql_add(&q, "INSERT INTO %I.%I (", my->db, my->shadow);
+	for (int i = 0; i < my->ncols; i++)
+		sql_add(&q, "%s%I", i ? ", " : "", my->cols[i].name);
+	sql_add(&q, ") SELECT ");
+	for (int i = 0; i < my->ncols; i++)
+		sql_add(&q, "%s%I.%I", i ? ", " : "", "src", my->cols[i].source);
+	sql_add(&q, " FROM %I.%I src FORCE INDEX (%I) WHERE ", my->db, my->table, my->key_index);
+	if (my->watermark) {
+		key_compare(my, &q, "src", ">", my->watermark);
+		sql_add(&q, " AND ");
+	}
+	key_compare(my, &q, "src", "<=", hi);
+	sql_add(&q, " LOCK IN SHARE MODE ON DUPLICATE KEY UPDATE %I.%I = %I.%I", my->shadow, my->keys[0].shadow,
+	        my->shadow, my->keys[0].shadow);
+	if (!my_exec_sql(my, &q, NULL, e))
+		goto out;
+	*nrows = (int64_t)mysql_affected_rows(my->conn);
+	if (my->watermark) {
+		for (int k = 0; k < my->nkeys; k++)
+			free(my->watermark[k]);
+		free(my->watermark);
+	}
+	my->watermark = hi;
+	hi = NULL;
+	ok = true;
+out:
+	if (hi) {
+		for (int k = 0; k < my->nkeys; k++)
+			free(hi[k]);
+		free(hi);
+	}
+	mysql_free_result(r);
+	sql_free(&q);
+	return ok;
+}
