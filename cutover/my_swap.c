@@ -1,16 +1,25 @@
 /*
- * my_swap.c — the swap on MySQL/MariaDB.
+ * my_swap.c — the swap on MySQL/MariaDB, after gh-ost's two-connection
+ * cut-over (MariaDB refuses RENAME TABLE under LOCK TABLES):
  *
- *   1. arm the triggers' duplicate handler to re-raise (row -1 in _T_osc_dup)
- *   2. LOCK TABLES T WRITE: waits for every open transaction on T, so any
- *      duplicate recorded before step 1 is committed and visible; look
- *   3. UNLOCK; carry AUTO_INCREMENT over
- *   4. RENAME TABLE T TO _T_osc_old, _T_osc_new TO T  (atomic)
- *   5. re-create the table's own triggers on the new table (RENAME took
- *      them along to the old one)
- * Steps 2 and 4 wait at most lock_wait_timeout (the --lock-timeout, rounded
- * up to whole seconds: the server counts no finer); a timeout is a retry.
- * No drain: the triggers kept the shadow current all along.
+ *   A: CREATE TABLE T_osc_old (the sentry: while it exists, no RENAME of T
+ *      to that name can succeed)
+ *   A: LOCK TABLES T, T_osc_old, shadow, log WRITE   -- writers wait
+ *   B: RENAME TABLE T TO T_osc_old, shadow TO T      -- sent, waits behind A
+ *   A: waits until B is seen waiting; drains the log into the shadow
+ *   A: DROP TABLE T_osc_old; UNLOCK TABLES
+ *   B: its RENAME runs before any writer: one atomic swap
+ * The server takes a RENAME's metadata locks one by one in name order, and a
+ * waiting exclusive lock goes before waiting writers.  So B must wait on T
+ * itself, not on the shadow: osc's names start with T's name and sort after
+ * it.  Were B waiting on another name, writers queued on T would get T the
+ * moment A unlocks, write to the original after the drain, and be lost.
+ * If A dies anywhere in between, its locks go with it and B's RENAME fails
+ * on the sentry: T stays the original, whole.  Writers wait from A's LOCK to
+ * B's RENAME: the drain, milliseconds after the catch-up.  A lock timeout
+ * (lock_wait_timeout: --lock-timeout rounded up to whole seconds, as the
+ * server counts) on A's LOCK is a retry.  The table's own triggers went
+ * with the original to T_osc_old; they are re-created on the new table.
  */
 #include "my.h"
 
@@ -27,34 +36,46 @@ static bool run(My *my, Sql *q, OscErr *e)
 	return ok;
 }
 
+/* B is waiting for the metadata lock A holds (bounded wait). */
+static bool rename_is_waiting(My *my, unsigned long id)
+{
+	for (int i = 0; i < 100; i++) {
+		MYSQL_RES *r = NULL;
+		OscErr e;
+		char sql[256];
+		snprintf(sql, sizeof(sql),
+		         "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %lu AND STATE LIKE '%%metadata lock%%'",
+		         id);
+		bool waiting = false;
+		if (my_exec(my, sql, &r, &e)) {
+			MYSQL_ROW row = mysql_fetch_row(r);
+			waiting = row && row[0] && strcmp(row[0], "1") == 0;
+		}
+		mysql_free_result(r);
+		if (waiting)
+			return true;
+		struct timespec ts = { 0, 20 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
 SwapResult my_swap(My *my, OscErr *e)
 {
 	Sql q;
 	MYSQL_RES *r = NULL;
 	SwapResult res = SWAP_FAILED;
-	bool locked = false;
-	int64_t t0 = now_us();
+	bool locked = false, sentry = false, sent = false;
+	My b;
+	int64_t t0 = now_us(), t_locked = 0;
+	int64_t drained = 0;
 
+	memset(&b, 0, sizeof(b));
+	b.osc = my->osc;
 	sql_init(&q, &my->dialect);
-	if (!my_check_duplicates(my, e))
-		goto out;
-	sql_add(&q, "REPLACE INTO %I.%I (id, msg) VALUES (-1, 'cutover')", my->db, my->dup);
-	if (!run(my, &q, e))
-		goto out;
-	sql_add(&q, "LOCK TABLES %I.%I WRITE, %I.%I READ", my->db, my->table, my->db, my->dup);
-	if (!run(my, &q, e)) {
-		if (my_is_lock_timeout(e))
-			res = SWAP_RETRY;
-		goto out;
-	}
-	locked = true;
-	if (!my_check_duplicates(my, e))
-		goto out;
-	sql_add(&q, "UNLOCK TABLES");
-	locked = false;
-	if (!run(my, &q, e))
-		goto out;
 
+	/* AUTO_INCREMENT carries over (rows inserted meanwhile reach the shadow
+	 * with their ids, which only raises the counter) */
 	sql_add(&q, "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L",
 	        my->db, my->table);
 	if (!my_exec_sql(my, &q, &r, e))
@@ -69,22 +90,79 @@ SwapResult my_swap(My *my, OscErr *e)
 	mysql_free_result(r);
 	r = NULL;
 
-	int64_t t_rename = now_us();
-	sql_add(&q, "RENAME TABLE %I.%I TO %I.%I, %I.%I TO %I.%I", my->db, my->table, my->db, my->old, my->db, my->shadow,
-	        my->db, my->table);
+	if (!my_connect(&b, my->url, e))
+		goto out;
+	/* B outwaits A's drain; A's own waits stay short */
+	if (!my_exec(&b, "SET SESSION lock_wait_timeout = 30", NULL, e))
+		goto out;
+	unsigned long b_id = mysql_thread_id(b.conn);
+
+	sql_add(&q, "CREATE TABLE %I.%I (sentry INT) ENGINE=InnoDB", my->db, my->old);
+	if (!run(my, &q, e))
+		goto out;
+	sentry = true;
+	/* the drain reads the original under the alias src: that needs a lock of its own */
+	sql_add(&q, "LOCK TABLES %I.%I WRITE, %I.%I AS src READ, %I.%I WRITE, %I.%I WRITE, %I.%I WRITE", my->db, my->table,
+	        my->db, my->table, my->db, my->old, my->db, my->shadow, my->db, my->log);
 	if (!run(my, &q, e)) {
 		if (my_is_lock_timeout(e))
 			res = SWAP_RETRY;
 		goto out;
 	}
+	locked = true;
+	t_locked = now_us();
+
+	sql_add(&q, "RENAME TABLE %I.%I TO %I.%I, %I.%I TO %I.%I", my->db, my->table, my->db, my->old, my->db,
+	        my->shadow, my->db, my->table);
+	if (q.failed || mysql_send_query(b.conn, sql_text(&q), (unsigned long)q.len) != 0) {
+		err_set(e, OSC_EXIT_FAILED, "cutover: cannot send the RENAME: %s", mysql_error(b.conn));
+		goto out;
+	}
+	sql_reset(&q);
+	sent = true;
+	if (!rename_is_waiting(my, b_id)) {
+		err_set(e, OSC_EXIT_FAILED, "cutover: the RENAME did not queue behind the table lock");
+		goto out;
+	}
+	/* drain: with the tables locked, each statement commits by itself */
+	int64_t n;
+	my->in_lock = true;
+	do {
+		if (!my_replay(my, 10000, &n, e)) {
+			my->in_lock = false;
+			goto out;
+		}
+		drained += n;
+	} while (n > 0);
+	my->in_lock = false;
+	my->osc->progress.log_applied += drained;
+	fault_point(my->osc, "swap-locked");
+	sql_add(&q, "DROP TABLE %I.%I", my->db, my->old);
+	if (!run(my, &q, e))
+		goto out;
+	sentry = false;
+	if (!my_exec(my, "UNLOCK TABLES", NULL, e))
+		goto out;
+	locked = false;
+	int64_t t_unlocked = now_us();
+	sent = false;
+	if (mysql_read_query_result(b.conn) != 0) {
+		err_set(e, OSC_EXIT_FAILED, "cutover: the RENAME failed: %s", mysql_error(b.conn));
+		snprintf(e->sqlstate, sizeof(e->sqlstate), "%u", mysql_errno(b.conn));
+		if (my_is_lock_timeout(e))
+			res = SWAP_RETRY;
+		goto out;
+	}
 	res = SWAP_DONE;
-	log_msg(&my->osc->log, LOG_INFO, "swapped: RENAME TABLE took %.1fms (the whole attempt %.1fms)",
-	        (double)(now_us() - t_rename) / 1000.0, (double)(now_us() - t0) / 1000.0);
-	fault_point(my->osc, "swap-renamed");
+	log_msg(&my->osc->log, LOG_INFO,
+	        "swapped: writes waited %.1fms under the table lock (%ld late changes drained), the RENAME %.1fms; "
+	        "attempt %.1fms",
+	        (double)(t_unlocked - t_locked) / 1000.0, (long)drained, (double)(now_us() - t_unlocked) / 1000.0,
+	        (double)(now_us() - t0) / 1000.0);
 	for (int i = 0; i < my->nuser_triggers; i++) {
-		sql_add(&q, "DROP TRIGGER IF EXISTS %I.%I", my->db, my->user_triggers[i].name);
 		OscErr e2;
 		err_clear(&e2);
+		sql_add(&q, "DROP TRIGGER IF EXISTS %I.%I", my->db, my->user_triggers[i].name);
 		if (!run(my, &q, &e2) || !my_exec(my, my->user_triggers[i].sql, NULL, &e2)) {
 			log_error(&my->osc->log, &e2);
 			log_msg(&my->osc->log, LOG_WARN, "could not re-create trigger %s on the new table; its definition: %s",
@@ -92,11 +170,26 @@ SwapResult my_swap(My *my, OscErr *e)
 		}
 	}
 out:
-	if (locked) {
+	if (res != SWAP_DONE) {
 		OscErr e3;
-		if (!my_exec(my, "UNLOCK TABLES", NULL, &e3))
+		err_clear(&e3);
+		/* the sentry stays until B is done, so B's RENAME cannot succeed */
+		if (locked && !my_exec(my, "UNLOCK TABLES", NULL, &e3))
 			log_error(&my->osc->log, &e3);
+		if (sent && b.conn) {
+			/* the sentry still exists: B's RENAME fails (or times out); wait for it */
+			(void)mysql_read_query_result(b.conn);
+		}
+		if (sentry) {
+			Sql d;
+			sql_init(&d, &my->dialect);
+			sql_add(&d, "DROP TABLE IF EXISTS %I.%I", my->db, my->old);
+			if (!my_exec_sql(my, &d, NULL, &e3))
+				log_error(&my->osc->log, &e3);
+			sql_free(&d);
+		}
 	}
+	my_disconnect(&b);
 	mysql_free_result(r);
 	sql_free(&q);
 	return res;

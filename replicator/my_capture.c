@@ -1,55 +1,67 @@
 /*
- * my_capture.c — change capture on MySQL/MariaDB: triggers that apply each
- * change to the shadow in the application's own transaction.
+ * my_capture.c — change capture on MySQL/MariaDB: row triggers append the
+ * changed key to the log table, as on PostgreSQL (replicator/pg_capture.c).
  *
- *   AFTER INSERT:  DELETE the key from the shadow; INSERT the new row
- *   AFTER UPDATE:  DELETE the old key;            INSERT the new row
- *   AFTER DELETE:  DELETE the old key
- * DELETE + INSERT, not REPLACE: REPLACE would silently delete a different
- * row that collides on a new UNIQUE key (pt-osc's PT-153).  A collision
- * (error 1062) is caught by a handler that records the server's message in
- * _T_osc_dup, where osc sees it and aborts before the swap; the
- * application's write itself goes through.  Once the swap is near (a row
- * id -1 in _T_osc_dup), the handler re-raises instead, so no duplicate can
- * slip in between osc's last look and the RENAME.
+ * The application's transaction does one narrow INSERT into a table that
+ * nobody else writes and only the replayer reads and deletes, oldest first;
+ * it never touches the shadow, so it never waits on the copy.  An UPDATE
+ * that changes the key logs both keys.  Installing a trigger takes a brief
+ * metadata lock on the table: under lock_wait_timeout, retried.
  */
 #include "my.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static void key_match(My *my, Sql *q, const char *row)
+bool my_capture_create(My *my, OscErr *e)
 {
-	for (int k = 0; k < my->nkeys; k++)
-		sql_add(q, "%s%I = %s.%I", k ? " AND " : "", my->keys[k].shadow, row, my->keys[k].name);
+	MYSQL_RES *r = NULL;
+	Sql q;
+	bool ok = false;
+	sql_init(&q, &my->dialect);
+	/* the log's key columns take the original's exact types */
+	sql_add(&q, "SELECT COLUMN_NAME, COLUMN_TYPE, COALESCE(CHARACTER_SET_NAME, ''), COALESCE(COLLATION_NAME, '')"
+	            " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L",
+	        my->db, my->table);
+	if (!my_exec_sql(my, &q, &r, e))
+		goto out;
+	Sql cols;
+	sql_init(&cols, &my->dialect);
+	for (int k = 0; k < my->nkeys; k++) {
+		mysql_data_seek(r, 0);
+		MYSQL_ROW row;
+		while ((row = mysql_fetch_row(r)) != NULL)
+			if (strcmp(row[0], my->keys[k].name) == 0) {
+				sql_add(&cols, ", %I %s", row[0], row[1]);
+				if (row[2][0])
+					sql_add(&cols, " CHARACTER SET %s COLLATE %s", row[2], row[3]);
+				sql_add(&cols, " NOT NULL");
+			}
+	}
+	sql_reset(&q);
+	sql_add(&q, "CREATE TABLE %I.%I (_osc_change_id BIGINT AUTO_INCREMENT PRIMARY KEY%s) ENGINE=InnoDB", my->db,
+	        my->log, sql_text(&cols));
+	if (cols.failed)
+		q.failed = true;
+	sql_free(&cols);
+	if (!my_exec_sql(my, &q, NULL, e))
+		goto out;
+	ok = true;
+out:
+	mysql_free_result(r);
+	sql_free(&q);
+	return ok;
 }
 
-static void body(My *my, Sql *q, bool del, bool ins, const char *old_or_new)
+static void log_insert(My *my, Sql *q, const char *row)
 {
-	sql_add(q,
-	        "BEGIN\n"
-	        "  DECLARE CONTINUE HANDLER FOR 1062\n"
-	        "  BEGIN\n"
-	        "    IF EXISTS (SELECT 1 FROM %I.%I WHERE id = -1) THEN RESIGNAL; END IF;\n"
-	        "    GET DIAGNOSTICS CONDITION 1 @osc_dup = MESSAGE_TEXT;\n"
-	        "    INSERT INTO %I.%I (msg) VALUES (@osc_dup);\n"
-	        "  END;\n",
-	        my->db, my->dup, my->db, my->dup);
-	if (del) {
-		sql_add(q, "  DELETE FROM %I.%I WHERE ", my->db, my->shadow);
-		key_match(my, q, old_or_new);
-		sql_add(q, ";\n");
-	}
-	if (ins) {
-		sql_add(q, "  INSERT INTO %I.%I (", my->db, my->shadow);
-		for (int i = 0; i < my->ncols; i++)
-			sql_add(q, "%s%I", i ? ", " : "", my->cols[i].name);
-		sql_add(q, ") VALUES (");
-		for (int i = 0; i < my->ncols; i++)
-			sql_add(q, "%sNEW.%I", i ? ", " : "", my->cols[i].source);
-		sql_add(q, ");\n");
-	}
-	sql_add(q, "END");
+	sql_add(q, "INSERT INTO %I.%I (", my->db, my->log);
+	for (int k = 0; k < my->nkeys; k++)
+		sql_add(q, "%s%I", k ? ", " : "", my->keys[k].name);
+	sql_add(q, ") VALUES (");
+	for (int k = 0; k < my->nkeys; k++)
+		sql_add(q, "%s%s.%I", k ? ", " : "", row, my->keys[k].name);
+	sql_add(q, ")");
 }
 
 bool my_capture_install(My *my, OscErr *e)
@@ -59,17 +71,23 @@ bool my_capture_install(My *my, OscErr *e)
 	sql_init(&q, &my->dialect);
 
 	sql_add(&q, "CREATE TRIGGER %I AFTER INSERT ON %I.%I FOR EACH ROW ", my->trg_ins, my->db, my->table);
-	body(my, &q, true, true, "NEW");
+	log_insert(my, &q, "NEW");
 	if (!my_ddl_retry(my, "installing the insert trigger", &q, e))
 		goto out;
 	sql_reset(&q);
-	sql_add(&q, "CREATE TRIGGER %I AFTER UPDATE ON %I.%I FOR EACH ROW ", my->trg_upd, my->db, my->table);
-	body(my, &q, true, true, "OLD");
+	sql_add(&q, "CREATE TRIGGER %I AFTER UPDATE ON %I.%I FOR EACH ROW BEGIN ", my->trg_upd, my->db, my->table);
+	log_insert(my, &q, "NEW");
+	sql_add(&q, "; IF NOT (");
+	for (int k = 0; k < my->nkeys; k++)
+		sql_add(&q, "%sOLD.%I <=> NEW.%I", k ? " AND " : "", my->keys[k].name, my->keys[k].name);
+	sql_add(&q, ") THEN ");
+	log_insert(my, &q, "OLD");
+	sql_add(&q, "; END IF; END");
 	if (!my_ddl_retry(my, "installing the update trigger", &q, e))
 		goto out;
 	sql_reset(&q);
 	sql_add(&q, "CREATE TRIGGER %I AFTER DELETE ON %I.%I FOR EACH ROW ", my->trg_del, my->db, my->table);
-	body(my, &q, true, false, "OLD");
+	log_insert(my, &q, "OLD");
 	if (!my_ddl_retry(my, "installing the delete trigger", &q, e))
 		goto out;
 	ok = true;
@@ -78,9 +96,8 @@ out:
 	return ok;
 }
 
-bool my_capture_drop(My *my, const char *table, OscErr *e)
+bool my_capture_drop(My *my, OscErr *e)
 {
-	(void)table; /* trigger names are per database */
 	const char *names[3] = { my->trg_ins, my->trg_upd, my->trg_del };
 	Sql q;
 	sql_init(&q, &my->dialect);
@@ -94,28 +111,4 @@ bool my_capture_drop(My *my, const char *table, OscErr *e)
 	}
 	sql_free(&q);
 	return true;
-}
-
-bool my_check_duplicates(My *my, OscErr *e)
-{
-	MYSQL_RES *r = NULL;
-	Sql q;
-	bool ok = false;
-	sql_init(&q, &my->dialect);
-	sql_add(&q, "SELECT msg FROM %I.%I WHERE id > 0 ORDER BY id LIMIT 1", my->db, my->dup);
-	if (!my_exec_sql(my, &q, &r, e))
-		goto out;
-	MYSQL_ROW row = mysql_fetch_row(r);
-	if (row) {
-		err_set(e, OSC_EXIT_FAILED,
-		        "a row written during the migration violates a new unique index: %s; nothing was changed, no row was "
-		        "dropped",
-		        row[0] ? row[0] : "?");
-		goto out;
-	}
-	ok = true;
-out:
-	mysql_free_result(r);
-	sql_free(&q);
-	return ok;
 }

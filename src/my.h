@@ -1,22 +1,25 @@
 /*
  * my.h — the MySQL/MariaDB adapter's state and internal interface.
  *
- * Design (README, "MySQL/MariaDB"): pt-online-schema-change's shape, made
- * loss-free.  Triggers on the original apply every change to the shadow
- * directly, in the application's transaction; the copy reads chunks with
- * LOCK IN SHARE MODE and skips keys a trigger already wrote; one atomic
- * RENAME TABLE swaps.  MariaDB refuses RENAME under LOCK TABLES, so a key
- * log would need gh-ost's two-connection cut-over; direct triggers need no
- * drain at the swap at all.  Where pt-osc loses rows (REPLACE and INSERT
- * IGNORE over a new UNIQUE key), osc builds new UNIQUE indexes after the
- * copy, so the build itself fails on existing duplicates, and the triggers
- * use DELETE + INSERT with a handler that records a duplicate in a table
- * osc watches, so duplicates written meanwhile abort the migration.
+ * Design (README, "MySQL/MariaDB"), the same as on PostgreSQL where the
+ * server allows: triggers append the changed keys to a log table, the copy
+ * reads consistent snapshots (READ COMMITTED, no locking reads) into the
+ * shadow, and the replayer merges logged keys from the original.  The
+ * application's writes touch only the log, so they never wait on, or
+ * deadlock with, the copy; pt-osc's triggers write the shadow inside the
+ * application's transaction and do.  A new UNIQUE index is built after the
+ * copy and a replayed duplicate fails the merge: both abort, never drop.
+ * MariaDB refuses RENAME TABLE under LOCK TABLES, so the swap is gh-ost's:
+ * one connection holds LOCK TABLES ... WRITE and drains the log while a
+ * second one's RENAME waits behind it; the old table's name exists as a
+ * sentry table until the drain is done, so if the first connection dies the
+ * RENAME fails instead of swapping an undrained shadow in.
  *
- * Objects, all in the table's database:
- *   _T_osc_new   the shadow          _T_osc_dup   duplicates the triggers met
- *   _T_osc_ins, _T_osc_upd, _T_osc_del   the triggers on T
- *   _T_osc_old   the original, after the swap
+ * Objects, all in the table's database (names begin with the table's: the
+ * RENAME must queue on T before the others, see my_swap.c):
+ *   T_osc_new   the shadow            T_osc_log   captured keys
+ *   T_osc_ins, T_osc_upd, T_osc_del   the triggers on T
+ *   T_osc_old   the sentry during the swap, then the original
  */
 #ifndef OSC_MY_H
 #define OSC_MY_H
@@ -62,13 +65,15 @@ typedef struct My {
 	MyTrigger *user_triggers;
 	int nuser_triggers;
 
-	char shadow[MY_NAMELEN + 1], old[MY_NAMELEN + 1], dup[MY_NAMELEN + 1];
+	char shadow[MY_NAMELEN + 1], old[MY_NAMELEN + 1], log[MY_NAMELEN + 1];
 	char trg_ins[MY_NAMELEN + 1], trg_upd[MY_NAMELEN + 1], trg_del[MY_NAMELEN + 1];
 	char lock_name[MY_NAMELEN + 1];
 
+	char *url;              /* for the swap's second connection */
 	char **watermark;       /* last key copied, as SQL literals */
 	bool copy_done;
 	bool created;
+	bool in_lock;           /* under LOCK TABLES: no START TRANSACTION (it would unlock) */
 } My;
 
 /* my_conn.c */
@@ -89,10 +94,20 @@ bool my_shadow_finish(My *my, OscErr *e) MUSTCHECK;
 bool my_copy_chunk(My *my, int64_t limit, int64_t *rows, bool *done, OscErr *e) MUSTCHECK;
 void my_key_list(My *my, Sql *q, const char *alias, bool shadow);
 
+/* a key as SQL literals from a result row (binary keys arrive as hex) */
+char **my_key_literals(My *my, MYSQL_ROW row, int first);
+void my_free_key(My *my, char **key);
+/* (k1 > v1) OR (k1 = v1 AND k2 > v2)...; op is ">" or "<=" */
+void my_key_compare(My *my, Sql *q, const char *alias, const char *op, char **vals);
+
 /* replicator/my_capture.c */
-bool my_capture_install(My *my, OscErr *e) MUSTCHECK;
-bool my_capture_drop(My *my, const char *table, OscErr *e) MUSTCHECK;
-bool my_check_duplicates(My *my, OscErr *e) MUSTCHECK;
+bool my_capture_create(My *my, OscErr *e) MUSTCHECK;   /* the log table */
+bool my_capture_install(My *my, OscErr *e) MUSTCHECK;  /* the triggers */
+bool my_capture_drop(My *my, OscErr *e) MUSTCHECK;
+
+/* replicator/my_replay.c */
+bool my_replay(My *my, int64_t limit, int64_t *applied, OscErr *e) MUSTCHECK;
+bool my_backlog(My *my, int64_t *n, OscErr *e) MUSTCHECK;
 
 /* cutover/my_swap.c */
 SwapResult my_swap(My *my, OscErr *e);

@@ -23,6 +23,7 @@ static bool my_open(Osc *o, OscErr *e)
 	my->osc = o;
 	o->db = my;
 	const char *url = o->opt.database ? o->opt.database : getenv("OSC_DATABASE_URL");
+	my->url = my_strdup(url);
 	if (!my_connect(my, url, e))
 		return false;
 	/* lock waits count whole seconds on the server */
@@ -30,7 +31,7 @@ static bool my_open(Osc *o, OscErr *e)
 	char sql[256];
 	snprintf(sql, sizeof(sql),
 	         "SET SESSION lock_wait_timeout = %ld, innodb_lock_wait_timeout = %ld, max_statement_time = %.3f,"
-	         " autocommit = 1, transaction_isolation = 'REPEATABLE-READ'",
+	         " autocommit = 1",
 	         lock_s, lock_s, (double)o->opt.statement_timeout_ms / 1000.0);
 	if (!my_exec(my, sql, NULL, e)) {
 		/* MySQL has no max_statement_time (it has max_execution_time, for SELECT only) */
@@ -39,12 +40,15 @@ static bool my_open(Osc *o, OscErr *e)
 		if (!my_exec(my, sql, NULL, e))
 			return false;
 	}
-	return true;
+	/* consistent reads without locks: the copy and the replay never make
+	 * the application wait */
+	return my_exec(my, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", NULL, e);
 }
 
 static void free_state(My *my)
 {
 	free(my->db);
+	free(my->url);
 	free(my->table);
 	free(my->key_index);
 	for (int k = 0; k < my->nkeys; k++) {
@@ -132,26 +136,17 @@ static bool eng_capture_start(Osc *o, OscErr *e)
 
 static bool eng_copy_chunk(Osc *o, int64_t limit, int64_t *rows, bool *done, OscErr *e)
 {
-	My *my = MY(o);
-	return my_copy_chunk(my, limit, rows, done, e) && my_check_duplicates(my, e);
+	return my_copy_chunk(MY(o), limit, rows, done, e);
 }
 
-/* Nothing to replay: the triggers write the shadow themselves. */
 static bool eng_replay(Osc *o, int64_t limit, int64_t *applied, OscErr *e)
 {
-	(void)o;
-	(void)limit;
-	(void)e;
-	*applied = 0;
-	return true;
+	return my_replay(MY(o), limit, applied, e);
 }
 
 static bool eng_backlog(Osc *o, int64_t *n, OscErr *e)
 {
-	(void)o;
-	(void)e;
-	*n = 0;
-	return true;
+	return my_backlog(MY(o), n, e);
 }
 
 static bool eng_finish_shadow(Osc *o, OscErr *e)
@@ -169,9 +164,9 @@ static bool drop_tables(My *my, bool shadow, OscErr *e)
 	Sql q;
 	sql_init(&q, &my->dialect);
 	if (shadow)
-		sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I", my->db, my->shadow, my->db, my->dup);
+		sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I", my->db, my->shadow, my->db, my->log);
 	else
-		sql_add(&q, "DROP TABLE IF EXISTS %I.%I", my->db, my->dup);
+		sql_add(&q, "DROP TABLE IF EXISTS %I.%I", my->db, my->log);
 	bool ok = my_exec_sql(my, &q, NULL, e);
 	sql_free(&q);
 	return ok;
@@ -181,7 +176,7 @@ static bool eng_finish(Osc *o, OscErr *e)
 {
 	My *my = MY(o);
 	/* the capture triggers went along with the old table */
-	if (!my_capture_drop(my, my->old, e) || !drop_tables(my, false, e))
+	if (!my_capture_drop(my, e) || !drop_tables(my, false, e))
 		return false;
 	if (o->opt.drop_old_table) {
 		Sql q;
@@ -210,7 +205,7 @@ static bool eng_abort(Osc *o, OscErr *e)
 		        o->opt.table);
 		return false;
 	}
-	return my_capture_drop(my, my->table, e) && drop_tables(my, true, e);
+	return my_capture_drop(my, e) && drop_tables(my, true, e);
 }
 
 static bool eng_cleanup(Osc *o, OscErr *e)
@@ -218,9 +213,9 @@ static bool eng_cleanup(Osc *o, OscErr *e)
 	My *my = MY(o);
 	if (!my_find_table(my, e) || !take_lock(my, e))
 		return false;
-	if (!my_capture_drop(my, my->table, e) || !drop_tables(my, true, e))
+	if (!my_capture_drop(my, e) || !drop_tables(my, true, e))
 		return false;
-	log_msg(&o->log, LOG_INFO, "removed osc's triggers, shadow and duplicate log; %s.%s is untouched", my->db,
+	log_msg(&o->log, LOG_INFO, "removed osc's triggers, shadow and change log; %s.%s is untouched", my->db,
 	        my->table);
 	return true;
 }
@@ -233,9 +228,10 @@ static void eng_plan_print(Osc *o, FILE *out)
 	for (int k = 0; k < my->nkeys; k++)
 		fprintf(out, "%s%s", k ? ", " : "", my->keys[k].name);
 	fprintf(out, ")\n");
-	fprintf(out, "strategy:  shadow copy: triggers write every change into %s, chunks copied under shared locks,\n"
-	             "           new indexes built after the copy, one atomic RENAME TABLE\n",
-	        my->shadow);
+	fprintf(out, "strategy:  shadow copy: triggers log changed keys into %s, chunks copied from consistent reads,\n"
+	             "           logged keys merged from the original, indexes built after the copy, swap by a RENAME\n"
+	             "           queued behind a short LOCK TABLES (gh-ost's cut-over)\n",
+	        my->log);
 	fprintf(out, "columns:\n");
 	for (int i = 0; i < my->ncols; i++)
 		fprintf(out, "  %-24s <- %s\n", my->cols[i].name, my->cols[i].source);

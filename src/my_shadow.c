@@ -23,18 +23,29 @@ static bool rows(My *my, Sql *q, MYSQL_RES **res, OscErr *e)
 	return my_exec_sql(my, q, res, e);
 }
 
-static void derive(My *my)
+/* osc's names on MySQL begin with the table's name (users_osc_new, not
+ * _users_osc_new as on PostgreSQL): the server takes a RENAME's metadata
+ * locks in name order, and the cut-over needs the RENAME to queue on the
+ * table itself first (cutover/my_swap.c). */
+static bool derive(My *my, OscErr *e)
 {
-	names_derive(my->shadow, sizeof(my->shadow), "_", my->table, "_osc_new", MY_NAMELEN);
-	names_derive(my->old, sizeof(my->old), "_", my->table, "_osc_old", MY_NAMELEN);
-	names_derive(my->dup, sizeof(my->dup), "_", my->table, "_osc_dup", MY_NAMELEN);
-	names_derive(my->trg_ins, sizeof(my->trg_ins), "_", my->table, "_osc_ins", MY_NAMELEN);
-	names_derive(my->trg_upd, sizeof(my->trg_upd), "_", my->table, "_osc_upd", MY_NAMELEN);
-	names_derive(my->trg_del, sizeof(my->trg_del), "_", my->table, "_osc_del", MY_NAMELEN);
+	names_derive(my->shadow, sizeof(my->shadow), "", my->table, "_osc_new", MY_NAMELEN);
+	names_derive(my->old, sizeof(my->old), "", my->table, "_osc_old", MY_NAMELEN);
+	names_derive(my->log, sizeof(my->log), "", my->table, "_osc_log", MY_NAMELEN);
+	names_derive(my->trg_ins, sizeof(my->trg_ins), "", my->table, "_osc_ins", MY_NAMELEN);
+	names_derive(my->trg_upd, sizeof(my->trg_upd), "", my->table, "_osc_upd", MY_NAMELEN);
+	names_derive(my->trg_del, sizeof(my->trg_del), "", my->table, "_osc_del", MY_NAMELEN);
 	char both[2 * OSC_NAME_MAX + 2], hash[17];
 	snprintf(both, sizeof(both), "%s.%s", my->db, my->table);
 	names_hash_hex(hash, 16, both, strlen(both));
 	snprintf(my->lock_name, sizeof(my->lock_name), "osc:%s", hash);
+	if (strcmp(my->table, my->shadow) >= 0 || strcmp(my->table, my->old) >= 0) {
+		err_set(e, OSC_EXIT_INPUT,
+		        "the table name %s is too long for osc's cut-over on MySQL (at most %d bytes)", my->table,
+		        MY_NAMELEN - 8);
+		return false;
+	}
+	return true;
 }
 
 bool my_find_table(My *my, OscErr *e)
@@ -84,7 +95,8 @@ bool my_find_table(My *my, OscErr *e)
 	my->rows_estimate = strtoll(row[2], NULL, 10);
 	mysql_free_result(r);
 	r = NULL;
-	derive(my);
+	if (!derive(my, e))
+		goto out;
 
 	/* the key: PRIMARY, else a unique index over NOT NULL columns, no prefixes */
 	sql_reset(&q);
@@ -141,7 +153,7 @@ static bool check_leftovers(My *my, OscErr *e)
 	        "SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L AND TABLE_NAME IN (%L, %L)),"
 	        " (SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %L AND TRIGGER_NAME IN (%L, %L, %L)),"
 	        " (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L)",
-	        my->db, my->shadow, my->dup, my->db, my->trg_ins, my->trg_upd, my->trg_del, my->db, my->old);
+	        my->db, my->shadow, my->log, my->db, my->trg_ins, my->trg_upd, my->trg_del, my->db, my->old);
 	if (!rows(my, &q, &r, e))
 		goto out;
 	MYSQL_ROW row = mysql_fetch_row(r);
@@ -168,7 +180,7 @@ static bool drop_shadow(My *my, OscErr *e)
 {
 	Sql q;
 	sql_init(&q, &my->dialect);
-	sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I", my->db, my->shadow, my->db, my->dup);
+	sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I", my->db, my->shadow, my->db, my->log);
 	bool ok = my_exec_sql(my, &q, NULL, e);
 	sql_free(&q);
 	return ok;
@@ -403,11 +415,7 @@ bool my_shadow_create(My *my, bool keep, OscErr *e)
 			goto out;
 		}
 	}
-	if (!map_columns(my, e) || !defer_indexes(my, e) || !read_user_triggers(my, e))
-		goto out;
-	sql_reset(&q);
-	sql_add(&q, "CREATE TABLE %I.%I (id BIGINT AUTO_INCREMENT PRIMARY KEY, msg TEXT) ENGINE=InnoDB", my->db, my->dup);
-	if (!my_exec_sql(my, &q, NULL, e))
+	if (!map_columns(my, e) || !defer_indexes(my, e) || !read_user_triggers(my, e) || !my_capture_create(my, e))
 		goto out;
 	ok = true;
 out:
@@ -427,10 +435,11 @@ bool my_shadow_finish(My *my, OscErr *e)
 	Sql q;
 	bool ok = true;
 	if (my->deferred == NULL)
-		return my_check_duplicates(my, e);
+		return true;
 	sql_init(&q, &my->dialect);
 	log_msg(&my->osc->log, LOG_INFO, "building the indexes: %s", my->deferred);
-	/* online, so the triggers' writes into the shadow never wait on it */
+	/* the shadow is osc's alone; online all the same, so the index build
+	 * holds no lock a replay batch would wait on */
 	sql_add(&q, "ALTER TABLE %I.%I %s, ALGORITHM=INPLACE, LOCK=NONE", my->db, my->shadow, my->deferred);
 	if (!my_exec_sql(my, &q, NULL, e)) {
 		if (strcmp(e->sqlstate, "1062") == 0 || strcmp(e->sqlstate, "1022") == 0) {
@@ -442,7 +451,7 @@ bool my_shadow_finish(My *my, OscErr *e)
 		ok = false;
 	}
 	sql_free(&q);
-	return ok && my_check_duplicates(my, e);
+	return ok;
 }
 
 void my_key_list(My *my, Sql *q, const char *alias, bool shadow)
@@ -458,7 +467,7 @@ void my_key_list(My *my, Sql *q, const char *alias, bool shadow)
 
 /* (k1 > v1) OR (k1 = v1 AND k2 > v2) ...: a row comparison spelled out, which
  * every MySQL version turns into an index range. op is ">" or "<=". */
-static void key_compare(My *my, Sql *q, const char *alias, const char *op, char **vals)
+void my_key_compare(My *my, Sql *q, const char *alias, const char *op, char **vals)
 {
 	sql_add(q, "(");
 	for (int k = 0; k < my->nkeys; k++) {
@@ -478,9 +487,7 @@ bool my_copy_chunk(My *my, int64_t limit, int64_t *nrows, bool *done, OscErr *e)
 	MYSQL_RES *r = NULL;
 	Sql q;
 	bool ok = false;
-	char **hi = calloc((size_t)my->nkeys, sizeof(char *));
-	if (hi == NULL)
-		abort();
+	char **hi = NULL;
 	*nrows = 0;
 	*done = false;
 	sql_init(&q, &my->dialect);
@@ -494,7 +501,7 @@ bool my_copy_chunk(My *my, int64_t limit, int64_t *nrows, bool *done, OscErr *e)
 	sql_add(&q, " FROM %I.%I src FORCE INDEX (%I)", my->db, my->table, my->key_index);
 	if (my->watermark) {
 		sql_add(&q, " WHERE ");
-		key_compare(my, &q, "src", ">", my->watermark);
+		my_key_compare(my, &q, "src", ">", my->watermark);
 	}
 	sql_add(&q, " ORDER BY ");
 	my_key_list(my, &q, "src", false);
@@ -511,21 +518,13 @@ bool my_copy_chunk(My *my, int64_t limit, int64_t *nrows, bool *done, OscErr *e)
 		ok = true;
 		goto out;
 	}
-	for (int k = 0; k < my->nkeys; k++) {
-		Sql v;
-		sql_init(&v, &my->dialect);
-		if (my->keys[k].binary)
-			sql_add(&v, "UNHEX(%L)", row[k]);
-		else
-			sql_add(&v, "%L", row[k]);
-		hi[k] = sql_take(&v);
-	}
+	hi = my_key_literals(my, row, 0);
 	mysql_free_result(r);
 	r = NULL;
 
-	/* 2. the copy of (watermark, hi], reading under shared locks so that no
-	 * trigger can change a row between our read and our write; keys a
-	 * trigger already wrote are newer than what we read: keep them */
+	/* 2. the copy of (watermark, hi]: a consistent read (READ COMMITTED,
+	 * no locks on the original), so the application never waits on it; a
+	 * row that changes meanwhile is logged and merged by the replayer */
 	sql_reset(&q);
 	sql_add(&q, "INSERT INTO %I.%I (", my->db, my->shadow);
 	for (int i = 0; i < my->ncols; i++)
@@ -535,30 +534,46 @@ bool my_copy_chunk(My *my, int64_t limit, int64_t *nrows, bool *done, OscErr *e)
 		sql_add(&q, "%s%I.%I", i ? ", " : "", "src", my->cols[i].source);
 	sql_add(&q, " FROM %I.%I src FORCE INDEX (%I) WHERE ", my->db, my->table, my->key_index);
 	if (my->watermark) {
-		key_compare(my, &q, "src", ">", my->watermark);
+		my_key_compare(my, &q, "src", ">", my->watermark);
 		sql_add(&q, " AND ");
 	}
-	key_compare(my, &q, "src", "<=", hi);
-	sql_add(&q, " LOCK IN SHARE MODE ON DUPLICATE KEY UPDATE %I.%I = %I.%I", my->shadow, my->keys[0].shadow,
-	        my->shadow, my->keys[0].shadow);
+	my_key_compare(my, &q, "src", "<=", hi);
 	if (!my_exec_sql(my, &q, NULL, e))
 		goto out;
 	*nrows = (int64_t)mysql_affected_rows(my->conn);
-	if (my->watermark) {
-		for (int k = 0; k < my->nkeys; k++)
-			free(my->watermark[k]);
-		free(my->watermark);
-	}
+	my_free_key(my, my->watermark);
 	my->watermark = hi;
 	hi = NULL;
 	ok = true;
 out:
-	if (hi) {
-		for (int k = 0; k < my->nkeys; k++)
-			free(hi[k]);
-		free(hi);
-	}
+	my_free_key(my, hi);
 	mysql_free_result(r);
 	sql_free(&q);
 	return ok;
+}
+
+char **my_key_literals(My *my, MYSQL_ROW row, int first)
+{
+	char **key = calloc((size_t)my->nkeys, sizeof(char *));
+	if (key == NULL)
+		abort();
+	for (int k = 0; k < my->nkeys; k++) {
+		Sql v;
+		sql_init(&v, &my->dialect);
+		if (my->keys[k].binary)
+			sql_add(&v, "UNHEX(%L)", row[first + k] ? row[first + k] : "");
+		else
+			sql_add(&v, "%L", row[first + k] ? row[first + k] : "");
+		key[k] = sql_take(&v);
+	}
+	return key;
+}
+
+void my_free_key(My *my, char **key)
+{
+	if (key == NULL)
+		return;
+	for (int k = 0; k < my->nkeys; k++)
+		free(key[k]);
+	free(key);
 }

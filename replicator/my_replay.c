@@ -1,0 +1,160 @@
+/*
+ * my_replay.c — applying captured changes to the shadow on MySQL/MariaDB,
+ * the same merge as on PostgreSQL (replicator/pg_replay.c): read the oldest
+ * N log rows, delete those keys from the shadow, insert their current rows
+ * from the original, delete exactly the log rows read, in one transaction.
+ * READ COMMITTED: the INSERT ... SELECT reads the original as of its own
+ * start, after the log rows were read, without locking it.
+ * Keys above the copy's watermark are only consumed: the copy reads them
+ * later.  A duplicate under a new unique index fails the merge (1062) and
+ * aborts the migration; nothing is dropped.
+ */
+#include "my.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool run(My *my, Sql *q, OscErr *e)
+{
+	bool ok = my_exec_sql(my, q, NULL, e);
+	sql_reset(q);
+	return ok;
+}
+
+/* key IN ((v1, v2), ...) spelled for one or several columns */
+static void key_in(My *my, Sql *q, const char *alias, bool shadow, Sql *list)
+{
+	sql_add(q, "(");
+	for (int k = 0; k < my->nkeys; k++) {
+		if (k)
+			sql_add(q, ", ");
+		if (alias)
+			sql_add(q, "%I.", alias);
+		sql_add(q, "%I", shadow ? my->keys[k].shadow : my->keys[k].name);
+	}
+	sql_add(q, ") IN (%s)", sql_text(list));
+}
+
+bool my_replay(My *my, int64_t limit, int64_t *applied, OscErr *e)
+{
+	MYSQL_RES *r = NULL;
+	Sql q, keys, ids;
+	bool ok = false, began = false;
+	*applied = 0;
+	sql_init(&q, &my->dialect);
+	sql_init(&keys, &my->dialect);
+	sql_init(&ids, &my->dialect);
+
+	if (!my->in_lock) {
+		if (!my_exec(my, "START TRANSACTION", NULL, e))
+			goto out;
+		began = true;
+	}
+	sql_add(&q, "SELECT _osc_change_id");
+	for (int k = 0; k < my->nkeys; k++)
+		sql_add(&q, my->keys[k].binary ? ", HEX(%I)" : ", %I", my->keys[k].name);
+	sql_add(&q, " FROM %I.%I ORDER BY _osc_change_id LIMIT %ld", my->db, my->log, (long)limit);
+	if (!my_exec_sql(my, &q, &r, e))
+		goto out;
+	sql_reset(&q);
+	MYSQL_ROW row;
+	int64_t n = 0;
+	while ((row = mysql_fetch_row(r)) != NULL) {
+		sql_add(&ids, "%s%s", n ? ", " : "", row[0]);
+		char **key = my_key_literals(my, row, 1);
+		sql_add(&keys, "%s(", n ? ", " : "");
+		for (int k = 0; k < my->nkeys; k++)
+			sql_add(&keys, "%s%s", k ? ", " : "", key[k]);
+		sql_add(&keys, ")");
+		my_free_key(my, key);
+		n++;
+	}
+	mysql_free_result(r);
+	r = NULL;
+	if (n == 0) {
+		ok = !began || my_exec(my, "COMMIT", NULL, e);
+		began = began && !ok;
+		goto out;
+	}
+	/* keys the copy has not reached are only consumed */
+	bool merge = my->copy_done || my->watermark != NULL;
+	if (merge) {
+		sql_add(&q, "DELETE FROM %I.%I WHERE ", my->db, my->shadow);
+		key_in(my, &q, NULL, true, &keys);
+		if (!my->copy_done) {
+			/* the shadow's key columns carry the original's names' values */
+			/* the watermark, over the shadow's (maybe renamed) key columns */
+			sql_add(&q, " AND (");
+			for (int k = 0; k < my->nkeys; k++) {
+				if (k)
+					sql_add(&q, " OR ");
+				sql_add(&q, "(");
+				for (int j = 0; j < k; j++)
+					sql_add(&q, "%I = %s AND ", my->keys[j].shadow, my->watermark[j]);
+				sql_add(&q, "%I %s %s)", my->keys[k].shadow, k == my->nkeys - 1 ? "<=" : "<", my->watermark[k]);
+			}
+			sql_add(&q, ")");
+		}
+		if (!run(my, &q, e))
+			goto out;
+		sql_add(&q, "INSERT INTO %I.%I (", my->db, my->shadow);
+		for (int i = 0; i < my->ncols; i++)
+			sql_add(&q, "%s%I", i ? ", " : "", my->cols[i].name);
+		sql_add(&q, ") SELECT ");
+		for (int i = 0; i < my->ncols; i++)
+			sql_add(&q, "%ssrc.%I", i ? ", " : "", my->cols[i].source);
+		sql_add(&q, " FROM %I.%I src WHERE ", my->db, my->table);
+		key_in(my, &q, "src", false, &keys);
+		if (!my->copy_done) {
+			sql_add(&q, " AND ");
+			my_key_compare(my, &q, "src", "<=", my->watermark);
+		}
+		if (!my_exec_sql(my, &q, NULL, e)) {
+			if (strcmp(e->sqlstate, "1062") == 0) {
+				char msg[sizeof(e->msg)];
+				snprintf(msg, sizeof(msg), "%s", e->msg);
+				err_set(e, OSC_EXIT_FAILED,
+				        "a row written during the migration violates a new unique index: %s; nothing was changed, "
+				        "no row was dropped",
+				        msg);
+				snprintf(e->sqlstate, sizeof(e->sqlstate), "1062");
+			}
+			goto out;
+		}
+		sql_reset(&q);
+	}
+	sql_add(&q, "DELETE FROM %I.%I WHERE _osc_change_id IN (%s)", my->db, my->log, sql_text(&ids));
+	if (!run(my, &q, e) || (began && !my_exec(my, "COMMIT", NULL, e)))
+		goto out;
+	began = false;
+	*applied = n;
+	ok = true;
+out:
+	if (began) {
+		OscErr e2;
+		if (!my_exec(my, "ROLLBACK", NULL, &e2))
+			log_error(&my->osc->log, &e2);
+	}
+	mysql_free_result(r);
+	sql_free(&q);
+	sql_free(&keys);
+	sql_free(&ids);
+	return ok;
+}
+
+bool my_backlog(My *my, int64_t *n, OscErr *e)
+{
+	MYSQL_RES *r = NULL;
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "SELECT COUNT(*) FROM (SELECT 1 FROM %I.%I LIMIT 1000000) b", my->db, my->log);
+	bool ok = my_exec_sql(my, &q, &r, e);
+	if (ok) {
+		MYSQL_ROW row = mysql_fetch_row(r);
+		*n = row && row[0] ? strtoll(row[0], NULL, 10) : 0;
+	}
+	mysql_free_result(r);
+	sql_free(&q);
+	return ok;
+}
