@@ -2,7 +2,7 @@
 #   make                 build build/osc
 #   make test            install packages (root, apt-get), build, run every test
 #   make demo            install, build, run an online ALTER on a 1M-row demo table
-#   make bench           osc against a raw copy, a blocking ALTER and pg_repack (bench/pg.sh)
+#   make bench           osc against a raw copy, a blocking ALTER, pg_repack and pt-osc (bench/)
 #   make SANITIZER=address,undefined   a sanitizer build in build-san/
 #   make WERROR=1        warnings are errors (CI)
 
@@ -69,6 +69,7 @@ bench:
 	OSC_BENCH=1 scripts/install-deps.sh
 	$(MAKE) all
 	bench/pg.sh
+	bench/my.sh
 
 clean:
 	rm -rf build build-san

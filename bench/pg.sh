@@ -17,6 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/pgserver.sh
+. bench/lib.sh
 
 ROWS=${ROWS:-1000000}
 RATE=${RATE:-1000}
@@ -35,19 +36,6 @@ trap cleanup EXIT
 export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
 URL="postgres://postgres@127.0.0.1:$PORT/postgres"
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-iso2epoch() { date -d "$1" +%s.%N; }
-# the osc phase timestamp (epoch) from its JSON log
-phase_ts() { iso2epoch "$(grep -m1 "\"phase\":\"$2\"" "$1" | sed 's/.*"ts":"\([^"]*\)".*/\1/')"; }
-# latency stats (ms) of the writes that overlap [from, to]: p50 p99 max count
-# (the log has each write's end time and duration)
-lat_window() {
-  awk -v from="$2" -v to="$3" '{ start = $1 - $2 / 1e6; if (start <= to && $1 >= from) print $2 / 1000 }' "$1" |
-    sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) { print "- - - 0"; exit }
-      i50 = int(NR * 0.50); i99 = int(NR * 0.99); if (i50 < 1) i50 = 1; if (i99 < 1) i99 = 1;
-      printf "%.1f %.1f %.1f %d\n", v[i50], v[i99], v[NR], NR }'
-}
 
 echo "bench: starting PostgreSQL on 127.0.0.1:$PORT in $DIR"
 pgserver_start "$DIR" "$PORT"
@@ -133,7 +121,6 @@ SWAPMSG=$(grep -m1 '"msg":"swapped' "$DIR/osc-w.log" | sed 's/.*"msg":"\([^"]*\)
 q -c "ALTER TABLE bench_ref ADD COLUMN d int NOT NULL DEFAULT 0"
 DIFF=$(q -c "SELECT (SELECT count(*) FROM (TABLE bench EXCEPT ALL TABLE bench_ref) a) + (SELECT count(*) FROM (TABLE bench_ref EXCEPT ALL TABLE bench) b)")
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
 mkdir -p bench/results
 {
   echo "# osc on PostgreSQL — $(date -u '+%Y-%m-%d %H:%M UTC')"
