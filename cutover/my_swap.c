@@ -159,6 +159,10 @@ SwapResult my_swap(My *my, OscErr *e)
 	        "attempt %.1fms",
 	        (double)(t_unlocked - t_locked) / 1000.0, (long)drained, (double)(now_us() - t_unlocked) / 1000.0,
 	        (double)(now_us() - t0) / 1000.0);
+	/* the definitions name the table as their author wrote it: unqualified
+	 * names resolve in the table's database */
+	if (my->nuser_triggers > 0 && mysql_select_db(my->conn, my->db) != 0)
+		log_msg(&my->osc->log, LOG_WARN, "cannot USE %s: %s", my->db, mysql_error(my->conn));
 	for (int i = 0; i < my->nuser_triggers; i++) {
 		OscErr e2;
 		err_clear(&e2);
