@@ -65,7 +65,7 @@ SwapResult my_swap(My *my, OscErr *e)
 	Sql q;
 	MYSQL_RES *r = NULL;
 	SwapResult res = SWAP_FAILED;
-	bool locked = false, sentry = false, sent = false;
+	bool locked = false, sentry = false, sent = false, log_dropped = false;
 	My b;
 	int64_t t0 = now_us(), t_locked = 0;
 	int64_t drained = 0;
@@ -137,6 +137,16 @@ SwapResult my_swap(My *my, OscErr *e)
 	my->in_lock = false;
 	my->osc->progress.log_applied += drained;
 	fault_point(my->osc, "swap-locked");
+	/* Past the drain, no write may succeed on the original any more: its
+	 * triggers insert into the log, so the log goes now, and a write that
+	 * still reaches the original fails (error 1146) instead of vanishing.
+	 * MariaDB lets a server-side prepared statement that waited for the
+	 * table during the swap run against the old table afterwards (seen
+	 * under the mirrored writer); without this, its write would be lost. */
+	sql_add(&q, "DROP TABLE %I.%I", my->db, my->log);
+	if (!run(my, &q, e))
+		goto out;
+	log_dropped = true;
 	sql_add(&q, "DROP TABLE %I.%I", my->db, my->old);
 	if (!run(my, &q, e))
 		goto out;
@@ -149,7 +159,8 @@ SwapResult my_swap(My *my, OscErr *e)
 	if (mysql_read_query_result(b.conn) != 0) {
 		err_set(e, OSC_EXIT_FAILED, "cutover: the RENAME failed: %s", mysql_error(b.conn));
 		snprintf(e->sqlstate, sizeof(e->sqlstate), "%u", mysql_errno(b.conn));
-		if (my_is_lock_timeout(e))
+		/* with the log gone, a retry would miss changes: give up cleanly */
+		if (my_is_lock_timeout(e) && !log_dropped)
 			res = SWAP_RETRY;
 		goto out;
 	}

@@ -175,7 +175,7 @@ static bool drop_tables(My *my, bool shadow, OscErr *e)
 static bool eng_finish(Osc *o, OscErr *e)
 {
 	My *my = MY(o);
-	/* the capture triggers went along with the old table */
+	/* the capture triggers went along with the old table; the log is gone */
 	if (!my_capture_drop(my, e) || !drop_tables(my, false, e))
 		return false;
 	if (o->opt.drop_old_table) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Throwaway database servers for osc's integration tests.
 #
-#   tests/servers.sh start DIR    start a PostgreSQL 15 primary + streaming replica in DIR
+#   tests/servers.sh start DIR    start a PostgreSQL 15 primary + streaming replica in DIR,
+#                                 and a MariaDB primary + replica
 #   tests/servers.sh stop DIR     stop whatever runs in DIR
 #
 # After `start`, DIR/env holds the variables the tests use (source it):
@@ -9,7 +10,11 @@
 #   OSC_PG_URL                               postgres://postgres@127.0.0.1:PORT/osctest
 #   OSC_PG_REPLICA_URL                       the replica (PORT+1)
 #   OSC_PG_REPLICA_PORT
+#   OSC_MY_PORT OSC_MY_REPLICA_PORT          MariaDB primary and replica (GTID replication)
+#   OSC_MY_URL                               mysql://root@127.0.0.1:PORT/osctest
+#   OSC_MY_REPLICA_URL                       the MariaDB replica (PORT+1)
 # Ports: primary ${OSC_TEST_PG_PORT:-55432}, replica +1; 127.0.0.1 only; unix sockets in DIR.
+# MariaDB: ${OSC_TEST_MY_PORT:-53306} and +1.
 # Test-speed settings (fsync=off etc.) are for these throwaway servers only.
 set -euo pipefail
 
@@ -121,12 +126,149 @@ pg_stop() {
 }
 
 # ---- MariaDB ---------------------------------------------------------------
-# TODO(mariadb): start a MariaDB primary + replica here (see ENVIRONMENT.md:
-# mariadb-install-db --no-defaults --user=mysql --auth-root-authentication-method=normal,
-# mariadbd --no-defaults --user=mysql, ports ${OSC_TEST_MY_PORT:-53306} and +1, 127.0.0.1)
-# and append OSC_MY_URL / OSC_MY_REPLICA_URL to DIR/env. Stop it in my_stop.
-my_start() { :; }
-my_stop() { :; }
+# A primary on 127.0.0.1:${OSC_TEST_MY_PORT:-53306} and a GTID replica on +1.
+# Each lives in DIR/my-primary or DIR/my-replica (owned by mysql): data/,
+# mysqld.sock, mysqld.pid, error.log. Every MariaDB command runs with
+# --no-defaults, so /etc/mysql is never read. root has no password (TCP from
+# 127.0.0.1 and the socket). Test-speed settings (flush at commit 2,
+# sync_binlog 0) are for these throwaway servers only.
+MY_PORT=${OSC_TEST_MY_PORT:-53306}
+MY_REPLICA_PORT=$((MY_PORT + 1))
+MYBIN=${MYBIN:-/usr/sbin/mariadbd}
+
+# my_cli PORT SQL: run SQL as root over TCP
+my_cli() {
+    mariadb --no-defaults -h127.0.0.1 -P"$1" -uroot --connect-timeout=5 -N -B -e "$2"
+}
+
+# my_pid_of D: the pid in D's pid file (fails when there is none)
+my_pid_of() { [ -s "$1/mysqld.pid" ] && cat "$1/mysqld.pid"; }
+
+# my_stop_dir D: shut down the server in D (socket), then kill it after a bound
+my_stop_dir() {
+    local d=$1 pid
+    pid=$(my_pid_of "$d") || return 0
+    [ -n "$pid" ] || return 0
+    if kill -0 "$pid" 2>/dev/null; then
+        timeout 15 mariadb-admin --no-defaults --socket="$d/mysqld.sock" -uroot \
+            --connect-timeout=2 shutdown >/dev/null 2>&1 || true
+        local _
+        for _ in $(seq 1 150); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            echo "servers.sh: mariadbd $pid in $d did not shut down: SIGKILL" >&2
+            kill -KILL "$pid" 2>/dev/null || true
+            for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        fi
+    fi
+    rm -f "$d/mysqld.pid"
+}
+
+# my_init D: an empty data directory in D/data (owned by mysql)
+my_init() {
+    local d=$1
+    mkdir -p "$d" "$d/tmp"
+    chown mysql:mysql "$d" "$d/tmp"
+    chmod 0755 "$d"
+    chmod 0700 "$d/tmp"
+    mariadb-install-db --no-defaults --user=mysql --auth-root-authentication-method=normal \
+        --skip-test-db --skip-name-resolve --datadir="$d/data" >"$d/install-db.log" 2>&1
+}
+
+# my_launch D PORT SERVER_ID: start mariadbd in the background
+my_launch() {
+    local d=$1 port=$2 id=$3
+    setsid "$MYBIN" --no-defaults --user=mysql \
+        --datadir="$d/data" --socket="$d/mysqld.sock" --pid-file="$d/mysqld.pid" \
+        --log-error="$d/error.log" --tmpdir="$d/tmp" \
+        --port="$port" --bind-address=127.0.0.1 --skip-name-resolve \
+        --server-id="$id" --log-bin=mysql-bin --binlog-format=ROW \
+        --report-host=127.0.0.1 --report-port="$port" \
+        --innodb-buffer-pool-size=128M --innodb-log-file-size=64M \
+        --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 \
+        --max-connections=200 --character-set-server=utf8mb4 \
+        --collation-server=utf8mb4_general_ci \
+        </dev/null >>"$d/mariadbd.out" 2>&1 &
+}
+
+# my_wait_ready D PORT: mariadb-admin ping answers (max 30 s) while the process lives
+my_wait_ready() {
+    local d=$1 port=$2 _
+    for _ in $(seq 1 300); do
+        if mariadb-admin --no-defaults -h127.0.0.1 -P"$port" -uroot --connect-timeout=1 \
+            ping >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+my_fail() {  # D WHAT
+    echo "servers.sh: MariaDB $2 (port ${3:-?}); last lines of $1/error.log:" >&2
+    tail -n 20 "$1/error.log" "$1/mariadbd.out" "$1/install-db.log" 2>/dev/null >&2
+    die "MariaDB $2"
+}
+
+my_start() {
+    local dir=$1 md=$1/my-primary rd=$1/my-replica
+    [ -x "$MYBIN" ] || die "MariaDB: $MYBIN not found (apt-get install mariadb-server mariadb-client)"
+    my_stop_dir "$rd"; my_stop_dir "$md"
+    rm -rf "$md" "$rd"
+    mkdir -p "$dir"
+
+    # both data directories and both servers in parallel
+    local p1 p2
+    my_init "$md" & p1=$!
+    my_init "$rd" & p2=$!
+    wait "$p1" || my_fail "$md" "install-db failed (primary)"
+    wait "$p2" || my_fail "$rd" "install-db failed (replica)"
+    my_launch "$md" "$MY_PORT" 1
+    my_launch "$rd" "$MY_REPLICA_PORT" 2
+    my_wait_ready "$md" "$MY_PORT" || my_fail "$md" "primary did not start" "$MY_PORT"
+    my_wait_ready "$rd" "$MY_REPLICA_PORT" || my_fail "$rd" "replica did not start" "$MY_REPLICA_PORT"
+
+    my_cli "$MY_PORT" "CREATE DATABASE osctest" || my_fail "$md" "CREATE DATABASE osctest failed" "$MY_PORT"
+    my_cli "$MY_REPLICA_PORT" "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$MY_PORT,
+            MASTER_USER='root', MASTER_PASSWORD='', MASTER_CONNECT_RETRY=1, MASTER_USE_GTID=slave_pos;
+            START SLAVE" || my_fail "$rd" "CHANGE MASTER / START SLAVE failed" "$MY_REPLICA_PORT"
+    local st="" _
+    for _ in $(seq 1 100); do
+        st=$(mariadb --no-defaults -h127.0.0.1 -P"$MY_REPLICA_PORT" -uroot --connect-timeout=5 \
+                 -e "SHOW SLAVE STATUS\G" 2>/dev/null \
+             | awk -F': ' '/^ *Slave_(IO|SQL)_Running:/ { printf "%s ", $2 }')
+        [ "$st" = "Yes Yes " ] && break
+        sleep 0.1
+    done
+    if [ "$st" != "Yes Yes " ]; then
+        mariadb --no-defaults -h127.0.0.1 -P"$MY_REPLICA_PORT" -uroot -e "SHOW SLAVE STATUS\G" >&2 || true
+        my_fail "$rd" "replica is not replicating (IO/SQL running: ${st:-?})" "$MY_REPLICA_PORT"
+    fi
+    # the database reached the replica
+    local n=0
+    for _ in $(seq 1 100); do
+        n=$(my_cli "$MY_REPLICA_PORT" "SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'osctest'")
+        [ "$n" = 1 ] && break
+        sleep 0.1
+    done
+    [ "$n" = 1 ] || my_fail "$rd" "database osctest did not reach the replica" "$MY_REPLICA_PORT"
+
+    cat >"$dir/env.my" <<EOF
+export OSC_MY_PORT=$MY_PORT
+export OSC_MY_REPLICA_PORT=$MY_REPLICA_PORT
+export OSC_MY_URL=mysql://root@127.0.0.1:$MY_PORT/osctest
+export OSC_MY_REPLICA_URL=mysql://root@127.0.0.1:$MY_REPLICA_PORT/osctest
+EOF
+}
+
+my_stop() {
+    local dir=$1 p1 p2
+    my_stop_dir "$dir/my-replica" & p1=$!
+    my_stop_dir "$dir/my-primary" & p2=$!
+    wait "$p1" "$p2" || true
+}
 # ---------------------------------------------------------------------------
 
 cmd=${1:-}
@@ -136,7 +278,22 @@ dir=${2:-}
 case $dir in /*) ;; *) dir=$PWD/$dir ;; esac
 
 case $cmd in
-start) pg_start "$dir"; my_start "$dir"; echo "servers up in $dir (env: $dir/env)" ;;
+start)
+    # MariaDB starts in the background while PostgreSQL starts; its variables
+    # are appended to DIR/env once both are up
+    mkdir -p "$dir"
+    rm -f "$dir/env.my"
+    ( my_start "$dir" ) & my_job=$!
+    pg_rc=0
+    ( pg_start "$dir" ) & pg_job=$!   # a job of its own, so that set -e holds inside
+    wait "$pg_job" || pg_rc=$?
+    my_rc=0
+    wait "$my_job" || my_rc=$?
+    [ "$pg_rc" = 0 ] || die "PostgreSQL did not start"
+    [ "$my_rc" = 0 ] || die "MariaDB did not start"
+    cat "$dir/env.my" >>"$dir/env"
+    rm -f "$dir/env.my"
+    echo "servers up in $dir (env: $dir/env)" ;;
 stop)  my_stop "$dir"; pg_stop "$dir" ;;
 *) die "usage: $0 start|stop DIR" ;;
 esac
