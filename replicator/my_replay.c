@@ -112,13 +112,8 @@ bool my_replay(My *my, int64_t limit, int64_t *applied, OscErr *e)
 		}
 		if (!my_exec_sql(my, &q, NULL, e)) {
 			if (strcmp(e->sqlstate, "1062") == 0) {
-				char msg[sizeof(e->msg)];
-				snprintf(msg, sizeof(msg), "%s", e->msg);
-				err_set(e, OSC_EXIT_FAILED,
-				        "a row written during the migration violates a new unique index: %s; nothing was changed, "
-				        "no row was dropped",
-				        msg);
-				snprintf(e->sqlstate, sizeof(e->sqlstate), "1062");
+				err_wrap(e, OSC_EXIT_FAILED, "a row written during the migration violates a new unique index: ",
+				         "; nothing was changed, no row was dropped");
 			}
 			goto out;
 		}

@@ -105,12 +105,8 @@ bool pg_replay_batch(Pg *pg, int64_t limit, int64_t *applied, bool in_txn, OscEr
 		}
 		if (!pg_exec(pg, sql_text(&q), pg->nkeys, (const char *const *)arrays, NULL, e)) {
 			if (strcmp(e->sqlstate, "23505") == 0 || strcmp(e->sqlstate, "23P01") == 0) {
-				char msg[sizeof(e->msg)];
-				snprintf(msg, sizeof(msg), "%s", e->msg);
-				err_set(e, OSC_EXIT_FAILED,
-				        "a row written during the migration violates the new table's constraints: %s; "
-				        "nothing was changed, no row was dropped",
-				        msg);
+				err_wrap(e, OSC_EXIT_FAILED, "a row written during the migration violates the new table's constraints: ",
+				         "; nothing was changed, no row was dropped");
 				snprintf(e->sqlstate, sizeof(e->sqlstate), "23505");
 			}
 			goto out;

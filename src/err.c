@@ -25,6 +25,26 @@ void err_set(OscErr *e, OscExit code, const char *fmt, ...)
 		e->msg[--n] = '\0';
 }
 
+void err_wrap(OscErr *e, OscExit code, const char *before, const char *after)
+{
+	char msg[sizeof(e->msg)];
+	snprintf(msg, sizeof(msg), "%s", e->msg);
+	err_set(e, code, "%s%s%s", before, msg, after);
+}
+
+void err_replace(OscErr *e, const char *from, const char *to)
+{
+	size_t fl = strlen(from), tl = strlen(to);
+	char *at, *p = e->msg;
+	if (fl == 0 || tl > fl)
+		return;
+	while ((at = strstr(p, from)) != NULL) {
+		memcpy(at, to, tl);
+		memmove(at + tl, at + fl, strlen(at + fl) + 1);
+		p = at + tl;
+	}
+}
+
 void err_detail(OscErr *e, const char *fmt, ...)
 {
 	va_list ap;

@@ -33,5 +33,11 @@ typedef struct OscErr {
 void err_set(OscErr *e, OscExit code, const char *fmt, ...) PRINTFLIKE(3, 4);
 void err_detail(OscErr *e, const char *fmt, ...) PRINTFLIKE(2, 3);
 void err_clear(OscErr *e);
+/* Puts context around the message already in e: before + message + after
+ * (the SQLSTATE and detail stay). */
+void err_wrap(OscErr *e, OscExit code, const char *before, const char *after);
+/* Replaces every `from` in the message by `to` (no longer than `from`): the
+ * database names osc's shadow where the user knows the table. */
+void err_replace(OscErr *e, const char *from, const char *to);
 
 #endif

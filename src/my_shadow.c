@@ -390,14 +390,8 @@ bool my_shadow_create(My *my, bool keep, OscErr *e)
 	sql_reset(&q);
 	sql_add(&q, "ALTER TABLE %I.%I %s", my->db, my->shadow, my->osc->alter.text);
 	if (!my_exec_sql(my, &q, NULL, e)) {
-		char msg[sizeof(e->msg)], *at;
-		size_t sl = strlen(my->shadow), tl = strlen(my->table);
-		snprintf(msg, sizeof(msg), "%s", e->msg);
-		while ((at = strstr(msg, my->shadow)) != NULL && tl <= sl) {
-			memcpy(at, my->table, tl);
-			memmove(at + tl, at + sl, strlen(at + sl) + 1);
-		}
-		err_set(e, OSC_EXIT_INPUT, "the database rejected the ALTER: %s", msg);
+		err_replace(e, my->shadow, my->table);
+		err_wrap(e, OSC_EXIT_INPUT, "the database rejected the ALTER: ", "");
 		goto out;
 	}
 	/* the ALTER must leave the shadow where it is */
@@ -443,10 +437,8 @@ bool my_shadow_finish(My *my, OscErr *e)
 	sql_add(&q, "ALTER TABLE %I.%I %s, ALGORITHM=INPLACE, LOCK=NONE", my->db, my->shadow, my->deferred);
 	if (!my_exec_sql(my, &q, NULL, e)) {
 		if (strcmp(e->sqlstate, "1062") == 0 || strcmp(e->sqlstate, "1022") == 0) {
-			char msg[sizeof(e->msg)];
-			snprintf(msg, sizeof(msg), "%s", e->msg);
-			err_set(e, OSC_EXIT_FAILED,
-			        "the table's rows violate a new unique index: %s; nothing was changed, no row was dropped", msg);
+			err_wrap(e, OSC_EXIT_FAILED, "the table's rows violate a new unique index: ",
+			         "; nothing was changed, no row was dropped");
 		}
 		ok = false;
 	}

@@ -371,15 +371,8 @@ bool pg_shadow_create(Pg *pg, bool keep, OscErr *e)
 	if (!pg_exec_sql(pg, &q, NULL, e)) {
 		if (!pg_is_lock_timeout(e)) {
 			/* the database speaks of the shadow; the user knows the table */
-			char msg[sizeof(e->msg)], *at;
-			size_t sl = strlen(pg->shadow);
-			snprintf(msg, sizeof(msg), "%s", e->msg);
-			while ((at = strstr(msg, pg->shadow)) != NULL && strlen(pg->table) <= sl) {
-				size_t tl = strlen(pg->table);
-				memcpy(at, pg->table, tl);
-				memmove(at + tl, at + sl, strlen(at + sl) + 1);
-			}
-			err_set(e, OSC_EXIT_INPUT, "the database rejected the ALTER: %s", msg);
+			err_replace(e, pg->shadow, pg->table);
+			err_wrap(e, OSC_EXIT_INPUT, "the database rejected the ALTER: ", "");
 		}
 		goto out;
 	}
@@ -449,12 +442,10 @@ bool pg_shadow_finish(Pg *pg, OscErr *e)
 		log_msg(&pg->osc->log, LOG_INFO, "building index %s", pg->deferred[i].name);
 		if (!pg_command(pg, pg->deferred[i].create_sql, e)) {
 			if (strcmp(e->sqlstate, "23505") == 0 || strcmp(e->sqlstate, "23P01") == 0) {
-				char msg[sizeof(e->msg)];
-				snprintf(msg, sizeof(msg), "%s", e->msg);
-				err_set(e, OSC_EXIT_FAILED,
-				        "the table's rows violate the new index or constraint %s: %s; nothing was "
-				        "changed, no row was dropped",
-				        pg->deferred[i].name, msg);
+				char before[512];
+				snprintf(before, sizeof(before), "the table's rows violate the new index or constraint %s: ",
+				         pg->deferred[i].name);
+				err_wrap(e, OSC_EXIT_FAILED, before, "; nothing was changed, no row was dropped");
 				snprintf(e->sqlstate, sizeof(e->sqlstate), "23505");
 			}
 			goto out;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "duration.h"
+#include "err.h"
 #include "names.h"
 #include "sql.h"
 #include "unit.h"
@@ -113,4 +114,21 @@ void test_duration(void)
 	CHECK_STR(buf, "3m05s");
 	duration_format(buf, sizeof(buf), 3720000);
 	CHECK_STR(buf, "1h02m");
+}
+
+void test_err(void)
+{
+	OscErr e;
+	err_clear(&e);
+	err_set(&e, OSC_EXIT_FAILED, "column \"x\" of relation \"_users_osc_new\" already exists\n");
+	CHECK_STR(e.msg, "column \"x\" of relation \"_users_osc_new\" already exists");
+	err_replace(&e, "_users_osc_new", "users");
+	CHECK_STR(e.msg, "column \"x\" of relation \"users\" already exists");
+	err_replace(&e, "users", "a_longer_name"); /* never grows */
+	CHECK_STR(e.msg, "column \"x\" of relation \"users\" already exists");
+	snprintf(e.sqlstate, sizeof(e.sqlstate), "42701");
+	err_wrap(&e, OSC_EXIT_INPUT, "the database rejected the ALTER: ", ".");
+	CHECK_STR(e.msg, "the database rejected the ALTER: column \"x\" of relation \"users\" already exists.");
+	CHECK(e.exit == OSC_EXIT_INPUT);
+	CHECK_STR(e.sqlstate, "42701");
 }

@@ -40,5 +40,6 @@ void test_options(void);
 void test_window(void);
 void test_mysql_alter(void);
 void test_url(void);
+void test_err(void);
 
 #endif
