@@ -139,10 +139,8 @@ SwapResult my_swap(My *my, OscErr *e)
 	fault_point(my->osc, "swap-locked");
 	/* Past the drain, no write may succeed on the original any more: its
 	 * triggers insert into the log, so the log goes now, and a write that
-	 * still reaches the original fails (error 1146) instead of vanishing.
-	 * MariaDB lets a server-side prepared statement that waited for the
-	 * table during the swap run against the old table afterwards (seen
-	 * under the mirrored writer); without this, its write would be lost. */
+	 * still reaches the original (were the RENAME not first in line for
+	 * the table) fails with error 1146 instead of vanishing. */
 	sql_add(&q, "DROP TABLE %I.%I", my->db, my->log);
 	if (!run(my, &q, e))
 		goto out;

@@ -586,13 +586,14 @@ start_mywriter() {
     kill -0 "$WRITER_PID" 2>/dev/null || { cat "$TEST_TMP/writer.err" >&2; WRITER_PID=; fail "mywriter did not start"; }
 }
 
-# MariaDB: some of the writer's writes queued during the swap can reach the
-# original table after the RENAME (seen in about one run in four with this
-# writer; not understood yet, see README).  osc makes them fail (its log is
-# dropped under the swap lock) instead of letting them vanish; they are the
-# writer's "stale_errors".  They are reported, not hidden, and only they are
-# tolerated here: every other error fails the test, and the tables must
-# still be equal row for row.
+# MariaDB: in about one run in five, one of the writer's server-side prepared
+# statements fails with error 1146 "Table ..._osc_log doesn't exist" on every
+# execution from the moment osc installs its triggers until the swap,
+# although the log table exists (the statements are rolled back; nothing is
+# lost; pt-osc showed the same class of error; see README, "Open problem").
+# These are the writer's "stale_errors": reported as a KNOWN ISSUE, not
+# hidden, and the only errors tolerated here: every other error fails the
+# test, and the tables must still be equal row for row.
 stop_mywriter() {
     local stale
     if [ -n "$WRITER_PID" ]; then
@@ -611,7 +612,7 @@ stop_mywriter() {
     stale=$(writer_stat stale_errors)
     [ "${ops:-0}" -gt 0 ] || fail "mywriter did no operations"
     if [ "${stale:-0}" -gt 0 ]; then
-        echo "# KNOWN ISSUE: ${stale} write(s) reached the original after the swap and were refused (error 1146)"
+        echo "# KNOWN ISSUE: ${stale} write(s) failed with error 1146 on osc's change log (see README, Open problem)"
     fi
     [ "$((errors - ${stale:-0}))" = 0 ] || fail "mywriter saw $((errors - ${stale:-0})) error(s) besides refused stale writes; first: $(sed -n 's/.*"first_error":"\(.*\)","stale_errors".*/\1/p' "$WRITER_STATS")"
 }

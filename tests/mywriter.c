@@ -553,9 +553,8 @@ static void record_latency(struct stats *st, int64_t us)
 static void record_error(struct stats *st, const char *op, const char *msg)
 {
     st->errors++;
-    /* a write that reached the original after osc's swap and was refused
-     * by its capture trigger (the log is gone): counted apart, see
-     * stop_mywriter in tests/lib.sh */
+    /* "..._osc_log doesn't exist" from osc's capture trigger: counted
+     * apart, see stop_mywriter in tests/lib.sh */
     if (msg && strstr(msg, "_osc_log' doesn't exist"))
         st->stale_errors++;
     if (!st->first_error) {
@@ -1027,8 +1026,8 @@ int main(int argc, char **argv)
         if (lat) {
             struct timespec rt;
             clock_gettime(CLOCK_REALTIME, &rt);
-            fprintf(lat, "%lld.%03ld %" PRId64 " %s\n", (long long)rt.tv_sec, rt.tv_nsec / 1000000, us,
-                    op_names[op]);
+            fprintf(lat, "%lld.%03ld %" PRId64 " %s%s\n", (long long)rt.tv_sec, rt.tv_nsec / 1000000, us,
+                    op_names[op], rc != 0 ? " error" : "");
         }
     }
 
