@@ -23,13 +23,14 @@ static void on_signal(int sig)
 
 bool engine_for_url(const char *url, const Engine **out, OscErr *e)
 {
-	if (url == NULL || *url == '\0' || strncmp(url, "postgres://", 11) == 0 ||
-	    strncmp(url, "postgresql://", 13) == 0 || strchr(url, '=') != NULL) {
-		*out = &pg_engine;
+	/* schemes first: a MySQL URL may carry ?ssl-mode=..., which holds '=' */
+	if (url && (strncmp(url, "mysql://", 8) == 0 || strncmp(url, "mariadb://", 10) == 0)) {
+		*out = &my_engine;
 		return true;
 	}
-	if (strncmp(url, "mysql://", 8) == 0 || strncmp(url, "mariadb://", 10) == 0) {
-		*out = &my_engine;
+	if (url == NULL || *url == '\0' || strncmp(url, "postgres://", 11) == 0 ||
+	    strncmp(url, "postgresql://", 13) == 0 || (strstr(url, "://") == NULL && strchr(url, '=') != NULL)) {
+		*out = &pg_engine;
 		return true;
 	}
 	err_set(e, OSC_EXIT_INPUT, "--database: unknown URL scheme in '%s' (postgres://, postgresql://, mysql://, mariadb://)",

@@ -97,6 +97,16 @@ bool my_connect(My *my, const char *url, OscErr *e)
 		err_set(e, OSC_EXIT_INPUT, "cannot connect to the database: %s", mysql_error(my->conn));
 		return false;
 	}
+	/* a client library that let an unencrypted connection through when TLS
+	 * was required (seen with Connector/C 3.3 and a server without TLS) is
+	 * not trusted on its word */
+	if (mode && strcasecmp(mode, "DISABLED") != 0 && strcasecmp(mode, "PREFERRED") != 0 &&
+	    mysql_get_ssl_cipher(my->conn) == NULL) {
+		err_set(e, OSC_EXIT_INPUT, "cannot connect to the database: ssl-mode=%s, but the connection is not encrypted "
+		                           "(does the server have TLS enabled?)",
+		        mode);
+		return false;
+	}
 	my->dialect.quote_ident = quote_ident;
 	my->dialect.quote_literal = quote_literal;
 	my->dialect.ctx = my->conn;
