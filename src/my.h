@@ -91,6 +91,8 @@ bool my_ddl_retry(My *my, const char *what, Sql *q, OscErr *e) MUSTCHECK;
 bool my_find_table(My *my, OscErr *e) MUSTCHECK;
 bool my_shadow_create(My *my, bool keep, OscErr *e) MUSTCHECK;
 bool my_shadow_finish(My *my, OscErr *e) MUSTCHECK;
+/* the shadow (when asked) and the change log */
+bool my_drop_work_tables(My *my, bool shadow, OscErr *e) MUSTCHECK;
 bool my_copy_chunk(My *my, int64_t limit, int64_t *rows, bool *done, OscErr *e) MUSTCHECK;
 void my_key_list(My *my, Sql *q, const char *alias, bool shadow);
 

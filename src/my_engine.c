@@ -159,24 +159,11 @@ static SwapResult eng_swap(Osc *o, OscErr *e)
 	return my_swap(MY(o), e);
 }
 
-static bool drop_tables(My *my, bool shadow, OscErr *e)
-{
-	Sql q;
-	sql_init(&q, &my->dialect);
-	if (shadow)
-		sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I", my->db, my->shadow, my->db, my->log);
-	else
-		sql_add(&q, "DROP TABLE IF EXISTS %I.%I", my->db, my->log);
-	bool ok = my_exec_sql(my, &q, NULL, e);
-	sql_free(&q);
-	return ok;
-}
-
 static bool eng_finish(Osc *o, OscErr *e)
 {
 	My *my = MY(o);
 	/* the capture triggers went along with the old table; the log is gone */
-	if (!my_capture_drop(my, e) || !drop_tables(my, false, e))
+	if (!my_capture_drop(my, e) || !my_drop_work_tables(my, false, e))
 		return false;
 	if (o->opt.drop_old_table) {
 		Sql q;
@@ -205,7 +192,7 @@ static bool eng_abort(Osc *o, OscErr *e)
 		        o->opt.table);
 		return false;
 	}
-	return my_capture_drop(my, e) && drop_tables(my, true, e);
+	return my_capture_drop(my, e) && my_drop_work_tables(my, true, e);
 }
 
 static bool eng_cleanup(Osc *o, OscErr *e)
@@ -213,7 +200,7 @@ static bool eng_cleanup(Osc *o, OscErr *e)
 	My *my = MY(o);
 	if (!my_find_table(my, e) || !take_lock(my, e))
 		return false;
-	if (!my_capture_drop(my, e) || !drop_tables(my, true, e))
+	if (!my_capture_drop(my, e) || !my_drop_work_tables(my, true, e))
 		return false;
 	log_msg(&o->log, LOG_INFO, "removed osc's triggers, shadow and change log; %s.%s is untouched", my->db,
 	        my->table);

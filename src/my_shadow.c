@@ -176,11 +176,14 @@ out:
 	return ok;
 }
 
-static bool drop_shadow(My *my, OscErr *e)
+bool my_drop_work_tables(My *my, bool shadow, OscErr *e)
 {
 	Sql q;
 	sql_init(&q, &my->dialect);
-	sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I", my->db, my->shadow, my->db, my->log);
+	if (shadow)
+		sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I", my->db, my->shadow, my->db, my->log);
+	else
+		sql_add(&q, "DROP TABLE IF EXISTS %I.%I", my->db, my->log);
 	bool ok = my_exec_sql(my, &q, NULL, e);
 	sql_free(&q);
 	return ok;
@@ -416,7 +419,7 @@ out:
 	if (!ok || !keep) {
 		OscErr e2;
 		err_clear(&e2);
-		if (my->created && !drop_shadow(my, &e2))
+		if (my->created && !my_drop_work_tables(my, true, &e2))
 			log_error(&my->osc->log, &e2);
 		my->created = false;
 	}

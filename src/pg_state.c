@@ -40,12 +40,13 @@ static const char *ddl =
     " overriding boolean NOT NULL, deferred_names text[] NOT NULL, deferred_sql text[] NOT NULL,"
     " tmp_key_index text)";
 
-/* A text[] literal for a parameter: {"a","b\"c"}. */
-static void array_literal(Sql *q, char *const *items, int n, size_t stride)
+/* A text[] literal for a parameter: {"a","b\"c"}.  (%s inserts its text
+ * as it is: a '%' in the data needs no escaping.) */
+static void array_literal(Sql *q, char *const *items, int n)
 {
 	sql_add(q, "{");
 	for (int i = 0; i < n; i++) {
-		const char *s = *(char *const *)((const char *)items + (size_t)i * stride);
+		const char *s = items[i];
 		char *esc = malloc(strlen(s) * 2 + 3), *o = esc;
 		if (esc == NULL)
 			abort();
@@ -57,18 +58,8 @@ static void array_literal(Sql *q, char *const *items, int n, size_t stride)
 		}
 		*o++ = '"';
 		*o = '\0';
-		/* percent signs in the data must survive sql_add's format */
-		for (char *p = esc; *p; p++) {
-			if (*p == '%')
-				sql_add(q, "%%");
-			else {
-				char c[2] = { *p, 0 };
-				sql_add(q, "%s", c);
-			}
-		}
+		sql_add(q, "%s%s", i ? "," : "", esc);
 		free(esc);
-		if (i + 1 < n)
-			sql_add(q, ",");
 	}
 	sql_add(q, "}");
 }
@@ -78,7 +69,7 @@ static char *key_literal(Pg *pg, char **key)
 	Sql q;
 	sql_init(&q, &pg->dialect);
 	if (key)
-		array_literal(&q, key, pg->nkeys, sizeof(char *));
+		array_literal(&q, key, pg->nkeys);
 	return sql_take(&q);
 }
 
@@ -177,11 +168,11 @@ bool pg_state_create(Pg *pg, OscErr *e)
 			dn[i] = pg->deferred[i].name;
 			ds[i] = pg->deferred[i].create_sql;
 		}
-		array_literal(&keys, k, pg->nkeys, sizeof(char *));
-		array_literal(&names, n, pg->ncols, sizeof(char *));
-		array_literal(&exprs, x, pg->ncols, sizeof(char *));
-		array_literal(&dnames, dn, pg->ndeferred, sizeof(char *));
-		array_literal(&dsql, ds, pg->ndeferred, sizeof(char *));
+		array_literal(&keys, k, pg->nkeys);
+		array_literal(&names, n, pg->ncols);
+		array_literal(&exprs, x, pg->ncols);
+		array_literal(&dnames, dn, pg->ndeferred);
+		array_literal(&dsql, ds, pg->ndeferred);
 		free(k);
 		free(n);
 		free(x);
