@@ -173,8 +173,20 @@ my_init() {
     chown mysql:mysql "$d" "$d/tmp"
     chmod 0755 "$d"
     chmod 0700 "$d/tmp"
-    mariadb-install-db --no-defaults --user=mysql --auth-root-authentication-method=normal \
-        --skip-test-db --skip-name-resolve --datadir="$d/data" >"$d/install-db.log" 2>&1
+    # one retry: a clean-clone CI run once saw install-db fail with an empty
+    # log while the sanitizer build had just loaded the machine
+    local try
+    for try in 1 2; do
+        rm -rf "$d/data"
+        if mariadb-install-db --no-defaults --user=mysql --auth-root-authentication-method=normal \
+            --skip-test-db --skip-name-resolve --datadir="$d/data" >"$d/install-db.log" 2>&1; then
+            return 0
+        fi
+        echo "servers.sh: mariadb-install-db failed in $d (try $try); its log:" >&2
+        tail -n 20 "$d/install-db.log" >&2
+        sleep 1
+    done
+    return 1
 }
 
 # my_launch D PORT SERVER_ID: start mariadbd in the background
