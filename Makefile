@@ -12,7 +12,8 @@ OPT      ?= -O2 -g
 WARN     := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wvla
 CFLAGS   += $(OPT) $(WARN) -Isrc -Icutover -Ireplicator $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+CFLAGS   += -pthread
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
 
 ifdef WERROR
 CFLAGS   += -Werror

@@ -10,6 +10,7 @@
 #include "cutover.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backoff.h"
@@ -18,11 +19,52 @@ bool cutover_catch_up(Osc *o, int64_t batch, int64_t budget_ms, int64_t *applied
 {
 	int64_t start = now_ms(), n;
 	do {
+		/* replay pauses with the copy when throttled */
+		if (!control_gate(o, e))
+			return false;
 		if (!o->engine->replay(o, batch, &n, e))
 			return false;
 		*applied += n;
 		o->progress.log_applied += n;
 	} while (n >= batch && now_ms() - start < budget_ms && !*o->stop);
+	return true;
+}
+
+/* --postpone-cutover FILE: the shadow is kept caught up while FILE exists,
+ * until it is removed or `osc cutover` arrives. */
+static bool postpone(Osc *o, OscErr *e)
+{
+	struct stat st;
+	int64_t applied = 0, said = 0;
+	const char *flag = o->opt.postpone_cutover;
+
+	if (flag == NULL)
+		return true;
+	while (stat(flag, &st) == 0) {
+		if (control_take_cutover(o)) {
+			log_msg(&o->log, LOG_INFO, "cutover requested: swapping although %s exists", flag);
+			return true;
+		}
+		if (said == 0) {
+			log_msg(&o->log, LOG_INFO,
+			        "cutover postponed: the copy is done and changes keep being applied; remove %s or run "
+			        "`osc cutover --table %s` to swap",
+			        flag, o->opt.table);
+			said = 1;
+		}
+		if (!osc_may_continue(o, 0, e) || !cutover_catch_up(o, 5000, 1000, &applied, e))
+			return false;
+		if (!o->engine->backlog(o, &o->progress.log_backlog, e))
+			return false;
+		control_publish(o);
+		log_progress(&o->log, &o->progress, false);
+		if (!osc_sleep_ms(o, 200)) {
+			err_set(e, OSC_EXIT_STOPPED, "interrupted while the cutover was postponed");
+			return false;
+		}
+	}
+	if (said)
+		log_msg(&o->log, LOG_INFO, "%s is gone: swapping", flag);
 	return true;
 }
 
@@ -32,6 +74,8 @@ bool cutover_run(Osc *o, OscErr *e)
 	int retries = o->opt.cutover_retries;
 	int64_t applied = 0;
 
+	if (!postpone(o, e))
+		return false;
 	for (int attempt = 1; attempt <= retries; attempt++) {
 		/* never start a swap the window cannot hold: a catch-up, the lock
 		 * wait and the swap's own statement bound, with room to spare */

@@ -28,9 +28,33 @@ int64_t now_ms(void)
 	return now_us() / 1000;
 }
 
+int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void lock(Log *l)
+{
+	pthread_mutex_lock(&l->mu);
+}
+
+static void unlock(Log *l)
+{
+	pthread_mutex_unlock(&l->mu);
+}
+
 bool log_init(Log *l, const Options *o, OscErr *e)
 {
+	pthread_mutexattr_t attr;
+
 	memset(l, 0, sizeof(*l));
+	/* recursive: a message may end an open progress line first */
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&l->mu, &attr);
+	pthread_mutexattr_destroy(&attr);
 	l->out = stderr;
 	l->verbosity = o->verbosity;
 	l->table = o->table;
@@ -53,10 +77,12 @@ bool log_init(Log *l, const Options *o, OscErr *e)
 void log_close(Log *l)
 {
 	log_break(l);
+	lock(l);
 	if (l->to_file && l->out)
 		fclose(l->out);
 	l->out = stderr;
 	l->to_file = false;
+	unlock(l);
 }
 
 void log_json_string(FILE *f, const char *s)
@@ -103,10 +129,12 @@ static void json_end(Log *l)
 
 void log_break(Log *l)
 {
+	lock(l);
 	if (l->line_open) {
 		fputs("\n", l->out);
 		l->line_open = false;
 	}
+	unlock(l);
 }
 
 static const char *level_name(LogLevel lvl)
@@ -127,6 +155,7 @@ static void vlog(Log *l, LogLevel lvl, const char *detail, const char *fmt, va_l
 	if ((lvl == LOG_INFO && l->verbosity < 0) || (lvl == LOG_DEBUG && l->verbosity < 1))
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	lock(l);
 	if (l->to_file && lvl == LOG_ERROR) {
 		fprintf(stderr, "osc: error: %s\n", msg);
 		if (detail && *detail)
@@ -141,6 +170,7 @@ static void vlog(Log *l, LogLevel lvl, const char *detail, const char *fmt, va_l
 			log_json_string(l->out, detail);
 		}
 		json_end(l);
+		unlock(l);
 		return;
 	}
 	log_break(l);
@@ -151,6 +181,7 @@ static void vlog(Log *l, LogLevel lvl, const char *detail, const char *fmt, va_l
 	if (detail && *detail)
 		fprintf(l->out, "     %s\n", detail);
 	fflush(l->out);
+	unlock(l);
 }
 
 void log_msg(Log *l, LogLevel lvl, const char *fmt, ...)
@@ -180,58 +211,69 @@ void log_error(Log *l, const OscErr *e)
 
 void log_phase(Log *l, const char *phase, const char *what)
 {
+	lock(l);
 	if (l->json) {
 		json_begin(l, "phase");
 		fprintf(l->out, ",\"phase\":\"%s\",\"msg\":", phase);
 		log_json_string(l->out, what ? what : "");
 		json_end(l);
-		return;
+	} else if (l->verbosity >= 0) {
+		log_break(l);
+		fprintf(l->out, "osc: [%s] %s\n", phase, what ? what : "");
+		fflush(l->out);
 	}
-	if (l->verbosity < 0)
-		return;
-	log_break(l);
-	fprintf(l->out, "osc: [%s] %s\n", phase, what ? what : "");
-	fflush(l->out);
+	unlock(l);
 }
 
 void log_progress(Log *l, const Progress *p, bool force)
 {
 	int64_t now = now_ms();
 	int64_t every = l->tty ? 200 : 5000;
-	char eta[32] = "?", inphase[32];
+	char eta[32] = "?", inphase[32], lag[32] = "-";
 
+	lock(l);
 	if (!force && now - l->last_progress_ms < every)
-		return;
+		goto out;
 	l->last_progress_ms = now;
 	if (p->eta_ms >= 0)
 		duration_format(eta, sizeof(eta), p->eta_ms);
+	if (p->lag_ms >= 0)
+		duration_format(lag, sizeof(lag), p->lag_ms);
 	duration_format(inphase, sizeof(inphase), now - p->phase_started_ms);
 	if (l->json) {
 		json_begin(l, "progress");
 		fprintf(l->out,
 		        ",\"phase\":\"%s\",\"rows_copied\":%lld,\"rows_estimate\":%lld,\"rows_per_sec\":%.0f,"
 		        "\"log_backlog\":%lld,\"log_applied\":%lld,\"chunk_size\":%lld,\"eta_ms\":%lld,"
-		        "\"phase_ms\":%lld",
+		        "\"phase_ms\":%lld,\"lag_ms\":%lld,\"throttled\":%s",
 		        p->phase, (long long)p->rows_copied, (long long)p->rows_estimate, p->rows_per_sec,
 		        (long long)p->log_backlog, (long long)p->log_applied, (long long)p->chunk_size,
-		        (long long)p->eta_ms, (long long)(now - p->phase_started_ms));
+		        (long long)p->eta_ms, (long long)(now - p->phase_started_ms), (long long)p->lag_ms,
+		        p->throttled ? "true" : "false");
+		if (p->throttled) {
+			fputs(",\"throttle_reason\":", l->out);
+			log_json_string(l->out, p->throttle_reason);
+		}
 		json_end(l);
-		return;
+		goto out;
 	}
 	if (l->verbosity < 0)
-		return;
+		goto out;
 	double pct = p->rows_estimate > 0 ? 100.0 * (double)p->rows_copied / (double)p->rows_estimate : 0;
 	if (pct > 100)
 		pct = 100;
 	if (l->tty)
 		fputs("\r\033[K", l->out);
-	fprintf(l->out, "osc: %-8s %lld/%lld rows (%.1f%%)  %.0f rows/s  backlog %lld  chunk %lld  %s  ETA %s",
+	fprintf(l->out, "osc: %-8s %lld/%lld rows (%.1f%%)  %.0f rows/s  backlog %lld  chunk %lld  lag %s  %s  ETA %s%s%s",
 	        p->phase, (long long)p->rows_copied, (long long)p->rows_estimate, pct, p->rows_per_sec,
-	        (long long)p->log_backlog, (long long)p->chunk_size, inphase, eta);
+	        (long long)p->log_backlog, (long long)p->chunk_size, lag, inphase, eta,
+	        p->throttled ? "  THROTTLED: " : "", p->throttled ? p->throttle_reason : "");
 	if (l->tty) {
 		l->line_open = true;
 	} else {
 		fputs("\n", l->out);
 	}
 	fflush(l->out);
+out:
+	unlock(l);
 }

@@ -12,6 +12,7 @@
 #ifndef OSC_LOG_H
 #define OSC_LOG_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,9 +32,13 @@ typedef struct Progress {
 	double rows_per_sec;
 	int64_t eta_ms;         /* -1: unknown */
 	int64_t phase_started_ms;
+	int64_t lag_ms;         /* the largest replica lag; -1: unknown or no replica */
+	bool throttled;
+	char throttle_reason[320];
 } Progress;
 
 typedef struct Log {
+	pthread_mutex_t mu;  /* the control loop and the monitor log too */
 	bool json;
 	bool tty;          /* stderr is a terminal: rewrite the progress line */
 	int verbosity;
@@ -62,5 +67,7 @@ void log_json_string(FILE *f, const char *s);
 /* Milliseconds on the monotonic clock. */
 int64_t now_ms(void);
 int64_t now_us(void);
+/* Milliseconds since the epoch (heartbeats: comparable across runs). */
+int64_t wall_ms(void);
 
 #endif

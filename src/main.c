@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "osc.h"
 
@@ -36,6 +37,50 @@ bool engine_for_url(const char *url, const Engine **out, OscErr *e)
 	err_set(e, OSC_EXIT_INPUT, "--database: unknown URL scheme in '%s' (postgres://, postgresql://, mysql://, mariadb://)",
 	        url);
 	return false;
+}
+
+/* osc status|pause|resume|cutover|abort|set: the running migration's socket.
+ * status falls back to the state table when nothing runs. */
+static OscExit steer(Osc *o)
+{
+	char cmd[4096];
+	bool running = false;
+	bool json = o->opt.log_format == LOG_JSON || (o->opt.log_format == LOG_AUTO && !isatty(fileno(stdout)));
+	OscExit rc;
+
+	switch (o->opt.command) {
+	case CMD_STATUS: snprintf(cmd, sizeof(cmd), "status%s", json ? " json" : ""); break;
+	case CMD_PAUSE: snprintf(cmd, sizeof(cmd), "pause"); break;
+	case CMD_RESUME: snprintf(cmd, sizeof(cmd), "resume"); break;
+	case CMD_CUTOVER: snprintf(cmd, sizeof(cmd), "cutover"); break;
+	case CMD_ABORT: snprintf(cmd, sizeof(cmd), "abort"); break;
+	default: {
+		size_t n = (size_t)snprintf(cmd, sizeof(cmd), "set");
+		for (int i = 0; i < o->opt.nset_args && n < sizeof(cmd); i++) {
+			if (strpbrk(o->opt.set_args[i], " \n\r") != NULL) {
+				fprintf(stderr, "osc: error: osc set: '%s' holds a space\n", o->opt.set_args[i]);
+				return OSC_EXIT_INPUT;
+			}
+			n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, " %s", o->opt.set_args[i]);
+		}
+		if (n >= sizeof(cmd)) {
+			fprintf(stderr, "osc: error: osc set: too long\n");
+			return OSC_EXIT_INPUT;
+		}
+	}
+	}
+	if (o->opt.table)
+		rc = control_client(o, cmd, &running);
+	if (running)
+		return rc;
+	if (o->opt.command == CMD_STATUS)
+		return migrate_history(o, true);
+	char path[108];
+	control_socket_path(o, path, sizeof(path));
+	fprintf(stderr,
+	        "osc: error: no running migration of %s answers on %s (same --database as the run? or its --socket)\n",
+	        o->opt.table, path);
+	return OSC_EXIT_FAILED;
 }
 
 int main(int argc, char **argv)
@@ -91,7 +136,12 @@ int main(int argc, char **argv)
 	case CMD_PLAN: rc = migrate_plan(&o); break;
 	case CMD_CLEANUP: rc = migrate_cleanup(&o); break;
 	case CMD_HISTORY: rc = migrate_history(&o, false); break;
-	case CMD_STATUS: rc = migrate_history(&o, true); break;
+	case CMD_STATUS:
+	case CMD_PAUSE:
+	case CMD_RESUME:
+	case CMD_CUTOVER:
+	case CMD_ABORT:
+	case CMD_SET: rc = steer(&o); break;
 	default: rc = migrate_run(&o); break;
 	}
 	log_close(&o.log);

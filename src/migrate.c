@@ -20,6 +20,7 @@
 #include "duration.h"
 #include "fault.h"
 #include "hooks.h"
+#include "lag.h"
 #include "window.h"
 #include "osc.h"
 
@@ -43,6 +44,15 @@ static void phase(Osc *o, const char *name, const char *what)
 	o->progress.phase = name;
 	o->progress.phase_started_ms = now_ms();
 	log_phase(&o->log, name, what);
+	control_publish(o);
+}
+
+/* The control loop and the monitor stop with the run, whatever its end. */
+static OscExit finish_run(Osc *o, OscExit rc)
+{
+	lag_stop(o);
+	control_stop(o);
+	return rc;
 }
 
 bool osc_may_continue(Osc *o, int64_t need_ms, OscErr *e)
@@ -53,6 +63,8 @@ bool osc_may_continue(Osc *o, int64_t need_ms, OscErr *e)
 		err_set(e, OSC_EXIT_STOPPED, "interrupted by a signal");
 		return false;
 	}
+	if (control_aborted(o, e))
+		return false;
 	if (o->opt.max_runtime_ms > 0 && now_ms() - o->started_ms > o->opt.max_runtime_ms) {
 		err_set(e, OSC_EXIT_FAILED, "--max-runtime exceeded");
 		return false;
@@ -105,9 +117,14 @@ static bool copy_phase(Osc *o, OscErr *e)
 
 	chunk_init(&cs, o->opt.chunk_size, 10, o->opt.chunk_size_max, o->opt.chunk_time_ms);
 	while (!done) {
-		int64_t rows, t0 = now_us();
-		if (!osc_may_continue(o, 0, e))
+		int64_t rows, t0;
+		if (!osc_may_continue(o, 0, e) || !control_gate(o, e))
 			return false;
+		/* osc set may have changed the target or the bound */
+		control_chunk_limits(o, &cs.target_ms, &cs.max);
+		if (cs.size > cs.max)
+			cs.size = cs.max;
+		t0 = now_us();
 		if (!o->engine->copy_chunk(o, cs.size, &rows, &done, e))
 			return false;
 		int64_t took_us = now_us() - t0;
@@ -128,6 +145,7 @@ static bool copy_phase(Osc *o, OscErr *e)
 			last_backlog = now_ms();
 		}
 		update_rates(o, started, rows_at_start);
+		control_publish(o);
 		log_progress(&o->log, &o->progress, done);
 	}
 	return true;
@@ -164,8 +182,16 @@ OscExit migrate_run(Osc *o)
 	if (o->progress.rows_estimate < o->progress.rows_copied)
 		o->progress.rows_estimate = o->progress.rows_copied;
 	o->progress.eta_ms = -1;
+	o->progress.lag_ms = -1;
 	created = o->resume != RESUME_NONE;
 	swapped = o->resume == RESUME_SWAPPED;
+
+	/* the socket, the flag files and the monitor: before anything is made,
+	 * so that a bad --max-load metric or socket path changes nothing */
+	if (!swapped && (!control_start(o, &e) || !lag_start(o, &e)))
+		goto fail;
+	if (created)
+		lag_arm(o);
 
 	if (!swapped && !osc_may_continue(o, 0, &e))
 		goto fail;
@@ -177,6 +203,7 @@ OscExit migrate_run(Osc *o)
 		phase(o, "capture", "installing the change-capture trigger");
 		if (!o->engine->capture_start(o, &e))
 			goto fail;
+		lag_arm(o);
 	}
 	if (o->resume <= RESUME_COPY) {
 		snprintf(msg, sizeof(msg), "copying about %lld rows in chunks of about %ldms",
@@ -201,6 +228,7 @@ OscExit migrate_run(Osc *o)
 		hooks_run(o, o->opt.on_cutover, "cutover", OSC_EXIT_OK, "the swap committed");
 	}
 
+	lag_stop(o); /* its heartbeat goes with the work objects */
 	phase(o, "cleanup", "removing the capture objects");
 	if (!o->engine->finish(o, &e)) {
 		log_error(&o->log, &e);
@@ -218,9 +246,10 @@ OscExit migrate_run(Osc *o)
 		log_error(&o->log, &e);
 	o->engine->close(o);
 	hooks_run(o, o->opt.on_success, "success", OSC_EXIT_OK, msg);
-	return OSC_EXIT_OK;
+	return finish_run(o, OSC_EXIT_OK);
 
 fail:
+	lag_stop(o);
 	log_error(&o->log, &e);
 	snprintf(msg, sizeof(msg), "%s", e.msg);
 	if (e.exit == OSC_EXIT_OK)
@@ -236,7 +265,7 @@ fail:
 		        "or `osc cleanup --table %s` to give up",
 		        o->opt.table);
 		o->engine->close(o);
-		return OSC_EXIT_STOPPED;
+		return finish_run(o, OSC_EXIT_STOPPED);
 	}
 	if (created && !swapped) {
 		OscErr e2;
@@ -263,7 +292,7 @@ fail:
 	o->engine->close(o);
 	if (e.exit == OSC_EXIT_FAILED || e.exit == OSC_EXIT_INPUT)
 		hooks_run(o, o->opt.on_failure, "failure", e.exit, msg);
-	return e.exit;
+	return finish_run(o, e.exit);
 }
 
 OscExit migrate_plan(Osc *o)

@@ -78,6 +78,8 @@ typedef struct My {
 
 /* my_conn.c */
 bool my_connect(My *my, const char *url, OscErr *e) MUSTCHECK;
+/* The same credentials and options at another address (host non-NULL). */
+bool my_connect_at(My *my, const char *url, const char *host, int port, OscErr *e) MUSTCHECK;
 void my_disconnect(My *my);
 bool my_exec(My *my, const char *sql, MYSQL_RES **res, OscErr *e) MUSTCHECK;
 bool my_exec_sql(My *my, Sql *q, MYSQL_RES **res, OscErr *e) MUSTCHECK;
@@ -106,6 +108,9 @@ void my_key_compare(My *my, Sql *q, const char *alias, const char *op, char **va
 bool my_capture_create(My *my, OscErr *e) MUSTCHECK;   /* the log table */
 bool my_capture_install(My *my, OscErr *e) MUSTCHECK;  /* the triggers */
 bool my_capture_drop(My *my, OscErr *e) MUSTCHECK;
+
+/* replicator/my_heartbeat.c: the heartbeat table's name */
+void my_heartbeat_name(My *my, char *out, size_t outsz);
 
 /* replicator/my_replay.c */
 bool my_replay(My *my, int64_t limit, int64_t *applied, OscErr *e) MUSTCHECK;

@@ -62,10 +62,19 @@ static char *quote_literal(void *ctx, const char *s)
 
 bool my_connect(My *my, const char *url, OscErr *e)
 {
+	return my_connect_at(my, url, NULL, 0, e);
+}
+
+bool my_connect_at(My *my, const char *url, const char *host, int port, OscErr *e)
+{
 	Url u;
 	if (!url_parse(url, &u)) {
 		err_set(e, OSC_EXIT_INPUT, "--database: cannot read '%s' as mysql://user:password@host:port/db", url);
 		return false;
+	}
+	if (host) {
+		snprintf(u.host, sizeof(u.host), "%s", host);
+		u.port = port;
 	}
 	my->conn = mysql_init(NULL);
 	if (my->conn == NULL)

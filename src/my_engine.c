@@ -271,4 +271,5 @@ const Engine my_engine = {
 	.estimate = eng_estimate,
 	.record = eng_record,
 	.history = eng_history,
+	.monitor = &my_monitor,
 };

@@ -179,11 +179,13 @@ out:
 bool my_drop_work_tables(My *my, bool shadow, OscErr *e)
 {
 	Sql q;
+	char hb[MY_NAMELEN + 1];
+	my_heartbeat_name(my, hb, sizeof(hb));
 	sql_init(&q, &my->dialect);
 	if (shadow)
-		sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I", my->db, my->shadow, my->db, my->log);
+		sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I, %I.%I", my->db, my->shadow, my->db, my->log, my->db, hb);
 	else
-		sql_add(&q, "DROP TABLE IF EXISTS %I.%I", my->db, my->log);
+		sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I", my->db, my->log, my->db, hb);
 	bool ok = my_exec_sql(my, &q, NULL, e);
 	sql_free(&q);
 	return ok;

@@ -20,6 +20,8 @@ enum {
 	OPT_CHUNK_SIZE_MAX, OPT_LOCK_TIMEOUT, OPT_STATEMENT_TIMEOUT, OPT_CUTOVER_RETRIES,
 	OPT_MAX_RUNTIME, OPT_DROP_OLD, OPT_LOG_FORMAT, OPT_CONFIG, OPT_VERSION,
 	OPT_WINDOW, OPT_WINDOW_WAIT, OPT_LOG_FILE, OPT_ON_SUCCESS, OPT_ON_FAILURE, OPT_ON_CUTOVER,
+	OPT_REPLICA, OPT_MAX_LAG, OPT_CRITICAL_LAG, OPT_CRITICAL_INTERVAL, OPT_MAX_LOAD, OPT_CRITICAL_LOAD,
+	OPT_HEARTBEAT_INTERVAL, OPT_PAUSE_FILE, OPT_PANIC_FILE, OPT_POSTPONE_CUTOVER, OPT_SOCKET,
 };
 
 static const struct option long_opts[] = {
@@ -42,6 +44,17 @@ static const struct option long_opts[] = {
 	{ "on-success", required_argument, NULL, OPT_ON_SUCCESS },
 	{ "on-failure", required_argument, NULL, OPT_ON_FAILURE },
 	{ "on-cutover", required_argument, NULL, OPT_ON_CUTOVER },
+	{ "replica", required_argument, NULL, OPT_REPLICA },
+	{ "max-lag", required_argument, NULL, OPT_MAX_LAG },
+	{ "critical-lag", required_argument, NULL, OPT_CRITICAL_LAG },
+	{ "critical-interval", required_argument, NULL, OPT_CRITICAL_INTERVAL },
+	{ "max-load", required_argument, NULL, OPT_MAX_LOAD },
+	{ "critical-load", required_argument, NULL, OPT_CRITICAL_LOAD },
+	{ "heartbeat-interval", required_argument, NULL, OPT_HEARTBEAT_INTERVAL },
+	{ "pause-file", required_argument, NULL, OPT_PAUSE_FILE },
+	{ "panic-file", required_argument, NULL, OPT_PANIC_FILE },
+	{ "postpone-cutover", required_argument, NULL, OPT_POSTPONE_CUTOVER },
+	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -60,6 +73,8 @@ void options_defaults(Options *o)
 	o->statement_timeout_ms = 60000;
 	o->cutover_retries = 30;
 	o->log_format = LOG_AUTO;
+	o->limits.max_lag_ms = 1500;
+	o->heartbeat_interval_ms = 100;
 }
 
 void options_free(Options *o)
@@ -75,7 +90,10 @@ void options_usage(void)
 	    "usage: osc --table T --alter \"SPEC\" [--database URL] [options]   run an online ALTER\n"
 	    "       osc plan    --table T --alter \"SPEC\"   validate and print the plan; changes nothing\n"
 	    "       osc cleanup --table T                  remove what an abandoned run left\n"
-	    "       osc status  [--table T]                the state of the latest migration(s)\n"
+	    "       osc status  [--table T]                live status of a running migration, else the last state\n"
+	    "       osc pause | resume | cutover | abort --table T   steer a running migration (its socket)\n"
+	    "       osc set --table T name=value...        change limits while it runs: chunk-time, chunk-size-max,\n"
+	    "                                              max-lag, critical-lag, critical-interval, max-load, critical-load\n"
 	    "       osc history [--table T]                past runs\n"
 	    "Rerunning an unfinished migration (killed, stopped, window closed) resumes it.\n"
 	    "\n"
@@ -96,6 +114,18 @@ void options_usage(void)
 	    "  --on-success CMD        run CMD (sh -c) when done; OSC_* variables describe the run\n"
 	    "  --on-failure CMD        run CMD when the run fails (exit 1 or 2)\n"
 	    "  --on-cutover CMD        run CMD right after the swap committed\n"
+	    "  --replica URL           watch this replica's lag (repeatable; MySQL: default SHOW SLAVE HOSTS)\n"
+	    "  --max-lag DUR           pause copy and replay while a replica is further behind (default 1.5s; 0: off)\n"
+	    "  --critical-lag DUR      abort when a replica is this far behind (default: off)\n"
+	    "  --critical-interval DUR a critical reading must hold this long before osc aborts (default 0)\n"
+	    "  --max-load N=V,...      pause while a metric is above V: MySQL any global status variable\n"
+	    "                          (Threads_running=25); PostgreSQL active_sessions, wal_bytes_per_sec\n"
+	    "  --critical-load N=V,... abort when a metric reaches V\n"
+	    "  --heartbeat-interval DUR  how often osc writes its heartbeat row (default 100ms)\n"
+	    "  --pause-file FILE       pause while FILE exists\n"
+	    "  --panic-file FILE       abort (original intact) when FILE appears\n"
+	    "  --postpone-cutover FILE  created at start; the swap waits while it exists (or until osc cutover)\n"
+	    "  --socket PATH           the control socket (default /tmp/osc-<hash of database and table>.sock)\n"
 	    "  --config FILE           read `option = value` lines (command line wins)\n"
 	    "  -q, --quiet  -v, --verbose  --version  --help\n"
 	    "durations: 250ms, 2s, 5m, 1h.  exit: 0 done, 1 failed (original intact),\n"
@@ -236,6 +266,38 @@ static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e
 	case OPT_ON_SUCCESS: o->on_success = v; return true;
 	case OPT_ON_FAILURE: o->on_failure = v; return true;
 	case OPT_ON_CUTOVER: o->on_cutover = v; return true;
+	case OPT_REPLICA:
+		if (o->nreplicas == THROTTLE_MAX_REPLICAS) {
+			err_set(e, OSC_EXIT_INPUT, "--replica: at most %d replicas", THROTTLE_MAX_REPLICAS);
+			return false;
+		}
+		o->replicas[o->nreplicas++] = v;
+		return true;
+	case OPT_MAX_LAG: return parse_dur(name, v, &o->limits.max_lag_ms, e);
+	case OPT_CRITICAL_LAG: return parse_dur(name, v, &o->limits.critical_lag_ms, e);
+	case OPT_CRITICAL_INTERVAL: return parse_dur(name, v, &o->limits.critical_interval_ms, e);
+	case OPT_MAX_LOAD:
+	case OPT_CRITICAL_LOAD: {
+		char why[160];
+		LoadList *l = id == OPT_MAX_LOAD ? &o->limits.max_load : &o->limits.critical_load;
+		if (!throttle_parse_load(v, l, why, sizeof(why))) {
+			err_set(e, OSC_EXIT_INPUT, "--%s: %s", name, why);
+			return false;
+		}
+		return true;
+	}
+	case OPT_HEARTBEAT_INTERVAL:
+		if (!parse_dur(name, v, &o->heartbeat_interval_ms, e))
+			return false;
+		if (o->heartbeat_interval_ms < 10) {
+			err_set(e, OSC_EXIT_INPUT, "--heartbeat-interval must be at least 10ms");
+			return false;
+		}
+		return true;
+	case OPT_PAUSE_FILE: o->pause_file = v; return true;
+	case OPT_PANIC_FILE: o->panic_file = v; return true;
+	case OPT_POSTPONE_CUTOVER: o->postpone_cutover = v; return true;
+	case OPT_SOCKET: o->socket_path = v; return true;
 	case OPT_VERSION: o->command = CMD_VERSION; return true;
 	case 'h': o->command = CMD_HELP; return true;
 	case 'q': o->verbosity = -1; return true;
@@ -290,19 +352,28 @@ bool options_parse(Options *o, int argc, char **argv, OscErr *e)
 			o->command = CMD_HISTORY;
 		else if (strcmp(cmd, "status") == 0)
 			o->command = CMD_STATUS;
-		else if (strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0 || strcmp(cmd, "cutover") == 0 ||
-		         strcmp(cmd, "abort") == 0) {
-			err_set(e, OSC_EXIT_INPUT, "osc %s: not available in this version of osc", cmd);
-			return false;
-		} else {
+		else if (strcmp(cmd, "pause") == 0)
+			o->command = CMD_PAUSE;
+		else if (strcmp(cmd, "resume") == 0)
+			o->command = CMD_RESUME;
+		else if (strcmp(cmd, "cutover") == 0)
+			o->command = CMD_CUTOVER;
+		else if (strcmp(cmd, "abort") == 0)
+			o->command = CMD_ABORT;
+		else if (strcmp(cmd, "set") == 0)
+			o->command = CMD_SET;
+		else {
 			err_set(e, OSC_EXIT_INPUT, "unknown command '%s' (see osc --help)", cmd);
 			return false;
 		}
 		/* options may follow the subcommand */
 		int sub_argc = argc - optind;
 		char **sub_argv = argv + optind;
+		/* osc set takes name=value words among its options: let getopt
+		 * move them to the end */
+		const char *optstring = o->command == CMD_SET ? "hqv" : "+hqv";
 		optind = 1;
-		while ((c = getopt_long(sub_argc, sub_argv, "+hqv", long_opts, &idx)) != -1) {
+		while ((c = getopt_long(sub_argc, sub_argv, optstring, long_opts, &idx)) != -1) {
 			if (c == '?' || c == ':') {
 				err_set(e, OSC_EXIT_INPUT, "unknown option %s (see osc --help)", sub_argv[optind - 1]);
 				return false;
@@ -313,7 +384,15 @@ bool options_parse(Options *o, int argc, char **argv, OscErr *e)
 			if (!apply(o, c, name, optarg, e))
 				return false;
 		}
-		if (optind < sub_argc) {
+		if (o->command == CMD_SET) {
+			/* the loop above let getopt permute: the words are at the end */
+			o->set_args = sub_argv + optind;
+			o->nset_args = sub_argc - optind;
+			if (o->nset_args == 0) {
+				err_set(e, OSC_EXIT_INPUT, "osc set: expected name=value pairs, e.g. chunk-time=200ms max-lag=2s");
+				return false;
+			}
+		} else if (optind < sub_argc) {
 			err_set(e, OSC_EXIT_INPUT, "unexpected argument '%s' (see osc --help)", sub_argv[optind]);
 			return false;
 		}

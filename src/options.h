@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "throttle.h"
 #include "window.h"
 
 typedef enum OscCommand {
@@ -16,6 +17,11 @@ typedef enum OscCommand {
 	CMD_CLEANUP,
 	CMD_HISTORY,
 	CMD_STATUS,
+	CMD_PAUSE,    /* control a running migration over its socket */
+	CMD_RESUME,
+	CMD_CUTOVER,
+	CMD_ABORT,
+	CMD_SET,
 	CMD_HELP,
 	CMD_VERSION,
 } OscCommand;
@@ -39,6 +45,16 @@ typedef struct Options {
 	bool window_wait;         /* outside the window: wait, not exit 3 */
 	const char *log_file;     /* append the log here instead of stderr */
 	const char *on_success, *on_failure, *on_cutover; /* hook commands */
+	/* throttling (src/throttle.h) and live control (src/control.h) */
+	const char *replicas[THROTTLE_MAX_REPLICAS]; /* --replica URL, repeatable */
+	int nreplicas;
+	ThrottleLimits limits;    /* --max-lag, --critical-lag, --critical-interval, --max-load, --critical-load */
+	int64_t heartbeat_interval_ms;
+	const char *pause_file, *panic_file;
+	const char *postpone_cutover; /* flag file: the swap waits while it exists */
+	const char *socket_path;  /* NULL: derived from the database and the table */
+	char **set_args;          /* osc set: name=value words (in argv) */
+	int nset_args;
 	LogFormat log_format;
 	int verbosity;            /* -1 quiet, 0 normal, 1+ verbose */
 	char *owned[64];          /* strings read from --config, freed at exit */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "alter.h"
+#include "control.h"
 #include "err.h"
 #include "log.h"
 #include "names.h"
@@ -37,6 +38,28 @@ typedef enum ResumeKind {
 	RESUME_SWAPPED,     /* the swap committed: only the cleanup is left */
 	RESUME_DONE,        /* this exact migration already finished: nothing to do */
 } ResumeKind;
+
+/* The monitor (replicator/lag.c) calls these from its own thread, on
+ * connections of its own; they never touch o->db's connection. */
+typedef struct EngineMonitor {
+	/* Connects: url NULL is the primary; host non-NULL means the primary's
+	 * credentials at host:port (a replica the primary told of). */
+	void *(*probe_open)(Osc *o, const char *url, const char *host, int port, OscErr *e);
+	void (*probe_close)(void *probe);
+	/* On the primary: creates the heartbeat table (once the work objects exist). */
+	bool (*heartbeat_setup)(Osc *o, void *probe, OscErr *e) MUSTCHECK;
+	bool (*heartbeat_write)(Osc *o, void *probe, int64_t beat_ms, OscErr *e) MUSTCHECK;
+	/* On a replica: the newest heartbeat there (0: none yet). */
+	bool (*heartbeat_read)(Osc *o, void *probe, int64_t *beat_ms, OscErr *e) MUSTCHECK;
+	/* On the primary: a --max-load / --critical-load metric; an unknown name
+	 * is bad input. */
+	bool (*load_read)(Osc *o, void *probe, const char *name, double *value, OscErr *e) MUSTCHECK;
+	/* On the primary: the replicas it knows of.  *watch: connect to them and
+	 * throttle on them when no --replica is given (MySQL's SHOW SLAVE HOSTS,
+	 * named host:port); otherwise they are only shown (PostgreSQL's
+	 * pg_stat_replication, with byte and replay lag). */
+	bool (*replicas_find)(Osc *o, void *probe, ReplicaState *out, int max, int *n, bool *watch, OscErr *e) MUSTCHECK;
+} EngineMonitor;
 
 typedef struct Engine {
 	const char *name;
@@ -76,6 +99,9 @@ typedef struct Engine {
 	bool (*record)(Osc *o, const char *phase, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
 	/* `osc history` (all runs) and `osc status` (latest per table). */
 	bool (*history)(Osc *o, bool latest, OscErr *e) MUSTCHECK;
+
+	/* The monitor's queries (replicator/pg_heartbeat.c, my_heartbeat.c). */
+	const struct EngineMonitor *monitor;
 } Engine;
 
 struct Osc {
@@ -90,11 +116,14 @@ struct Osc {
 	int64_t started_ms;
 	ResumeKind resume;
 	int64_t rows_before;             /* copied by earlier runs of this migration */
+	Control ctl;                     /* shared with the control loop and the monitor */
 };
 
 /* The engines osc has. */
 extern const Engine pg_engine;
 extern const Engine my_engine;
+extern const EngineMonitor pg_monitor;
+extern const EngineMonitor my_monitor;
 
 /* Picks the engine for a database URL (NULL: PostgreSQL through libpq's
  * environment).  Unknown schemes are bad input. */

@@ -368,4 +368,5 @@ const Engine pg_engine = {
 	.estimate = eng_estimate,
 	.record = eng_record,
 	.history = eng_history,
+	.monitor = &pg_monitor,
 };

@@ -41,5 +41,6 @@ void test_window(void);
 void test_mysql_alter(void);
 void test_url(void);
 void test_err(void);
+void test_throttle(void);
 
 #endif

@@ -14,7 +14,7 @@ static const struct {
 	{ "alter parsing", test_alter },  { "chunk sizing", test_chunk }, { "backoff", test_backoff },
 	{ "options", test_options },      { "time windows", test_window },
 	{ "mysql alter forms", test_mysql_alter }, { "database urls", test_url },
-	{ "error messages", test_err },
+	{ "error messages", test_err }, { "throttle rules", test_throttle },
 };
 
 int main(void)

@@ -1,0 +1,185 @@
+/*
+ * pg_heartbeat.c — the PostgreSQL side of the monitor (replicator/lag.c).
+ *
+ * The heartbeat is one row in osc's work schema, `heartbeat(id, beat)`, a
+ * logged table so that it travels with the WAL to every physical replica;
+ * osc updates it every --heartbeat-interval with its own wall clock, and a
+ * replica's lag is osc's clock minus the value the replica shows.  It goes
+ * away with the work schema.  Load metrics: active_sessions (client
+ * backends in state active, osc's monitor excluded) and wal_bytes_per_sec
+ * (the WAL position's rate between two readings).  Replicas in
+ * pg_stat_replication are shown with byte and replay lag, but osc cannot
+ * connect to them without a URL, so only --replica ones are watched.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "osc.h"
+#include "pg.h"
+
+typedef struct PgProbe {
+	Pg pg;
+	int64_t wal_pos;      /* the last reading of pg_current_wal_lsn(), bytes */
+	int64_t wal_at_ms;
+	double wal_rate;
+} PgProbe;
+
+static void *probe_open(Osc *o, const char *url, const char *host, int port, OscErr *e)
+{
+	(void)host;
+	(void)port;
+	PgProbe *p = calloc(1, sizeof(PgProbe));
+	if (p == NULL)
+		abort();
+	if (url == NULL)
+		url = o->opt.database ? o->opt.database : getenv("OSC_DATABASE_URL");
+	if (!pg_connect(&p->pg, url, e)) {
+		free(p);
+		return NULL;
+	}
+	/* a replica that hangs must not hold the monitor for long */
+	if (!pg_command(&p->pg,
+	                "SELECT pg_catalog.set_config('statement_timeout', '2s', false),"
+	                "       pg_catalog.set_config('lock_timeout', '1s', false),"
+	                "       pg_catalog.set_config('application_name', 'osc monitor', false)",
+	                e)) {
+		pg_disconnect(&p->pg);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void probe_close(void *probe)
+{
+	PgProbe *p = probe;
+	pg_disconnect(&p->pg);
+	free(p);
+}
+
+/* The worker's work schema (fixed once preflight derived the names). */
+static const char *work_schema(Osc *o)
+{
+	return ((Pg *)o->db)->work;
+}
+
+static bool heartbeat_setup(Osc *o, void *probe, OscErr *e)
+{
+	PgProbe *p = probe;
+	Sql q;
+	sql_init(&q, &p->pg.dialect);
+	sql_add(&q, "CREATE TABLE IF NOT EXISTS %I.heartbeat (id int PRIMARY KEY, beat bigint NOT NULL)", work_schema(o));
+	bool ok = pg_exec_sql(&p->pg, &q, NULL, e);
+	sql_free(&q);
+	return ok;
+}
+
+static bool heartbeat_write(Osc *o, void *probe, int64_t beat_ms, OscErr *e)
+{
+	PgProbe *p = probe;
+	Sql q;
+	char v[32];
+	const char *params[1] = { v };
+
+	snprintf(v, sizeof(v), "%lld", (long long)beat_ms);
+	sql_init(&q, &p->pg.dialect);
+	sql_add(&q, "INSERT INTO %I.heartbeat (id, beat) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET beat = excluded.beat",
+	        work_schema(o));
+	bool ok = !q.failed && pg_exec(&p->pg, sql_text(&q), 1, params, NULL, e);
+	sql_free(&q);
+	return ok;
+}
+
+static bool heartbeat_read(Osc *o, void *probe, int64_t *beat_ms, OscErr *e)
+{
+	PgProbe *p = probe;
+	PGresult *r = NULL;
+	Sql q;
+
+	*beat_ms = 0;
+	sql_init(&q, &p->pg.dialect);
+	sql_add(&q, "SELECT beat FROM %I.heartbeat WHERE id = 1", work_schema(o));
+	bool ok = pg_exec_sql(&p->pg, &q, &r, e);
+	sql_free(&q);
+	if (!ok) {
+		/* not replayed there yet: no heartbeat, not a failure */
+		return strcmp(e->sqlstate, "42P01") == 0 || strcmp(e->sqlstate, "3F000") == 0;
+	}
+	if (PQntuples(r) == 1)
+		*beat_ms = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return true;
+}
+
+static bool load_read(Osc *o, void *probe, const char *name, double *value, OscErr *e)
+{
+	(void)o;
+	PgProbe *p = probe;
+	PGresult *r = NULL;
+
+	if (strcmp(name, "active_sessions") == 0) {
+		if (!pg_exec(&p->pg,
+		             "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE state = 'active'"
+		             " AND backend_type = 'client backend' AND pid <> pg_catalog.pg_backend_pid()",
+		             0, NULL, &r, e))
+			return false;
+		*value = strtod(PQgetvalue(r, 0, 0), NULL);
+		PQclear(r);
+		return true;
+	}
+	if (strcmp(name, "wal_bytes_per_sec") == 0) {
+		if (!pg_exec(&p->pg, "SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), '0/0')::bigint", 0,
+		             NULL, &r, e))
+			return false;
+		int64_t pos = strtoll(PQgetvalue(r, 0, 0), NULL, 10), now = now_ms();
+		PQclear(r);
+		if (p->wal_at_ms > 0 && now - p->wal_at_ms >= 200) {
+			p->wal_rate = (double)(pos - p->wal_pos) * 1000.0 / (double)(now - p->wal_at_ms);
+			p->wal_pos = pos;
+			p->wal_at_ms = now;
+		} else if (p->wal_at_ms == 0) {
+			p->wal_pos = pos;
+			p->wal_at_ms = now;
+		}
+		*value = p->wal_rate;
+		return true;
+	}
+	err_set(e, OSC_EXIT_INPUT, "load metric '%s': PostgreSQL has active_sessions and wal_bytes_per_sec", name);
+	return false;
+}
+
+static bool replicas_find(Osc *o, void *probe, ReplicaState *out, int max, int *n, bool *watch, OscErr *e)
+{
+	(void)o;
+	PgProbe *p = probe;
+	PGresult *r = NULL;
+
+	*n = 0;
+	*watch = false;
+	if (!pg_exec(&p->pg,
+	             "SELECT coalesce(application_name, ''), coalesce(host(client_addr), 'local'),"
+	             "       coalesce(pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), replay_lsn)::bigint, -1),"
+	             "       coalesce((extract(epoch FROM replay_lag) * 1000)::bigint, -1)"
+	             "  FROM pg_catalog.pg_stat_replication ORDER BY 1, 2",
+	             0, NULL, &r, e))
+		return false;
+	for (int i = 0; i < PQntuples(r) && *n < max; i++) {
+		ReplicaState *s = &out[(*n)++];
+		memset(s, 0, sizeof(*s));
+		snprintf(s->name, sizeof(s->name), "%s@%s", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+		s->bytes_behind = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+		s->replay_lag_ms = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+	}
+	PQclear(r);
+	return true;
+}
+
+const EngineMonitor pg_monitor = {
+	.probe_open = probe_open,
+	.probe_close = probe_close,
+	.heartbeat_setup = heartbeat_setup,
+	.heartbeat_write = heartbeat_write,
+	.heartbeat_read = heartbeat_read,
+	.load_read = load_read,
+	.replicas_find = replicas_find,
+};
