@@ -276,8 +276,12 @@ bool lag_start(Osc *o, OscErr *e)
 
 void lag_arm(Osc *o)
 {
+	if (!o->ctl.started)
+		return;
 	pthread_mutex_lock(&o->ctl.mu);
 	o->ctl.heartbeat_armed = true;
+	/* from now on the replicas count: no chunk before their first reading */
+	control_evaluate_locked(o);
 	pthread_mutex_unlock(&o->ctl.mu);
 }
 

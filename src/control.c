@@ -85,8 +85,8 @@ void control_evaluate_locked(Osc *o)
 	int64_t now = now_ms();
 	if (d.action == THROTTLE_ABORT && !c->abort_requested) {
 		c->abort_requested = true;
+		/* the worker says so, as the error that ends the run */
 		snprintf(c->abort_reason, sizeof(c->abort_reason), "aborting: %s", d.reason);
-		log_msg(&o->log, LOG_ERROR, "%s", c->abort_reason);
 	} else if (d.action == THROTTLE_PAUSE && !same) {
 		log_msg(&o->log, LOG_INFO, "throttled: %s", d.reason);
 	} else if (d.action == THROTTLE_GO && was) {

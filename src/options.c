@@ -372,7 +372,7 @@ bool options_parse(Options *o, int argc, char **argv, OscErr *e)
 		/* osc set takes name=value words among its options: let getopt
 		 * move them to the end */
 		const char *optstring = o->command == CMD_SET ? "hqv" : "+hqv";
-		optind = 1;
+		optind = 0; /* glibc: a full restart, including its permutation state */
 		while ((c = getopt_long(sub_argc, sub_argv, optstring, long_opts, &idx)) != -1) {
 			if (c == '?' || c == ':') {
 				err_set(e, OSC_EXIT_INPUT, "unknown option %s (see osc --help)", sub_argv[optind - 1]);

@@ -72,3 +72,22 @@ osc_bg_url() {
 replica_replay() {
     psql_replica "SELECT pg_wal_replay_$1()" >/dev/null || fail "pg_wal_replay_$1 failed"
 }
+
+# ctl_cleanup: kill a background osc a failed test left running (it would
+# hold the table for the next test), then lib.sh's cleanup
+ctl_cleanup() {
+    local rc=${1:-$?}
+    if [ "$rc" != 0 ]; then
+        for f in "$TEST_TMP"/*.err; do
+            [ -s "$f" ] || continue
+            echo "# --- $f (last messages, progress lines left out) ---" >&2
+            grep -v '"event":"progress"' "$f" | tail -n 12 | cut -c1-300 >&2
+        done
+    fi
+    if [ -n "${OSC_BG_PID:-}" ] && kill -0 "$OSC_BG_PID" 2>/dev/null; then
+        kill -KILL "$OSC_BG_PID" 2>/dev/null
+        wait "$OSC_BG_PID" 2>/dev/null
+    fi
+    _lib_cleanup
+}
+trap ctl_cleanup EXIT

@@ -10,7 +10,7 @@ need_osc
 T=t_thr_lag R=t_thr_lag_ref
 MAXLAG=1000
 
-trap 'psql_replica "SELECT pg_wal_replay_resume()" >/dev/null 2>&1; _lib_cleanup' EXIT
+trap 'r=$?; psql_replica "SELECT pg_wal_replay_resume()" >/dev/null 2>&1; ctl_cleanup $r' EXIT
 osc_state_forget $T
 fixture int $T $R 300000
 start_writer int $T $R

@@ -175,6 +175,41 @@ void test_options(void)
 	CHECK(!parse(&o, 7, a9, &e) && strstr(e.msg, "unknown option") != NULL);
 	options_free(&o);
 	unlink(path);
+
+	/* throttling options */
+	char *b1[] = { "osc", "--table", "t", "--alter", "x", "--replica", "postgres://r1", "--replica", "postgres://r2",
+		           "--max-lag", "2s", "--critical-lag", "10s", "--max-load", "Threads_running=25",
+		           "--critical-load", "Threads_running=100,Threads_connected=500", "--pause-file", "/p", NULL };
+	CHECK(parse(&o, 19, b1, &e));
+	CHECK(o.nreplicas == 2 && strcmp(o.replicas[1], "postgres://r2") == 0);
+	CHECK(o.limits.max_lag_ms == 2000 && o.limits.critical_lag_ms == 10000);
+	CHECK(o.limits.max_load.n == 1 && o.limits.critical_load.n == 2 && o.limits.critical_load.item[1].value == 500);
+	CHECK_STR(o.pause_file, "/p");
+	options_free(&o);
+	char *b2[] = { "osc", "--table", "t", "--alter", "x", "--max-load", "Threads_running", NULL };
+	CHECK(!parse(&o, 7, b2, &e) && strstr(e.msg, "--max-load") != NULL);
+	options_free(&o);
+	/* defaults: 1.5 s of lag throttles, nothing aborts */
+	char *b3[] = { "osc", "--table", "t", "--alter", "x", NULL };
+	CHECK(parse(&o, 5, b3, &e) && o.limits.max_lag_ms == 1500 && o.limits.critical_lag_ms == 0);
+	options_free(&o);
+
+	/* osc set: name=value words among the options, in any order */
+	char *c1[] = { "osc", "set", "--table", "t", "chunk-time=200ms", "max-lag=2s", "--database", "postgres://x", NULL };
+	CHECK(parse(&o, 8, c1, &e) && o.command == CMD_SET);
+	CHECK(o.nset_args == 2 && strcmp(o.set_args[0], "chunk-time=200ms") == 0 && strcmp(o.set_args[1], "max-lag=2s") == 0);
+	CHECK_STR(o.database, "postgres://x");
+	CHECK_STR(o.table, "t");
+	options_free(&o);
+	char *c2[] = { "osc", "set", "--table", "t", NULL };
+	CHECK(!parse(&o, 4, c2, &e) && strstr(e.msg, "name=value") != NULL);
+	options_free(&o);
+	char *c3[] = { "osc", "pause", "--table", "t", NULL };
+	CHECK(parse(&o, 4, c3, &e) && o.command == CMD_PAUSE);
+	options_free(&o);
+	char *c4[] = { "osc", "pause", "--table", "t", "now", NULL };
+	CHECK(!parse(&o, 5, c4, &e));
+	options_free(&o);
 }
 
 void test_window(void)

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Thresholds that abort: a replica lagging past --critical-lag (sustained for
+# --critical-interval) and a panic file each abort the run with exit 1; the
+# original is untouched (it equals the mirror the writer kept) and osc's
+# objects are gone.  A replica that cannot be read at all fails closed: the
+# copy does not advance, the status says which replica and why.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_control.sh"
+need_osc
+T=t_thr_abort R=t_thr_abort_ref
+ALTER="ADD COLUMN c int DEFAULT 5"
+trap 'r=$?; psql_replica "SELECT pg_wal_replay_resume()" >/dev/null 2>&1; ctl_cleanup $r' EXIT
+
+check_intact() {
+    tables_equal $T $R "id, v, n, extra, pad"
+    [ "$(has_column $T c)" = f ] || fail "the original has the new column after an abort"
+    no_osc_leftovers $T
+}
+
+# 1. critical lag, held for 1 s
+osc_state_forget $T
+fixture int $T $R 200000
+start_writer int $T $R
+osc_bg "$TEST_TMP/a.out" "$TEST_TMP/a.err" --table $T --alter "$ALTER" --replica "$OSC_PG_REPLICA_URL" \
+    --max-lag 500ms --critical-lag 2s --critical-interval 1s --chunk-time 50ms --chunk-size-max 1000 --log-format json
+wait_status_phase $T copy 30 || fail "the copy did not start"
+sleep 0.3
+lag0=$(json_num "$(status_json $T)" max_lag_ms)
+onset=$(now_ms)
+replica_replay pause
+osc_bg_wait 60
+took=$(( $(now_ms) - onset ))
+replica_replay resume
+[ "$OSC_BG_RC" = 1 ] || { tail -n 20 "$TEST_TMP/a.err" >&2; fail "critical lag: osc exited $OSC_BG_RC, expected 1"; }
+grep -q '"aborting: replica 127.0.0.1:[0-9]* is [0-9.]*s behind (--critical-lag 2.0s), for' "$TEST_TMP/a.err" \
+    || { cat "$TEST_TMP/a.err" >&2; fail "no critical-lag message"; }
+grep -q 'aborted: the original table is untouched' "$TEST_TMP/a.err" || fail "no abort confirmation"
+note "critical lag: aborted $took ms after replay stopped, with $lag0 ms of lag before (--critical-lag 2s + --critical-interval 1s)"
+[ "$took" -ge $((3000 - lag0 - 300)) ] || fail "aborted after $took ms, before the lag could be critical for 1 s"
+stop_writer
+wait_replica_caught_up 60
+check_intact
+
+# 2. the panic file
+PANIC=$TEST_TMP/panic
+start_writer int $T $R
+osc_bg "$TEST_TMP/p.out" "$TEST_TMP/p.err" --table $T --alter "$ALTER" --panic-file "$PANIC" \
+    --chunk-time 50ms --chunk-size-max 1000 --log-format json
+wait_status_phase $T copy 30 || fail "the copy did not start"
+touch "$PANIC"
+osc_bg_wait 30
+[ "$OSC_BG_RC" = 1 ] || fail "panic file: osc exited $OSC_BG_RC, expected 1"
+grep -q "aborting: the panic file $PANIC exists" "$TEST_TMP/p.err" || { cat "$TEST_TMP/p.err" >&2; fail "no panic message"; }
+stop_writer
+check_intact
+
+# 3. a replica that cannot be read (nothing listens there): fail closed
+DEAD=postgres://postgres@127.0.0.1:1/osctest
+osc_bg "$TEST_TMP/d.out" "$TEST_TMP/d.err" --table $T --alter "$ALTER" --replica "$DEAD" \
+    --chunk-time 50ms --chunk-size-max 1000 --log-format json
+wait_status_phase $T copy 30 || fail "the copy did not start"
+frozen=$(rows_frozen $T 2) || fail "the copy went on with an unreadable replica ($frozen)"
+st=$(status_json $T)
+grep -q '"throttle_reason":"replica 127.0.0.1:1 cannot be read: ' <<<"$st" || fail "the status does not say why: $st"
+grep -q '"replica 127.0.0.1:1: cannot connect' "$TEST_TMP/d.err" || { cat "$TEST_TMP/d.err" >&2; fail "no warning about the replica"; }
+[ "$frozen" = 0 ] || fail "rows were copied before the replica could be read: $frozen"
+ctl abort --table $T >/dev/null || fail "osc abort"
+osc_bg_wait 30
+[ "$OSC_BG_RC" = 1 ] || fail "osc abort: osc exited $OSC_BG_RC, expected 1"
+grep -q 'aborted by the operator' "$TEST_TMP/d.err" || fail "no operator abort message"
+check_intact
+echo "ok"
