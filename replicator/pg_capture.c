@@ -163,7 +163,7 @@ bool pg_capture_disarm(Pg *pg, OscErr *e)
 	if (!pg_exec_sql(pg, &q, NULL, e))
 		goto out;
 	sql_reset(&q);
-	sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I", pg->work, pg->shadow, pg->work, pg->log);
+	sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I, %I.heartbeat", pg->work, pg->shadow, pg->work, pg->log, pg->work);
 	if (!pg_exec_sql(pg, &q, NULL, e))
 		goto out;
 	ok = true;
