@@ -44,9 +44,16 @@ typedef struct MyKey {
 	bool binary;  /* compared as bytes: carried as hex */
 } MyKey;
 
+/* A user trigger on the table, as information_schema.TRIGGERS describes it:
+ * enough to create it again on another table (cutover/my_swap.c moves it to
+ * the shadow under the swap's lock) */
 typedef struct MyTrigger {
 	char *name;
-	char *sql;    /* SHOW CREATE TRIGGER's statement, to re-create it on the new table */
+	char *timing;   /* BEFORE | AFTER */
+	char *event;    /* INSERT | UPDATE | DELETE */
+	char *body;     /* ACTION_STATEMENT */
+	char *definer;  /* user@host */
+	char *sql_mode; /* the session's sql_mode when it was created */
 } MyTrigger;
 
 typedef struct My {

@@ -66,8 +66,13 @@ static void free_state(My *my)
 	free(my->cols);
 	free(my->deferred);
 	for (int i = 0; i < my->nuser_triggers; i++) {
-		free(my->user_triggers[i].name);
-		free(my->user_triggers[i].sql);
+		MyTrigger *t = &my->user_triggers[i];
+		free(t->name);
+		free(t->timing);
+		free(t->event);
+		free(t->body);
+		free(t->definer);
+		free(t->sql_mode);
 	}
 	free(my->user_triggers);
 }
@@ -226,7 +231,7 @@ static void eng_plan_print(Osc *o, FILE *out)
 	if (my->deferred)
 		fprintf(out, "built after the copy: %s\n", my->deferred);
 	for (int i = 0; i < my->nuser_triggers; i++)
-		fprintf(out, "re-created after the swap: trigger %s\n", my->user_triggers[i].name);
+		fprintf(out, "moved to the new table under the swap's lock: trigger %s\n", my->user_triggers[i].name);
 }
 
 static int64_t eng_estimate(Osc *o)
