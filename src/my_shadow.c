@@ -379,7 +379,7 @@ bool my_shadow_create(My *my, bool keep, OscErr *e)
 	Sql q;
 	bool ok = false;
 
-	if (!check_leftovers(my, e))
+	if (!check_leftovers(my, e) || !my_fkeys_check_children(my, e))
 		return false;
 	sql_init(&q, &my->dialect);
 	sql_add(&q, "CREATE TABLE %I.%I LIKE %I.%I", my->db, my->shadow, my->db, my->table);
@@ -408,7 +408,7 @@ bool my_shadow_create(My *my, bool keep, OscErr *e)
 			goto out;
 		}
 	}
-	if (!map_columns(my, e) || !defer_indexes(my, e) || !read_user_triggers(my, e) || !my_capture_create(my, e))
+	if (!map_columns(my, e) || !my_fkeys_read(my, e) || !defer_indexes(my, e) || !read_user_triggers(my, e) || !my_capture_create(my, e))
 		goto out;
 	ok = true;
 out:
@@ -428,7 +428,7 @@ bool my_shadow_finish(My *my, OscErr *e)
 	Sql q;
 	bool ok = true;
 	if (my->deferred == NULL)
-		return true;
+		return my_fkeys_add(my, e);
 	sql_init(&q, &my->dialect);
 	log_msg(&my->osc->log, LOG_INFO, "building the indexes: %s", my->deferred);
 	/* the shadow is osc's alone; online all the same, so the index build
@@ -442,7 +442,7 @@ bool my_shadow_finish(My *my, OscErr *e)
 		ok = false;
 	}
 	sql_free(&q);
-	return ok;
+	return ok && my_fkeys_add(my, e);
 }
 
 void my_key_list(My *my, Sql *q, const char *alias, bool shadow)

@@ -20,6 +20,7 @@ enum {
 	OPT_CHUNK_SIZE_MAX, OPT_LOCK_TIMEOUT, OPT_STATEMENT_TIMEOUT, OPT_CUTOVER_RETRIES,
 	OPT_MAX_RUNTIME, OPT_DROP_OLD, OPT_LOG_FORMAT, OPT_CONFIG, OPT_VERSION,
 	OPT_WINDOW, OPT_WINDOW_WAIT, OPT_LOG_FILE, OPT_ON_SUCCESS, OPT_ON_FAILURE, OPT_ON_CUTOVER,
+	OPT_ALTER_FK_METHOD,
 };
 
 static const struct option long_opts[] = {
@@ -34,6 +35,7 @@ static const struct option long_opts[] = {
 	{ "cutover-retries", required_argument, NULL, OPT_CUTOVER_RETRIES },
 	{ "max-runtime", required_argument, NULL, OPT_MAX_RUNTIME },
 	{ "drop-old-table", no_argument, NULL, OPT_DROP_OLD },
+	{ "alter-foreign-keys-method", required_argument, NULL, OPT_ALTER_FK_METHOD },
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "window", required_argument, NULL, OPT_WINDOW },
@@ -89,6 +91,7 @@ void options_usage(void)
 	    "  --cutover-retries N     swap attempts before giving up (default 30)\n"
 	    "  --max-runtime DUR       abort when the run takes longer (default: no limit)\n"
 	    "  --drop-old-table        drop the original after the swap instead of keeping _T_osc_old\n"
+	    "  --alter-foreign-keys-method none  let child tables keep referencing the old table (MySQL; see README)\n"
 	    "  --window HH:MM-HH:MM    copy only inside this local time window (may cross midnight)\n"
 	    "  --window-wait           outside the window, wait for it instead of exiting 3\n"
 	    "  --log-format text|json  progress and messages as text (terminal) or JSON lines\n"
@@ -214,6 +217,7 @@ static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e
 		return true;
 	case OPT_MAX_RUNTIME: return parse_dur(name, v, &o->max_runtime_ms, e);
 	case OPT_DROP_OLD: o->drop_old_table = true; return true;
+	case OPT_ALTER_FK_METHOD: o->alter_fk_method = v; return true;
 	case OPT_LOG_FORMAT:
 		if (strcmp(v, "text") == 0)
 			o->log_format = LOG_TEXT;
