@@ -7,6 +7,7 @@
  *   A: LOCK TABLES T, T_osc_old, shadow, log WRITE   -- writers wait
  *   B: RENAME TABLE T TO T_osc_old, shadow TO T      -- sent, waits behind A
  *   A: waits until B is seen waiting; drains the log into the shadow
+ *   A: moves T's own triggers to the shadow (DROP on T, CREATE on shadow)
  *   A: DROP TABLE T_osc_old; UNLOCK TABLES
  *   B: its RENAME runs before any writer: one atomic swap
  * The server takes a RENAME's metadata locks one by one in name order, and a
@@ -18,8 +19,15 @@
  * on the sentry: T stays the original, whole.  Writers wait from A's LOCK to
  * B's RENAME: the drain, milliseconds after the catch-up.  A lock timeout
  * (lock_wait_timeout: --lock-timeout rounded up to whole seconds, as the
- * server counts) on A's LOCK is a retry.  The table's own triggers went
- * with the original to T_osc_old; they are re-created on the new table.
+ * server counts) on A's LOCK is a retry.
+ * A RENAME takes a table's triggers along, so the table's own triggers are
+ * moved to the shadow before it, while A's lock holds every writer: the
+ * first write to the new table fires them, and no write to either table
+ * happens while a trigger is on neither.  Trigger names are unique per
+ * database, hence DROP first.  If the move fails, the moved triggers go
+ * back to T before the lock is released.  (Creating them after the RENAME
+ * would miss the writes of those milliseconds, and on MariaDB it can leave
+ * an application's prepared statements stale: replicator/my_capture.c.)
  */
 #include "my.h"
 
@@ -60,12 +68,89 @@ static bool rename_is_waiting(My *my, unsigned long id)
 	return false;
 }
 
+/* CREATE TRIGGER for user trigger t on table `table` of T's database,
+ * from its information_schema description (the header is rebuilt, so the
+ * table's name as its author spelled it does not matter). */
+static void user_trigger_sql(My *my, const MyTrigger *t, const char *table, Sql *q)
+{
+	char *user = my_strdup(t->definer), *host = strrchr(user, '@');
+	if (host)
+		*host++ = '\0';
+	sql_add(q, "CREATE DEFINER=%I", user);
+	if (host)
+		sql_add(q, "@%I", host);
+	free(user);
+	sql_add(q, " TRIGGER %I.%I %s %s ON %I.%I FOR EACH ROW %s", my->db, t->name,
+	        strcmp(t->timing, "BEFORE") == 0 ? "BEFORE" : "AFTER",
+	        strcmp(t->event, "INSERT") == 0 ? "INSERT" : strcmp(t->event, "UPDATE") == 0 ? "UPDATE" : "DELETE",
+	        my->db, table, t->body);
+}
+
+/* Creates user trigger t on `table` under the sql_mode it was created with. */
+static bool create_user_trigger(My *my, const MyTrigger *t, const char *table, OscErr *e)
+{
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "SET SESSION sql_mode = %L", t->sql_mode);
+	bool ok = run(my, &q, e);
+	if (ok) {
+		user_trigger_sql(my, t, table, &q);
+		ok = run(my, &q, e);
+	}
+	sql_free(&q);
+	return ok;
+}
+
+/* Under A's lock: T's own triggers from T to the shadow.  *moved counts
+ * those no longer on T (the last of them may be on neither). */
+static bool move_user_triggers(My *my, int *moved, OscErr *e)
+{
+	Sql q;
+	bool ok = true;
+	sql_init(&q, &my->dialect);
+	for (int i = 0; ok && i < my->nuser_triggers; i++) {
+		const MyTrigger *t = &my->user_triggers[i];
+		log_msg(&my->osc->log, LOG_DEBUG, "moving trigger %s.%s to the new table", my->db, t->name);
+		sql_add(&q, "DROP TRIGGER %I.%I", my->db, t->name);
+		ok = run(my, &q, e);
+		if (ok) {
+			*moved = i + 1;
+			ok = create_user_trigger(my, t, my->shadow, e);
+		}
+	}
+	sql_free(&q);
+	return ok;
+}
+
+/* Undoes move_user_triggers (still under A's lock); says what it cannot. */
+static void restore_user_triggers(My *my, int moved)
+{
+	Sql q;
+	sql_init(&q, &my->dialect);
+	for (int i = 0; i < moved; i++) {
+		const MyTrigger *t = &my->user_triggers[i];
+		OscErr e;
+		err_clear(&e);
+		sql_add(&q, "DROP TRIGGER IF EXISTS %I.%I", my->db, t->name);
+		if (!run(my, &q, &e) || !create_user_trigger(my, t, my->table, &e)) {
+			log_error(&my->osc->log, &e);
+			user_trigger_sql(my, t, my->table, &q);
+			log_msg(&my->osc->log, LOG_WARN, "could not put trigger %s back on %s.%s; create it with: %s", t->name,
+			        my->db, my->table, sql_text(&q));
+			sql_reset(&q);
+		}
+	}
+	sql_free(&q);
+}
+
 SwapResult my_swap(My *my, OscErr *e)
 {
 	Sql q;
 	MYSQL_RES *r = NULL;
 	SwapResult res = SWAP_FAILED;
 	bool locked = false, sentry = false, sent = false, log_dropped = false;
+	int moved = 0;
+	char *sql_mode = NULL;
 	My b;
 	int64_t t0 = now_us(), t_locked = 0;
 	int64_t drained = 0;
@@ -90,6 +175,14 @@ SwapResult my_swap(My *my, OscErr *e)
 	mysql_free_result(r);
 	r = NULL;
 
+	if (my->nuser_triggers > 0) {
+		if (!my_exec(my, "SELECT @@SESSION.sql_mode", &r, e))
+			goto out;
+		row = mysql_fetch_row(r);
+		sql_mode = my_strdup(row && row[0] ? row[0] : "");
+		mysql_free_result(r);
+		r = NULL;
+	}
 	if (!my_connect(&b, my->url, e))
 		goto out;
 	/* B outwaits A's drain; A's own waits stay short */
@@ -137,6 +230,8 @@ SwapResult my_swap(My *my, OscErr *e)
 	my->in_lock = false;
 	my->osc->progress.log_applied += drained;
 	fault_point(my->osc, "swap-locked");
+	if (!move_user_triggers(my, &moved, e))
+		goto out;
 	/* Past the drain, no write may succeed on the original any more: its
 	 * triggers insert into the log, so the log goes now, and a write that
 	 * still reaches the original (were the RENAME not first in line for
@@ -168,25 +263,13 @@ SwapResult my_swap(My *my, OscErr *e)
 	        "attempt %.1fms",
 	        (double)(t_unlocked - t_locked) / 1000.0, (long)drained, (double)(now_us() - t_unlocked) / 1000.0,
 	        (double)(now_us() - t0) / 1000.0);
-	/* the definitions name the table as their author wrote it: unqualified
-	 * names resolve in the table's database */
-	if (my->nuser_triggers > 0 && mysql_select_db(my->conn, my->db) != 0)
-		log_msg(&my->osc->log, LOG_WARN, "cannot USE %s: %s", my->db, mysql_error(my->conn));
-	for (int i = 0; i < my->nuser_triggers; i++) {
-		OscErr e2;
-		err_clear(&e2);
-		sql_add(&q, "DROP TRIGGER IF EXISTS %I.%I", my->db, my->user_triggers[i].name);
-		if (!run(my, &q, &e2) || !my_exec(my, my->user_triggers[i].sql, NULL, &e2)) {
-			log_error(&my->osc->log, &e2);
-			log_msg(&my->osc->log, LOG_WARN, "could not re-create trigger %s on the new table; its definition: %s",
-			        my->user_triggers[i].name, my->user_triggers[i].sql);
-		}
-	}
 out:
 	if (res != SWAP_DONE) {
 		OscErr e3;
 		err_clear(&e3);
 		/* the sentry stays until B is done, so B's RENAME cannot succeed */
+		if (moved > 0)
+			restore_user_triggers(my, moved);
 		if (locked && !my_exec(my, "UNLOCK TABLES", NULL, &e3))
 			log_error(&my->osc->log, &e3);
 		if (sent && b.conn) {
@@ -201,6 +284,17 @@ out:
 				log_error(&my->osc->log, &e3);
 			sql_free(&d);
 		}
+	}
+	if (sql_mode) {
+		OscErr e4;
+		err_clear(&e4);
+		Sql m;
+		sql_init(&m, &my->dialect);
+		sql_add(&m, "SET SESSION sql_mode = %L", sql_mode);
+		if (!my_exec_sql(my, &m, NULL, &e4))
+			log_error(&my->osc->log, &e4);
+		sql_free(&m);
+		free(sql_mode);
 	}
 	my_disconnect(&b);
 	mysql_free_result(r);

@@ -5,8 +5,20 @@
  * The application's transaction does one narrow INSERT into a table that
  * nobody else writes and only the replayer reads and deletes, oldest first;
  * it never touches the shadow, so it never waits on the copy.  An UPDATE
- * that changes the key logs both keys.  Installing a trigger takes a brief
- * metadata lock on the table: under lock_wait_timeout, retried.
+ * that changes the key logs both keys.
+ *
+ * The triggers are installed together under LOCK TABLES T WRITE (under
+ * lock_wait_timeout, retried), followed by an instant ALTER that sets T's
+ * comment to what it already is.  Why: MariaDB 10.11 (reproduced without
+ * osc, see README "MariaDB and prepared statements") can leave an
+ * application's server-side prepared statement on T without the tables of a
+ * trigger created for its event while T already had other triggers: every
+ * later execution of that statement fails with 1146 "Table '..._osc_log'
+ * doesn't exist" until T's definition changes.  The lock keeps statements
+ * from running between the three CREATE TRIGGERs; the ALTER gives T a new
+ * definition version, so each prepared statement is re-prepared at its next
+ * execution, which clears the stale state (a FLUSH TABLES does not).
+ * Writers wait for the lock: milliseconds, like a single CREATE TRIGGER.
  */
 #include "my.h"
 
@@ -64,34 +76,73 @@ static void log_insert(My *my, Sql *q, const char *row)
 	sql_add(q, ")");
 }
 
+/* The three CREATE TRIGGER statements, run under LOCK TABLES T WRITE. */
+static bool create_triggers(My *my, Sql *q, OscErr *e)
+{
+	sql_reset(q);
+	sql_add(q, "CREATE TRIGGER %I AFTER INSERT ON %I.%I FOR EACH ROW ", my->trg_ins, my->db, my->table);
+	log_insert(my, q, "NEW");
+	if (!my_exec_sql(my, q, NULL, e))
+		return false;
+	sql_reset(q);
+	sql_add(q, "CREATE TRIGGER %I AFTER UPDATE ON %I.%I FOR EACH ROW BEGIN ", my->trg_upd, my->db, my->table);
+	log_insert(my, q, "NEW");
+	sql_add(q, "; IF NOT (");
+	for (int k = 0; k < my->nkeys; k++)
+		sql_add(q, "%sOLD.%I <=> NEW.%I", k ? " AND " : "", my->keys[k].name, my->keys[k].name);
+	sql_add(q, ") THEN ");
+	log_insert(my, q, "OLD");
+	sql_add(q, "; END IF; END");
+	if (!my_exec_sql(my, q, NULL, e))
+		return false;
+	sql_reset(q);
+	sql_add(q, "CREATE TRIGGER %I AFTER DELETE ON %I.%I FOR EACH ROW ", my->trg_del, my->db, my->table);
+	log_insert(my, q, "OLD");
+	return my_exec_sql(my, q, NULL, e);
+}
+
 bool my_capture_install(My *my, OscErr *e)
 {
+	MYSQL_RES *r = NULL;
 	Sql q;
-	bool ok = false;
+	bool ok = false, locked = false;
+	char *comment = NULL;
 	sql_init(&q, &my->dialect);
 
-	sql_add(&q, "CREATE TRIGGER %I AFTER INSERT ON %I.%I FOR EACH ROW ", my->trg_ins, my->db, my->table);
-	log_insert(my, &q, "NEW");
-	if (!my_ddl_retry(my, "installing the insert trigger", &q, e))
+	sql_add(&q, "SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L",
+	        my->db, my->table);
+	if (!my_exec_sql(my, &q, &r, e))
 		goto out;
+	MYSQL_ROW row = mysql_fetch_row(r);
+	comment = my_strdup(row && row[0] ? row[0] : "");
 	sql_reset(&q);
-	sql_add(&q, "CREATE TRIGGER %I AFTER UPDATE ON %I.%I FOR EACH ROW BEGIN ", my->trg_upd, my->db, my->table);
-	log_insert(my, &q, "NEW");
-	sql_add(&q, "; IF NOT (");
-	for (int k = 0; k < my->nkeys; k++)
-		sql_add(&q, "%sOLD.%I <=> NEW.%I", k ? " AND " : "", my->keys[k].name, my->keys[k].name);
-	sql_add(&q, ") THEN ");
-	log_insert(my, &q, "OLD");
-	sql_add(&q, "; END IF; END");
-	if (!my_ddl_retry(my, "installing the update trigger", &q, e))
+	sql_add(&q, "LOCK TABLES %I.%I WRITE", my->db, my->table);
+	if (!my_ddl_retry(my, "installing the capture triggers", &q, e))
 		goto out;
+	locked = true;
+	if (!create_triggers(my, &q, e))
+		goto out;
+	/* the same comment again: a new table definition version, so that every
+	 * prepared statement on T is prepared afresh (see the banner) */
 	sql_reset(&q);
-	sql_add(&q, "CREATE TRIGGER %I AFTER DELETE ON %I.%I FOR EACH ROW ", my->trg_del, my->db, my->table);
-	log_insert(my, &q, "OLD");
-	if (!my_ddl_retry(my, "installing the delete trigger", &q, e))
+	sql_add(&q, "ALTER TABLE %I.%I COMMENT = %L, ALGORITHM=INSTANT", my->db, my->table, comment);
+	if (!my_exec_sql(my, &q, NULL, e))
 		goto out;
 	ok = true;
 out:
+	if (locked) {
+		OscErr e2;
+		err_clear(&e2);
+		if (!my_exec(my, "UNLOCK TABLES", NULL, &e2)) {
+			if (ok)
+				*e = e2;
+			else
+				log_error(&my->osc->log, &e2);
+			ok = false;
+		}
+	}
+	free(comment);
+	mysql_free_result(r);
 	sql_free(&q);
 	return ok;
 }

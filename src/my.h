@@ -44,9 +44,16 @@ typedef struct MyKey {
 	bool binary;  /* compared as bytes: carried as hex */
 } MyKey;
 
+/* A user trigger on the table, as information_schema.TRIGGERS describes it:
+ * enough to create it again on another table (cutover/my_swap.c moves it to
+ * the shadow under the swap's lock) */
 typedef struct MyTrigger {
 	char *name;
-	char *sql;    /* SHOW CREATE TRIGGER's statement, to re-create it on the new table */
+	char *timing;   /* BEFORE | AFTER */
+	char *event;    /* INSERT | UPDATE | DELETE */
+	char *body;     /* ACTION_STATEMENT */
+	char *definer;  /* user@host */
+	char *sql_mode; /* the session's sql_mode when it was created */
 } MyTrigger;
 
 typedef struct My {
@@ -64,6 +71,8 @@ typedef struct My {
 	char *deferred;         /* "ADD INDEX ..., ADD UNIQUE ..." rebuilt after the copy, or NULL */
 	MyTrigger *user_triggers;
 	int nuser_triggers;
+	char *fkeys;            /* "ADD CONSTRAINT ... FOREIGN KEY ..." for the shadow, or NULL */
+	int nchildren;          /* foreign keys of other tables that reference the table */
 
 	char shadow[MY_NAMELEN + 1], old[MY_NAMELEN + 1], log[MY_NAMELEN + 1];
 	char trg_ins[MY_NAMELEN + 1], trg_upd[MY_NAMELEN + 1], trg_del[MY_NAMELEN + 1];
@@ -103,6 +112,11 @@ char **my_key_literals(My *my, MYSQL_ROW row, int first);
 void my_free_key(My *my, char **key);
 /* (k1 > v1) OR (k1 = v1 AND k2 > v2)...; op is ">" or "<=" */
 void my_key_compare(My *my, Sql *q, const char *alias, const char *op, char **vals);
+
+/* my_fkeys.c */
+bool my_fkeys_check_children(My *my, OscErr *e) MUSTCHECK;
+bool my_fkeys_read(My *my, OscErr *e) MUSTCHECK;
+bool my_fkeys_add(My *my, OscErr *e) MUSTCHECK;
 
 /* replicator/my_capture.c */
 bool my_capture_create(My *my, OscErr *e) MUSTCHECK;   /* the log table */

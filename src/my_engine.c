@@ -31,17 +31,20 @@ static bool my_open(Osc *o, OscErr *e)
 	char sql[256];
 	snprintf(sql, sizeof(sql),
 	         "SET SESSION lock_wait_timeout = %ld, innodb_lock_wait_timeout = %ld, max_statement_time = %.3f,"
-	         " autocommit = 1",
+	         " autocommit = 1, foreign_key_checks = 0",
 	         lock_s, lock_s, (double)o->opt.statement_timeout_ms / 1000.0);
 	if (!my_exec(my, sql, NULL, e)) {
 		/* MySQL has no max_statement_time (it has max_execution_time, for SELECT only) */
 		snprintf(sql, sizeof(sql),
-		         "SET SESSION lock_wait_timeout = %ld, innodb_lock_wait_timeout = %ld, autocommit = 1", lock_s, lock_s);
+		         "SET SESSION lock_wait_timeout = %ld, innodb_lock_wait_timeout = %ld, autocommit = 1,"
+		         " foreign_key_checks = 0",
+		         lock_s, lock_s);
 		if (!my_exec(my, sql, NULL, e))
 			return false;
 	}
-	/* consistent reads without locks: the copy and the replay never make
-	 * the application wait */
+	/* foreign_key_checks is off above: osc writes only the shadow, with rows
+	 * that held in the original (src/my_fkeys.c).  Consistent reads without
+	 * locks: the copy and the replay never make the application wait */
 	return my_exec(my, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", NULL, e);
 }
 
@@ -65,9 +68,15 @@ static void free_state(My *my)
 	}
 	free(my->cols);
 	free(my->deferred);
+	free(my->fkeys);
 	for (int i = 0; i < my->nuser_triggers; i++) {
-		free(my->user_triggers[i].name);
-		free(my->user_triggers[i].sql);
+		MyTrigger *t = &my->user_triggers[i];
+		free(t->name);
+		free(t->timing);
+		free(t->event);
+		free(t->body);
+		free(t->definer);
+		free(t->sql_mode);
 	}
 	free(my->user_triggers);
 }
@@ -165,7 +174,10 @@ static bool eng_finish(Osc *o, OscErr *e)
 	/* the capture triggers went along with the old table; the log is gone */
 	if (!my_capture_drop(my, e) || !my_drop_work_tables(my, false, e))
 		return false;
-	if (o->opt.drop_old_table) {
+	if (o->opt.drop_old_table && my->nchildren > 0) {
+		log_msg(&o->log, LOG_WARN, "the old table %s.%s was kept: other tables' foreign keys reference it", my->db,
+		        my->old);
+	} else if (o->opt.drop_old_table) {
 		Sql q;
 		OscErr e2;
 		err_clear(&e2);
@@ -225,8 +237,14 @@ static void eng_plan_print(Osc *o, FILE *out)
 	fprintf(out, "  (columns not listed take their default or are generated)\n");
 	if (my->deferred)
 		fprintf(out, "built after the copy: %s\n", my->deferred);
+	if (my->fkeys)
+		fprintf(out, "foreign keys added after the copy: %s\n", my->fkeys);
+	if (my->nchildren > 0)
+		fprintf(out, "child tables: %d foreign key(s) reference the table; with --alter-foreign-keys-method none\n"
+		             "           they reference %s after the swap\n",
+		        my->nchildren, my->old);
 	for (int i = 0; i < my->nuser_triggers; i++)
-		fprintf(out, "re-created after the swap: trigger %s\n", my->user_triggers[i].name);
+		fprintf(out, "moved to the new table under the swap's lock: trigger %s\n", my->user_triggers[i].name);
 }
 
 static int64_t eng_estimate(Osc *o)

@@ -341,17 +341,19 @@ out:
 }
 
 /* The table's own triggers: RENAME TABLE takes them along to the old
- * table, so the swap re-creates them on the new one. */
+ * table, so the swap moves them to the shadow before its RENAME.  Read in
+ * the order they fire, so that creating them again in this order keeps it. */
 static bool read_user_triggers(My *my, OscErr *e)
 {
-	MYSQL_RES *r = NULL, *r2 = NULL;
+	MYSQL_RES *r = NULL;
 	MYSQL_ROW row;
 	Sql q;
 	bool ok = false;
 	sql_init(&q, &my->dialect);
 	sql_add(&q,
-	        "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = %L"
-	        " AND EVENT_OBJECT_TABLE = %L AND TRIGGER_NAME NOT IN (%L, %L, %L) ORDER BY ACTION_ORDER",
+	        "SELECT TRIGGER_NAME, ACTION_TIMING, EVENT_MANIPULATION, ACTION_STATEMENT, DEFINER, SQL_MODE"
+	        " FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = %L AND EVENT_OBJECT_TABLE = %L"
+	        " AND TRIGGER_NAME NOT IN (%L, %L, %L) ORDER BY ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER",
 	        my->db, my->table, my->trg_ins, my->trg_upd, my->trg_del);
 	if (!rows(my, &q, &r, e))
 		goto out;
@@ -359,23 +361,17 @@ static bool read_user_triggers(My *my, OscErr *e)
 	if (my->user_triggers == NULL)
 		abort();
 	while ((row = mysql_fetch_row(r)) != NULL) {
-		sql_reset(&q);
-		sql_add(&q, "SHOW CREATE TRIGGER %I.%I", my->db, row[0]);
-		if (!rows(my, &q, &r2, e))
-			goto out;
-		MYSQL_ROW tr = mysql_fetch_row(r2);
-		if (tr && tr[2]) {
-			MyTrigger *t = &my->user_triggers[my->nuser_triggers++];
-			t->name = my_strdup(row[0]);
-			t->sql = my_strdup(tr[2]);
-		}
-		mysql_free_result(r2);
-		r2 = NULL;
+		MyTrigger *t = &my->user_triggers[my->nuser_triggers++];
+		t->name = my_strdup(row[0]);
+		t->timing = my_strdup(row[1]);
+		t->event = my_strdup(row[2]);
+		t->body = my_strdup(row[3]);
+		t->definer = my_strdup(row[4]);
+		t->sql_mode = my_strdup(row[5]);
 	}
 	ok = true;
 out:
 	mysql_free_result(r);
-	mysql_free_result(r2);
 	sql_free(&q);
 	return ok;
 }
@@ -385,7 +381,7 @@ bool my_shadow_create(My *my, bool keep, OscErr *e)
 	Sql q;
 	bool ok = false;
 
-	if (!check_leftovers(my, e))
+	if (!check_leftovers(my, e) || !my_fkeys_check_children(my, e))
 		return false;
 	sql_init(&q, &my->dialect);
 	sql_add(&q, "CREATE TABLE %I.%I LIKE %I.%I", my->db, my->shadow, my->db, my->table);
@@ -414,7 +410,7 @@ bool my_shadow_create(My *my, bool keep, OscErr *e)
 			goto out;
 		}
 	}
-	if (!map_columns(my, e) || !defer_indexes(my, e) || !read_user_triggers(my, e) || !my_capture_create(my, e))
+	if (!map_columns(my, e) || !my_fkeys_read(my, e) || !defer_indexes(my, e) || !read_user_triggers(my, e) || !my_capture_create(my, e))
 		goto out;
 	ok = true;
 out:
@@ -434,7 +430,7 @@ bool my_shadow_finish(My *my, OscErr *e)
 	Sql q;
 	bool ok = true;
 	if (my->deferred == NULL)
-		return true;
+		return my_fkeys_add(my, e);
 	sql_init(&q, &my->dialect);
 	log_msg(&my->osc->log, LOG_INFO, "building the indexes: %s", my->deferred);
 	/* the shadow is osc's alone; online all the same, so the index build
@@ -448,7 +444,7 @@ bool my_shadow_finish(My *my, OscErr *e)
 		ok = false;
 	}
 	sql_free(&q);
-	return ok;
+	return ok && my_fkeys_add(my, e);
 }
 
 void my_key_list(My *my, Sql *q, const char *alias, bool shadow)

@@ -22,6 +22,7 @@ enum {
 	OPT_WINDOW, OPT_WINDOW_WAIT, OPT_LOG_FILE, OPT_ON_SUCCESS, OPT_ON_FAILURE, OPT_ON_CUTOVER,
 	OPT_REPLICA, OPT_MAX_LAG, OPT_CRITICAL_LAG, OPT_CRITICAL_INTERVAL, OPT_MAX_LOAD, OPT_CRITICAL_LOAD,
 	OPT_HEARTBEAT_INTERVAL, OPT_PAUSE_FILE, OPT_PANIC_FILE, OPT_POSTPONE_CUTOVER, OPT_SOCKET,
+	OPT_ALTER_FK_METHOD,
 };
 
 static const struct option long_opts[] = {
@@ -36,6 +37,7 @@ static const struct option long_opts[] = {
 	{ "cutover-retries", required_argument, NULL, OPT_CUTOVER_RETRIES },
 	{ "max-runtime", required_argument, NULL, OPT_MAX_RUNTIME },
 	{ "drop-old-table", no_argument, NULL, OPT_DROP_OLD },
+	{ "alter-foreign-keys-method", required_argument, NULL, OPT_ALTER_FK_METHOD },
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "window", required_argument, NULL, OPT_WINDOW },
@@ -107,6 +109,7 @@ void options_usage(void)
 	    "  --cutover-retries N     swap attempts before giving up (default 30)\n"
 	    "  --max-runtime DUR       abort when the run takes longer (default: no limit)\n"
 	    "  --drop-old-table        drop the original after the swap instead of keeping _T_osc_old\n"
+	    "  --alter-foreign-keys-method none  let child tables keep referencing the old table (MySQL; see README)\n"
 	    "  --window HH:MM-HH:MM    copy only inside this local time window (may cross midnight)\n"
 	    "  --window-wait           outside the window, wait for it instead of exiting 3\n"
 	    "  --log-format text|json  progress and messages as text (terminal) or JSON lines\n"
@@ -244,6 +247,7 @@ static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e
 		return true;
 	case OPT_MAX_RUNTIME: return parse_dur(name, v, &o->max_runtime_ms, e);
 	case OPT_DROP_OLD: o->drop_old_table = true; return true;
+	case OPT_ALTER_FK_METHOD: o->alter_fk_method = v; return true;
 	case OPT_LOG_FORMAT:
 		if (strcmp(v, "text") == 0)
 			o->log_format = LOG_TEXT;

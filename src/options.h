@@ -41,6 +41,7 @@ typedef struct Options {
 	int cutover_retries;
 	int64_t max_runtime_ms;   /* 0: none */
 	bool drop_old_table;
+	const char *alter_fk_method; /* --alter-foreign-keys-method; NULL: refuse when child tables exist */
 	Window window;            /* copy only inside it */
 	bool window_wait;         /* outside the window: wait, not exit 3 */
 	const char *log_file;     /* append the log here instead of stderr */
