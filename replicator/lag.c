@@ -170,6 +170,7 @@ static void *monitor_main(void *arg)
 	Osc *o = arg;
 	Monitor *m = o->ctl.monitor;
 
+	control_block_signals();
 	while (!atomic_load(&o->ctl.monitor_quit)) {
 		int64_t t0 = now_ms();
 		beat(o, m);

@@ -101,6 +101,10 @@ void control_chunk_limits(Osc *o, int64_t *chunk_time_ms, int64_t *chunk_size_ma
  * cause changes. */
 void control_evaluate_locked(Osc *o);
 
+/* SIGINT and SIGTERM go to the worker (the main thread), whose steps they
+ * stop; the helper threads block them. */
+void control_block_signals(void);
+
 /* Client side (`osc status|pause|resume|cutover|abort|set`): sends one
  * command to a running migration's socket and prints the answer.  *running
  * is false when no migration answers there. */
