@@ -92,6 +92,47 @@ out:
 	return ok;
 }
 
+/* Step 2 for extended statistics: LIKE made them in the work schema under
+ * invented names; the swap moves them to the original's schema, so they
+ * take the original's names now.  Paired by creation order, checked by
+ * kind and columns. */
+static bool name_statistics(Pg *pg, OscErr *e)
+{
+	PGresult *a = NULL, *b = NULL;
+	Sql q;
+	bool ok = false;
+	char o1[16], o2[16];
+	snprintf(o1, sizeof(o1), "%u", pg->oid);
+	snprintf(o2, sizeof(o2), "%u", pg->shadow_oid);
+	const char *sel = "SELECT x.stxname, x.stxkind::text,"
+	                  "       (SELECT string_agg(a.attname, ',' ORDER BY k.o)"
+	                  "          FROM unnest(x.stxkeys::int2[]) WITH ORDINALITY k(n, o)"
+	                  "          JOIN pg_catalog.pg_attribute a ON a.attrelid = x.stxrelid AND a.attnum = k.n)"
+	                  "  FROM pg_catalog.pg_statistic_ext x WHERE x.stxrelid = $1::oid ORDER BY x.oid";
+
+	sql_init(&q, &pg->dialect);
+	if (!pg_exec(pg, sel, 1, (const char *[]){ o1 }, &a, e) || !pg_exec(pg, sel, 1, (const char *[]){ o2 }, &b, e))
+		goto out;
+	for (int i = 0; i < PQntuples(a) && i < PQntuples(b); i++) {
+		if (strcmp(PQgetvalue(a, i, 1), PQgetvalue(b, i, 1)) != 0 ||
+		    strcmp(PQgetvalue(a, i, 2), PQgetvalue(b, i, 2)) != 0) {
+			err_set(e, OSC_EXIT_FAILED, "internal: cannot pair the shadow's statistics %s with %s",
+			        PQgetvalue(b, i, 0), PQgetvalue(a, i, 0));
+			goto out;
+		}
+		sql_reset(&q);
+		sql_add(&q, "ALTER STATISTICS %I.%I RENAME TO %I", pg->work, PQgetvalue(b, i, 0), PQgetvalue(a, i, 0));
+		if (!pg_exec_sql(pg, &q, NULL, e))
+			goto out;
+	}
+	ok = true;
+out:
+	PQclear(a);
+	PQclear(b);
+	sql_free(&q);
+	return ok;
+}
+
 static bool read_pre_columns(Pg *pg, PreCol **out, int *n, OscErr *e)
 {
 	PGresult *r = NULL;
@@ -363,7 +404,7 @@ bool pg_shadow_create(Pg *pg, bool keep, OscErr *e)
 		PQclear(r);
 		r = NULL;
 	}
-	if (!name_indexes(pg, e) || !read_pre_columns(pg, &pre, &npre, e))
+	if (!name_indexes(pg, e) || !name_statistics(pg, e) || !read_pre_columns(pg, &pre, &npre, e))
 		goto out;
 
 	sql_reset(&q);
@@ -396,7 +437,7 @@ bool pg_shadow_create(Pg *pg, bool keep, OscErr *e)
 		PQclear(r);
 		r = NULL;
 	}
-	if (!map_columns(pg, pre, npre, key_attnums, sizeof(key_attnums), e) ||
+	if (!pg_check_alter(pg, e) || !map_columns(pg, pre, npre, key_attnums, sizeof(key_attnums), e) ||
 	    !defer_indexes(pg, key_attnums, e) || !pg_read_sequences(pg, e) || !pg_capture_create(pg, e) ||
 	    (keep && !pg_state_create(pg, e)))
 		goto out;
