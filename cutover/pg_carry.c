@@ -76,6 +76,16 @@ static const char *val(PGresult *r, int row, int col)
 	return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
 }
 
+/* A catalog query over relation OIDs: $1 = a, and $2 = b when n is 2. */
+static bool query_oids(Pg *pg, const char *sql, int n, unsigned a, unsigned b, PGresult **r, OscErr *e)
+{
+	char o1[16], o2[16];
+	snprintf(o1, sizeof(o1), "%u", a);
+	snprintf(o2, sizeof(o2), "%u", b);
+	const char *p[2] = { o1, o2 };
+	return pg_exec(pg, sql, n, p, r, e);
+}
+
 /* The relations at the other end of the foreign keys, locked in one
  * statement after the table itself.  A writer that already holds one of
  * them and waits for the table makes this wait end in the lock timeout,
@@ -85,18 +95,15 @@ bool pg_carry_lock(Pg *pg, OscErr *e)
 	PGresult *r = NULL;
 	Sql q;
 	bool ok = false;
-	char o[16];
-	snprintf(o, sizeof(o), "%u", pg->oid);
-	const char *p[1] = { o };
 
 	sql_init(&q, &pg->dialect);
-	if (!pg_exec(pg,
+	if (!query_oids(pg,
 	             "SELECT DISTINCT c.oid, n.nspname, c.relname FROM pg_catalog.pg_constraint k"
 	             "  JOIN pg_catalog.pg_class c ON c.oid IN (k.conrelid, k.confrelid)"
 	             "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 	             " WHERE k.contype = 'f' AND (k.conrelid = $1::oid OR k.confrelid = $1::oid) AND c.oid <> $1::oid"
 	             " ORDER BY c.oid",
-	             1, p, &r, e))
+	             1, pg->oid, 0, &r, e))
 		goto out;
 	if (PQntuples(r) == 0) {
 		ok = true;
@@ -111,6 +118,18 @@ out:
 	PQclear(r);
 	sql_free(&q);
 	return ok;
+}
+
+/* privilege_type comes from aclexplode: a fixed keyword list.  Refuse
+ * anything else rather than paste it into SQL. */
+static bool is_privilege(const char *s)
+{
+	static const char *const k[] = { "SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER",
+	                                  "MAINTAIN" };
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
+		if (strcmp(s, k[i]) == 0)
+			return true;
+	return false;
 }
 
 /* Owner, grants (as aclexplode lists them: the owner's own included) and
@@ -178,6 +197,11 @@ static bool read_rel_props(Pg *pg, PgCarry *c, unsigned oid, unsigned from, cons
 	             1, p, &r, e))
 		goto out;
 	for (int i = 0; i < PQntuples(r); i++) {
+		if (!is_privilege(PQgetvalue(r, i, 1))) {
+			err_set(e, OSC_EXIT_FAILED, "internal: unexpected privilege %s on %s.%s", PQgetvalue(r, i, 1), schema,
+			        name);
+			goto out;
+		}
 		sql_add(&q, "GRANT %s ON %I.%I TO ", PQgetvalue(r, i, 1), schema, name);
 		if (val(r, i, 0))
 			sql_add(&q, "%I", val(r, i, 0));
@@ -192,17 +216,6 @@ out:
 	PQclear(r);
 	sql_free(&q);
 	return ok;
-}
-
-/* privilege_type comes from aclexplode: a fixed keyword list.  Refuse
- * anything else rather than paste it into SQL. */
-static bool is_privilege(const char *s)
-{
-	static const char *const k[] = { "SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER" };
-	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
-		if (strcmp(s, k[i]) == 0)
-			return true;
-	return false;
 }
 
 /* WITH (k = 'v', ...) from a reloptions array, or nothing */
@@ -402,17 +415,14 @@ static bool read_policies(Pg *pg, PgCarry *c, OscErr *e)
 {
 	PGresult *r = NULL;
 	Sql q;
-	char o[16];
-	snprintf(o, sizeof(o), "%u", pg->oid);
-	const char *p[1] = { o };
 
-	if (!pg_exec(pg,
+	if (!query_oids(pg,
 	             "SELECT p.polname, p.polpermissive, p.polcmd, pg_catalog.pg_get_expr(p.polqual, p.polrelid),"
 	             "       pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid),"
 	             "       CASE WHEN u.role = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(u.role) END"
 	             "  FROM pg_catalog.pg_policy p, unnest(p.polroles) WITH ORDINALITY u(role, ord)"
 	             " WHERE p.polrelid = $1::oid ORDER BY p.polname, u.ord",
-	             1, p, &r, e))
+	             1, pg->oid, 0, &r, e))
 		return false;
 	sql_init(&q, &pg->dialect);
 	for (int i = 0; i < PQntuples(r); i++) {
@@ -449,16 +459,13 @@ static bool read_triggers(Pg *pg, PgCarry *c, OscErr *e)
 {
 	PGresult *r = NULL;
 	Sql q;
-	char o[16];
-	snprintf(o, sizeof(o), "%u", pg->oid);
-	const char *p[1] = { o };
 
-	if (!pg_exec(pg,
+	if (!query_oids(pg,
 	             "SELECT pg_catalog.pg_get_triggerdef(oid), tgname, tgenabled,"
 	             "       pg_catalog.obj_description(oid, 'pg_trigger')"
 	             "  FROM pg_catalog.pg_trigger"
 	             " WHERE tgrelid = $1::oid AND NOT tgisinternal AND tgname <> '_osc_capture' ORDER BY tgname",
-	             1, p, &r, e))
+	             1, pg->oid, 0, &r, e))
 		return false;
 	sql_init(&q, &pg->dialect);
 	for (int i = 0; i < PQntuples(r); i++) {
@@ -547,12 +554,10 @@ static bool read_views(Pg *pg, PgCarry *c, OscErr *e)
 	PGresult *r = NULL, *ix = NULL;
 	Sql q, opts;
 	bool ok = false;
-	char o[16];
-	snprintf(o, sizeof(o), "%u", pg->oid);
 
 	sql_init(&q, &pg->dialect);
 	sql_init(&opts, &pg->dialect);
-	if (!pg_exec(pg,
+	if (!query_oids(pg,
 	             "SELECT DISTINCT v.oid, n.nspname, v.relname, v.relkind, pg_catalog.pg_get_viewdef(v.oid),"
 	             "       v.relispopulated"
 	             "  FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid"
@@ -562,7 +567,7 @@ static bool read_views(Pg *pg, PgCarry *c, OscErr *e)
 	             "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = $1::oid"
 	             "   AND v.oid <> $1::oid AND v.relkind IN ('v', 'm')"
 	             " ORDER BY v.oid",
-	             1, (const char *[]){ o }, &r, e))
+	             1, pg->oid, 0, &r, e))
 		goto out;
 	for (int i = 0; i < PQntuples(r); i++) {
 		unsigned voi = (unsigned)strtoul(PQgetvalue(r, i, 0), NULL, 10);
@@ -651,18 +656,16 @@ static bool read_foreign_keys(Pg *pg, PgCarry *c, OscErr *e)
 	PGresult *r = NULL;
 	Sql q;
 	bool ok = false;
-	char o[16];
-	snprintf(o, sizeof(o), "%u", pg->oid);
 
 	sql_init(&q, &pg->dialect);
-	if (!pg_exec(pg,
+	if (!query_oids(pg,
 	             "SELECT k.conname, n.nspname, t.relname, pg_catalog.pg_get_constraintdef(k.oid), k.convalidated,"
 	             "       pg_catalog.obj_description(k.oid, 'pg_constraint')"
 	             "  FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class t ON t.oid = k.conrelid"
 	             "  JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace"
 	             " WHERE k.contype = 'f' AND k.conparentid = 0 AND (k.conrelid = $1::oid OR k.confrelid = $1::oid)"
 	             " ORDER BY k.conrelid, k.conname",
-	             1, (const char *[]){ o }, &r, e))
+	             1, pg->oid, 0, &r, e))
 		goto out;
 	if (PQntuples(r) > 0) {
 		sql_add(&q, "CREATE TABLE %I.%I (schema_name text, table_name text, constraint_name text)", pg->work,
@@ -700,16 +703,13 @@ static bool read_statistics(Pg *pg, PgCarry *c, OscErr *e)
 {
 	PGresult *r = NULL;
 	Sql q;
-	char o[16], s[16];
-	snprintf(o, sizeof(o), "%u", pg->oid);
-	snprintf(s, sizeof(s), "%u", pg->shadow_oid);
 
-	if (!pg_exec(pg,
+	if (!query_oids(pg,
 	             "SELECT n.nspname, x.stxname, EXISTS (SELECT 1 FROM pg_catalog.pg_statistic_ext y"
 	             "                                     WHERE y.stxrelid = $2::oid AND y.stxname = x.stxname)"
 	             "  FROM pg_catalog.pg_statistic_ext x JOIN pg_catalog.pg_namespace n ON n.oid = x.stxnamespace"
 	             " WHERE x.stxrelid = $1::oid ORDER BY x.oid",
-	             2, (const char *[]){ o, s }, &r, e))
+	             2, pg->oid, pg->shadow_oid, &r, e))
 		return false;
 	sql_init(&q, &pg->dialect);
 	for (int i = 0; i < PQntuples(r); i++) {

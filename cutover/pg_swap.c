@@ -6,12 +6,13 @@
  *   identity sequences: the new one continues above the old one and the max
  *   ALTER TABLE orig RENAME TO _orig_osc_old; its indexes and identity
  *     sequences step aside to _<name>_osc_old; its capture trigger goes
+ *   what the rename does not carry (cutover/pg_carry.c) is read here,
+ *     while the definitions still name the original; foreign keys dropped
  *   ALTER TABLE work.shadow RENAME TO orig; SET SCHEMA <orig's schema>
  *     (the indexes already carry the original names; owned sequences move)
- *   serial sequences: OWNED BY the new table
- *   what the rename does not carry (cutover/pg_carry.c): read before the
- *     rename, while the definitions still name the original; applied after
- *   COMMIT
+ *   apply what was read: owner, grants, views, foreign keys NOT VALID, ...
+ *   serial sequences: OWNED BY the new table (which needs the owner)
+ *   COMMIT; the foreign keys are validated later, in the cleanup
  * A lock timeout (or a deadlock) in any statement, not only the first LOCK,
  * rolls the attempt back for a retry: the relatives at the other end of a
  * foreign key are locked too, and a writer may hold one of them.

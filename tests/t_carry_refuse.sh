@@ -84,4 +84,25 @@ assert_eq 77 "$(psql_q "SELECT attstattarget FROM pg_attribute WHERE attrelid = 
     "the statistics target follows the rename"
 psql_q "DROP TABLE _${T}_osc_old" || fail "the old table cannot be dropped without CASCADE"
 no_osc_leftovers $T
+
+# hostile names on the dependents: every name the swap re-creates is quoted
+H='c"ref; DROP TABLE victim; --'
+HQ=$(qi "$H")
+psql_q "SET client_min_messages = warning;
+    DROP TABLE IF EXISTS $(qi "${H}_kid"), $HQ, $(qi "_${H}_osc_old") CASCADE;
+    CREATE TABLE IF NOT EXISTS victim (x int);
+    CREATE TABLE $HQ (\"i d\" int PRIMARY KEY, \"v'al\" text);
+    INSERT INTO $HQ SELECT i, 'v' || i FROM generate_series(1, 500) i;
+    CREATE TABLE $(qi "${H}_kid") (id int PRIMARY KEY,
+        pid int CONSTRAINT $(qi "fk'${H}") REFERENCES $HQ (\"i d\"));
+    INSERT INTO $(qi "${H}_kid") SELECT i, i FROM generate_series(1, 50) i;
+    CREATE VIEW $(qi "v'${H}") AS SELECT \"i d\", \"v'al\" FROM $HQ;
+    COMMENT ON TABLE $HQ IS 'it''s \"quoted\"';" >/dev/null || fail "hostile setup"
+expect_osc 0 --table "$HQ" --alter "ADD COLUMN z int"
+assert_eq 500 "$(psql_q "SELECT count(*) FROM $(qi "v'${H}")")" "the hostile view"
+assert_true "(SELECT confrelid = $(ql "$HQ")::regclass AND convalidated FROM pg_constraint WHERE conname = $(ql "fk'${H}"))" \
+    "the hostile foreign key"
+assert_eq "it's \"quoted\"" "$(psql_q "SELECT obj_description($(ql "$HQ")::regclass, 'pg_class')")" "the quoted comment"
+assert_true "to_regclass('victim') IS NOT NULL" "victim survives"
+psql_q "DROP TABLE $(qi "_${H}_osc_old")" || fail "the old hostile table cannot be dropped without CASCADE"
 echo ok
