@@ -98,12 +98,12 @@ bool pg_carry_lock(Pg *pg, OscErr *e)
 
 	sql_init(&q, &pg->dialect);
 	if (!query_oids(pg,
-	             "SELECT DISTINCT c.oid, n.nspname, c.relname FROM pg_catalog.pg_constraint k"
-	             "  JOIN pg_catalog.pg_class c ON c.oid IN (k.conrelid, k.confrelid)"
-	             "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-	             " WHERE k.contype = 'f' AND (k.conrelid = $1::oid OR k.confrelid = $1::oid) AND c.oid <> $1::oid"
-	             " ORDER BY c.oid",
-	             1, pg->oid, 0, &r, e))
+	                "SELECT DISTINCT c.oid, n.nspname, c.relname FROM pg_catalog.pg_constraint k"
+	                "  JOIN pg_catalog.pg_class c ON c.oid IN (k.conrelid, k.confrelid)"
+	                "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+	                " WHERE k.contype = 'f' AND (k.conrelid = $1::oid OR k.confrelid = $1::oid) AND c.oid <> $1::oid"
+	                " ORDER BY c.oid",
+	                1, pg->oid, 0, &r, e))
 		goto out;
 	if (PQntuples(r) == 0) {
 		ok = true;
@@ -417,12 +417,12 @@ static bool read_policies(Pg *pg, PgCarry *c, OscErr *e)
 	Sql q;
 
 	if (!query_oids(pg,
-	             "SELECT p.polname, p.polpermissive, p.polcmd, pg_catalog.pg_get_expr(p.polqual, p.polrelid),"
-	             "       pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid),"
-	             "       CASE WHEN u.role = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(u.role) END"
-	             "  FROM pg_catalog.pg_policy p, unnest(p.polroles) WITH ORDINALITY u(role, ord)"
-	             " WHERE p.polrelid = $1::oid ORDER BY p.polname, u.ord",
-	             1, pg->oid, 0, &r, e))
+	                "SELECT p.polname, p.polpermissive, p.polcmd, pg_catalog.pg_get_expr(p.polqual, p.polrelid),"
+	                "       pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid),"
+	                "       CASE WHEN u.role = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(u.role) END"
+	                "  FROM pg_catalog.pg_policy p, unnest(p.polroles) WITH ORDINALITY u(role, ord)"
+	                " WHERE p.polrelid = $1::oid ORDER BY p.polname, u.ord",
+	                1, pg->oid, 0, &r, e))
 		return false;
 	sql_init(&q, &pg->dialect);
 	for (int i = 0; i < PQntuples(r); i++) {
@@ -461,11 +461,11 @@ static bool read_triggers(Pg *pg, PgCarry *c, OscErr *e)
 	Sql q;
 
 	if (!query_oids(pg,
-	             "SELECT pg_catalog.pg_get_triggerdef(oid), tgname, tgenabled,"
-	             "       pg_catalog.obj_description(oid, 'pg_trigger')"
-	             "  FROM pg_catalog.pg_trigger"
-	             " WHERE tgrelid = $1::oid AND NOT tgisinternal AND tgname <> '_osc_capture' ORDER BY tgname",
-	             1, pg->oid, 0, &r, e))
+	                "SELECT pg_catalog.pg_get_triggerdef(oid), tgname, tgenabled,"
+	                "       pg_catalog.obj_description(oid, 'pg_trigger')"
+	                "  FROM pg_catalog.pg_trigger"
+	                " WHERE tgrelid = $1::oid AND NOT tgisinternal AND tgname <> '_osc_capture' ORDER BY tgname",
+	                1, pg->oid, 0, &r, e))
 		return false;
 	sql_init(&q, &pg->dialect);
 	for (int i = 0; i < PQntuples(r); i++) {
@@ -558,16 +558,16 @@ static bool read_views(Pg *pg, PgCarry *c, OscErr *e)
 	sql_init(&q, &pg->dialect);
 	sql_init(&opts, &pg->dialect);
 	if (!query_oids(pg,
-	             "SELECT DISTINCT v.oid, n.nspname, v.relname, v.relkind, pg_catalog.pg_get_viewdef(v.oid),"
-	             "       v.relispopulated"
-	             "  FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid"
-	             "  JOIN pg_catalog.pg_class v ON v.oid = rw.ev_class"
-	             "  JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace"
-	             " WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
-	             "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = $1::oid"
-	             "   AND v.oid <> $1::oid AND v.relkind IN ('v', 'm')"
-	             " ORDER BY v.oid",
-	             1, pg->oid, 0, &r, e))
+	                "SELECT DISTINCT v.oid, n.nspname, v.relname, v.relkind, pg_catalog.pg_get_viewdef(v.oid),"
+	                "       v.relispopulated"
+	                "  FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid"
+	                "  JOIN pg_catalog.pg_class v ON v.oid = rw.ev_class"
+	                "  JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace"
+	                " WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+	                "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = $1::oid"
+	                "   AND v.oid <> $1::oid AND v.relkind IN ('v', 'm')"
+	                " ORDER BY v.oid",
+	                1, pg->oid, 0, &r, e))
 		goto out;
 	for (int i = 0; i < PQntuples(r); i++) {
 		unsigned voi = (unsigned)strtoul(PQgetvalue(r, i, 0), NULL, 10);
@@ -659,13 +659,13 @@ static bool read_foreign_keys(Pg *pg, PgCarry *c, OscErr *e)
 
 	sql_init(&q, &pg->dialect);
 	if (!query_oids(pg,
-	             "SELECT k.conname, n.nspname, t.relname, pg_catalog.pg_get_constraintdef(k.oid), k.convalidated,"
-	             "       pg_catalog.obj_description(k.oid, 'pg_constraint')"
-	             "  FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class t ON t.oid = k.conrelid"
-	             "  JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace"
-	             " WHERE k.contype = 'f' AND k.conparentid = 0 AND (k.conrelid = $1::oid OR k.confrelid = $1::oid)"
-	             " ORDER BY k.conrelid, k.conname",
-	             1, pg->oid, 0, &r, e))
+	                "SELECT k.conname, n.nspname, t.relname, pg_catalog.pg_get_constraintdef(k.oid), k.convalidated,"
+	                "       pg_catalog.obj_description(k.oid, 'pg_constraint')"
+	                "  FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class t ON t.oid = k.conrelid"
+	                "  JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace"
+	                " WHERE k.contype = 'f' AND k.conparentid = 0 AND (k.conrelid = $1::oid OR k.confrelid = $1::oid)"
+	                " ORDER BY k.conrelid, k.conname",
+	                1, pg->oid, 0, &r, e))
 		goto out;
 	if (PQntuples(r) > 0) {
 		sql_add(&q, "CREATE TABLE %I.%I (schema_name text, table_name text, constraint_name text)", pg->work,
@@ -705,11 +705,11 @@ static bool read_statistics(Pg *pg, PgCarry *c, OscErr *e)
 	Sql q;
 
 	if (!query_oids(pg,
-	             "SELECT n.nspname, x.stxname, EXISTS (SELECT 1 FROM pg_catalog.pg_statistic_ext y"
-	             "                                     WHERE y.stxrelid = $2::oid AND y.stxname = x.stxname)"
-	             "  FROM pg_catalog.pg_statistic_ext x JOIN pg_catalog.pg_namespace n ON n.oid = x.stxnamespace"
-	             " WHERE x.stxrelid = $1::oid ORDER BY x.oid",
-	             2, pg->oid, pg->shadow_oid, &r, e))
+	                "SELECT n.nspname, x.stxname, EXISTS (SELECT 1 FROM pg_catalog.pg_statistic_ext y"
+	                "                                     WHERE y.stxrelid = $2::oid AND y.stxname = x.stxname)"
+	                "  FROM pg_catalog.pg_statistic_ext x JOIN pg_catalog.pg_namespace n ON n.oid = x.stxnamespace"
+	                " WHERE x.stxrelid = $1::oid ORDER BY x.oid",
+	                2, pg->oid, pg->shadow_oid, &r, e))
 		return false;
 	sql_init(&q, &pg->dialect);
 	for (int i = 0; i < PQntuples(r); i++) {
