@@ -6,10 +6,16 @@
  *   identity sequences: the new one continues above the old one and the max
  *   ALTER TABLE orig RENAME TO _orig_osc_old; its indexes and identity
  *     sequences step aside to _<name>_osc_old; its capture trigger goes
+ *   what the rename does not carry (cutover/pg_carry.c) is read here,
+ *     while the definitions still name the original; foreign keys dropped
  *   ALTER TABLE work.shadow RENAME TO orig; SET SCHEMA <orig's schema>
  *     (the indexes already carry the original names; owned sequences move)
- *   serial sequences: OWNED BY the new table
- *   COMMIT
+ *   apply what was read: owner, grants, views, foreign keys NOT VALID, ...
+ *   serial sequences: OWNED BY the new table (which needs the owner)
+ *   COMMIT; the foreign keys are validated later, in the cleanup
+ * A lock timeout (or a deadlock) in any statement, not only the first LOCK,
+ * rolls the attempt back for a retry: the relatives at the other end of a
+ * foreign key are locked too, and a writer may hold one of them.
  * Writers wait at most the lock timeout for the lock, plus the drain once it
  * is held.  Statements queued behind the lock re-resolve the table's name
  * when they get it, and so land in the new table.  If the lock is not
@@ -76,6 +82,7 @@ SwapResult pg_swap(Pg *pg, OscErr *e)
 	SwapResult res = SWAP_FAILED;
 	int64_t drained = 0, n;
 	int64_t t0 = now_us(), t_locked = 0;
+	PgCarry carry = { 0 };
 
 	sql_init(&q, &pg->dialect);
 	if (!pg_command(pg, "BEGIN", e) || !set_local(pg, "lock_timeout", pg->osc->opt.lock_timeout_ms, e) ||
@@ -100,26 +107,36 @@ SwapResult pg_swap(Pg *pg, OscErr *e)
 		drained += n;
 	} while (n > 0);
 
+	if (!pg_carry_lock(pg, e))
+		goto out;
 	if (pg->tmp_key_index) {
 		sql_add(&q, "DROP INDEX %I.%I", pg->work, pg->tmp_key_index);
 		if (!run(pg, &q, e))
 			goto out;
 	}
-	/* identity: continue above both the old sequence and the copied rows */
+	/* identity: continue above both the old sequence and the copied rows;
+	 * serial: the shared sequence moves up only if a row is above it (rows
+	 * inserted with explicit values), never down */
 	for (int i = 0; i < pg->nseqs; i++) {
 		PgSeq *s = &pg->seqs[i];
-		if (!s->identity)
-			continue;
 		char *shadow = pg_qualified(pg, pg->work, pg->shadow);
-		sql_add(&q,
-		        "SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence(%L, %L),"
-		        " greatest((SELECT max(%I) FROM %s),"
-		        "          (SELECT CASE WHEN is_called THEN last_value END FROM %s)), true)",
-		        shadow, s->column, s->column, shadow, s->old_seq);
+		if (s->identity)
+			sql_add(&q,
+			        "SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence(%L, %L),"
+			        " greatest((SELECT max(%I) FROM %s),"
+			        "          (SELECT CASE WHEN is_called THEN last_value END FROM %s)), true)",
+			        shadow, s->column, s->column, shadow, s->old_seq);
+		else
+			sql_add(&q,
+			        "SELECT pg_catalog.setval(%L, m.v) FROM (SELECT max(%I) AS v FROM %s) m, %s sq"
+			        " WHERE m.v > CASE WHEN sq.is_called THEN sq.last_value ELSE sq.last_value - 1 END",
+			        s->old_seq, s->column, shadow, s->old_seq);
 		free(shadow);
 		if (!run(pg, &q, e))
 			goto out;
 	}
+	if (!pg_carry_read(pg, &carry, e))
+		goto out;
 	/* retire the original */
 	sql_add(&q, "ALTER TABLE %I.%I RENAME TO %I", pg->schema, pg->table, pg->old);
 	if (!run(pg, &q, e))
@@ -148,6 +165,12 @@ SwapResult pg_swap(Pg *pg, OscErr *e)
 		goto out;
 	sql_add(&q, "ALTER TABLE %I.%I SET SCHEMA %I", pg->work, pg->table, pg->schema);
 	if (!run(pg, &q, e))
+		goto out;
+	/* the new table is the table now: autovacuum may look after it (the
+	 * original's own reloptions follow with the carried properties, and
+	 * the owner, which the sequences' OWNED BY below needs) */
+	sql_add(&q, "ALTER TABLE %I.%I RESET (autovacuum_enabled, toast.autovacuum_enabled)", pg->schema, pg->table);
+	if (!run(pg, &q, e) || !pg_carry_apply(pg, &carry, e))
 		goto out;
 	for (int i = 0; i < pg->nseqs; i++) {
 		PgSeq *s = &pg->seqs[i];
@@ -200,10 +223,6 @@ SwapResult pg_swap(Pg *pg, OscErr *e)
 		             2, p2, NULL, e))
 			goto out;
 	}
-	/* the new table is the table now: autovacuum may look after it */
-	sql_add(&q, "ALTER TABLE %I.%I RESET (autovacuum_enabled, toast.autovacuum_enabled)", pg->schema, pg->table);
-	if (!run(pg, &q, e))
-		goto out;
 	fault_point(pg->osc, "swap-locked");
 	if (!pg_command(pg, "COMMIT", e))
 		goto out;
@@ -212,8 +231,13 @@ SwapResult pg_swap(Pg *pg, OscErr *e)
 	        "swapped: table locked for %.1fms (lock wait %.1fms), %ld late changes applied under the lock",
 	        (double)(now_us() - t_locked) / 1000.0, (double)(t_locked - t0) / 1000.0, (long)drained);
 out:
+	/* a lock the relatives hold: retry.  Not a statement timeout here: a
+	 * statement that outlasts the swap's bound would outlast it again */
+	if (res == SWAP_FAILED && (strcmp(e->sqlstate, "55P03") == 0 || strcmp(e->sqlstate, "40P01") == 0))
+		res = SWAP_RETRY;
 	if (res != SWAP_DONE)
 		pg_rollback(pg);
+	pg_carry_free(&carry);
 	PQclear(r);
 	sql_free(&q);
 	return res;

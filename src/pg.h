@@ -118,6 +118,10 @@ bool pg_find_key(Pg *pg, OscErr *e) MUSTCHECK;
 bool pg_check_leftovers(Pg *pg, OscErr *e) MUSTCHECK;
 bool pg_lock_table(Pg *pg, OscErr *e) MUSTCHECK;
 void pg_derive_names(Pg *pg);
+/* refuses dependents the swap cannot re-create (rules, BEGIN ATOMIC functions, ...) */
+bool pg_check_dependents(Pg *pg, OscErr *e) MUSTCHECK;
+/* after the ALTER on the shadow: refuses one that breaks what the swap re-creates */
+bool pg_check_alter(Pg *pg, OscErr *e) MUSTCHECK;
 
 /* pg_shadow.c */
 bool pg_shadow_create(Pg *pg, bool keep, OscErr *e) MUSTCHECK;
@@ -161,6 +165,25 @@ bool pg_replay(Pg *pg, int64_t limit, int64_t *applied, OscErr *e) MUSTCHECK;
 /* one batch; in_txn: inside the caller's transaction (the swap) */
 bool pg_replay_batch(Pg *pg, int64_t limit, int64_t *applied, bool in_txn, OscErr *e) MUSTCHECK;
 bool pg_backlog(Pg *pg, int64_t *n, OscErr *e) MUSTCHECK;
+
+/* cutover/pg_carry.c: what the rename does not carry (views, foreign keys,
+ * grants, policies, triggers, publications, ...).  Statements are saved in
+ * the swap before the rename and run after the new table took the name. */
+typedef struct PgCarry {
+	char **pre, **post;        /* malloc'd SQL texts */
+	int npre, npost;
+} PgCarry;
+/* the column map as a CTE "colmap(old_attnum, old_name, new_name, retyped)";
+ * $1 the original's oid, $2 the shadow's */
+extern const char pg_colmap_cte[];
+bool pg_carry_lock(Pg *pg, OscErr *e) MUSTCHECK;
+/* reads the definitions and runs the "pre" statements (drops) */
+bool pg_carry_read(Pg *pg, PgCarry *c, OscErr *e) MUSTCHECK;
+bool pg_carry_apply(Pg *pg, PgCarry *c, OscErr *e) MUSTCHECK;
+void pg_carry_free(PgCarry *c);
+/* after the commit: VALIDATE the foreign keys re-created NOT VALID;
+ * *all_valid is false when one failed (reported in the log) */
+bool pg_carry_validate(Pg *pg, bool *all_valid, OscErr *e) MUSTCHECK;
 
 /* cutover/pg_swap.c */
 SwapResult pg_swap(Pg *pg, OscErr *e);

@@ -97,7 +97,7 @@ static void pg_close(Osc *o)
 static bool pg_preflight(Osc *o, bool lock, OscErr *e)
 {
 	Pg *pg = PG(o);
-	if (!pg_find_table(pg, &o->target, e) || !pg_find_key(pg, e))
+	if (!pg_find_table(pg, &o->target, e) || !pg_find_key(pg, e) || !pg_check_dependents(pg, e))
 		return false;
 	if (!lock)
 		return pg_check_leftovers(pg, e);
@@ -195,10 +195,39 @@ static bool drop_work_schema(Pg *pg, OscErr *e)
 	return ok;
 }
 
+/* The foreign keys the swap re-created NOT VALID are validated now (their
+ * list is in the work schema, so do this before dropping it).  The state
+ * row's fingerprint of the new table then drops the "NOT VALID" the swap
+ * recorded, so a rerun of the same command still sees it done. */
+static bool validate_foreign_keys(Pg *pg, OscErr *e)
+{
+	PGresult *r = NULL;
+	bool all_valid = false, ok = false;
+	char fp[64], id[32];
+	char *table = pg_qualified(pg, pg->schema, pg->table);
+
+	if (!pg_carry_validate(pg, &all_valid, e))
+		goto out;
+	if (!all_valid || pg->state_id == 0) {
+		ok = true;
+		goto out;
+	}
+	if (!pg_exec(pg, "SELECT $1::regclass::oid", 1, (const char *[]){ table }, &r, e) ||
+	    !pg_fingerprint(pg, (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10), fp, sizeof(fp), false, e))
+		goto out;
+	snprintf(id, sizeof(id), "%lld", (long long)pg->state_id);
+	ok = pg_exec(pg, "UPDATE osc.migrations SET fingerprint_new = $2, updated_at = now() WHERE id = $1::bigint", 2,
+	             (const char *[]){ id, fp }, NULL, e);
+out:
+	PQclear(r);
+	free(table);
+	return ok;
+}
+
 static bool eng_finish(Osc *o, OscErr *e)
 {
 	Pg *pg = PG(o);
-	if (!drop_work_schema(pg, e))
+	if (!validate_foreign_keys(pg, e) || !drop_work_schema(pg, e))
 		return false;
 	if (o->opt.drop_old_table) {
 		Sql q;

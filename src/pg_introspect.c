@@ -6,6 +6,7 @@
 #include "pg.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -277,5 +278,135 @@ bool pg_lock_table(Pg *pg, OscErr *e)
 fail:
 	PQclear(r);
 	free(qname);
+	return ok;
+}
+
+/* Dependents the swap cannot re-create (cutover/pg_carry.c re-creates
+ * views, materialized views, foreign keys, policies, triggers and
+ * publication membership): rules other than a view's own, functions whose
+ * SQL body was bound at creation (BEGIN ATOMIC), and materialized views that
+ * other views read (re-creating one would drop those).  Reads the catalog
+ * only. */
+bool pg_check_dependents(Pg *pg, OscErr *e)
+{
+	PGresult *r = NULL;
+	bool ok = false;
+	char oid[16];
+	snprintf(oid, sizeof(oid), "%u", pg->oid);
+	const char *p[1] = { oid };
+
+	if (!pg_exec(pg,
+	             "SELECT pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid), 1"
+	             "  FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid"
+	             "  JOIN pg_catalog.pg_class v ON v.oid = rw.ev_class"
+	             " WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+	             "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = $1::oid"
+	             "   AND NOT (rw.rulename = '_RETURN' AND v.relkind IN ('v', 'm') AND v.oid <> $1::oid)"
+	             " UNION ALL "
+	             "SELECT pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid), 2"
+	             "  FROM pg_catalog.pg_depend d"
+	             " WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
+	             "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = $1::oid"
+	             " UNION ALL "
+	             "SELECT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, m.oid, 0)"
+	             "       || ', which ' || pg_catalog.pg_describe_object(d2.classid, d2.objid, 0) || ' reads', 3"
+	             "  FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid"
+	             "  JOIN pg_catalog.pg_class m ON m.oid = rw.ev_class AND m.relkind = 'm'"
+	             "  JOIN pg_catalog.pg_depend d2 ON d2.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+	             "        AND d2.refobjid = m.oid AND d2.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+	             "  JOIN pg_catalog.pg_rewrite rw2 ON rw2.oid = d2.objid AND rw2.ev_class <> m.oid"
+	             " WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+	             "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = $1::oid"
+	             " ORDER BY 2, 1 LIMIT 1",
+	             1, p, &r, e))
+		goto fail;
+	if (PQntuples(r) == 1) {
+		static const char *const why[] = {
+			"osc cannot re-create rules at the swap",
+			"its body is bound to the table and osc cannot re-create it at the swap",
+			"re-creating the materialized view at the swap would drop the views over it",
+		};
+		int k = atoi(PQgetvalue(r, 0, 1));
+		err_set(e, OSC_EXIT_INPUT, "%s depends on %s.%s: %s (drop it, migrate, and create it again)",
+		        PQgetvalue(r, 0, 0), pg->schema, pg->table, why[k >= 1 && k <= 3 ? k - 1 : 0]);
+		goto fail;
+	}
+	ok = true;
+fail:
+	PQclear(r);
+	return ok;
+}
+
+/* After the ALTER on the shadow, before its indexes are deferred: the swap
+ * re-creates views, policies, triggers, foreign keys and publication column
+ * lists from their definitions, which name the original's columns.  An
+ * ALTER that drops or retypes a column one of them uses is refused, as
+ * PostgreSQL refuses it on the table itself (a view, a policy); a rename is
+ * refused too, since a plain ALTER TABLE ... RENAME COLUMN is instant and
+ * carries them.  (Indexes need no check: the shadow has them when the ALTER
+ * runs, so it treats them exactly as the table would.)  A foreign key into
+ * the table needs the unique index it references to survive the ALTER. */
+bool pg_check_alter(Pg *pg, OscErr *e)
+{
+	PGresult *r = NULL;
+	Sql q;
+	bool ok = false;
+	char o[16], s[16];
+	snprintf(o, sizeof(o), "%u", pg->oid);
+	snprintf(s, sizeof(s), "%u", pg->shadow_oid);
+	const char *p[3] = { o, s, pg->work };
+
+	sql_init(&q, &pg->dialect);
+	sql_add(&q,
+	        "%sSELECT m.old_name,"
+	        "       CASE WHEN m.new_name IS NULL THEN 'drops column' WHEN m.retyped THEN 'changes the type of column'"
+	        "            ELSE 'renames column' END,"
+	        "       CASE WHEN d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+	        "            THEN (SELECT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass,"
+	        "                                                      rw.ev_class, 0)"
+	        "                    FROM pg_catalog.pg_rewrite rw WHERE rw.oid = d.objid)"
+	        "            ELSE pg_catalog.pg_describe_object(d.classid, d.objid, 0) END,"
+	        "       m.new_name IS NOT NULL AND NOT m.retyped"
+	        "  FROM colmap m JOIN pg_catalog.pg_depend d"
+	        "    ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = $1::oid"
+	        "   AND d.refobjsubid = m.old_attnum"
+	        " WHERE (m.new_name IS NULL OR m.retyped OR m.new_name <> m.old_name)"
+	        "   AND (d.classid IN ('pg_catalog.pg_policy'::pg_catalog.regclass,"
+	        "                      'pg_catalog.pg_publication_rel'::pg_catalog.regclass,"
+	        "                      'pg_catalog.pg_rewrite'::pg_catalog.regclass)"
+	        "        OR (d.classid = 'pg_catalog.pg_trigger'::pg_catalog.regclass"
+	        "            AND EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.oid = d.objid AND NOT t.tgisinternal))"
+	        "        OR (d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass"
+	        "            AND EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.oid = d.objid AND k.contype = 'f')))"
+	        " UNION ALL "
+	        "SELECT ic.relname, 'drops index', pg_catalog.pg_describe_object('pg_catalog.pg_constraint'::pg_catalog.regclass,"
+	        "       k.oid, 0), false"
+	        "  FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class ic ON ic.oid = k.conindid"
+	        " WHERE k.contype = 'f' AND k.confrelid = $1::oid"
+	        "   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class x JOIN pg_catalog.pg_namespace n ON n.oid = x.relnamespace"
+	        "                    WHERE n.nspname = $3 AND x.relname = ic.relname AND x.relkind = 'i')"
+	        " LIMIT 1",
+	        pg_colmap_cte);
+	if (!pg_exec(pg, sql_text(&q), 3, p, &r, e))
+		goto fail;
+	if (PQntuples(r) == 1) {
+		bool rename = PQgetvalue(r, 0, 3)[0] == 't';
+		if (rename)
+			err_set(e, OSC_EXIT_INPUT,
+			        "the ALTER renames column %s, which %s uses; osc re-creates that at the swap from its "
+			        "definition, which names the old column: rename the column with a plain ALTER TABLE "
+			        "(it is instant and carries everything), then migrate",
+			        PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 2));
+		else
+			err_set(e, OSC_EXIT_INPUT,
+			        "the ALTER %s %s, which %s depends on; PostgreSQL refuses that on the table too: "
+			        "drop or change that object first, then migrate",
+			        PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 2));
+		goto fail;
+	}
+	ok = true;
+fail:
+	PQclear(r);
+	sql_free(&q);
 	return ok;
 }

@@ -4,9 +4,9 @@
  *
  * All of it happens in one transaction, so a rejected ALTER leaves nothing:
  *   1. CREATE SCHEMA work; CREATE TABLE work.shadow (LIKE orig INCLUDING ALL)
- *   2. give each index the original's name (LIKE invents names; the shadow's
- *      own schema leaves the real ones free), paired by creation order, which
- *      is the order LIKE walks the original's indexes in
+ *   2. give each index and extended statistics object the original's name
+ *      (LIKE invents names; the shadow's own schema leaves the real ones
+ *      free), paired by creation order, which is the order LIKE walks them in
  *   3. note each column's position, apply the ALTER, read the columns again:
  *      a column that kept its position came from the original column of that
  *      position (renamed or retyped perhaps; a USING expression is applied by
@@ -49,8 +49,11 @@ static bool set_local_timeouts(Pg *pg, OscErr *e)
 	return ok;
 }
 
-/* Step 2: the shadow's indexes take the original's names. */
-static bool name_indexes(Pg *pg, OscErr *e)
+/* Step 2: the shadow's indexes and extended statistics take the original's
+ * names.  `sel` lists one relation's ($1) objects, in the order LIKE walks
+ * them: the name first, then what must match in each pair.  ALTER `kw`
+ * renames them. */
+static bool pair_names(Pg *pg, const char *sel, const char *kw, OscErr *e)
 {
 	PGresult *a = NULL, *b = NULL;
 	Sql q;
@@ -58,29 +61,24 @@ static bool name_indexes(Pg *pg, OscErr *e)
 	char o1[16], o2[16];
 	snprintf(o1, sizeof(o1), "%u", pg->oid);
 	snprintf(o2, sizeof(o2), "%u", pg->shadow_oid);
-	const char *pa[1] = { o1 }, *pb[1] = { o2 };
-	const char *sel = "SELECT ic.relname, i.indisunique, i.indisprimary, i.indnatts, am.amname"
-	                  "  FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
-	                  "  JOIN pg_catalog.pg_am am ON am.oid = ic.relam"
-	                  " WHERE i.indrelid = $1::oid ORDER BY i.indexrelid";
 
 	sql_init(&q, &pg->dialect);
-	if (!pg_exec(pg, sel, 1, pa, &a, e) || !pg_exec(pg, sel, 1, pb, &b, e))
+	if (!pg_exec(pg, sel, 1, (const char *[]){ o1 }, &a, e) || !pg_exec(pg, sel, 1, (const char *[]){ o2 }, &b, e))
 		goto out;
 	if (PQntuples(a) != PQntuples(b)) {
-		err_set(e, OSC_EXIT_FAILED, "internal: the shadow has %d indexes, the original %d",
-		        PQntuples(b), PQntuples(a));
+		err_set(e, OSC_EXIT_FAILED, "internal: the shadow has %d %s objects, the original %d", PQntuples(b), kw,
+		        PQntuples(a));
 		goto out;
 	}
 	for (int i = 0; i < PQntuples(a); i++) {
-		for (int c = 1; c < 5; c++)
+		for (int c = 1; c < PQnfields(a); c++)
 			if (strcmp(PQgetvalue(a, i, c), PQgetvalue(b, i, c)) != 0) {
-				err_set(e, OSC_EXIT_FAILED, "internal: cannot pair the shadow's index %s with %s",
+				err_set(e, OSC_EXIT_FAILED, "internal: cannot pair the shadow's %s %s with %s", kw,
 				        PQgetvalue(b, i, 0), PQgetvalue(a, i, 0));
 				goto out;
 			}
 		sql_reset(&q);
-		sql_add(&q, "ALTER INDEX %I.%I RENAME TO %I", pg->work, PQgetvalue(b, i, 0), PQgetvalue(a, i, 0));
+		sql_add(&q, "ALTER %s %I.%I RENAME TO %I", kw, pg->work, PQgetvalue(b, i, 0), PQgetvalue(a, i, 0));
 		if (!pg_exec_sql(pg, &q, NULL, e))
 			goto out;
 	}
@@ -90,6 +88,31 @@ out:
 	PQclear(b);
 	sql_free(&q);
 	return ok;
+}
+
+/* LIKE invents index names; the shadow's own schema leaves the real ones free */
+static bool name_indexes(Pg *pg, OscErr *e)
+{
+	return pair_names(pg,
+	                  "SELECT ic.relname, i.indisunique, i.indisprimary, i.indnatts, am.amname"
+	                  "  FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
+	                  "  JOIN pg_catalog.pg_am am ON am.oid = ic.relam"
+	                  " WHERE i.indrelid = $1::oid ORDER BY i.indexrelid",
+	                  "INDEX", e);
+}
+
+/* LIKE makes extended statistics in the work schema under invented names,
+ * and SET SCHEMA leaves them there: the swap moves them to the original's
+ * schema (cutover/pg_carry.c), so they take the original's names now */
+static bool name_statistics(Pg *pg, OscErr *e)
+{
+	return pair_names(pg,
+	                  "SELECT x.stxname, x.stxkind::text,"
+	                  "       (SELECT string_agg(a.attname, ',' ORDER BY k.o)"
+	                  "          FROM unnest(x.stxkeys::int2[]) WITH ORDINALITY k(n, o)"
+	                  "          JOIN pg_catalog.pg_attribute a ON a.attrelid = x.stxrelid AND a.attnum = k.n)"
+	                  "  FROM pg_catalog.pg_statistic_ext x WHERE x.stxrelid = $1::oid ORDER BY x.oid",
+	                  "STATISTICS", e);
 }
 
 static bool read_pre_columns(Pg *pg, PreCol **out, int *n, OscErr *e)
@@ -363,7 +386,7 @@ bool pg_shadow_create(Pg *pg, bool keep, OscErr *e)
 		PQclear(r);
 		r = NULL;
 	}
-	if (!name_indexes(pg, e) || !read_pre_columns(pg, &pre, &npre, e))
+	if (!name_indexes(pg, e) || !name_statistics(pg, e) || !read_pre_columns(pg, &pre, &npre, e))
 		goto out;
 
 	sql_reset(&q);
@@ -396,7 +419,7 @@ bool pg_shadow_create(Pg *pg, bool keep, OscErr *e)
 		PQclear(r);
 		r = NULL;
 	}
-	if (!map_columns(pg, pre, npre, key_attnums, sizeof(key_attnums), e) ||
+	if (!pg_check_alter(pg, e) || !map_columns(pg, pre, npre, key_attnums, sizeof(key_attnums), e) ||
 	    !defer_indexes(pg, key_attnums, e) || !pg_read_sequences(pg, e) || !pg_capture_create(pg, e) ||
 	    (keep && !pg_state_create(pg, e)))
 		goto out;
