@@ -307,5 +307,11 @@ start)
     rm -f "$dir/env.my"
     echo "servers up in $dir (env: $dir/env)" ;;
 stop)  my_stop "$dir"; pg_stop "$dir" ;;
-*) die "usage: $0 start|stop DIR" ;;
+# the PostgreSQL replica alone, for tests of a replica that goes away
+pg-replica-stop) pg_stop_dir "$dir/pg-replica" ;;
+pg-replica-start)
+    as_pg "$PGBIN/pg_ctl" -D "$dir/pg-replica" -l "$dir/pg-replica.log" -w -t 30 start >/dev/null \
+        || { tail -20 "$dir/pg-replica.log" >&2; die "replica did not start"; }
+    pg_wait_ready "${OSC_PG_REPLICA_PORT:-$PG_REPLICA_PORT}" || die "replica not ready" ;;
+*) die "usage: $0 start|stop|pg-replica-stop|pg-replica-start DIR" ;;
 esac

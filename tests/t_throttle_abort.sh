@@ -54,7 +54,32 @@ grep -q "aborting: the panic file $PANIC exists" "$TEST_TMP/p.err" || { cat "$TE
 stop_writer
 check_intact
 
-# 3. a replica that cannot be read (nothing listens there): fail closed
+# 3. the replica's server stops in the middle of the run: fail closed, naming
+#    it and why; once it is back, the copy goes on
+trap 'r=$?; tests/servers.sh pg-replica-start "$OSC_TEST_DIR" >/dev/null 2>&1; ctl_cleanup $r' EXIT
+start_writer int $T $R
+osc_bg "$TEST_TMP/s.out" "$TEST_TMP/s.err" --table $T --alter "$ALTER" --replica "$OSC_PG_REPLICA_URL" \
+    --max-lag 1s --chunk-time 50ms --chunk-size-max 1000 --log-format json
+wait_status_phase $T copy 30 || fail "the copy did not start"
+wait_for_text '"throttle released' 10 "$TEST_TMP/s.err" || true
+tests/servers.sh pg-replica-stop "$OSC_TEST_DIR" || fail "cannot stop the replica"
+wait_for_text '"throttled: replica 127\.0\.0\.1:[0-9]+ cannot be read: ' 10 "$TEST_TMP/s.err" \
+    || { grep -v progress "$TEST_TMP/s.err" >&2; fail "no fail-closed throttle when the replica stopped"; }
+frozen=$(rows_frozen $T 1.5) || fail "the copy went on with the replica down ($frozen)"
+tests/servers.sh pg-replica-start "$OSC_TEST_DIR" || fail "cannot restart the replica"
+osc_bg_wait 120
+[ "$OSC_BG_RC" = 0 ] || fail "osc exited $OSC_BG_RC after the replica came back"
+grep -q '"throttle released after' "$TEST_TMP/s.err" || fail "no release after the replica came back"
+sleep 1
+stop_writer
+psql_q "ALTER TABLE $R $ALTER"
+tables_equal $T $R "id, v, n, extra, pad, c"
+no_osc_leftovers $T
+wait_replica_caught_up 60
+fixture int $T $R 200000
+osc_state_forget $T
+
+# 4. a replica that cannot be read (nothing listens there): fail closed
 DEAD=postgres://postgres@127.0.0.1:1/osctest
 osc_bg "$TEST_TMP/d.out" "$TEST_TMP/d.err" --table $T --alter "$ALTER" --replica "$DEAD" \
     --chunk-time 50ms --chunk-size-max 1000 --log-format json
