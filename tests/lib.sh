@@ -684,7 +684,7 @@ my_schema_snapshot() {
 my_no_osc_leftovers() {
     local t=$1 n names="" p
     for p in "_${t}" "${t}"; do
-        names+="${names:+, }$(my_ql "${p}_osc_new"), $(my_ql "${p}_osc_log"), $(my_ql "${p}_osc_dup")"
+        names+="${names:+, }$(my_ql "${p}_osc_new"), $(my_ql "${p}_osc_log"), $(my_ql "${p}_osc_dup"), $(my_ql "${p}_osc_hb")"
     done
     n=$(my_q "SELECT GROUP_CONCAT(TABLE_NAME SEPARATOR ', ') FROM information_schema.TABLES
               WHERE TABLE_SCHEMA = 'osctest' AND TABLE_NAME IN ($names)")
