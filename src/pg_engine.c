@@ -81,6 +81,7 @@ static void free_state(Pg *pg)
 	}
 	free(pg->seqs);
 	free(pg->tmp_key_index);
+	pg_verify_free(pg);
 }
 
 static void pg_close(Osc *o)
@@ -157,7 +158,15 @@ static bool eng_finish_shadow(Osc *o, OscErr *e)
 
 static SwapResult eng_swap(Osc *o, OscErr *e)
 {
-	return pg_swap(PG(o), e);
+	Pg *pg = PG(o);
+	SwapResult r = pg_swap(pg, e);
+	if (r == SWAP_DONE && o->opt.verify != VERIFY_NONE)
+		log_msg(&o->log, LOG_INFO,
+		        "verified (%s): %lld chunks and %lld merged batches (the last ones under the swap's lock) equal the "
+		        "original; %lld re-copied after a difference",
+		        o->opt.verify == VERIFY_CHECKSUM ? "checksum" : "count", (long long)pg->verified_chunks,
+		        (long long)pg->verified_batches, (long long)pg->recopied);
+	return r;
 }
 
 /* A connection lost mid-run is tried once more, so an abort can still clean
@@ -294,6 +303,16 @@ out:
 	return ok;
 }
 
+static bool eng_strategy_pick(Osc *o, Strategy *s, OscErr *e)
+{
+	return pg_strategy_pick(PG(o), s, e);
+}
+
+static bool eng_strategy_run(Osc *o, const Strategy *s, OscErr *e)
+{
+	return pg_strategy_run(PG(o), s, e);
+}
+
 static int64_t eng_estimate(Osc *o)
 {
 	return PG(o)->reltuples;
@@ -364,6 +383,8 @@ const Engine pg_engine = {
 	.finish = eng_finish,
 	.abort = eng_abort,
 	.cleanup = eng_cleanup,
+	.strategy_pick = eng_strategy_pick,
+	.strategy_run = eng_strategy_run,
 	.plan_print = pg_plan_print,
 	.estimate = eng_estimate,
 	.record = eng_record,

@@ -12,7 +12,7 @@ fixture int $T $R 200000
 start_writer int $T $R
 sleep 0.5
 need_osc
-"$OSC" --table $T --alter "ADD COLUMN c int DEFAULT 1" --chunk-size 200 --chunk-size-max 200 \
+"$OSC" --strategy copy --table $T --alter "ADD COLUMN c int DEFAULT 1" --chunk-size 200 --chunk-size-max 200 \
     --database "$OSC_PG_URL" >"$OSC_OUT" 2>"$OSC_ERR" &
 osc_pid=$!
 sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
