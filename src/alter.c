@@ -215,6 +215,12 @@ static void classify(AlterSub *sub, const Tok *toks, size_t from, size_t to)
 	sub->kind = ALTER_OTHER;
 	if (n >= 2 && is_word(&toks[i], "rename")) {
 		sub->kind = ALTER_RENAME;
+		/* RENAME [COLUMN] a TO b: the column (plan warns about views) */
+		size_t j = i + 1;
+		if (j < to && is_word(&toks[j], "column"))
+			j++;
+		if (j + 1 < to && is_name(&toks[j]) && is_word(&toks[j + 1], "to") && !is_word(&toks[i + 1], "constraint"))
+			memcpy(sub->column, toks[j].text, sizeof(sub->column));
 		return;
 	}
 	if (n >= 2 && is_word(&toks[i], "drop")) {
@@ -223,8 +229,14 @@ static void classify(AlterSub *sub, const Tok *toks, size_t from, size_t to)
 			sub->kind = ALTER_DROP_CONSTRAINT;
 			return;
 		}
-		if (is_word(&toks[i], "column") || is_name(&toks[i]))
+		if (is_word(&toks[i], "column"))
+			i++;
+		if (i < to && is_word(&toks[i], "if") && i + 2 < to)
+			i += 2; /* IF EXISTS */
+		if (i < to && is_name(&toks[i])) {
 			sub->kind = ALTER_DROP_COLUMN;
+			memcpy(sub->column, toks[i].text, sizeof(sub->column));
+		}
 		return;
 	}
 	if (n >= 4 && is_word(&toks[i], "alter")) {

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "names.h"
 #include "options.h"
+#include "plan.h"
 #include "strategy.h"
 
 typedef struct Osc Osc;
@@ -99,6 +100,9 @@ typedef struct Engine {
 	bool (*strategy_run)(Osc *o, const Strategy *s, OscErr *e) MUSTCHECK;
 	/* `osc plan`: print what a run would do (after shadow_create(keep=false)). */
 	void (*plan_print)(Osc *o, FILE *out);
+	/* `osc plan` in full (src/plan.h); when set, used instead of plan_print
+	 * and it allows --format json. */
+	bool (*plan_fill)(Osc *o, Plan *p, OscErr *e) MUSTCHECK;
 	/* Row estimate of the original (for progress). */
 	int64_t (*estimate)(Osc *o);
 	/* Records phase and outcome ("running", "stopped", "failed", "done",

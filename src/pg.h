@@ -177,6 +177,12 @@ void pg_verify_free(Pg *pg);
 struct Strategy;
 bool pg_strategy_pick(Pg *pg, struct Strategy *s, OscErr *e) MUSTCHECK;
 bool pg_strategy_run(Pg *pg, const struct Strategy *s, OscErr *e) MUSTCHECK;
+struct Plan;
+/* the statements pg_strategy_run would send, for osc plan */
+void pg_strategy_describe(Pg *pg, const struct Strategy *s, struct Plan *p);
+
+/* pg_plan.c: osc plan (after pg_shadow_create(keep=false)) */
+bool pg_plan_fill(Pg *pg, struct Plan *p, OscErr *e) MUSTCHECK;
 
 /* replicator/pg_replay.c */
 /* (SELECT * FROM unnest($first::t1[], ...)): the keys passed as arrays */

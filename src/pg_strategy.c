@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "backoff.h"
+#include "plan.h"
 #include "strategy.h"
 
 static bool set_timeout(Pg *pg, const char *name, int64_t ms, bool local, OscErr *e)
@@ -231,21 +232,39 @@ static void drop_index(Pg *pg, const char *name)
 	sql_free(&q);
 }
 
+/* The index (and constraint) name: the one given, else PostgreSQL's own
+ * default (t_pkey, t_a_b_key). */
+static void unique_name(Pg *pg, const AlterSub *sub, char *name, size_t namesz)
+{
+	char base[512];
+	bool pk = sub->kind == ALTER_ADD_PRIMARY_KEY;
+	if (sub->constraint[0]) {
+		snprintf(name, namesz, "%.63s", sub->constraint);
+		return;
+	}
+	size_t n = (size_t)snprintf(base, sizeof(base), "%s", pg->table);
+	for (int i = 0; !pk && i < sub->ncols && n < sizeof(base); i++)
+		n += (size_t)snprintf(base + n, sizeof(base) - n, "_%s", sub->cols[i]);
+	names_derive(name, namesz, "", base, pk ? "_pkey" : "_key", PG_NAMELEN);
+}
+
+static void unique_sql(Pg *pg, const AlterSub *sub, const char *name, Sql *build, Sql *attach)
+{
+	sql_add(build, "CREATE UNIQUE INDEX CONCURRENTLY %I ON %I.%I (", name, pg->schema, pg->table);
+	for (int i = 0; i < sub->ncols; i++)
+		sql_add(build, "%s%I", i ? ", " : "", sub->cols[i]);
+	sql_add(build, ")");
+	sql_add(attach, "ALTER TABLE %I.%I ADD CONSTRAINT %I %s USING INDEX %I", pg->schema, pg->table, name,
+	        sub->kind == ALTER_ADD_PRIMARY_KEY ? "PRIMARY KEY" : "UNIQUE", name);
+}
+
 static bool run_unique_index(Pg *pg, const AlterSub *sub, OscErr *e)
 {
-	Sql q;
-	char name[PG_NAMELEN + 1], base[512];
-	bool pk = sub->kind == ALTER_ADD_PRIMARY_KEY, exists = false, ok = false;
+	Sql q, attach;
+	char name[PG_NAMELEN + 1];
+	bool exists = false, ok = false;
 
-	if (sub->constraint[0]) {
-		snprintf(name, sizeof(name), "%.63s", sub->constraint);
-	} else {
-		/* PostgreSQL's own default names: t_pkey, t_a_b_key */
-		size_t n = (size_t)snprintf(base, sizeof(base), "%s", pg->table);
-		for (int i = 0; !pk && i < sub->ncols && n < sizeof(base); i++)
-			n += (size_t)snprintf(base + n, sizeof(base) - n, "_%s", sub->cols[i]);
-		names_derive(name, sizeof(name), "", base, pk ? "_pkey" : "_key", PG_NAMELEN);
-	}
+	unique_name(pg, sub, name, sizeof(name));
 	if (!index_exists(pg, name, &exists, e))
 		return false;
 	if (exists) {
@@ -254,10 +273,8 @@ static bool run_unique_index(Pg *pg, const AlterSub *sub, OscErr *e)
 		return false;
 	}
 	sql_init(&q, &pg->dialect);
-	sql_add(&q, "CREATE UNIQUE INDEX CONCURRENTLY %I ON %I.%I (", name, pg->schema, pg->table);
-	for (int i = 0; i < sub->ncols; i++)
-		sql_add(&q, "%s%I", i ? ", " : "", sub->cols[i]);
-	sql_add(&q, ")");
+	sql_init(&attach, &pg->dialect);
+	unique_sql(pg, sub, name, &q, &attach);
 	log_msg(&pg->osc->log, LOG_INFO, "building the unique index %s concurrently (writers go on)", name);
 	if (!long_session(pg, true, e))
 		goto out;
@@ -276,16 +293,14 @@ static bool run_unique_index(Pg *pg, const AlterSub *sub, OscErr *e)
 			rejected(e);
 		goto out;
 	}
-	sql_reset(&q);
-	sql_add(&q, "ALTER TABLE %I.%I ADD CONSTRAINT %I %s USING INDEX %I", pg->schema, pg->table, name,
-	        pk ? "PRIMARY KEY" : "UNIQUE", name);
-	if (!locked1(pg, "ADD CONSTRAINT ... USING INDEX", false, &q, e)) {
+	if (!locked1(pg, "ADD CONSTRAINT ... USING INDEX", false, &attach, e)) {
 		drop_index(pg, name);
 		goto out;
 	}
 	ok = true;
 out:
 	sql_free(&q);
+	sql_free(&attach);
 	return ok;
 }
 
@@ -361,17 +376,33 @@ out:
 	return ok;
 }
 
+static void not_valid_sql(Pg *pg, const AlterSub *sub, Sql *add)
+{
+	/* the user's subcommand, as the user wrote it, made NOT VALID */
+	sql_add(add, "ALTER TABLE %I.%I %s NOT VALID", pg->schema, pg->table, sub->text);
+}
+
 static bool run_not_valid(Pg *pg, const AlterSub *sub, OscErr *e)
 {
 	Sql add;
 	char name[PG_NAMELEN + 1];
 	bool ok;
 	sql_init(&add, &pg->dialect);
-	/* the user's subcommand, as the user wrote it, made NOT VALID */
-	sql_add(&add, "ALTER TABLE %I.%I %s NOT VALID", pg->schema, pg->table, sub->text);
+	not_valid_sql(pg, sub, &add);
 	ok = add_then_validate(pg, &add, sub->constraint[0] ? sub->constraint : NULL, name, sizeof(name), e);
 	sql_free(&add);
 	return ok;
+}
+
+/* The helper CHECK's ADD, then SET NOT NULL and its DROP (one transaction). */
+static void not_null_sql(Pg *pg, const AlterSub *sub, char *name, size_t namesz, Sql *add, Sql q[2])
+{
+	names_derive(name, namesz, "_", sub->column, "_osc_not_null", PG_NAMELEN);
+	sql_add(add, "ALTER TABLE %I.%I ADD CONSTRAINT %I CHECK (%I IS NOT NULL) NOT VALID", pg->schema, pg->table, name,
+	        sub->column);
+	/* the validated CHECK lets SET NOT NULL skip its scan */
+	sql_add(&q[0], "ALTER TABLE %I.%I ALTER COLUMN %I SET NOT NULL", pg->schema, pg->table, sub->column);
+	sql_add(&q[1], "ALTER TABLE %I.%I DROP CONSTRAINT %I", pg->schema, pg->table, name);
 }
 
 static bool run_not_null(Pg *pg, const AlterSub *sub, OscErr *e)
@@ -380,17 +411,12 @@ static bool run_not_null(Pg *pg, const AlterSub *sub, OscErr *e)
 	char name[PG_NAMELEN + 1], got[PG_NAMELEN + 1];
 	bool ok = false;
 
-	names_derive(name, sizeof(name), "_", sub->column, "_osc_not_null", PG_NAMELEN);
 	sql_init(&add, &pg->dialect);
 	sql_init(&q[0], &pg->dialect);
 	sql_init(&q[1], &pg->dialect);
-	sql_add(&add, "ALTER TABLE %I.%I ADD CONSTRAINT %I CHECK (%I IS NOT NULL) NOT VALID", pg->schema, pg->table, name,
-	        sub->column);
+	not_null_sql(pg, sub, name, sizeof(name), &add, q);
 	if (!add_then_validate(pg, &add, name, got, sizeof(got), e))
 		goto out;
-	/* the validated CHECK lets SET NOT NULL skip its scan */
-	sql_add(&q[0], "ALTER TABLE %I.%I ALTER COLUMN %I SET NOT NULL", pg->schema, pg->table, sub->column);
-	sql_add(&q[1], "ALTER TABLE %I.%I DROP CONSTRAINT %I", pg->schema, pg->table, name);
 	ok = locked(pg, "SET NOT NULL", false, q, 2, e);
 	if (!ok) {
 		OscErr e2;
@@ -404,6 +430,46 @@ out:
 	sql_free(&q[0]);
 	sql_free(&q[1]);
 	return ok;
+}
+
+void pg_strategy_describe(Pg *pg, const Strategy *s, Plan *p)
+{
+	Sql a, b[2];
+	char name[PG_NAMELEN + 1];
+	const char *lt = "  -- under the lock timeout, retried";
+	sql_init(&a, &pg->dialect);
+	sql_init(&b[0], &pg->dialect);
+	sql_init(&b[1], &pg->dialect);
+	switch (s->kind) {
+	case STRAT_DIRECT:
+		sql_add(&a, "ALTER TABLE %I.%I %s", pg->schema, pg->table, pg->osc->alter.text);
+		plan_sql(p, "%s;%s", sql_text(&a), lt);
+		break;
+	case STRAT_UNIQUE_INDEX:
+		unique_name(pg, s->sub, name, sizeof(name));
+		unique_sql(pg, s->sub, name, &a, &b[0]);
+		plan_sql(p, "%s;  -- writers go on; dropped again if it fails", sql_text(&a));
+		plan_sql(p, "%s;%s", sql_text(&b[0]), lt);
+		break;
+	case STRAT_NOT_VALID:
+		not_valid_sql(pg, s->sub, &a);
+		plan_sql(p, "%s;%s", sql_text(&a), lt);
+		plan_sql(p, "ALTER TABLE ... VALIDATE CONSTRAINT <it>;  -- a scan that does not block writers");
+		break;
+	case STRAT_NOT_NULL:
+		not_null_sql(pg, s->sub, name, sizeof(name), &a, b);
+		plan_sql(p, "%s;%s", sql_text(&a), lt);
+		sql_reset(&a);
+		sql_add(&a, "ALTER TABLE %I.%I VALIDATE CONSTRAINT %I", pg->schema, pg->table, name);
+		plan_sql(p, "%s;  -- a scan that does not block writers", sql_text(&a));
+		plan_sql(p, "%s; %s;  -- one transaction, no scan%s", sql_text(&b[0]), sql_text(&b[1]), lt + 4);
+		break;
+	case STRAT_COPY:
+		break;
+	}
+	sql_free(&a);
+	sql_free(&b[0]);
+	sql_free(&b[1]);
 }
 
 bool pg_strategy_run(Pg *pg, const Strategy *s, OscErr *e)
