@@ -117,11 +117,41 @@ static void range_cond(Pg *pg, Sql *q, const char *alias, bool shadow, bool has_
 	pg_param_tuple(pg, q, has_lo ? pg->nkeys + 1 : 1, "");
 }
 
+/* The parameters of range_cond: lo's values (when lo), then hi's (malloc'd). */
+static const char **range_params(Pg *pg, char **lo, char **hi, int *np)
+{
+	const char **params = calloc((size_t)pg->nkeys * 2 + 1, sizeof(char *));
+	if (params == NULL)
+		abort();
+	*np = 0;
+	for (int k = 0; lo && k < pg->nkeys; k++)
+		params[(*np)++] = lo[k];
+	for (int k = 0; k < pg->nkeys; k++)
+		params[(*np)++] = hi[k];
+	return params;
+}
+
 static void keys_cond(Pg *pg, Sql *q, const char *alias, bool shadow)
 {
 	pg_key_tuple(pg, q, alias, shadow);
 	sql_add(q, " IN ");
 	pg_unnest_keys(pg, q, 1);
+}
+
+/* The comparison statement over one scope: the keys passed as arrays, or
+ * the range (lo, hi] (has_lo false: from the start). */
+static void statement(Pg *pg, Sql *q, bool by_keys, bool has_lo)
+{
+	sql_add(q, "SELECT a.n, b.n, a.h IS NOT DISTINCT FROM b.h FROM ");
+	for (int shadow = 0; shadow < 2; shadow++) {
+		const char *alias = shadow ? "s" : "src";
+		side(pg, q, shadow);
+		if (by_keys)
+			keys_cond(pg, q, alias, shadow);
+		else
+			range_cond(pg, q, alias, shadow, has_lo);
+		sql_add(q, shadow ? ") b" : ") a, ");
+	}
 }
 
 /* Runs the comparison built in q; *same, and a sentence for a mismatch. */
@@ -187,15 +217,9 @@ static bool fault_corrupt(Pg *pg, char **lo, char **hi, int attempt, OscErr *e)
 		return true;
 	Sql q;
 	PGresult *r = NULL;
-	const char **params = calloc((size_t)pg->nkeys * 2 + 1, sizeof(char *));
-	int np = 0;
+	int np;
+	const char **params = range_params(pg, lo, hi, &np);
 	bool ok;
-	if (params == NULL)
-		abort();
-	for (int k = 0; lo && k < pg->nkeys; k++)
-		params[np++] = lo[k];
-	for (int k = 0; k < pg->nkeys; k++)
-		params[np++] = hi[k];
 	sql_init(&q, &pg->dialect);
 	sql_add(&q, "UPDATE %I.%I SET %I = NULL WHERE ctid = (SELECT s.ctid FROM %I.%I s WHERE ", pg->work, pg->shadow,
 	        col, pg->work, pg->shadow);
@@ -216,28 +240,16 @@ bool pg_verify_chunk(Pg *pg, char **lo, char **hi, int attempt, bool *same, char
 	Sql q;
 	bool ok;
 	const char **params;
-	int np = 0;
+	int np;
 
 	*same = true;
 	if (pg->osc->opt.verify == VERIFY_NONE)
 		return true;
 	if (!fault_corrupt(pg, lo, hi, attempt, e) || !load_types(pg, e))
 		return false;
-	params = calloc((size_t)pg->nkeys * 2 + 1, sizeof(char *));
-	if (params == NULL)
-		abort();
-	for (int k = 0; lo && k < pg->nkeys; k++)
-		params[np++] = lo[k];
-	for (int k = 0; k < pg->nkeys; k++)
-		params[np++] = hi[k];
+	params = range_params(pg, lo, hi, &np);
 	sql_init(&q, &pg->dialect);
-	sql_add(&q, "SELECT a.n, b.n, a.h IS NOT DISTINCT FROM b.h FROM ");
-	side(pg, &q, false);
-	range_cond(pg, &q, "src", false, lo != NULL);
-	sql_add(&q, ") a, ");
-	side(pg, &q, true);
-	range_cond(pg, &q, "s", true, lo != NULL);
-	sql_add(&q, ") b");
+	statement(pg, &q, false, lo != NULL);
 	ok = compare(pg, &q, np, params, same, why, whysz, e);
 	if (ok && *same)
 		pg->verified_chunks++;
@@ -257,13 +269,7 @@ bool pg_verify_keys(Pg *pg, char **arrays, bool *same, char *why, size_t whysz, 
 	if (!load_types(pg, e))
 		return false;
 	sql_init(&q, &pg->dialect);
-	sql_add(&q, "SELECT a.n, b.n, a.h IS NOT DISTINCT FROM b.h FROM ");
-	side(pg, &q, false);
-	keys_cond(pg, &q, "src", false);
-	sql_add(&q, ") a, ");
-	side(pg, &q, true);
-	keys_cond(pg, &q, "s", true);
-	sql_add(&q, ") b");
+	statement(pg, &q, true, false);
 	ok = compare(pg, &q, pg->nkeys, (const char *const *)arrays, same, why, whysz, e);
 	if (ok && *same)
 		pg->verified_batches++;
