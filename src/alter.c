@@ -214,6 +214,9 @@ static void classify(AlterSub *sub, const Tok *toks, size_t from, size_t to)
 	size_t i = from, n = to - from;
 	sub->kind = ALTER_OTHER;
 	if (n >= 2 && is_word(&toks[i], "rename")) {
+		/* RENAME TO t renames the table: the shadow copy refuses that */
+		if (is_word(&toks[i + 1], "to"))
+			return;
 		sub->kind = ALTER_RENAME;
 		/* RENAME [COLUMN] a TO b: the column (plan warns about views) */
 		size_t j = i + 1;
@@ -243,7 +246,7 @@ static void classify(AlterSub *sub, const Tok *toks, size_t from, size_t to)
 		i++;
 		if (is_word(&toks[i], "column"))
 			i++;
-		if (i + 2 >= to + 1 || !is_name(&toks[i]))
+		if (i + 1 >= to || !is_name(&toks[i]))
 			return;
 		memcpy(sub->column, toks[i].text, sizeof(sub->column));
 		i++;

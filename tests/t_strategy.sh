@@ -110,4 +110,6 @@ no_osc_leftovers $T
 # a bad ALTER is still bad input (exit 2), judged by the shadow copy
 expect_osc 2 --table $T --alter "ADD COLUMN"
 expect_osc 2 --table $T --alter "ADD COLUMN q no_such_type"
+expect_osc 2 --table $T --alter "RENAME TO t_strat_other"
+grep -q 'renames the table' "$OSC_ERR" || fail "a table rename is not refused with its reason"
 echo ok
