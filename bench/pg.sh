@@ -6,7 +6,8 @@
 #   raw      CREATE TABLE (LIKE ... INCLUDING ALL) + INSERT ... SELECT
 #   alter    the blocking ALTER TABLE ... ADD COLUMN ... DEFAULT random() (rewrites)
 #   repack   pg_repack of the table, when installed (a rewrite, not an ALTER)
-#   osc      osc --alter "ADD COLUMN ...", idle
+#   osc      osc --alter "ADD COLUMN ..." --strategy copy, idle (default --verify checksum)
+#   osc -v0  the same with --verify none: what checksumming each chunk costs, as a ratio
 #   osc+w    the same under a fixed-rate writer (inserts, updates incl. keys
 #            and NULLs, deletes, mirrored): the writer's latency p50/p99/max
 #            over the whole migration, and its longest transaction around
@@ -84,13 +85,27 @@ TIMECMD=()
 [ -x /usr/bin/time ] && TIMECMD=(/usr/bin/time -f '%M' -o "$DIR/rss")
 t0=$(now)
 "${TIMECMD[@]}" "$OSC" --table bench --alter "ADD COLUMN c int NOT NULL DEFAULT 0" --database "$URL" \
-  --log-format json 2>"$DIR/osc-idle.log" || { tail -5 "$DIR/osc-idle.log"; exit 1; }
+  --strategy copy --log-format json 2>"$DIR/osc-idle.log" || { tail -5 "$DIR/osc-idle.log"; exit 1; }
 OSC_IDLE=$(secs "$t0" "$(now)")
 RSS=n/a
 [ -f "$DIR/rss" ] && RSS="$(( $(tail -1 "$DIR/rss") / 1024 )) MB"
 q -c "DROP TABLE _bench_osc_old" -c "CHECKPOINT"
 
+echo "bench: osc, idle, --verify none"
+t0=$(now)
+"$OSC" --table bench --alter "ADD COLUMN e int NOT NULL DEFAULT 0" --database "$URL" \
+  --strategy copy --verify none --log-format json 2>"$DIR/osc-noverify.log" || { tail -5 "$DIR/osc-noverify.log"; exit 1; }
+OSC_NOVERIFY=$(secs "$t0" "$(now)")
+q -c "DROP TABLE _bench_osc_old" -c "CHECKPOINT"
+
+echo "bench: osc, --strategy auto (ADD COLUMN ... DEFAULT 0 is metadata only)"
+t0=$(now)
+"$OSC" --table bench --alter "ADD COLUMN f int NOT NULL DEFAULT 0" --database "$URL" \
+  --log-format json 2>"$DIR/osc-auto.log" || { tail -5 "$DIR/osc-auto.log"; exit 1; }
+OSC_AUTO=$(secs "$t0" "$(now)")
+
 echo "bench: a mirror for the writer"
+q -c "ALTER TABLE bench DROP COLUMN f"
 q -c "CREATE TABLE bench_ref (LIKE bench INCLUDING ALL)" -c "INSERT INTO bench_ref SELECT * FROM bench" \
   -c "VACUUM ANALYZE bench_ref" -c "CHECKPOINT"
 
@@ -105,7 +120,7 @@ echo "bench: osc under the writer"
 WPID=$!
 sleep 2
 t0=$(now)
-"$OSC" --table bench --alter "ADD COLUMN d int NOT NULL DEFAULT 0" --database "$URL" --log-format json \
+"$OSC" --table bench --alter "ADD COLUMN d int NOT NULL DEFAULT 0" --database "$URL" --strategy copy --log-format json \
   2>"$DIR/osc-w.log" || { tail -5 "$DIR/osc-w.log"; exit 1; }
 t1=$(now)
 OSC_W=$(secs "$t0" "$t1")
@@ -133,7 +148,9 @@ mkdir -p bench/results
   echo "| raw: CREATE TABLE (LIKE INCLUDING ALL) + INSERT ... SELECT | $RAW | 1.00 |"
   echo "| blocking ALTER TABLE ... ADD COLUMN ... DEFAULT random() | $BLOCK | $(ratio "$BLOCK" "$RAW") |"
   echo "| pg_repack -t (rewrite only, no ALTER) | $REPACK | $(ratio "$REPACK" "$RAW") |"
-  echo "| osc ADD COLUMN, idle | $OSC_IDLE | $(ratio "$OSC_IDLE" "$RAW") |"
+  echo "| osc ADD COLUMN, idle (--strategy copy, --verify checksum) | $OSC_IDLE | $(ratio "$OSC_IDLE" "$RAW") |"
+  echo "| osc ADD COLUMN, idle, --verify none | $OSC_NOVERIFY | $(ratio "$OSC_NOVERIFY" "$RAW") |"
+  echo "| osc ADD COLUMN, --strategy auto (metadata only) | $OSC_AUTO | $(ratio "$OSC_AUTO" "$RAW") |"
   echo "| osc ADD COLUMN, writer at $RATE/s | $OSC_W | $(ratio "$OSC_W" "$RAW") |"
   echo
   echo "Writer latency (ms; each write is one transaction on the table and its mirror):"
@@ -144,6 +161,8 @@ mkdir -p bench/results
   echo "| during the whole osc run | $WN | $W50 | $W99 | $WMAX |"
   echo "| trigger installation (capture phase) | | | | $TRIG |"
   echo "| swap (cutover phase) | | | | $SWAP |"
+  echo
+  echo "Checksumming every chunk and every merged batch costs $(ratio "$OSC_IDLE" "$OSC_NOVERIFY")x the run with --verify none."
   echo
   echo "Writer errors during the osc run: $ERRS. Rows differing from the writer's mirror after the swap: $DIFF."
   echo "osc peak RSS: $RSS. osc's own account of the swap: $SWAPMSG."

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void unnest_keys(Pg *pg, Sql *q, int first)
+void pg_unnest_keys(Pg *pg, Sql *q, int first)
 {
 	sql_add(q, "(SELECT * FROM unnest(");
 	for (int k = 0; k < pg->nkeys; k++)
@@ -43,7 +43,7 @@ bool pg_replay_batch(Pg *pg, int64_t limit, int64_t *applied, bool in_txn, OscEr
 	*applied = 0;
 	sql_init(&q, &pg->dialect);
 	if (!in_txn) {
-		if (!pg_command(pg, "BEGIN", e))
+		if (!pg_command(pg, pg_verify_begin(pg), e))
 			goto out;
 		began = true;
 	}
@@ -89,7 +89,7 @@ bool pg_replay_batch(Pg *pg, int64_t limit, int64_t *applied, bool in_txn, OscEr
 		sql_add(&q, "DELETE FROM %I.%I s WHERE ", pg->work, pg->shadow);
 		pg_key_tuple(pg, &q, "s", true);
 		sql_add(&q, " IN ");
-		unnest_keys(pg, &q, 1);
+		pg_unnest_keys(pg, &q, 1);
 		if (!pg_exec(pg, sql_text(&q), pg->nkeys, (const char *const *)arrays, NULL, e))
 			goto out;
 
@@ -98,7 +98,7 @@ bool pg_replay_batch(Pg *pg, int64_t limit, int64_t *applied, bool in_txn, OscEr
 		sql_add(&q, " WHERE ");
 		pg_key_tuple(pg, &q, "src", false);
 		sql_add(&q, " IN ");
-		unnest_keys(pg, &q, 1);
+		pg_unnest_keys(pg, &q, 1);
 		if (q.failed) {
 			err_set(e, OSC_EXIT_FAILED, "could not quote the replay statement");
 			goto out;
@@ -109,6 +109,18 @@ bool pg_replay_batch(Pg *pg, int64_t limit, int64_t *applied, bool in_txn, OscEr
 				         "; nothing was changed, no row was dropped");
 				snprintf(e->sqlstate, sizeof(e->sqlstate), "23505");
 			}
+			goto out;
+		}
+		/* the merged keys, compared in the snapshot that merged them (or
+		 * under the swap's lock) */
+		bool same;
+		char why[256];
+		if (!pg_verify_keys(pg, arrays, &same, why, sizeof(why), e))
+			goto out;
+		if (!same) {
+			pg->verify_mismatch = true;
+			err_set(e, OSC_EXIT_FAILED,
+			        "verification: the rows just merged from the change log differ from the original: %s", why);
 			goto out;
 		}
 	}
@@ -128,9 +140,20 @@ out:
 	return ok;
 }
 
+/* A batch whose merged rows differ from the original is rolled back (its log
+ * rows come back) and merged once more; a second difference aborts. */
 bool pg_replay(Pg *pg, int64_t limit, int64_t *applied, OscErr *e)
 {
-	return pg_replay_batch(pg, limit, applied, false, e);
+	for (int attempt = 1;; attempt++) {
+		pg->verify_mismatch = false;
+		if (pg_replay_batch(pg, limit, applied, false, e))
+			return true;
+		if (!pg->verify_mismatch || attempt == 2)
+			return false;
+		log_msg(&pg->osc->log, LOG_WARN, "%s; merging the batch again", e->msg);
+		pg->recopied++;
+		err_clear(e);
+	}
 }
 
 bool pg_backlog(Pg *pg, int64_t *n, OscErr *e)

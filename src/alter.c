@@ -177,6 +177,134 @@ static bool is_name(const Tok *t)
 	return t->kind == TK_WORD || t->kind == TK_QIDENT;
 }
 
+/* A parenthesised list of plain column names at toks[i] ("(a, \"B\")"):
+ * copies them into sub; false when it is anything else. */
+static bool name_list(AlterSub *sub, const Tok *toks, size_t i, size_t to, size_t *after)
+{
+	if (i >= to || !is_punct(&toks[i], '('))
+		return false;
+	i++;
+	for (;;) {
+		if (i >= to || !is_name(&toks[i]) || sub->ncols == ALTER_MAX_KEYCOLS)
+			return false;
+		memcpy(sub->cols[sub->ncols++], toks[i].text, sizeof(sub->cols[0]));
+		i++;
+		if (i < to && is_punct(&toks[i], ')')) {
+			*after = i + 1;
+			return true;
+		}
+		if (i >= to || !is_punct(&toks[i], ','))
+			return false;
+		i++;
+	}
+}
+
+static bool has_word(const Tok *toks, size_t from, size_t to, const char *w)
+{
+	for (size_t i = from; i < to; i++)
+		if (is_word(&toks[i], w))
+			return true;
+	return false;
+}
+
+/* Sorts one subcommand into an AlterKind (see alter.h).  Conservative: a
+ * form it does not know well is ALTER_OTHER, which the shadow copy handles. */
+static void classify(AlterSub *sub, const Tok *toks, size_t from, size_t to)
+{
+	size_t i = from, n = to - from;
+	sub->kind = ALTER_OTHER;
+	if (n >= 2 && is_word(&toks[i], "rename")) {
+		/* RENAME TO t renames the table: the shadow copy refuses that */
+		if (is_word(&toks[i + 1], "to"))
+			return;
+		sub->kind = ALTER_RENAME;
+		/* RENAME [COLUMN] a TO b: the column (plan warns about views) */
+		size_t j = i + 1;
+		if (j < to && is_word(&toks[j], "column"))
+			j++;
+		if (j + 1 < to && is_name(&toks[j]) && is_word(&toks[j + 1], "to") && !is_word(&toks[i + 1], "constraint"))
+			memcpy(sub->column, toks[j].text, sizeof(sub->column));
+		return;
+	}
+	if (n >= 2 && is_word(&toks[i], "drop")) {
+		i++;
+		if (is_word(&toks[i], "constraint")) {
+			sub->kind = ALTER_DROP_CONSTRAINT;
+			return;
+		}
+		if (is_word(&toks[i], "column"))
+			i++;
+		if (i < to && is_word(&toks[i], "if") && i + 2 < to)
+			i += 2; /* IF EXISTS */
+		if (i < to && is_name(&toks[i])) {
+			sub->kind = ALTER_DROP_COLUMN;
+			memcpy(sub->column, toks[i].text, sizeof(sub->column));
+		}
+		return;
+	}
+	if (n >= 4 && is_word(&toks[i], "alter")) {
+		i++;
+		if (is_word(&toks[i], "column"))
+			i++;
+		if (i + 1 >= to || !is_name(&toks[i]))
+			return;
+		memcpy(sub->column, toks[i].text, sizeof(sub->column));
+		i++;
+		if (i + 1 < to && is_word(&toks[i], "set") && is_word(&toks[i + 1], "default"))
+			sub->kind = ALTER_SET_DEFAULT;
+		else if (i + 2 == to && is_word(&toks[i], "drop") && is_word(&toks[i + 1], "default"))
+			sub->kind = ALTER_SET_DEFAULT;
+		else if (i + 3 == to && is_word(&toks[i], "set") && is_word(&toks[i + 1], "not") &&
+		         is_word(&toks[i + 2], "null"))
+			sub->kind = ALTER_SET_NOT_NULL;
+		else if (i + 3 == to && is_word(&toks[i], "drop") && is_word(&toks[i + 1], "not") &&
+		         is_word(&toks[i + 2], "null"))
+			sub->kind = ALTER_DROP_NOT_NULL;
+		return;
+	}
+	if (n < 2 || !is_word(&toks[i], "add"))
+		return;
+	i++;
+	if (is_word(&toks[i], "constraint")) {
+		if (i + 2 >= to || !is_name(&toks[i + 1]))
+			return;
+		memcpy(sub->constraint, toks[i + 1].text, sizeof(sub->constraint));
+		i += 2;
+	}
+	size_t after = 0;
+	if (is_word(&toks[i], "unique") || (is_word(&toks[i], "primary") && i + 1 < to && is_word(&toks[i + 1], "key"))) {
+		bool pk = is_word(&toks[i], "primary");
+		i += pk ? 2 : 1;
+		/* only the plain form: no INCLUDE, WITH, USING INDEX, DEFERRABLE, NULLS ... */
+		if (name_list(sub, toks, i, to, &after) && after == to)
+			sub->kind = pk ? ALTER_ADD_PRIMARY_KEY : ALTER_ADD_UNIQUE;
+		return;
+	}
+	if (is_word(&toks[i], "check")) {
+		if (!has_word(toks, i, to, "inherit")) {
+			sub->kind = ALTER_ADD_CHECK;
+			sub->not_valid = to - i >= 2 && is_word(&toks[to - 2], "not") && is_word(&toks[to - 1], "valid");
+		}
+		return;
+	}
+	if (is_word(&toks[i], "foreign")) {
+		sub->kind = ALTER_ADD_FOREIGN_KEY;
+		sub->not_valid = to - i >= 2 && is_word(&toks[to - 2], "not") && is_word(&toks[to - 1], "valid");
+		return;
+	}
+	if (sub->constraint[0] || is_word(&toks[i], "exclude"))
+		return;
+	/* ADD [COLUMN] [IF NOT EXISTS] c type ...: plain unless it carries a
+	 * constraint or fills itself (identity, generated, serial) */
+	static const char *const heavy[] = { "primary", "unique", "references", "check", "constraint", "generated",
+		                             "serial", "bigserial", "smallserial", "serial4", "serial8", "serial2",
+		                             "exclude" };
+	for (size_t k = 0; k < sizeof(heavy) / sizeof(heavy[0]); k++)
+		if (has_word(toks, i, to, heavy[k]))
+			return;
+	sub->kind = ALTER_ADD_COLUMN;
+}
+
 /* One subcommand, tokens [from, to): records ALTER [COLUMN] c [SET DATA] TYPE
  * ... USING expr, and notices renames. */
 static void scan_subcommand(AlterSpec *a, const Tok *toks, size_t from, size_t to)
@@ -291,8 +419,17 @@ bool alter_parse(const char *spec, AlterSpec *out, OscErr *e)
 		else if (i < n && is_punct(&toks[i], ')'))
 			depth--;
 		if (i == n || (depth == 0 && is_punct(&toks[i], ','))) {
-			if (i > from)
+			if (i > from) {
 				scan_subcommand(out, toks, from, i);
+				if (out->n_sub == ALTER_MAX_SUB) {
+					out->too_many = true;
+				} else {
+					AlterSub *sub = &out->sub[out->n_sub++];
+					const char *end = toks[i - 1].start + toks[i - 1].len;
+					sub->text = strndup(toks[from].start, (size_t)(end - toks[from].start));
+					classify(sub, toks, from, i);
+				}
+			}
 			from = i + 1;
 		}
 	}
@@ -309,7 +446,28 @@ void alter_free(AlterSpec *a)
 	free(a->text);
 	for (int i = 0; i < a->n_using; i++)
 		free(a->using[i].expr);
+	for (int i = 0; i < a->n_sub; i++)
+		free(a->sub[i].text);
 	memset(a, 0, sizeof(*a));
+}
+
+const char *alter_kind_name(AlterKind k)
+{
+	switch (k) {
+	case ALTER_ADD_COLUMN: return "add column";
+	case ALTER_DROP_COLUMN: return "drop column";
+	case ALTER_RENAME: return "rename";
+	case ALTER_SET_DEFAULT: return "set/drop default";
+	case ALTER_DROP_NOT_NULL: return "drop not null";
+	case ALTER_DROP_CONSTRAINT: return "drop constraint";
+	case ALTER_SET_NOT_NULL: return "set not null";
+	case ALTER_ADD_UNIQUE: return "add unique";
+	case ALTER_ADD_PRIMARY_KEY: return "add primary key";
+	case ALTER_ADD_CHECK: return "add check";
+	case ALTER_ADD_FOREIGN_KEY: return "add foreign key";
+	case ALTER_OTHER: break;
+	}
+	return "other";
 }
 
 const char *alter_using_for(const AlterSpec *a, const char *column)

@@ -7,13 +7,21 @@
 #include <string.h>
 #include <time.h>
 
-void fault_point(Osc *o, const char *point)
+const char *fault_value(const char *point)
 {
 	const char *f = getenv("OSC_FAULT");
 	size_t n = strlen(point);
 	if (f == NULL || strncmp(f, point, n) != 0 || f[n] != ':')
+		return NULL;
+	return f + n + 1;
+}
+
+void fault_point(Osc *o, const char *point)
+{
+	const char *v = fault_value(point);
+	if (v == NULL)
 		return;
-	long ms = strtol(f + n + 1, NULL, 10);
+	long ms = strtol(v, NULL, 10);
 	log_msg(&o->log, LOG_WARN, "fault injection: pausing %ldms at %s", ms, point);
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);

@@ -4,6 +4,12 @@
  * OSC_FAULT=<point>:<ms> makes osc stop for <ms> at the named point, so a
  * test can kill it there (inside the swap transaction, right after the swap
  * committed).  Unset, a fault point costs one getenv.
+ *
+ * OSC_FAULT=corrupt-shadow:once|always makes the PostgreSQL copy damage one
+ * row of the shadow inside a chunk's transaction, after the INSERT and before
+ * the chunk's checksum (src/pg_verify.c): once on the first chunk only (the
+ * re-copy must repair it), always on every attempt of the first chunk (the
+ * run must abort naming the chunk's key range).
  */
 #ifndef OSC_FAULT_H
 #define OSC_FAULT_H
@@ -11,5 +17,7 @@
 #include "osc.h"
 
 void fault_point(Osc *o, const char *point);
+/* The text after "<point>:" when OSC_FAULT names this point, else NULL. */
+const char *fault_value(const char *point);
 
 #endif

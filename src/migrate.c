@@ -163,6 +163,35 @@ static bool enter(Osc *o, const char *name, const char *what, OscErr *e)
 	return record(o, name, "running", NULL, e);
 }
 
+/* The ALTER applied in place (src/strategy.h): no shadow, no capture, no
+ * swap; what a failure leaves is removed by the engine itself. */
+static OscExit in_place(Osc *o, const Strategy *st)
+{
+	OscErr e;
+	char msg[sizeof(e.msg)];
+
+	err_clear(&e);
+	snprintf(msg, sizeof(msg), "applying the ALTER in place (%s)", strategy_name(st->kind));
+	phase(o, "in-place", msg);
+	if (!o->engine->strategy_run(o, st, &e)) {
+		log_error(&o->log, &e);
+		if (e.exit == OSC_EXIT_OK)
+			e.exit = OSC_EXIT_FAILED;
+		o->engine->close(o);
+		if (e.exit == OSC_EXIT_FAILED || e.exit == OSC_EXIT_INPUT)
+			hooks_run(o, o->opt.on_failure, "failure", e.exit, e.msg);
+		return finish_run(o, e.exit);
+	}
+	char took[32];
+	duration_format(took, sizeof(took), now_ms() - o->started_ms);
+	snprintf(msg, sizeof(msg), "migration complete: applied in place (%s), no copy, in %s", strategy_name(st->kind),
+	         took);
+	phase(o, "done", msg);
+	o->engine->close(o);
+	hooks_run(o, o->opt.on_success, "success", OSC_EXIT_OK, msg);
+	return finish_run(o, OSC_EXIT_OK);
+}
+
 OscExit migrate_run(Osc *o)
 {
 	OscErr e;
@@ -195,6 +224,14 @@ OscExit migrate_run(Osc *o)
 
 	if (!swapped && !osc_may_continue(o, 0, &e))
 		goto fail;
+	if (o->resume == RESUME_NONE && o->engine->strategy_pick) {
+		Strategy st;
+		if (!o->engine->strategy_pick(o, &st, &e))
+			goto fail;
+		log_msg(&o->log, LOG_INFO, "strategy: %s: %s", strategy_name(st.kind), st.why);
+		if (st.kind != STRAT_COPY)
+			return in_place(o, &st);
+	}
 	if (o->resume == RESUME_NONE) {
 		phase(o, "shadow", "building the new table with the ALTER applied");
 		if (!o->engine->shadow_create(o, true, &e))
@@ -305,8 +342,31 @@ OscExit migrate_plan(Osc *o)
 		o->engine->close(o);
 		return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;
 	}
-	o->engine->plan_print(o, stdout);
-	printf("plan only: nothing was changed\n");
+	if (o->engine->plan_fill) {
+		Plan p;
+		plan_init(&p);
+		if (!o->engine->plan_fill(o, &p, &e)) {
+			plan_free(&p);
+			log_error(&o->log, &e);
+			o->engine->close(o);
+			return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;
+		}
+		if (o->opt.plan_json) {
+			plan_print_json(&p, stdout);
+		} else {
+			plan_print_text(&p, stdout);
+			printf("plan only: nothing was changed\n");
+		}
+		plan_free(&p);
+	} else if (o->opt.plan_json) {
+		err_set(&e, OSC_EXIT_INPUT, "--format json: osc plan on %s prints text only for now", o->engine->name);
+		log_error(&o->log, &e);
+		o->engine->close(o);
+		return OSC_EXIT_INPUT;
+	} else {
+		o->engine->plan_print(o, stdout);
+		printf("plan only: nothing was changed\n");
+	}
 	o->engine->close(o);
 	return OSC_EXIT_OK;
 }

@@ -130,6 +130,9 @@ static bool eng_preflight(Osc *o, bool lock, OscErr *e)
 	o->resume = RESUME_NONE;
 	if (!my_find_table(my, e))
 		return false;
+	if (lock && o->opt.verify != VERIFY_NONE)
+		log_msg(&o->log, LOG_INFO, "--verify: chunk checksums are not implemented on MySQL/MariaDB yet; the copy "
+		                           "is not compared before the swap");
 	return !lock || take_lock(my, e);
 }
 

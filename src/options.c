@@ -22,7 +22,7 @@ enum {
 	OPT_WINDOW, OPT_WINDOW_WAIT, OPT_LOG_FILE, OPT_ON_SUCCESS, OPT_ON_FAILURE, OPT_ON_CUTOVER,
 	OPT_REPLICA, OPT_MAX_LAG, OPT_CRITICAL_LAG, OPT_CRITICAL_INTERVAL, OPT_MAX_LOAD, OPT_CRITICAL_LOAD,
 	OPT_HEARTBEAT_INTERVAL, OPT_PAUSE_FILE, OPT_PANIC_FILE, OPT_POSTPONE_CUTOVER, OPT_SOCKET,
-	OPT_ALTER_FK_METHOD,
+	OPT_ALTER_FK_METHOD, OPT_VERIFY, OPT_STRATEGY, OPT_FORMAT,
 };
 
 static const struct option long_opts[] = {
@@ -57,6 +57,9 @@ static const struct option long_opts[] = {
 	{ "panic-file", required_argument, NULL, OPT_PANIC_FILE },
 	{ "postpone-cutover", required_argument, NULL, OPT_POSTPONE_CUTOVER },
 	{ "socket", required_argument, NULL, OPT_SOCKET },
+	{ "verify", required_argument, NULL, OPT_VERIFY },
+	{ "strategy", required_argument, NULL, OPT_STRATEGY },
+	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -129,6 +132,11 @@ void options_usage(void)
 	    "  --panic-file FILE       abort (original intact) when FILE appears\n"
 	    "  --postpone-cutover FILE  created at start; the swap waits while it exists (or until osc cutover)\n"
 	    "  --socket PATH           the control socket (default /tmp/osc-<hash of database and table>.sock)\n"
+	    "  --verify checksum|count|none  compare each chunk and each replayed change between the original\n"
+	    "                          and the new table (default checksum); a mismatch is re-copied once, then aborts\n"
+	    "  --strategy auto|copy    auto: metadata-only changes and constraints run in place under the lock\n"
+	    "                          timeout; copy: always the shadow copy (default auto)\n"
+	    "  --format text|json      osc plan's output (default text)\n"
 	    "  --config FILE           read `option = value` lines (command line wins)\n"
 	    "  -q, --quiet  -v, --verbose  --version  --help\n"
 	    "durations: 250ms, 2s, 5m, 1h.  exit: 0 done, 1 failed (original intact),\n"
@@ -302,6 +310,35 @@ static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e
 	case OPT_PANIC_FILE: o->panic_file = v; return true;
 	case OPT_POSTPONE_CUTOVER: o->postpone_cutover = v; return true;
 	case OPT_SOCKET: o->socket_path = v; return true;
+	case OPT_VERIFY:
+		if (strcmp(v, "checksum") == 0)
+			o->verify = VERIFY_CHECKSUM;
+		else if (strcmp(v, "count") == 0)
+			o->verify = VERIFY_COUNT;
+		else if (strcmp(v, "none") == 0)
+			o->verify = VERIFY_NONE;
+		else {
+			err_set(e, OSC_EXIT_INPUT, "--verify: expected checksum, count or none, got '%s'", v);
+			return false;
+		}
+		return true;
+	case OPT_STRATEGY:
+		if (strcmp(v, "auto") == 0)
+			o->strategy = STRATEGY_AUTO;
+		else if (strcmp(v, "copy") == 0)
+			o->strategy = STRATEGY_COPY;
+		else {
+			err_set(e, OSC_EXIT_INPUT, "--strategy: expected auto or copy, got '%s'", v);
+			return false;
+		}
+		return true;
+	case OPT_FORMAT:
+		if (strcmp(v, "json") == 0 || strcmp(v, "text") == 0) {
+			o->plan_json = v[0] == 'j';
+			return true;
+		}
+		err_set(e, OSC_EXIT_INPUT, "--format: expected text or json, got '%s'", v);
+		return false;
 	case OPT_VERSION: o->command = CMD_VERSION; return true;
 	case 'h': o->command = CMD_HELP; return true;
 	case 'q': o->verbosity = -1; return true;

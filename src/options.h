@@ -28,6 +28,12 @@ typedef enum OscCommand {
 
 typedef enum LogFormat { LOG_AUTO, LOG_TEXT, LOG_JSON } LogFormat;
 
+/* --verify: what is compared between the original and the shadow (src/verify.h) */
+typedef enum VerifyMode { VERIFY_CHECKSUM, VERIFY_COUNT, VERIFY_NONE } VerifyMode;
+
+/* --strategy: auto picks the least-locking way (src/strategy.h); copy forces the shadow copy */
+typedef enum StrategyChoice { STRATEGY_AUTO, STRATEGY_COPY } StrategyChoice;
+
 typedef struct Options {
 	OscCommand command;
 	const char *table;
@@ -57,6 +63,9 @@ typedef struct Options {
 	char **set_args;          /* osc set: name=value words (in argv) */
 	int nset_args;
 	LogFormat log_format;
+	VerifyMode verify;
+	StrategyChoice strategy;
+	bool plan_json;           /* osc plan --format json */
 	int verbosity;            /* -1 quiet, 0 normal, 1+ verbose */
 	char *owned[64];          /* strings read from --config, freed at exit */
 	int n_owned;

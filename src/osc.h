@@ -21,6 +21,8 @@
 #include "log.h"
 #include "names.h"
 #include "options.h"
+#include "plan.h"
+#include "strategy.h"
 
 typedef struct Osc Osc;
 
@@ -90,8 +92,17 @@ typedef struct Engine {
 	bool (*abort)(Osc *o, OscErr *e) MUSTCHECK;
 	/* `osc cleanup`: remove what an abandoned run left. */
 	bool (*cleanup)(Osc *o, OscErr *e) MUSTCHECK;
+	/* Picks the strategy (src/strategy.h), confirming with the server what
+	 * the text suggests; NULL: the engine always uses the shadow copy. */
+	bool (*strategy_pick)(Osc *o, Strategy *s, OscErr *e) MUSTCHECK;
+	/* Applies the ALTER in place by a strategy other than STRAT_COPY; on
+	 * failure, removes what it added (the original as it was). */
+	bool (*strategy_run)(Osc *o, const Strategy *s, OscErr *e) MUSTCHECK;
 	/* `osc plan`: print what a run would do (after shadow_create(keep=false)). */
 	void (*plan_print)(Osc *o, FILE *out);
+	/* `osc plan` in full (src/plan.h); when set, used instead of plan_print
+	 * and it allows --format json. */
+	bool (*plan_fill)(Osc *o, Plan *p, OscErr *e) MUSTCHECK;
 	/* Row estimate of the original (for progress). */
 	int64_t (*estimate)(Osc *o);
 	/* Records phase and outcome ("running", "stopped", "failed", "done",

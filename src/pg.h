@@ -97,6 +97,11 @@ typedef struct Pg {
 	bool capture_on;           /* the trigger is installed */
 	bool lock_held;
 	int64_t state_id;          /* this migration's row in osc.migrations */
+
+	/* verification (src/pg_verify.c) */
+	char **col_types;          /* the shadow's type of each of cols, loaded on first use */
+	int64_t verified_chunks, verified_batches, recopied;
+	bool verify_mismatch;      /* the last failure was a verification mismatch */
 } Pg;
 
 /* pg_conn.c */
@@ -160,7 +165,32 @@ bool pg_capture_drop(Pg *pg, const char *schema, const char *table, OscErr *e) M
  * lock on the original: the abort path when the trigger cannot be dropped. */
 bool pg_capture_disarm(Pg *pg, OscErr *e) MUSTCHECK;
 
+/* pg_verify.c: comparisons inside the transaction that wrote the rows */
+/* "BEGIN" or, when verifying, "BEGIN ISOLATION LEVEL REPEATABLE READ" */
+const char *pg_verify_begin(Pg *pg);
+/* The shadow's (lo, hi] against the original's (lo NULL: from the start).
+ * attempt counts from 1 (the fault injection needs it). */
+bool pg_verify_chunk(Pg *pg, char **lo, char **hi, int attempt, bool *same, char *why, size_t whysz,
+                     OscErr *e) MUSTCHECK;
+/* The rows of the keys in arrays (one text array per key column). */
+bool pg_verify_keys(Pg *pg, char **arrays, bool *same, char *why, size_t whysz, OscErr *e) MUSTCHECK;
+void pg_verify_range_text(Pg *pg, char **lo, char **hi, char *out, size_t outsz);
+void pg_verify_free(Pg *pg);
+
+/* pg_strategy.c: the ALTER in place, without the shadow copy */
+struct Strategy;
+bool pg_strategy_pick(Pg *pg, struct Strategy *s, OscErr *e) MUSTCHECK;
+bool pg_strategy_run(Pg *pg, const struct Strategy *s, OscErr *e) MUSTCHECK;
+struct Plan;
+/* the statements pg_strategy_run would send, for osc plan */
+void pg_strategy_describe(Pg *pg, const struct Strategy *s, struct Plan *p);
+
+/* pg_plan.c: osc plan (after pg_shadow_create(keep=false)) */
+bool pg_plan_fill(Pg *pg, struct Plan *p, OscErr *e) MUSTCHECK;
+
 /* replicator/pg_replay.c */
+/* (SELECT * FROM unnest($first::t1[], ...)): the keys passed as arrays */
+void pg_unnest_keys(Pg *pg, Sql *q, int first);
 bool pg_replay(Pg *pg, int64_t limit, int64_t *applied, OscErr *e) MUSTCHECK;
 /* one batch; in_txn: inside the caller's transaction (the swap) */
 bool pg_replay_batch(Pg *pg, int64_t limit, int64_t *applied, bool in_txn, OscErr *e) MUSTCHECK;

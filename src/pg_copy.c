@@ -104,11 +104,37 @@ bool pg_copy_chunk(Pg *pg, int64_t limit, int64_t *rows, bool *done, OscErr *e)
 		goto out;
 	}
 	/* the chunk and its checkpoint commit together: a resumed copy starts
-	 * exactly where the committed rows end */
-	if (!pg_command(pg, "BEGIN", e))
-		goto out;
-	if (!pg_exec(pg, sql_text(&q), np, params, &r, e) ||
-	    !pg_state_checkpoint(pg, hi, pg->osc->progress.rows_copied + strtoll(PQcmdTuples(r), NULL, 10), e) ||
+	 * exactly where the committed rows end.  Verified, the chunk is compared
+	 * with the original in its own snapshot (src/pg_verify.c); a difference
+	 * rolls it back and copies it again, a second one aborts. */
+	for (int attempt = 1;; attempt++) {
+		bool same = true;
+		char why[256];
+		if (!pg_command(pg, pg_verify_begin(pg), e))
+			goto out;
+		if (!pg_exec(pg, sql_text(&q), np, params, &r, e) ||
+		    !pg_verify_chunk(pg, pg->watermark, hi, attempt, &same, why, sizeof(why), e)) {
+			pg_rollback(pg);
+			goto out;
+		}
+		if (same)
+			break;
+		pg_rollback(pg);
+		PQclear(r);
+		r = NULL;
+		char range[600];
+		pg_verify_range_text(pg, pg->watermark, hi, range, sizeof(range));
+		if (attempt == 2) {
+			err_set(e, OSC_EXIT_FAILED,
+			        "verification: the copy of %s differs from the original twice (%s); stopped before the swap",
+			        range, why);
+			goto out;
+		}
+		pg->recopied++;
+		log_msg(&pg->osc->log, LOG_WARN, "verification: the copy of %s differs from the original (%s); copying it again",
+		        range, why);
+	}
+	if (!pg_state_checkpoint(pg, hi, pg->osc->progress.rows_copied + strtoll(PQcmdTuples(r), NULL, 10), e) ||
 	    !pg_command(pg, "COMMIT", e)) {
 		pg_rollback(pg);
 		goto out;

@@ -81,6 +81,7 @@ static void free_state(Pg *pg)
 	}
 	free(pg->seqs);
 	free(pg->tmp_key_index);
+	pg_verify_free(pg);
 }
 
 static void pg_close(Osc *o)
@@ -157,7 +158,15 @@ static bool eng_finish_shadow(Osc *o, OscErr *e)
 
 static SwapResult eng_swap(Osc *o, OscErr *e)
 {
-	return pg_swap(PG(o), e);
+	Pg *pg = PG(o);
+	SwapResult r = pg_swap(pg, e);
+	if (r == SWAP_DONE && o->opt.verify != VERIFY_NONE)
+		log_msg(&o->log, LOG_INFO,
+		        "verified (%s): %lld chunks and %lld merged batches (the last ones under the swap's lock) equal the "
+		        "original; %lld re-copied after a difference",
+		        o->opt.verify == VERIFY_CHECKSUM ? "checksum" : "count", (long long)pg->verified_chunks,
+		        (long long)pg->verified_batches, (long long)pg->recopied);
+	return r;
 }
 
 /* A connection lost mid-run is tried once more, so an abort can still clean
@@ -323,59 +332,24 @@ out:
 	return ok;
 }
 
+static bool eng_strategy_pick(Osc *o, Strategy *s, OscErr *e)
+{
+	return pg_strategy_pick(PG(o), s, e);
+}
+
+static bool eng_strategy_run(Osc *o, const Strategy *s, OscErr *e)
+{
+	return pg_strategy_run(PG(o), s, e);
+}
+
 static int64_t eng_estimate(Osc *o)
 {
 	return PG(o)->reltuples;
 }
 
-static void pg_plan_print(Osc *o, FILE *out)
+static bool eng_plan_fill(Osc *o, Plan *p, OscErr *e)
 {
-	Pg *pg = PG(o);
-	Sql q;
-
-	sql_init(&q, &pg->dialect);
-	fprintf(out, "table:     %s.%s (about %lld rows, %.1f MB with indexes and TOAST)\n", pg->schema, pg->table,
-	        (long long)pg->reltuples, (double)pg->relbytes / 1048576.0);
-	fprintf(out, "key:       %s (", pg->key_index);
-	for (int k = 0; k < pg->nkeys; k++)
-		fprintf(out, "%s%s %s", k ? ", " : "", pg->keys[k].name, pg->keys[k].type);
-	fprintf(out, ")\n");
-	fprintf(out, "strategy:  shadow copy: copy in key order into a new table built with the ALTER,\n"
-	             "           capture concurrent changes with a trigger, swap by rename under a %ldms lock timeout\n",
-	        (long)o->opt.lock_timeout_ms);
-	fprintf(out, "extra disk: about %.1f MB for the shadow, plus the change log\n", (double)pg->relbytes / 1048576.0);
-	fprintf(out, "columns:\n");
-	for (int i = 0; i < pg->ncols; i++)
-		fprintf(out, "  %-24s <- %s\n", pg->cols[i].name, pg->cols[i].expr);
-	fprintf(out, "  (columns not listed take their default or are generated)\n");
-	if (pg->ndeferred > 0) {
-		fprintf(out, "built after the copy:\n");
-		for (int i = 0; i < pg->ndeferred; i++)
-			fprintf(out, "  %s;\n", pg->deferred[i].create_sql);
-	}
-	fprintf(out, "SQL:\n");
-	fprintf(out, "  CREATE SCHEMA %s; CREATE TABLE ... (LIKE %s.%s INCLUDING ALL); ALTER TABLE ... %s;\n", pg->work,
-	        pg->schema, pg->table, o->alter.text);
-	sql_add(&q, "CREATE TRIGGER _osc_capture AFTER INSERT OR UPDATE OR DELETE ON %I.%I FOR EACH ROW ...",
-	        pg->schema, pg->table);
-	fprintf(out, "  %s\n", sql_text(&q));
-	sql_reset(&q);
-	pg_copy_head(pg, &q);
-	sql_add(&q, " WHERE ");
-	pg_key_tuple(pg, &q, "src", false);
-	sql_add(&q, " > ");
-	pg_param_tuple(pg, &q, 1, "");
-	sql_add(&q, " AND ");
-	pg_key_tuple(pg, &q, "src", false);
-	sql_add(&q, " <= ");
-	pg_param_tuple(pg, &q, 1 + pg->nkeys, "");
-	fprintf(out, "  %s;  -- per chunk, sized to %ldms\n", sql_text(&q), (long)o->opt.chunk_time_ms);
-	sql_reset(&q);
-	sql_add(&q, "LOCK TABLE ONLY %I.%I IN ACCESS EXCLUSIVE MODE; <drain log>; ALTER TABLE %I.%I RENAME TO %I; "
-	            "ALTER TABLE %I.%I SET SCHEMA %I ...",
-	        pg->schema, pg->table, pg->schema, pg->table, pg->old, pg->work, pg->shadow, pg->schema);
-	fprintf(out, "  %s  -- one transaction, retried up to %d times\n", sql_text(&q), o->opt.cutover_retries);
-	sql_free(&q);
+	return pg_plan_fill(PG(o), p, e);
 }
 
 const Engine pg_engine = {
@@ -393,7 +367,9 @@ const Engine pg_engine = {
 	.finish = eng_finish,
 	.abort = eng_abort,
 	.cleanup = eng_cleanup,
-	.plan_print = pg_plan_print,
+	.strategy_pick = eng_strategy_pick,
+	.strategy_run = eng_strategy_run,
+	.plan_fill = eng_plan_fill,
 	.estimate = eng_estimate,
 	.record = eng_record,
 	.history = eng_history,

@@ -6,7 +6,9 @@
 # When run by hand: tests/servers.sh start /tmp/osc-srv && . /tmp/osc-srv/env && tests/t_x.sh
 #
 # Variables: OSC (default build/osc), WRITER (default build/writer),
-#            WRITER_RATE (ops/s, default 1000), WRITER_MAX_MS (default 3000), WRITER_SEED (default random, printed).
+#            WRITER_RATE (ops/s, default 1000), WRITER_MAX_MS (default 3000), WRITER_SEED (default random, printed),
+#            OSC_STRATEGY (default copy: most tests are about the shadow copy, and an ADD COLUMN would
+#            otherwise run in place; the strategy tests set auto).
 set -u -o pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -14,6 +16,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 OSC=${OSC:-build/osc}
 WRITER=${WRITER:-build/writer}
 WRITER_RATE=${WRITER_RATE:-1000}
+OSC_STRATEGY=${OSC_STRATEGY:-copy}
 TEST_NAME=$(basename "$0" .sh)
 TEST_TMP=$(mktemp -d "/tmp/osc-$TEST_NAME.XXXXXX")
 WRITER_PID=
@@ -253,7 +256,7 @@ run_osc() {
     need_osc
     OSC_RC=0
     local t0=$SECONDS
-    "$OSC" "$@" --database "$OSC_PG_URL" >"$OSC_OUT" 2>"$OSC_ERR" || OSC_RC=$?
+    "$OSC" "$@" --strategy "$OSC_STRATEGY" --database "$OSC_PG_URL" >"$OSC_OUT" 2>"$OSC_ERR" || OSC_RC=$?
     note "osc $* -> exit $OSC_RC ($((SECONDS - t0))s)"
     tail -n 15 "$OSC_OUT" | sed 's/^/#   out: /'
     tail -n 15 "$OSC_ERR" | sed 's/^/#   err: /'
@@ -334,7 +337,7 @@ osc_bg() {
     need_osc
     local out=$1 err=$2
     shift 2
-    "$OSC" "$@" --database "$OSC_PG_URL" >"$out" 2>"$err" &
+    "$OSC" "$@" --strategy "$OSC_STRATEGY" --database "$OSC_PG_URL" >"$out" 2>"$err" &
     OSC_BG_PID=$!
     note "osc $* (background, pid $OSC_BG_PID)"
 }
@@ -753,7 +756,7 @@ run_osc_my() {
     need_my
     OSC_RC=0
     local t0=$SECONDS
-    "$OSC" "$@" --database "$OSC_MY_URL" >"$OSC_OUT" 2>"$OSC_ERR" || OSC_RC=$?
+    "$OSC" "$@" --strategy "$OSC_STRATEGY" --database "$OSC_MY_URL" >"$OSC_OUT" 2>"$OSC_ERR" || OSC_RC=$?
     note "osc $* --database $OSC_MY_URL -> exit $OSC_RC ($((SECONDS - t0))s)"
     tail -n 15 "$OSC_OUT" | sed 's/^/#   out: /'
     tail -n 15 "$OSC_ERR" | sed 's/^/#   err: /'

@@ -63,7 +63,7 @@ rows_frozen() {
 osc_bg_url() {
     local url=$1 out=$2 err=$3
     shift 3
-    "$OSC" "$@" --database "$url" >"$out" 2>"$err" &
+    "$OSC" "$@" --strategy "$OSC_STRATEGY" --database "$url" >"$out" 2>"$err" &
     OSC_BG_PID=$!
     note "osc $* --database $url (background, pid $OSC_BG_PID)"
 }

@@ -54,7 +54,7 @@ note "writer max latency with a blocked swap: ${max} ms"
 start_writer int $T $R
 hold_lock 60
 need_osc
-"$OSC" --table $T --alter "ADD COLUMN c int DEFAULT 1" --lock-timeout 50ms --cutover-retries 100 \
+"$OSC" --strategy copy --table $T --alter "ADD COLUMN c int DEFAULT 1" --lock-timeout 50ms --cutover-retries 100 \
     --database "$OSC_PG_URL" --log-format json >"$OSC_OUT" 2>"$OSC_ERR" &
 pid=$!
 for _ in $(seq 1 200); do

@@ -15,7 +15,7 @@ kill_test() {
     e_start_writer $T $R
     sleep 0.5
     base=$(e_sessions)
-    "$OSC" --table $T --alter "ADD COLUMN c INT DEFAULT 1" --chunk-size 100 --chunk-size-max 100 \
+    "$OSC" --strategy copy --table $T --alter "ADD COLUMN c INT DEFAULT 1" --chunk-size 100 --chunk-size-max 100 \
         --database "$ENG_URL" >"$OSC_OUT" 2>"$OSC_ERR" &
     osc_pid=$!
     sleep_ms "$delay_ms"

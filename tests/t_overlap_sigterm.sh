@@ -11,7 +11,7 @@ ALTER="ADD COLUMN c int DEFAULT 1"
 osc_state_forget $T
 fixture int $T $R 200000
 start_writer int $T $R
-"$OSC" --table $T --alter "$ALTER" --chunk-size 100 --chunk-size-max 100 \
+"$OSC" --strategy copy --table $T --alter "$ALTER" --chunk-size 100 --chunk-size-max 100 \
     --database "$OSC_PG_URL" --log-format json >"$OSC_OUT" 2>"$TEST_TMP/first.err" &
 first=$!
 for _ in $(seq 1 100); do

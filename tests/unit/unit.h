@@ -42,5 +42,6 @@ void test_mysql_alter(void);
 void test_url(void);
 void test_err(void);
 void test_throttle(void);
+void test_strategy(void);
 
 #endif
