@@ -116,14 +116,14 @@ sampler_stop() {
   rm -f "$1.pid"
 }
 
-# plot PNG TITLE DIR PEER: DIR holds osc.rows (t rows rows/s chunk lag), peer.rows (t rows),
+# plot PNG TITLE DIR PEER [PEER_ROWS_LABEL]: DIR holds osc.rows (t rows rows/s chunk lag), peer.rows (t rows),
 # {osc,peer}.lag (t ms) and {osc,peer}.lat (t ms), times relative to each tool's start
 plot() {
-  local png=$1 title=$2 d=$3 peer=$4
+  local png=$1 title=$2 d=$3 peer=$4 peerrows=${5:-$4}
   command -v gnuplot >/dev/null || { echo "bench: gnuplot not found, no plot" >&2; return 0; }
   local lagcol="" 
   awk '$5 >= 0 { f = 1 } END { exit !f }' "$d/osc.rows" 2>/dev/null &&
-    lagcol=", '$d/osc.rows' using 1:5 with lines lw 1 dt 2 lc rgb '#1f77b4' title 'osc (its own lag\\_ms)'"
+    lagcol=", '$d/osc.rows' using 1:5 with lines lw 1 dt 2 lc rgb '#1f77b4' title 'osc (its own lag_ms)'"
   for f in osc.rows peer.rows osc.lag peer.lag osc.lat peer.lat; do
     [ -s "$d/$f" ] || echo "0 0" >"$d/$f"
   done
@@ -131,7 +131,7 @@ plot() {
   xr=$(awk 'NR == 1 || $1 < lo { lo = $1 } NR == 1 || $1 > hi { hi = $1 } END { printf "[%.1f:%.1f]", lo, hi }' \
     "$d/osc.lat" "$d/peer.lat")
   gnuplot <<GP
-set terminal pngcairo size 1100,1300 font ',10'
+set terminal pngcairo size 1100,1300 font ',10' noenhanced
 set output '$png'
 set multiplot layout 4,1 title "$title"
 set grid
@@ -140,7 +140,7 @@ set xrange $xr
 set xlabel 'seconds since the tool started'
 set ylabel 'rows copied'
 plot '$d/osc.rows' using 1:2 with linespoints pt 7 ps 0.4 lc rgb '#1f77b4' title 'osc', \
-     '$d/peer.rows' using 1:2 with linespoints pt 7 ps 0.4 lc rgb '#d62728' title '$peer'
+     '$d/peer.rows' using 1:2 with linespoints pt 7 ps 0.4 lc rgb '#d62728' title '$peerrows'
 set ylabel 'replica lag, ms'
 plot '$d/osc.lag' using 1:2 with lines lc rgb '#1f77b4' title 'osc (sampled by the bench)', \
      '$d/peer.lag' using 1:2 with lines lc rgb '#d62728' title '$peer (sampled by the bench)'$lagcol
@@ -163,6 +163,10 @@ GP
 #   row NAME WALL XRAW XPEER [WRITER_STATS ERRORS TRIG SWAP LAG DIFF RSS]   one table row
 #   summary WORKLOAD TOOL MODE WALL [RSS_KB]   one line of OUTDIR/summary.tsv
 #   writer_start NAME / writer_stop            the mirrored writer at RATE/s, logs DIR/NAME.{json,lat}
+#   writer_baseline                            the writer alone for 5 pauses at RATE; when it
+#                                              sustained less than 90% of RATE, RATE becomes 70% of
+#                                              what it sustained and the baseline runs again
+#                                              (RATE_NOTE says so); uses the engine's diff_rows
 #   errs JSON / first_err JSON                 the writer's error count / first error
 row() { # NAME WALL XRAW XPEER then (optional) WRITER_STATS ERRORS TRIG SWAP LAG DIFF RSS
   local name=$1 wall=$2 xraw=$3 xpeer=$4 ws=${5:-} errs=${6:-} trig=${7:-} swap=${8:-} lag=${9:-} diff=${10:-} rss=${11:-}
@@ -188,3 +192,23 @@ writer_stop() {
 }
 errs() { sed -n 's/.*"errors":\([0-9]*\).*/\1/p' "$1"; }
 first_err() { sed -n 's/.*"first_error":"\(\([^"\\]\|\\.\)*\)".*/\1/p' "$1"; }
+writer_baseline() {
+  local attempt t0 t1 ws got d=$((PAUSE * 5))
+  RATE_NOTE=
+  RATE_ASKED=$RATE
+  for attempt in 1 2; do
+    echo "bench: writer alone at $RATE/s for ${d}s"
+    t0=$(now)
+    "$WRITER" --db "$URL" --table bench --ref bench_ref --kind int --rate "$RATE" --duration "$d" \
+      --stats "$DIR/base.json" --latency-log "$DIR/base.lat"
+    t1=$(now)
+    ws=$(lat_stats "$DIR/base.lat" "$t0" "$t1")
+    got=$(awk -v n="${ws%% *}" -v d="$d" 'BEGIN { printf "%d", n / d }')
+    [ "$attempt" = 2 ] || [ "$got" -ge $((RATE * 9 / 10)) ] && break
+    RATE_NOTE="The writer was asked for $RATE writes/s; alone it sustained $got/s on this machine, so it ran at"
+    RATE=$((got * 7 / 10))
+    RATE_NOTE="$RATE_NOTE $RATE/s (70%)."
+  done
+  row "writer alone at $RATE/s, $d s" "" "" "" "$ws" "$(errs "$DIR/base.json")" "" "" "$(lag_max "$DIR/lag" "$t0" "$t1")" \
+    "$(diff_rows)"
+}

@@ -239,14 +239,8 @@ run_tool() { # TOOL (osc or pt) WORKLOAD MODE (idle or w)
   summary "$wl" "$tool" "$mode" "$wall" "$rss"
 }
 
-echo "bench: writer alone at $RATE/s for $((PAUSE * 5))s"
 resync_ref
-t0=$(now)
-"$WRITER" --db "$URL" --table bench --ref bench_ref --kind int --rate "$RATE" --duration $((PAUSE * 5)) \
-  --stats "$DIR/base.json" --latency-log "$DIR/base.lat"
-t1=$(now)
-row "writer alone, $((PAUSE * 5)) s" "" "" "" "$(lat_stats "$DIR/base.lat" "$t0" "$t1")" "$(errs "$DIR/base.json")" \
-  "" "" "$(lag_max "$DIR/lag" "$t0" "$t1")" "$(diff_rows)"
+writer_baseline
 
 FIRSTERR=()
 for wl in $WORKLOADS; do
@@ -267,8 +261,9 @@ OUT=$OUTDIR/$TAG-my.md
   echo
   echo "$ROWS rows ($SIZE with indexes), one secondary index; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end;"
   echo "MariaDB $(q -e 'SELECT VERSION()'), default durability settings (binlog ROW, flush at every commit), one replica;"
-  echo "$("$PTOSC" --version). Reproduce: \`ROWS=$ROWS RATE=$RATE${QUICK:+ QUICK=1} bench/my.sh\`."
+  echo "$("$PTOSC" --version). Reproduce: \`ROWS=$ROWS RATE=${RATE_ASKED:-$RATE}${QUICK:+ QUICK=1} bench/my.sh\`."
   echo
+  [ -n "$RATE_NOTE" ] && echo "$RATE_NOTE"
   echo "Writer columns: its writes during the tool's run (each a transaction on bench and its mirror),"
   echo "in ms. \"stall\" columns: the longest write that overlapped the trigger installation / the swap."
   echo "Replica lag: the age of the newest heartbeat applied on the replica (exact to 200 ms)."

@@ -226,14 +226,8 @@ run_osc() { # WORKLOAD MODE
   summary "$wl" osc "$mode" "$wall" "$rss"
 }
 
-echo "bench: writer alone at $RATE/s for $((PAUSE * 5))s"
 resync_ref
-t0=$(now)
-"$WRITER" --db "$URL" --table bench --ref bench_ref --kind int --rate "$RATE" --duration $((PAUSE * 5)) \
-  --stats "$DIR/base.json" --latency-log "$DIR/base.lat"
-t1=$(now)
-row "writer alone, $((PAUSE * 5)) s" "" "" "" "$(lat_stats "$DIR/base.lat" "$t0" "$t1")" "$(errs "$DIR/base.json")" \
-  "" "" "$(lag_max "$DIR/lag" "$t0" "$t1")" "$(diff_rows)"
+writer_baseline
 
 declare -A SWAPMSG
 FIRSTERR=()
@@ -250,7 +244,7 @@ for wl in $WORKLOADS; do
   echo "bench: osc $wl, idle"; run_osc "$wl" idle
   echo "bench: osc $wl under the writer"; run_osc "$wl" w
   plot "$OUTDIR/$TAG-pg-$wl.png" "PostgreSQL, $ROWS rows, $wl workload, writer at $RATE/s: osc and pg_repack" \
-    "$DIR/plot-$wl" pg_repack
+    "$DIR/plot-$wl" pg_repack "pg_repack (its start and end only: it reports no progress)"
 done
 
 OUT=$OUTDIR/$TAG-pg.md
@@ -259,8 +253,9 @@ OUT=$OUTDIR/$TAG-pg.md
   echo
   echo "$ROWS rows ($SIZE with indexes), one secondary index; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end;"
   echo "PostgreSQL $(q -c 'SHOW server_version'), default durability settings, one streaming replica;"
-  echo "$("$REPACK" --version). Reproduce: \`ROWS=$ROWS RATE=$RATE${QUICK:+ QUICK=1} bench/pg.sh\`."
+  echo "$("$REPACK" --version). Reproduce: \`ROWS=$ROWS RATE=${RATE_ASKED:-$RATE}${QUICK:+ QUICK=1} bench/pg.sh\`."
   echo
+  [ -n "$RATE_NOTE" ] && echo "$RATE_NOTE"
   echo "Writer columns: its writes during the tool's run (each a transaction on bench and its mirror),"
   echo "in ms. \"stall\" columns: the longest write that overlapped the trigger installation / the swap."
   echo "pg_repack applies no ALTER (it only rewrites the table): it is the peer of both workloads."
