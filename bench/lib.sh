@@ -65,8 +65,10 @@ lat_stats() {
         printf "%d %.0f %.1f %.1f %.1f %.1f\n", NR, (span > 0 ? NR / span : 0), pct(0.5), pct(0.99), pct(0.999), v[NR] }'
 }
 lat_max() { # LAT FROM TO, or LAT "FROM TO"
-  set -- "$1" $2 ${3:-}
-  [ -n "${2:-}" ] && [ -n "${3:-}" ] || { echo -; return; }
+  local lat=$1 from to
+  read -r from to <<<"$2 ${3:-}"
+  if [ -z "$from" ] || [ -z "$to" ]; then echo -; return; fi
+  set -- "$lat" "$from" "$to"
   awk -v from="$2" -v to="$3" '{ start = $1 - $2 / 1e6; if (start <= to && $1 >= from && $2 > m) m = $2 }
     END { if (m == "") print "-"; else printf "%.1f\n", m / 1000 }' "$1"
 }
@@ -116,6 +118,15 @@ sampler_stop() {
   rm -f "$1.pid"
 }
 
+# gnuplot arrows: dotted vertical lines where each tool's trigger and swap windows start
+marks() {
+  local f c
+  for f in osc peer; do
+    c=$([ "$f" = osc ] && echo '#1f77b4' || echo '#d62728')
+    [ -f "$1/$f.marks" ] || continue
+    awk -v c="$c" 'NF { printf "set arrow from %s, graph 0 to %s, graph 1 nohead dt 3 lw 1.5 lc rgb \"%s\"\n", $1, $1, c }' "$1/$f.marks"
+  done
+}
 # plot PNG TITLE DIR PEER [PEER_ROWS_LABEL]: DIR holds osc.rows (t rows rows/s chunk lag), peer.rows (t rows),
 # {osc,peer}.lag (t ms) and {osc,peer}.lat (t ms), times relative to each tool's start
 plot() {
@@ -133,7 +144,7 @@ plot() {
   gnuplot <<GP
 set terminal pngcairo size 1100,1300 font ',10' noenhanced
 set output '$png'
-set multiplot layout 4,1 title "$title"
+set multiplot layout 4,1 title "$title\n(dotted lines in the latency panel: where each tool starts installing its trigger and starts its swap)"
 set grid
 set key top left
 set xrange $xr
@@ -146,9 +157,11 @@ plot '$d/osc.lag' using 1:2 with lines lc rgb '#1f77b4' title 'osc (sampled by t
      '$d/peer.lag' using 1:2 with lines lc rgb '#d62728' title '$peer (sampled by the bench)'$lagcol
 set ylabel 'writer latency, ms'
 set logscale y
+$(marks "$d")
 plot '$d/osc.lat' using 1:2 with points pt 7 ps 0.25 lc rgb '#1f77b4' title 'during osc', \
      '$d/peer.lat' using 1:2 with points pt 7 ps 0.25 lc rgb '#d62728' title 'during $peer'
 unset logscale y
+unset arrow
 set ylabel 'osc rows/s'
 set y2label 'osc chunk size, rows'
 set y2tics
@@ -167,11 +180,17 @@ GP
 #                                              sustained less than 90% of RATE, RATE becomes 70% of
 #                                              what it sustained and the baseline runs again
 #                                              (RATE_NOTE says so); uses the engine's diff_rows
+#                                              (RATE_ASKED keeps the rate asked for)
+#   plotdata NAME RUN T0 T1 TRIGWIN SWAPWIN    one tool's run (NAME osc or peer) as plot data in
+#                                              DIR/plot-CUR_WL: lag, writer latency, rows copied
+#                                              (osc's log, or the engine's peer_rows RUN T0 T1),
+#                                              and the starts of its trigger and swap windows
+#   osc_figures DIR                            osc's copy rate and chunk sizes, one sentence
 #   errs JSON / first_err JSON                 the writer's error count / first error
 row() { # NAME WALL XRAW XPEER then (optional) WRITER_STATS ERRORS TRIG SWAP LAG DIFF RSS
   local name=$1 wall=$2 xraw=$3 xpeer=$4 ws=${5:-} errs=${6:-} trig=${7:-} swap=${8:-} lag=${9:-} diff=${10:-} rss=${11:-}
-  local n=" " tput=" " p50=" " p99=" " p999=" " mx=" "
-  [ -n "$ws" ] && read -r n tput p50 p99 p999 mx <<<"$ws"
+  local tput=" " p50=" " p99=" " p999=" " mx=" "
+  [ -n "$ws" ] && read -r _ tput p50 p99 p999 mx <<<"$ws"
   echo "| $name | $wall | $xraw | $xpeer | $tput | $p50 | $p99 | $p999 | $mx | $errs | $trig | $swap | $lag | $diff | $rss |" >>"$ROWSMD"
 }
 summary() {
@@ -195,6 +214,7 @@ first_err() { sed -n 's/.*"first_error":"\(\([^"\\]\|\\.\)*\)".*/\1/p' "$1"; }
 writer_baseline() {
   local attempt t0 t1 ws got d=$((PAUSE * 5))
   RATE_NOTE=
+  # shellcheck disable=SC2034
   RATE_ASKED=$RATE
   for attempt in 1 2; do
     echo "bench: writer alone at $RATE/s for ${d}s"
@@ -211,4 +231,23 @@ writer_baseline() {
   done
   row "writer alone at $RATE/s, $d s" "" "" "" "$ws" "$(errs "$DIR/base.json")" "" "" "$(lag_max "$DIR/lag" "$t0" "$t1")" \
     "$(diff_rows)"
+}
+plotdata() {
+  local d=$DIR/plot-$CUR_WL name=$1 run=$2 t0=$3 t1=$4 w
+  mkdir -p "$d"
+  series "$DIR/lag" "$(plus "$t0" -2)" "$(plus "$t1" 3)" "$t0" | cut -d' ' -f1,2 >"$d/$name.lag"
+  awk -v t0="$t0" '{ printf "%.3f %.3f\n", $1 - t0, $2 / 1000 }' "$DIR/$run.lat" >"$d/$name.lat"
+  if [ "$name" = osc ]; then osc_series "$DIR/$run.log" "$t0" >"$d/osc.rows"; else peer_rows "$run" "$t0" "$t1" >"$d/peer.rows"; fi
+  : >"$d/$name.marks"
+  for w in "$5" "$6"; do
+    [ -n "${w%% *}" ] && secs "$t0" "${w%% *}" >>"$d/$name.marks" && echo >>"$d/$name.marks"
+  done
+  return 0
+}
+osc_figures() {
+  awk '$3 != "NaN" && $4 != "NaN" { if ($3 > r) r = $3; if (lo == "" || $4 < lo) lo = $4; if ($4 > hi) hi = $4
+                                    if ($5 >= 0 && $5 > lag) lag = $5; if ($5 >= 0) known = 1; n++ }
+    END { if (!n) { print "no progress lines"; exit }
+      printf "%d progress lines, copy rate up to %d rows/s, chunks of %d to %d rows, its own replica lag %s", n, r, lo, hi,
+        known ? "up to " lag " ms" : "not reported" }' "$1/osc.rows"
 }

@@ -139,12 +139,11 @@ blocking() { # LABEL SQL
   q -e "$2"
   w=$(secs "$t0" "$(now)")
   row "blocking: $1" "$w" "$(ratio "$w" "$RAW")" ""
-  echo "$w"
 }
-blocking "MODIFY n BIGINT, ALGORITHM=COPY" "ALTER TABLE blk MODIFY n BIGINT, ALGORITHM=COPY" >/dev/null
+blocking "MODIFY n BIGINT, ALGORITHM=COPY" "ALTER TABLE blk MODIFY n BIGINT, ALGORITHM=COPY"
 caught_up
 blocking "ADD COLUMN c INT NOT NULL DEFAULT 0, ALGORITHM=COPY" \
-  "ALTER TABLE blk ADD COLUMN c INT NOT NULL DEFAULT 0, ALGORITHM=COPY" >/dev/null
+  "ALTER TABLE blk ADD COLUMN c INT NOT NULL DEFAULT 0, ALGORITHM=COPY"
 q -e "DROP TABLE blk"
 caught_up
 
@@ -173,27 +172,20 @@ diff_rows() {
           SELECT a.id FROM bench a LEFT JOIN bench_ref b ON $on WHERE b.id IS NULL
           UNION ALL SELECT b.id FROM bench_ref b LEFT JOIN bench a ON $on WHERE a.id IS NULL) d"
 }
-# the plot's data for one tool's run: NAME (osc or peer) RUN T0 T1 WRITER_LOG
-plotdata() {
-  local d=$DIR/plot-$CUR_WL name=$1 run=$2 t0=$3 t1=$4
-  mkdir -p "$d"
-  series "$DIR/lag" "$(plus "$t0" -2)" "$(plus "$t1" 3)" "$t0" \
-    >"$d/$name.lag"
-  awk -v t0="$t0" '{ printf "%.3f %.3f\n", $1 - t0, $2 / 1000 }' "$5" >"$d/$name.lat"
-  if [ "$name" = osc ]; then
-    osc_series "$DIR/$run.log" "$t0" >"$d/osc.rows"
-  else # pt-osc's progress: "Copying `db`.`bench`:  45% 00:10 remain", every second
-    awk -v t0="$t0" -v n="$ROWS" '
-      /Copying approximately/ { printf "%.3f 0\n", $1 - t0 }
-      /Copying `/ && match($0, /[0-9]+% /) { printf "%.3f %d\n", $1 - t0, n * substr($0, RSTART, RLENGTH - 2) / 100 }
-      /Copied rows OK/ { printf "%.3f %d\n", $1 - t0, n }' "$DIR/$run.log" >"$d/peer.rows"
-  fi
+# the peer's rows copied over time, "t rows", from pt-osc's progress lines
+# ("Copying `db`.`bench`:  45% 00:10 remain", every second)
+peer_rows() { # RUN T0 T1
+  awk -v t0="$2" -v n="$ROWS" '
+    /Copying approximately/ { printf "%.3f 0\n", $1 - t0 }
+    /Copying `/ && match($0, /[0-9]+% /) { printf "%.3f %d\n", $1 - t0, n * substr($0, RSTART, RLENGTH - 2) / 100 }
+    /Copied rows OK/ { printf "%.3f %d\n", $1 - t0, n }' "$DIR/$1.log"
 }
 
 # pt-osc, its stdout and stderr stamped.  Its trigger installation: "Creating triggers..." to
 # "Created triggers OK."; its swap: "Swapping tables..." to "Dropped triggers OK." (it drops
 # the triggers after the RENAME)
-PT_ARGS=(--execute --no-drop-old-table --recursion-method=none --no-check-alter --no-version-check --progress time,1)
+# shellcheck disable=SC2054
+PT_ARGS=(--execute --no-drop-old-table --recursion-method=none --no-check-alter --no-version-check --progress=time,1)
 declare -A PEER SWAPMSG
 run_tool() { # TOOL (osc or pt) WORKLOAD MODE (idle or w)
   local tool=$1 wl=$2 mode=$3 run=$1-$2-$3 spec t0 t1 wall ws="" e="" e1="" trig="" swap="" diff="" rss="" rc=0 xpeer
@@ -224,11 +216,12 @@ run_tool() { # TOOL (osc or pt) WORKLOAD MODE (idle or w)
     ws=$(lat_stats "$DIR/$run.lat" "$t0" "$t1")
     e=$(errs "$DIR/$run.json"); e1=$(first_err "$DIR/$run.json")
     [ -n "$e1" ] && FIRSTERR+=("$tool, $wl: $e errors, the first: $e1")
+    plotdata "$([ "$tool" = osc ] && echo osc || echo peer)" "$run" "$t0" "$t1" "$trig" "$swap"
     trig=$(lat_max "$DIR/$run.lat" "$trig")
     swap=$(lat_max "$DIR/$run.lat" "$swap")
     diff=$(diff_rows)
-    plotdata "$([ "$tool" = osc ] && echo osc || echo peer)" "$run" "$t0" "$t1" "$DIR/$run.lat"
-    [ "$tool" = osc ] && SWAPMSG[$wl]=$(grep -m1 'osc: swapped' "$DIR/$run.log" | cut -d' ' -f2- || true)
+    [ "$tool" = osc ] &&
+      SWAPMSG[$wl]="$(grep -m1 'osc: swapped' "$DIR/$run.log" | cut -d' ' -f2- || true); $(osc_figures "$DIR/plot-$wl")"
   else
     trig=""; swap=""
   fi
@@ -274,7 +267,7 @@ OUT=$OUTDIR/$TAG-my.md
   echo
   for e in "${FIRSTERR[@]}"; do echo "Writer errors under $e."; done
   for wl in $WORKLOADS; do
-    echo "osc's own account of the swap ($wl, under the writer): ${SWAPMSG[$wl]:-none}."
+    echo "osc under the writer, $wl: ${SWAPMSG[$wl]:-none}."
   done
   echo
   for wl in $WORKLOADS; do

@@ -69,9 +69,9 @@ sampler_start "$DIR/lag" "SELECT extract(epoch FROM clock_timestamp()),
   COALESCE(max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)), 0) FROM pg_stat_replication;" \
   psql -X -q -At -F ' '
 caught_up() { # waits until the replica has replayed everything the primary has written
-  local lsn i
+  local lsn
   lsn=$(q -c "SELECT pg_current_wal_lsn()")
-  for i in $(seq 1 600); do
+  for _ in $(seq 1 600); do
     [ "$(psql -X -At -p "$RPORT" -c "SELECT pg_last_wal_replay_lsn() >= '$lsn'")" = t ] && return 0
     sleep 0.2
   done
@@ -114,12 +114,11 @@ blocking() { # LABEL SQL
   q -c "$2"
   w=$(secs "$t0" "$(now)")
   row "blocking: $1" "$w" "$(ratio "$w" "$RAW")" ""
-  echo "$w"
 }
-BLK_type=$(blocking "ALTER COLUMN n TYPE bigint" "ALTER TABLE blk ALTER COLUMN n TYPE bigint" | tail -1)
+blocking "ALTER COLUMN n TYPE bigint" "ALTER TABLE blk ALTER COLUMN n TYPE bigint"
 settle
-BLK_add=$(blocking "ADD COLUMN c int NOT NULL DEFAULT 0 (metadata only)" "ALTER TABLE blk ADD COLUMN c int NOT NULL DEFAULT 0" | tail -1)
-blocking "ADD COLUMN r float8 DEFAULT random() (rewrites)" "ALTER TABLE blk ADD COLUMN r float8 DEFAULT random()" >/dev/null
+blocking "ADD COLUMN c int NOT NULL DEFAULT 0 (metadata only)" "ALTER TABLE blk ADD COLUMN c int NOT NULL DEFAULT 0"
+blocking "ADD COLUMN r float8 DEFAULT random() (rewrites)" "ALTER TABLE blk ADD COLUMN r float8 DEFAULT random()"
 q -c "DROP TABLE blk"
 settle
 
@@ -141,21 +140,9 @@ diff_rows() {
   q -c "SELECT (SELECT count(*) FROM (SELECT $COLS FROM bench EXCEPT ALL SELECT $COLS FROM bench_ref) a)
              + (SELECT count(*) FROM (SELECT $COLS FROM bench_ref EXCEPT ALL SELECT $COLS FROM bench) b)"
 }
-# the plot's data for one tool's run: NAME (osc or peer) RUN T0 T1 [WRITER_LOG]
-plotdata() {
-  local d=$DIR/plot-$CUR_WL name=$1 run=$2 t0=$3 t1=$4
-  mkdir -p "$d"
-  series "$DIR/lag" "$(plus "$t0" -2)" "$(plus "$t1" 3)" "$t0" |
-    cut -d' ' -f1,2 >"$d/$name.lag"
-  if [ -n "${5:-}" ]; then
-    awk -v t0="$t0" '{ printf "%.3f %.3f\n", $1 - t0, $2 / 1000 }' "$5" >"$d/$name.lat"
-  fi
-  if [ "$name" = osc ]; then
-    osc_series "$DIR/$run.log" "$t0" >"$d/osc.rows"
-  else # pg_repack says nothing while it copies: its start and its end only
-    printf '0 0\n%s %s\n' "$(secs "$t0" "$t1")" "$ROWS" >"$d/peer.rows"
-  fi
-}
+# the peer's rows copied over time, "t rows": pg_repack says nothing while it copies, so
+# its start and its end only
+peer_rows() { printf '0 0\n%s %s\n' "$(secs "$2" "$3")" "$ROWS"; }
 
 # pg_repack, with each query it sends echoed and stamped.  It takes the table's ACCESS
 # EXCLUSIVE lock three times: to create its trigger (until the COMMIT), for the final
@@ -183,11 +170,13 @@ run_peer() { # MODE (idle or w)
     ws=$(lat_stats "$DIR/$run.lat" "$t0" "$t1")
     e=$(errs "$DIR/$run.json")
     [ -n "$(first_err "$DIR/$run.json")" ] && FIRSTERR+=("pg_repack: $e errors, the first: $(first_err "$DIR/$run.json")")
-    trig=$(lat_max "$DIR/$run.lat" "$(win "$DIR/$run.log" "$XLOCK" 1 COMMIT 1)")
-    swap=$(lat_max "$DIR/$run.lat" "$(win "$DIR/$run.log" "$XLOCK" 2 COMMIT 3)")
+    trig=$(win "$DIR/$run.log" "$XLOCK" 1 COMMIT 1)
+    swap=$(win "$DIR/$run.log" "$XLOCK" 2 COMMIT 3)
+    plotdata peer "$run" "$t0" "$t1" "$trig" "$swap"
+    trig=$(lat_max "$DIR/$run.lat" "$trig")
+    swap=$(lat_max "$DIR/$run.lat" "$swap")
     diff=$(diff_rows)
     PEER_W=$wall
-    plotdata peer "$run" "$t0" "$t1" "$DIR/$run.lat"
   else
     PEER_IDLE=$wall
   fi
@@ -211,12 +200,14 @@ run_osc() { # WORKLOAD MODE
     ws=$(lat_stats "$DIR/$run.lat" "$t0" "$t1")
     e=$(errs "$DIR/$run.json")
     [ -n "$(first_err "$DIR/$run.json")" ] && FIRSTERR+=("osc, $wl: $e errors, the first: $(first_err "$DIR/$run.json")")
-    trig=$(lat_max "$DIR/$run.lat" "$(osc_phase "$DIR/$run.log" capture)" "$(osc_phase "$DIR/$run.log" copy)")
-    swap=$(lat_max "$DIR/$run.lat" "$(osc_phase "$DIR/$run.log" cutover)" "$(osc_phase "$DIR/$run.log" cleanup)")
+    trig="$(osc_phase "$DIR/$run.log" capture) $(osc_phase "$DIR/$run.log" copy)"
+    swap="$(osc_phase "$DIR/$run.log" cutover) $(osc_phase "$DIR/$run.log" cleanup)"
+    plotdata osc "$run" "$t0" "$t1" "$trig" "$swap"
+    trig=$(lat_max "$DIR/$run.lat" "$trig")
+    swap=$(lat_max "$DIR/$run.lat" "$swap")
     diff=$(diff_rows)
     peer=$PEER_W
-    plotdata osc "$run" "$t0" "$t1" "$DIR/$run.lat"
-    SWAPMSG[$wl]=$(grep -m1 'osc: swapped' "$DIR/$run.log" | cut -d' ' -f2- || true)
+    SWAPMSG[$wl]="$(grep -m1 'osc: swapped' "$DIR/$run.log" | cut -d' ' -f2- || true); $(osc_figures "$DIR/plot-$wl")"
   else
     peer=$PEER_IDLE
   fi
@@ -266,7 +257,7 @@ OUT=$OUTDIR/$TAG-pg.md
   echo
   for e in "${FIRSTERR[@]}"; do echo "Writer errors under $e."; done
   for wl in $WORKLOADS; do
-    echo "osc's own account of the swap ($wl, under the writer): ${SWAPMSG[$wl]:-none}."
+    echo "osc under the writer, $wl: ${SWAPMSG[$wl]:-none}."
   done
   echo
   for wl in $WORKLOADS; do
