@@ -17,7 +17,7 @@
 # a heartbeat: the bench writes NOW(6) on the primary and reads its age on the
 # replica, both every 200 ms (so it is exact to 200 ms).
 # Output: OUTDIR/TAG-my.md (a section; bench/run.sh puts the sections
-# together), OUTDIR/TAG-my-{type,add}.png, and a line per run in
+# together from SECTIONS, a directory of its own), OUTDIR/TAG-my-{type,add}.png, and a line per run in
 # OUTDIR/summary.tsv.   ROWS=200000 RATE=500 bench/my.sh   (BENCH_KEEP=1 keeps the logs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -248,7 +248,7 @@ for wl in $WORKLOADS; do
     "$DIR/plot-$wl" pt-online-schema-change
 done
 
-OUT=$OUTDIR/$TAG-my.md
+OUT=${SECTIONS:-$OUTDIR}/$TAG-my.md
 {
   echo "## MariaDB — $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo

@@ -18,7 +18,7 @@
 # run under it, bench is compared with the mirror row for row.  A sampler
 # reads the replica's replay lag every 200 ms all along.
 # Output: OUTDIR/TAG-pg.md (a section; bench/run.sh puts the sections
-# together), OUTDIR/TAG-pg-{type,add}.png, and a line per run in
+# together from SECTIONS, a directory of its own), OUTDIR/TAG-pg-{type,add}.png, and a line per run in
 # OUTDIR/summary.tsv.   ROWS=200000 RATE=1000 bench/pg.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -238,7 +238,7 @@ for wl in $WORKLOADS; do
     "$DIR/plot-$wl" pg_repack "pg_repack (its start and end only: it reports no progress)"
 done
 
-OUT=$OUTDIR/$TAG-pg.md
+OUT=${SECTIONS:-$OUTDIR}/$TAG-pg.md
 {
   echo "## PostgreSQL — $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo

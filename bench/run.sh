@@ -18,7 +18,9 @@ OUTDIR=${OUTDIR:-bench/results}
 suffix=
 if [ -n "$QUICK" ]; then suffix=-quick; elif [ -n "$ROWS" ] && [ "$ROWS" != 1000000 ]; then suffix=-rows$ROWS; fi
 TAG=$(date -u +%Y-%m-%d)$suffix
-export QUICK ROWS OUTDIR TAG
+SECTIONS=$(mktemp -d /tmp/osc-bench-sections.XXXXXX)
+trap 'rm -rf "$SECTIONS"' EXIT
+export QUICK ROWS OUTDIR TAG SECTIONS
 mkdir -p "$OUTDIR"
 # this tag's earlier lines go: the run below replaces them
 if [ -f "$OUTDIR/summary.tsv" ]; then
@@ -59,8 +61,7 @@ OUT=$OUTDIR/$TAG.md
   echo "Each engine's figures come from one run on one server, so compare ratios within an engine."
   echo
   for e in $ENGINES; do
-    cat "$OUTDIR/$TAG-$e.md"
-    rm -f "$OUTDIR/$TAG-$e.md"
+    cat "$SECTIONS/$TAG-$e.md"
     echo
   done
   s=$(scaling)
