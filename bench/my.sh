@@ -258,7 +258,8 @@ OUT=${SECTIONS:-$OUTDIR}/$TAG-my.md
   echo
   [ -n "$RATE_NOTE" ] && echo "$RATE_NOTE"
   echo "Writer columns: its writes during the tool's run (each a transaction on bench and its mirror),"
-  echo "in ms. \"stall\" columns: the longest write that overlapped the trigger installation / the swap."
+  echo "in ms. \"stall\" columns: the longest write that overlapped the trigger installation / the swap"
+  echo "(\"-\": no write overlapped it)."
   echo "Replica lag: the age of the newest heartbeat applied on the replica (exact to 200 ms)."
   echo
   echo "| run | wall s | ÷ raw | ÷ pt-osc | writes/s | p50 | p99 | p99.9 | max | errors | stall: trigger | stall: swap | replica lag max ms | rows ≠ mirror | osc peak RSS |"

@@ -248,7 +248,8 @@ OUT=${SECTIONS:-$OUTDIR}/$TAG-pg.md
   echo
   [ -n "$RATE_NOTE" ] && echo "$RATE_NOTE"
   echo "Writer columns: its writes during the tool's run (each a transaction on bench and its mirror),"
-  echo "in ms. \"stall\" columns: the longest write that overlapped the trigger installation / the swap."
+  echo "in ms. \"stall\" columns: the longest write that overlapped the trigger installation / the swap"
+  echo "(\"-\": no write overlapped it)."
   echo "pg_repack applies no ALTER (it only rewrites the table): it is the peer of both workloads."
   echo
   echo "| run | wall s | ÷ raw | ÷ pg_repack | writes/s | p50 | p99 | p99.9 | max | errors | stall: trigger | stall: swap | replica lag max ms | rows ≠ mirror | osc peak RSS |"

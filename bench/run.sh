@@ -9,6 +9,7 @@
 #   QUICK=1        100000 rows, shorter pauses: under 5 minutes on 2 cores
 #   ROWS=N         table size (default 1000000)
 #   ENGINES="pg"   only some engines (default "pg my")
+#   WORKLOADS=type only some workloads (default "type add")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 QUICK=${QUICK:-}
@@ -55,7 +56,7 @@ OUT=$OUTDIR/$TAG.md
 {
   echo "# osc benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
-  echo "\`${QUICK:+QUICK=1 }${ROWS:+ROWS=$ROWS }make bench\`$([ "$ENGINES" != "pg my" ] && echo " (ENGINES=\"$ENGINES\")"), $took s in all;"
+  echo "\`${QUICK:+QUICK=1 }${ROWS:+ROWS=$ROWS }${WORKLOADS:+WORKLOADS=\"$WORKLOADS\" }$([ "$ENGINES" != "pg my" ] && echo "ENGINES=\"$ENGINES\" ")make bench\`, $took s in all;"
   echo "$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME");"
   echo "load average $load when it started${BENCH_NOTE:+. $BENCH_NOTE}."
   echo "Each engine's figures come from one run on one server, so compare ratios within an engine."
