@@ -176,6 +176,7 @@ GP
 #   row NAME WALL XRAW XPEER [WRITER_STATS ERRORS TRIG SWAP LAG DIFF RSS]   one table row
 #   summary WORKLOAD TOOL MODE WALL [RSS_KB]   one line of OUTDIR/summary.tsv
 #   writer_start NAME / writer_stop            the mirrored writer at RATE/s, logs DIR/NAME.{json,lat}
+#   blocking LABEL SQL                         times one statement (the engine's sql SQL) as a row
 #   writer_baseline                            the writer alone for 5 pauses at RATE; when it
 #                                              sustained less than 90% of RATE, RATE becomes 70% of
 #                                              what it sustained and the baseline runs again
@@ -250,4 +251,11 @@ osc_figures() {
     END { if (!n) { print "no progress lines"; exit }
       printf "%d progress lines, copy rate up to %d rows/s, chunks of %d to %d rows, its own replica lag %s", n, r, lo, hi,
         known ? "up to " lag " ms" : "not reported" }' "$1/osc.rows"
+}
+blocking() {
+  local t0 w
+  t0=$(now)
+  sql "$2"
+  w=$(secs "$t0" "$(now)")
+  row "blocking: $1" "$w" "$(ratio "$w" "$RAW")" ""
 }

@@ -62,6 +62,7 @@ URL="mysql://root@127.0.0.1:$PORT/$DB"
 CLI=(mariadb --no-defaults -h127.0.0.1 -uroot -N -B)
 cli() { "${CLI[@]}" "$@"; }
 q() { cli -P"$PORT" "$DB" "$@"; }
+sql() { q -e "$1"; }
 rq() { cli -P"$RPORT" "$@"; }
 
 [ -x "$MYBIN" ] || { echo "bench: $MYBIN not found (apt-get install mariadb-server mariadb-client)" >&2; exit 1; }
@@ -133,13 +134,6 @@ caught_up
 echo "bench: blocking ALTERs, ALGORITHM=COPY (on a copy)"
 q -e "CREATE TABLE blk LIKE bench; INSERT INTO blk SELECT * FROM bench"
 caught_up
-blocking() { # LABEL SQL
-  local t0 w
-  t0=$(now)
-  q -e "$2"
-  w=$(secs "$t0" "$(now)")
-  row "blocking: $1" "$w" "$(ratio "$w" "$RAW")" ""
-}
 blocking "MODIFY n BIGINT, ALGORITHM=COPY" "ALTER TABLE blk MODIFY n BIGINT, ALGORITHM=COPY"
 caught_up
 blocking "ADD COLUMN c INT NOT NULL DEFAULT 0, ALGORITHM=COPY" \

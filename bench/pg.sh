@@ -51,6 +51,7 @@ trap cleanup EXIT
 export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
 URL="postgres://postgres@127.0.0.1:$PORT/postgres"
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+sql() { q -c "$1"; }
 REPACK=$(command -v pg_repack || echo "$PGBIN/pg_repack")
 [ -x "$REPACK" ] || { echo "bench: pg_repack not found (apt-get install postgresql-15-repack)" >&2; exit 1; }
 
@@ -108,13 +109,6 @@ summary - raw idle "$RAW"
 echo "bench: blocking ALTERs (on a copy)"
 q -c "CREATE TABLE blk AS SELECT * FROM bench" -c "ALTER TABLE blk ADD PRIMARY KEY (id)" -c "CREATE INDEX ON blk (n)"
 settle
-blocking() { # LABEL SQL
-  local t0 w
-  t0=$(now)
-  q -c "$2"
-  w=$(secs "$t0" "$(now)")
-  row "blocking: $1" "$w" "$(ratio "$w" "$RAW")" ""
-}
 blocking "ALTER COLUMN n TYPE bigint" "ALTER TABLE blk ALTER COLUMN n TYPE bigint"
 settle
 blocking "ADD COLUMN c int NOT NULL DEFAULT 0 (metadata only)" "ALTER TABLE blk ADD COLUMN c int NOT NULL DEFAULT 0"
