@@ -69,8 +69,7 @@ demo: deps
 bench:
 	OSC_BENCH=1 scripts/install-deps.sh
 	$(MAKE) all
-	bench/pg.sh
-	bench/my.sh
+	QUICK=$(QUICK) ROWS=$(ROWS) ENGINES="$(ENGINES)" bench/run.sh
 
 clean:
 	rm -rf build build-san

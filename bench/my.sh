@@ -1,73 +1,108 @@
 #!/usr/bin/env bash
 # bench/my.sh — osc on MariaDB against the physical limit and pt-online-schema-change, in one run.
 #
-# On one throwaway server (default durability settings: binlog on, ROW format,
-# flush at every commit), with a table of ROWS rows (default 1000000, about
-# 200 bytes each, a secondary index):
-#   raw      CREATE TABLE ... LIKE + INSERT ... SELECT
-#   alter    the blocking ALTER TABLE ... ADD COLUMN ..., ALGORITHM=COPY
-#   osc      osc --alter "ADD COLUMN ...", idle
-#   pt-osc   pt-online-schema-change --alter "ADD COLUMN ...", idle
-#   osc+w    osc under a fixed-rate writer (inserts, updates incl. keys and
-#            NULLs, deletes, mirrored): the writer's latency p50/p99/max over
-#            the whole migration, and its longest transaction around the
-#            trigger installation and around the swap
-#   pt-osc+w the same for pt-online-schema-change (its trigger and swap
-#            windows are read from its stdout, timestamped as it prints)
-# and a writer-only baseline.  Both runs under the writer check the result
-# against the writer's mirror row for row.  Writes bench/results/<date>-my.md.
-#   ROWS=200000 RATE=500 bench/my.sh      (BENCH_KEEP=1 keeps the logs in /tmp)
+# One throwaway primary (default durability settings: binlog on, ROW format,
+# flush at every commit) with a replica, and a table of ROWS rows (default
+# 1000000; QUICK=1: 100000), about 200 bytes each, with a secondary index.
+# Two workloads, each run by osc and by pt-online-schema-change:
+#   type   MODIFY n BIGINT             (rewrites every row and both indexes)
+#   add    ADD COLUMN ... INT NOT NULL DEFAULT 0
+# Runs, each timed on its own:
+#   raw      CREATE TABLE ... LIKE + INSERT ... SELECT, the secondary index added after
+#   alter    the blocking ALTER TABLE of each workload, ALGORITHM=COPY
+#   pt-osc, osc   each workload idle and under the writer
+# The writer (build/mywriter) runs at RATE transactions/s (inserts, updates
+# incl. keys and NULLs, deletes; each one mirrored into bench_ref); after each
+# run under it, bench is compared with the mirror row for row.  Replica lag is
+# a heartbeat: the bench writes NOW(6) on the primary and reads its age on the
+# replica, both every 200 ms (so it is exact to 200 ms).
+# Output: OUTDIR/TAG-my.md (a section; bench/run.sh puts the sections
+# together from SECTIONS, a directory of its own), OUTDIR/TAG-my-{type,add}.png, and a line per run in
+# OUTDIR/summary.tsv.   ROWS=200000 RATE=500 bench/my.sh   (BENCH_KEEP=1 keeps the logs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 
-ROWS=${ROWS:-1000000}
+ENGINE=my
+QUICK=${QUICK:-}
+ROWS=${ROWS:-$([ -n "$QUICK" ] && echo 100000 || echo 1000000)}
 RATE=${RATE:-500}
 PORT=${BENCH_MY_PORT:-55520}
+RPORT=$((PORT + 1))
 OSC=${OSC:-build/osc}
 WRITER=${WRITER:-build/mywriter}
 MYBIN=${MYBIN:-/usr/sbin/mariadbd}
 PTOSC=${PTOSC:-pt-online-schema-change}
+OUTDIR=${OUTDIR:-bench/results}
+TAG=${TAG:-$(date -u +%Y-%m-%d)}
+WORKLOADS=${WORKLOADS:-type add}
+PAUSE=$([ -n "$QUICK" ] && echo 1 || echo 2)
 DB=benchdb
-OUT=bench/results/$(date -u +%Y-%m-%d)-my.md
 DIR=$(mktemp -d /tmp/osc-bench-my.XXXXXX)
+mkdir -p "$OUTDIR"
 WPID=
-myserver_stop() {
+myserver_stop() { # NAME (primary or replica)
   local pid
-  pid=$(cat "$DIR/mysqld.pid" 2>/dev/null) || return 0
+  pid=$(cat "$DIR/$1.pid" 2>/dev/null) || return 0
   [ -n "$pid" ] || return 0
-  timeout 30 mariadb-admin --no-defaults --socket="$DIR/mysqld.sock" -uroot shutdown >/dev/null 2>&1 || true
+  timeout 30 mariadb-admin --no-defaults --socket="$DIR/$1.sock" -uroot shutdown >/dev/null 2>&1 || true
   for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
 }
 cleanup() {
   [ -n "$WPID" ] && kill "$WPID" 2>/dev/null && wait "$WPID" 2>/dev/null
-  myserver_stop
+  sampler_stop "$DIR/lag"
+  sampler_stop "$DIR/heartbeat"
+  myserver_stop replica
+  myserver_stop primary
   if [ -n "${BENCH_KEEP:-}" ]; then echo "bench: logs kept in $DIR" >&2; else rm -rf "$DIR"; fi
 }
 trap cleanup EXIT
 URL="mysql://root@127.0.0.1:$PORT/$DB"
-q() { mariadb --no-defaults -h127.0.0.1 -P"$PORT" -uroot -N -B "$DB" "$@"; }
+CLI=(mariadb --no-defaults -h127.0.0.1 -uroot -N -B)
+cli() { "${CLI[@]}" "$@"; }
+q() { cli -P"$PORT" "$DB" "$@"; }
+sql() { q -e "$1"; }
+rq() { cli -P"$RPORT" "$@"; }
 
-echo "bench: starting MariaDB on 127.0.0.1:$PORT in $DIR"
 [ -x "$MYBIN" ] || { echo "bench: $MYBIN not found (apt-get install mariadb-server mariadb-client)" >&2; exit 1; }
 command -v "$PTOSC" >/dev/null || { echo "bench: $PTOSC not found (apt-get install percona-toolkit)" >&2; exit 1; }
 chmod 0755 "$DIR"
-mkdir "$DIR/tmp"
-chown mysql:mysql "$DIR" "$DIR/tmp"
-mariadb-install-db --no-defaults --user=mysql --auth-root-authentication-method=normal \
-  --skip-test-db --datadir="$DIR/data" >"$DIR/install-db.log" 2>&1 || { cat "$DIR/install-db.log" >&2; exit 1; }
-setsid "$MYBIN" --no-defaults --user=mysql --datadir="$DIR/data" --socket="$DIR/mysqld.sock" \
-  --pid-file="$DIR/mysqld.pid" --log-error="$DIR/error.log" --tmpdir="$DIR/tmp" \
-  --port="$PORT" --bind-address=127.0.0.1 --skip-name-resolve \
-  --log-bin=mysql-bin --binlog-format=ROW --server-id=1 --innodb-buffer-pool-size=512M \
-  </dev/null >"$DIR/mariadbd.out" 2>&1 &
-for i in $(seq 1 300); do
-  mariadb-admin --no-defaults -h127.0.0.1 -P"$PORT" -uroot --connect-timeout=1 ping >/dev/null 2>&1 && break
-  [ "$i" = 300 ] && { tail -20 "$DIR/error.log" >&2; exit 1; }
-  sleep 0.1
-done
-mariadb --no-defaults -h127.0.0.1 -P"$PORT" -uroot -e "CREATE DATABASE $DB"
+myserver_start() { # NAME PORT SERVER_ID BUFFER_POOL
+  mkdir "$DIR/$1.tmp"
+  chown mysql:mysql "$DIR" "$DIR/$1.tmp"
+  mariadb-install-db --no-defaults --user=mysql --auth-root-authentication-method=normal \
+    --skip-test-db --datadir="$DIR/$1.data" >"$DIR/$1.install.log" 2>&1 || { cat "$DIR/$1.install.log" >&2; exit 1; }
+  setsid "$MYBIN" --no-defaults --user=mysql --datadir="$DIR/$1.data" --socket="$DIR/$1.sock" \
+    --pid-file="$DIR/$1.pid" --log-error="$DIR/$1.err" --tmpdir="$DIR/$1.tmp" \
+    --port="$2" --bind-address=127.0.0.1 --skip-name-resolve \
+    --log-bin=mysql-bin --binlog-format=ROW --server-id="$3" --innodb-buffer-pool-size="$4" \
+    --report-host=127.0.0.1 --report-port="$2" </dev/null >"$DIR/$1.out" 2>&1 &
+  for i in $(seq 1 300); do
+    mariadb-admin --no-defaults -h127.0.0.1 -P"$2" -uroot --connect-timeout=1 ping >/dev/null 2>&1 && return 0
+    [ "$i" = 300 ] && { tail -20 "$DIR/$1.err" >&2; exit 1; }
+    sleep 0.1
+  done
+}
+echo "bench: starting MariaDB on 127.0.0.1:$PORT and a replica on $RPORT in $DIR"
+myserver_start primary "$PORT" 1 512M
+myserver_start replica "$RPORT" 2 256M
+rq -e "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$PORT, MASTER_USER='root',
+       MASTER_USE_GTID=slave_pos; START SLAVE"
+cli -P"$PORT" -e "CREATE DATABASE $DB; CREATE DATABASE bench_heartbeat;
+                  CREATE TABLE bench_heartbeat.hb (id INT PRIMARY KEY, ts DATETIME(6) NOT NULL);
+                  INSERT INTO bench_heartbeat.hb VALUES (1, NOW(6))"
+caught_up() { # waits until the replica has applied everything the primary has logged
+  local pos
+  pos=$(cli -P"$PORT" -e "SELECT @@GLOBAL.gtid_binlog_pos")
+  [ "$(rq -e "SELECT MASTER_GTID_WAIT('$pos', 120)")" = 0 ] || echo "bench: the replica did not catch up" >&2
+}
+caught_up
+sampler_start "$DIR/heartbeat" "UPDATE bench_heartbeat.hb SET ts = NOW(6) WHERE id = 1;" \
+  "${CLI[@]}" -n -P"$PORT"
+# "epoch lag_ms": the age of the newest heartbeat the replica has applied
+sampler_start "$DIR/lag" "SELECT UNIX_TIMESTAMP(NOW(6)), (UNIX_TIMESTAMP(NOW(6)) - UNIX_TIMESTAMP(ts)) * 1000
+  FROM bench_heartbeat.hb WHERE id = 1;" "${CLI[@]}" -n -P"$RPORT"
 
 echo "bench: creating bench ($ROWS rows)"
 q <<SQL
@@ -76,169 +111,163 @@ INSERT INTO bench SELECT seq, md5(seq), CASE WHEN seq % 10 = 3 THEN NULL ELSE se
   FROM seq_1_to_$ROWS;
 ALTER TABLE bench ADD INDEX bench_n_idx (n);
 ANALYZE TABLE bench;
+CREATE TABLE bench_ref LIKE bench;
 SQL
 SIZE=$(q -e "SELECT CONCAT(ROUND((data_length + index_length) / 1048576), ' MB') FROM information_schema.TABLES
   WHERE table_schema = '$DB' AND table_name = 'bench'")
+COLS="id, v, n, extra, pad"
+caught_up
 
-echo "bench: raw copy"
+ROWSMD=$DIR/rows.md
+: >"$ROWSMD"
+
+echo "bench: raw copy (the secondary index added after the copy)"
+q -e "CREATE TABLE raw LIKE bench; ALTER TABLE raw DROP INDEX bench_n_idx"
 t0=$(now)
-q -e "CREATE TABLE raw LIKE bench; INSERT INTO raw SELECT * FROM bench"
+q -e "INSERT INTO raw SELECT * FROM bench; ALTER TABLE raw ADD INDEX (n)"
 RAW=$(secs "$t0" "$(now)")
 q -e "DROP TABLE raw"
+row "raw copy: CREATE TABLE LIKE + INSERT ... SELECT + index" "$RAW" 1.00 ""
+summary - raw idle "$RAW"
+caught_up
 
-echo "bench: blocking ALTER (ALGORITHM=COPY)"
+echo "bench: blocking ALTERs, ALGORITHM=COPY (on a copy)"
 q -e "CREATE TABLE blk LIKE bench; INSERT INTO blk SELECT * FROM bench"
-t0=$(now)
-q -e "ALTER TABLE blk ADD COLUMN c INT NOT NULL DEFAULT 0, ALGORITHM=COPY"
-BLOCK=$(secs "$t0" "$(now)")
+caught_up
+blocking "MODIFY n BIGINT, ALGORITHM=COPY" "ALTER TABLE blk MODIFY n BIGINT, ALGORITHM=COPY"
+caught_up
+blocking "ADD COLUMN c INT NOT NULL DEFAULT 0, ALGORITHM=COPY" \
+  "ALTER TABLE blk ADD COLUMN c INT NOT NULL DEFAULT 0, ALGORITHM=COPY"
 q -e "DROP TABLE blk"
+caught_up
 
-# the table osc kept the original as (from its log; _bench_osc_old when it does not say)
-osc_old() {
+# the column back to INT for the next type change (outside any timed window), leftovers dropped
+reset_table() {
   local t
-  t=$(sed -n 's/.*"msg":"the original is kept as [^" ]*\.\([^". ]*\) .*/\1/p' "$1" | head -1)
-  echo "${t:-_bench_osc_old}"
+  [ "$(q -e "SELECT DATA_TYPE FROM information_schema.COLUMNS
+             WHERE table_schema = '$DB' AND table_name = 'bench' AND column_name = 'n'")" = int ] ||
+    q -e "ALTER TABLE bench MODIFY n INT"
+  for t in $(q -e "SELECT table_name FROM information_schema.TABLES
+                   WHERE table_schema = '$DB' AND table_name NOT IN ('bench', 'bench_ref')"); do
+    q -e "DROP TABLE \`$t\`"
+  done
+  q -e "ANALYZE TABLE bench" >/dev/null
+  caught_up
 }
-
-echo "bench: osc, idle"
-TIMECMD=()
-[ -x /usr/bin/time ] && TIMECMD=(/usr/bin/time -f '%M' -o "$DIR/rss")
-t0=$(now)
-"${TIMECMD[@]}" "$OSC" --table bench --alter "ADD COLUMN c INT NOT NULL DEFAULT 0" --database "$URL" \
-  --log-format json 2>"$DIR/osc-idle.log" || { tail -5 "$DIR/osc-idle.log"; exit 1; }
-OSC_IDLE=$(secs "$t0" "$(now)")
-RSS=n/a
-[ -f "$DIR/rss" ] && RSS="$(( $(tail -1 "$DIR/rss") / 1024 )) MB"
-q -e "DROP TABLE \`$(osc_old "$DIR/osc-idle.log")\`"
-
-# pt-osc with each stdout line prefixed by the epoch time it was printed at
-PT_ARGS=(--execute --no-drop-old-table --recursion-method=none --no-check-alter --no-version-check)
-ptosc() { # ALTER LOG
-  local rc=0
-  "$PTOSC" --alter "$1" "D=$DB,t=bench,h=127.0.0.1,P=$PORT,u=root" "${PT_ARGS[@]}" 2>"$2.err" |
-    while IFS= read -r line; do printf '%s %s\n' "$(now)" "$line"; done >"$2" || rc=$?
-  [ "$rc" = 0 ] || { tail -5 "$2" "$2.err"; return 1; }
+resync_ref() {
+  q -e "TRUNCATE bench_ref; INSERT INTO bench_ref SELECT $COLS FROM bench; ANALYZE TABLE bench_ref" >/dev/null
+  caught_up
 }
-# the epoch time of pt-osc's first stdout line containing TEXT
-pt_ts() { awk -v t="$2" 'index($0, t) { print $1; exit }' "$1"; }
-
-echo "bench: pt-online-schema-change, idle"
-t0=$(now)
-ptosc "ADD COLUMN d INT NOT NULL DEFAULT 0" "$DIR/pt-idle.log" || exit 1
-PT_IDLE=$(secs "$t0" "$(now)")
-q -e "DROP TABLE _bench_old"
-
-# rows of bench without an identical row in bench_ref, plus the reverse (NULL-safe, every
-# column), and the ids of up to 10 of them: "COUNT [ID,...]"
+# rows of bench (its original columns) without an identical row in the mirror, and the reverse
 diff_rows() {
-  local on
-  on=$(q -e "SELECT GROUP_CONCAT(CONCAT('a.\`', column_name, '\` <=> b.\`', column_name, '\`') SEPARATOR ' AND ')
-    FROM information_schema.COLUMNS WHERE table_schema = '$DB' AND table_name = 'bench'")
-  q -e "SELECT COUNT(*), IFNULL(SUBSTRING_INDEX(GROUP_CONCAT(DISTINCT id ORDER BY id), ',', 10), '') FROM (
+  local on="" c
+  for c in ${COLS//,/}; do on+="${on:+ AND }a.$c <=> b.$c"; done
+  q -e "SELECT COUNT(*) FROM (
           SELECT a.id FROM bench a LEFT JOIN bench_ref b ON $on WHERE b.id IS NULL
           UNION ALL SELECT b.id FROM bench_ref b LEFT JOIN bench a ON $on WHERE a.id IS NULL) d"
 }
-# a mirror equal to bench again (so that each tool's differences are its own)
-resync_ref() {
-  q -e "DROP TABLE IF EXISTS bench_ref; CREATE TABLE bench_ref LIKE bench; INSERT INTO bench_ref SELECT * FROM bench;
-        ANALYZE TABLE bench_ref" >/dev/null
+# the peer's rows copied over time, "t rows", from pt-osc's progress lines
+# ("Copying `db`.`bench`:  45% 00:10 remain", every second)
+peer_rows() { # RUN T0 T1
+  awk -v t0="$2" -v n="$ROWS" '
+    /Copying approximately/ { printf "%.3f 0\n", $1 - t0 }
+    /Copying `/ && match($0, /[0-9]+% /) { printf "%.3f %d\n", $1 - t0, n * substr($0, RSTART, RLENGTH - 2) / 100 }
+    /Copied rows OK/ { printf "%.3f %d\n", $1 - t0, n }' "$DIR/$1.log"
 }
-errs() { sed -n 's/.*"errors":\([0-9]*\).*/\1/p' "$1"; }
-first_err() { sed -n 's/.*"first_error":"\(.*\)","seed".*/\1/p' "$1"; }
 
-echo "bench: a mirror for the writer"
-resync_ref
-
-echo "bench: writer alone at $RATE/s for 10s"
-"$WRITER" --db "$URL" --table bench --ref bench_ref --kind int --rate "$RATE" --duration 10 \
-  --stats "$DIR/base.json" --latency-log "$DIR/base.lat"
-read -r B50 B99 BMAX BN < <(lat_window "$DIR/base.lat" 0 9999999999)
-BERRS=$(errs "$DIR/base.json")
-
-echo "bench: osc under the writer"
-"$WRITER" --db "$URL" --table bench --ref bench_ref --kind int --rate "$RATE" \
-  --stats "$DIR/w.json" --latency-log "$DIR/w.lat" &
-WPID=$!
-sleep 2
-t0=$(now)
-"$OSC" --table bench --alter "ADD COLUMN e INT NOT NULL DEFAULT 0" --database "$URL" --log-format json \
-  2>"$DIR/osc-w.log" || { tail -5 "$DIR/osc-w.log"; exit 1; }
-t1=$(now)
-OSC_W=$(secs "$t0" "$t1")
-sleep 1
-kill "$WPID"; wait "$WPID" || true; WPID=
-read -r W50 W99 WMAX WN < <(lat_window "$DIR/w.lat" "$t0" "$t1")
-cap=$(phase_ts "$DIR/osc-w.log" capture); cp=$(phase_ts "$DIR/osc-w.log" copy)
-cut=$(phase_ts "$DIR/osc-w.log" cutover); cln=$(phase_ts "$DIR/osc-w.log" cleanup)
-read -r _ _ TRIG _ < <(lat_window "$DIR/w.lat" "$cap" "$cp")
-read -r _ _ SWAP _ < <(lat_window "$DIR/w.lat" "$cut" "$cln")
-ERRS=$(errs "$DIR/w.json"); ERR1=$(first_err "$DIR/w.json")
-SWAPMSG=$(grep -m1 '"msg":"swapped' "$DIR/osc-w.log" | sed 's/.*"msg":"\([^"]*\)".*/\1/')
-q -e "ALTER TABLE bench_ref ADD COLUMN e INT NOT NULL DEFAULT 0"
-read -r DIFF DIFFIDS < <(diff_rows)
-q -e "DROP TABLE \`$(osc_old "$DIR/osc-w.log")\`"
-resync_ref
-
-echo "bench: pt-online-schema-change under the writer"
-"$WRITER" --db "$URL" --table bench --ref bench_ref --kind int --rate "$RATE" \
-  --stats "$DIR/pw.json" --latency-log "$DIR/pw.lat" &
-WPID=$!
-sleep 2
-t0=$(now)
-PT_FAIL=
-ptosc "ADD COLUMN f INT NOT NULL DEFAULT 0" "$DIR/pt-w.log" || PT_FAIL=1
-t1=$(now)
-PT_W=$(secs "$t0" "$t1")
-sleep 1
-kill "$WPID"; wait "$WPID" || true; WPID=
-[ -z "$PT_FAIL" ] || PT_W="failed: $(tail -1 "$DIR/pt-w.log.err")"
-read -r P50 P99 PMAX PN < <(lat_window "$DIR/pw.lat" "$t0" "$t1")
-# trigger creation: from "Creating triggers..." to "Created triggers OK."; the swap: from
-# "Swapping tables..." to "Dropped triggers OK." (pt-osc drops its triggers after the RENAME)
-window_max() { # LOG FROM_TEXT TO_TEXT
-  local a b
-  a=$(pt_ts "$1" "$2"); b=$(pt_ts "$1" "$3")
-  if [ -n "$a" ] && [ -n "$b" ]; then lat_window "$DIR/pw.lat" "$a" "$b" | cut -d' ' -f3; else echo n/a; fi
+# pt-osc, its stdout and stderr stamped.  Its trigger installation: "Creating triggers..." to
+# "Created triggers OK."; its swap: "Swapping tables..." to "Dropped triggers OK." (it drops
+# the triggers after the RENAME)
+# shellcheck disable=SC2054
+PT_ARGS=(--execute --no-drop-old-table --recursion-method=none --no-check-alter --no-version-check --progress=time,1)
+declare -A PEER SWAPMSG
+run_tool() { # TOOL (osc or pt) WORKLOAD MODE (idle or w)
+  local tool=$1 wl=$2 mode=$3 run=$1-$2-$3 spec t0 t1 wall ws="" e="" e1="" trig="" swap="" diff="" rss="" rc=0 xpeer
+  if [ "$wl" = type ]; then spec="MODIFY n BIGINT"; else spec="ADD COLUMN c_${tool}_$mode INT NOT NULL DEFAULT 0"; fi
+  reset_table
+  [ "$mode" = w ] && { resync_ref; writer_start "$run"; }
+  t0=$(now)
+  if [ "$tool" = osc ]; then
+    osc_run "$DIR/$run" --table bench --alter "$spec" --database "$URL" || rc=$?
+  else
+    "$PTOSC" --alter "$spec" "D=$DB,t=bench,h=127.0.0.1,P=$PORT,u=root" "${PT_ARGS[@]}" 2>&1 | stamp >"$DIR/$run.log" ||
+      rc=$?
+    [ "$rc" = 0 ] || { echo "bench: pt-online-schema-change failed:" >&2; tail -5 "$DIR/$run.log" >&2; }
+  fi
+  t1=$(now)
+  wall=$(secs "$t0" "$t1")
+  [ "$rc" = 0 ] || wall="failed ($rc)"
+  if [ "$tool" = osc ]; then
+    rss=$(tail -1 "$DIR/$run.rss" 2>/dev/null || echo)
+    trig="$(osc_phase "$DIR/$run.log" capture) $(osc_phase "$DIR/$run.log" copy)"
+    swap="$(osc_phase "$DIR/$run.log" cutover) $(osc_phase "$DIR/$run.log" cleanup)"
+  else
+    trig=$(win "$DIR/$run.log" "Creating triggers" 1 "Created triggers OK" 1)
+    swap=$(win "$DIR/$run.log" "Swapping tables" 1 "Dropped triggers OK" 1)
+  fi
+  if [ "$mode" = w ]; then
+    writer_stop
+    ws=$(lat_stats "$DIR/$run.lat" "$t0" "$t1")
+    e=$(errs "$DIR/$run.json"); e1=$(first_err "$DIR/$run.json")
+    [ -n "$e1" ] && FIRSTERR+=("$tool, $wl: $e errors, the first: $e1")
+    plotdata "$([ "$tool" = osc ] && echo osc || echo peer)" "$run" "$t0" "$t1" "$trig" "$swap"
+    trig=$(lat_max "$DIR/$run.lat" "$trig")
+    swap=$(lat_max "$DIR/$run.lat" "$swap")
+    diff=$(diff_rows)
+    [ "$tool" = osc ] &&
+      SWAPMSG[$wl]="$(grep -m1 'osc: swapped' "$DIR/$run.log" | cut -d' ' -f2- || true); $(osc_figures "$DIR/plot-$wl")"
+  else
+    trig=""; swap=""
+  fi
+  if [ "$tool" = pt ]; then PEER[$wl-$mode]=$wall; xpeer=1.00; else xpeer=$(ratio "$wall" "${PEER[$wl-$mode]:-}"); fi
+  row "$([ "$tool" = osc ] && echo osc || echo pt-osc) $spec, $([ "$mode" = w ] && echo "writer at $RATE/s" || echo idle)" \
+    "$wall" "$(ratio "$wall" "$RAW")" "$xpeer" "$ws" "$e" "$trig" "$swap" "$(lag_max "$DIR/lag" "$t0" "$t1")" "$diff" \
+    "${rss:+$((rss / 1024)) MB}"
+  summary "$wl" "$tool" "$mode" "$wall" "$rss"
 }
-PTRIG=$(window_max "$DIR/pt-w.log" "Creating triggers" "Created triggers OK")
-PSWAP=$(window_max "$DIR/pt-w.log" "Swapping tables" "Dropped triggers OK")
-PERRS=$(errs "$DIR/pw.json"); PERR1=$(first_err "$DIR/pw.json")
-q -e "ALTER TABLE bench_ref ADD COLUMN f INT NOT NULL DEFAULT 0"
-read -r PDIFF PDIFFIDS < <(diff_rows)
 
-mkdir -p bench/results
+resync_ref
+writer_baseline
+
+FIRSTERR=()
+for wl in $WORKLOADS; do
+  CUR_WL=$wl
+  for mode in idle w; do
+    for tool in pt osc; do
+      echo "bench: $tool $wl, $mode"
+      run_tool "$tool" "$wl" "$mode"
+    done
+  done
+  plot "$OUTDIR/$TAG-my-$wl.png" "MariaDB, $ROWS rows, $wl workload, writer at $RATE/s: osc and pt-online-schema-change" \
+    "$DIR/plot-$wl" pt-online-schema-change
+done
+
+OUT=${SECTIONS:-$OUTDIR}/$TAG-my.md
 {
-  echo "# osc on MariaDB — $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "## MariaDB — $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
-  echo "$ROWS rows ($SIZE with indexes), one secondary index; $(nproc) cores; MariaDB $(q -e 'SELECT VERSION()'),"
-  echo "$("$PTOSC" --version), default durability settings (binlog ROW, flush and sync at every commit)."
-  echo "Reproduce: \`ROWS=$ROWS RATE=$RATE bench/my.sh\`."
+  echo "$ROWS rows ($SIZE with indexes), one secondary index; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end;"
+  echo "MariaDB $(q -e 'SELECT VERSION()'), default durability settings (binlog ROW, flush at every commit), one replica;"
+  echo "$("$PTOSC" --version). Reproduce: \`ROWS=$ROWS RATE=${RATE_ASKED:-$RATE}${QUICK:+ QUICK=1} bench/my.sh\`."
   echo
-  echo "| run | wall s | ratio to raw copy | ratio to pt-osc |"
-  echo "|---|---|---|---|"
-  echo "| raw: CREATE TABLE LIKE + INSERT ... SELECT | $RAW | 1.00 | |"
-  echo "| blocking ALTER TABLE ... ADD COLUMN, ALGORITHM=COPY | $BLOCK | $(ratio "$BLOCK" "$RAW") | |"
-  echo "| pt-online-schema-change ADD COLUMN, idle | $PT_IDLE | $(ratio "$PT_IDLE" "$RAW") | 1.00 |"
-  echo "| pt-online-schema-change ADD COLUMN, writer at $RATE/s | $PT_W | $(ratio "$PT_W" "$RAW") | 1.00 |"
-  echo "| osc ADD COLUMN, idle | $OSC_IDLE | $(ratio "$OSC_IDLE" "$RAW") | $(ratio "$OSC_IDLE" "$PT_IDLE") |"
-  echo "| osc ADD COLUMN, writer at $RATE/s | $OSC_W | $(ratio "$OSC_W" "$RAW") | $(ratio "$OSC_W" "$PT_W") |"
+  [ -n "$RATE_NOTE" ] && echo "$RATE_NOTE"
+  echo "Writer columns: its writes during the tool's run (each a transaction on bench and its mirror),"
+  echo "in ms. \"stall\" columns: the longest write that overlapped the trigger installation / the swap"
+  echo "(\"-\": no write overlapped it)."
+  echo "Replica lag: the age of the newest heartbeat applied on the replica (exact to 200 ms)."
   echo
-  echo "Writer latency (ms; each write is one transaction on the table and its mirror):"
+  echo "| run | wall s | ÷ raw | ÷ pt-osc | writes/s | p50 | p99 | p99.9 | max | errors | stall: trigger | stall: swap | replica lag max ms | rows ≠ mirror | osc peak RSS |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  cat "$ROWSMD"
   echo
-  echo "| window | writes | p50 | p99 | max |"
-  echo "|---|---|---|---|---|"
-  echo "| writer alone, 10 s | $BN | $B50 | $B99 | $BMAX |"
-  echo "| during the whole osc run | $WN | $W50 | $W99 | $WMAX |"
-  echo "| osc trigger installation (capture phase) | | | | $TRIG |"
-  echo "| osc swap (cutover phase) | | | | $SWAP |"
-  echo "| during the whole pt-osc run | $PN | $P50 | $P99 | $PMAX |"
-  echo "| pt-osc trigger creation (Creating triggers .. Created triggers OK) | | | | $PTRIG |"
-  echo "| pt-osc swap (Swapping tables .. Dropped triggers OK) | | | | $PSWAP |"
+  for e in "${FIRSTERR[@]}"; do echo "Writer errors under $e."; done
+  for wl in $WORKLOADS; do
+    echo "osc under the writer, $wl: ${SWAPMSG[$wl]:-none}."
+  done
   echo
-  echo "Writer errors: alone $BERRS; during the osc run $ERRS${ERR1:+ (first: $ERR1)};"
-  echo "during the pt-osc run $PERRS${PERR1:+ (first: $PERR1)}."
-  echo "Rows differing from the writer's mirror after the swap (the mirror is re-copied before each tool's run):"
-  echo "osc $DIFF${DIFFIDS:+ (ids $DIFFIDS)}, pt-osc $PDIFF${PDIFFIDS:+ (ids $PDIFFIDS)}."
-  echo "osc peak RSS: $RSS. osc's own account of the swap: $SWAPMSG."
-} | tee "$OUT"
+  for wl in $WORKLOADS; do
+    echo "![MariaDB $wl workload]($TAG-my-$wl.png)"
+  done
+} >"$OUT"
+cat "$OUT"
 echo "bench: wrote $OUT"

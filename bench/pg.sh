@@ -1,170 +1,269 @@
 #!/usr/bin/env bash
-# bench/pg.sh — osc on PostgreSQL against the physical limit, in one run.
+# bench/pg.sh — osc on PostgreSQL against the physical limit and pg_repack, in one run.
 #
-# On one throwaway server (default durability settings), with a table of
-# ROWS rows (default 1000000, about 200 bytes each, a secondary index):
-#   raw      CREATE TABLE (LIKE ... INCLUDING ALL) + INSERT ... SELECT
-#   alter    the blocking ALTER TABLE ... ADD COLUMN ... DEFAULT random() (rewrites)
-#   repack   pg_repack of the table, when installed (a rewrite, not an ALTER)
-#   osc      osc --alter "ADD COLUMN ..." --strategy copy, idle (default --verify checksum)
-#   osc -v0  the same with --verify none: what checksumming each chunk costs, as a ratio
-#   osc+w    the same under a fixed-rate writer (inserts, updates incl. keys
-#            and NULLs, deletes, mirrored): the writer's latency p50/p99/max
-#            over the whole migration, and its longest transaction around
-#            the trigger installation and around the swap
-# and a writer-only baseline.  The osc+w run also checks the result against
-# the writer's mirror row for row.  Writes bench/results/<date>-pg.md.
-#   ROWS=200000 RATE=1000 bench/pg.sh
+# One throwaway primary (default durability settings) with a streaming
+# replica, and a table of ROWS rows (default 1000000; QUICK=1: 100000), about
+# 200 bytes each, with a secondary index.  Two workloads:
+#   type   ALTER COLUMN n TYPE bigint   (rewrites every row and both indexes)
+#   add    ADD COLUMN ... int NOT NULL DEFAULT 0
+# Runs, each timed on its own:
+#   raw      CREATE TABLE (LIKE ...) + INSERT ... SELECT + the indexes
+#   alter    the blocking ALTER TABLE of each workload (and a rewriting ADD COLUMN
+#            with a volatile default, since a constant default is metadata only)
+#   pg_repack -t   idle and under the writer (a rewrite that applies no ALTER:
+#            the nearest PostgreSQL peer, used as the peer of both workloads)
+#   osc      each workload idle and under the writer
+# The writer (build/writer) runs at RATE transactions/s (inserts, updates
+# incl. keys and NULLs, deletes; each one mirrored into bench_ref); after each
+# run under it, bench is compared with the mirror row for row.  A sampler
+# reads the replica's replay lag every 200 ms all along.
+# Output: OUTDIR/TAG-pg.md (a section; bench/run.sh puts the sections
+# together from SECTIONS, a directory of its own), OUTDIR/TAG-pg-{type,add}.png, and a line per run in
+# OUTDIR/summary.tsv.   ROWS=200000 RATE=1000 bench/pg.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/pgserver.sh
 . bench/lib.sh
 
-ROWS=${ROWS:-1000000}
+ENGINE=pg
+QUICK=${QUICK:-}
+ROWS=${ROWS:-$([ -n "$QUICK" ] && echo 100000 || echo 1000000)}
 RATE=${RATE:-1000}
 PORT=${BENCH_PORT:-55510}
+RPORT=$((PORT + 1))
 OSC=${OSC:-build/osc}
 WRITER=${WRITER:-build/writer}
-OUT=bench/results/$(date -u +%Y-%m-%d)-pg.md
-DIR=$(mktemp -d /tmp/osc-bench.XXXXXX)
+OUTDIR=${OUTDIR:-bench/results}
+TAG=${TAG:-$(date -u +%Y-%m-%d)}
+WORKLOADS=${WORKLOADS:-type add}
+PAUSE=$([ -n "$QUICK" ] && echo 1 || echo 2)
+DIR=$(mktemp -d /tmp/osc-bench-pg.XXXXXX)
+mkdir -p "$OUTDIR"
 WPID=
 cleanup() {
   [ -n "$WPID" ] && kill "$WPID" 2>/dev/null && wait "$WPID" 2>/dev/null
+  sampler_stop "$DIR/lag"
+  [ -d "$DIR/replica" ] && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$DIR/replica/data" -m immediate -w stop >/dev/null 2>&1
   pgserver_stop "$DIR"
-  rm -rf "$DIR"
+  if [ -n "${BENCH_KEEP:-}" ]; then echo "bench: logs kept in $DIR" >&2; else rm -rf "$DIR"; fi
 }
 trap cleanup EXIT
 export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
 URL="postgres://postgres@127.0.0.1:$PORT/postgres"
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+sql() { q -c "$1"; }
+REPACK=$(command -v pg_repack || echo "$PGBIN/pg_repack")
+[ -x "$REPACK" ] || { echo "bench: pg_repack not found (apt-get install postgresql-15-repack)" >&2; exit 1; }
 
-echo "bench: starting PostgreSQL on 127.0.0.1:$PORT in $DIR"
+echo "bench: starting PostgreSQL on 127.0.0.1:$PORT and a streaming replica on $RPORT in $DIR"
 pgserver_start "$DIR" "$PORT"
-
-make_table() { # NAME
-  q <<SQL
-CREATE TABLE $1 (id int PRIMARY KEY, v text, n int, extra int NOT NULL DEFAULT 0, pad text);
-INSERT INTO $1 SELECT i, md5(i::text), CASE WHEN i % 10 = 3 THEN NULL ELSE i % 1000 END, i, repeat('x', 140)
-  FROM generate_series(1, $ROWS) i;
-CREATE INDEX ${1}_n_idx ON $1 (n);
-VACUUM ANALYZE $1;
-SQL
+mkdir "$DIR/replica"
+chown postgres "$DIR/replica"
+runuser -u postgres -- "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$PORT" -U postgres -D "$DIR/replica/data" \
+  -R -X stream -C -S bench_replica -c fast >"$DIR/basebackup.log" 2>&1 || { cat "$DIR/basebackup.log" >&2; exit 1; }
+runuser -u postgres -- "$PGBIN/pg_ctl" -D "$DIR/replica/data" -l "$DIR/replica.log" -w -t 60 \
+  -o "-c listen_addresses=127.0.0.1 -c port=$RPORT -c unix_socket_directories=$DIR/replica" \
+  start >/dev/null || { tail -20 "$DIR/replica.log" >&2; exit 1; }
+# "epoch lag_ms lag_bytes": replay_lag is NULL once the replica has caught up and WAL stops
+sampler_start "$DIR/lag" "SELECT extract(epoch FROM clock_timestamp()),
+  COALESCE(max(extract(epoch FROM replay_lag) * 1000), 0),
+  COALESCE(max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)), 0) FROM pg_stat_replication;" \
+  psql -X -q -At -F ' '
+caught_up() { # waits until the replica has replayed everything the primary has written
+  local lsn
+  lsn=$(q -c "SELECT pg_current_wal_lsn()")
+  for _ in $(seq 1 600); do
+    [ "$(psql -X -At -p "$RPORT" -c "SELECT pg_last_wal_replay_lsn() >= '$lsn'")" = t ] && return 0
+    sleep 0.2
+  done
+  echo "bench: the replica did not catch up" >&2
 }
+
 echo "bench: creating bench ($ROWS rows)"
-make_table bench
+q <<SQL
+CREATE TABLE bench (id int PRIMARY KEY, v text, n int, extra int NOT NULL DEFAULT 0, pad text);
+INSERT INTO bench SELECT i, md5(i::text), CASE WHEN i % 10 = 3 THEN NULL ELSE i % 1000 END, i, repeat('x', 140)
+  FROM generate_series(1, $ROWS) i;
+CREATE INDEX bench_n_idx ON bench (n);
+VACUUM ANALYZE bench;
+CREATE TABLE bench_ref (LIKE bench INCLUDING ALL);
+CREATE EXTENSION pg_repack;
+SQL
 SIZE=$(q -c "SELECT pg_size_pretty(pg_total_relation_size('bench'))")
+COLS="id, v, n, extra, pad"
+settle() { q -c "CHECKPOINT"; caught_up; }
+settle
 
-echo "bench: raw copy"
+ROWSMD=$DIR/rows.md
+: >"$ROWSMD"
+
+echo "bench: raw copy (copy, then the primary key and the index)"
 t0=$(now)
-q -c "CREATE TABLE raw (LIKE bench INCLUDING ALL)" -c "INSERT INTO raw SELECT * FROM bench"
+q -c "CREATE TABLE raw (LIKE bench INCLUDING DEFAULTS)" -c "INSERT INTO raw SELECT * FROM bench" \
+  -c "ALTER TABLE raw ADD PRIMARY KEY (id)" -c "CREATE INDEX ON raw (n)"
 RAW=$(secs "$t0" "$(now)")
-q -c "DROP TABLE raw" -c "CHECKPOINT"
+q -c "DROP TABLE raw"
+row "raw copy: CREATE TABLE (LIKE) + INSERT ... SELECT + indexes" "$RAW" 1.00 ""
+summary - raw idle "$RAW"
 
-echo "bench: blocking ALTER (a rewriting one: volatile default)"
-q -c "CREATE TABLE blk AS SELECT * FROM bench" -c "ALTER TABLE blk ADD PRIMARY KEY (id)" -c "CHECKPOINT"
-t0=$(now)
-q -c "ALTER TABLE blk ADD COLUMN r float8 DEFAULT random()"
-BLOCK=$(secs "$t0" "$(now)")
-q -c "DROP TABLE blk" -c "CHECKPOINT"
+echo "bench: blocking ALTERs (on a copy)"
+q -c "CREATE TABLE blk AS SELECT * FROM bench" -c "ALTER TABLE blk ADD PRIMARY KEY (id)" -c "CREATE INDEX ON blk (n)"
+settle
+blocking "ALTER COLUMN n TYPE bigint" "ALTER TABLE blk ALTER COLUMN n TYPE bigint"
+settle
+blocking "ADD COLUMN c int NOT NULL DEFAULT 0 (metadata only)" "ALTER TABLE blk ADD COLUMN c int NOT NULL DEFAULT 0"
+blocking "ADD COLUMN r float8 DEFAULT random() (rewrites)" "ALTER TABLE blk ADD COLUMN r float8 DEFAULT random()"
+q -c "DROP TABLE blk"
+settle
 
-REPACK=n/a
-if command -v pg_repack >/dev/null || [ -x "$PGBIN/pg_repack" ]; then
-  echo "bench: pg_repack"
-  q -c "CREATE EXTENSION pg_repack"
+# the table back to int for the next type change (outside any timed window), leftovers dropped
+reset_table() {
+  local t
+  [ "$(q -c "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'bench'::regclass AND attname = 'n'")" = integer ] ||
+    q -c "ALTER TABLE bench ALTER COLUMN n TYPE int"
+  for t in $(q -c "SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace
+                   AND relname NOT IN ('bench', 'bench_ref')"); do
+    q -c "DROP TABLE \"$t\""
+  done
+  q -c "VACUUM ANALYZE bench"
+  settle
+}
+resync_ref() { q -c "TRUNCATE bench_ref" -c "INSERT INTO bench_ref SELECT $COLS FROM bench" -c "VACUUM ANALYZE bench_ref"; settle; }
+# rows of bench (its original columns) not in the mirror, and the reverse
+diff_rows() {
+  q -c "SELECT (SELECT count(*) FROM (SELECT $COLS FROM bench EXCEPT ALL SELECT $COLS FROM bench_ref) a)
+             + (SELECT count(*) FROM (SELECT $COLS FROM bench_ref EXCEPT ALL SELECT $COLS FROM bench) b)"
+}
+# the peer's rows copied over time, "t rows": pg_repack says nothing while it copies, so
+# its start and its end only
+peer_rows() { printf '0 0\n%s %s\n' "$(secs "$2" "$3")" "$ROWS"; }
+
+# pg_repack, with each query it sends echoed and stamped.  It takes the table's ACCESS
+# EXCLUSIVE lock three times: to create its trigger (until the COMMIT), for the final
+# apply and repack_swap, and for repack_drop; the swap window spans the last two.
+XLOCK="IN ACCESS EXCLUSIVE MODE"
+PEER_IDLE=; PEER_W=
+repack_run() { # RUN
+  local rc=0
+  PATH=$PGBIN:$PATH "$REPACK" -e -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -t bench 2>&1 | stamp >"$DIR/$1.log" ||
+    rc=$?
+  [ "$rc" = 0 ] || { echo "bench: pg_repack failed:" >&2; tail -5 "$DIR/$1.log" >&2; }
+  return "$rc"
+}
+run_peer() { # MODE (idle or w)
+  local mode=$1 run=repack-$1 t0 t1 wall ws="" e="" trig="" swap="" diff=""
+  reset_table
+  [ "$mode" = w ] && { resync_ref; writer_start "$run"; }
   t0=$(now)
-  if PATH=$PGBIN:$PATH pg_repack -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -t bench >"$DIR/repack.log" 2>&1; then
-    REPACK=$(secs "$t0" "$(now)")
+  repack_run "$run" || true
+  t1=$(now)
+  wall=$(secs "$t0" "$t1")
+  [ -s "$DIR/$run.log" ] && ! grep -q 'ERROR' "$DIR/$run.log" || wall="failed"
+  if [ "$mode" = w ]; then
+    writer_stop
+    ws=$(lat_stats "$DIR/$run.lat" "$t0" "$t1")
+    e=$(errs "$DIR/$run.json")
+    [ -n "$(first_err "$DIR/$run.json")" ] && FIRSTERR+=("pg_repack: $e errors, the first: $(first_err "$DIR/$run.json")")
+    trig=$(win "$DIR/$run.log" "$XLOCK" 1 COMMIT 1)
+    swap=$(win "$DIR/$run.log" "$XLOCK" 2 COMMIT 3)
+    plotdata peer "$run" "$t0" "$t1" "$trig" "$swap"
+    trig=$(lat_max "$DIR/$run.lat" "$trig")
+    swap=$(lat_max "$DIR/$run.lat" "$swap")
+    diff=$(diff_rows)
+    PEER_W=$wall
   else
-    REPACK="failed: $(tail -1 "$DIR/repack.log")"
+    PEER_IDLE=$wall
   fi
-  q -c "CHECKPOINT"
-fi
+  row "pg_repack -t bench, $([ "$mode" = w ] && echo "writer at $RATE/s" || echo idle)" "$wall" \
+    "$(ratio "$wall" "$RAW")" 1.00 "$ws" "$e" "$trig" "$swap" "$(lag_max "$DIR/lag" "$t0" "$t1")" "$diff"
+  summary - pg_repack "$mode" "$wall"
+}
+run_osc() { # WORKLOAD MODE
+  local wl=$1 mode=$2 run=osc-$1-$2 spec t0 t1 wall ws="" e="" trig="" swap="" diff="" rss peer
+  spec=$([ "$wl" = type ] && echo "ALTER COLUMN n TYPE bigint" || echo "ADD COLUMN c_$mode int NOT NULL DEFAULT 0")
+  reset_table
+  [ "$mode" = w ] && { resync_ref; writer_start "$run"; }
+  local verify=()
+  # nv: idle with --verify none, against idle's default --verify checksum: what checksumming costs
+  [ "$mode" = nv ] && verify=(--verify none)
+  t0=$(now)
+  osc_run "$DIR/$run" --table bench --alter "$spec" --database "$URL" "${verify[@]}" || true
+  t1=$(now)
+  wall=$(secs "$t0" "$t1")
+  grep -q 'osc: \[done\]' "$DIR/$run.log" || wall=failed
+  rss=$(tail -1 "$DIR/$run.rss" 2>/dev/null || echo)
+  if [ "$mode" = w ]; then
+    writer_stop
+    ws=$(lat_stats "$DIR/$run.lat" "$t0" "$t1")
+    e=$(errs "$DIR/$run.json")
+    [ -n "$(first_err "$DIR/$run.json")" ] && FIRSTERR+=("osc, $wl: $e errors, the first: $(first_err "$DIR/$run.json")")
+    trig="$(osc_phase "$DIR/$run.log" capture) $(osc_phase "$DIR/$run.log" copy)"
+    swap="$(osc_phase "$DIR/$run.log" cutover) $(osc_phase "$DIR/$run.log" cleanup)"
+    plotdata osc "$run" "$t0" "$t1" "$trig" "$swap"
+    trig=$(lat_max "$DIR/$run.lat" "$trig")
+    swap=$(lat_max "$DIR/$run.lat" "$swap")
+    diff=$(diff_rows)
+    peer=$PEER_W
+    SWAPMSG[$wl]="$(grep -m1 'osc: swapped' "$DIR/$run.log" | cut -d' ' -f2- || true); $(osc_figures "$DIR/plot-$wl")"
+  else
+    peer=$PEER_IDLE
+  fi
+  local label
+  case $mode in w) label="writer at $RATE/s" ;; nv) label="idle, --verify none" ;; *) label="idle (--verify checksum)" ;; esac
+  row "osc $spec, $label" "$wall" "$(ratio "$wall" "$RAW")" \
+    "$(ratio "$wall" "$peer")" "$ws" "$e" "$trig" "$swap" "$(lag_max "$DIR/lag" "$t0" "$t1")" "$diff" \
+    "${rss:+$((rss / 1024)) MB}"
+  summary "$wl" osc "$mode" "$wall" "$rss"
+}
 
-echo "bench: osc, idle"
-TIMECMD=()
-[ -x /usr/bin/time ] && TIMECMD=(/usr/bin/time -f '%M' -o "$DIR/rss")
-t0=$(now)
-"${TIMECMD[@]}" "$OSC" --table bench --alter "ADD COLUMN c int NOT NULL DEFAULT 0" --database "$URL" \
-  --strategy copy --log-format json 2>"$DIR/osc-idle.log" || { tail -5 "$DIR/osc-idle.log"; exit 1; }
-OSC_IDLE=$(secs "$t0" "$(now)")
-RSS=n/a
-[ -f "$DIR/rss" ] && RSS="$(( $(tail -1 "$DIR/rss") / 1024 )) MB"
-q -c "DROP TABLE _bench_osc_old" -c "CHECKPOINT"
+resync_ref
+writer_baseline
 
-echo "bench: osc, idle, --verify none"
-t0=$(now)
-"$OSC" --table bench --alter "ADD COLUMN e int NOT NULL DEFAULT 0" --database "$URL" \
-  --strategy copy --verify none --log-format json 2>"$DIR/osc-noverify.log" || { tail -5 "$DIR/osc-noverify.log"; exit 1; }
-OSC_NOVERIFY=$(secs "$t0" "$(now)")
-q -c "DROP TABLE _bench_osc_old" -c "CHECKPOINT"
+declare -A SWAPMSG
+FIRSTERR=()
+for wl in $WORKLOADS; do
+  CUR_WL=$wl
+  if [ -z "$PEER_IDLE" ]; then
+    echo "bench: pg_repack, idle"; run_peer idle
+    echo "bench: pg_repack under the writer"; run_peer w
+  else # the same pg_repack runs are this workload's peer: its plot data again
+    mkdir -p "$DIR/plot-$wl"
+    cp "$DIR/plot-$PEER_WL"/peer.* "$DIR/plot-$wl/"
+  fi
+  PEER_WL=${PEER_WL:-$wl}
+  echo "bench: osc $wl, idle"; run_osc "$wl" idle
+  echo "bench: osc $wl, idle, --verify none"; run_osc "$wl" nv
+  echo "bench: osc $wl under the writer"; run_osc "$wl" w
+  plot "$OUTDIR/$TAG-pg-$wl.png" "PostgreSQL, $ROWS rows, $wl workload, writer at $RATE/s: osc and pg_repack" \
+    "$DIR/plot-$wl" pg_repack "pg_repack (its start and end only: it reports no progress)"
+done
 
-echo "bench: osc, --strategy auto (ADD COLUMN ... DEFAULT 0 is metadata only)"
-t0=$(now)
-"$OSC" --table bench --alter "ADD COLUMN f int NOT NULL DEFAULT 0" --database "$URL" \
-  --log-format json 2>"$DIR/osc-auto.log" || { tail -5 "$DIR/osc-auto.log"; exit 1; }
-OSC_AUTO=$(secs "$t0" "$(now)")
-
-echo "bench: a mirror for the writer"
-q -c "ALTER TABLE bench DROP COLUMN f"
-q -c "CREATE TABLE bench_ref (LIKE bench INCLUDING ALL)" -c "INSERT INTO bench_ref SELECT * FROM bench" \
-  -c "VACUUM ANALYZE bench_ref" -c "CHECKPOINT"
-
-echo "bench: writer alone at $RATE/s for 10s"
-"$WRITER" --db "$URL" --table bench --ref bench_ref --kind int --rate "$RATE" --duration 10 \
-  --stats "$DIR/base.json" --latency-log "$DIR/base.lat"
-read -r B50 B99 BMAX BN < <(lat_window "$DIR/base.lat" 0 9999999999)
-
-echo "bench: osc under the writer"
-"$WRITER" --db "$URL" --table bench --ref bench_ref --kind int --rate "$RATE" \
-  --stats "$DIR/w.json" --latency-log "$DIR/w.lat" &
-WPID=$!
-sleep 2
-t0=$(now)
-"$OSC" --table bench --alter "ADD COLUMN d int NOT NULL DEFAULT 0" --database "$URL" --strategy copy --log-format json \
-  2>"$DIR/osc-w.log" || { tail -5 "$DIR/osc-w.log"; exit 1; }
-t1=$(now)
-OSC_W=$(secs "$t0" "$t1")
-sleep 1
-kill "$WPID"; wait "$WPID" || true; WPID=
-read -r W50 W99 WMAX WN < <(lat_window "$DIR/w.lat" "$t0" "$t1")
-cap=$(phase_ts "$DIR/osc-w.log" capture); cp=$(phase_ts "$DIR/osc-w.log" copy)
-cut=$(phase_ts "$DIR/osc-w.log" cutover); cln=$(phase_ts "$DIR/osc-w.log" cleanup)
-read -r _ _ TRIG _ < <(lat_window "$DIR/w.lat" "$cap" "$cp")
-read -r _ _ SWAP _ < <(lat_window "$DIR/w.lat" "$cut" "$cln")
-ERRS=$(sed -n 's/.*"errors":\([0-9]*\).*/\1/p' "$DIR/w.json")
-SWAPMSG=$(grep -m1 '"msg":"swapped' "$DIR/osc-w.log" | sed 's/.*"msg":"\([^"]*\)".*/\1/')
-q -c "ALTER TABLE bench_ref ADD COLUMN d int NOT NULL DEFAULT 0"
-DIFF=$(q -c "SELECT (SELECT count(*) FROM (TABLE bench EXCEPT ALL TABLE bench_ref) a) + (SELECT count(*) FROM (TABLE bench_ref EXCEPT ALL TABLE bench) b)")
-
-mkdir -p bench/results
+OUT=${SECTIONS:-$OUTDIR}/$TAG-pg.md
 {
-  echo "# osc on PostgreSQL — $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "## PostgreSQL — $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
-  echo "$ROWS rows ($SIZE with indexes), one secondary index; $(nproc) cores; PostgreSQL $(q -c 'SHOW server_version'),"
-  echo "default durability settings. Reproduce: \`ROWS=$ROWS RATE=$RATE bench/pg.sh\`."
+  echo "$ROWS rows ($SIZE with indexes), one secondary index; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end;"
+  echo "PostgreSQL $(q -c 'SHOW server_version'), default durability settings, one streaming replica;"
+  echo "$("$REPACK" --version). Reproduce: \`ROWS=$ROWS RATE=${RATE_ASKED:-$RATE}${QUICK:+ QUICK=1} bench/pg.sh\`."
   echo
-  echo "| run | wall s | ratio to raw copy |"
-  echo "|---|---|---|"
-  echo "| raw: CREATE TABLE (LIKE INCLUDING ALL) + INSERT ... SELECT | $RAW | 1.00 |"
-  echo "| blocking ALTER TABLE ... ADD COLUMN ... DEFAULT random() | $BLOCK | $(ratio "$BLOCK" "$RAW") |"
-  echo "| pg_repack -t (rewrite only, no ALTER) | $REPACK | $(ratio "$REPACK" "$RAW") |"
-  echo "| osc ADD COLUMN, idle (--strategy copy, --verify checksum) | $OSC_IDLE | $(ratio "$OSC_IDLE" "$RAW") |"
-  echo "| osc ADD COLUMN, idle, --verify none | $OSC_NOVERIFY | $(ratio "$OSC_NOVERIFY" "$RAW") |"
-  echo "| osc ADD COLUMN, --strategy auto (metadata only) | $OSC_AUTO | $(ratio "$OSC_AUTO" "$RAW") |"
-  echo "| osc ADD COLUMN, writer at $RATE/s | $OSC_W | $(ratio "$OSC_W" "$RAW") |"
+  [ -n "$RATE_NOTE" ] && echo "$RATE_NOTE"
+  echo "Writer columns: its writes during the tool's run (each a transaction on bench and its mirror),"
+  echo "in ms. \"stall\" columns: the longest write that overlapped the trigger installation / the swap"
+  echo "(\"-\": no write overlapped it)."
+  echo "pg_repack applies no ALTER (it only rewrites the table): it is the peer of both workloads."
   echo
-  echo "Writer latency (ms; each write is one transaction on the table and its mirror):"
+  echo "| run | wall s | ÷ raw | ÷ pg_repack | writes/s | p50 | p99 | p99.9 | max | errors | stall: trigger | stall: swap | replica lag max ms | rows ≠ mirror | osc peak RSS |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  cat "$ROWSMD"
   echo
-  echo "| window | writes | p50 | p99 | max |"
-  echo "|---|---|---|---|---|"
-  echo "| writer alone, 10 s | $BN | $B50 | $B99 | $BMAX |"
-  echo "| during the whole osc run | $WN | $W50 | $W99 | $WMAX |"
-  echo "| trigger installation (capture phase) | | | | $TRIG |"
-  echo "| swap (cutover phase) | | | | $SWAP |"
+  for e in "${FIRSTERR[@]}"; do echo "Writer errors under $e."; done
+  for wl in $WORKLOADS; do
+    echo "osc under the writer, $wl: ${SWAPMSG[$wl]:-none}."
+  done
   echo
-  echo "Checksumming every chunk and every merged batch costs $(ratio "$OSC_IDLE" "$OSC_NOVERIFY")x the run with --verify none."
-  echo
-  echo "Writer errors during the osc run: $ERRS. Rows differing from the writer's mirror after the swap: $DIFF."
-  echo "osc peak RSS: $RSS. osc's own account of the swap: $SWAPMSG."
-} | tee "$OUT"
+  for wl in $WORKLOADS; do
+    echo "![PostgreSQL $wl workload]($TAG-pg-$wl.png)"
+  done
+} >"$OUT"
+cat "$OUT"
 echo "bench: wrote $OUT"

@@ -3,7 +3,10 @@
 # Does nothing when every package is already there, so it is cheap to call.
 set -euo pipefail
 pkgs=(build-essential pkg-config libpq-dev libevent-dev libssl-dev postgresql-15 postgresql-client-15 procps mariadb-server mariadb-client libmariadb-dev)
-[ "${OSC_BENCH:-}" = 1 ] && pkgs+=(postgresql-15-repack time percona-toolkit libdbd-mysql-perl)
+if [ "${OSC_BENCH:-}" = 1 ]; then
+  pkgs+=(postgresql-15-repack time percona-toolkit libdbd-mysql-perl)
+  command -v gnuplot >/dev/null || pkgs+=(gnuplot-nox)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
