@@ -247,6 +247,7 @@ SwapResult my_swap(My *my, OscErr *e)
 	fault_point(my->osc, "swap-locked");
 	if (!move_user_triggers(my, &moved, e) || !my_fkeys_repoint(my, e))
 		goto out;
+	fault_point(my->osc, "swap-repointed");
 	/* Past the drain, no write may succeed on the original any more: its
 	 * triggers insert into the log, so the log goes now, and a write that
 	 * still reaches the original (were the RENAME not first in line for

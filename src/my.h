@@ -160,6 +160,9 @@ void my_fkeys_lock_list(My *my, Sql *q);
 bool my_fkeys_repoint(My *my, OscErr *e) MUSTCHECK;
 /* Under the swap's lock, after a failure: back to the original */
 void my_fkeys_restore(My *my);
+/* Abort and cleanup, before the shadow is dropped: child keys that an
+ * interrupted swap left referencing it go back to the table */
+bool my_fkeys_unpoint(My *my, OscErr *e) MUSTCHECK;
 void my_fkeys_free(My *my);
 
 /* replicator/my_capture.c */

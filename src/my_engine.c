@@ -206,7 +206,7 @@ static bool eng_abort(Osc *o, OscErr *e)
 		        o->opt.table);
 		return false;
 	}
-	return my_capture_drop(my, e) && my_drop_work_tables(my, true, e);
+	return my_capture_drop(my, e) && my_fkeys_unpoint(my, e) && my_drop_work_tables(my, true, e);
 }
 
 static bool eng_cleanup(Osc *o, OscErr *e)
@@ -214,7 +214,7 @@ static bool eng_cleanup(Osc *o, OscErr *e)
 	My *my = MY(o);
 	if (!my_find_table(my, e) || !take_lock(my, e))
 		return false;
-	if (!my_capture_drop(my, e) || !my_drop_work_tables(my, true, e))
+	if (!my_capture_drop(my, e) || !my_fkeys_unpoint(my, e) || !my_drop_work_tables(my, true, e))
 		return false;
 	log_msg(&o->log, LOG_INFO, "removed osc's triggers, shadow and change log; %s.%s is untouched", my->db,
 	        my->table);

@@ -57,9 +57,17 @@ typedef struct FkDef {
 
 typedef bool (*FkFn)(My *my, const FkDef *fk, void *ctx, OscErr *e);
 
-/* Calls fn for each foreign key of the table (children false) or of the
- * other tables that reference it (children true). */
+static bool fk_each_of(My *my, const char *parent, bool children, FkFn fn, void *ctx, OscErr *e);
+
 static bool fk_each(My *my, bool children, FkFn fn, void *ctx, OscErr *e)
+{
+	return fk_each_of(my, my->table, children, fn, ctx, e);
+}
+
+/* Calls fn for each foreign key of the table (children false) or of the
+ * other tables that reference it (children true; parent: the table, or
+ * the shadow). */
+static bool fk_each_of(My *my, const char *parent, bool children, FkFn fn, void *ctx, OscErr *e)
 {
 	MYSQL_RES *r = NULL;
 	MYSQL_ROW row;
@@ -79,9 +87,9 @@ static bool fk_each(My *my, bool children, FkFn fn, void *ctx, OscErr *e)
 		sql_add(&q,
 		        " WHERE rc.UNIQUE_CONSTRAINT_SCHEMA = %L AND rc.REFERENCED_TABLE_NAME = %L"
 		        " AND NOT (rc.CONSTRAINT_SCHEMA = %L AND rc.TABLE_NAME = %L)",
-		        my->db, my->table, my->db, my->table);
+		        my->db, parent, my->db, parent);
 	else
-		sql_add(&q, " WHERE rc.CONSTRAINT_SCHEMA = %L AND rc.TABLE_NAME = %L", my->db, my->table);
+		sql_add(&q, " WHERE rc.CONSTRAINT_SCHEMA = %L AND rc.TABLE_NAME = %L", my->db, parent);
 	sql_add(&q, " ORDER BY rc.CONSTRAINT_SCHEMA, rc.TABLE_NAME, rc.CONSTRAINT_NAME, k.ORDINAL_POSITION");
 	if (!my_exec_sql(my, &q, &r, e))
 		goto out;
@@ -726,6 +734,52 @@ void my_fkeys_restore(My *my)
 		}
 	}
 	sql_free(&q);
+}
+
+/* fk_each_of: a child's key left referencing the shadow goes back to T
+ * (the shadow's column names mapped back to the original's when known) */
+static bool unpoint(My *my, const FkDef *fk, void *ctx, OscErr *e)
+{
+	Sql q, cols, refs;
+	int *n = ctx;
+	bool ok = false;
+	sql_init(&q, &my->dialect);
+	sql_init(&cols, &my->dialect);
+	sql_init(&refs, &my->dialect);
+	for (int i = 0; i < fk->n; i++) {
+		const char *ref = fk->refs[i];
+		for (int k = 0; k < my->ncols; k++)
+			if (strcmp(my->cols[k].name, ref) == 0)
+				ref = my->cols[k].source;
+		sql_add(&cols, "%s%I", i ? ", " : "", fk->cols[i]);
+		sql_add(&refs, "%s%I", i ? ", " : "", ref);
+	}
+	log_msg(&my->osc->log, LOG_WARN, "foreign key %s of %s.%s references %s (a swap was interrupted): back to %s",
+	        fk->name, fk->db, fk->table, my->shadow, my->table);
+	sql_add(&q, "ALTER TABLE %I.%I DROP FOREIGN KEY %I", fk->db, fk->table, fk->name);
+	if (!my_exec_sql(my, &q, NULL, e))
+		goto out;
+	sql_reset(&q);
+	sql_add(&q, "ALTER TABLE %I.%I ADD CONSTRAINT %I FOREIGN KEY (%s) REFERENCES %I.%I (%s) ON DELETE %s ON UPDATE %s",
+	        fk->db, fk->table, fk->name, sql_text(&cols), my->db, my->table, sql_text(&refs), fk->del, fk->upd);
+	if (!my_exec_sql(my, &q, NULL, e)) {
+		log_msg(&my->osc->log, LOG_ERROR, "%s.%s has lost foreign key %s; add it back with: %s", fk->db, fk->table,
+		        fk->name, sql_text(&q));
+		goto out;
+	}
+	(*n)++;
+	ok = true;
+out:
+	sql_free(&q);
+	sql_free(&cols);
+	sql_free(&refs);
+	return ok;
+}
+
+bool my_fkeys_unpoint(My *my, OscErr *e)
+{
+	int n = 0;
+	return fk_each_of(my, my->shadow, true, unpoint, &n, e);
 }
 
 void my_fkeys_free(My *my)

@@ -11,7 +11,8 @@
 # the writer saw no error, nothing of osc is left. Then the failure paths:
 # an ALTER whose new T cannot take the children's keys fails cleanly
 # (rebuild_constraints: the keys go back to T under the lock; drop_swap:
-# refused before the DROP), T and its children intact.
+# refused before the DROP), T and its children intact; osc killed after the
+# repoint leaves the keys on the shadow, and osc cleanup puts them back.
 . "$(dirname "$0")/lib.sh"
 need_osc
 need_my
@@ -104,6 +105,34 @@ for method in rebuild_constraints drop_swap; do
     assert_eq 0 "$(my_has_table "${T}_osc_old")" "$method: no old table"
     my_no_osc_leftovers $T
 done
+my_tables_equal $T $R "*"
+
+note "---- rebuild_constraints: osc killed under the lock, after the repoint"
+# DDL is not transactional: the children now reference the shadow, and the
+# RENAME fails on the sentry when osc's connection goes. osc cleanup puts
+# their keys back on T before it drops the shadow.
+OSC_FAULT=swap-repointed:5000 "$OSC" --table $T --alter "ADD COLUMN c INT" --alter-foreign-keys-method rebuild_constraints \
+    --database "$OSC_MY_URL" >"$OSC_OUT" 2>"$OSC_ERR" &
+osc_pid=$!
+for _ in $(seq 1 300); do
+    [ "$(refs_of fk_c1 | cut -d' ' -f1)" = "${T}_osc_new" ] && break
+    kill -0 $osc_pid 2>/dev/null || break
+    sleep 0.1
+done
+assert_eq "${T}_osc_new CASCADE CASCADE" "$(refs_of fk_c1)" "fk_c1 references the shadow under the lock"
+kill -KILL $osc_pid
+wait $osc_pid 2>/dev/null
+my_wait_sessions_at_most 0
+assert_eq 0 "$(my_has_column $T c)" "$T is still the original"
+expect_osc_my 0 cleanup --table $T
+grep -q "fk_c1.*back to $T" "$OSC_ERR" || fail "cleanup did not say it put fk_c1 back"
+assert_eq "$T CASCADE CASCADE" "$(refs_of fk_c1)" "fk_c1 references $T after cleanup"
+assert_eq "$T SET NULL CASCADE" "$(refs_of fk_c2)" "fk_c2 references $T after cleanup"
+if my_q "INSERT INTO c1 VALUES (990000001, 990000001, 'orphan')" 2>/dev/null; then
+    fail "an orphan row was accepted by c1 after cleanup"
+fi
+assert_eq "$before" "$(my_q "SELECT COUNT(*), SUM(tid) FROM c1")" "c1 is intact"
+my_no_osc_leftovers $T
 my_tables_equal $T $R "*"
 my_q "SET foreign_key_checks = 0; DROP TABLE IF EXISTS c1, c1_ref, c2, c2_ref, $T, $R" || fail "cleanup"
 echo "ok"
