@@ -8,8 +8,14 @@
  *   B: RENAME TABLE T TO T_osc_old, shadow TO T      -- sent, waits behind A
  *   A: waits until B is seen waiting; drains the log into the shadow
  *   A: moves T's own triggers to the shadow (DROP on T, CREATE on shadow)
+ *   A: rebuild_constraints: repoints child tables' keys to the shadow
+ *      (the children are in the LOCK TABLES too; src/my_fkeys.c)
  *   A: DROP TABLE T_osc_old; UNLOCK TABLES
  *   B: its RENAME runs before any writer: one atomic swap
+ * --alter-foreign-keys-method drop_swap: no sentry; B's statement is RENAME
+ * TABLE shadow TO T (it fails while T exists), and A drops T instead of the
+ * sentry, last before the unlock.  Writers still queue on T's name behind
+ * B; the children's keys, which name T, reference the new table.
  * The server takes a RENAME's metadata locks one by one in name order, and a
  * waiting exclusive lock goes before waiting writers.  So B must wait on T
  * itself, not on the shadow: osc's names start with T's name and sort after
