@@ -8,8 +8,14 @@
  *   B: RENAME TABLE T TO T_osc_old, shadow TO T      -- sent, waits behind A
  *   A: waits until B is seen waiting; drains the log into the shadow
  *   A: moves T's own triggers to the shadow (DROP on T, CREATE on shadow)
+ *   A: rebuild_constraints: repoints child tables' keys to the shadow
+ *      (the children are in the LOCK TABLES too; src/my_fkeys.c)
  *   A: DROP TABLE T_osc_old; UNLOCK TABLES
  *   B: its RENAME runs before any writer: one atomic swap
+ * --alter-foreign-keys-method drop_swap: no sentry; B's statement is RENAME
+ * TABLE shadow TO T (it fails while T exists), and A drops T instead of the
+ * sentry, last before the unlock.  Writers still queue on T's name behind
+ * B; the children's keys, which name T, reference the new table.
  * The server takes a RENAME's metadata locks one by one in name order, and a
  * waiting exclusive lock goes before waiting writers.  So B must wait on T
  * itself, not on the shadow: osc's names start with T's name and sort after
@@ -148,7 +154,7 @@ SwapResult my_swap(My *my, OscErr *e)
 	Sql q;
 	MYSQL_RES *r = NULL;
 	SwapResult res = SWAP_FAILED;
-	bool locked = false, sentry = false, sent = false, log_dropped = false;
+	bool locked = false, sentry = false, sent = false, log_dropped = false, original_dropped = false;
 	int moved = 0;
 	char *sql_mode = NULL;
 	My b;
@@ -183,20 +189,32 @@ SwapResult my_swap(My *my, OscErr *e)
 		mysql_free_result(r);
 		r = NULL;
 	}
+	my_fkeys_choose(my);
+	bool drop_swap = my->nchildren > 0 && my->fk_method == MY_FK_DROP_SWAP;
+	if (drop_swap && !my_fkeys_check_drop_swap(my, e))
+		goto out;
 	if (!my_connect(&b, my->url, e))
 		goto out;
-	/* B outwaits A's drain; A's own waits stay short */
-	if (!my_exec(&b, "SET SESSION lock_wait_timeout = 30", NULL, e))
+	/* B outwaits A's drain; A's own waits stay short.  drop_swap's RENAME
+	 * brings a table in under a name children's keys reference */
+	if (!my_exec(&b, "SET SESSION lock_wait_timeout = 30, foreign_key_checks = 0", NULL, e))
 		goto out;
 	unsigned long b_id = mysql_thread_id(b.conn);
 
-	sql_add(&q, "CREATE TABLE %I.%I (sentry INT) ENGINE=InnoDB", my->db, my->old);
-	if (!run(my, &q, e))
-		goto out;
-	sentry = true;
-	/* the drain reads the original under the alias src: that needs a lock of its own */
-	sql_add(&q, "LOCK TABLES %I.%I WRITE, %I.%I AS src READ, %I.%I WRITE, %I.%I WRITE, %I.%I WRITE", my->db, my->table,
-	        my->db, my->table, my->db, my->old, my->db, my->shadow, my->db, my->log);
+	/* drop_swap needs no sentry: B's RENAME fails while T exists */
+	if (!drop_swap) {
+		sql_add(&q, "CREATE TABLE %I.%I (sentry INT) ENGINE=InnoDB", my->db, my->old);
+		if (!run(my, &q, e))
+			goto out;
+		sentry = true;
+	}
+	/* the drain reads the original under the alias src: that needs a lock of
+	 * its own; child tables are locked when their keys change under it */
+	sql_add(&q, "LOCK TABLES %I.%I WRITE, %I.%I AS src READ, %I.%I WRITE, %I.%I WRITE", my->db, my->table, my->db,
+	        my->table, my->db, my->shadow, my->db, my->log);
+	if (sentry)
+		sql_add(&q, ", %I.%I WRITE", my->db, my->old);
+	my_fkeys_lock_list(my, &q);
 	if (!run(my, &q, e)) {
 		if (my_is_lock_timeout(e))
 			res = SWAP_RETRY;
@@ -205,8 +223,11 @@ SwapResult my_swap(My *my, OscErr *e)
 	locked = true;
 	t_locked = now_us();
 
-	sql_add(&q, "RENAME TABLE %I.%I TO %I.%I, %I.%I TO %I.%I", my->db, my->table, my->db, my->old, my->db,
-	        my->shadow, my->db, my->table);
+	if (drop_swap)
+		sql_add(&q, "RENAME TABLE %I.%I TO %I.%I", my->db, my->shadow, my->db, my->table);
+	else
+		sql_add(&q, "RENAME TABLE %I.%I TO %I.%I, %I.%I TO %I.%I", my->db, my->table, my->db, my->old, my->db,
+		        my->shadow, my->db, my->table);
 	if (q.failed || mysql_send_query(b.conn, sql_text(&q), (unsigned long)q.len) != 0) {
 		err_set(e, OSC_EXIT_FAILED, "cutover: cannot send the RENAME: %s", mysql_error(b.conn));
 		goto out;
@@ -230,8 +251,9 @@ SwapResult my_swap(My *my, OscErr *e)
 	my->in_lock = false;
 	my->osc->progress.log_applied += drained;
 	fault_point(my->osc, "swap-locked");
-	if (!move_user_triggers(my, &moved, e))
+	if (!move_user_triggers(my, &moved, e) || !my_fkeys_repoint(my, e))
 		goto out;
+	fault_point(my->osc, "swap-repointed");
 	/* Past the drain, no write may succeed on the original any more: its
 	 * triggers insert into the log, so the log goes now, and a write that
 	 * still reaches the original (were the RENAME not first in line for
@@ -240,10 +262,20 @@ SwapResult my_swap(My *my, OscErr *e)
 	if (!run(my, &q, e))
 		goto out;
 	log_dropped = true;
-	sql_add(&q, "DROP TABLE %I.%I", my->db, my->old);
-	if (!run(my, &q, e))
-		goto out;
-	sentry = false;
+	if (drop_swap) {
+		/* from here T is missing until B's RENAME: writers wait on T's
+		 * name behind B, but a child's write after the unlock can find
+		 * no parent (README) */
+		sql_add(&q, "DROP TABLE %I.%I", my->db, my->table);
+		if (!run(my, &q, e))
+			goto out;
+		original_dropped = true;
+	} else {
+		sql_add(&q, "DROP TABLE %I.%I", my->db, my->old);
+		if (!run(my, &q, e))
+			goto out;
+		sentry = false;
+	}
 	if (!my_exec(my, "UNLOCK TABLES", NULL, e))
 		goto out;
 	locked = false;
@@ -252,6 +284,22 @@ SwapResult my_swap(My *my, OscErr *e)
 	if (mysql_read_query_result(b.conn) != 0) {
 		err_set(e, OSC_EXIT_FAILED, "cutover: the RENAME failed: %s", mysql_error(b.conn));
 		snprintf(e->sqlstate, sizeof(e->sqlstate), "%u", mysql_errno(b.conn));
+		if (original_dropped) {
+			/* the shadow is complete and T is missing: rename it in from here */
+			log_error(&my->osc->log, e);
+			err_clear(e);
+			sql_add(&q, "RENAME TABLE %I.%I TO %I.%I", my->db, my->shadow, my->db, my->table);
+			if (run(my, &q, e)) {
+				res = SWAP_DONE;
+				log_msg(&my->osc->log, LOG_WARN, "swapped by osc's own RENAME after the second connection's failed");
+			} else {
+				log_msg(&my->osc->log, LOG_ERROR,
+				        "%s.%s is missing: the original was dropped (drop_swap) and the new table, complete, is "
+				        "%s.%s; bring it in with RENAME TABLE",
+				        my->db, my->table, my->db, my->shadow);
+			}
+			goto out;
+		}
 		/* with the log gone, a retry would miss changes: give up cleanly */
 		if (my_is_lock_timeout(e) && !log_dropped)
 			res = SWAP_RETRY;
@@ -268,8 +316,11 @@ out:
 		OscErr e3;
 		err_clear(&e3);
 		/* the sentry stays until B is done, so B's RENAME cannot succeed */
-		if (moved > 0)
+		/* past drop_swap's DROP, the triggers and keys belong to the new table */
+		if (moved > 0 && !original_dropped)
 			restore_user_triggers(my, moved);
+		if (!original_dropped)
+			my_fkeys_restore(my);
 		if (locked && !my_exec(my, "UNLOCK TABLES", NULL, &e3))
 			log_error(&my->osc->log, &e3);
 		if (sent && b.conn) {

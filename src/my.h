@@ -56,6 +56,29 @@ typedef struct MyTrigger {
 	char *sql_mode; /* the session's sql_mode when it was created */
 } MyTrigger;
 
+/* What happens to child tables' foreign keys at the swap
+ * (--alter-foreign-keys-method, src/my_fkeys.c) */
+typedef enum MyFkMethod {
+	MY_FK_REFUSE,    /* no option: refuse when children exist */
+	MY_FK_NONE,      /* they follow the original to T_osc_old */
+	MY_FK_REBUILD,   /* repointed to the shadow under the swap's lock */
+	MY_FK_DROP_SWAP, /* the original is dropped under the lock, the shadow renamed in */
+	MY_FK_AUTO       /* rebuild_constraints, or drop_swap when the repoints would hold the lock too long */
+} MyFkMethod;
+
+/* A child table's foreign key that references the table */
+typedef struct MyChildFk {
+	char *db, *table, *name;
+	char *cols;        /* the child's columns, quoted, comma separated */
+	char *refs;        /* the referenced columns as the original names them, quoted */
+	char *refs_shadow; /* the same columns as the shadow names them */
+	char *rules;       /* ON DELETE ... ON UPDATE ... */
+	char **ref_names;  /* the referenced columns, unquoted: original's, then the shadow's names */
+	char **ref_shadow_names;
+	int ncols;
+	int state;         /* during the swap: 0 untouched, 1 dropped, 2 references the shadow */
+} MyChildFk;
+
 typedef struct My {
 	MYSQL *conn;
 	SqlDialect dialect;
@@ -73,6 +96,11 @@ typedef struct My {
 	int nuser_triggers;
 	char *fkeys;            /* "ADD CONSTRAINT ... FOREIGN KEY ..." for the shadow, or NULL */
 	int nchildren;          /* foreign keys of other tables that reference the table */
+	MyFkMethod fk_method;   /* never MY_FK_AUTO after my_fkeys_choose */
+	MyChildFk *children;    /* read unless the method is none or refuse */
+	char **fk_dropped;      /* the table's foreign keys the ALTER drops */
+	int nfk_dropped;
+	char *shadow_alter;     /* the ALTER as applied to the shadow (its DROP FOREIGN KEYs removed), or NULL */
 
 	char shadow[MY_NAMELEN + 1], old[MY_NAMELEN + 1], log[MY_NAMELEN + 1];
 	char trg_ins[MY_NAMELEN + 1], trg_upd[MY_NAMELEN + 1], trg_del[MY_NAMELEN + 1];
@@ -117,6 +145,25 @@ void my_key_compare(My *my, Sql *q, const char *alias, const char *op, char **va
 bool my_fkeys_check_children(My *my, OscErr *e) MUSTCHECK;
 bool my_fkeys_read(My *my, OscErr *e) MUSTCHECK;
 bool my_fkeys_add(My *my, OscErr *e) MUSTCHECK;
+/* The ALTER without its DROP FOREIGN KEY clauses (the empty shadow has no
+ * foreign key to drop; the dropped ones are not added): sets shadow_alter
+ * and fk_dropped.  Before the shadow is altered. */
+bool my_fkeys_alter(My *my, OscErr *e) MUSTCHECK;
+/* Resolves auto (before the swap's lock) */
+void my_fkeys_choose(My *my);
+/* drop_swap, before the lock: the shadow can take the children's keys as
+ * the original did (or the RENAME after the DROP would fail) */
+bool my_fkeys_check_drop_swap(My *my, OscErr *e) MUSTCHECK;
+/* ", db.child WRITE" for each child table the swap must lock */
+void my_fkeys_lock_list(My *my, Sql *q);
+/* Under the swap's lock: each child's foreign key references the shadow */
+bool my_fkeys_repoint(My *my, OscErr *e) MUSTCHECK;
+/* Under the swap's lock, after a failure: back to the original */
+void my_fkeys_restore(My *my);
+/* Abort and cleanup, before the shadow is dropped: child keys that an
+ * interrupted swap left referencing it go back to the table */
+bool my_fkeys_unpoint(My *my, OscErr *e) MUSTCHECK;
+void my_fkeys_free(My *my);
 
 /* replicator/my_capture.c */
 bool my_capture_create(My *my, OscErr *e) MUSTCHECK;   /* the log table */

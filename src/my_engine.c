@@ -68,7 +68,7 @@ static void free_state(My *my)
 	}
 	free(my->cols);
 	free(my->deferred);
-	free(my->fkeys);
+	my_fkeys_free(my);
 	for (int i = 0; i < my->nuser_triggers; i++) {
 		MyTrigger *t = &my->user_triggers[i];
 		free(t->name);
@@ -177,7 +177,9 @@ static bool eng_finish(Osc *o, OscErr *e)
 	/* the capture triggers went along with the old table; the log is gone */
 	if (!my_capture_drop(my, e) || !my_drop_work_tables(my, false, e))
 		return false;
-	if (o->opt.drop_old_table && my->nchildren > 0) {
+	if (my->nchildren > 0 && my->fk_method == MY_FK_DROP_SWAP) {
+		log_msg(&o->log, LOG_INFO, "the original was dropped at the swap (--alter-foreign-keys-method drop_swap)");
+	} else if (o->opt.drop_old_table && my->nchildren > 0 && my->fk_method == MY_FK_NONE) {
 		log_msg(&o->log, LOG_WARN, "the old table %s.%s was kept: other tables' foreign keys reference it", my->db,
 		        my->old);
 	} else if (o->opt.drop_old_table) {
@@ -207,7 +209,7 @@ static bool eng_abort(Osc *o, OscErr *e)
 		        o->opt.table);
 		return false;
 	}
-	return my_capture_drop(my, e) && my_drop_work_tables(my, true, e);
+	return my_capture_drop(my, e) && my_fkeys_unpoint(my, e) && my_drop_work_tables(my, true, e);
 }
 
 static bool eng_cleanup(Osc *o, OscErr *e)
@@ -215,7 +217,7 @@ static bool eng_cleanup(Osc *o, OscErr *e)
 	My *my = MY(o);
 	if (!my_find_table(my, e) || !take_lock(my, e))
 		return false;
-	if (!my_capture_drop(my, e) || !my_drop_work_tables(my, true, e))
+	if (!my_capture_drop(my, e) || !my_fkeys_unpoint(my, e) || !my_drop_work_tables(my, true, e))
 		return false;
 	log_msg(&o->log, LOG_INFO, "removed osc's triggers, shadow and change log; %s.%s is untouched", my->db,
 	        my->table);
@@ -242,10 +244,20 @@ static void eng_plan_print(Osc *o, FILE *out)
 		fprintf(out, "built after the copy: %s\n", my->deferred);
 	if (my->fkeys)
 		fprintf(out, "foreign keys added after the copy: %s\n", my->fkeys);
-	if (my->nchildren > 0)
-		fprintf(out, "child tables: %d foreign key(s) reference the table; with --alter-foreign-keys-method none\n"
-		             "           they reference %s after the swap\n",
-		        my->nchildren, my->old);
+	if (my->nfk_dropped > 0)
+		fprintf(out, "the ALTER applied to the shadow, without its DROP FOREIGN KEY: %s\n", my->shadow_alter);
+	if (my->nchildren > 0) {
+		static const char *const how[] = {
+			[MY_FK_REFUSE] = "refused without --alter-foreign-keys-method",
+			[MY_FK_NONE] = "none: they reference the old table after the swap, which is kept",
+			[MY_FK_REBUILD] = "rebuild_constraints: repointed to the new table under the swap's lock",
+			[MY_FK_DROP_SWAP] = "drop_swap: the original is dropped under the swap's lock, the new table renamed in",
+			[MY_FK_AUTO] = "auto: rebuild_constraints, or drop_swap when that would hold the lock past --chunk-time",
+		};
+		fprintf(out, "child tables: %d foreign key(s) reference the table; %s\n", my->nchildren, how[my->fk_method]);
+		for (int i = 0; my->children && i < my->nchildren; i++)
+			fprintf(out, "  %s.%s: %s\n", my->children[i].db, my->children[i].table, my->children[i].name);
+	}
 	for (int i = 0; i < my->nuser_triggers; i++)
 		fprintf(out, "moved to the new table under the swap's lock: trigger %s\n", my->user_triggers[i].name);
 }

@@ -389,8 +389,12 @@ bool my_shadow_create(My *my, bool keep, OscErr *e)
 		goto out;
 	my->created = true;
 	sql_reset(&q);
-	sql_add(&q, "ALTER TABLE %I.%I %s", my->db, my->shadow, my->osc->alter.text);
-	if (!my_exec_sql(my, &q, NULL, e)) {
+	if (!my_fkeys_alter(my, e))
+		goto out;
+	const char *alter = my->shadow_alter ? my->shadow_alter : my->osc->alter.text;
+	/* an ALTER that only drops foreign keys leaves nothing for the shadow */
+	sql_add(&q, "ALTER TABLE %I.%I %s", my->db, my->shadow, alter);
+	if (alter[strspn(alter, " \t\r\n")] != '\0' && !my_exec_sql(my, &q, NULL, e)) {
 		err_replace(e, my->shadow, my->table);
 		err_wrap(e, OSC_EXIT_INPUT, "the database rejected the ALTER: ", "");
 		goto out;
