@@ -112,7 +112,7 @@ void options_usage(void)
 	    "  --cutover-retries N     swap attempts before giving up (default 30)\n"
 	    "  --max-runtime DUR       abort when the run takes longer (default: no limit)\n"
 	    "  --drop-old-table        drop the original after the swap instead of keeping _T_osc_old\n"
-	    "  --alter-foreign-keys-method none  let child tables keep referencing the old table (MySQL; see README)\n"
+	    "  --alter-foreign-keys-method M  MySQL child tables: rebuild_constraints, drop_swap, auto or none\n"
 	    "  --window HH:MM-HH:MM    copy only inside this local time window (may cross midnight)\n"
 	    "  --window-wait           outside the window, wait for it instead of exiting 3\n"
 	    "  --log-format text|json  progress and messages as text (terminal) or JSON lines\n"

@@ -97,6 +97,7 @@ typedef struct Pg {
 	bool capture_on;           /* the trigger is installed */
 	bool lock_held;
 	int64_t state_id;          /* this migration's row in osc.migrations */
+	char *plan_refusal;        /* osc plan: why a run would refuse this ALTER (NULL: it would not) */
 
 	/* verification (src/pg_verify.c) */
 	char **col_types;          /* the shadow's type of each of cols, loaded on first use */

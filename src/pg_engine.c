@@ -81,6 +81,7 @@ static void free_state(Pg *pg)
 	}
 	free(pg->seqs);
 	free(pg->tmp_key_index);
+	free(pg->plan_refusal);
 	pg_verify_free(pg);
 }
 

@@ -329,6 +329,8 @@ bool pg_plan_fill(Pg *pg, Plan *p, OscErr *e)
 		snprintf(p->key + n, sizeof(p->key) - n, ")");
 	if (!pg_strategy_pick(pg, &p->strategy, e))
 		return false;
+	if (pg->plan_refusal)
+		plan_warn(p, true, "a run refuses this ALTER: %s", pg->plan_refusal);
 	sizes(pg, p);
 	sample(pg, p);
 	eta(p);

@@ -419,7 +419,15 @@ bool pg_shadow_create(Pg *pg, bool keep, OscErr *e)
 		PQclear(r);
 		r = NULL;
 	}
-	if (!pg_check_alter(pg, e) || !map_columns(pg, pre, npre, key_attnums, sizeof(key_attnums), e) ||
+	if (!pg_check_alter(pg, e)) {
+		/* a run refuses here; a plan says so among its findings and goes on */
+		if (keep || e->exit != OSC_EXIT_INPUT)
+			goto out;
+		free(pg->plan_refusal);
+		pg->plan_refusal = pg_strdup(e->msg);
+		err_clear(e);
+	}
+	if (!map_columns(pg, pre, npre, key_attnums, sizeof(key_attnums), e) ||
 	    !defer_indexes(pg, key_attnums, e) || !pg_read_sequences(pg, e) || !pg_capture_create(pg, e) ||
 	    (keep && !pg_state_create(pg, e)))
 		goto out;
