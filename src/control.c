@@ -437,14 +437,17 @@ static bool set_one(Control *c, const char *name, const char *v, char *why, size
 static void ctl_set(Osc *o, char *args, Reply *r)
 {
 	Control *c = &o->ctl;
-	Control saved;
-	char why[400], *save = NULL;
+	char why[400], line[1024], *save = NULL;
+	/* all or nothing: a bad pair puts back what the good ones changed */
+	ThrottleLimits limits = c->limits;
+	int64_t chunk_time_ms = c->chunk_time_ms, chunk_size_max = c->chunk_size_max;
 
-	/* all or nothing: check every pair on a copy first */
-	memcpy(&saved.limits, &c->limits, sizeof(c->limits));
-	saved.chunk_time_ms = c->chunk_time_ms;
-	saved.chunk_size_max = c->chunk_size_max;
-	for (char *w = strtok_r(args ? args : (char *)"", " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+	if (args == NULL) {
+		snprintf(why, sizeof(why), "expected name=value pairs");
+		goto bad;
+	}
+	snprintf(line, sizeof(line), "%s", args);
+	for (char *w = strtok_r(args, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
 		char *eq = strchr(w, '=');
 		if (eq == NULL) {
 			snprintf(why, sizeof(why), "expected name=value, got '%s'", w);
@@ -453,16 +456,15 @@ static void ctl_set(Osc *o, char *args, Reply *r)
 		*eq = '\0';
 		if (!set_one(c, w, eq + 1, why, sizeof(why)))
 			goto bad;
-		*eq = '=';
-		log_msg(&o->log, LOG_INFO, "osc set %s", w);
 	}
+	log_msg(&o->log, LOG_INFO, "osc set %s", line);
 	control_evaluate_locked(o);
 	fprintf(r->f, "ok: set\n");
 	return;
 bad:
-	memcpy(&c->limits, &saved.limits, sizeof(c->limits));
-	c->chunk_time_ms = saved.chunk_time_ms;
-	c->chunk_size_max = saved.chunk_size_max;
+	c->limits = limits;
+	c->chunk_time_ms = chunk_time_ms;
+	c->chunk_size_max = chunk_size_max;
 	r->ok = false;
 	fprintf(r->f, "error: %s; nothing was changed\n", why);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "duration.h"
+#include "err.h"
 
 int64_t throttle_replica_lag(const ReplicaLag *r, int64_t now_ms)
 {
@@ -27,8 +28,7 @@ static double limit_for(const LoadList *l, const char *name)
 	return -1;
 }
 
-static void decide(ThrottleDecision *d, ThrottleAction a, const char *cause, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static void decide(ThrottleDecision *d, ThrottleAction a, const char *cause, const char *fmt, ...) PRINTFLIKE(4, 5);
 static void decide(ThrottleDecision *d, ThrottleAction a, const char *cause, const char *fmt, ...)
 {
 	va_list ap;
