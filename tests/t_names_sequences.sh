@@ -14,10 +14,10 @@ psql_q "SET client_min_messages = warning; DROP TABLE IF EXISTS $T, _${T}_osc_ol
     CREATE INDEX t_names_lower_email_idx ON $T (lower(email)) WHERE email IS NOT NULL;
     INSERT INTO $T (email, code, qty) SELECT 'u' || i || '@x', 'c' || i, i % 50 FROM generate_series(1, 20000) i;
     SELECT setval('t_names_id_seq', 25000);" >/dev/null
-indexes_before=$(psql_q "SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY 1) FROM pg_index
+indexes_before=$(psql_q "SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY indexrelid::regclass::text) FROM pg_index
                          WHERE indrelid = '$T'::regclass AND indexrelid::regclass::text <> 't_names_email_key'")
 expect_osc 0 --table $T --alter "DROP CONSTRAINT t_names_email_key, ADD COLUMN note text"
-indexes_after=$(psql_q "SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY 1) FROM pg_index
+indexes_after=$(psql_q "SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY indexrelid::regclass::text) FROM pg_index
                         WHERE indrelid = '$T'::regclass")
 assert_eq "$indexes_before" "$indexes_after" "index names"
 assert_true "NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = '$T'::regclass AND conname = 't_names_email_key')" \
