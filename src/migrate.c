@@ -177,6 +177,9 @@ static OscExit in_place(Osc *o, const Strategy *st)
 		log_error(&o->log, &e);
 		if (e.exit == OSC_EXIT_OK)
 			e.exit = OSC_EXIT_FAILED;
+		OscErr e2;
+		if (!record(o, NULL, "failed", e.msg, &e2))
+			log_error(&o->log, &e2);
 		o->engine->close(o);
 		if (e.exit == OSC_EXIT_FAILED || e.exit == OSC_EXIT_INPUT)
 			hooks_run(o, o->opt.on_failure, "failure", e.exit, e.msg);
@@ -187,6 +190,8 @@ static OscExit in_place(Osc *o, const Strategy *st)
 	snprintf(msg, sizeof(msg), "migration complete: applied in place (%s), no copy, in %s", strategy_name(st->kind),
 	         took);
 	phase(o, "done", msg);
+	if (!record(o, "done", "done", msg, &e))
+		log_error(&o->log, &e);
 	o->engine->close(o);
 	hooks_run(o, o->opt.on_success, "success", OSC_EXIT_OK, msg);
 	return finish_run(o, OSC_EXIT_OK);

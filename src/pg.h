@@ -147,6 +147,8 @@ bool pg_read_sequences(Pg *pg, OscErr *e) MUSTCHECK;
 /* pg_state.c */
 bool pg_state_create(Pg *pg, OscErr *e) MUSTCHECK;       /* in the shadow's transaction */
 bool pg_state_exists(Pg *pg, bool *exists, OscErr *e) MUSTCHECK;
+bool pg_state_in_place(Pg *pg, const char *strategy, OscErr *e) MUSTCHECK; /* a row for an in-place run */
+bool pg_state_fingerprint_new(Pg *pg, unsigned oid, OscErr *e) MUSTCHECK;  /* the table as the run left it */
 bool pg_state_resume(Pg *pg, OscErr *e) MUSTCHECK;       /* sets osc->resume */
 bool pg_state_record(Pg *pg, const char *phase, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
 bool pg_state_checkpoint(Pg *pg, char **watermark, int64_t rows_total, OscErr *e) MUSTCHECK; /* in the chunk's transaction */

@@ -213,7 +213,6 @@ static bool validate_foreign_keys(Pg *pg, OscErr *e)
 {
 	PGresult *r = NULL;
 	bool all_valid = false, ok = false;
-	char fp[64], id[32];
 	char *table = pg_qualified(pg, pg->schema, pg->table);
 
 	if (!pg_carry_validate(pg, &all_valid, e))
@@ -222,12 +221,9 @@ static bool validate_foreign_keys(Pg *pg, OscErr *e)
 		ok = true;
 		goto out;
 	}
-	if (!pg_exec(pg, "SELECT $1::regclass::oid", 1, (const char *[]){ table }, &r, e) ||
-	    !pg_fingerprint(pg, (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10), fp, sizeof(fp), false, e))
+	if (!pg_exec(pg, "SELECT $1::regclass::oid", 1, (const char *[]){ table }, &r, e))
 		goto out;
-	snprintf(id, sizeof(id), "%lld", (long long)pg->state_id);
-	ok = pg_exec(pg, "UPDATE osc.migrations SET fingerprint_new = $2, updated_at = now() WHERE id = $1::bigint", 2,
-	             (const char *[]){ id, fp }, NULL, e);
+	ok = pg_state_fingerprint_new(pg, (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10), e);
 out:
 	PQclear(r);
 	free(table);
@@ -340,7 +336,9 @@ static bool eng_strategy_pick(Osc *o, Strategy *s, OscErr *e)
 
 static bool eng_strategy_run(Osc *o, const Strategy *s, OscErr *e)
 {
-	return pg_strategy_run(PG(o), s, e);
+	Pg *pg = PG(o);
+	return pg_state_in_place(pg, strategy_name(s->kind), e) && pg_strategy_run(pg, s, e) &&
+	       pg_state_fingerprint_new(pg, pg->oid, e);
 }
 
 static int64_t eng_estimate(Osc *o)

@@ -8,7 +8,8 @@
 #   PRIMARY KEY (on a table keyed by a unique index): the same
 #   CHECK and FOREIGN KEY: NOT VALID, then VALIDATE
 #   SET NOT NULL: through a validated CHECK
-# and the failures leave nothing behind: a UNIQUE over duplicates names a
+# Each in-place run has its state row (history; a rerun finds it done), and
+# the failures leave nothing behind: a UNIQUE over duplicates names a
 # duplicate key, a CHECK the data violates is removed again.
 . "$(dirname "$0")/lib.sh"
 need_osc
@@ -36,6 +37,13 @@ fixture int $T $R 100000
 alter_both "ADD COLUMN c int NOT NULL DEFAULT 7"
 in_place direct
 tables_equal $T $R "$COLS, c"
+# an in-place run is in the history, and the same command again (cron) finds
+# it done instead of failing on "column already exists"
+assert_eq "done/done" "$(psql_q "SELECT phase || '/' || outcome FROM osc.migrations
+                                 WHERE table_name = '$T' AND alter_spec = 'ADD COLUMN c int NOT NULL DEFAULT 7'")" \
+    "the in-place run's state row"
+expect_osc 0 --table $T --alter "ADD COLUMN c int NOT NULL DEFAULT 7"
+grep -q '"already done: this migration' "$OSC_ERR" || fail "a rerun of an in-place ALTER did not find it done"
 alter_both "ALTER COLUMN c SET DEFAULT 8, DROP COLUMN pad"
 in_place direct
 # (rows the writer inserted after the swap of defaults differ in c by design)
@@ -106,6 +114,8 @@ assert_true "to_regclass('t_strat_extra_key') IS NULL" "the invalid index was dr
 fails_cleanly "ADD CONSTRAINT t_strat_no77 CHECK (extra <> 77)" 'violated by some row' \
     'the constraint osc added was removed again'
 assert_true "NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 't_strat_no77')" "the CHECK was removed"
+assert_eq "in-place/failed" "$(psql_q "SELECT phase || '/' || outcome FROM osc.migrations
+                                       WHERE table_name = '$T' ORDER BY id DESC LIMIT 1")" "the failed run's state row"
 no_osc_leftovers $T
 # a bad ALTER is still bad input (exit 2), judged by the shadow copy
 expect_osc 2 --table $T --alter "ADD COLUMN"
