@@ -557,19 +557,11 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	bufferevent_enable(bev, EV_READ);
 }
 
-static void on_tick(evutil_socket_t fd, short what, void *arg)
+/* Reads the flag files and decides again. */
+static void read_flag_files(Osc *o)
 {
-	(void)fd;
-	(void)what;
-	Osc *o = arg;
 	Control *c = &o->ctl;
-	Loop *lp = c->loop;
 	struct stat st;
-
-	if (atomic_load(&c->quit)) {
-		event_base_loopbreak(lp->base);
-		return;
-	}
 	bool pause = o->opt.pause_file && stat(o->opt.pause_file, &st) == 0;
 	bool panic = o->opt.panic_file && stat(o->opt.panic_file, &st) == 0;
 	pthread_mutex_lock(&c->mu);
@@ -577,6 +569,21 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	c->panic_file = panic;
 	control_evaluate_locked(o);
 	pthread_mutex_unlock(&c->mu);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	Osc *o = arg;
+	Control *c = &o->ctl;
+	Loop *lp = c->loop;
+
+	if (atomic_load(&c->quit)) {
+		event_base_loopbreak(lp->base);
+		return;
+	}
+	read_flag_files(o);
 }
 
 void control_block_signals(void)
@@ -673,6 +680,8 @@ bool control_start(Osc *o, OscErr *e)
 	struct timeval tv = { 0, 100 * 1000 };
 	if (lp->tick == NULL || event_add(lp->tick, &tv) != 0)
 		goto fail;
+	/* a flag file present at the start counts before the first tick */
+	read_flag_files(o);
 	if (pthread_create(&c->loop_thread, NULL, loop_main, o) != 0)
 		goto fail;
 	c->started = true;

@@ -173,7 +173,10 @@ static OscExit in_place(Osc *o, const Strategy *st)
 	err_clear(&e);
 	snprintf(msg, sizeof(msg), "applying the ALTER in place (%s)", strategy_name(st->kind));
 	phase(o, "in-place", msg);
-	if (!o->engine->strategy_run(o, st, &e)) {
+	/* paused (operator, --pause-file) or over --max-load: wait before the
+	 * statements, which cannot be paused once sent; replica lag is not
+	 * watched here (no heartbeat: an in-place run makes no work objects) */
+	if (!control_gate(o, &e) || !o->engine->strategy_run(o, st, &e)) {
 		log_error(&o->log, &e);
 		if (e.exit == OSC_EXIT_OK)
 			e.exit = OSC_EXIT_FAILED;

@@ -8,7 +8,8 @@
 #   PRIMARY KEY (on a table keyed by a unique index): the same
 #   CHECK and FOREIGN KEY: NOT VALID, then VALIDATE
 #   SET NOT NULL: through a validated CHECK
-# Each in-place run has its state row (history; a rerun finds it done), and
+# Each in-place run has its state row (history; a rerun finds it done) and
+# waits at its start while paused, and
 # the failures leave nothing behind: a UNIQUE over duplicates names a
 # duplicate key, a CHECK the data violates is removed again.
 . "$(dirname "$0")/lib.sh"
@@ -44,6 +45,19 @@ assert_eq "done/done" "$(psql_q "SELECT phase || '/' || outcome FROM osc.migrati
     "the in-place run's state row"
 expect_osc 0 --table $T --alter "ADD COLUMN c int NOT NULL DEFAULT 7"
 grep -q '"already done: this migration' "$OSC_ERR" || fail "a rerun of an in-place ALTER did not find it done"
+# an in-place run waits at its start while the pause file is there
+PAUSE=$(mktemp /tmp/osc-pause.XXXXXX)
+osc_bg "$OSC_OUT" "$OSC_ERR" --table $T --alter "ADD COLUMN paused int" --pause-file "$PAUSE"
+sleep 2
+kill -0 "$OSC_BG_PID" 2>/dev/null || fail "the in-place run did not wait for the pause file"
+assert_true "NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '$T'::regclass AND attname = 'paused')" \
+    "nothing applied while paused"
+rm -f "$PAUSE"
+osc_bg_wait 30
+[ "$OSC_BG_RC" = 0 ] || fail "the in-place run exited $OSC_BG_RC after the pause file went"
+assert_true "EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '$T'::regclass AND attname = 'paused')" \
+    "applied once the pause file went"
+psql_q "ALTER TABLE $T DROP COLUMN paused"
 alter_both "ALTER COLUMN c SET DEFAULT 8, DROP COLUMN pad"
 in_place direct
 # (rows the writer inserted after the swap of defaults differ in c by design)
