@@ -200,6 +200,18 @@ summary() {
   [ -f "$OUTDIR/summary.tsv" ] || printf 'tag\tengine\trows\tworkload\ttool\tmode\twall_s\tpeak_rss_kb\n' >"$OUTDIR/summary.tsv"
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$TAG" "$ENGINE" "$ROWS" "$1" "$2" "$3" "$4" "${5:--}" >>"$OUTDIR/summary.tsv"
 }
+# verify_cost: one sentence, from this run's summary.tsv lines: osc idle with
+# the default --verify checksum against osc idle with --verify none
+verify_cost() {
+  awk -F'\t' -v t="$TAG" -v e="$ENGINE" '
+    $1 == t && $2 == e && $5 == "osc" && $7 ~ /^[0-9.]+$/ { w[$4 "\t" $6] = $7; if (!($4 in seen)) { seen[$4] = 1; order[++n] = $4 } }
+    END {
+      for (i = 1; i <= n; i++) { k = order[i]; c = w[k "\tidle"]; v = w[k "\tnv"]
+        if (c == "" || v == "") continue
+        s = s sprintf("%s%s: %.2f s with checksums, %.2f s without, ratio %.2f", s == "" ? "" : "; ", k, c, v, c / v) }
+      if (s != "") print "What checksumming costs (osc idle, `--verify checksum` ÷ `--verify none`): " s "." }' \
+    "$OUTDIR/summary.tsv"
+}
 writer_start() {
   "$WRITER" --db "$URL" --table bench --ref bench_ref --kind int --rate "$RATE" \
     --stats "$DIR/$1.json" --latency-log "$DIR/$1.lat" &
