@@ -79,6 +79,7 @@ static void free_state(My *my)
 		free(t->sql_mode);
 	}
 	free(my->user_triggers);
+	my_verify_free(my);
 }
 
 static void my_close(Osc *o)
@@ -130,9 +131,6 @@ static bool eng_preflight(Osc *o, bool lock, OscErr *e)
 	o->resume = RESUME_NONE;
 	if (!my_find_table(my, e))
 		return false;
-	if (lock && o->opt.verify != VERIFY_NONE)
-		log_msg(&o->log, LOG_INFO, "--verify: chunk checksums are not implemented on MySQL/MariaDB yet; the copy "
-		                           "is not compared before the swap");
 	return !lock || take_lock(my, e);
 }
 
@@ -168,7 +166,15 @@ static bool eng_finish_shadow(Osc *o, OscErr *e)
 
 static SwapResult eng_swap(Osc *o, OscErr *e)
 {
-	return my_swap(MY(o), e);
+	My *my = MY(o);
+	SwapResult r = my_swap(my, e);
+	if (r == SWAP_DONE && o->opt.verify != VERIFY_NONE)
+		log_msg(&o->log, LOG_INFO,
+		        "verified (%s): %lld chunks and %lld merged batches (the last ones under the swap's lock) equal the "
+		        "original; %lld re-copied after a difference",
+		        o->opt.verify == VERIFY_CHECKSUM ? "checksum" : "count", (long long)my->verified_chunks,
+		        (long long)my->verified_batches, (long long)my->recopied);
+	return r;
 }
 
 static bool eng_finish(Osc *o, OscErr *e)
