@@ -77,7 +77,16 @@ MyCmp my_verify_cmp(const MyColType *o, const MyColType *s, char *as, size_t ass
 	as[0] = '\0';
 	if (strcmp(o->column_type, s->column_type) == 0 && strcmp(o->charset, s->charset) == 0)
 		return MY_CMP_DIRECT;
-	if (one_of(st, TEXTS) && one_of(ot, TEXTS)) {
+	bool texts = one_of(st, TEXTS) && one_of(ot, TEXTS);
+	if ((strcmp(st, "enum") == 0 || strcmp(st, "set") == 0) && strcmp(st, ot) == 0) {
+		/* members added at the end: every value keeps its text */
+		size_t n = strlen(o->column_type);
+		texts = n > 0 && strncmp(o->column_type, s->column_type, n - 1) == 0 &&
+		        (s->column_type[n - 1] == ',' || strcmp(o->column_type, s->column_type) == 0);
+		if (!texts)
+			return MY_CMP_SKIP;
+	}
+	if (texts) {
 		/* CHAR drops trailing spaces when read: a VARCHAR's would differ */
 		if (strcmp(st, "char") == 0 && strcmp(ot, "char") != 0)
 			return MY_CMP_SKIP;

@@ -41,6 +41,11 @@ void test_my_verify(void)
 	CHECK_STR(as, "utf8mb4");
 	CHECK(cmp("char", "char(10)", "utf8mb4", "varchar", "varchar(10)", "utf8mb4", -1, -1, -1, as, sizeof(as)) ==
 	      MY_CMP_DIRECT);
+	/* ENUM and SET members added at the end keep every value's text */
+	CHECK(cmp("enum", "enum('a','b')", "utf8mb4", "enum", "enum('a','b','c')", "utf8mb4", -1, -1, -1, as,
+	          sizeof(as)) == MY_CMP_DIRECT);
+	CHECK(cmp("set", "set('x','y')", "latin1", "set", "set('x','y')", "utf8mb4", -1, -1, -1, as, sizeof(as)) ==
+	      MY_CMP_CONVERT);
 	/* left out: CHAR drops a VARCHAR's trailing spaces, BINARY pads, text to number, ENUM members */
 	CHECK(cmp("varchar", "varchar(10)", "utf8mb4", "char", "char(10)", "utf8mb4", -1, -1, -1, as, sizeof(as)) ==
 	      MY_CMP_SKIP);
@@ -49,7 +54,11 @@ void test_my_verify(void)
 	CHECK(cmp("binary", "binary(16)", "", "varbinary", "varbinary(32)", "", -1, -1, -1, as, sizeof(as)) ==
 	      MY_CMP_DIRECT);
 	CHECK(cmp("varchar", "varchar(10)", "utf8mb4", "int", "int(11)", "", 10, 0, -1, as, sizeof(as)) == MY_CMP_SKIP);
-	CHECK(cmp("enum", "enum('a','b')", "utf8mb4", "enum", "enum('a','b','c')", "utf8mb4", -1, -1, -1, as,
+	CHECK(cmp("enum", "enum('a','b')", "utf8mb4", "enum", "enum('a','c')", "utf8mb4", -1, -1, -1, as,
+	          sizeof(as)) == MY_CMP_SKIP);
+	CHECK(cmp("enum", "enum('a','b')", "utf8mb4", "enum", "enum('c','a','b')", "utf8mb4", -1, -1, -1, as,
+	          sizeof(as)) == MY_CMP_SKIP);
+	CHECK(cmp("varchar", "varchar(10)", "utf8mb4", "enum", "enum('a','b')", "utf8mb4", -1, -1, -1, as,
 	          sizeof(as)) == MY_CMP_SKIP);
 	CHECK(cmp("datetime", "datetime", "", "timestamp", "timestamp", "", -1, -1, 0, as, sizeof(as)) == MY_CMP_SKIP);
 	/* a character set name that is not a plain name is never put into SQL */
