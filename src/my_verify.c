@@ -5,7 +5,7 @@
  * A comparison is one statement over both tables, so InnoDB reads both
  * through one read view (READ COMMITTED takes one per statement):
  *   SELECT a.n, b.n, a.h <=> b.h
- *     FROM (SELECT COUNT(*) n, SUM(CRC32(CONCAT_WS('#', ISNULL(x1), x1, ...))) h
+ *     FROM (SELECT COUNT(*) n, SUM(CRC32(CONCAT_WS('#', ISNULL(c1), x1, ...))) h
  *             FROM T src WHERE <scope> AND (key) NOT IN (SELECT key FROM log)) a,
  *          (the same over the shadow's columns) b
  * The original's side goes through the copy's own column sources, cast to
@@ -139,7 +139,8 @@ static bool read_types(My *my, const char *table, MYSQL_RES **r, OscErr *e)
 	sql_init(&q, &my->dialect);
 	sql_add(&q,
 	        "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, COALESCE(CHARACTER_SET_NAME, ''),"
-	        " COALESCE(NUMERIC_PRECISION, ''), COALESCE(NUMERIC_SCALE, ''), COALESCE(DATETIME_PRECISION, '')"
+	        " COALESCE(NUMERIC_PRECISION, ''), COALESCE(NUMERIC_SCALE, ''), COALESCE(DATETIME_PRECISION, ''),"
+	        " IS_NULLABLE"
 	        " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L",
 	        my->db, table);
 	bool ok = my_exec_sql(my, &q, r, e);
@@ -158,7 +159,7 @@ static MYSQL_ROW find_col(MYSQL_RES *r, const char *name)
 }
 
 /* The row text of both sides, once per run: my->verify_orig and
- * my->verify_shadow, "CONCAT_WS('#', ISNULL(x1), x1, ...)" (or "''" when no
+ * my->verify_shadow, "CONCAT_WS('#', ISNULL(c1), x1, ...)" (or "''" when no
  * column can be compared). */
 static bool load_rows(My *my, OscErr *e)
 {
@@ -193,20 +194,31 @@ static bool load_rows(My *my, OscErr *e)
 			        my->cols[i].name, ot.column_type, st.column_type);
 			continue;
 		}
-		/* bytes on both sides: CONCAT_WS would refuse mixed collations */
+		/* character columns as bytes (CONCAT_WS may refuse to mix
+		 * collations); numbers and dates print ASCII as they are */
+		bool chars = st.charset[0] != '\0';
 		Sql x;
 		sql_init(&x, &my->dialect);
+		if (chars)
+			sql_add(&x, "CAST(");
 		if (how == MY_CMP_CAST)
-			sql_add(&x, "CAST(CAST(src.%I AS %s) AS BINARY)", my->cols[i].source, as);
+			sql_add(&x, "CAST(src.%I AS %s)", my->cols[i].source, as);
 		else if (how == MY_CMP_CONVERT)
-			sql_add(&x, "CAST(CONVERT(src.%I USING %s) AS BINARY)", my->cols[i].source, as);
+			sql_add(&x, "CONVERT(src.%I USING %s)", my->cols[i].source, as);
 		else
-			sql_add(&x, "CAST(src.%I AS BINARY)", my->cols[i].source);
-		sql_add(&a, ", ISNULL(%s), %s", sql_text(&x), sql_text(&x));
+			sql_add(&x, "src.%I", my->cols[i].source);
+		if (chars)
+			sql_add(&x, " AS BINARY)");
+		/* a NULL marker where either side can be NULL */
+		if (strcmp(orow[7], "YES") == 0 || strcmp(srow[7], "YES") == 0) {
+			sql_add(&a, ", ISNULL(src.%I)", my->cols[i].source);
+			sql_add(&b, ", ISNULL(%I)", my->cols[i].name);
+		}
+		sql_add(&a, ", %s", sql_text(&x));
 		if (x.failed)
 			a.failed = true;
 		sql_free(&x);
-		sql_add(&b, ", ISNULL(%I), CAST(%I AS BINARY)", my->cols[i].name, my->cols[i].name);
+		sql_add(&b, chars ? ", CAST(%I AS BINARY)" : ", %I", my->cols[i].name);
 		n++;
 	}
 	sql_add(&a, ")");
