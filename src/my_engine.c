@@ -168,12 +168,8 @@ static SwapResult eng_swap(Osc *o, OscErr *e)
 {
 	My *my = MY(o);
 	SwapResult r = my_swap(my, e);
-	if (r == SWAP_DONE && o->opt.verify != VERIFY_NONE)
-		log_msg(&o->log, LOG_INFO,
-		        "verified (%s): %lld chunks and %lld merged batches (the last ones under the swap's lock) equal the "
-		        "original; %lld re-copied after a difference",
-		        o->opt.verify == VERIFY_CHECKSUM ? "checksum" : "count", (long long)my->verified_chunks,
-		        (long long)my->verified_batches, (long long)my->recopied);
+	if (r == SWAP_DONE)
+		osc_verify_summary(o, my->verified_chunks, my->verified_batches, my->recopied);
 	return r;
 }
 
