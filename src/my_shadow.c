@@ -475,7 +475,8 @@ void my_key_compare_as(My *my, Sql *q, const char *alias, bool shadow, const cha
 			if (alias)
 				sql_add(q, "%I.", alias);
 			const char *last = j < k ? "=" : (k == my->nkeys - 1) ? op : (op[0] == '>' ? ">" : "<");
-			sql_add(q, "%I %s %s%s", shadow ? my->keys[j].shadow : my->keys[j].name, last, vals[j], j < k ? " AND " : "");
+			sql_add(q, "%I %s %s%s", shadow ? my->keys[j].shadow : my->keys[j].name, last, vals[j],
+			        j < k ? " AND " : "");
 		}
 		sql_add(q, ")");
 	}

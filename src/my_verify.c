@@ -56,7 +56,8 @@ static bool one_of(const char *t, const char *const *list)
 }
 
 static const char *const INTS[] = { "tinyint", "smallint", "mediumint", "int", "bigint", NULL };
-static const char *const NUMS[] = { "tinyint", "smallint", "mediumint", "int", "bigint", "decimal", "float", "double", NULL };
+static const char *const NUMS[] = { "tinyint", "smallint", "mediumint", "int",    "bigint",
+	                                    "decimal", "float",    "double",    NULL };
 static const char *const TEXTS[] = { "char", "varchar", "tinytext", "text", "mediumtext", "longtext", NULL };
 static const char *const BYTES[] = { "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", NULL };
 static const char *const DATES[] = { "date", "datetime", "timestamp", NULL };
