@@ -396,7 +396,7 @@ static bool fault_corrupt(My *my, char **lo, char **hi, int attempt, OscErr *e)
 	const char *col = NULL;
 	for (int i = 0; i < my->ncols && col == NULL; i++) {
 		col = my->cols[i].name;
-		for (int k = 0; k < my->nkeys; k++)
+		for (int k = 0; k < my->nkeys && col != NULL; k++)
 			if (strcmp(my->keys[k].shadow, col) == 0)
 				col = NULL;
 	}
