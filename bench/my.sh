@@ -11,6 +11,8 @@
 #   raw      CREATE TABLE ... LIKE + INSERT ... SELECT, the secondary index added after
 #   alter    the blocking ALTER TABLE of each workload, ALGORITHM=COPY
 #   pt-osc, osc   each workload idle and under the writer
+#   osc, --verify none   idle, against osc idle with the default --verify checksum:
+#                 what checksumming costs, as a ratio
 # The writer (build/mywriter) runs at RATE transactions/s (inserts, updates
 # incl. keys and NULLs, deletes; each one mirrored into bench_ref); after each
 # run under it, bench is compared with the mirror row for row.  Replica lag is
@@ -186,9 +188,12 @@ run_tool() { # TOOL (osc or pt) WORKLOAD MODE (idle or w)
   if [ "$wl" = type ]; then spec="MODIFY n BIGINT"; else spec="ADD COLUMN c_${tool}_$mode INT NOT NULL DEFAULT 0"; fi
   reset_table
   [ "$mode" = w ] && { resync_ref; writer_start "$run"; }
+  local verify=()
+  # nv: osc idle with --verify none, against idle's default --verify checksum: what checksumming costs
+  [ "$mode" = nv ] && verify=(--verify none)
   t0=$(now)
   if [ "$tool" = osc ]; then
-    osc_run "$DIR/$run" --table bench --alter "$spec" --database "$URL" || rc=$?
+    osc_run "$DIR/$run" --table bench --alter "$spec" --database "$URL" "${verify[@]}" || rc=$?
   else
     "$PTOSC" --alter "$spec" "D=$DB,t=bench,h=127.0.0.1,P=$PORT,u=root" "${PT_ARGS[@]}" 2>&1 | stamp >"$DIR/$run.log" ||
       rc=$?
@@ -219,8 +224,12 @@ run_tool() { # TOOL (osc or pt) WORKLOAD MODE (idle or w)
   else
     trig=""; swap=""
   fi
-  if [ "$tool" = pt ]; then PEER[$wl-$mode]=$wall; xpeer=1.00; else xpeer=$(ratio "$wall" "${PEER[$wl-$mode]:-}"); fi
-  row "$([ "$tool" = osc ] && echo osc || echo pt-osc) $spec, $([ "$mode" = w ] && echo "writer at $RATE/s" || echo idle)" \
+  if [ "$tool" = pt ]; then PEER[$wl-$mode]=$wall; xpeer=1.00; else xpeer=$(ratio "$wall" "${PEER[$wl-${mode/nv/idle}]:-}"); fi
+  local label
+  case $tool-$mode in
+  *-w) label="writer at $RATE/s" ;; osc-nv) label="idle, --verify none" ;; osc-idle) label="idle (--verify checksum)" ;; *) label=idle ;;
+  esac
+  row "$([ "$tool" = osc ] && echo osc || echo pt-osc) $spec, $label" \
     "$wall" "$(ratio "$wall" "$RAW")" "$xpeer" "$ws" "$e" "$trig" "$swap" "$(lag_max "$DIR/lag" "$t0" "$t1")" "$diff" \
     "${rss:+$((rss / 1024)) MB}"
   summary "$wl" "$tool" "$mode" "$wall" "$rss"
@@ -232,8 +241,9 @@ writer_baseline
 FIRSTERR=()
 for wl in $WORKLOADS; do
   CUR_WL=$wl
-  for mode in idle w; do
+  for mode in idle nv w; do
     for tool in pt osc; do
+      [ "$mode-$tool" = nv-pt ] && continue
       echo "bench: $tool $wl, $mode"
       run_tool "$tool" "$wl" "$mode"
     done

@@ -36,6 +36,76 @@ static void key_in(My *my, Sql *q, const char *alias, bool shadow, Sql *list)
 	sql_add(q, ") IN (%s)", sql_text(list));
 }
 
+/* Replaces the shadow's rows of keys (those up to the watermark while the
+ * copy runs) with the original's current rows. */
+static bool merge(My *my, Sql *keys, OscErr *e)
+{
+	Sql q;
+	bool ok = false;
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "DELETE FROM %I.%I WHERE ", my->db, my->shadow);
+	key_in(my, &q, NULL, true, keys);
+	if (!my->copy_done) {
+		/* the watermark, over the shadow's (maybe renamed) key columns */
+		sql_add(&q, " AND ");
+		my_key_compare_as(my, &q, NULL, true, "<=", my->watermark);
+	}
+	if (!run(my, &q, e))
+		goto out;
+	sql_add(&q, "INSERT INTO %I.%I (", my->db, my->shadow);
+	for (int i = 0; i < my->ncols; i++)
+		sql_add(&q, "%s%I", i ? ", " : "", my->cols[i].name);
+	sql_add(&q, ") SELECT ");
+	for (int i = 0; i < my->ncols; i++)
+		sql_add(&q, "%ssrc.%I", i ? ", " : "", my->cols[i].source);
+	sql_add(&q, " FROM %I.%I src WHERE ", my->db, my->table);
+	key_in(my, &q, "src", false, keys);
+	if (!my->copy_done) {
+		sql_add(&q, " AND ");
+		my_key_compare(my, &q, "src", "<=", my->watermark);
+	}
+	if (!my_exec_sql(my, &q, NULL, e)) {
+		if (strcmp(e->sqlstate, "1062") == 0) {
+			err_wrap(e, OSC_EXIT_FAILED, "a row written during the migration violates a new unique index: ",
+			         "; nothing was changed, no row was dropped");
+		}
+		goto out;
+	}
+	ok = true;
+out:
+	sql_free(&q);
+	return ok;
+}
+
+/* The merged keys compared with the original (src/my_verify.c), after the
+ * batch deleted its log rows; a difference merges them once more, a second
+ * one fails. */
+static bool verify(My *my, Sql *keys, OscErr *e)
+{
+	for (int attempt = 1;; attempt++) {
+		bool same;
+		char why[256];
+		if (!my_verify_keys(my, sql_text(keys), &same, why, sizeof(why), e))
+			return false;
+		if (same)
+			return true;
+		if (attempt == 2) {
+			err_set(e, OSC_EXIT_FAILED,
+			        "verification: the rows merged from the change log differ from the original twice (%s); stopped "
+			        "before the swap",
+			        why);
+			return false;
+		}
+		my->recopied++;
+		log_msg(&my->osc->log, LOG_WARN,
+		        "verification: the rows just merged from the change log differ from the original (%s); merging them "
+		        "again",
+		        why);
+		if (!merge(my, keys, e))
+			return false;
+	}
+}
+
 bool my_replay(My *my, int64_t limit, int64_t *applied, OscErr *e)
 {
 	MYSQL_RES *r = NULL;
@@ -78,49 +148,11 @@ bool my_replay(My *my, int64_t limit, int64_t *applied, OscErr *e)
 		goto out;
 	}
 	/* keys the copy has not reached are only consumed */
-	bool merge = my->copy_done || my->watermark != NULL;
-	if (merge) {
-		sql_add(&q, "DELETE FROM %I.%I WHERE ", my->db, my->shadow);
-		key_in(my, &q, NULL, true, &keys);
-		if (!my->copy_done) {
-			/* the shadow's key columns carry the original's names' values */
-			/* the watermark, over the shadow's (maybe renamed) key columns */
-			sql_add(&q, " AND (");
-			for (int k = 0; k < my->nkeys; k++) {
-				if (k)
-					sql_add(&q, " OR ");
-				sql_add(&q, "(");
-				for (int j = 0; j < k; j++)
-					sql_add(&q, "%I = %s AND ", my->keys[j].shadow, my->watermark[j]);
-				sql_add(&q, "%I %s %s)", my->keys[k].shadow, k == my->nkeys - 1 ? "<=" : "<", my->watermark[k]);
-			}
-			sql_add(&q, ")");
-		}
-		if (!run(my, &q, e))
-			goto out;
-		sql_add(&q, "INSERT INTO %I.%I (", my->db, my->shadow);
-		for (int i = 0; i < my->ncols; i++)
-			sql_add(&q, "%s%I", i ? ", " : "", my->cols[i].name);
-		sql_add(&q, ") SELECT ");
-		for (int i = 0; i < my->ncols; i++)
-			sql_add(&q, "%ssrc.%I", i ? ", " : "", my->cols[i].source);
-		sql_add(&q, " FROM %I.%I src WHERE ", my->db, my->table);
-		key_in(my, &q, "src", false, &keys);
-		if (!my->copy_done) {
-			sql_add(&q, " AND ");
-			my_key_compare(my, &q, "src", "<=", my->watermark);
-		}
-		if (!my_exec_sql(my, &q, NULL, e)) {
-			if (strcmp(e->sqlstate, "1062") == 0) {
-				err_wrap(e, OSC_EXIT_FAILED, "a row written during the migration violates a new unique index: ",
-				         "; nothing was changed, no row was dropped");
-			}
-			goto out;
-		}
-		sql_reset(&q);
-	}
+	bool merge_keys = my->copy_done || my->watermark != NULL;
+	if (merge_keys && !merge(my, &keys, e))
+		goto out;
 	sql_add(&q, "DELETE FROM %I.%I WHERE _osc_change_id IN (%s)", my->db, my->log, sql_text(&ids));
-	if (!run(my, &q, e) || (began && !my_exec(my, "COMMIT", NULL, e)))
+	if (!run(my, &q, e) || (merge_keys && !verify(my, &keys, e)) || (began && !my_exec(my, "COMMIT", NULL, e)))
 		goto out;
 	began = false;
 	*applied = n;

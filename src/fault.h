@@ -5,11 +5,12 @@
  * test can kill it there (inside the swap transaction, right after the swap
  * committed).  Unset, a fault point costs one getenv.
  *
- * OSC_FAULT=corrupt-shadow:once|always makes the PostgreSQL copy damage one
- * row of the shadow inside a chunk's transaction, after the INSERT and before
- * the chunk's checksum (src/pg_verify.c): once on the first chunk only (the
- * re-copy must repair it), always on every attempt of the first chunk (the
- * run must abort naming the chunk's key range).
+ * OSC_FAULT=corrupt-shadow:once|always makes the copy damage one row of the
+ * shadow after a chunk's INSERT and before the chunk's checksum (PostgreSQL:
+ * inside the chunk's transaction, src/pg_verify.c; MySQL/MariaDB: a row whose
+ * key is not in the change log, src/my_verify.c): once on the first chunk
+ * only (the re-copy must repair it), always on every attempt of the first
+ * chunk (the run must abort naming the chunk's key range).
  */
 #ifndef OSC_FAULT_H
 #define OSC_FAULT_H

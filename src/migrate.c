@@ -39,6 +39,17 @@ bool osc_sleep_ms(Osc *o, int64_t ms)
 	return false;
 }
 
+void osc_verify_summary(Osc *o, int64_t chunks, int64_t batches, int64_t recopied)
+{
+	if (o->opt.verify == VERIFY_NONE)
+		return;
+	log_msg(&o->log, LOG_INFO,
+	        "verified (%s): %lld chunks and %lld merged batches (the last ones under the swap's lock) equal the "
+	        "original; %lld re-copied after a difference",
+	        o->opt.verify == VERIFY_CHECKSUM ? "checksum" : "count", (long long)chunks, (long long)batches,
+	        (long long)recopied);
+}
+
 static void phase(Osc *o, const char *name, const char *what)
 {
 	o->progress.phase = name;

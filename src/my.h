@@ -111,6 +111,11 @@ typedef struct My {
 	bool copy_done;
 	bool created;
 	bool in_lock;           /* under LOCK TABLES: no START TRANSACTION (it would unlock) */
+
+	/* verification (src/my_verify.c) */
+	char *verify_orig;      /* the row text of each side, built once */
+	char *verify_shadow;
+	int64_t verified_chunks, verified_batches, recopied;
 } My;
 
 /* my_conn.c */
@@ -140,6 +145,32 @@ char **my_key_literals(My *my, MYSQL_ROW row, int first);
 void my_free_key(My *my, char **key);
 /* (k1 > v1) OR (k1 = v1 AND k2 > v2)...; op is ">" or "<=" */
 void my_key_compare(My *my, Sql *q, const char *alias, const char *op, char **vals);
+/* The same over the shadow's key columns when shadow; alias NULL: unqualified */
+void my_key_compare_as(My *my, Sql *q, const char *alias, bool shadow, const char *op, char **vals);
+
+/* my_verify.c: comparisons of the shadow with the original (--verify) */
+typedef enum MyCmp {
+	MY_CMP_SKIP,    /* no exact mapping: the column is left out of the checksum */
+	MY_CMP_DIRECT,  /* the original's value prints as the shadow's */
+	MY_CMP_CAST,    /* CAST(original AS <as>) prints as the shadow's */
+	MY_CMP_CONVERT  /* CONVERT(original USING <as>) */
+} MyCmp;
+/* A column as information_schema.COLUMNS describes it (-1: no such number) */
+typedef struct MyColType {
+	const char *data_type, *column_type, *charset;
+	int precision, scale, dt_precision;
+} MyColType;
+/* How the original column o is compared with the shadow's s; as gets the
+ * type or character set of a CAST or CONVERT. */
+MyCmp my_verify_cmp(const MyColType *o, const MyColType *s, char *as, size_t assz);
+/* Runs a chunk's INSERT (rows in *nrows) and compares the range
+ * (watermark, hi] with the original; a difference copies the range again,
+ * a second one fails naming it. */
+bool my_verify_copy(My *my, Sql *insert, char **hi, int64_t *nrows, OscErr *e) MUSTCHECK;
+/* Compares a merged replay batch, keys "(v1, v2), ..." (those up to the
+ * watermark until the copy is done), after its log rows were deleted. */
+bool my_verify_keys(My *my, const char *keys, bool *same, char *why, size_t whysz, OscErr *e) MUSTCHECK;
+void my_verify_free(My *my);
 
 /* my_fkeys.c */
 bool my_fkeys_check_children(My *my, OscErr *e) MUSTCHECK;

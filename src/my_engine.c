@@ -79,6 +79,7 @@ static void free_state(My *my)
 		free(t->sql_mode);
 	}
 	free(my->user_triggers);
+	my_verify_free(my);
 }
 
 static void my_close(Osc *o)
@@ -130,9 +131,6 @@ static bool eng_preflight(Osc *o, bool lock, OscErr *e)
 	o->resume = RESUME_NONE;
 	if (!my_find_table(my, e))
 		return false;
-	if (lock && o->opt.verify != VERIFY_NONE)
-		log_msg(&o->log, LOG_INFO, "--verify: chunk checksums are not implemented on MySQL/MariaDB yet; the copy "
-		                           "is not compared before the swap");
 	return !lock || take_lock(my, e);
 }
 
@@ -168,7 +166,11 @@ static bool eng_finish_shadow(Osc *o, OscErr *e)
 
 static SwapResult eng_swap(Osc *o, OscErr *e)
 {
-	return my_swap(MY(o), e);
+	My *my = MY(o);
+	SwapResult r = my_swap(my, e);
+	if (r == SWAP_DONE)
+		osc_verify_summary(o, my->verified_chunks, my->verified_batches, my->recopied);
+	return r;
 }
 
 static bool eng_finish(Osc *o, OscErr *e)

@@ -464,19 +464,28 @@ void my_key_list(My *my, Sql *q, const char *alias, bool shadow)
 
 /* (k1 > v1) OR (k1 = v1 AND k2 > v2) ...: a row comparison spelled out, which
  * every MySQL version turns into an index range. op is ">" or "<=". */
-void my_key_compare(My *my, Sql *q, const char *alias, const char *op, char **vals)
+void my_key_compare_as(My *my, Sql *q, const char *alias, bool shadow, const char *op, char **vals)
 {
 	sql_add(q, "(");
 	for (int k = 0; k < my->nkeys; k++) {
 		if (k)
 			sql_add(q, " OR ");
 		sql_add(q, "(");
-		for (int j = 0; j < k; j++)
-			sql_add(q, "%I.%I = %s AND ", alias, my->keys[j].name, vals[j]);
-		const char *last = (k == my->nkeys - 1) ? op : (op[0] == '>' ? ">" : "<");
-		sql_add(q, "%I.%I %s %s)", alias, my->keys[k].name, last, vals[k]);
+		for (int j = 0; j <= k; j++) {
+			if (alias)
+				sql_add(q, "%I.", alias);
+			const char *last = j < k ? "=" : (k == my->nkeys - 1) ? op : (op[0] == '>' ? ">" : "<");
+			sql_add(q, "%I %s %s%s", shadow ? my->keys[j].shadow : my->keys[j].name, last, vals[j],
+			        j < k ? " AND " : "");
+		}
+		sql_add(q, ")");
 	}
 	sql_add(q, ")");
+}
+
+void my_key_compare(My *my, Sql *q, const char *alias, const char *op, char **vals)
+{
+	my_key_compare_as(my, q, alias, false, op, vals);
 }
 
 bool my_copy_chunk(My *my, int64_t limit, int64_t *nrows, bool *done, OscErr *e)
@@ -535,9 +544,9 @@ bool my_copy_chunk(My *my, int64_t limit, int64_t *nrows, bool *done, OscErr *e)
 		sql_add(&q, " AND ");
 	}
 	my_key_compare(my, &q, "src", "<=", hi);
-	if (!my_exec_sql(my, &q, NULL, e))
+	/* compared with the original when verifying (src/my_verify.c) */
+	if (!my_verify_copy(my, &q, hi, nrows, e))
 		goto out;
-	*nrows = (int64_t)mysql_affected_rows(my->conn);
 	my_free_key(my, my->watermark);
 	my->watermark = hi;
 	hi = NULL;

@@ -149,6 +149,9 @@ OscExit migrate_history(Osc *o, bool latest);
 /* Waits `ms`, returning early (false) when a stop was requested. */
 bool osc_sleep_ms(Osc *o, int64_t ms);
 
+/* After the swap: what --verify compared (nothing with --verify none). */
+void osc_verify_summary(Osc *o, int64_t chunks, int64_t batches, int64_t recopied);
+
 /* May the run go on?  False with an exit-3 error (signal, window closed,
  * or less than need_ms of the window left) or an exit-1 error
  * (--max-runtime); with --window-wait it waits for the window instead. */

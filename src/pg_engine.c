@@ -161,12 +161,8 @@ static SwapResult eng_swap(Osc *o, OscErr *e)
 {
 	Pg *pg = PG(o);
 	SwapResult r = pg_swap(pg, e);
-	if (r == SWAP_DONE && o->opt.verify != VERIFY_NONE)
-		log_msg(&o->log, LOG_INFO,
-		        "verified (%s): %lld chunks and %lld merged batches (the last ones under the swap's lock) equal the "
-		        "original; %lld re-copied after a difference",
-		        o->opt.verify == VERIFY_CHECKSUM ? "checksum" : "count", (long long)pg->verified_chunks,
-		        (long long)pg->verified_batches, (long long)pg->recopied);
+	if (r == SWAP_DONE)
+		osc_verify_summary(o, pg->verified_chunks, pg->verified_batches, pg->recopied);
 	return r;
 }
 

@@ -16,6 +16,7 @@ static const struct {
 	{ "mysql alter forms", test_mysql_alter }, { "database urls", test_url },
 	{ "error messages", test_err }, { "throttle rules", test_throttle },
 	{ "strategy", test_strategy },
+	{ "mysql verify mapping", test_my_verify },
 };
 
 int main(void)
