@@ -209,7 +209,7 @@ static bool fault_corrupt(Pg *pg, char **lo, char **hi, int attempt, OscErr *e)
 	const char *col = NULL;
 	for (int i = 0; i < pg->ncols && col == NULL; i++) {
 		col = pg->cols[i].name;
-		for (int k = 0; k < pg->nkeys; k++)
+		for (int k = 0; k < pg->nkeys && col != NULL; k++)
 			if (strcmp(pg->keys[k].shadow_name, col) == 0)
 				col = NULL;
 	}
