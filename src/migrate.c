@@ -164,8 +164,10 @@ static bool enter(Osc *o, const char *name, const char *what, OscErr *e)
 }
 
 /* The ALTER applied in place (src/strategy.h): no shadow, no capture, no
- * swap; what a failure leaves is removed by the engine itself. */
-static OscExit in_place(Osc *o, const Strategy *st)
+ * swap; what a failure leaves is removed by the engine itself.  false: the
+ * engine turned *st into the shadow copy (the server refused the strategy
+ * on the table itself, nothing changed) and the caller goes on with it. */
+static bool in_place(Osc *o, Strategy *st, OscExit *rc)
 {
 	OscErr e;
 	char msg[sizeof(e.msg)];
@@ -173,14 +175,20 @@ static OscExit in_place(Osc *o, const Strategy *st)
 	err_clear(&e);
 	snprintf(msg, sizeof(msg), "applying the ALTER in place (%s)", strategy_name(st->kind));
 	phase(o, "in-place", msg);
-	if (!o->engine->strategy_run(o, st, &e)) {
+	bool ran = o->engine->strategy_run(o, st, &e);
+	if (ran && st->kind == STRAT_COPY) {
+		log_msg(&o->log, LOG_INFO, "strategy: %s: %s", strategy_name(st->kind), st->why);
+		return false;
+	}
+	if (!ran) {
 		log_error(&o->log, &e);
 		if (e.exit == OSC_EXIT_OK)
 			e.exit = OSC_EXIT_FAILED;
 		o->engine->close(o);
 		if (e.exit == OSC_EXIT_FAILED || e.exit == OSC_EXIT_INPUT)
 			hooks_run(o, o->opt.on_failure, "failure", e.exit, e.msg);
-		return finish_run(o, e.exit);
+		*rc = finish_run(o, e.exit);
+		return true;
 	}
 	char took[32];
 	duration_format(took, sizeof(took), now_ms() - o->started_ms);
@@ -189,7 +197,8 @@ static OscExit in_place(Osc *o, const Strategy *st)
 	phase(o, "done", msg);
 	o->engine->close(o);
 	hooks_run(o, o->opt.on_success, "success", OSC_EXIT_OK, msg);
-	return finish_run(o, OSC_EXIT_OK);
+	*rc = finish_run(o, OSC_EXIT_OK);
+	return true;
 }
 
 OscExit migrate_run(Osc *o)
@@ -229,8 +238,9 @@ OscExit migrate_run(Osc *o)
 		if (!o->engine->strategy_pick(o, &st, &e))
 			goto fail;
 		log_msg(&o->log, LOG_INFO, "strategy: %s: %s", strategy_name(st.kind), st.why);
-		if (st.kind != STRAT_COPY)
-			return in_place(o, &st);
+		OscExit rc;
+		if (st.kind != STRAT_COPY && in_place(o, &st, &rc))
+			return rc;
 	}
 	if (o->resume == RESUME_NONE) {
 		phase(o, "shadow", "building the new table with the ALTER applied");

@@ -338,7 +338,7 @@ static bool eng_strategy_pick(Osc *o, Strategy *s, OscErr *e)
 	return pg_strategy_pick(PG(o), s, e);
 }
 
-static bool eng_strategy_run(Osc *o, const Strategy *s, OscErr *e)
+static bool eng_strategy_run(Osc *o, Strategy *s, OscErr *e)
 {
 	return pg_strategy_run(PG(o), s, e);
 }
