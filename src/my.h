@@ -177,6 +177,14 @@ void my_heartbeat_name(My *my, char *out, size_t outsz);
 bool my_replay(My *my, int64_t limit, int64_t *applied, OscErr *e) MUSTCHECK;
 bool my_backlog(My *my, int64_t *n, OscErr *e) MUSTCHECK;
 
+/* my_strategy.c: the ALTER in place (INSTANT, NOCOPY) or the shadow copy */
+bool my_strategy_pick(My *my, Strategy *s, OscErr *e) MUSTCHECK;
+bool my_strategy_run(My *my, Strategy *s, OscErr *e) MUSTCHECK;
+/* the statement my_strategy_run would send, for osc plan */
+void my_strategy_describe(My *my, const Strategy *s, Plan *p);
+/* the empty trial table (cleanup: a killed run may have left it) */
+bool my_strategy_drop_probe(My *my, OscErr *e) MUSTCHECK;
+
 /* cutover/my_swap.c */
 SwapResult my_swap(My *my, OscErr *e);
 

@@ -217,7 +217,8 @@ static bool eng_cleanup(Osc *o, OscErr *e)
 	My *my = MY(o);
 	if (!my_find_table(my, e) || !take_lock(my, e))
 		return false;
-	if (!my_capture_drop(my, e) || !my_fkeys_unpoint(my, e) || !my_drop_work_tables(my, true, e))
+	if (!my_capture_drop(my, e) || !my_fkeys_unpoint(my, e) || !my_drop_work_tables(my, true, e) ||
+	    !my_strategy_drop_probe(my, e))
 		return false;
 	log_msg(&o->log, LOG_INFO, "removed osc's triggers, shadow and change log; %s.%s is untouched", my->db,
 	        my->table);
@@ -262,6 +263,16 @@ static void eng_plan_print(Osc *o, FILE *out)
 		fprintf(out, "moved to the new table under the swap's lock: trigger %s\n", my->user_triggers[i].name);
 }
 
+static bool eng_strategy_pick(Osc *o, Strategy *s, OscErr *e)
+{
+	return my_strategy_pick(MY(o), s, e);
+}
+
+static bool eng_strategy_run(Osc *o, Strategy *s, OscErr *e)
+{
+	return my_strategy_run(MY(o), s, e);
+}
+
 static int64_t eng_estimate(Osc *o)
 {
 	return MY(o)->rows_estimate;
@@ -300,6 +311,8 @@ const Engine my_engine = {
 	.finish = eng_finish,
 	.abort = eng_abort,
 	.cleanup = eng_cleanup,
+	.strategy_pick = eng_strategy_pick,
+	.strategy_run = eng_strategy_run,
 	.plan_print = eng_plan_print,
 	.estimate = eng_estimate,
 	.record = eng_record,
