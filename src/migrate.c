@@ -352,31 +352,21 @@ OscExit migrate_plan(Osc *o)
 		o->engine->close(o);
 		return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;
 	}
-	if (o->engine->plan_fill) {
-		Plan p;
-		plan_init(&p);
-		if (!o->engine->plan_fill(o, &p, &e)) {
-			plan_free(&p);
-			log_error(&o->log, &e);
-			o->engine->close(o);
-			return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;
-		}
-		if (o->opt.plan_json) {
-			plan_print_json(&p, stdout);
-		} else {
-			plan_print_text(&p, stdout);
-			printf("plan only: nothing was changed\n");
-		}
+	Plan p;
+	plan_init(&p);
+	if (!o->engine->plan_fill(o, &p, &e)) {
 		plan_free(&p);
-	} else if (o->opt.plan_json) {
-		err_set(&e, OSC_EXIT_INPUT, "--format json: osc plan on %s prints text only for now", o->engine->name);
 		log_error(&o->log, &e);
 		o->engine->close(o);
-		return OSC_EXIT_INPUT;
+		return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;
+	}
+	if (o->opt.plan_json) {
+		plan_print_json(&p, stdout);
 	} else {
-		o->engine->plan_print(o, stdout);
+		plan_print_text(&p, stdout);
 		printf("plan only: nothing was changed\n");
 	}
+	plan_free(&p);
 	o->engine->close(o);
 	return OSC_EXIT_OK;
 }

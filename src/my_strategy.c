@@ -61,9 +61,34 @@ static const char *algorithm(StrategyKind k)
 	return k == STRAT_INSTANT ? "INSTANT" : "NOCOPY";
 }
 
-static void probe_name(My *my, char *out, size_t outsz)
+static void trial_name(My *my, char *out, size_t outsz)
 {
 	names_derive(out, outsz, "", my->table, "_osc_try", MY_NAMELEN);
+}
+
+bool my_trial_create(My *my, char *name, size_t namesz, OscErr *e)
+{
+	Sql q;
+	trial_name(my, name, namesz);
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "CREATE TABLE %I.%I LIKE %I.%I", my->db, name, my->db, my->table);
+	bool ok = my_exec_sql(my, &q, NULL, e);
+	sql_free(&q);
+	return ok;
+}
+
+bool my_trial_drop(My *my, OscErr *e)
+{
+	char name[MY_NAMELEN + 1];
+	Sql q;
+	trial_name(my, name, sizeof(name));
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "DROP TABLE IF EXISTS %I.%I", my->db, name);
+	bool ok = my_exec_sql(my, &q, NULL, e);
+	if (!ok)
+		err_wrap(e, OSC_EXIT_FAILED, "could not drop osc's empty trial table: ", "; drop it by hand");
+	sql_free(&q);
+	return ok;
 }
 
 /* The ALTER of `table` by strategy k, the algorithm stated so that the
@@ -90,17 +115,18 @@ static const char *word(const char *s, char *w, size_t wsz)
 	return s;
 }
 
-/* A subcommand the empty copy must not be given: why, or NULL. */
-static const char *not_tried(const AlterSub *sub)
+const char *my_trial_refused(const AlterSpec *a)
 {
-	char w1[32], w2[32];
-	const char *rest = word(sub->text, w1, sizeof(w1));
-	word(rest, w2, sizeof(w2));
-	if (strcmp(w1, "ALGORITHM") == 0 || strcmp(w1, "LOCK") == 0)
-		return "the ALTER states its own ALGORITHM or LOCK";
-	if (strcmp(w1, "RENAME") == 0 && strcmp(w2, "COLUMN") != 0 && strcmp(w2, "INDEX") != 0 &&
-	    strcmp(w2, "KEY") != 0)
-		return "the ALTER renames the table";
+	for (int i = 0; i < a->n_sub; i++) {
+		char w1[32], w2[32];
+		const char *rest = word(a->sub[i].text, w1, sizeof(w1));
+		word(rest, w2, sizeof(w2));
+		if (strcmp(w1, "ALGORITHM") == 0 || strcmp(w1, "LOCK") == 0)
+			return "the ALTER states its own ALGORITHM or LOCK";
+		if (strcmp(w1, "RENAME") == 0 && strcmp(w2, "COLUMN") != 0 && strcmp(w2, "INDEX") != 0 &&
+		    strcmp(w2, "KEY") != 0)
+			return "the ALTER renames the table";
+	}
 	return NULL;
 }
 
@@ -121,14 +147,12 @@ static bool probe(My *my, StrategyKind *kind, char *why, size_t whysz, OscErr *e
 	bool ok = true;
 
 	*kind = STRAT_COPY;
-	probe_name(my, name, sizeof(name));
 	err_clear(&pe);
-	sql_init(&q, &my->dialect);
-	sql_add(&q, "CREATE TABLE %I.%I LIKE %I.%I", my->db, name, my->db, my->table);
-	if (!my_exec_sql(my, &q, NULL, &pe)) {
+	if (!my_trial_create(my, name, sizeof(name), &pe)) {
 		snprintf(why, whysz, "could not make an empty copy to try it on (%.200s)", pe.msg);
-		goto out;
+		return true;
 	}
+	sql_init(&q, &my->dialect);
 	StrategyKind tries[2] = { STRAT_INSTANT, STRAT_NOCOPY };
 	for (int i = 0; i < 2; i++) {
 		sql_reset(&q);
@@ -148,10 +172,7 @@ static bool probe(My *my, StrategyKind *kind, char *why, size_t whysz, OscErr *e
 		snprintf(why, whysz, "the server does it only by copying the table (%.200s)", pe.msg);
 	}
 	/* a failed ALTER left the copy as it was; drop it in every case */
-	ok = my_strategy_drop_probe(my, e);
-	if (!ok)
-		err_wrap(e, OSC_EXIT_FAILED, "could not drop osc's empty trial table: ", "; drop it by hand");
-out:
+	ok = my_trial_drop(my, e);
 	sql_free(&q);
 	return ok;
 }
@@ -195,12 +216,10 @@ bool my_strategy_pick(My *my, Strategy *s, OscErr *e)
 		strategy_copy(s, "in-place strategies are implemented for MariaDB only");
 		return true;
 	}
-	for (int i = 0; i < o->alter.n_sub; i++) {
-		const char *no = not_tried(&o->alter.sub[i]);
-		if (no) {
-			strategy_copy(s, "%s: the shadow copy judges it", no);
-			return true;
-		}
+	const char *no = my_trial_refused(&o->alter);
+	if (no) {
+		strategy_copy(s, "%s: the shadow copy judges it", no);
+		return true;
 	}
 	StrategyKind kind;
 	if (!probe(my, &kind, why, sizeof(why), e))
@@ -271,16 +290,4 @@ void my_strategy_describe(My *my, const Strategy *s, Plan *p)
 	         (long)((my->osc->opt.lock_timeout_ms + 999) / 1000), my->osc->opt.cutover_retries,
 	         s->kind == STRAT_NOCOPY ? "; the build itself lets writers go on" : "");
 	sql_free(&q);
-}
-
-bool my_strategy_drop_probe(My *my, OscErr *e)
-{
-	char name[MY_NAMELEN + 1];
-	Sql q;
-	probe_name(my, name, sizeof(name));
-	sql_init(&q, &my->dialect);
-	sql_add(&q, "DROP TABLE IF EXISTS %I.%I", my->db, name);
-	bool ok = my_exec_sql(my, &q, NULL, e);
-	sql_free(&q);
-	return ok;
 }
