@@ -278,6 +278,16 @@ export OSC_MY_REPLICA_URL=mysql://root@127.0.0.1:$MY_REPLICA_PORT/osctest
 EOF
 }
 
+# my_wait_replicas PORT N: the primary at PORT lists N replicas (max 10 s)
+my_wait_replicas() {
+    local _
+    for _ in $(seq 1 100); do
+        [ "$(my_cli "$1" "SHOW SLAVE HOSTS" | wc -l)" = "$2" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 my_stop() {
     local dir=$1 p1 p2
     my_stop_dir "$dir/my-replica" & p1=$!
@@ -326,24 +336,12 @@ my-replica-detach)
     for id in $(my_cli "$mp" "SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'"); do
         my_cli "$mp" "KILL $id" 2>/dev/null || true
     done
-    n=1
-    for _ in $(seq 1 100); do
-        n=$(my_cli "$mp" "SHOW SLAVE HOSTS" | wc -l)
-        [ "$n" = 0 ] && break
-        sleep 0.1
-    done
-    [ "$n" = 0 ] || die "the MariaDB primary still lists a replica" ;;
+    my_wait_replicas "$mp" 0 || die "the MariaDB primary still lists a replica" ;;
 my-replica-attach)
     mp=${OSC_MY_PORT:-$MY_PORT} rp=${OSC_MY_REPLICA_PORT:-$MY_REPLICA_PORT}
     my_cli "$rp" "START SLAVE" || die "START SLAVE on the MariaDB replica failed"
     pos=$(my_cli "$mp" "SELECT @@GLOBAL.gtid_binlog_pos")
     [ "$(my_cli "$rp" "SELECT MASTER_GTID_WAIT('$pos', 30)")" = 0 ] || die "the MariaDB replica did not catch up"
-    n=0
-    for _ in $(seq 1 100); do
-        n=$(my_cli "$mp" "SHOW SLAVE HOSTS" | wc -l)
-        [ "$n" = 1 ] && break
-        sleep 0.1
-    done
-    [ "$n" = 1 ] || die "the MariaDB primary does not list its replica again" ;;
+    my_wait_replicas "$mp" 1 || die "the MariaDB primary does not list its replica again" ;;
 *) die "usage: $0 start|stop|pg-replica-stop|pg-replica-start|my-replica-detach|my-replica-attach DIR" ;;
 esac
