@@ -134,6 +134,10 @@ bg_pids=()
 assert_eq "$before" "$(schema)" "the schema after every osc plan"
 assert_eq 0 "$(my_has_column $T c)" "no column c"
 assert_eq 0 "$(my_has_table ${T}_osc_try)" "no trial table"
+# a trial table a killed run left: osc cleanup removes it
+my_q "CREATE TABLE ${T}_osc_try LIKE $T" || fail "a leftover trial table"
+expect_osc_my 0 cleanup --table $T
+assert_eq 0 "$(my_has_table ${T}_osc_try)" "osc cleanup dropped the trial table"
 my_q "DROP VIEW t_my_plan_v"
 my_tables_equal $T $R "*"
 my_no_osc_leftovers $T

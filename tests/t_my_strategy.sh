@@ -2,7 +2,8 @@
 # MariaDB: --strategy auto picks the least-locking way the server offers, and
 # each is correct under the concurrent mirrored writer (the table equals its
 # mirror with the same ALTER, row for row):
-#   ADD COLUMN, SET DEFAULT + DROP COLUMN: ALGORITHM=INSTANT in place
+#   ADD COLUMN (with a child table's foreign key on T, and no
+#     --alter-foreign-keys-method), SET DEFAULT + DROP COLUMN: ALGORITHM=INSTANT in place
 #   ADD INDEX with the replica attached, or named by --replica: the shadow copy
 #     (a replica would lag behind a NOCOPY build that osc cannot throttle)
 #   ADD INDEX with no replica known: ALGORITHM=NOCOPY in place
@@ -57,8 +58,17 @@ alter_both() {
 
 # ---- INSTANT ------------------------------------------------------------------
 my_fixture int $T $R 50000
+# a child table's foreign key (no rows, so the writer's deletes pass): in
+# place there is no swap, so no --alter-foreign-keys-method is needed
+my_q "DROP TABLE IF EXISTS t_my_strat_child;
+      CREATE TABLE t_my_strat_child (id INT PRIMARY KEY, tid INT,
+        CONSTRAINT t_my_strat_child_fk FOREIGN KEY (tid) REFERENCES $T (id)) ENGINE=InnoDB" || fail "child table"
 alter_both "ADD COLUMN c INT NOT NULL DEFAULT 7"
 in_place instant
+assert_eq "$T" "$(my_q "SELECT REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS
+                        WHERE CONSTRAINT_SCHEMA = 'osctest' AND CONSTRAINT_NAME = 't_my_strat_child_fk'")" \
+    "the child's foreign key still references $T"
+my_q "DROP TABLE t_my_strat_child"
 my_tables_equal $T $R "id, v, n, extra, pad, c"
 my_assert_true "(SELECT COLUMN_DEFAULT = '7' FROM information_schema.COLUMNS
                  WHERE TABLE_SCHEMA = 'osctest' AND TABLE_NAME = '$T' AND COLUMN_NAME = 'c')" "c DEFAULT 7"
