@@ -117,10 +117,14 @@ static const char *word(const char *s, char *w, size_t wsz)
 
 const char *my_trial_refused(const AlterSpec *a)
 {
+	if (a->n_sub == 0 || a->too_many)
+		return "the ALTER has too many subcommands to sort";
 	for (int i = 0; i < a->n_sub; i++) {
 		char w1[32], w2[32];
 		const char *rest = word(a->sub[i].text, w1, sizeof(w1));
 		word(rest, w2, sizeof(w2));
+		if (w1[0] == '\0')
+			return "a subcommand does not begin with a word osc can read";
 		if (strcmp(w1, "ALGORITHM") == 0 || strcmp(w1, "LOCK") == 0)
 			return "the ALTER states its own ALGORITHM or LOCK";
 		if (strcmp(w1, "RENAME") == 0 && strcmp(w2, "COLUMN") != 0 && strcmp(w2, "INDEX") != 0 &&

@@ -43,5 +43,6 @@ void test_url(void);
 void test_err(void);
 void test_throttle(void);
 void test_strategy(void);
+void test_my_trial(void);
 
 #endif

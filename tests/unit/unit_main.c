@@ -15,7 +15,7 @@ static const struct {
 	{ "options", test_options },      { "time windows", test_window },
 	{ "mysql alter forms", test_mysql_alter }, { "database urls", test_url },
 	{ "error messages", test_err }, { "throttle rules", test_throttle },
-	{ "strategy", test_strategy },
+	{ "strategy", test_strategy },    { "mariadb trial table", test_my_trial },
 };
 
 int main(void)
