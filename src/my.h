@@ -190,6 +190,8 @@ void my_strategy_describe(My *my, const Strategy *s, Plan *p);
 bool my_trial_create(My *my, char *name, size_t namesz, OscErr *e) MUSTCHECK;
 bool my_trial_drop(My *my, OscErr *e) MUSTCHECK;
 const char *my_trial_refused(const AlterSpec *a);
+/* "host:port, from --replica" for a --replica URL: never its password */
+void my_replica_label(const char *url, char *out, size_t outsz);
 
 /* my_plan.c: osc plan (after my_shadow_create with keep=false) */
 bool my_plan_fill(My *my, Plan *p, OscErr *e) MUSTCHECK;

@@ -302,8 +302,11 @@ static void warn_replicas(My *my, Plan *p)
 {
 	Options *opt = &my->osc->opt;
 	if (opt->nreplicas > 0) {
-		for (int i = 0; i < opt->nreplicas; i++)
-			warn_replica(my, p, opt->replicas[i], NULL, 0, opt->replicas[i]);
+		for (int i = 0; i < opt->nreplicas; i++) {
+			char label[300];
+			my_replica_label(opt->replicas[i], label, sizeof(label));
+			warn_replica(my, p, opt->replicas[i], NULL, 0, label);
+		}
 		return;
 	}
 	Sql q;

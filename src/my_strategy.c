@@ -44,6 +44,7 @@
 #include <strings.h>
 
 #include "names.h"
+#include "url.h"
 
 /* The server will not do it in place: ER_ALTER_OPERATION_NOT_SUPPORTED
  * (1845) and ..._REASON (1846) refuse the algorithm; ER_FK_COLUMN_CANNOT_CHANGE
@@ -134,6 +135,15 @@ const char *my_trial_refused(const AlterSpec *a)
 	return NULL;
 }
 
+void my_replica_label(const char *url, char *out, size_t outsz)
+{
+	Url u;
+	if (url_parse(url, &u) && u.host[0])
+		snprintf(out, outsz, "%s:%d, from --replica", u.host, u.port ? u.port : 3306);
+	else
+		snprintf(out, outsz, "from --replica");
+}
+
 static bool is_mariadb(My *my)
 {
 	const char *v = mysql_get_server_info(my->conn);
@@ -190,7 +200,7 @@ static bool replicas_known(My *my, char *named, size_t namedsz)
 	OscErr e;
 
 	if (opt->nreplicas > 0) {
-		snprintf(named, namedsz, "--replica %s", opt->replicas[0]);
+		my_replica_label(opt->replicas[0], named, namedsz);
 		return true;
 	}
 	err_clear(&e);

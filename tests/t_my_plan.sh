@@ -22,6 +22,7 @@ _plan_cleanup() {
     local p
     for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
     [ "$attached" = 1 ] || tests/servers.sh my-replica-attach "$OSC_TEST_DIR" || echo "could not reattach the replica" >&2
+    my_replica_q "START SLAVE SQL_THREAD" >/dev/null 2>&1
     _lib_cleanup
 }
 trap _plan_cleanup EXIT
@@ -92,6 +93,19 @@ assert_eq "1|nocopy|high|true|1|1|1" \
 tests/servers.sh my-replica-attach "$OSC_TEST_DIR" || fail "cannot reattach the replica"
 attached=1
 expect_osc_my 2 plan --table $T --alter "ADD COLUMN c INT" --format yaml
+
+# a replica that stopped applying (its SQL thread), found by SHOW SLAVE HOSTS
+# and named by --replica (the password in the URL never shows)
+my_replica_q "STOP SLAVE SQL_THREAD" || fail "STOP SLAVE SQL_THREAD"
+plan_case auto "ADD COLUMN c INT" instant high \
+    "^  \\[high\\] replica 127.0.0.1:$OSC_MY_REPLICA_PORT is not applying changes \\(Slave_SQL_Running No\\)"
+OSC_STRATEGY=auto expect_osc_my 0 plan --table $T --alter "ADD COLUMN c INT" \
+    --replica "mysql://root:sekrit@127.0.0.1:$OSC_MY_REPLICA_PORT/osctest"
+grep -qE "^  \\[high\\] replica 127.0.0.1:$OSC_MY_REPLICA_PORT, from --replica: cannot read|^  \\[high\\] replica 127.0.0.1:$OSC_MY_REPLICA_PORT, from --replica is not applying" "$OSC_OUT" \
+    || fail "the plan does not report the --replica"
+grep -q sekrit "$OSC_OUT" "$OSC_ERR" && fail "the plan shows the replica URL's password"
+my_replica_q "START SLAVE SQL_THREAD" || fail "START SLAVE SQL_THREAD"
+my_wait_replica_caught_up
 
 # a child table's foreign key: a copy would be refused without
 # --alter-foreign-keys-method (a warning here), in place needs none

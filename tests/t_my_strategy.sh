@@ -119,7 +119,7 @@ attached=1
 # a --replica given is a replica known (it comes first in the reason)
 run_osc_my --table $T --alter "ADD INDEX t_my_strat_x (extra)" --replica "$OSC_MY_REPLICA_URL"
 [ "$OSC_RC" = 0 ] || fail "osc with --replica exited $OSC_RC"
-copied "ALGORITHM=NOCOPY would build online here, but a replica \(--replica "
+copied "ALGORITHM=NOCOPY would build online here, but a replica \(127.0.0.1:$OSC_MY_REPLICA_PORT, from --replica\)"
 my_q "ALTER TABLE $R ADD INDEX t_my_strat_x (extra)"
 
 # ---- what INSTANT and NOCOPY refuse goes to the copy --------------------------------
