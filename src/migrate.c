@@ -175,8 +175,10 @@ static bool enter(Osc *o, const char *name, const char *what, OscErr *e)
 }
 
 /* The ALTER applied in place (src/strategy.h): no shadow, no capture, no
- * swap; what a failure leaves is removed by the engine itself. */
-static OscExit in_place(Osc *o, const Strategy *st)
+ * swap; what a failure leaves is removed by the engine itself.  false: the
+ * engine turned *st into the shadow copy (the server refused the strategy
+ * on the table itself, nothing changed) and the caller goes on with it. */
+static bool in_place(Osc *o, Strategy *st, OscExit *rc)
 {
 	OscErr e;
 	char msg[sizeof(e.msg)];
@@ -187,7 +189,12 @@ static OscExit in_place(Osc *o, const Strategy *st)
 	/* paused (operator, --pause-file) or over --max-load: wait before the
 	 * statements, which cannot be paused once sent; replica lag is not
 	 * watched here (no heartbeat: an in-place run makes no work objects) */
-	if (!control_gate(o, &e) || !o->engine->strategy_run(o, st, &e)) {
+	bool ran = control_gate(o, &e) && o->engine->strategy_run(o, st, &e);
+	if (ran && st->kind == STRAT_COPY) {
+		log_msg(&o->log, LOG_INFO, "strategy: %s: %s", strategy_name(st->kind), st->why);
+		return false;
+	}
+	if (!ran) {
 		log_error(&o->log, &e);
 		if (e.exit == OSC_EXIT_OK)
 			e.exit = OSC_EXIT_FAILED;
@@ -197,7 +204,8 @@ static OscExit in_place(Osc *o, const Strategy *st)
 		o->engine->close(o);
 		if (e.exit == OSC_EXIT_FAILED || e.exit == OSC_EXIT_INPUT)
 			hooks_run(o, o->opt.on_failure, "failure", e.exit, e.msg);
-		return finish_run(o, e.exit);
+		*rc = finish_run(o, e.exit);
+		return true;
 	}
 	char took[32];
 	duration_format(took, sizeof(took), now_ms() - o->started_ms);
@@ -208,7 +216,8 @@ static OscExit in_place(Osc *o, const Strategy *st)
 		log_error(&o->log, &e);
 	o->engine->close(o);
 	hooks_run(o, o->opt.on_success, "success", OSC_EXIT_OK, msg);
-	return finish_run(o, OSC_EXIT_OK);
+	*rc = finish_run(o, OSC_EXIT_OK);
+	return true;
 }
 
 OscExit migrate_run(Osc *o)
@@ -248,8 +257,9 @@ OscExit migrate_run(Osc *o)
 		if (!o->engine->strategy_pick(o, &st, &e))
 			goto fail;
 		log_msg(&o->log, LOG_INFO, "strategy: %s: %s", strategy_name(st.kind), st.why);
-		if (st.kind != STRAT_COPY)
-			return in_place(o, &st);
+		OscExit rc;
+		if (st.kind != STRAT_COPY && in_place(o, &st, &rc))
+			return rc;
 	}
 	if (o->resume == RESUME_NONE) {
 		phase(o, "shadow", "building the new table with the ALTER applied");
@@ -361,31 +371,21 @@ OscExit migrate_plan(Osc *o)
 		o->engine->close(o);
 		return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;
 	}
-	if (o->engine->plan_fill) {
-		Plan p;
-		plan_init(&p);
-		if (!o->engine->plan_fill(o, &p, &e)) {
-			plan_free(&p);
-			log_error(&o->log, &e);
-			o->engine->close(o);
-			return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;
-		}
-		if (o->opt.plan_json) {
-			plan_print_json(&p, stdout);
-		} else {
-			plan_print_text(&p, stdout);
-			printf("plan only: nothing was changed\n");
-		}
+	Plan p;
+	plan_init(&p);
+	if (!o->engine->plan_fill(o, &p, &e)) {
 		plan_free(&p);
-	} else if (o->opt.plan_json) {
-		err_set(&e, OSC_EXIT_INPUT, "--format json: osc plan on %s prints text only for now", o->engine->name);
 		log_error(&o->log, &e);
 		o->engine->close(o);
-		return OSC_EXIT_INPUT;
+		return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;
+	}
+	if (o->opt.plan_json) {
+		plan_print_json(&p, stdout);
 	} else {
-		o->engine->plan_print(o, stdout);
+		plan_print_text(&p, stdout);
 		printf("plan only: nothing was changed\n");
 	}
+	plan_free(&p);
 	o->engine->close(o);
 	return OSC_EXIT_OK;
 }

@@ -101,6 +101,8 @@ typedef struct My {
 	char **fk_dropped;      /* the table's foreign keys the ALTER drops */
 	int nfk_dropped;
 	char *shadow_alter;     /* the ALTER as applied to the shadow (its DROP FOREIGN KEYs removed), or NULL */
+	char *plan_refusal;     /* osc plan: why a run's copy would refuse the ALTER (NULL: it would not) */
+	char *plan_blocked;     /* osc plan: the lock wait that kept it from building its empty shadow */
 
 	char shadow[MY_NAMELEN + 1], old[MY_NAMELEN + 1], log[MY_NAMELEN + 1];
 	char trg_ins[MY_NAMELEN + 1], trg_upd[MY_NAMELEN + 1], trg_del[MY_NAMELEN + 1];
@@ -207,6 +209,23 @@ void my_heartbeat_name(My *my, char *out, size_t outsz);
 /* replicator/my_replay.c */
 bool my_replay(My *my, int64_t limit, int64_t *applied, OscErr *e) MUSTCHECK;
 bool my_backlog(My *my, int64_t *n, OscErr *e) MUSTCHECK;
+
+/* my_strategy.c: the ALTER in place (INSTANT, NOCOPY) or the shadow copy */
+bool my_strategy_pick(My *my, Strategy *s, OscErr *e) MUSTCHECK;
+bool my_strategy_run(My *my, Strategy *s, OscErr *e) MUSTCHECK;
+/* the statement my_strategy_run would send, for osc plan */
+void my_strategy_describe(My *my, const Strategy *s, Plan *p);
+/* The empty trial table T_osc_try, a LIKE copy of the table (its name in
+ * name); dropped by my_trial_drop, also by cleanup (a killed run may leave
+ * it).  my_trial_refused: why an ALTER must not be tried on it, or NULL. */
+bool my_trial_create(My *my, char *name, size_t namesz, OscErr *e) MUSTCHECK;
+bool my_trial_drop(My *my, OscErr *e) MUSTCHECK;
+const char *my_trial_refused(const AlterSpec *a);
+/* "host:port, from --replica" for a --replica URL: never its password */
+void my_replica_label(const char *url, char *out, size_t outsz);
+
+/* my_plan.c: osc plan (after my_shadow_create with keep=false) */
+bool my_plan_fill(My *my, Plan *p, OscErr *e) MUSTCHECK;
 
 /* cutover/my_swap.c */
 SwapResult my_swap(My *my, OscErr *e);

@@ -1,6 +1,7 @@
 /*
  * my_engine.c — the MySQL/MariaDB Engine: the session's bounds, the
- * advisory lock (GET_LOCK), abort, cleanup and the plan text.  Resume and
+ * advisory lock (GET_LOCK), abort and cleanup; the strategy (my_strategy.c)
+ * and osc plan (my_plan.c) behind their hooks.  Resume and
  * the state table are PostgreSQL's only so far: a MySQL run that stops is
  * cleaned up and starts over.
  */
@@ -80,6 +81,8 @@ static void free_state(My *my)
 	}
 	free(my->user_triggers);
 	my_verify_free(my);
+	free(my->plan_refusal);
+	free(my->plan_blocked);
 }
 
 static void my_close(Osc *o)
@@ -136,7 +139,32 @@ static bool eng_preflight(Osc *o, bool lock, OscErr *e)
 
 static bool eng_shadow_create(Osc *o, bool keep, OscErr *e)
 {
-	return my_shadow_create(MY(o), keep, e);
+	My *my = MY(o);
+	if (my_shadow_create(my, keep, e))
+		return true;
+	if (!keep && my_is_lock_timeout(e)) {
+		/* osc plan: someone holds the table, or waits for it (a waiting
+		 * exclusive request queues every new reader); the plan says who,
+		 * with what it could read without the table's metadata lock */
+		free(my->plan_blocked);
+		my->plan_blocked = my_strdup(e->msg);
+		err_clear(e);
+		return true;
+	}
+	if (keep || my->nchildren == 0 || my->fk_method != MY_FK_REFUSE)
+		return false;
+	/* osc plan: a copy refuses a table other tables' foreign keys reference
+	 * without --alter-foreign-keys-method; the plan says so among its
+	 * findings (an in-place strategy needs no method) and goes on as with
+	 * "none" */
+	free(my->plan_refusal);
+	my->plan_refusal = my_strdup(e->msg);
+	err_clear(e);
+	const char *given = o->opt.alter_fk_method;
+	o->opt.alter_fk_method = "none";
+	bool ok = my_shadow_create(my, keep, e);
+	o->opt.alter_fk_method = given;
+	return ok;
 }
 
 static bool eng_capture_start(Osc *o, OscErr *e)
@@ -219,49 +247,27 @@ static bool eng_cleanup(Osc *o, OscErr *e)
 	My *my = MY(o);
 	if (!my_find_table(my, e) || !take_lock(my, e))
 		return false;
-	if (!my_capture_drop(my, e) || !my_fkeys_unpoint(my, e) || !my_drop_work_tables(my, true, e))
+	if (!my_capture_drop(my, e) || !my_fkeys_unpoint(my, e) || !my_drop_work_tables(my, true, e) ||
+	    !my_trial_drop(my, e))
 		return false;
 	log_msg(&o->log, LOG_INFO, "removed osc's triggers, shadow and change log; %s.%s is untouched", my->db,
 	        my->table);
 	return true;
 }
 
-static void eng_plan_print(Osc *o, FILE *out)
+static bool eng_plan_fill(Osc *o, Plan *p, OscErr *e)
 {
-	My *my = MY(o);
-	fprintf(out, "table:     %s.%s (about %lld rows)\n", my->db, my->table, (long long)my->rows_estimate);
-	fprintf(out, "key:       %s (", my->key_index);
-	for (int k = 0; k < my->nkeys; k++)
-		fprintf(out, "%s%s", k ? ", " : "", my->keys[k].name);
-	fprintf(out, ")\n");
-	fprintf(out, "strategy:  shadow copy: triggers log changed keys into %s, chunks copied from consistent reads,\n"
-	             "           logged keys merged from the original, indexes built after the copy, swap by a RENAME\n"
-	             "           queued behind a short LOCK TABLES (gh-ost's cut-over)\n",
-	        my->log);
-	fprintf(out, "columns:\n");
-	for (int i = 0; i < my->ncols; i++)
-		fprintf(out, "  %-24s <- %s\n", my->cols[i].name, my->cols[i].source);
-	fprintf(out, "  (columns not listed take their default or are generated)\n");
-	if (my->deferred)
-		fprintf(out, "built after the copy: %s\n", my->deferred);
-	if (my->fkeys)
-		fprintf(out, "foreign keys added after the copy: %s\n", my->fkeys);
-	if (my->nfk_dropped > 0)
-		fprintf(out, "the ALTER applied to the shadow, without its DROP FOREIGN KEY: %s\n", my->shadow_alter);
-	if (my->nchildren > 0) {
-		static const char *const how[] = {
-			[MY_FK_REFUSE] = "refused without --alter-foreign-keys-method",
-			[MY_FK_NONE] = "none: they reference the old table after the swap, which is kept",
-			[MY_FK_REBUILD] = "rebuild_constraints: repointed to the new table under the swap's lock",
-			[MY_FK_DROP_SWAP] = "drop_swap: the original is dropped under the swap's lock, the new table renamed in",
-			[MY_FK_AUTO] = "auto: rebuild_constraints, or drop_swap when that would hold the lock past --chunk-time",
-		};
-		fprintf(out, "child tables: %d foreign key(s) reference the table; %s\n", my->nchildren, how[my->fk_method]);
-		for (int i = 0; my->children && i < my->nchildren; i++)
-			fprintf(out, "  %s.%s: %s\n", my->children[i].db, my->children[i].table, my->children[i].name);
-	}
-	for (int i = 0; i < my->nuser_triggers; i++)
-		fprintf(out, "moved to the new table under the swap's lock: trigger %s\n", my->user_triggers[i].name);
+	return my_plan_fill(MY(o), p, e);
+}
+
+static bool eng_strategy_pick(Osc *o, Strategy *s, OscErr *e)
+{
+	return my_strategy_pick(MY(o), s, e);
+}
+
+static bool eng_strategy_run(Osc *o, Strategy *s, OscErr *e)
+{
+	return my_strategy_run(MY(o), s, e);
 }
 
 static int64_t eng_estimate(Osc *o)
@@ -302,7 +308,9 @@ const Engine my_engine = {
 	.finish = eng_finish,
 	.abort = eng_abort,
 	.cleanup = eng_cleanup,
-	.plan_print = eng_plan_print,
+	.strategy_pick = eng_strategy_pick,
+	.strategy_run = eng_strategy_run,
+	.plan_fill = eng_plan_fill,
 	.estimate = eng_estimate,
 	.record = eng_record,
 	.history = eng_history,

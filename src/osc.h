@@ -96,12 +96,13 @@ typedef struct Engine {
 	 * the text suggests; NULL: the engine always uses the shadow copy. */
 	bool (*strategy_pick)(Osc *o, Strategy *s, OscErr *e) MUSTCHECK;
 	/* Applies the ALTER in place by a strategy other than STRAT_COPY; on
-	 * failure, removes what it added (the original as it was). */
-	bool (*strategy_run)(Osc *o, const Strategy *s, OscErr *e) MUSTCHECK;
-	/* `osc plan`: print what a run would do (after shadow_create(keep=false)). */
-	void (*plan_print)(Osc *o, FILE *out);
-	/* `osc plan` in full (src/plan.h); when set, used instead of plan_print
-	 * and it allows --format json. */
+	 * failure, removes what it added (the original as it was).  When the
+	 * server refuses the strategy on the table itself before changing
+	 * anything, it may turn *s into STRAT_COPY (saying why in s->why) and
+	 * return true: the pipeline goes on with the shadow copy. */
+	bool (*strategy_run)(Osc *o, Strategy *s, OscErr *e) MUSTCHECK;
+	/* `osc plan` (src/plan.h): what a run would do, after
+	 * shadow_create(keep=false); printed as text or JSON by plan.c. */
 	bool (*plan_fill)(Osc *o, Plan *p, OscErr *e) MUSTCHECK;
 	/* Row estimate of the original (for progress). */
 	int64_t (*estimate)(Osc *o);

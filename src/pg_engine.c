@@ -330,7 +330,7 @@ static bool eng_strategy_pick(Osc *o, Strategy *s, OscErr *e)
 	return pg_strategy_pick(PG(o), s, e);
 }
 
-static bool eng_strategy_run(Osc *o, const Strategy *s, OscErr *e)
+static bool eng_strategy_run(Osc *o, Strategy *s, OscErr *e)
 {
 	Pg *pg = PG(o);
 	return pg_state_in_place(pg, strategy_name(s->kind), e) && pg_strategy_run(pg, s, e) &&

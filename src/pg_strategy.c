@@ -465,6 +465,8 @@ void pg_strategy_describe(Pg *pg, const Strategy *s, Plan *p)
 		plan_sql(p, "%s; %s;  -- one transaction, no scan%s", sql_text(&b[0]), sql_text(&b[1]), lt + 4);
 		break;
 	case STRAT_COPY:
+	case STRAT_INSTANT:
+	case STRAT_NOCOPY:
 		break;
 	}
 	sql_free(&a);
@@ -479,7 +481,9 @@ bool pg_strategy_run(Pg *pg, const Strategy *s, OscErr *e)
 	case STRAT_UNIQUE_INDEX: return run_unique_index(pg, s->sub, e);
 	case STRAT_NOT_VALID: return run_not_valid(pg, s->sub, e);
 	case STRAT_NOT_NULL: return run_not_null(pg, s->sub, e);
-	case STRAT_COPY: break;
+	case STRAT_COPY:
+	case STRAT_INSTANT:
+	case STRAT_NOCOPY: break;
 	}
 	err_set(e, OSC_EXIT_FAILED, "internal: the shadow copy is not an in-place strategy");
 	return false;

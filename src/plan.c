@@ -79,7 +79,14 @@ void plan_classify(Plan *p)
 	double mb = (double)p->total_bytes / 1048576.0;
 	switch (p->strategy.kind) {
 	case STRAT_DIRECT:
+	case STRAT_INSTANT:
 		reason(p, "catalog-only change: writers wait at most the lock timeout, once");
+		break;
+	case STRAT_NOCOPY:
+		medium = true;
+		reason(p, "an online index build reads the whole table (%.1f MB) without blocking writers; a replica would "
+		          "replay it serially",
+		       mb);
 		break;
 	case STRAT_UNIQUE_INDEX:
 		medium = true;

@@ -15,6 +15,8 @@ const char *strategy_name(StrategyKind k)
 	case STRAT_UNIQUE_INDEX: return "unique-index";
 	case STRAT_NOT_VALID: return "not-valid";
 	case STRAT_NOT_NULL: return "not-null";
+	case STRAT_INSTANT: return "instant";
+	case STRAT_NOCOPY: return "nocopy";
 	case STRAT_COPY: break;
 	}
 	return "copy";

@@ -4,6 +4,9 @@
 #   tests/servers.sh start DIR    start a PostgreSQL 15 primary + streaming replica in DIR,
 #                                 and a MariaDB primary + replica
 #   tests/servers.sh stop DIR     stop whatever runs in DIR
+#   tests/servers.sh my-replica-detach|my-replica-attach DIR
+#                                 the MariaDB replica stops (starts) replicating, so
+#                                 the primary knows no replica (tests of NOCOPY)
 #
 # After `start`, DIR/env holds the variables the tests use (source it):
 #   PGHOST PGPORT PGUSER PGDATABASE          libpq defaults -> the primary
@@ -275,6 +278,16 @@ export OSC_MY_REPLICA_URL=mysql://root@127.0.0.1:$MY_REPLICA_PORT/osctest
 EOF
 }
 
+# my_wait_replicas PORT N: the primary at PORT lists N replicas (max 10 s)
+my_wait_replicas() {
+    local _
+    for _ in $(seq 1 100); do
+        [ "$(my_cli "$1" "SHOW SLAVE HOSTS" | wc -l)" = "$2" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 my_stop() {
     local dir=$1 p1 p2
     my_stop_dir "$dir/my-replica" & p1=$!
@@ -313,5 +326,22 @@ pg-replica-start)
     as_pg "$PGBIN/pg_ctl" -D "$dir/pg-replica" -l "$dir/pg-replica.log" -w -t 30 start >/dev/null \
         || { tail -20 "$dir/pg-replica.log" >&2; die "replica did not start"; }
     pg_wait_ready "${OSC_PG_REPLICA_PORT:-$PG_REPLICA_PORT}" || die "replica not ready" ;;
-*) die "usage: $0 start|stop|pg-replica-stop|pg-replica-start DIR" ;;
+# the MariaDB replica detached from the primary (its server keeps running):
+# SHOW SLAVE HOSTS on the primary is empty until my-replica-attach
+my-replica-detach)
+    mp=${OSC_MY_PORT:-$MY_PORT} rp=${OSC_MY_REPLICA_PORT:-$MY_REPLICA_PORT}
+    my_cli "$rp" "STOP SLAVE" || die "STOP SLAVE on the MariaDB replica failed"
+    # the primary's dump thread notices the gone replica only at its next
+    # event: end it, so that the replica leaves SHOW SLAVE HOSTS now
+    for id in $(my_cli "$mp" "SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'"); do
+        my_cli "$mp" "KILL $id" 2>/dev/null || true
+    done
+    my_wait_replicas "$mp" 0 || die "the MariaDB primary still lists a replica" ;;
+my-replica-attach)
+    mp=${OSC_MY_PORT:-$MY_PORT} rp=${OSC_MY_REPLICA_PORT:-$MY_REPLICA_PORT}
+    my_cli "$rp" "START SLAVE" || die "START SLAVE on the MariaDB replica failed"
+    pos=$(my_cli "$mp" "SELECT @@GLOBAL.gtid_binlog_pos")
+    [ "$(my_cli "$rp" "SELECT MASTER_GTID_WAIT('$pos', 30)")" = 0 ] || die "the MariaDB replica did not catch up"
+    my_wait_replicas "$mp" 1 || die "the MariaDB primary does not list its replica again" ;;
+*) die "usage: $0 start|stop|pg-replica-stop|pg-replica-start|my-replica-detach|my-replica-attach DIR" ;;
 esac

@@ -16,13 +16,13 @@ before=$(my_schema_snapshot)
 home=$TEST_TMP/home
 mkdir -p "$home"
 printf '[client]\nuser=nobody_here\n' >"$home/.my.cnf"
-HOME=$home "$OSC" --table $T --alter "ADD COLUMN c INT" --database "mysql://127.0.0.1:$OSC_MY_PORT/osctest" \
+HOME=$home "$OSC" --strategy copy --table $T --alter "ADD COLUMN c INT" --database "mysql://127.0.0.1:$OSC_MY_PORT/osctest" \
     >"$OSC_OUT" 2>"$OSC_ERR"
 rc=$?
 [ "$rc" = 2 ] || fail "a wrong user from ~/.my.cnf: exit $rc, expected 2"
 grep -q "nobody_here" "$OSC_ERR" || fail "the login error does not show the user read from ~/.my.cnf"
 printf '[client]\nuser=root\n' >"$home/.my.cnf"
-HOME=$home "$OSC" --table $T --alter "ADD COLUMN c INT" --database "mysql://127.0.0.1:$OSC_MY_PORT/osctest" \
+HOME=$home "$OSC" --strategy copy --table $T --alter "ADD COLUMN c INT" --database "mysql://127.0.0.1:$OSC_MY_PORT/osctest" \
     >"$OSC_OUT" 2>"$OSC_ERR"
 rc=$?
 tail -n 3 "$OSC_ERR" | sed 's/^/#   /'

@@ -120,7 +120,7 @@ note "---- rebuild_constraints: osc killed under the lock, after the repoint"
 # DDL is not transactional: the children now reference the shadow, and the
 # RENAME fails on the sentry when osc's connection goes. osc cleanup puts
 # their keys back on T before it drops the shadow.
-OSC_FAULT=swap-repointed:5000 "$OSC" --table $T --alter "ADD COLUMN c INT" --alter-foreign-keys-method rebuild_constraints \
+OSC_FAULT=swap-repointed:5000 "$OSC" --strategy copy --table $T --alter "ADD COLUMN c INT" --alter-foreign-keys-method rebuild_constraints \
     --database "$OSC_MY_URL" >"$OSC_OUT" 2>"$OSC_ERR" &
 osc_pid=$!
 for _ in $(seq 1 300); do

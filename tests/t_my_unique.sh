@@ -32,7 +32,7 @@ v_early=$(my_q "SELECT v FROM $T WHERE id = 10")
 v_late=$(my_q "SELECT v FROM $T WHERE id = 99990")
 osc_err=$TEST_TMP/osc_b.err
 osc_out=$TEST_TMP/osc_b.out
-"$OSC" --table $T --alter "ADD UNIQUE KEY uq_v (v)" --chunk-size 100 --chunk-size-max 100 \
+"$OSC" --strategy copy --table $T --alter "ADD UNIQUE KEY uq_v (v)" --chunk-size 100 --chunk-size-max 100 \
     --database "$OSC_MY_URL" >"$osc_out" 2>"$osc_err" &
 osc_pid=$!
 note "(b) osc running (pid $osc_pid); waiting for the copy to start"

@@ -44,5 +44,6 @@ void test_err(void);
 void test_throttle(void);
 void test_strategy(void);
 void test_my_verify(void);
+void test_my_trial(void);
 
 #endif

@@ -17,6 +17,7 @@ static const struct {
 	{ "error messages", test_err }, { "throttle rules", test_throttle },
 	{ "strategy", test_strategy },
 	{ "mysql verify mapping", test_my_verify },
+	{ "mariadb trial table", test_my_trial },
 };
 
 int main(void)

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# MariaDB: --strategy auto picks the least-locking way the server offers, and
+# each is correct under the concurrent mirrored writer (the table equals its
+# mirror with the same ALTER, row for row):
+#   ADD COLUMN (with a child table's foreign key on T, and no
+#     --alter-foreign-keys-method), SET DEFAULT + DROP COLUMN: ALGORITHM=INSTANT in place
+#   ADD INDEX with the replica attached, or named by --replica: the shadow copy
+#     (a replica would lag behind a NOCOPY build that osc cannot throttle)
+#   ADD INDEX with no replica known: ALGORITHM=NOCOPY in place
+#   a UNIQUE over duplicates by NOCOPY: exit 1 naming the key, nothing left
+#   a type change INSTANT/NOCOPY refuse: the shadow copy
+#   widening a column the table's own foreign key uses: the empty trial copy
+#     accepts INSTANT, the table itself refuses it (1832): the shadow copy
+# and --strategy copy still forces the copy.  osc's trial table never stays.
+. "$(dirname "$0")/lib.sh"
+need_osc
+need_my
+OSC_STRATEGY=auto
+T=t_my_strat R=t_my_strat_ref
+
+attached=1
+_strat_cleanup() {
+    # the replica must replicate again for the tests after this one
+    [ "$attached" = 1 ] || tests/servers.sh my-replica-attach "$OSC_TEST_DIR" || echo "could not reattach the replica" >&2
+    _lib_cleanup
+}
+trap _strat_cleanup EXIT
+
+# in_place STRATEGY: the log says STRATEGY was used, nothing was copied or swapped
+in_place() {
+    grep -q "\"strategy: $1:" "$OSC_ERR" || fail "strategy $1 was not chosen"
+    grep -q "applied in place ($1)" "$OSC_ERR" || fail "the ALTER was not applied in place ($1)"
+    grep -q '"phase":"copy"' "$OSC_ERR" && fail "strategy $1 copied the table"
+    assert_eq 0 "$(my_has_table "${T}_osc_old")" "no ${T}_osc_old (nothing was swapped)"
+    no_trial
+    my_no_osc_leftovers $T
+}
+
+# copied REGEX: the copy was chosen for the reason REGEX, and it swapped
+copied() {
+    grep -Eq "\"strategy: copy: $1" "$OSC_ERR" || fail "the copy was not chosen because /$1/"
+    grep -q '"phase":"copy"' "$OSC_ERR" || fail "nothing was copied"
+    assert_eq 1 "$(my_has_table "${T}_osc_old")" "${T}_osc_old (the copy swapped)"
+    no_trial
+    my_no_osc_leftovers $T
+    my_q "DROP TABLE \`${T}_osc_old\`"
+}
+
+no_trial() {
+    assert_eq 0 "$(my_has_table "${T}_osc_try")" "no trial table ${T}_osc_try"
+}
+
+# alter_both ALTER: osc on T under the writer, then the plain ALTER on R
+alter_both() {
+    my_migrate_with_writer int $T $R "$1"
+    my_q "ALTER TABLE $R $1" || fail "the mirror refused: $1"
+}
+
+# ---- INSTANT ------------------------------------------------------------------
+my_fixture int $T $R 50000
+# a child table's foreign key (no rows, so the writer's deletes pass): in
+# place there is no swap, so no --alter-foreign-keys-method is needed
+my_q "DROP TABLE IF EXISTS t_my_strat_child;
+      CREATE TABLE t_my_strat_child (id INT PRIMARY KEY, tid INT,
+        CONSTRAINT t_my_strat_child_fk FOREIGN KEY (tid) REFERENCES $T (id)) ENGINE=InnoDB" || fail "child table"
+alter_both "ADD COLUMN c INT NOT NULL DEFAULT 7"
+in_place instant
+assert_eq "$T" "$(my_q "SELECT REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS
+                        WHERE CONSTRAINT_SCHEMA = 'osctest' AND CONSTRAINT_NAME = 't_my_strat_child_fk'")" \
+    "the child's foreign key still references $T"
+my_q "DROP TABLE t_my_strat_child"
+my_tables_equal $T $R "id, v, n, extra, pad, c"
+my_assert_true "(SELECT COLUMN_DEFAULT = '7' FROM information_schema.COLUMNS
+                 WHERE TABLE_SCHEMA = 'osctest' AND TABLE_NAME = '$T' AND COLUMN_NAME = 'c')" "c DEFAULT 7"
+alter_both "ALTER COLUMN c SET DEFAULT 8, DROP COLUMN pad"
+in_place instant
+# (rows the writer inserted between the two ALTERs differ in c by design)
+my_tables_equal $T $R "id, v, n, extra"
+assert_eq 0 "$(my_has_column $T pad)" "pad dropped"
+my_assert_true "(SELECT COLUMN_DEFAULT = '8' FROM information_schema.COLUMNS
+                 WHERE TABLE_SCHEMA = 'osctest' AND TABLE_NAME = '$T' AND COLUMN_NAME = 'c')" "c DEFAULT 8"
+
+# ---- NOCOPY needs no replica ----------------------------------------------------
+alter_both "ADD INDEX t_my_strat_v (v)"
+copied "ALGORITHM=NOCOPY would build online here, but a replica \(127.0.0.1:$OSC_MY_REPLICA_PORT, from SHOW SLAVE HOSTS\)"
+assert_eq 1 "$(my_has_index $T t_my_strat_v)" "index t_my_strat_v"
+my_tables_equal $T $R "id, v, n, extra"
+
+tests/servers.sh my-replica-detach "$OSC_TEST_DIR" || fail "cannot detach the replica"
+attached=0
+note "the replica is detached: the primary lists none"
+alter_both "ADD INDEX t_my_strat_n2 (n, extra)"
+in_place nocopy
+grep -q 'ALGORITHM=NOCOPY, LOCK=NONE' "$OSC_ERR" || fail "the run did not state ALGORITHM=NOCOPY, LOCK=NONE"
+assert_eq 1 "$(my_has_index $T t_my_strat_n2)" "index t_my_strat_n2"
+my_tables_equal $T $R "id, v, n, extra"
+alter_both "DROP INDEX t_my_strat_n2"
+in_place nocopy
+assert_eq 0 "$(my_has_index $T t_my_strat_n2)" "index t_my_strat_n2 dropped"
+
+# a UNIQUE over duplicates: the online build fails naming the key; nothing changes
+# (the writer has deleted and moved rows: the first two ids there are, in both)
+my_q "UPDATE $T SET extra = 77 ORDER BY id LIMIT 2; UPDATE $R SET extra = 77 ORDER BY id LIMIT 2" || fail "duplicates"
+n77=$(my_q "SELECT COUNT(*) FROM $T WHERE extra = 77")
+[ "$n77" -ge 2 ] || fail "no duplicates to test with ($n77 rows with extra = 77)"
+before=$(my_q "SHOW CREATE TABLE $T")
+run_osc_my --table $T --alter "ADD UNIQUE KEY uq_extra (extra)"
+[ "$OSC_RC" = 1 ] || fail "the UNIQUE over duplicates exited $OSC_RC, expected 1"
+grep -q '"strategy: nocopy:' "$OSC_ERR" || fail "the UNIQUE did not go by NOCOPY"
+# (77 twice, and 0 in every row the writer inserted)
+grep -Eq "Duplicate entry '(77|0)' for key 'uq_extra'" "$OSC_ERR" || fail "the message does not name a duplicate of uq_extra"
+grep -q 'nothing was changed, no row was dropped' "$OSC_ERR" || fail "the message does not say nothing changed"
+assert_eq "$before" "$(my_q "SHOW CREATE TABLE $T")" "the table after the failed UNIQUE"
+assert_eq "$n77" "$(my_q "SELECT COUNT(*) FROM $T WHERE extra = 77")" "the duplicate rows"
+my_tables_equal $T $R "id, v, n, extra"
+no_trial
+my_no_osc_leftovers $T
+
+tests/servers.sh my-replica-attach "$OSC_TEST_DIR" || fail "cannot reattach the replica"
+attached=1
+
+# a --replica given is a replica known (it comes first in the reason)
+run_osc_my --table $T --alter "ADD INDEX t_my_strat_x (extra)" --replica "$OSC_MY_REPLICA_URL"
+[ "$OSC_RC" = 0 ] || fail "osc with --replica exited $OSC_RC"
+copied "ALGORITHM=NOCOPY would build online here, but a replica \(127.0.0.1:$OSC_MY_REPLICA_PORT, from --replica\)"
+my_q "ALTER TABLE $R ADD INDEX t_my_strat_x (extra)"
+
+# ---- what INSTANT and NOCOPY refuse goes to the copy --------------------------------
+alter_both "MODIFY n BIGINT"
+copied "the server does it only by copying the table \(ALGORITHM=NOCOPY is not supported"
+my_tables_equal $T $R "id, v, n, extra"
+my_assert_true "(SELECT DATA_TYPE = 'bigint' FROM information_schema.COLUMNS
+                 WHERE TABLE_SCHEMA = 'osctest' AND TABLE_NAME = '$T' AND COLUMN_NAME = 'n')" "n is BIGINT"
+
+# --strategy copy forces it
+OSC_STRATEGY=copy alter_both "ADD COLUMN d INT"
+copied "--strategy copy"
+my_tables_equal $T $R "id, v, n, extra, d"
+
+# the table's own foreign key on pad (the writer never writes pad): the empty
+# trial copy has no foreign key and takes INSTANT, the table refuses it
+my_fixture int $T $R 20000
+my_q "DROP TABLE IF EXISTS t_my_strat_pads;
+      CREATE TABLE t_my_strat_pads (p VARCHAR(200) PRIMARY KEY) ENGINE=InnoDB;
+      INSERT INTO t_my_strat_pads SELECT DISTINCT pad FROM $T;
+      ALTER TABLE $T ADD CONSTRAINT t_my_strat_pad_fk FOREIGN KEY (pad) REFERENCES t_my_strat_pads (p)" \
+    || fail "the foreign key on pad"
+alter_both "MODIFY pad VARCHAR(250)"
+copied "the server refused ALGORITHM=INSTANT on the table itself \(Cannot change column 'pad'"
+my_tables_equal $T $R "id, v, n, extra, pad"
+my_assert_true "(SELECT CHARACTER_MAXIMUM_LENGTH = 250 FROM information_schema.COLUMNS
+                 WHERE TABLE_SCHEMA = 'osctest' AND TABLE_NAME = '$T' AND COLUMN_NAME = 'pad')" "pad is VARCHAR(250)"
+assert_eq 1 "$(my_q "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS
+                     WHERE CONSTRAINT_SCHEMA = 'osctest' AND TABLE_NAME = '$T'")" "the foreign key of the new $T"
+my_q "DROP TABLE $T, t_my_strat_pads"
+echo "ok"
