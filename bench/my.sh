@@ -271,6 +271,7 @@ OUT=${SECTIONS:-$OUTDIR}/$TAG-my.md
   cat "$ROWSMD"
   echo
   for e in "${FIRSTERR[@]}"; do echo "Writer errors under $e."; done
+  verify_cost
   for wl in $WORKLOADS; do
     echo "osc under the writer, $wl: ${SWAPMSG[$wl]:-none}."
   done
