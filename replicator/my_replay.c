@@ -52,13 +52,7 @@ static bool merge(My *my, Sql *keys, OscErr *e)
 	}
 	if (!run(my, &q, e))
 		goto out;
-	sql_add(&q, "INSERT INTO %I.%I (", my->db, my->shadow);
-	for (int i = 0; i < my->ncols; i++)
-		sql_add(&q, "%s%I", i ? ", " : "", my->cols[i].name);
-	sql_add(&q, ") SELECT ");
-	for (int i = 0; i < my->ncols; i++)
-		sql_add(&q, "%ssrc.%I", i ? ", " : "", my->cols[i].source);
-	sql_add(&q, " FROM %I.%I src WHERE ", my->db, my->table);
+	my_copy_select(my, &q, false);
 	key_in(my, &q, "src", false, keys);
 	if (!my->copy_done) {
 		sql_add(&q, " AND ");

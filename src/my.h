@@ -140,6 +140,9 @@ bool my_shadow_finish(My *my, OscErr *e) MUSTCHECK;
 /* the shadow (when asked) and the change log */
 bool my_drop_work_tables(My *my, bool shadow, OscErr *e) MUSTCHECK;
 bool my_copy_chunk(My *my, int64_t limit, int64_t *rows, bool *done, OscErr *e) MUSTCHECK;
+/* "INSERT INTO shadow (cols) SELECT src.sources FROM T src [FORCE INDEX (key)]
+ * WHERE ": the copy's and the merge's statement, the condition to follow */
+void my_copy_select(My *my, Sql *q, bool key_order);
 void my_key_list(My *my, Sql *q, const char *alias, bool shadow);
 
 /* a key as SQL literals from a result row (binary keys arrive as hex) */

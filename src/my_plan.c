@@ -142,13 +142,8 @@ static void copy_sql(My *my, Plan *p)
 	        my->db, my->trg_ins, my->db, my->table, my->db, my->log, my->trg_upd, my->trg_del);
 	plan_sql(p, "%s", sql_text(&q));
 	sql_reset(&q);
-	sql_add(&q, "INSERT INTO %I.%I (", my->db, my->shadow);
-	for (int i = 0; i < my->ncols; i++)
-		sql_add(&q, "%s%I", i ? ", " : "", my->cols[i].name);
-	sql_add(&q, ") SELECT ");
-	for (int i = 0; i < my->ncols; i++)
-		sql_add(&q, "%s%I.%I", i ? ", " : "", "src", my->cols[i].source);
-	sql_add(&q, " FROM %I.%I src FORCE INDEX (%I) WHERE (", my->db, my->table, my->key_index);
+	my_copy_select(my, &q, true);
+	sql_add(&q, "(");
 	my_key_list(my, &q, "src", false);
 	sql_add(&q, ") > (<last copied>) AND (");
 	my_key_list(my, &q, "src", false);

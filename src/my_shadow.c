@@ -488,6 +488,20 @@ void my_key_compare(My *my, Sql *q, const char *alias, const char *op, char **va
 	my_key_compare_as(my, q, alias, false, op, vals);
 }
 
+void my_copy_select(My *my, Sql *q, bool key_order)
+{
+	sql_add(q, "INSERT INTO %I.%I (", my->db, my->shadow);
+	for (int i = 0; i < my->ncols; i++)
+		sql_add(q, "%s%I", i ? ", " : "", my->cols[i].name);
+	sql_add(q, ") SELECT ");
+	for (int i = 0; i < my->ncols; i++)
+		sql_add(q, "%ssrc.%I", i ? ", " : "", my->cols[i].source);
+	sql_add(q, " FROM %I.%I src", my->db, my->table);
+	if (key_order)
+		sql_add(q, " FORCE INDEX (%I)", my->key_index);
+	sql_add(q, " WHERE ");
+}
+
 bool my_copy_chunk(My *my, int64_t limit, int64_t *nrows, bool *done, OscErr *e)
 {
 	MYSQL_RES *r = NULL;
@@ -532,13 +546,7 @@ bool my_copy_chunk(My *my, int64_t limit, int64_t *nrows, bool *done, OscErr *e)
 	 * no locks on the original), so the application never waits on it; a
 	 * row that changes meanwhile is logged and merged by the replayer */
 	sql_reset(&q);
-	sql_add(&q, "INSERT INTO %I.%I (", my->db, my->shadow);
-	for (int i = 0; i < my->ncols; i++)
-		sql_add(&q, "%s%I", i ? ", " : "", my->cols[i].name);
-	sql_add(&q, ") SELECT ");
-	for (int i = 0; i < my->ncols; i++)
-		sql_add(&q, "%s%I.%I", i ? ", " : "", "src", my->cols[i].source);
-	sql_add(&q, " FROM %I.%I src FORCE INDEX (%I) WHERE ", my->db, my->table, my->key_index);
+	my_copy_select(my, &q, true);
 	if (my->watermark) {
 		my_key_compare(my, &q, "src", ">", my->watermark);
 		sql_add(&q, " AND ");
