@@ -101,6 +101,7 @@ typedef struct Pg {
 
 	/* verification (src/pg_verify.c) */
 	char **col_types;          /* the shadow's type of each of cols, loaded on first use */
+	bool hash_record;          /* rows hashed by hash_record_extended(), not by their text */
 	int64_t verified_chunks, verified_batches, recopied;
 	bool verify_mismatch;      /* the last failure was a verification mismatch */
 } Pg;

