@@ -495,7 +495,7 @@ void my_copy_select(My *my, Sql *q, bool key_order)
 		sql_add(q, "%s%I", i ? ", " : "", my->cols[i].name);
 	sql_add(q, ") SELECT ");
 	for (int i = 0; i < my->ncols; i++)
-		sql_add(q, "%ssrc.%I", i ? ", " : "", my->cols[i].source);
+		sql_add(q, "%s%I.%I", i ? ", " : "", "src", my->cols[i].source);
 	sql_add(q, " FROM %I.%I src", my->db, my->table);
 	if (key_order)
 		sql_add(q, " FORCE INDEX (%I)", my->key_index);
