@@ -2,7 +2,7 @@
 # Installs what osc needs to build, test and demo on Debian 12 (as root).
 # Does nothing when every package is already there, so it is cheap to call.
 set -euo pipefail
-pkgs=(build-essential pkg-config libpq-dev libevent-dev libssl-dev postgresql-15 postgresql-client-15 procps mariadb-server mariadb-client libmariadb-dev)
+pkgs=(build-essential pkg-config openssl libpq-dev libevent-dev libssl-dev postgresql-15 postgresql-client-15 procps mariadb-server mariadb-client libmariadb-dev)
 if [ "${OSC_BENCH:-}" = 1 ]; then
   pkgs+=(postgresql-15-repack time percona-toolkit libdbd-mysql-perl)
   command -v gnuplot >/dev/null || pkgs+=(gnuplot-nox)

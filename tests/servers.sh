@@ -192,10 +192,27 @@ my_init() {
     return 1
 }
 
-# my_launch D PORT SERVER_ID: start mariadbd in the background
+# my_tls DIR: a CA and a server certificate for 127.0.0.1 signed by it, in
+# DIR/my-tls (ca.pem, server-cert.pem, server-key.pem), readable by mysql
+my_tls() {
+    local t=$1/my-tls
+    rm -rf "$t"; mkdir -p "$t"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=osc test CA" \
+        -keyout "$t/ca-key.pem" -out "$t/ca.pem" >"$t/openssl.log" 2>&1 &&
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+        -keyout "$t/server-key.pem" -out "$t/server.csr" >>"$t/openssl.log" 2>&1 &&
+    printf 'subjectAltName=IP:127.0.0.1\n' >"$t/ext.cnf" &&
+    openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca-key.pem" -CAcreateserial \
+        -days 2 -extfile "$t/ext.cnf" -out "$t/server-cert.pem" >>"$t/openssl.log" 2>&1 ||
+        { cat "$t/openssl.log" >&2; return 1; }
+    chown -R mysql "$t"
+}
+
+# my_launch D PORT SERVER_ID [OPTION...]: start mariadbd in the background
 my_launch() {
     local d=$1 port=$2 id=$3
-    setsid "$MYBIN" --no-defaults --user=mysql \
+    shift 3
+    setsid "$MYBIN" --no-defaults --user=mysql "$@" \
         --datadir="$d/data" --socket="$d/mysqld.sock" --pid-file="$d/mysqld.pid" \
         --log-error="$d/error.log" --tmpdir="$d/tmp" \
         --port="$port" --bind-address=127.0.0.1 --skip-name-resolve \
@@ -240,7 +257,10 @@ my_start() {
     my_init "$rd" & p2=$!
     wait "$p1" || my_fail "$md" "install-db failed (primary)"
     wait "$p2" || my_fail "$rd" "install-db failed (replica)"
-    my_launch "$md" "$MY_PORT" 1
+    # the primary speaks TLS (t_my_connection); the replica does not
+    my_tls "$dir" || die "MariaDB: could not make the TLS certificates (openssl)"
+    my_launch "$md" "$MY_PORT" 1 --ssl-ca="$dir/my-tls/ca.pem" \
+        --ssl-cert="$dir/my-tls/server-cert.pem" --ssl-key="$dir/my-tls/server-key.pem"
     my_launch "$rd" "$MY_REPLICA_PORT" 2
     my_wait_ready "$md" "$MY_PORT" || my_fail "$md" "primary did not start" "$MY_PORT"
     my_wait_ready "$rd" "$MY_REPLICA_PORT" || my_fail "$rd" "replica did not start" "$MY_REPLICA_PORT"
@@ -275,6 +295,7 @@ export OSC_MY_PORT=$MY_PORT
 export OSC_MY_REPLICA_PORT=$MY_REPLICA_PORT
 export OSC_MY_URL=mysql://root@127.0.0.1:$MY_PORT/osctest
 export OSC_MY_REPLICA_URL=mysql://root@127.0.0.1:$MY_REPLICA_PORT/osctest
+export OSC_MY_TLS_CA=$dir/my-tls/ca.pem
 EOF
 }
 
