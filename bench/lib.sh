@@ -19,9 +19,9 @@
 #   lag_max LAG FROM TO      the largest replica lag sampled in [FROM, TO] (ms, or "-")
 #   series FILE FROM TO T0   the lines of a "time value..." file within [FROM, TO],
 #                            time made relative to T0
-#   osc_run BASE ARGS...     osc ARGS on a pseudo-terminal (so that it prints its progress
-#                            every 200 ms), stamped into BASE.log, peak RSS (KB) in
-#                            BASE.rss; returns osc's exit status
+#   osc_run BASE ARGS...     osc ARGS with its text progress every 200 ms
+#                            (--progress-interval), stamped into BASE.log, peak RSS (KB)
+#                            in BASE.rss; returns osc's exit status
 #   osc_series LOG T0        osc's progress as "t rows rows/s chunk lag_ms" (t relative to
 #                            T0; lag_ms -1 when osc does not report it); reads both the
 #                            terminal lines and JSON progress records
@@ -79,12 +79,12 @@ lag_max() {
 series() { awk -v from="$2" -v to="$3" -v t0="$4" '$1 >= from && $1 <= to { $1 = sprintf("%.3f", $1 - t0); print }' "$1"; }
 
 osc_run() {
-  local base=$1 cmd rc=0
+  local base=$1 rc=0
   shift
   # --strategy copy: the bench measures the shadow copy, also where osc would
   # apply a metadata-only ALTER in place
-  cmd=$(printf '%q ' /usr/bin/time -f %M -o "$base.rss" "$OSC" "$@" --strategy copy --log-format text)
-  script -qefc "$cmd" /dev/null </dev/null 2>&1 | stamp >"$base.log" || rc=$?
+  /usr/bin/time -f %M -o "$base.rss" "$OSC" "$@" --strategy copy --log-format text --progress-interval 200ms \
+    </dev/null 2>&1 | stamp >"$base.log" || rc=$?
   [ "$rc" = 0 ] || { echo "bench: osc failed (exit $rc):" >&2; tail -5 "$base.log" >&2; }
   return "$rc"
 }

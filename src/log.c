@@ -58,6 +58,7 @@ bool log_init(Log *l, const Options *o, OscErr *e)
 	l->out = stderr;
 	l->verbosity = o->verbosity;
 	l->table = o->table;
+	l->progress_every_ms = o->progress_interval_ms;
 	if (o->log_file) {
 		l->out = fopen(o->log_file, "a");
 		if (l->out == NULL) {
@@ -228,7 +229,7 @@ void log_phase(Log *l, const char *phase, const char *what)
 void log_progress(Log *l, const Progress *p, bool force)
 {
 	int64_t now = now_ms();
-	int64_t every = l->tty ? 200 : 5000;
+	int64_t every = l->progress_every_ms > 0 ? l->progress_every_ms : l->tty ? 200 : 5000;
 	char eta[32] = "?", inphase[32], lag[32] = "-";
 
 	lock(l);

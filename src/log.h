@@ -44,6 +44,7 @@ typedef struct Log {
 	int verbosity;
 	bool line_open;    /* a progress line is on screen without newline */
 	int64_t last_progress_ms;
+	int64_t progress_every_ms; /* --progress-interval, or the default for the output */
 	const char *table; /* for JSON records */
 	FILE *out;
 	bool to_file;      /* --log-file: errors are echoed on stderr too */
@@ -54,8 +55,8 @@ bool log_init(Log *l, const Options *o, OscErr *e) MUSTCHECK;
 void log_close(Log *l);
 void log_msg(Log *l, LogLevel lvl, const char *fmt, ...) PRINTFLIKE(3, 4);
 void log_phase(Log *l, const char *phase, const char *what);
-/* Prints progress when due (terminal: every 200ms; otherwise every 5s),
- * or always when force. */
+/* Prints progress when due (--progress-interval; by default every 200ms on
+ * a terminal, every 5s otherwise), or always when force. */
 void log_progress(Log *l, const Progress *p, bool force);
 void log_error(Log *l, const OscErr *e);
 /* Ends an open progress line (before anything else is printed). */

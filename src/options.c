@@ -21,7 +21,7 @@ enum {
 	OPT_MAX_RUNTIME, OPT_DROP_OLD, OPT_LOG_FORMAT, OPT_CONFIG, OPT_VERSION,
 	OPT_WINDOW, OPT_WINDOW_WAIT, OPT_LOG_FILE, OPT_ON_SUCCESS, OPT_ON_FAILURE, OPT_ON_CUTOVER,
 	OPT_REPLICA, OPT_MAX_LAG, OPT_CRITICAL_LAG, OPT_CRITICAL_INTERVAL, OPT_MAX_LOAD, OPT_CRITICAL_LOAD,
-	OPT_HEARTBEAT_INTERVAL, OPT_PAUSE_FILE, OPT_PANIC_FILE, OPT_POSTPONE_CUTOVER, OPT_SOCKET,
+	OPT_HEARTBEAT_INTERVAL, OPT_PROGRESS_INTERVAL, OPT_PAUSE_FILE, OPT_PANIC_FILE, OPT_POSTPONE_CUTOVER, OPT_SOCKET,
 	OPT_ALTER_FK_METHOD, OPT_VERIFY, OPT_STRATEGY, OPT_FORMAT,
 };
 
@@ -53,6 +53,7 @@ static const struct option long_opts[] = {
 	{ "max-load", required_argument, NULL, OPT_MAX_LOAD },
 	{ "critical-load", required_argument, NULL, OPT_CRITICAL_LOAD },
 	{ "heartbeat-interval", required_argument, NULL, OPT_HEARTBEAT_INTERVAL },
+	{ "progress-interval", required_argument, NULL, OPT_PROGRESS_INTERVAL },
 	{ "pause-file", required_argument, NULL, OPT_PAUSE_FILE },
 	{ "panic-file", required_argument, NULL, OPT_PANIC_FILE },
 	{ "postpone-cutover", required_argument, NULL, OPT_POSTPONE_CUTOVER },
@@ -116,6 +117,7 @@ void options_usage(void)
 	    "  --window HH:MM-HH:MM    copy only inside this local time window (may cross midnight)\n"
 	    "  --window-wait           outside the window, wait for it instead of exiting 3\n"
 	    "  --log-format text|json  progress and messages as text (terminal) or JSON lines\n"
+	    "  --progress-interval DUR how often progress is printed (default 200ms on a terminal, 5s otherwise)\n"
 	    "  --log-file FILE         append the log to FILE (errors also go to stderr)\n"
 	    "  --on-success CMD        run CMD (sh -c) when done; OSC_* variables describe the run\n"
 	    "  --on-failure CMD        run CMD when the run fails (exit 1 or 2)\n"
@@ -303,6 +305,14 @@ static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e
 			return false;
 		if (o->heartbeat_interval_ms < 10) {
 			err_set(e, OSC_EXIT_INPUT, "--heartbeat-interval must be at least 10ms");
+			return false;
+		}
+		return true;
+	case OPT_PROGRESS_INTERVAL:
+		if (!parse_dur(name, v, &o->progress_interval_ms, e))
+			return false;
+		if (o->progress_interval_ms < 100) {
+			err_set(e, OSC_EXIT_INPUT, "--progress-interval must be at least 100ms");
 			return false;
 		}
 		return true;

@@ -57,6 +57,7 @@ typedef struct Options {
 	int nreplicas;
 	ThrottleLimits limits;    /* --max-lag, --critical-lag, --critical-interval, --max-load, --critical-load */
 	int64_t heartbeat_interval_ms;
+	int64_t progress_interval_ms; /* 0: 200ms on a terminal, 5s otherwise */
 	const char *pause_file, *panic_file;
 	const char *postpone_cutover; /* flag file: the swap waits while it exists */
 	const char *socket_path;  /* NULL: derived from the database and the table */

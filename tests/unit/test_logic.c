@@ -189,9 +189,17 @@ void test_options(void)
 	char *b2[] = { "osc", "--table", "t", "--alter", "x", "--max-load", "Threads_running", NULL };
 	CHECK(!parse(&o, 7, b2, &e) && strstr(e.msg, "--max-load") != NULL);
 	options_free(&o);
+	/* --progress-interval: a duration of at least 100ms; 0 (the default) leaves it to the output */
+	char *b4[] = { "osc", "--table", "t", "--alter", "x", "--progress-interval", "1s", NULL };
+	CHECK(parse(&o, 7, b4, &e) && o.progress_interval_ms == 1000);
+	options_free(&o);
+	char *b5[] = { "osc", "--table", "t", "--alter", "x", "--progress-interval", "10ms", NULL };
+	CHECK(!parse(&o, 7, b5, &e) && strstr(e.msg, "--progress-interval") != NULL);
+	options_free(&o);
 	/* defaults: 1.5 s of lag throttles, nothing aborts */
 	char *b3[] = { "osc", "--table", "t", "--alter", "x", NULL };
 	CHECK(parse(&o, 5, b3, &e) && o.limits.max_lag_ms == 1500 && o.limits.critical_lag_ms == 0);
+	CHECK(o.progress_interval_ms == 0);
 	options_free(&o);
 
 	/* osc set: name=value words among the options, in any order */
