@@ -3,7 +3,8 @@
  *
  * OSC_FAULT=<point>:<ms> makes osc stop for <ms> at the named point, so a
  * test can kill it there (inside the swap transaction, right after the swap
- * committed).  Unset, a fault point costs one getenv.
+ * committed; "chunk": after every chunk of the copy, so that the application
+ * writes between two chunks).  Unset, a fault point costs one getenv.
  *
  * OSC_FAULT=corrupt-shadow:once|always makes the copy damage one row of the
  * shadow after a chunk's INSERT and before the chunk's checksum (PostgreSQL:

@@ -139,6 +139,7 @@ static bool copy_phase(Osc *o, OscErr *e)
 		if (!o->engine->copy_chunk(o, cs.size, &rows, &done, e))
 			return false;
 		int64_t took_us = now_us() - t0;
+		fault_point(o, "chunk"); /* tests: a slow chunk cycle, unseen by the sizer */
 		if (!done)
 			chunk_observe(&cs, rows, took_us);
 		o->progress.rows_copied += rows;
