@@ -132,6 +132,8 @@ void my_disconnect(My *my);
 bool my_exec(My *my, const char *sql, MYSQL_RES **res, OscErr *e) MUSTCHECK;
 bool my_exec_sql(My *my, Sql *q, MYSQL_RES **res, OscErr *e) MUSTCHECK;
 bool my_is_lock_timeout(const OscErr *e);
+/* Runs q, a query of one number (a COUNT), into *n (0 without a row). */
+bool my_count(My *my, Sql *q, int64_t *n, OscErr *e) MUSTCHECK;
 char *my_strdup(const char *s);
 /* Runs a statement that takes a metadata lock on the original under the
  * lock timeout, retried with backoff. */

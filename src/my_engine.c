@@ -223,25 +223,21 @@ static SwapResult eng_swap(Osc *o, OscErr *e)
  * reference the old table?  (In doubt, yes: it is kept.) */
 static bool old_is_referenced(My *my)
 {
-	MYSQL_RES *r = NULL;
 	Sql q;
 	OscErr e;
-	bool referenced = true;
+	int64_t n = 1;
 	err_clear(&e);
 	sql_init(&q, &my->dialect);
 	sql_add(&q,
 	        "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE UNIQUE_CONSTRAINT_SCHEMA = %L"
 	        " AND REFERENCED_TABLE_NAME = %L AND NOT (CONSTRAINT_SCHEMA = %L AND TABLE_NAME = %L)",
 	        my->db, my->old, my->db, my->old);
-	if (my_exec_sql(my, &q, &r, &e)) {
-		MYSQL_ROW row = mysql_fetch_row(r);
-		referenced = row == NULL || row[0] == NULL || strcmp(row[0], "0") != 0;
-	} else {
+	if (!my_count(my, &q, &n, &e)) {
 		log_error(&my->osc->log, &e);
+		n = 1;
 	}
-	mysql_free_result(r);
 	sql_free(&q);
-	return referenced;
+	return n != 0;
 }
 
 static bool eng_finish(Osc *o, OscErr *e)
@@ -252,10 +248,8 @@ static bool eng_finish(Osc *o, OscErr *e)
 		return false;
 	if (my->nchildren > 0 && my->fk_method == MY_FK_DROP_SWAP) {
 		log_msg(&o->log, LOG_INFO, "the original was dropped at the swap (--alter-foreign-keys-method drop_swap)");
-	} else if (o->opt.drop_old_table && my->nchildren > 0 && my->fk_method == MY_FK_NONE) {
-		log_msg(&o->log, LOG_WARN, "the old table %s.%s was kept: other tables' foreign keys reference it", my->db,
-		        my->old);
-	} else if (o->opt.drop_old_table && o->resume == RESUME_SWAPPED && old_is_referenced(my)) {
+	} else if (o->opt.drop_old_table && ((my->nchildren > 0 && my->fk_method == MY_FK_NONE) ||
+	                                     (o->resume == RESUME_SWAPPED && old_is_referenced(my)))) {
 		log_msg(&o->log, LOG_WARN, "the old table %s.%s was kept: other tables' foreign keys reference it", my->db,
 		        my->old);
 	} else if (o->opt.drop_old_table) {

@@ -434,9 +434,8 @@ out:
 
 /* How many of the shadow's indexes (other than the copy's key) or foreign
  * keys exist: an earlier run of a resumed migration may have built them. */
-static bool count_built(My *my, bool fkeys, long *n, OscErr *e)
+static bool count_built(My *my, bool fkeys, int64_t *n, OscErr *e)
 {
-	MYSQL_RES *r = NULL;
 	Sql q;
 	sql_init(&q, &my->dialect);
 	if (fkeys)
@@ -449,24 +448,21 @@ static bool count_built(My *my, bool fkeys, long *n, OscErr *e)
 		        "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L"
 		        " AND INDEX_NAME NOT IN ('PRIMARY', %L)",
 		        my->db, my->shadow, my->key_index);
-	bool ok = rows(my, &q, &r, e);
-	if (ok) {
-		MYSQL_ROW row = mysql_fetch_row(r);
-		*n = row && row[0] ? atol(row[0]) : 0;
-	}
-	mysql_free_result(r);
+	bool ok = my_count(my, &q, n, e);
 	sql_free(&q);
 	return ok;
 }
 
 bool my_shadow_reopen(My *my, const char *deferred, bool copy_done, OscErr *e)
 {
-	long built = 0;
+	int64_t built = 0;
 	if (!my_fkeys_check_children(my, e) || !my_fkeys_alter(my, e) || !map_columns(my, e) || !my_fkeys_read(my, e) ||
 	    !read_user_triggers(my, e))
 		return false;
 	/* each is one ALTER: built whole or not at all */
-	if (deferred && (!copy_done || !count_built(my, false, &built, e) || built == 0))
+	if (deferred && copy_done && !count_built(my, false, &built, e))
+		return false;
+	if (deferred && built == 0)
 		my->deferred = my_strdup(deferred);
 	if (copy_done && my->fkeys) {
 		if (!count_built(my, true, &built, e))

@@ -95,17 +95,13 @@ out:
 
 static bool state_exists(My *my, bool *exists, OscErr *e)
 {
-	MYSQL_RES *r = NULL;
 	Sql q;
+	int64_t n = 0;
 	sql_init(&q, &my->dialect);
 	sql_add(&q, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L", my->db,
 	        MY_STATE_TABLE);
-	bool ok = my_exec_sql(my, &q, &r, e);
-	if (ok) {
-		MYSQL_ROW row = mysql_fetch_row(r);
-		*exists = row && row[0] && strcmp(row[0], "0") != 0;
-	}
-	mysql_free_result(r);
+	bool ok = my_count(my, &q, &n, e);
+	*exists = n > 0;
 	sql_free(&q);
 	return ok;
 }
@@ -288,6 +284,39 @@ static bool find_objects(My *my, Found *f, OscErr *e)
 	return ok;
 }
 
+/* A kill inside the swap (my_swap.c) leaves its sentry T_osc_old, an empty
+ * table of one column `sentry`: dropped, so the next swap can make its own.
+ * Any other table of that name is in the way. */
+static bool drop_sentry(My *my, OscErr *e)
+{
+	Sql q;
+	int64_t n = 0;
+	sql_init(&q, &my->dialect);
+	sql_add(&q,
+	        "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L"
+	        " AND COLUMN_NAME <> 'sentry'",
+	        my->db, my->old);
+	bool ok = my_count(my, &q, &n, e);
+	if (ok && n == 0) {
+		sql_reset(&q);
+		sql_add(&q, "SELECT COUNT(*) FROM (SELECT 1 FROM %I.%I LIMIT 1) s", my->db, my->old);
+		ok = my_count(my, &q, &n, e);
+	}
+	if (ok && n != 0) {
+		err_set(e, OSC_EXIT_INPUT, "%s.%s exists and is not osc's; drop it (or rename it) first", my->db, my->old);
+		ok = false;
+	}
+	if (ok) {
+		log_msg(&my->osc->log, LOG_INFO, "dropping the swap's sentry %s.%s left by the interrupted run", my->db,
+		        my->old);
+		sql_reset(&q);
+		sql_add(&q, "DROP TABLE %I.%I", my->db, my->old);
+		ok = my_exec_sql(my, &q, NULL, e);
+	}
+	sql_free(&q);
+	return ok;
+}
+
 /* The watermark of the row, as SQL literals (NULL: nothing copied yet). */
 static bool load_watermark(My *my, OscErr *e)
 {
@@ -402,7 +431,11 @@ bool my_state_resume(My *my, OscErr *e)
 	Found f;
 	if (!find_objects(my, &f, e))
 		goto out;
-	bool swapped = !f.shadow && fp_new[0] && strcmp(fp, fp_new) == 0;
+	/* the RENAME runs only in the cutover phase (an ALTER that changes
+	 * nothing the fingerprint sees, FORCE say, has fp_new == fp_orig: a
+	 * shadow lost earlier is not a swap) */
+	bool in_cutover = strcmp(phase, "cutover") == 0 || strcmp(phase, "swapped") == 0;
+	bool swapped = in_cutover && !f.shadow && fp_new[0] && strcmp(fp, fp_new) == 0;
 	if (swapped) {
 		o->resume = RESUME_SWAPPED;
 		log_msg(&o->log, LOG_INFO,
@@ -423,6 +456,9 @@ bool my_state_resume(My *my, OscErr *e)
 		        "not resume it: run `osc cleanup --table %s` and start again",
 		        my->db, my->table,
 		        !f.shadow ? "shadow table" : !f.log ? "change log" : "capture triggers", o->opt.table);
+		my->state_id = 0;
+		goto out;
+	} else if (f.old && !drop_sentry(my, e)) {
 		my->state_id = 0;
 		goto out;
 	} else {

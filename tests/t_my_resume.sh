@@ -210,6 +210,35 @@ for point in swap-renamed swap-committed; do
     assert_eq done "$(my_state $T outcome)" "state outcome"
     finish_equal $T $R
 done
+# killed holding the swap's lock, before the RENAME: the original stays, the
+# swap's sentry is left behind; the rerun resumes after the copy (the indexes
+# are built already) and swaps
+T=t_my_resume_swap_locked R=t_my_resume_swap_locked_ref
+note "---- D: OSC_FAULT=swap-locked ----"
+fresh $T $R 20000
+start_mywriter int $T $R
+sleep 0.3
+OSC_FAULT=swap-locked:5000 bg_osc "$TEST_TMP/$T.out" "$TEST_TMP/$T.err" --table $T --alter "$ALTER"
+for ((j = 0; j < 600; j++)); do
+    grep -qs "fault injection" "$TEST_TMP/$T.out" "$TEST_TMP/$T.err" && break
+    kill -0 $BG 2>/dev/null || break
+    sleep 0.1
+done
+grep -q "fault injection" "$TEST_TMP/$T.out" "$TEST_TMP/$T.err" || { tail -n 20 "$TEST_TMP/$T.err" >&2; stop_all "osc never reached swap-locked"; }
+kill -KILL $BG
+wait $BG 2>/dev/null
+my_wait_sessions_at_most 1
+assert_eq 0 "$(my_has_column $T c)" "$T is the original after a kill before the RENAME"
+assert_eq cutover "$(my_state $T phase)" "state phase after a kill inside the swap"
+sleep 0.3
+run_osc_my --table $T --alter "$ALTER" --log-format json
+[ "$OSC_RC" = 0 ] || stop_all "the rerun after swap-locked exited $OSC_RC, expected 0"
+grep -q "resuming the migration" "$OSC_OUT" "$OSC_ERR" || stop_all "the rerun after swap-locked does not say it is resuming"
+sleep 0.3
+stop_mywriter
+assert_eq 1 "$(my_has_index $T ${T}_n_idx)" "index ${T}_n_idx on the new $T"
+finish_equal $T $R
+
 # the hook fires on MySQL as on PostgreSQL
 T=t_my_resume_hook R=t_my_resume_hook_ref
 fresh $T $R 2000
