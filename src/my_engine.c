@@ -139,6 +139,10 @@ static bool eng_preflight(Osc *o, bool lock, OscErr *e)
 	o->resume = RESUME_NONE;
 	if (!my_find_table(my, e))
 		return false;
+	if (strcmp(my->table, MY_STATE_TABLE) == 0) {
+		err_set(e, OSC_EXIT_INPUT, "%s.%s is osc's own state table; osc does not migrate it", my->db, my->table);
+		return false;
+	}
 	/* the lock proves that a row still "running" belongs to a run that is gone */
 	return !lock || (take_lock(my, e) && my_state_resume(my, e));
 }
