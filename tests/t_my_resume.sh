@@ -62,6 +62,22 @@ wait_copied() {
         sleep 0.05
     done
 }
+# kill_at_fault T POINT [ARGS...]: osc on T with OSC_FAULT=POINT (a 5 s pause
+# there), SIGKILLed as soon as it says it reached the point
+kill_at_fault() {
+    local t=$1 point=$2 j
+    shift 2
+    OSC_FAULT=$point:5000 bg_osc "$TEST_TMP/$t.out" "$TEST_TMP/$t.err" --table "$t" --alter "$ALTER" "$@"
+    for ((j = 0; j < 600; j++)); do
+        grep -qs "fault injection" "$TEST_TMP/$t.out" "$TEST_TMP/$t.err" && break
+        kill -0 $BG 2>/dev/null || break
+        sleep 0.1
+    done
+    grep -qs "fault injection" "$TEST_TMP/$t.out" "$TEST_TMP/$t.err" \
+        || { tail -n 20 "$TEST_TMP/$t.err" >&2; stop_all "osc never reached $point"; }
+    kill -KILL $BG
+    wait $BG 2>/dev/null
+}
 # stop_all MSG: stop the writer (if any) and fail
 stop_all() {
     [ -n "$WRITER_PID" ] && { kill -TERM "$WRITER_PID" 2>/dev/null; wait "$WRITER_PID" 2>/dev/null; WRITER_PID=; }
@@ -184,16 +200,7 @@ for point in $points; do
     fresh $T $R 20000
     start_mywriter int $T $R
     sleep 0.3
-    OSC_FAULT=$point:5000 bg_osc "$TEST_TMP/$T.out" "$TEST_TMP/$T.err" --table $T --alter "$ALTER" \
-        --on-cutover "echo cutover-hook-fired"
-    for ((j = 0; j < 600; j++)); do
-        grep -qs "fault injection" "$TEST_TMP/$T.out" "$TEST_TMP/$T.err" && break
-        kill -0 $BG 2>/dev/null || break
-        sleep 0.1
-    done
-    grep -q "fault injection" "$TEST_TMP/$T.out" "$TEST_TMP/$T.err" || { tail -n 20 "$TEST_TMP/$T.err" >&2; stop_all "osc never reached $point"; }
-    kill -KILL $BG
-    wait $BG 2>/dev/null
+    kill_at_fault $T $point --on-cutover "echo cutover-hook-fired"
     if [ $point = swap-committed ]; then
         grep -q "cutover-hook-fired" "$TEST_TMP/$T.out" "$TEST_TMP/$T.err" \
             && stop_all "--on-cutover fired before the fault point" || true
@@ -224,15 +231,7 @@ note "---- D: OSC_FAULT=swap-locked ----"
 fresh $T $R 20000
 start_mywriter int $T $R
 sleep 0.3
-OSC_FAULT=swap-locked:5000 bg_osc "$TEST_TMP/$T.out" "$TEST_TMP/$T.err" --table $T --alter "$ALTER"
-for ((j = 0; j < 600; j++)); do
-    grep -qs "fault injection" "$TEST_TMP/$T.out" "$TEST_TMP/$T.err" && break
-    kill -0 $BG 2>/dev/null || break
-    sleep 0.1
-done
-grep -q "fault injection" "$TEST_TMP/$T.out" "$TEST_TMP/$T.err" || { tail -n 20 "$TEST_TMP/$T.err" >&2; stop_all "osc never reached swap-locked"; }
-kill -KILL $BG
-wait $BG 2>/dev/null
+kill_at_fault $T swap-locked
 my_wait_sessions_at_most 1
 assert_eq 0 "$(my_has_column $T c)" "$T is the original after a kill before the RENAME"
 assert_eq cutover "$(my_state $T phase)" "state phase after a kill inside the swap"
