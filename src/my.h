@@ -33,6 +33,9 @@
 
 #define MY_NAMELEN 64
 
+/* The state table (src/my_state.c), in the table's own database */
+#define MY_STATE_TABLE "_osc_migrations"
+
 typedef struct MyCol {
 	char *name;   /* in the shadow */
 	char *source; /* the original column it is copied from */
@@ -113,6 +116,7 @@ typedef struct My {
 	bool copy_done;
 	bool created;
 	bool in_lock;           /* under LOCK TABLES: no START TRANSACTION (it would unlock) */
+	int64_t state_id;       /* this migration's row in MY_STATE_TABLE (0: none) */
 
 	/* verification (src/my_verify.c) */
 	char *verify_orig;      /* the row text of each side, built once */
@@ -128,6 +132,8 @@ void my_disconnect(My *my);
 bool my_exec(My *my, const char *sql, MYSQL_RES **res, OscErr *e) MUSTCHECK;
 bool my_exec_sql(My *my, Sql *q, MYSQL_RES **res, OscErr *e) MUSTCHECK;
 bool my_is_lock_timeout(const OscErr *e);
+/* Runs q, a query of one number (a COUNT), into *n (0 without a row). */
+bool my_count(My *my, Sql *q, int64_t *n, OscErr *e) MUSTCHECK;
 char *my_strdup(const char *s);
 /* Runs a statement that takes a metadata lock on the original under the
  * lock timeout, retried with backoff. */
@@ -140,6 +146,10 @@ bool my_shadow_finish(My *my, OscErr *e) MUSTCHECK;
 /* the shadow (when asked) and the change log */
 bool my_drop_work_tables(My *my, bool shadow, OscErr *e) MUSTCHECK;
 bool my_copy_chunk(My *my, int64_t limit, int64_t *rows, bool *done, OscErr *e) MUSTCHECK;
+/* Resume: what my_shadow_create worked out, again from the table and the
+ * shadow that exist; deferred (owned by the caller) is what the first run
+ * left to build after the copy, dropped when the shadow already has it. */
+bool my_shadow_reopen(My *my, const char *deferred, bool copy_done, OscErr *e) MUSTCHECK;
 /* "INSERT INTO shadow (cols) SELECT src.sources FROM T src [FORCE INDEX (key)]
  * WHERE ": the copy's and the merge's statement, the condition to follow */
 void my_copy_select(My *my, Sql *q, bool key_order);
@@ -176,6 +186,20 @@ bool my_verify_copy(My *my, Sql *insert, char **hi, int64_t *nrows, OscErr *e) M
  * watermark until the copy is done), after its log rows were deleted. */
 bool my_verify_keys(My *my, const char *keys, bool *same, char *why, size_t whysz, OscErr *e) MUSTCHECK;
 void my_verify_free(My *my);
+
+/* my_state.c: MY_STATE_TABLE (checkpoints, resume, history) */
+bool my_fingerprint(My *my, const char *table, char *out, size_t outsz, OscErr *e) MUSTCHECK;
+bool my_state_create(My *my, OscErr *e) MUSTCHECK;
+bool my_state_in_place(My *my, const char *strategy, OscErr *e) MUSTCHECK;
+bool my_state_forget(My *my, OscErr *e) MUSTCHECK;
+bool my_state_fingerprint_new(My *my, const char *table, OscErr *e) MUSTCHECK;
+bool my_state_record(My *my, const char *phase, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
+/* In the chunk's transaction; wm is a JSON_ARRAY(...) of the key's values. */
+bool my_state_checkpoint(My *my, const char *wm, int64_t rows_total, OscErr *e) MUSTCHECK;
+bool my_state_abandon(My *my, OscErr *e) MUSTCHECK;
+/* Sets osc->resume (and the adapter's state when resuming), or refuses. */
+bool my_state_resume(My *my, OscErr *e) MUSTCHECK;
+bool my_state_history(My *my, const char *table, bool latest, OscErr *e) MUSTCHECK;
 
 /* my_fkeys.c */
 bool my_fkeys_check_children(My *my, OscErr *e) MUSTCHECK;

@@ -170,6 +170,18 @@ bool my_exec_sql(My *my, Sql *q, MYSQL_RES **res, OscErr *e)
 	return my_exec(my, sql_text(q), res, e);
 }
 
+bool my_count(My *my, Sql *q, int64_t *n, OscErr *e)
+{
+	MYSQL_RES *r = NULL;
+	bool ok = my_exec_sql(my, q, &r, e);
+	if (ok) {
+		MYSQL_ROW row = mysql_fetch_row(r);
+		*n = row && row[0] ? strtoll(row[0], NULL, 10) : 0;
+	}
+	mysql_free_result(r);
+	return ok;
+}
+
 bool my_ddl_retry(My *my, const char *what, Sql *q, OscErr *e)
 {
 	unsigned seed = (unsigned)now_us();

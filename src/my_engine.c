@@ -1,15 +1,20 @@
 /*
  * my_engine.c — the MySQL/MariaDB Engine: the session's bounds, the
  * advisory lock (GET_LOCK), abort and cleanup; the strategy (my_strategy.c)
- * and osc plan (my_plan.c) behind their hooks.  Resume and
- * the state table are PostgreSQL's only so far: a MySQL run that stops is
- * cleaned up and starts over.
+ * and osc plan (my_plan.c) behind their hooks.  The state table
+ * (my_state.c, in the table's database) checkpoints every chunk and keeps
+ * the history: a run that stops (a signal, a kill, the window's end) leaves
+ * the capture in place and the same command resumes it from the watermark;
+ * a kill after the swap's RENAME committed leaves only the cleanup to the
+ * rerun; a finished migration reruns as a no-op.
  */
 #include "my.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fault.h"
 
 static My *MY(Osc *o)
 {
@@ -134,7 +139,12 @@ static bool eng_preflight(Osc *o, bool lock, OscErr *e)
 	o->resume = RESUME_NONE;
 	if (!my_find_table(my, e))
 		return false;
-	return !lock || take_lock(my, e);
+	if (strcmp(my->table, MY_STATE_TABLE) == 0) {
+		err_set(e, OSC_EXIT_INPUT, "%s.%s is osc's own state table; osc does not migrate it", my->db, my->table);
+		return false;
+	}
+	/* the lock proves that a row still "running" belongs to a run that is gone */
+	return !lock || (take_lock(my, e) && my_state_resume(my, e));
 }
 
 static bool eng_shadow_create(Osc *o, bool keep, OscErr *e)
@@ -187,18 +197,51 @@ static bool eng_backlog(Osc *o, int64_t *n, OscErr *e)
 	return my_backlog(MY(o), n, e);
 }
 
+/* The shadow is complete: its fingerprint is the one the table's name will
+ * carry after the swap, which is how a rerun recognises a swap that
+ * committed before the state row could say so (my_state.c). */
 static bool eng_finish_shadow(Osc *o, OscErr *e)
 {
-	return my_shadow_finish(MY(o), e);
+	My *my = MY(o);
+	return my_shadow_finish(my, e) && my_state_fingerprint_new(my, my->shadow, e);
 }
 
 static SwapResult eng_swap(Osc *o, OscErr *e)
 {
 	My *my = MY(o);
 	SwapResult r = my_swap(my, e);
-	if (r == SWAP_DONE)
-		osc_verify_summary(o, my->verified_chunks, my->verified_batches, my->recopied);
+	if (r != SWAP_DONE)
+		return r;
+	/* the RENAME committed on the swap's second connection: the row says
+	 * so now (a rerun after a kill right here decides from the catalog) */
+	fault_point(o, "swap-renamed");
+	OscErr e2;
+	err_clear(&e2);
+	if (!my_state_record(my, "swapped", NULL, NULL, &e2))
+		log_error(&o->log, &e2);
+	osc_verify_summary(o, my->verified_chunks, my->verified_batches, my->recopied);
 	return r;
+}
+
+/* A resumed cleanup has not read the child tables: does a foreign key
+ * reference the old table?  (In doubt, yes: it is kept.) */
+static bool old_is_referenced(My *my)
+{
+	Sql q;
+	OscErr e;
+	int64_t n = 1;
+	err_clear(&e);
+	sql_init(&q, &my->dialect);
+	sql_add(&q,
+	        "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE UNIQUE_CONSTRAINT_SCHEMA = %L"
+	        " AND REFERENCED_TABLE_NAME = %L AND NOT (CONSTRAINT_SCHEMA = %L AND TABLE_NAME = %L)",
+	        my->db, my->old, my->db, my->old);
+	if (!my_count(my, &q, &n, &e)) {
+		log_error(&my->osc->log, &e);
+		n = 1;
+	}
+	sql_free(&q);
+	return n != 0;
 }
 
 static bool eng_finish(Osc *o, OscErr *e)
@@ -209,7 +252,8 @@ static bool eng_finish(Osc *o, OscErr *e)
 		return false;
 	if (my->nchildren > 0 && my->fk_method == MY_FK_DROP_SWAP) {
 		log_msg(&o->log, LOG_INFO, "the original was dropped at the swap (--alter-foreign-keys-method drop_swap)");
-	} else if (o->opt.drop_old_table && my->nchildren > 0 && my->fk_method == MY_FK_NONE) {
+	} else if (o->opt.drop_old_table && ((my->nchildren > 0 && my->fk_method == MY_FK_NONE) ||
+	                                     (o->resume == RESUME_SWAPPED && old_is_referenced(my)))) {
 		log_msg(&o->log, LOG_WARN, "the old table %s.%s was kept: other tables' foreign keys reference it", my->db,
 		        my->old);
 	} else if (o->opt.drop_old_table) {
@@ -245,7 +289,7 @@ static bool eng_abort(Osc *o, OscErr *e)
 static bool eng_cleanup(Osc *o, OscErr *e)
 {
 	My *my = MY(o);
-	if (!my_find_table(my, e) || !take_lock(my, e))
+	if (!my_find_table(my, e) || !take_lock(my, e) || !my_state_abandon(my, e))
 		return false;
 	if (!my_capture_drop(my, e) || !my_fkeys_unpoint(my, e) || !my_drop_work_tables(my, true, e) ||
 	    !my_trial_drop(my, e))
@@ -267,7 +311,16 @@ static bool eng_strategy_pick(Osc *o, Strategy *s, OscErr *e)
 
 static bool eng_strategy_run(Osc *o, Strategy *s, OscErr *e)
 {
-	return my_strategy_run(MY(o), s, e);
+	My *my = MY(o);
+	if (!my_state_in_place(my, strategy_name(s->kind), e))
+		return false;
+	if (!my_strategy_run(my, s, e))
+		return false;
+	/* refused by the server before it changed anything: the copy makes a
+	 * row of its own */
+	if (s->kind == STRAT_COPY)
+		return my_state_forget(my, e);
+	return my_state_fingerprint_new(my, my->table, e);
 }
 
 static int64_t eng_estimate(Osc *o)
@@ -277,20 +330,29 @@ static int64_t eng_estimate(Osc *o)
 
 static bool eng_record(Osc *o, const char *phase, const char *outcome, const char *message, OscErr *e)
 {
-	(void)o;
-	(void)phase;
-	(void)outcome;
-	(void)message;
-	(void)e;
-	return true;
+	My *my = MY(o);
+	return my == NULL || my_state_record(my, phase, outcome, message, e);
 }
 
 static bool eng_history(Osc *o, bool latest, OscErr *e)
 {
-	(void)o;
-	(void)latest;
-	err_set(e, OSC_EXIT_INPUT, "osc keeps no history on MySQL/MariaDB yet");
-	return false;
+	My *my = MY(o);
+	if (o->target.schema[0]) {
+		my->db = my_strdup(o->target.schema);
+	} else {
+		MYSQL_RES *r = NULL;
+		if (!my_exec(my, "SELECT DATABASE()", &r, e))
+			return false;
+		MYSQL_ROW row = mysql_fetch_row(r);
+		if (row && row[0])
+			my->db = my_strdup(row[0]);
+		mysql_free_result(r);
+		if (my->db == NULL) {
+			err_set(e, OSC_EXIT_INPUT, "no database: name it in --database (mysql://host/db) or as --table db.table");
+			return false;
+		}
+	}
+	return my_state_history(my, o->target.table[0] ? o->target.table : NULL, latest, e);
 }
 
 const Engine my_engine = {

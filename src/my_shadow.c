@@ -416,6 +416,9 @@ bool my_shadow_create(My *my, bool keep, OscErr *e)
 	}
 	if (!map_columns(my, e) || !my_fkeys_read(my, e) || !defer_indexes(my, e) || !read_user_triggers(my, e) || !my_capture_create(my, e))
 		goto out;
+	/* past validation: the migration gets its state row */
+	if (keep && !my_state_create(my, e))
+		goto out;
 	ok = true;
 out:
 	if (!ok || !keep) {
@@ -427,6 +430,49 @@ out:
 	}
 	sql_free(&q);
 	return ok;
+}
+
+/* How many of the shadow's indexes (other than the copy's key) or foreign
+ * keys exist: an earlier run of a resumed migration may have built them. */
+static bool count_built(My *my, bool fkeys, int64_t *n, OscErr *e)
+{
+	Sql q;
+	sql_init(&q, &my->dialect);
+	if (fkeys)
+		sql_add(&q,
+		        "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = %L"
+		        " AND TABLE_NAME = %L",
+		        my->db, my->shadow);
+	else
+		sql_add(&q,
+		        "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L"
+		        " AND INDEX_NAME NOT IN ('PRIMARY', %L)",
+		        my->db, my->shadow, my->key_index);
+	bool ok = my_count(my, &q, n, e);
+	sql_free(&q);
+	return ok;
+}
+
+bool my_shadow_reopen(My *my, const char *deferred, bool copy_done, OscErr *e)
+{
+	int64_t built = 0;
+	if (!my_fkeys_check_children(my, e) || !my_fkeys_alter(my, e) || !map_columns(my, e) || !my_fkeys_read(my, e) ||
+	    !read_user_triggers(my, e))
+		return false;
+	/* each is one ALTER: built whole or not at all */
+	if (deferred && copy_done && !count_built(my, false, &built, e))
+		return false;
+	if (deferred && built == 0)
+		my->deferred = my_strdup(deferred);
+	if (copy_done && my->fkeys) {
+		if (!count_built(my, true, &built, e))
+			return false;
+		if (built > 0) {
+			free(my->fkeys);
+			my->fkeys = NULL;
+		}
+	}
+	return true;
 }
 
 bool my_shadow_finish(My *my, OscErr *e)
@@ -505,12 +551,13 @@ void my_copy_select(My *my, Sql *q, bool key_order)
 bool my_copy_chunk(My *my, int64_t limit, int64_t *nrows, bool *done, OscErr *e)
 {
 	MYSQL_RES *r = NULL;
-	Sql q;
-	bool ok = false;
+	Sql q, wm;
+	bool ok = false, began = false;
 	char **hi = NULL;
 	*nrows = 0;
 	*done = false;
 	sql_init(&q, &my->dialect);
+	sql_init(&wm, &my->dialect);
 
 	/* 1. the upper bound */
 	sql_add(&q, "SELECT ");
@@ -539,6 +586,11 @@ bool my_copy_chunk(My *my, int64_t limit, int64_t *nrows, bool *done, OscErr *e)
 		goto out;
 	}
 	hi = my_key_literals(my, row, 0);
+	/* the checkpoint's watermark: the key's values as the server gave them */
+	sql_add(&wm, "JSON_ARRAY(");
+	for (int k = 0; k < my->nkeys; k++)
+		sql_add(&wm, "%s%L", k ? ", " : "", row[k] ? row[k] : "");
+	sql_add(&wm, ")");
 	mysql_free_result(r);
 	r = NULL;
 
@@ -552,17 +604,39 @@ bool my_copy_chunk(My *my, int64_t limit, int64_t *nrows, bool *done, OscErr *e)
 		sql_add(&q, " AND ");
 	}
 	my_key_compare(my, &q, "src", "<=", hi);
-	/* compared with the original when verifying (src/my_verify.c) */
-	if (!my_verify_copy(my, &q, hi, nrows, e))
+	/* one transaction with the state row's checkpoint, so the row never
+	 * claims a chunk the shadow lacks; READ COMMITTED still, so the read of
+	 * the original takes no locks.  Compared with the original right after
+	 * the INSERT when verifying (src/my_verify.c) */
+	if (wm.failed) {
+		err_set(e, OSC_EXIT_FAILED, "could not quote the copy's watermark");
 		goto out;
+	}
+	if (!my_exec(my, "START TRANSACTION", NULL, e))
+		goto out;
+	began = true;
+	if (!my_verify_copy(my, &q, hi, nrows, e) ||
+	    !my_state_checkpoint(my, sql_text(&wm), my->osc->progress.rows_copied + *nrows, e))
+		goto out;
+	if (!my_exec(my, "COMMIT", NULL, e))
+		goto out;
+	began = false;
 	my_free_key(my, my->watermark);
 	my->watermark = hi;
 	hi = NULL;
 	ok = true;
 out:
+	if (began) {
+		OscErr e2;
+		err_clear(&e2);
+		if (!my_exec(my, "ROLLBACK", NULL, &e2))
+			log_error(&my->osc->log, &e2);
+		*nrows = 0;
+	}
 	my_free_key(my, hi);
 	mysql_free_result(r);
 	sql_free(&q);
+	sql_free(&wm);
 	return ok;
 }
 

@@ -16,7 +16,7 @@
  */
 #include "pg.h"
 
-#include "duration.h"
+#include "history.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -588,34 +588,10 @@ bool pg_state_history(Pg *pg, const char *schema, const char *table, bool latest
 	if (PQntuples(r) == 0)
 		printf("no migrations recorded%s%s\n", table ? " for " : "", table ? table : "");
 	for (int i = 0; i < PQntuples(r); i++) {
-		if (o->log.json) {
-			printf("{\"id\":%s,\"table\":", PQgetvalue(r, i, 0));
-			log_json_string(stdout, PQgetvalue(r, i, 1));
-			printf(",\"alter\":");
-			log_json_string(stdout, PQgetvalue(r, i, 2));
-			printf(",\"started_at\":\"%s\",\"finished_at\":\"%s\",\"outcome\":\"%s\",\"phase\":\"%s\","
-			       "\"rows_copied\":%s,\"rows_estimate\":%s,\"changes_applied\":%s,\"duration_ms\":%s,"
-			       "\"host\":",
-			       PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), PQgetvalue(r, i, 5), PQgetvalue(r, i, 6),
-			       PQgetvalue(r, i, 7), PQgetvalue(r, i, 8), PQgetvalue(r, i, 9), PQgetvalue(r, i, 10));
-			log_json_string(stdout, PQgetvalue(r, i, 11));
-			printf(",\"pid\":%s,\"runs\":%s,\"message\":", PQgetvalue(r, i, 12), PQgetvalue(r, i, 13));
-			log_json_string(stdout, PQgetvalue(r, i, 14));
-			printf(",\"updated_at\":\"%s\"}\n", PQgetvalue(r, i, 15));
-			continue;
-		}
-		char took[32];
-		duration_format(took, sizeof(took), strtoll(PQgetvalue(r, i, 10), NULL, 10));
-		printf("#%s %s  %s  started %s  %s%s  outcome %s (phase %s)  %s/%s rows, %s changes, %s, %s run(s)\n",
-		       PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
-		       PQgetvalue(r, i, 4)[0] ? "finished " : "updated ",
-		       PQgetvalue(r, i, 4)[0] ? PQgetvalue(r, i, 4) : PQgetvalue(r, i, 15), PQgetvalue(r, i, 5),
-		       PQgetvalue(r, i, 6), PQgetvalue(r, i, 7), PQgetvalue(r, i, 8), PQgetvalue(r, i, 9), took,
-		       PQgetvalue(r, i, 13));
-		if (latest && PQgetvalue(r, i, 5)[0] == 'r')
-			printf("    running on %s, pid %s\n", PQgetvalue(r, i, 11), PQgetvalue(r, i, 12));
-		if (PQgetvalue(r, i, 14)[0])
-			printf("    %s\n", PQgetvalue(r, i, 14));
+		const char *v[HIST_NCOLS];
+		for (int c = 0; c < HIST_NCOLS; c++)
+			v[c] = PQgetvalue(r, i, c);
+		history_print_row(o, v, latest);
 	}
 	PQclear(r);
 	return true;
