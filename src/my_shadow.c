@@ -559,11 +559,16 @@ bool my_copy_chunk(My *my, int64_t limit, int64_t *nrows, bool *done, OscErr *e)
 	sql_init(&q, &my->dialect);
 	sql_init(&wm, &my->dialect);
 
-	/* 1. the upper bound */
+	/* 1. the upper bound, and how many rows the chunk spans: fewer than
+	 * limit makes it the last (as on PostgreSQL, src/pg_copy.c: a row
+	 * committed after this read is in the change log, and the replayer
+	 * merges every key once the copy is done; waiting for no row above the
+	 * watermark chases the application's inserts for as long as they come
+	 * faster than a chunk cycle) */
 	sql_add(&q, "SELECT ");
 	for (int k = 0; k < my->nkeys; k++)
 		sql_add(&q, my->keys[k].binary ? "%sHEX(%I)" : "%s%I", k ? ", " : "", my->keys[k].name);
-	sql_add(&q, " FROM (SELECT ");
+	sql_add(&q, ", COUNT(*) OVER () FROM (SELECT ");
 	my_key_list(my, &q, "src", false);
 	sql_add(&q, " FROM %I.%I src FORCE INDEX (%I)", my->db, my->table, my->key_index);
 	if (my->watermark) {
@@ -586,6 +591,7 @@ bool my_copy_chunk(My *my, int64_t limit, int64_t *nrows, bool *done, OscErr *e)
 		goto out;
 	}
 	hi = my_key_literals(my, row, 0);
+	bool last = row[my->nkeys] && strtoll(row[my->nkeys], NULL, 10) < limit;
 	/* the checkpoint's watermark: the key's values as the server gave them */
 	sql_add(&wm, "JSON_ARRAY(");
 	for (int k = 0; k < my->nkeys; k++)
@@ -624,6 +630,10 @@ bool my_copy_chunk(My *my, int64_t limit, int64_t *nrows, bool *done, OscErr *e)
 	my_free_key(my, my->watermark);
 	my->watermark = hi;
 	hi = NULL;
+	if (last) {
+		my->copy_done = true;
+		*done = true;
+	}
 	ok = true;
 out:
 	if (began) {

@@ -8,6 +8,7 @@
 # fewer rows than its limit, and the replayer merges the later inserts.
 # One body on PostgreSQL and MariaDB; --max-runtime turns a chase into a
 # failure instead of a hang.  The result equals the mirror row for row.
+# CONVERGE_ENGINES="pg" (or "my") runs one engine.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_engine.sh"
 need_osc
