@@ -170,6 +170,18 @@ static bool parse_dur(const char *name, const char *v, int64_t *out, OscErr *e)
 	return true;
 }
 
+/* A duration of at least min_ms. */
+static bool parse_dur_min(const char *name, const char *v, int64_t min_ms, int64_t *out, OscErr *e)
+{
+	if (!parse_dur(name, v, out, e))
+		return false;
+	if (*out < min_ms) {
+		err_set(e, OSC_EXIT_INPUT, "--%s must be at least %lldms", name, (long long)min_ms);
+		return false;
+	}
+	return true;
+}
+
 static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e);
 
 static char *trim(char *s)
@@ -242,13 +254,7 @@ static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e
 	case OPT_CHUNK_SIZE: return parse_int(name, v, 1, &o->chunk_size, e);
 	case OPT_CHUNK_SIZE_MAX: return parse_int(name, v, 1, &o->chunk_size_max, e);
 	case OPT_LOCK_TIMEOUT:
-		if (!parse_dur(name, v, &o->lock_timeout_ms, e))
-			return false;
-		if (o->lock_timeout_ms < 1) {
-			err_set(e, OSC_EXIT_INPUT, "--lock-timeout must be at least 1ms");
-			return false;
-		}
-		return true;
+		return parse_dur_min(name, v, 1, &o->lock_timeout_ms, e);
 	case OPT_STATEMENT_TIMEOUT: return parse_dur(name, v, &o->statement_timeout_ms, e);
 	case OPT_CUTOVER_RETRIES:
 		if (!parse_int(name, v, 1, &n, e))
@@ -301,21 +307,9 @@ static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e
 		return true;
 	}
 	case OPT_HEARTBEAT_INTERVAL:
-		if (!parse_dur(name, v, &o->heartbeat_interval_ms, e))
-			return false;
-		if (o->heartbeat_interval_ms < 10) {
-			err_set(e, OSC_EXIT_INPUT, "--heartbeat-interval must be at least 10ms");
-			return false;
-		}
-		return true;
+		return parse_dur_min(name, v, 10, &o->heartbeat_interval_ms, e);
 	case OPT_PROGRESS_INTERVAL:
-		if (!parse_dur(name, v, &o->progress_interval_ms, e))
-			return false;
-		if (o->progress_interval_ms < 100) {
-			err_set(e, OSC_EXIT_INPUT, "--progress-interval must be at least 100ms");
-			return false;
-		}
-		return true;
+		return parse_dur_min(name, v, 100, &o->progress_interval_ms, e);
 	case OPT_PAUSE_FILE: o->pause_file = v; return true;
 	case OPT_PANIC_FILE: o->panic_file = v; return true;
 	case OPT_POSTPONE_CUTOVER: o->postpone_cutover = v; return true;
