@@ -105,7 +105,10 @@ for ((i = 1; i <= rounds; i++)); do
     fresh $T $R 40000
     start_mywriter int $T $R
     sleep 0.3
-    bg_osc "$TEST_TMP/$T.k.out" "$TEST_TMP/$T.k.err" --table $T --alter "$ALTER" --chunk-size 200 --chunk-size-max 200
+    # 200 chunks of 200 rows, each cycle at least 20 ms longer (OSC_FAULT=chunk):
+    # the copy outlasts the longest delay however fast the machine (CI once
+    # finished a 40,000-row copy and swapped within 1.8 s)
+    OSC_FAULT=chunk:20 bg_osc "$TEST_TMP/$T.k.out" "$TEST_TMP/$T.k.err" --table $T --alter "$ALTER" --chunk-size 200 --chunk-size-max 200
     sleep_ms $delay
     kill -0 $BG 2>/dev/null || { tail -n 20 "$TEST_TMP/$T.k.err" >&2; stop_all "osc ended before the SIGKILL after ${delay} ms: the test needs a longer copy"; }
     kill -KILL $BG
@@ -145,7 +148,7 @@ T=t_my_resume_nw R=t_my_resume_nw_ref
 note "---- B: without the writer ----"
 fresh $T $R $rows
 total=$(my_q "SELECT COUNT(*) FROM $T")
-bg_osc "$TEST_TMP/nw.out" "$TEST_TMP/nw.err" --table $T --alter "$ALTER" --chunk-size 300 --chunk-size-max 300
+OSC_FAULT=chunk:20 bg_osc "$TEST_TMP/nw.out" "$TEST_TMP/nw.err" --table $T --alter "$ALTER" --chunk-size 300 --chunk-size-max 300
 wait_copied $T 3000
 kill -0 $BG 2>/dev/null || fail "osc finished before the kill: the test needs a longer copy"
 kill -KILL $BG
@@ -173,7 +176,7 @@ note "---- C: SIGTERM ----"
 fresh $T $R $rows
 start_mywriter int $T $R
 sleep 0.3
-bg_osc "$TEST_TMP/term.out" "$TEST_TMP/term.err" --table $T --alter "$ALTER" --chunk-size 200 --chunk-size-max 200
+OSC_FAULT=chunk:20 bg_osc "$TEST_TMP/term.out" "$TEST_TMP/term.err" --table $T --alter "$ALTER" --chunk-size 200 --chunk-size-max 200
 wait_copied $T 2000
 kill -0 $BG 2>/dev/null || stop_all "osc finished before the SIGTERM"
 kill -TERM $BG
