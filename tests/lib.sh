@@ -274,18 +274,19 @@ expect_osc() {
 }
 
 # migrate_with_writer KIND T R ALTER [osc options...]: the writer runs during the
-# whole osc run (and 1 s after it, so the new table takes writes too); osc must exit 0
+# whole osc run (from 0.8 s before it, and 0.5 s after it, so the new table
+# takes writes too: 500 at the default rate); osc must exit 0
 migrate_with_writer() {
     local kind=$1 t=$2 r=$3 alter=$4
     shift 4
     start_writer "$kind" "$t" "$r"
-    sleep 1
+    sleep 0.5
     run_osc --table "$t" --alter "$alter" "$@"
     if [ "$OSC_RC" != 0 ]; then
         stop_writer
         fail "osc exited $OSC_RC, expected 0"
     fi
-    sleep 1
+    sleep 0.5
     stop_writer
     # the application must not notice: no writer transaction stalls for long
     local mx
@@ -774,20 +775,21 @@ expect_osc_my() {
 }
 
 # my_migrate_with_writer KIND T R ALTER [osc options...]: mywriter runs during the
-# whole osc run (and 1 s after it, so the new table takes writes too); osc must
+# whole osc run (from 0.8 s before it, and 0.5 s after it, so the new table
+# takes writes too); osc must
 # exit 0, the writer must see no error, and no writer transaction may take longer
 # than WRITER_MAX_MS (default 3000)
 my_migrate_with_writer() {
     local kind=$1 t=$2 r=$3 alter=$4
     shift 4
     start_mywriter "$kind" "$t" "$r"
-    sleep 1
+    sleep 0.5
     run_osc_my --table "$t" --alter "$alter" "$@"
     if [ "$OSC_RC" != 0 ]; then
         stop_mywriter
         fail "osc exited $OSC_RC, expected 0"
     fi
-    sleep 1
+    sleep 0.5
     stop_mywriter
     local mx
     mx=$(writer_stat max_ms)

@@ -20,9 +20,9 @@ set -u -o pipefail
 cd "$(dirname "$0")/.." || exit 1
 
 # The sanitizer pass: a subset that covers option parsing and errors, quoting,
-# the whole copy/replay/cutover pipeline under load, kill + cleanup, osc plan and
-# the chunk checksums (with a damaged row).
-# Keeps the whole run (both passes, 2 cores) well under 12 minutes.
+# the whole copy/replay/cutover pipeline under load, kill + resume and cleanup
+# on both engines, osc plan and the chunk checksums (with a damaged row).
+# (t_kill runs its PostgreSQL half here: t_my_resume kills and cleans up on MariaDB)
 SAN_TESTS="t_bad_input t_hostile_names t_add_column_default t_kill t_resume_kill t_resume_swap t_carry_objects t_carry_resume t_my_add_column t_my_unique t_control t_plan t_verify t_my_plan t_my_resume"
 
 TIMEOUT=${OSC_TEST_TIMEOUT:-300}
