@@ -342,7 +342,19 @@ start)
     echo "servers up in $dir (env: $dir/env)" ;;
 stop)  my_stop "$dir"; pg_stop "$dir" ;;
 # the PostgreSQL replica alone, for tests of a replica that goes away
-pg-replica-stop) pg_stop_dir "$dir/pg-replica" ;;
+pg-replica-stop)
+    # a restartpoint first (a CHECKPOINT on the primary, replayed, then one on
+    # the replica): a standby that never made one replays all the WAL since its
+    # base backup when it starts again (11 s late in the suite)
+    pp=${OSC_PG_PORT:-$PG_PORT} rp=${OSC_PG_REPLICA_PORT:-$PG_REPLICA_PORT}
+    pg_cli() { "$PGBIN/psql" -XAtq -h 127.0.0.1 -p "$1" -U postgres -d postgres -c "$2"; }
+    lsn=$(pg_cli "$pp" "CHECKPOINT; SELECT pg_current_wal_lsn()") || die "CHECKPOINT on the primary failed"
+    for _ in $(seq 1 100); do
+        [ "$(pg_cli "$rp" "SELECT pg_last_wal_replay_lsn() >= '$lsn'")" = t ] && break
+        sleep 0.05
+    done
+    pg_cli "$rp" "CHECKPOINT" || true
+    pg_stop_dir "$dir/pg-replica" ;;
 pg-replica-start)
     as_pg "$PGBIN/pg_ctl" -D "$dir/pg-replica" -l "$dir/pg-replica.log" -w -t 30 start >/dev/null \
         || { tail -20 "$dir/pg-replica.log" >&2; die "replica did not start"; }

@@ -14,7 +14,7 @@ PAUSE=$TEST_TMP/pause
 POSTPONE=$TEST_TMP/postpone
 
 osc_state_forget $T
-fixture int $T $R 200000
+fixture int $T $R 100000
 start_writer int $T $R
 osc_bg "$TEST_TMP/o.out" "$TEST_TMP/o.err" --table $T --alter "$ALTER" --chunk-time 50ms --chunk-size-max 1000 \
     --pause-file "$PAUSE" --postpone-cutover "$POSTPONE" --log-format json
@@ -84,7 +84,7 @@ ctl status --table $T --log-format text | grep -q 'outcome done' || fail "status
 
 # status during a long chunk: a fixed 3000-row chunk of a slow volatile default
 psql_q "CREATE OR REPLACE FUNCTION osc_test_slow() RETURNS int LANGUAGE sql VOLATILE AS 'SELECT 1 FROM pg_sleep(0.001)'"
-fixture int ${T}_slow ${R}_slow 9000
+fixture int ${T}_slow ${R}_slow 6000
 osc_state_forget ${T}_slow
 osc_bg "$TEST_TMP/s.out" "$TEST_TMP/s.err" --table ${T}_slow --alter "ADD COLUMN s int DEFAULT osc_test_slow()" \
     --chunk-time 0 --chunk-size 3000 --log-format json

@@ -16,7 +16,9 @@ kill_test() {
     e_start_writer $T $R
     sleep 0.5
     base=$(e_sessions)
-    "$OSC" --strategy copy --table $T --alter "ADD COLUMN c INT DEFAULT 1" --chunk-size 100 --chunk-size-max 100 \
+    # 1,500 chunks, each cycle at least 2 ms longer (OSC_FAULT=chunk): the copy
+    # outlasts the longest delay however fast the machine
+    OSC_FAULT=chunk:2 "$OSC" --strategy copy --table $T --alter "ADD COLUMN c INT DEFAULT 1" --chunk-size 100 --chunk-size-max 100 \
         --database "$ENG_URL" >"$OSC_OUT" 2>"$OSC_ERR" &
     osc_pid=$!
     sleep_ms "$delay_ms"

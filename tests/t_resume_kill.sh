@@ -14,11 +14,12 @@ COLS="id, v, n, extra, pad"
 base=${RESUME_SEED:-$RANDOM}
 note "resume seed=$base (RESUME_SEED=$base repeats this run)"
 
-# kill_mid_copy T DELAY_MS: start osc on T with small chunks (200 rows: the copy
-# takes longer than the longest delay), SIGKILL it after DELAY_MS
+# kill_mid_copy T DELAY_MS: start osc on T with small chunks (600 of 200 rows,
+# each cycle at least 5 ms longer through OSC_FAULT=chunk: the copy outlasts the
+# longest delay however fast the machine), SIGKILL it after DELAY_MS
 kill_mid_copy() {
     local t=$1 delay=$2
-    osc_bg "$TEST_TMP/$t.k.out" "$TEST_TMP/$t.k.err" --table "$t" --alter "$ALTER" \
+    OSC_FAULT=chunk:5 osc_bg "$TEST_TMP/$t.k.out" "$TEST_TMP/$t.k.err" --table "$t" --alter "$ALTER" \
         --chunk-size 200 --chunk-size-max 200 --log-format json
     sleep_ms "$delay"
     if ! osc_bg_kill KILL; then
@@ -41,7 +42,7 @@ for i in $(seq 1 $rounds); do
     T=t_resume_kill_$i R=t_resume_kill_${i}_ref
     note "---- round $i: seed=$seed, SIGKILL after ${delay} ms ----"
     osc_state_forget $T
-    fixture int $T $R 200000
+    fixture int $T $R 120000
     start_writer int $T $R
     sleep 0.3
     kill_mid_copy $T $delay
@@ -88,9 +89,9 @@ done
 T=t_resume_kill_nw R=t_resume_kill_nw_ref
 note "---- without the writer ----"
 osc_state_forget $T
-fixture int $T $R 200000
+fixture int $T $R 100000
 total=$(psql_q "SELECT count(*) FROM $T")
-osc_bg "$TEST_TMP/nw.out" "$TEST_TMP/nw.err" --table $T --alter "$ALTER" \
+OSC_FAULT=chunk:5 osc_bg "$TEST_TMP/nw.out" "$TEST_TMP/nw.err" --table $T --alter "$ALTER" \
     --chunk-size 300 --chunk-size-max 300 --log-format json
 for _ in $(seq 1 200); do
     [ "$(osc_state $T rows_copied)" -gt 3000 ] 2>/dev/null && break

@@ -14,7 +14,7 @@ need_osc
 T=t_verify R=t_verify_ref
 COLS="id, v, n, extra, pad"
 
-fixture int $T $R 100000
+fixture int $T $R 40000
 migrate_with_writer int $T $R "ALTER COLUMN extra TYPE bigint USING extra * 10" --strategy copy --chunk-size 5000
 psql_q "ALTER TABLE $R ALTER COLUMN extra TYPE bigint USING extra * 10"
 grep -q 'verified (checksum): [1-9][0-9]* chunks and [0-9]* merged batches' "$OSC_ERR" \
@@ -46,7 +46,7 @@ tables_equal $T $R "$COLS, j::text, c"
 no_osc_leftovers $T
 
 # 2. one-off damage: caught, re-copied, the migration completes
-fixture int $T $R 50000
+fixture int $T $R 30000
 OSC_FAULT=corrupt-shadow:once migrate_with_writer int $T $R "ADD COLUMN c int DEFAULT 1" --strategy copy --chunk-size 5000
 grep -q 'fault injection: set v to NULL in 1 row' "$OSC_ERR" || fail "the fault was not injected"
 grep -q 'verification: the copy of keys from the start up to ([0-9]*) differs from the original' "$OSC_ERR" \
@@ -57,7 +57,7 @@ tables_equal $T $R "$COLS, c"
 no_osc_leftovers $T
 
 # 3. persistent damage: abort, no swap, the original intact and serving
-fixture int $T $R 50000
+fixture int $T $R 30000
 start_writer int $T $R
 sleep 0.5
 OSC_FAULT=corrupt-shadow:always run_osc --table $T --alter "ADD COLUMN c int DEFAULT 1" --strategy copy --chunk-size 5000
