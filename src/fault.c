@@ -22,12 +22,7 @@ void fault_point(Osc *o, const char *point)
 	if (v == NULL)
 		return;
 	long ms = strtol(v, NULL, 10);
-	/* said once: "chunk" pauses after every chunk, and a test waits for the
-	   first message of the one point OSC_FAULT names */
-	if (!o->fault_said)
-		log_msg(&o->log, LOG_WARN, "fault injection: pausing %ldms at %s%s", ms, point,
-			strcmp(point, "chunk") == 0 ? " (after every chunk)" : "");
-	o->fault_said = true;
+	log_msg(&o->log, LOG_WARN, "fault injection: pausing %ldms at %s", ms, point);
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
 }

@@ -128,7 +128,6 @@ struct Osc {
 	int64_t started_ms;
 	ResumeKind resume;
 	int64_t rows_before;             /* copied by earlier runs of this migration */
-	bool fault_said;                 /* src/fault.c said it pauses (once) */
 	Control ctl;                     /* shared with the control loop and the monitor */
 };
 
