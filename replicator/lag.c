@@ -229,12 +229,24 @@ bool lag_start(Osc *o, OscErr *e)
 		replica_name(o->opt.replicas[i], o->ctl.replicas[i].name, sizeof(o->ctl.replicas[i].name));
 	}
 	m->nreplicas = o->opt.nreplicas;
+	ReplicaState found[THROTTLE_MAX_REPLICAS];
+	int n = 0;
+	bool watch = false;
+	OscErr fe;
+	err_clear(&fe);
+	/* those the primary reports, also beside --replica (shown, and an
+	 * in-place run's lag gate reads them from the start); only needed
+	 * without --replica (MySQL's SHOW SLAVE HOSTS wants a privilege) */
+	bool found_ok = en->replicas_find(o, m->primary, found, THROTTLE_MAX_REPLICAS, &n, &watch, &fe);
+	if (!found_ok && m->nreplicas == 0) {
+		*e = fe;
+		return false;
+	}
+	if (found_ok && !watch) {
+		memcpy(o->ctl.observed, found, sizeof(found[0]) * (size_t)n);
+		o->ctl.nobserved = n;
+	}
 	if (m->nreplicas == 0) {
-		ReplicaState found[THROTTLE_MAX_REPLICAS];
-		int n = 0;
-		bool watch = false;
-		if (!en->replicas_find(o, m->primary, found, THROTTLE_MAX_REPLICAS, &n, &watch, e))
-			return false;
 		for (int i = 0; watch && i < n; i++) {
 			Watched *w = &m->replicas[m->nreplicas];
 			char *colon = strrchr(found[i].name, ':');
@@ -245,10 +257,6 @@ bool lag_start(Osc *o, OscErr *e)
 			o->ctl.replicas[m->nreplicas].beat_ms = 0;
 			o->ctl.replicas[m->nreplicas].error[0] = '\0';
 			m->nreplicas++;
-		}
-		if (!watch) {
-			memcpy(o->ctl.observed, found, sizeof(found[0]) * (size_t)n);
-			o->ctl.nobserved = n;
 		}
 	}
 	o->ctl.nreplicas = m->nreplicas;

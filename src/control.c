@@ -58,25 +58,39 @@ void control_evaluate_locked(Osc *o)
 {
 	Control *c = &o->ctl;
 	ReplicaLag lags[THROTTLE_MAX_REPLICAS];
+	char names[THROTTLE_MAX_REPLICAS][sizeof(c->observed[0].name) + 48];
 	ThrottleInputs in;
 	ThrottleDecision d;
 
 	memset(&in, 0, sizeof(in));
-	for (int i = 0; i < c->nreplicas; i++) {
-		lags[i].name = c->replicas[i].name;
-		lags[i].beat_ms = c->replicas[i].beat_ms;
-		lags[i].error = c->replicas[i].error;
-	}
 	in.now_ms = wall_ms();
+	/* before the heartbeat table exists there is nothing to read, and
+	 * nothing to throttle either, except for an in-place run: its replicas'
+	 * lag is what the primary reports (NULL: caught up and idle), as if a
+	 * heartbeat that old had been seen */
+	int n = 0;
+	if (c->heartbeat_armed) {
+		for (; n < c->nreplicas; n++) {
+			lags[n].name = c->replicas[n].name;
+			lags[n].beat_ms = c->replicas[n].beat_ms;
+			lags[n].error = c->replicas[n].error;
+		}
+	} else if (c->gate_reported) {
+		for (; n < c->nobserved; n++) {
+			const ReplicaState *r = &c->observed[n];
+			snprintf(names[n], sizeof(names[n]), "%s (replay_lag as the primary reports it)", r->name);
+			lags[n].name = names[n];
+			lags[n].beat_ms = in.now_ms - (r->replay_lag_ms > 0 ? r->replay_lag_ms : 0);
+			lags[n].error = NULL;
+		}
+	}
 	in.operator_paused = c->operator_paused;
 	in.pause_file = c->pause_file;
 	in.panic_file = c->panic_file;
 	in.pause_file_name = o->opt.pause_file;
 	in.panic_file_name = o->opt.panic_file;
-	/* before the heartbeat table exists there is nothing to read, and
-	 * nothing to throttle either */
 	in.replicas = lags;
-	in.nreplicas = c->heartbeat_armed ? c->nreplicas : 0;
+	in.nreplicas = n;
 	in.load = c->load;
 	in.nload = c->nload;
 	throttle_evaluate(&c->limits, &in, &c->tstate, &d);
@@ -166,6 +180,17 @@ bool control_gate(Osc *o, OscErr *e)
 		control_publish(o);
 		log_progress(&o->log, &o->progress, false);
 	}
+}
+
+void control_gate_reported_lag(Osc *o)
+{
+	Control *c = &o->ctl;
+	if (!c->started)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->gate_reported = true;
+	control_evaluate_locked(o);
+	pthread_mutex_unlock(&c->mu);
 }
 
 bool control_take_cutover(Osc *o)

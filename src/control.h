@@ -60,6 +60,9 @@ typedef struct Control {
 	char abort_reason[400];
 	bool pause_file, panic_file;
 	bool heartbeat_armed;     /* the heartbeat table exists: beat */
+	bool gate_reported;       /* an in-place run, which has no heartbeat: the
+	                             observed replicas' lag as the primary reports
+	                             it (pg_stat_replication.replay_lag) throttles */
 	ReplicaState replicas[THROTTLE_MAX_REPLICAS];  /* watched */
 	int nreplicas;
 	ReplicaState observed[THROTTLE_MAX_REPLICAS];  /* shown only */
@@ -89,6 +92,10 @@ void control_publish(Osc *o);          /* copies o->progress in */
 /* Waits while the decision is "pause", printing progress meanwhile.  False
  * with an exit-1 error on an abort decision, exit 3 on a signal. */
 bool control_gate(Osc *o, OscErr *e) MUSTCHECK;
+/* An in-place run, which makes no heartbeat: from now on the lag the primary
+ * reports for its replicas (PostgreSQL's pg_stat_replication.replay_lag)
+ * throttles and aborts as a heartbeat's would. */
+void control_gate_reported_lag(Osc *o);
 /* An abort requested by the operator or decided by the throttle: writes the
  * reason into e and returns true. */
 bool control_aborted(Osc *o, OscErr *e);

@@ -187,9 +187,11 @@ static bool in_place(Osc *o, Strategy *st, OscExit *rc)
 	err_clear(&e);
 	snprintf(msg, sizeof(msg), "applying the ALTER in place (%s)", strategy_name(st->kind));
 	phase(o, "in-place", msg);
-	/* paused (operator, --pause-file) or over --max-load: wait before the
-	 * statements, which cannot be paused once sent; replica lag is not
-	 * watched here (no heartbeat: an in-place run makes no work objects) */
+	/* paused (operator, --pause-file), over --max-load or a replica over
+	 * --max-lag: wait before the statements, which cannot be paused once
+	 * sent.  No heartbeat here (an in-place run makes no work objects): the
+	 * lag is the one the primary reports (PostgreSQL's replay_lag) */
+	control_gate_reported_lag(o);
 	bool ran = control_gate(o, &e) && o->engine->strategy_run(o, st, &e);
 	if (ran && st->kind == STRAT_COPY) {
 		log_msg(&o->log, LOG_INFO, "strategy: %s: %s", strategy_name(st->kind), st->why);

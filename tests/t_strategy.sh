@@ -34,6 +34,7 @@ alter_both() {
     psql_q "ALTER TABLE $R $ref" || fail "the mirror refused: $ref"
 }
 
+osc_state_forget $T          # a rerun against the same servers starts afresh
 fixture int $T $R 100000
 alter_both "ADD COLUMN c int NOT NULL DEFAULT 7"
 in_place direct
