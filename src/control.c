@@ -182,13 +182,13 @@ bool control_gate(Osc *o, OscErr *e)
 	}
 }
 
-void control_gate_reported_lag(Osc *o)
+void control_gate_reported_lag(Osc *o, bool on)
 {
 	Control *c = &o->ctl;
 	if (!c->started)
 		return;
 	pthread_mutex_lock(&c->mu);
-	c->gate_reported = true;
+	c->gate_reported = on;
 	control_evaluate_locked(o);
 	pthread_mutex_unlock(&c->mu);
 }

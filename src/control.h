@@ -92,10 +92,11 @@ void control_publish(Osc *o);          /* copies o->progress in */
 /* Waits while the decision is "pause", printing progress meanwhile.  False
  * with an exit-1 error on an abort decision, exit 3 on a signal. */
 bool control_gate(Osc *o, OscErr *e) MUSTCHECK;
-/* An in-place run, which makes no heartbeat: from now on the lag the primary
- * reports for its replicas (PostgreSQL's pg_stat_replication.replay_lag)
- * throttles and aborts as a heartbeat's would. */
-void control_gate_reported_lag(Osc *o);
+/* An in-place run, which makes no heartbeat, before its statements (on:
+ * true): the lag the primary reports for its replicas (PostgreSQL's
+ * pg_stat_replication.replay_lag) throttles and aborts as a heartbeat's
+ * would, until called with false. */
+void control_gate_reported_lag(Osc *o, bool on);
 /* An abort requested by the operator or decided by the throttle: writes the
  * reason into e and returns true. */
 bool control_aborted(Osc *o, OscErr *e);

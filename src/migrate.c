@@ -191,8 +191,11 @@ static bool in_place(Osc *o, Strategy *st, OscExit *rc)
 	 * --max-lag: wait before the statements, which cannot be paused once
 	 * sent.  No heartbeat here (an in-place run makes no work objects): the
 	 * lag is the one the primary reports (PostgreSQL's replay_lag) */
-	control_gate_reported_lag(o);
-	bool ran = control_gate(o, &e) && o->engine->strategy_run(o, st, &e);
+	control_gate_reported_lag(o, true);
+	bool gated = control_gate(o, &e);
+	if (gated)
+		control_gate_reported_lag(o, false); /* nothing to pause once sent */
+	bool ran = gated && o->engine->strategy_run(o, st, &e);
 	if (ran && st->kind == STRAT_COPY) {
 		log_msg(&o->log, LOG_INFO, "strategy: %s: %s", strategy_name(st->kind), st->why);
 		return false;

@@ -57,7 +57,7 @@ alter_both() {
 }
 
 # ---- INSTANT ------------------------------------------------------------------
-my_fixture int $T $R 50000
+my_fixture int $T $R 25000
 # a child table's foreign key (no rows, so the writer's deletes pass): in
 # place there is no swap, so no --alter-foreign-keys-method is needed
 my_q "DROP TABLE IF EXISTS t_my_strat_child;

@@ -35,7 +35,7 @@ alter_both() {
 }
 
 osc_state_forget $T          # a rerun against the same servers starts afresh
-fixture int $T $R 100000
+fixture int $T $R 50000
 alter_both "ADD COLUMN c int NOT NULL DEFAULT 7"
 in_place direct
 tables_equal $T $R "$COLS, c"
@@ -73,7 +73,7 @@ grep -q '"strategy: copy: the ALTER rewrites the table' "$OSC_ERR" || fail "a vo
 assert_true "to_regclass('_${T}_osc_old') IS NOT NULL" "the copy swapped"
 tables_equal $T $R "id, v, n, extra, r"
 
-fixture int $T $R 100000
+fixture int $T $R 50000
 alter_both "ADD CONSTRAINT t_strat_id_n_key UNIQUE (id, n)" "ADD UNIQUE (id, n)"
 in_place unique-index
 grep -q 'building the unique index t_strat_id_n_key concurrently' "$OSC_ERR" || fail "no concurrent index build"
