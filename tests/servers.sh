@@ -79,6 +79,11 @@ local   all          postgres                trust
 host    all          postgres  127.0.0.1/32  trust
 local   replication  postgres                trust
 host    replication  postgres  127.0.0.1/32  trust
+# tests that need a password (secrets, TLS) connect as the role osc_pw
+host    all          osc_pw    127.0.0.1/32  scram-sha-256
+# tests of limited roles (privileges, row security) connect as other roles
+local   all          all                     trust
+host    all          all       127.0.0.1/32  trust
 EOF
     as_pg "$PGBIN/pg_ctl" -D "$pd" -l "$dir/pg-primary.log" -w -t 30 start >/dev/null \
         || { tail -20 "$dir/pg-primary.log" >&2; die "primary did not start"; }
