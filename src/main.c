@@ -159,6 +159,7 @@ int main(int argc, char **argv)
 	    (o.opt.command == CMD_RUN && !check_local_paths(&o, &e))) {
 		log_error(&o.log, &e);
 		log_close(&o.log);
+		alter_free(&o.alter);
 		options_free(&o.opt);
 		return OSC_EXIT_INPUT;
 	}
