@@ -268,10 +268,20 @@ bool url_span_value(const char *s, const UrlSpan *sp, char *out, size_t outsz)
 	return true;
 }
 
+/* Replaces [p, p+len) of text by "***" (or '*'s when shorter than that). */
+static void mask_range(char *p, size_t len)
+{
+	if (len >= 3) {
+		memcpy(p, "***", 3);
+		memmove(p + 3, p + len, strlen(p + len) + 1);
+	} else {
+		memset(p, '*', len);
+	}
+}
+
 void url_mask_text(char *text)
 {
-	/* "***" where the password was: never longer than a password of three
-	 * or more characters; a shorter one is overwritten with '*' instead */
+	/* scheme://user:password@: the token ends at white space or a quote */
 	for (char *sep = strstr(text, "://"); sep; sep = strstr(sep + 3, "://")) {
 		char *start = sep + 3;
 		size_t tok = strcspn(start, " \t\r\n'\"`<>");
@@ -283,12 +293,35 @@ void url_mask_text(char *text)
 			colon = memchr(start, ':', (size_t)(at - start));
 		if (colon == NULL || at == colon + 1)
 			continue;
-		size_t len = (size_t)(at - colon - 1);
-		if (len >= 3) {
-			memcpy(colon + 1, "***", 3);
-			memmove(colon + 4, at, strlen(at) + 1);
+		mask_range(colon + 1, (size_t)(at - colon - 1));
+	}
+	/* password=value, sslpassword = 'value': libpq's key=value strings
+	 * and URL query parameters quoted in a message */
+	for (char *k = strstr(text, "password"); k; k = strstr(k + 1, "password")) {
+		char *p = k + 8;
+		while (*p == ' ')
+			p++;
+		if (*p != '=')
+			continue;
+		p++;
+		while (*p == ' ')
+			p++;
+		char *v = p;
+		if (*p == '\'') {
+			v = ++p;
+			while (*p && *p != '\'') {
+				if (*p == '\\' && p[1])
+					p++;
+				p++;
+			}
 		} else {
-			memset(colon + 1, '*', len);
+			while (*p && !strchr(" \t\r\n'\"`<>),;&", *p)) {
+				if (*p == '\\' && p[1])
+					p++;
+				p++;
+			}
 		}
+		if (p > v && strncmp(v, "***", 3) != 0)
+			mask_range(v, (size_t)(p - v));
 	}
 }

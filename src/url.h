@@ -53,7 +53,9 @@ void url_scrub(char *s);
  * false when it does not fit. */
 bool url_span_value(const char *s, const UrlSpan *sp, char *out, size_t outsz);
 /* In free text (a message), masks the password of every scheme://user:pw@
- * found, in place: for URLs nobody registered as secret. */
+ * and the value of every password=... (libpq's key=value form, a query
+ * parameter) found, in place: for connection strings nobody registered as
+ * secret.  The text only gets shorter. */
 void url_mask_text(char *text);
 
 #endif

@@ -3,7 +3,7 @@
 # under the mirrored writer as a user with a password (in --database and
 # --replica URLs, and in PGPASSWORD / MYSQL_PWD as well), with -vv, and
 # nothing it leaves contains the password: its argv as `ps` reads it
-# (/proc/PID/cmdline) while it runs, its log (JSON on PostgreSQL, text on
+# (/proc/PID/cmdline) while it runs (--opt URL and --opt=URL), its log (JSON on PostgreSQL, text on
 # MariaDB), `osc status` (text and JSON), `osc history`, the state rows, the
 # hooks' environment (which gets OSC_DATABASE with the password masked), the
 # control socket's name.  The socket is named after the target alone
@@ -86,8 +86,9 @@ wait_replica_caught_up
 osc_state_forget $T
 fixture int $T $R 3000
 start_writer int $T $R
+# the replica twice: as a URL (in the --opt=value form) and as a libpq key=value string
 PGPASSWORD=$PW "$OSC" --strategy copy --table $T --alter "ADD COLUMN c int DEFAULT 5" --database "$url" \
-    --replica "$rurl" -vv --log-format json --log-file "$OUT/pg.jsonl" --postpone-cutover "$TEST_TMP/pg.pp" \
+    --replica="$rurl" --replica "host=127.0.0.1 port=$OSC_PG_REPLICA_PORT dbname=osctest user=osc_pw password=$PW" -vv --log-format json --log-file "$OUT/pg.jsonl" --postpone-cutover "$TEST_TMP/pg.pp" \
     --on-cutover "env >$OUT/pg-cutover.env" --on-success "env >$OUT/pg-success.env" \
     >"$OUT/pg.out" 2>"$OUT/pg.err" &
 OSC_BG_PID=$!
@@ -100,6 +101,7 @@ no_secret "argv of the running osc" "$OUT/pg.cmdline" "$OUT/pg.ps"
 
 "$OSC" status --table $T --database "$url" --log-format text >"$OUT/pg-status.txt" 2>&1 || fail "osc status (text) failed"
 grep -q '^phase: *cutover' "$OUT/pg-status.txt" || fail "osc status did not reach the run: $(cat "$OUT/pg-status.txt")"
+[ "$(grep -c '^replica:' "$OUT/pg-status.txt")" = 2 ] || fail "osc status does not show the two replicas: $(cat "$OUT/pg-status.txt")"
 # the same target, the password through PGPASSWORD, the table schema-qualified
 PGPASSWORD=$PW "$OSC" status --table public.$T --database "postgres://osc_pw@127.0.0.1:$OSC_PG_PORT/osctest" \
     >"$OUT/pg-status.json" 2>&1 || fail "osc status (PGPASSWORD) failed"

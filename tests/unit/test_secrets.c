@@ -69,6 +69,12 @@ static void test_mask_text(void)
 	snprintf(t, sizeof(t), "no url here: a:b@c");
 	url_mask_text(t);
 	CHECK_STR(t, "no url here: a:b@c");
+	snprintf(t, sizeof(t), "replica host=h password=ab sslrootcert=/x: down; sslpassword = 'k e y', password");
+	url_mask_text(t);
+	CHECK_STR(t, "replica host=h password=** sslrootcert=/x: down; sslpassword = '***', password");
+	snprintf(t, sizeof(t), "postgres://h/db?password=abcd&sslmode=require (password=***)");
+	url_mask_text(t);
+	CHECK_STR(t, "postgres://h/db?password=***&sslmode=require (password=***)");
 
 	Secrets sec = { { NULL }, 0 };
 	secrets_add_conn(&sec, "postgres://u:p%40ssword1@h/db");
