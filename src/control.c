@@ -722,6 +722,16 @@ static bool claim_path(const char *path, OscErr *e)
 	return true;
 }
 
+/* A local path refused at the start of a resumed run: the unfinished
+ * migration is left to be resumed (exit 3) once the path is fixed, not
+ * aborted because of a file someone else put in its way. */
+static bool refuse_start(Osc *o, OscErr *e)
+{
+	if (o->resume != RESUME_NONE && e->exit == OSC_EXIT_INPUT)
+		e->exit = OSC_EXIT_STOPPED;
+	return false;
+}
+
 bool control_start(Osc *o, OscErr *e)
 {
 	Control *c = &o->ctl;
@@ -736,17 +746,17 @@ bool control_start(Osc *o, OscErr *e)
 	c->decision.max_lag_ms = -1;
 	c->progress = o->progress;
 	if (!control_socket_path(o, true, false, c->socket_path, sizeof(c->socket_path), e))
-		return false;
+		return refuse_start(o, e);
 	if (strlen(c->socket_path) >= sizeof(sa.sun_path)) {
 		err_set(e, OSC_EXIT_INPUT, "--socket: the path is too long for a Unix socket");
-		return false;
+		return refuse_start(o, e);
 	}
 	if (!claim_path(c->socket_path, e))
-		return false;
+		return refuse_start(o, e);
 	/* the postpone flag, made here (no link followed, an existing one only
 	 * if it is the user's file): a refusal changes nothing */
 	if (o->opt.postpone_cutover && !localpath_create_flag("--postpone-cutover", o->opt.postpone_cutover, e))
-		return false;
+		return refuse_start(o, e);
 
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
@@ -765,7 +775,7 @@ bool control_start(Osc *o, OscErr *e)
 	if (rc != 0) {
 		err_set(e, OSC_EXIT_INPUT, "control socket %s: %s", c->socket_path, strerror(errno));
 		close(fd);
-		return false;
+		return refuse_start(o, e);
 	}
 
 	lp = calloc(1, sizeof(Loop));
@@ -829,7 +839,6 @@ OscExit control_client(Osc *o, const char *command, bool *running)
 	char path[108];
 	struct sockaddr_un sa;
 	char buf[8192];
-
 	OscErr e;
 	uid_t uid;
 	pid_t pid;
