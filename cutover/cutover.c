@@ -10,10 +10,10 @@
 #include "cutover.h"
 
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backoff.h"
+#include "localpath.h"
 
 bool cutover_catch_up(Osc *o, int64_t batch, int64_t budget_ms, int64_t *applied, OscErr *e)
 {
@@ -34,13 +34,14 @@ bool cutover_catch_up(Osc *o, int64_t batch, int64_t budget_ms, int64_t *applied
  * until it is removed or `osc cutover` arrives. */
 static bool postpone(Osc *o, OscErr *e)
 {
-	struct stat st;
 	int64_t applied = 0, said = 0;
 	const char *flag = o->opt.postpone_cutover;
 
 	if (flag == NULL)
 		return true;
-	while (stat(flag, &st) == 0) {
+	/* only the user's own regular file holds the swap back (a file someone
+	 * else put at the path does not: src/localpath.h) */
+	while (localpath_flag_present(flag, NULL, 0)) {
 		if (control_take_cutover(o)) {
 			log_msg(&o->log, LOG_INFO, "cutover requested: swapping although %s exists", flag);
 			return true;

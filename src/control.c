@@ -8,6 +8,13 @@
  * cutover, abort, set name=value...  The loop never waits on a database, so
  * an answer comes at once whatever the worker is doing; what it reports is
  * what the worker last published (after every chunk and every replay batch).
+ *
+ * Only the user who runs osc may talk to it, and osc talks only to its own
+ * user: the socket is 0600 in a directory only the user can write
+ * (src/localpath.h), and both ends check the other's uid (SO_PEERCRED), so
+ * neither a socket planted at the path nor a client of another user gets
+ * an answer.  The name is a hash of the target (src/dburl.h), never of a
+ * password.
  */
 #include "control.h"
 
@@ -28,7 +35,9 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "dburl.h"
 #include "duration.h"
+#include "localpath.h"
 #include "names.h"
 #include "osc.h"
 
@@ -40,18 +49,42 @@ typedef struct Loop {
 
 /* ---------------------------------------------------------------- shared */
 
-void control_socket_path(Osc *o, char *out, size_t outsz)
+bool control_socket_path(Osc *o, bool create, bool under_tmpdir, char *out, size_t outsz, OscErr *e)
 {
-	char hash[17], buf[2048];
+	char hash[17], dir[256], target[2048];
 	const char *url = o->opt.database ? o->opt.database : getenv("OSC_DATABASE_URL");
 
 	if (o->opt.socket_path) {
-		snprintf(out, outsz, "%s", o->opt.socket_path);
-		return;
+		if ((size_t)snprintf(out, outsz, "%s", o->opt.socket_path) >= outsz) {
+			err_set(e, OSC_EXIT_INPUT, "--socket: the path is too long for a Unix socket");
+			return false;
+		}
+		return true;
 	}
-	snprintf(buf, sizeof(buf), "%s\n%s", url ? url : "", o->opt.table ? o->opt.table : "");
-	names_hash_hex(hash, 16, buf, strlen(buf));
-	snprintf(out, outsz, "/tmp/osc-%s.sock", hash);
+	if (!localpath_socket_dir(dir, sizeof(dir), create, under_tmpdir, e))
+		return false;
+	/* what the migration is, without who connects or with which password */
+	dburl_target(url, &o->target, target, sizeof(target));
+	names_hash_hex(hash, 16, target, strlen(target));
+	if ((size_t)snprintf(out, outsz, "%s/osc-%s.sock", dir, hash) >= outsz) {
+		err_set(e, OSC_EXIT_INPUT, "the socket directory %s is too long for a socket path: give --socket PATH", dir);
+		return false;
+	}
+	return true;
+}
+
+/* The uid at the other end of a Unix socket; false when it cannot be read. */
+static bool peer_uid(int fd, uid_t *uid, pid_t *pid)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	*uid = (uid_t)-1; /* nobody's: a failed read never looks like a match */
+	*pid = 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof(cred))
+		return false;
+	*uid = cred.uid;
+	*pid = cred.pid;
+	return true;
 }
 
 void control_evaluate_locked(Osc *o)
@@ -527,7 +560,9 @@ static void dispatch(Osc *o, char *line, struct evbuffer *out)
 		pthread_mutex_unlock(&o->ctl.mu);
 	}
 	fclose(r.f);
-	evbuffer_add(out, buf, len);
+	/* a replica's name or a reason may quote a connection string */
+	secrets_mask(&o->log.secrets, buf);
+	evbuffer_add(out, buf, strlen(buf));
 	free(buf);
 }
 
@@ -571,6 +606,16 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	(void)socklen;
 	Osc *o = arg;
 	Loop *lp = o->ctl.loop;
+	uid_t uid;
+	pid_t pid;
+	if (!peer_uid(fd, &uid, &pid) || uid != geteuid()) {
+		/* the socket's mode keeps others out; this holds even if the mode
+		 * or the directory were wrong */
+		log_msg(&o->log, LOG_WARN, "control socket: refused a connection from uid %u (pid %d): not this run's user",
+		        (unsigned)uid, (int)pid);
+		close(fd);
+		return;
+	}
 	struct bufferevent *bev = bufferevent_socket_new(lp->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
 		close(fd);
@@ -582,13 +627,25 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	bufferevent_enable(bev, EV_READ);
 }
 
+/* Whether a flag file counts; one that exists but is not the user's own
+ * regular file is ignored, and said once each time it appears. */
+static bool flag_counts(Osc *o, const char *what, const char *path, bool *warned)
+{
+	char why[128];
+	bool present = localpath_flag_present(path, why, sizeof(why));
+	if (why[0] && !*warned)
+		log_msg(&o->log, LOG_WARN, "ignoring %s %s: it %s (osc only trusts a regular file of yours there)", what,
+		        path, why);
+	*warned = why[0] != '\0';
+	return present;
+}
+
 /* Reads the flag files and decides again. */
 static void read_flag_files(Osc *o)
 {
 	Control *c = &o->ctl;
-	struct stat st;
-	bool pause = o->opt.pause_file && stat(o->opt.pause_file, &st) == 0;
-	bool panic = o->opt.panic_file && stat(o->opt.panic_file, &st) == 0;
+	bool pause = flag_counts(o, "--pause-file", o->opt.pause_file, &c->pause_file_ignored);
+	bool panic = flag_counts(o, "--panic-file", o->opt.panic_file, &c->panic_file_ignored);
 	pthread_mutex_lock(&c->mu);
 	c->pause_file = pause;
 	c->panic_file = panic;
@@ -630,10 +687,16 @@ static void *loop_main(void *arg)
 }
 
 /* A socket file left by a killed run answers nothing: remove it.  One that
- * answers belongs to a live osc. */
+ * answers belongs to a live osc of this user; anything else at the path
+ * (another user's socket, a file, a link) is refused and left alone. */
 static bool claim_path(const char *path, OscErr *e)
 {
 	struct sockaddr_un sa;
+	uid_t uid;
+	pid_t pid;
+
+	if (!localpath_check_socket(path, e))
+		return false;
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -643,13 +706,30 @@ static bool claim_path(const char *path, OscErr *e)
 		return false;
 	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		bool mine = peer_uid(fd, &uid, &pid) && uid == geteuid();
 		close(fd);
-		err_set(e, OSC_EXIT_STOPPED, "control socket %s: another osc answers there", path);
+		if (mine)
+			err_set(e, OSC_EXIT_STOPPED, "control socket %s: another osc answers there (pid %d)", path, (int)pid);
+		else
+			err_set(e, OSC_EXIT_INPUT,
+			        "control socket %s: a process of uid %u answers there, not one of yours: give --socket a path "
+			        "in a directory only you can write; nothing was done",
+			        path, (unsigned)uid);
 		return false;
 	}
 	close(fd);
 	unlink(path);
 	return true;
+}
+
+/* A local path refused at the start of a resumed run: the unfinished
+ * migration is left to be resumed (exit 3) once the path is fixed, not
+ * aborted because of a file someone else put in its way. */
+static bool refuse_start(Osc *o, OscErr *e)
+{
+	if (o->resume != RESUME_NONE && e->exit == OSC_EXIT_INPUT)
+		e->exit = OSC_EXIT_STOPPED;
+	return false;
 }
 
 bool control_start(Osc *o, OscErr *e)
@@ -665,13 +745,18 @@ bool control_start(Osc *o, OscErr *e)
 	c->chunk_size_max = o->opt.chunk_size_max;
 	c->decision.max_lag_ms = -1;
 	c->progress = o->progress;
-	control_socket_path(o, c->socket_path, sizeof(c->socket_path));
+	if (!control_socket_path(o, true, false, c->socket_path, sizeof(c->socket_path), e))
+		return refuse_start(o, e);
 	if (strlen(c->socket_path) >= sizeof(sa.sun_path)) {
 		err_set(e, OSC_EXIT_INPUT, "--socket: the path is too long for a Unix socket");
-		return false;
+		return refuse_start(o, e);
 	}
 	if (!claim_path(c->socket_path, e))
-		return false;
+		return refuse_start(o, e);
+	/* the postpone flag, made here (no link followed, an existing one only
+	 * if it is the user's file): a refusal changes nothing */
+	if (o->opt.postpone_cutover && !localpath_create_flag("--postpone-cutover", o->opt.postpone_cutover, e))
+		return refuse_start(o, e);
 
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
@@ -681,13 +766,16 @@ bool control_start(Osc *o, OscErr *e)
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->socket_path);
-	mode_t old = umask(0177); /* the socket is born 0600: only its owner steers the run */
+	/* the socket is born 0600: only its owner steers the run (no chmod
+	 * after bind: in a shared directory the path could be a link by then;
+	 * no other thread runs yet to see the umask) */
+	mode_t old = umask(0177);
 	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (rc != 0 || chmod(c->socket_path, 0600) != 0) {
+	if (rc != 0) {
 		err_set(e, OSC_EXIT_INPUT, "control socket %s: %s", c->socket_path, strerror(errno));
 		close(fd);
-		return false;
+		return refuse_start(o, e);
 	}
 
 	lp = calloc(1, sizeof(Loop));
@@ -710,11 +798,6 @@ bool control_start(Osc *o, OscErr *e)
 	if (pthread_create(&c->loop_thread, NULL, loop_main, o) != 0)
 		goto fail;
 	c->started = true;
-	if (o->opt.postpone_cutover) {
-		int pf = open(o->opt.postpone_cutover, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-		if (pf >= 0)
-			close(pf);
-	}
 	log_msg(&o->log, LOG_INFO, "control socket: %s (osc status|pause|resume|cutover|abort|set --table %s)",
 	        c->socket_path, o->opt.table);
 	return true;
@@ -756,9 +839,25 @@ OscExit control_client(Osc *o, const char *command, bool *running)
 	char path[108];
 	struct sockaddr_un sa;
 	char buf[8192];
+	OscErr e;
+	uid_t uid;
+	pid_t pid;
 
 	*running = false;
-	control_socket_path(o, path, sizeof(path));
+	err_clear(&e);
+	/* the run's directory: XDG_RUNTIME_DIR's, or the one under $TMPDIR
+	 * when the run had none (cron) */
+	bool found = control_socket_path(o, false, false, path, sizeof(path), &e);
+	struct stat st;
+	if (found && o->opt.socket_path == NULL && getenv("XDG_RUNTIME_DIR") && lstat(path, &st) != 0)
+		found = control_socket_path(o, false, true, path, sizeof(path), &e);
+	if (!found || !localpath_check_socket(path, &e)) {
+		/* no answer from a place someone else controls: not even "nothing
+		 * runs", which would send status to the state table */
+		*running = true;
+		log_error(&o->log, &e);
+		return OSC_EXIT_INPUT;
+	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return OSC_EXIT_FAILED;
@@ -770,6 +869,14 @@ OscExit control_client(Osc *o, const char *command, bool *running)
 		return OSC_EXIT_FAILED;
 	}
 	*running = true;
+	if (!peer_uid(fd, &uid, &pid) || uid != geteuid()) {
+		log_msg(&o->log, LOG_ERROR,
+		        "the control socket %s is held by uid %u (pid %d), not by you: osc does not talk to it; nothing was "
+		        "sent",
+		        path, (unsigned)uid, (int)pid);
+		close(fd);
+		return OSC_EXIT_INPUT;
+	}
 	size_t len = strlen(command);
 	if (write(fd, command, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
 		fprintf(stderr, "osc: error: control socket %s: %s\n", path, strerror(errno));

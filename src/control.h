@@ -50,6 +50,8 @@ typedef struct Control {
 	pthread_t loop_thread, monitor_thread;
 	void *loop;               /* the libevent side (control.c) */
 	void *monitor;            /* the monitor's connections (replicator/lag.c) */
+	/* the control loop's own (it alone reads the flag files once started) */
+	bool pause_file_ignored, panic_file_ignored; /* there, but not the user's file: said once */
 
 	/* --- under mu --- */
 	ThrottleLimits limits;    /* osc set changes these */
@@ -84,8 +86,11 @@ bool control_start(Osc *o, OscErr *e) MUSTCHECK;
 /* Stops the threads (monitor first), removes the socket. */
 void control_stop(Osc *o);
 
-/* The socket path for o's database and table (--socket, else derived). */
-void control_socket_path(Osc *o, char *out, size_t outsz);
+/* The socket path for o's target (--socket, else osc-<hash of engine,
+ * host, port, database and table>.sock in the private socket directory,
+ * made when create; under_tmpdir: the one under $TMPDIR even when XDG_RUNTIME_DIR is
+ * set, src/localpath.h).  An unsafe directory is an exit-2 error. */
+bool control_socket_path(Osc *o, bool create, bool under_tmpdir, char *out, size_t outsz, OscErr *e) MUSTCHECK;
 
 /* Worker side. */
 void control_publish(Osc *o);          /* copies o->progress in */
@@ -115,7 +120,8 @@ void control_block_signals(void);
 
 /* Client side (`osc status|pause|resume|cutover|abort|set`): sends one
  * command to a running migration's socket and prints the answer.  *running
- * is false when no migration answers there. */
+ * is false when no migration answers there; a socket or directory of
+ * another user is refused (exit 2, *running true: nothing else is tried). */
 OscExit control_client(Osc *o, const char *command, bool *running);
 
 #endif

@@ -4,6 +4,13 @@
  * fork + execl("/bin/sh", "-c", cmd) with the variables set in the child
  * only; the parent polls waitpid and kills the hook's process group after
  * HOOK_TIMEOUT_MS, so a hook can never keep osc (and its locks) waiting.
+ *
+ * A hook gets the migration's facts, never its credentials: a hook is often
+ * a notifier that logs or forwards what it is given, so the variables that
+ * carry a password (PGPASSWORD, MYSQL_PWD, OSC_DATABASE_URL) are removed
+ * from its environment, and OSC_DATABASE names the database with the
+ * password masked.  A hook that connects brings its own (~/.pgpass,
+ * ~/.my.cnf).
  */
 #include "hooks.h"
 
@@ -14,6 +21,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "url.h"
 
 #define HOOK_TIMEOUT_MS 60000
 
@@ -28,14 +37,21 @@ void hooks_run(Osc *o, const char *cmd, const char *outcome, OscExit code, const
 {
 	if (cmd == NULL || *cmd == '\0')
 		return;
+	const char *url = o->opt.database ? o->opt.database : getenv("OSC_DATABASE_URL");
+	char *shown = url_masked(url); /* before fork: the child only sets and execs */
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
+		free(shown);
 		log_msg(&o->log, LOG_WARN, "hook --on-%s: cannot fork: %s", outcome, strerror(errno));
 		return;
 	}
 	if (pid == 0) {
 		setpgid(0, 0);
+		unsetenv("PGPASSWORD");
+		unsetenv("MYSQL_PWD");
+		unsetenv("OSC_DATABASE_URL");
+		setenv("OSC_DATABASE", shown, 1);
 		setenv("OSC_TABLE", o->opt.table ? o->opt.table : "", 1);
 		setenv("OSC_ALTER", o->opt.alter ? o->opt.alter : "", 1);
 		setenv("OSC_PHASE", o->progress.phase ? o->progress.phase : "", 1);
@@ -48,6 +64,7 @@ void hooks_run(Osc *o, const char *cmd, const char *outcome, OscExit code, const
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
+	free(shown);
 	int status = 0;
 	int64_t deadline = now_ms() + HOOK_TIMEOUT_MS;
 	for (;;) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "duration.h"
+#include "localpath.h"
 
 int64_t now_us(void)
 {
@@ -60,8 +61,12 @@ bool log_init(Log *l, const Options *o, OscErr *e)
 	l->table = o->table;
 	l->progress_every_ms = o->progress_interval_ms;
 	if (o->log_file) {
-		l->out = fopen(o->log_file, "a");
+		int fd = localpath_open_append("--log-file", o->log_file, e);
+		if (fd < 0)
+			return false;
+		l->out = fdopen(fd, "a");
 		if (l->out == NULL) {
+			close(fd);
 			l->out = stderr;
 			err_set(e, OSC_EXIT_INPUT, "--log-file %s: %s", o->log_file, strerror(errno));
 			return false;
@@ -83,7 +88,13 @@ void log_close(Log *l)
 		fclose(l->out);
 	l->out = stderr;
 	l->to_file = false;
+	secrets_free(&l->secrets);
 	unlock(l);
+}
+
+void log_add_secrets(Log *l, const char *conn)
+{
+	secrets_add_conn(&l->secrets, conn);
 }
 
 void log_json_string(FILE *f, const char *s)
@@ -156,6 +167,13 @@ static void vlog(Log *l, LogLevel lvl, const char *detail, const char *fmt, va_l
 	if ((lvl == LOG_INFO && l->verbosity < 0) || (lvl == LOG_DEBUG && l->verbosity < 1))
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	secrets_mask(&l->secrets, msg);
+	char masked_detail[4096];
+	if (detail && *detail) {
+		snprintf(masked_detail, sizeof(masked_detail), "%s", detail);
+		secrets_mask(&l->secrets, masked_detail);
+		detail = masked_detail;
+	}
 	lock(l);
 	if (l->to_file && lvl == LOG_ERROR) {
 		fprintf(stderr, "osc: error: %s\n", msg);
@@ -212,6 +230,10 @@ void log_error(Log *l, const OscErr *e)
 
 void log_phase(Log *l, const char *phase, const char *what)
 {
+	char masked[2048];
+	snprintf(masked, sizeof(masked), "%s", what ? what : "");
+	secrets_mask(&l->secrets, masked);
+	what = masked;
 	lock(l);
 	if (l->json) {
 		json_begin(l, "phase");
@@ -231,7 +253,10 @@ void log_progress(Log *l, const Progress *p, bool force)
 	int64_t now = now_ms();
 	int64_t every = l->progress_every_ms > 0 ? l->progress_every_ms : l->tty ? 200 : 5000;
 	char eta[32] = "?", inphase[32], lag[32] = "-";
+	char reason[sizeof(p->throttle_reason)];
 
+	snprintf(reason, sizeof(reason), "%s", p->throttle_reason);
+	secrets_mask(&l->secrets, reason);
 	lock(l);
 	if (!force && now - l->last_progress_ms < every)
 		goto out;
@@ -253,7 +278,7 @@ void log_progress(Log *l, const Progress *p, bool force)
 		        p->throttled ? "true" : "false");
 		if (p->throttled) {
 			fputs(",\"throttle_reason\":", l->out);
-			log_json_string(l->out, p->throttle_reason);
+			log_json_string(l->out, reason);
 		}
 		json_end(l);
 		goto out;
@@ -268,7 +293,7 @@ void log_progress(Log *l, const Progress *p, bool force)
 	fprintf(l->out, "osc: %-8s %lld/%lld rows (%.1f%%)  %.0f rows/s  backlog %lld  chunk %lld  lag %s  %s  ETA %s%s%s",
 	        p->phase, (long long)p->rows_copied, (long long)p->rows_estimate, pct, p->rows_per_sec,
 	        (long long)p->log_backlog, (long long)p->chunk_size, lag, inphase, eta,
-	        p->throttled ? "  THROTTLED: " : "", p->throttled ? p->throttle_reason : "");
+	        p->throttled ? "  THROTTLED: " : "", p->throttled ? reason : "");
 	if (l->tty) {
 		l->line_open = true;
 	} else {

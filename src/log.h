@@ -8,6 +8,7 @@
  * --log-format chooses; by default a terminal gets text and anything else
  * gets JSON lines.  --log-file appends the log to a file (JSON lines unless
  * --log-format text) and echoes errors on stderr, so cron mails only those.
+ * Every line has the passwords osc was given masked (src/secrets.h).
  */
 #ifndef OSC_LOG_H
 #define OSC_LOG_H
@@ -19,6 +20,7 @@
 
 #include "err.h"
 #include "options.h"
+#include "secrets.h"
 
 typedef enum LogLevel { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG } LogLevel;
 
@@ -48,11 +50,15 @@ typedef struct Log {
 	const char *table; /* for JSON records */
 	FILE *out;
 	bool to_file;      /* --log-file: errors are echoed on stderr too */
+	Secrets secrets;   /* masked out of every line (registered before threads start) */
 } Log;
 
-/* Opens --log-file when given (exit-2 error when it cannot). */
+/* Opens --log-file when given (exit-2 error when it cannot, or when the
+ * path is a link or a file that is not the user's: src/localpath.h). */
 bool log_init(Log *l, const Options *o, OscErr *e) MUSTCHECK;
 void log_close(Log *l);
+/* Registers the passwords of a connection string: no line shows them. */
+void log_add_secrets(Log *l, const char *conn);
 void log_msg(Log *l, LogLevel lvl, const char *fmt, ...) PRINTFLIKE(3, 4);
 void log_phase(Log *l, const char *phase, const char *what);
 /* Prints progress when due (--progress-interval; by default every 200ms on

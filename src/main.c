@@ -8,7 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dburl.h"
+#include "localpath.h"
 #include "osc.h"
+#include "url.h"
 
 #define OSC_VERSION "0.1.0"
 
@@ -34,9 +37,31 @@ bool engine_for_url(const char *url, const Engine **out, OscErr *e)
 		*out = &pg_engine;
 		return true;
 	}
+	char *shown = url_masked(url);
 	err_set(e, OSC_EXIT_INPUT, "--database: unknown URL scheme in '%s' (postgres://, postgresql://, mysql://, mariadb://)",
-	        url);
+	        shown);
+	free(shown);
 	return false;
+}
+
+static bool check_replicas(Osc *o, OscErr *e)
+{
+	for (int i = 0; i < o->opt.nreplicas; i++)
+		if (!dburl_check("--replica", o->opt.replicas[i], e))
+			return false;
+	return true;
+}
+
+/* A run's local files, before anything connects: the socket directory and
+ * path, and flag files someone else may have put in place (each is checked
+ * again where it is opened or made). */
+static bool check_local_paths(Osc *o, OscErr *e)
+{
+	char path[108];
+	return control_socket_path(o, true, false, path, sizeof(path), e) && localpath_check_socket(path, e) &&
+	       localpath_check_flag("--postpone-cutover", o->opt.postpone_cutover, e) &&
+	       localpath_check_flag("--pause-file", o->opt.pause_file, e) &&
+	       localpath_check_flag("--panic-file", o->opt.panic_file, e);
 }
 
 /* osc status|pause|resume|cutover|abort|set: the running migration's socket.
@@ -76,9 +101,15 @@ static OscExit steer(Osc *o)
 	if (o->opt.command == CMD_STATUS)
 		return migrate_history(o, true);
 	char path[108];
-	control_socket_path(o, path, sizeof(path));
+	OscErr e;
+	err_clear(&e);
+	if (!control_socket_path(o, false, false, path, sizeof(path), &e)) {
+		log_error(&o->log, &e);
+		return OSC_EXIT_INPUT;
+	}
 	fprintf(stderr,
-	        "osc: error: no running migration of %s answers on %s (same --database as the run? or its --socket)\n",
+	        "osc: error: no running migration of %s answers on %s (the same host, port and database as the run? "
+	        "or its --socket)\n",
 	        o->opt.table, path);
 	return OSC_EXIT_FAILED;
 }
@@ -94,6 +125,7 @@ int main(int argc, char **argv)
 	options_defaults(&o.opt);
 	o.stop = &stop_requested;
 	if (!options_parse(&o.opt, argc, argv, &e)) {
+		url_mask_text(e.msg); /* a URL given where another word belonged */
 		fprintf(stderr, "osc: error: %s\n", e.msg);
 		options_free(&o.opt);
 		return OSC_EXIT_INPUT;
@@ -115,11 +147,19 @@ int main(int argc, char **argv)
 	}
 
 	const char *url = o.opt.database ? o.opt.database : getenv("OSC_DATABASE_URL");
+	/* no line of the log shows a password osc was given */
+	log_add_secrets(&o.log, url);
+	for (int i = 0; i < o.opt.nreplicas; i++)
+		log_add_secrets(&o.log, o.opt.replicas[i]);
+	secrets_add(&o.log.secrets, getenv("PGPASSWORD"));
+	secrets_add(&o.log.secrets, getenv("MYSQL_PWD"));
 	if ((o.opt.table != NULL && !names_parse_table(o.opt.table, &o.target, &e)) ||
 	    ((o.opt.command == CMD_RUN || o.opt.command == CMD_PLAN) && !alter_parse(o.opt.alter, &o.alter, &e)) ||
-	    !engine_for_url(url, &o.engine, &e)) {
+	    !engine_for_url(url, &o.engine, &e) || !dburl_check("--database", url, &e) || !check_replicas(&o, &e) ||
+	    (o.opt.command == CMD_RUN && !check_local_paths(&o, &e))) {
 		log_error(&o.log, &e);
 		log_close(&o.log);
+		alter_free(&o.alter);
 		options_free(&o.opt);
 		return OSC_EXIT_INPUT;
 	}

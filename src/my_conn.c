@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "backoff.h"
+#include "dburl.h"
 #include "url.h"
 
 char *my_strdup(const char *s)
@@ -68,8 +69,13 @@ bool my_connect(My *my, const char *url, OscErr *e)
 bool my_connect_at(My *my, const char *url, const char *host, int port, OscErr *e)
 {
 	Url u;
+	/* only the parameters osc knows; every message masks the password */
+	if (!dburl_check("--database", url, e))
+		return false;
 	if (!url_parse(url, &u)) {
-		err_set(e, OSC_EXIT_INPUT, "--database: cannot read '%s' as mysql://user:password@host:port/db", url);
+		char *shown = url_masked(url);
+		err_set(e, OSC_EXIT_INPUT, "--database: cannot read '%s' as mysql://user:password@host:port/db", shown);
+		free(shown);
 		return false;
 	}
 	if (host) {

@@ -4,16 +4,27 @@
  * A config file holds `key = value` lines, one long option each (`#`
  * comments, blank lines allowed); options on the command line win over the
  * file whatever their order, because the file is read first.
+ *
+ * A URL given on the command line is copied, and its password overwritten
+ * with 'x' in argv as soon as parsing ends (what mysql(1) does with -p):
+ * /proc/PID/cmdline, which `ps` reads, then no longer holds it.  The
+ * password is still visible for the instant between exec and that point;
+ * --database-file, PGPASSWORD, ~/.pgpass, MYSQL_PWD or ~/.my.cnf keep it
+ * out of the command line altogether.
  */
 #include "options.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "duration.h"
+#include "url.h"
 
 enum {
 	OPT_TABLE = 256, OPT_ALTER, OPT_DATABASE, OPT_CHUNK_TIME, OPT_CHUNK_SIZE,
@@ -22,13 +33,14 @@ enum {
 	OPT_WINDOW, OPT_WINDOW_WAIT, OPT_LOG_FILE, OPT_ON_SUCCESS, OPT_ON_FAILURE, OPT_ON_CUTOVER,
 	OPT_REPLICA, OPT_MAX_LAG, OPT_CRITICAL_LAG, OPT_CRITICAL_INTERVAL, OPT_MAX_LOAD, OPT_CRITICAL_LOAD,
 	OPT_HEARTBEAT_INTERVAL, OPT_PROGRESS_INTERVAL, OPT_PAUSE_FILE, OPT_PANIC_FILE, OPT_POSTPONE_CUTOVER, OPT_SOCKET,
-	OPT_ALTER_FK_METHOD, OPT_VERIFY, OPT_STRATEGY, OPT_FORMAT,
+	OPT_ALTER_FK_METHOD, OPT_VERIFY, OPT_STRATEGY, OPT_FORMAT, OPT_DATABASE_FILE,
 };
 
 static const struct option long_opts[] = {
 	{ "table", required_argument, NULL, OPT_TABLE },
 	{ "alter", required_argument, NULL, OPT_ALTER },
 	{ "database", required_argument, NULL, OPT_DATABASE },
+	{ "database-file", required_argument, NULL, OPT_DATABASE_FILE },
 	{ "chunk-time", required_argument, NULL, OPT_CHUNK_TIME },
 	{ "chunk-size", required_argument, NULL, OPT_CHUNK_SIZE },
 	{ "chunk-size-max", required_argument, NULL, OPT_CHUNK_SIZE_MAX },
@@ -104,7 +116,11 @@ void options_usage(void)
 	    "Rerunning an unfinished migration (killed, stopped, window closed) resumes it.\n"
 	    "\n"
 	    "options:\n"
-	    "  --database URL          postgres://user@host:port/db (default: $OSC_DATABASE_URL, then PG* variables)\n"
+	    "  --database URL          postgres://user@host:port/db, mysql://user@host:port/db\n"
+	    "                          (default: $OSC_DATABASE_URL, then PG* variables); a password given here is\n"
+	    "                          overwritten in the process's arguments at start, but keep it out of the\n"
+	    "                          command line: PGPASSWORD or ~/.pgpass, MYSQL_PWD or ~/.my.cnf, or:\n"
+	    "  --database-file FILE    read the URL from FILE (yours, not readable by others: chmod 600)\n"
 	    "  --chunk-time DUR        target time of one copy chunk (default 500ms)\n"
 	    "  --chunk-size N          rows in the first chunk (default 1000)\n"
 	    "  --chunk-size-max N      upper bound on rows per chunk (default 200000)\n"
@@ -133,7 +149,8 @@ void options_usage(void)
 	    "  --pause-file FILE       pause while FILE exists\n"
 	    "  --panic-file FILE       abort (original intact) when FILE appears\n"
 	    "  --postpone-cutover FILE  created at start; the swap waits while it exists (or until osc cutover)\n"
-	    "  --socket PATH           the control socket (default /tmp/osc-<hash of database and table>.sock)\n"
+	    "  --socket PATH           the control socket (default: osc-<hash of host, port, database and table>.sock\n"
+	    "                          in $XDG_RUNTIME_DIR, else in a private $TMPDIR/osc-<uid> (TMPDIR: /tmp))\n"
 	    "  --verify checksum|count|none  compare each chunk and each replayed change between the original\n"
 	    "                          and the new table (default checksum); a mismatch is re-copied once, then aborts\n"
 	    "  --strategy auto|copy    auto: metadata-only changes and constraints run in place under the lock\n"
@@ -182,8 +199,6 @@ static bool parse_dur_min(const char *name, const char *v, int64_t min_ms, int64
 	return true;
 }
 
-static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e);
-
 static char *trim(char *s)
 {
 	while (*s == ' ' || *s == '\t')
@@ -193,6 +208,88 @@ static char *trim(char *s)
 		s[--n] = '\0';
 	return s;
 }
+
+static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e);
+
+/* A copy of v that Options owns (freed by options_free); NULL when the
+ * table of owned strings is full (an exit-2 error in e). */
+static char *keep(Options *o, const char *v, OscErr *e)
+{
+	if (o->n_owned == (int)(sizeof(o->owned) / sizeof(o->owned[0]))) {
+		err_set(e, OSC_EXIT_INPUT, "too many options with values");
+		return NULL;
+	}
+	char *c = strdup(v);
+	if (c == NULL)
+		abort();
+	o->owned[o->n_owned++] = c;
+	return c;
+}
+
+/* --database-file: one URL (or libpq key=value string) in a file only the
+ * user can read, as libpq asks of ~/.pgpass; blank lines and # comments
+ * are skipped. */
+static bool read_database_file(Options *o, const char *path, OscErr *e)
+{
+	struct stat st;
+	char buf[4096], *url = NULL;
+	ssize_t n = 0;
+	bool ok = false;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		err_set(e, OSC_EXIT_INPUT, "--database-file %s: %s", path, strerror(errno));
+		return false;
+	}
+	if (fstat(fd, &st) != 0) {
+		err_set(e, OSC_EXIT_INPUT, "--database-file %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err_set(e, OSC_EXIT_INPUT, "--database-file %s is not a regular file", path);
+		goto out;
+	}
+	if (st.st_uid != geteuid()) {
+		err_set(e, OSC_EXIT_INPUT,
+		        "--database-file %s belongs to uid %u, not to you: osc reads a password only from a file of yours",
+		        path, (unsigned)st.st_uid);
+		goto out;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		err_set(e, OSC_EXIT_INPUT, "--database-file %s is open to others (mode %04o): chmod 600 %s", path,
+		        (unsigned)(st.st_mode & 07777), path);
+		goto out;
+	}
+	for (ssize_t r; (r = read(fd, buf + n, sizeof(buf) - 1 - (size_t)n)) > 0;)
+		n += r;
+	if (n >= (ssize_t)sizeof(buf) - 1) {
+		err_set(e, OSC_EXIT_INPUT, "--database-file %s: longer than %zu bytes", path, sizeof(buf) - 2);
+		goto out;
+	}
+	buf[n] = '\0';
+	char *save = NULL;
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		line = trim(line);
+		if (*line == '\0' || *line == '#')
+			continue;
+		if (url) {
+			err_set(e, OSC_EXIT_INPUT, "--database-file %s: more than one URL (one line, # for comments)", path);
+			goto out;
+		}
+		url = line;
+	}
+	if (url == NULL) {
+		err_set(e, OSC_EXIT_INPUT, "--database-file %s holds no URL", path);
+		goto out;
+	}
+	o->database = keep(o, url, e);
+	ok = o->database != NULL;
+out:
+	memset(buf, 0, sizeof(buf));
+	close(fd);
+	return ok;
+}
+
 
 static bool read_config(Options *o, const char *path, OscErr *e)
 {
@@ -230,10 +327,8 @@ static bool read_config(Options *o, const char *path, OscErr *e)
 			        val ? "takes no value" : "needs `= value`");
 			goto out;
 		}
-		if (val && o->n_owned < (int)(sizeof(o->owned) / sizeof(o->owned[0]))) {
-			val = strdup(val);
-			o->owned[o->n_owned++] = val;
-		}
+		if (val && (val = keep(o, val, e)) == NULL)
+			goto out;
 		if (!apply(o, opt->val, opt->name, val, e))
 			goto out;
 	}
@@ -249,7 +344,8 @@ static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e
 	switch (id) {
 	case OPT_TABLE: o->table = v; return true;
 	case OPT_ALTER: o->alter = v; return true;
-	case OPT_DATABASE: o->database = v; return true;
+	case OPT_DATABASE: return (o->database = keep(o, v, e)) != NULL;
+	case OPT_DATABASE_FILE: return read_database_file(o, v, e);
 	case OPT_CHUNK_TIME: return parse_dur(name, v, &o->chunk_time_ms, e);
 	case OPT_CHUNK_SIZE: return parse_int(name, v, 1, &o->chunk_size, e);
 	case OPT_CHUNK_SIZE_MAX: return parse_int(name, v, 1, &o->chunk_size_max, e);
@@ -291,8 +387,7 @@ static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e
 			err_set(e, OSC_EXIT_INPUT, "--replica: at most %d replicas", THROTTLE_MAX_REPLICAS);
 			return false;
 		}
-		o->replicas[o->nreplicas++] = v;
-		return true;
+		return (o->replicas[o->nreplicas++] = keep(o, v, e)) != NULL;
 	case OPT_MAX_LAG: return parse_dur(name, v, &o->limits.max_lag_ms, e);
 	case OPT_CRITICAL_LAG: return parse_dur(name, v, &o->limits.critical_lag_ms, e);
 	case OPT_CRITICAL_INTERVAL: return parse_dur(name, v, &o->limits.critical_interval_ms, e);
@@ -352,7 +447,26 @@ static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e
 	return false;
 }
 
+/* An argv string holding a URL: its password is overwritten at the end. */
+static void remember_url_arg(Options *o, int c, char *arg)
+{
+	if ((c == OPT_DATABASE || c == OPT_REPLICA) && arg &&
+	    o->nscrub < (int)(sizeof(o->scrub) / sizeof(o->scrub[0])))
+		o->scrub[o->nscrub++] = arg;
+}
+
+static bool parse(Options *o, int argc, char **argv, OscErr *e);
+
 bool options_parse(Options *o, int argc, char **argv, OscErr *e)
+{
+	bool ok = parse(o, argc, argv, e);
+	for (int i = 0; i < o->nscrub; i++)
+		url_scrub(o->scrub[i]);
+	o->nscrub = 0;
+	return ok;
+}
+
+static bool parse(Options *o, int argc, char **argv, OscErr *e)
 {
 	/* --config first, so that the command line overrides the file */
 	for (int i = 1; i < argc; i++) {
@@ -379,6 +493,7 @@ bool options_parse(Options *o, int argc, char **argv, OscErr *e)
 		}
 		if (c == OPT_CONFIG)
 			continue;
+		remember_url_arg(o, c, optarg);
 		const char *name = (c >= 256) ? long_opts[idx].name : "";
 		if (!apply(o, c, name, optarg, e))
 			return false;
@@ -425,6 +540,7 @@ bool options_parse(Options *o, int argc, char **argv, OscErr *e)
 			}
 			if (c == OPT_CONFIG)
 				continue;
+			remember_url_arg(o, c, optarg);
 			const char *name = (c >= 256) ? long_opts[idx].name : "";
 			if (!apply(o, c, name, optarg, e))
 				return false;

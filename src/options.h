@@ -38,7 +38,8 @@ typedef struct Options {
 	OscCommand command;
 	const char *table;
 	const char *alter;
-	const char *database;     /* URL; NULL: OSC_DATABASE_URL, then libpq's PG* */
+	const char *database;     /* URL (a copy: argv's is scrubbed), or read from
+	                             --database-file; NULL: OSC_DATABASE_URL, then libpq's PG* */
 	int64_t chunk_time_ms;    /* target time per chunk */
 	int64_t chunk_size;       /* initial rows per chunk */
 	int64_t chunk_size_max;
@@ -68,12 +69,18 @@ typedef struct Options {
 	StrategyChoice strategy;
 	bool plan_json;           /* osc plan --format json */
 	int verbosity;            /* -1 quiet, 0 normal, 1+ verbose */
-	char *owned[64];          /* strings read from --config, freed at exit */
+	char *owned[64];          /* strings read from --config, --database-file and
+	                             copies of URLs, freed at exit */
 	int n_owned;
+	char *scrub[THROTTLE_MAX_REPLICAS + 8]; /* argv's URLs, passwords overwritten once parsed */
+	int nscrub;
 } Options;
 
 void options_defaults(Options *o);
-/* Parses argv (and --config files it names).  Errors are exit-2 errors. */
+/* Parses argv (and --config files it names).  Errors are exit-2 errors.
+ * Before it returns, the passwords of the URLs given on the command line
+ * (--database, --replica) are overwritten in argv, so that `ps` no longer
+ * shows them; Options holds copies. */
 bool options_parse(Options *o, int argc, char **argv, OscErr *e) MUSTCHECK;
 void options_free(Options *o);
 void options_usage(void);

@@ -1,11 +1,13 @@
 /*
- * url.c — database URL parsing (see url.h).
+ * url.c — database URL parsing, and the secrets in a connection string (see
+ * url.h).
  */
 #include "url.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int hexval(char c)
 {
@@ -119,4 +121,207 @@ const char *url_param(const Url *u, const char *key)
 		if (strcmp(u->key[i], key) == 0)
 			return u->value[i];
 	return NULL;
+}
+
+/* ------------------------------------------------------------ secrets */
+
+/* A key that names a password: password, sslpassword, pass, pwd, ...
+ * (a key that only looks like one, such as passfile, is masked too: hiding
+ * a path costs nothing). */
+static bool secret_key(const char *k, size_t n)
+{
+	for (size_t i = 0; i + 3 <= n; i++) {
+		if (strncasecmp(k + i, "pwd", 3) == 0)
+			return true;
+		if (i + 4 <= n && strncasecmp(k + i, "pass", 4) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void add_span(UrlSpan *out, int max, int *n, size_t off, size_t len, bool pct)
+{
+	if (len == 0 || *n >= max)
+		return;
+	out[*n].off = off;
+	out[*n].len = len;
+	out[*n].pct = pct;
+	(*n)++;
+}
+
+int url_secret_spans(const char *s, UrlSpan *out, int max)
+{
+	int n = 0;
+	if (s == NULL)
+		return 0;
+	const char *sep = strstr(s, "://");
+	if (sep) {
+		/* the last '@' ends the user part: a password may hold '@', '/',
+		 * '?' or ':' unencoded, and a string that does not parse still
+		 * has its password hidden (an '@' further on hides too much, which
+		 * is the safe way to be wrong) */
+		const char *auth = sep + 3;
+		const char *at = strrchr(auth, '@');
+		const char *q;
+		if (at) {
+			const char *colon = memchr(auth, ':', (size_t)(at - auth));
+			if (colon)
+				add_span(out, max, &n, (size_t)(colon + 1 - s), (size_t)(at - colon - 1), true);
+			q = strchr(at + 1, '?');
+		} else {
+			q = strchr(auth, '?');
+		}
+		for (const char *p = q ? q + 1 : ""; *p;) {
+			const char *amp = p + strcspn(p, "&");
+			const char *eq = memchr(p, '=', (size_t)(amp - p));
+			if (eq && secret_key(p, (size_t)(eq - p)))
+				add_span(out, max, &n, (size_t)(eq + 1 - s), (size_t)(amp - eq - 1), true);
+			p = *amp ? amp + 1 : amp;
+		}
+		return n;
+	}
+	/* libpq's key = value [key = value ...]; a value is bare up to white
+	 * space, or in single quotes; a backslash escapes in both */
+	const char *p = s;
+	while (*p) {
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '\0')
+			break;
+		const char *k = p;
+		while (*p && !isspace((unsigned char)*p) && *p != '=')
+			p++;
+		size_t klen = (size_t)(p - k);
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p != '=')
+			continue; /* malformed: libpq says so, naming the key alone */
+		p++;
+		while (isspace((unsigned char)*p))
+			p++;
+		const char *v = p;
+		if (*p == '\'') {
+			v = ++p;
+			while (*p && *p != '\'') {
+				if (*p == '\\' && p[1])
+					p++;
+				p++;
+			}
+		} else {
+			while (*p && !isspace((unsigned char)*p)) {
+				if (*p == '\\' && p[1])
+					p++;
+				p++;
+			}
+		}
+		if (secret_key(k, klen))
+			add_span(out, max, &n, (size_t)(v - s), (size_t)(p - v), false);
+		if (*p == '\'')
+			p++;
+	}
+	return n;
+}
+
+char *url_masked(const char *s)
+{
+	UrlSpan sp[URL_MAX_SPANS];
+	if (s == NULL)
+		s = "";
+	int n = url_secret_spans(s, sp, URL_MAX_SPANS);
+	char *out = malloc(strlen(s) + 3 * (size_t)n + 1);
+	if (out == NULL)
+		abort();
+	size_t o = 0, at = 0;
+	for (int i = 0; i < n; i++) {
+		memcpy(out + o, s + at, sp[i].off - at);
+		o += sp[i].off - at;
+		memcpy(out + o, "***", 3);
+		o += 3;
+		at = sp[i].off + sp[i].len;
+	}
+	strcpy(out + o, s + at);
+	return out;
+}
+
+void url_scrub(char *s)
+{
+	UrlSpan sp[URL_MAX_SPANS];
+	int n = url_secret_spans(s, sp, URL_MAX_SPANS);
+	for (int i = 0; i < n; i++)
+		memset(s + sp[i].off, 'x', sp[i].len);
+}
+
+bool url_span_value(const char *s, const UrlSpan *sp, char *out, size_t outsz)
+{
+	if (sp->pct)
+		return decode(s + sp->off, sp->len, out, outsz);
+	size_t o = 0;
+	for (size_t i = 0; i < sp->len; i++) {
+		char c = s[sp->off + i];
+		if (c == '\\' && i + 1 < sp->len)
+			c = s[sp->off + ++i];
+		if (o + 1 >= outsz)
+			return false;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return true;
+}
+
+/* Replaces [p, p+len) of text by "***" (or '*'s when shorter than that). */
+static void mask_range(char *p, size_t len)
+{
+	if (len >= 3) {
+		memcpy(p, "***", 3);
+		memmove(p + 3, p + len, strlen(p + len) + 1);
+	} else {
+		memset(p, '*', len);
+	}
+}
+
+void url_mask_text(char *text)
+{
+	/* scheme://user:password@: the token ends at white space or a quote */
+	for (char *sep = strstr(text, "://"); sep; sep = strstr(sep + 3, "://")) {
+		char *start = sep + 3;
+		size_t tok = strcspn(start, " \t\r\n'\"`<>");
+		char *at = NULL, *colon = NULL;
+		for (char *p = start; p < start + tok; p++)
+			if (*p == '@')
+				at = p;
+		if (at)
+			colon = memchr(start, ':', (size_t)(at - start));
+		if (colon == NULL || at == colon + 1)
+			continue;
+		mask_range(colon + 1, (size_t)(at - colon - 1));
+	}
+	/* password=value, sslpassword = 'value': libpq's key=value strings
+	 * and URL query parameters quoted in a message */
+	for (char *k = strstr(text, "password"); k; k = strstr(k + 1, "password")) {
+		char *p = k + 8;
+		while (*p == ' ')
+			p++;
+		if (*p != '=')
+			continue;
+		p++;
+		while (*p == ' ')
+			p++;
+		char *v = p;
+		if (*p == '\'') {
+			v = ++p;
+			while (*p && *p != '\'') {
+				if (*p == '\\' && p[1])
+					p++;
+				p++;
+			}
+		} else {
+			while (*p && !strchr(" \t\r\n'\"`<>),;&", *p)) {
+				if (*p == '\\' && p[1])
+					p++;
+				p++;
+			}
+		}
+		if (p > v && strncmp(v, "***", 3) != 0)
+			mask_range(v, (size_t)(p - v));
+	}
 }

@@ -45,5 +45,6 @@ void test_throttle(void);
 void test_strategy(void);
 void test_my_verify(void);
 void test_my_trial(void);
+void test_secrets(void);
 
 #endif
