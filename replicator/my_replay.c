@@ -116,8 +116,10 @@ bool my_replay(My *my, int64_t limit, int64_t *applied, OscErr *e)
 		began = true;
 	}
 	sql_add(&q, "SELECT _osc_change_id");
-	for (int k = 0; k < my->nkeys; k++)
-		sql_add(&q, my->keys[k].binary ? ", HEX(%I)" : ", %I", my->keys[k].name);
+	for (int k = 0; k < my->nkeys; k++) {
+		sql_add(&q, ", ");
+		my_key_read(my, &q, NULL, k);
+	}
 	sql_add(&q, " FROM %I.%I ORDER BY _osc_change_id LIMIT %ld", my->db, my->log, (long)limit);
 	if (!my_exec_sql(my, &q, &r, e))
 		goto out;

@@ -41,10 +41,21 @@ typedef struct MyCol {
 	char *source; /* the original column it is copied from */
 } MyCol;
 
+/* How a key column's value travels as text (src/my_keys.c). */
+typedef enum MyKeyKind {
+	MY_KEY_TEXT,   /* numbers, DECIMAL, dates, times: quoted text */
+	MY_KEY_HEX,    /* character strings: HEX(), back as _charset X'..' */
+	MY_KEY_BYTES,  /* binary strings: HEX(), back as _binary X'..' */
+	MY_KEY_NUMBER, /* BIT, ENUM, SET: c + 0, back as a bare integer */
+	MY_KEY_DOUBLE, /* FLOAT, DOUBLE: CAST(c AS DOUBLE), back as a double literal */
+} MyKeyKind;
+
 typedef struct MyKey {
-	char *name;   /* in the original */
-	char *shadow; /* in the shadow */
-	bool binary;  /* compared as bytes: carried as hex */
+	char *name;    /* in the original */
+	char *shadow;  /* in the shadow */
+	MyKeyKind kind;
+	char *charset; /* MY_KEY_HEX: the column's character set */
+	char *type;    /* the original's COLUMN_TYPE */
 } MyKey;
 
 /* A user trigger on the table, as information_schema.TRIGGERS describes it:
@@ -86,6 +97,9 @@ typedef struct My {
 	MYSQL *conn;
 	SqlDialect dialect;
 	Osc *osc;
+	bool mariadb;           /* MariaDB (SET STATEMENT, fractional max_statement_time) */
+	char lock_bound[32];    /* --lock-timeout in seconds, "0.100" */
+	int64_t lock_wait_max_us; /* the longest lock request that was not granted */
 
 	char *db, *table;
 	int64_t rows_estimate;
@@ -138,6 +152,15 @@ char *my_strdup(const char *s);
 /* Runs a statement that takes a metadata lock on the original under the
  * lock timeout, retried with backoff. */
 bool my_ddl_retry(My *my, const char *what, Sql *q, OscErr *e) MUSTCHECK;
+/* Runs q, a statement that waits for a metadata lock on the table, with the
+ * wait bounded by --lock-timeout (fractions of a second on MariaDB);
+ * *waited_us (may be NULL) gets how long it took: when the lock was not
+ * granted, that is how long the application's writers queued behind it. */
+bool my_exec_lock(My *my, Sql *q, int64_t *waited_us, OscErr *e) MUSTCHECK;
+/* my_exec_lock, retried with backoff up to --cutover-retries times. */
+bool my_lock_retry(My *my, const char *what, Sql *q, OscErr *e) MUSTCHECK;
+/* osc's sql_mode from the server's (my_conn.c); false when out is too small */
+bool my_sql_mode_for_osc(const char *server, char *out, size_t outsz) MUSTCHECK;
 
 /* my_shadow.c */
 bool my_find_table(My *my, OscErr *e) MUSTCHECK;
@@ -155,9 +178,15 @@ bool my_shadow_reopen(My *my, const char *deferred, bool copy_done, OscErr *e) M
 void my_copy_select(My *my, Sql *q, bool key_order);
 void my_key_list(My *my, Sql *q, const char *alias, bool shadow);
 
-/* a key as SQL literals from a result row (binary keys arrive as hex) */
+/* my_keys.c: a key column's kind from information_schema's DATA_TYPE and
+ * CHARACTER_SET_NAME; the expression that reads key column k (of the
+ * original, or of the log: alias NULL); a key as SQL literals from a result
+ * row of those reads; a character set name safe to paste (a plain word) */
+MyKeyKind my_key_kind(const char *data_type, const char *charset);
+void my_key_read(My *my, Sql *q, const char *alias, int k);
 char **my_key_literals(My *my, MYSQL_ROW row, int first);
 void my_free_key(My *my, char **key);
+bool my_key_charset_ok(const char *charset);
 /* (k1 > v1) OR (k1 = v1 AND k2 > v2)...; op is ">" or "<=" */
 void my_key_compare(My *my, Sql *q, const char *alias, const char *op, char **vals);
 /* The same over the shadow's key columns when shadow; alias NULL: unqualified */

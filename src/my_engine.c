@@ -63,6 +63,8 @@ static void free_state(My *my)
 	for (int k = 0; k < my->nkeys; k++) {
 		free(my->keys[k].name);
 		free(my->keys[k].shadow);
+		free(my->keys[k].charset);
+		free(my->keys[k].type);
 		if (my->watermark)
 			free(my->watermark[k]);
 	}

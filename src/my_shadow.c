@@ -101,7 +101,8 @@ bool my_find_table(My *my, OscErr *e)
 	/* the key: PRIMARY, else a unique index over NOT NULL columns, no prefixes */
 	sql_reset(&q);
 	sql_add(&q,
-	        "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.DATA_TYPE FROM information_schema.STATISTICS s"
+	        "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.DATA_TYPE, COALESCE(c.CHARACTER_SET_NAME, ''), c.COLUMN_TYPE"
+	        " FROM information_schema.STATISTICS s"
 	        " JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME"
 	        "  AND c.COLUMN_NAME = s.COLUMN_NAME"
 	        " WHERE s.TABLE_SCHEMA = %L AND s.TABLE_NAME = %L AND s.NON_UNIQUE = 0"
@@ -123,9 +124,17 @@ bool my_find_table(My *my, OscErr *e)
 			my->key_index = my_strdup(row[0]);
 		if (strcmp(row[0], my->key_index) != 0)
 			break;
-		my->keys[n].name = my_strdup(row[1]);
-		my->keys[n].binary = strstr(row[2], "binary") != NULL || strstr(row[2], "blob") != NULL;
-		n++;
+		MyKey *key = &my->keys[n++];
+		key->name = my_strdup(row[1]);
+		key->kind = my_key_kind(row[2], row[3]);
+		key->charset = my_strdup(row[3]);
+		key->type = my_strdup(row[4]);
+		if (key->kind == MY_KEY_HEX && !my_key_charset_ok(row[3])) {
+			err_set(e, OSC_EXIT_INPUT, "%s.%s: key column %s has a character set osc cannot name (%s)", my->db,
+			        my->table, row[1], row[3]);
+			my->nkeys = n;
+			goto out;
+		}
 	}
 	my->nkeys = n;
 	if (n == 0) {
@@ -220,8 +229,8 @@ static bool map_columns(My *my, OscErr *e)
 	while ((row = mysql_fetch_row(ro)) != NULL)
 		orig[norig++] = row[0];
 	sql_reset(&q);
-	sql_add(&q, "SELECT COLUMN_NAME, EXTRA FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L"
-	            " ORDER BY ORDINAL_POSITION",
+	sql_add(&q, "SELECT COLUMN_NAME, EXTRA, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %L"
+	            " AND TABLE_NAME = %L ORDER BY ORDINAL_POSITION",
 	        my->db, my->shadow);
 	if (!rows(my, &q, &rs, e))
 		goto out;
@@ -268,6 +277,20 @@ static bool map_columns(My *my, OscErr *e)
 			err_set(e, OSC_EXIT_INPUT, "the ALTER drops key column %s; osc copies and matches rows by %s",
 			        my->keys[k].name, my->key_index);
 			goto out;
+		}
+		/* the same literal names a row in both tables: an ENUM's number
+		 * or a FLOAT's double means another value in another type */
+		MyKeyKind kind = my->keys[k].kind;
+		if (kind == MY_KEY_NUMBER || kind == MY_KEY_DOUBLE) {
+			mysql_data_seek(rs, 0);
+			while ((row = mysql_fetch_row(rs)) != NULL)
+				if (strcmp(row[0], my->keys[k].shadow) == 0 && strcmp(row[2], my->keys[k].type) != 0) {
+					err_set(e, OSC_EXIT_INPUT,
+					        "the ALTER changes the type of key column %s (%s to %s); osc matches rows by %s and "
+					        "cannot carry this key's values across that change",
+					        my->keys[k].name, my->keys[k].type, row[2], my->key_index);
+					goto out;
+				}
 		}
 	}
 	ok = true;
@@ -566,8 +589,11 @@ bool my_copy_chunk(My *my, int64_t limit, int64_t *nrows, bool *done, OscErr *e)
 	 * watermark chases the application's inserts for as long as they come
 	 * faster than a chunk cycle) */
 	sql_add(&q, "SELECT ");
-	for (int k = 0; k < my->nkeys; k++)
-		sql_add(&q, my->keys[k].binary ? "%sHEX(%I)" : "%s%I", k ? ", " : "", my->keys[k].name);
+	for (int k = 0; k < my->nkeys; k++) {
+		if (k)
+			sql_add(&q, ", ");
+		my_key_read(my, &q, NULL, k);
+	}
 	sql_add(&q, ", COUNT(*) OVER () FROM (SELECT ");
 	my_key_list(my, &q, "src", false);
 	sql_add(&q, " FROM %I.%I src FORCE INDEX (%I)", my->db, my->table, my->key_index);
@@ -648,30 +674,4 @@ out:
 	sql_free(&q);
 	sql_free(&wm);
 	return ok;
-}
-
-char **my_key_literals(My *my, MYSQL_ROW row, int first)
-{
-	char **key = calloc((size_t)my->nkeys, sizeof(char *));
-	if (key == NULL)
-		abort();
-	for (int k = 0; k < my->nkeys; k++) {
-		Sql v;
-		sql_init(&v, &my->dialect);
-		if (my->keys[k].binary)
-			sql_add(&v, "UNHEX(%L)", row[first + k] ? row[first + k] : "");
-		else
-			sql_add(&v, "%L", row[first + k] ? row[first + k] : "");
-		key[k] = sql_take(&v);
-	}
-	return key;
-}
-
-void my_free_key(My *my, char **key)
-{
-	if (key == NULL)
-		return;
-	for (int k = 0; k < my->nkeys; k++)
-		free(key[k]);
-	free(key);
 }
