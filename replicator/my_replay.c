@@ -63,6 +63,7 @@ static bool merge(My *my, Sql *keys, OscErr *e)
 			err_wrap(e, OSC_EXIT_FAILED, "a row written during the migration violates a new unique index: ",
 			         "; nothing was changed, no row was dropped");
 		}
+		my_value_error(e);
 		goto out;
 	}
 	ok = true;

@@ -176,6 +176,8 @@ bool my_shadow_reopen(My *my, const char *deferred, bool copy_done, OscErr *e) M
 /* "INSERT INTO shadow (cols) SELECT src.sources FROM T src [FORCE INDEX (key)]
  * WHERE ": the copy's and the merge's statement, the condition to follow */
 void my_copy_select(My *my, Sql *q, bool key_order);
+/* A copy or merge that strict mode stopped: says so around the server's message */
+void my_value_error(OscErr *e);
 void my_key_list(My *my, Sql *q, const char *alias, bool shadow);
 
 /* my_keys.c: a key column's kind from information_schema's DATA_TYPE and

@@ -520,6 +520,19 @@ bool my_shadow_finish(My *my, OscErr *e)
 	return ok && my_fkeys_add(my, e);
 }
 
+void my_value_error(OscErr *e)
+{
+	/* out of range, truncated, an incorrect value or date, too long, NULL
+	 * into NOT NULL: what strict mode turns from a warning into an error */
+	static const char *const codes[] = { "1264", "1265", "1366", "1292", "1406", "1048", "1367", NULL };
+	for (const char *const *c = codes; *c; c++)
+		if (strcmp(e->sqlstate, *c) == 0) {
+			err_wrap(e, OSC_EXIT_FAILED, "a value of the table does not fit the new table: ",
+			         " (osc copies exactly or not at all; the original keeps it)");
+			return;
+		}
+}
+
 void my_key_list(My *my, Sql *q, const char *alias, bool shadow)
 {
 	for (int k = 0; k < my->nkeys; k++) {
@@ -647,8 +660,11 @@ bool my_copy_chunk(My *my, int64_t limit, int64_t *nrows, bool *done, OscErr *e)
 	if (!my_exec(my, "START TRANSACTION", NULL, e))
 		goto out;
 	began = true;
-	if (!my_verify_copy(my, &q, hi, nrows, e) ||
-	    !my_state_checkpoint(my, sql_text(&wm), my->osc->progress.rows_copied + *nrows, e))
+	if (!my_verify_copy(my, &q, hi, nrows, e)) {
+		my_value_error(e);
+		goto out;
+	}
+	if (!my_state_checkpoint(my, sql_text(&wm), my->osc->progress.rows_copied + *nrows, e))
 		goto out;
 	if (!my_exec(my, "COMMIT", NULL, e))
 		goto out;

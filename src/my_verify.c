@@ -36,7 +36,7 @@
  *     nothing is left out.  That is the final delta: every key was compared
  *     when it was last written.
  * A column whose type change has no safe textual mapping is left out of
- * the checksum (one info line says which): never a false abort.
+ * the checksum (a warning names it): never a false abort.
  */
 #include "my.h"
 
@@ -190,7 +190,8 @@ static bool load_rows(My *my, OscErr *e)
 		char as[64];
 		MyCmp how = my_verify_cmp(&ot, &st, as, sizeof(as));
 		if (how == MY_CMP_SKIP) {
-			log_msg(&my->osc->log, LOG_INFO,
+			/* a warning: this column's values are not proven equal */
+			log_msg(&my->osc->log, LOG_WARN,
 			        "verify: column %s (%s to %s) is left out of the checksum: no exact mapping of its text",
 			        my->cols[i].name, ot.column_type, st.column_type);
 			continue;
