@@ -125,6 +125,7 @@ typedef struct My {
 	char trg_ins[MY_NAMELEN + 1], trg_upd[MY_NAMELEN + 1], trg_del[MY_NAMELEN + 1];
 	char lock_name[MY_NAMELEN + 1];
 
+	char *shadow_comment;   /* the comment the new table gets at the swap (the shadow carries osc's mark) */
 	char *url;              /* for the swap's second connection */
 	char **watermark;       /* last key copied, as SQL literals */
 	bool copy_done;
@@ -137,6 +138,43 @@ typedef struct My {
 	char *verify_shadow;
 	int64_t verified_chunks, verified_batches, recopied;
 } My;
+
+/* my_owned.c: osc's work objects, told from a user's objects of the same
+ * names by osc's mark (see the file's banner) */
+typedef enum MyRole { MY_ROLE_SHADOW, MY_ROLE_LOG, MY_ROLE_SENTRY, MY_ROLE_HEARTBEAT } MyRole;
+#define MY_NROLES 4
+typedef enum MyOwner { MY_ABSENT, MY_OURS, MY_FOREIGN } MyOwner;
+/* the first characters of a capture trigger's body */
+#define MY_CAPTURE_MARK "BEGIN /* osc capture */"
+typedef struct MyObjects {
+	MyOwner table[MY_NROLES];  /* by MyRole; the sentry's name is the old table's */
+	MyOwner trigger[3];        /* trg_ins, trg_upd, trg_del */
+	int capture;               /* osc's capture triggers found */
+	bool shadow_unmarked;      /* osc's shadow, its comment already put back by a swap */
+} MyObjects;
+/* The comment that marks a work table of role */
+void my_marker(My *my, MyRole role, char *out, size_t outsz);
+const char *my_role_name(MyRole role);
+/* The name of the work table of role (buf holds the heartbeat's) */
+const char *my_role_table(My *my, MyRole role, char *buf, size_t bufsz);
+/* What is there under osc's names.  shadow_fp (NULL or ""): the
+ * fingerprint the state row recorded for the complete shadow, which
+ * recognises it once the swap has put its comment back. */
+bool my_objects_scan(My *my, const char *shadow_fp, MyObjects *out, OscErr *e) MUSTCHECK;
+bool my_objects_any(const MyObjects *o, MyOwner who);
+/* "table db.x (osc's change log), trigger db.y (...)" for the foreign ones */
+void my_objects_foreign(My *my, const MyObjects *o, char *out, size_t outsz);
+/* Exit 2 naming every object under osc's names that osc did not make. */
+bool my_objects_refuse_foreign(My *my, const MyObjects *o, OscErr *e) MUSTCHECK;
+/* Drops the work table of role when it is osc's. */
+bool my_drop_if_ours(My *my, MyRole role, OscErr *e) MUSTCHECK;
+/* Drops every work table o found to be osc's (the shadow only when asked),
+ * appending their roles to done; how many, or -1 on an error. */
+int my_drop_ours(My *my, const MyObjects *o, bool shadow, char *done, size_t donesz, OscErr *e);
+/* A base table of T's database: -1 absent (or unreadable), 0 empty, 1 with rows */
+int my_has_rows(My *my, const char *table);
+/* Puts osc's mark of role on table (its comment). */
+bool my_mark(My *my, MyRole role, const char *table, OscErr *e) MUSTCHECK;
 
 /* my_conn.c */
 bool my_connect(My *my, const char *url, OscErr *e) MUSTCHECK;
@@ -228,6 +266,7 @@ bool my_state_record(My *my, const char *phase, const char *outcome, const char 
 /* In the chunk's transaction; wm is a JSON_ARRAY(...) of the key's values. */
 bool my_state_checkpoint(My *my, const char *wm, int64_t rows_total, OscErr *e) MUSTCHECK;
 bool my_state_abandon(My *my, OscErr *e) MUSTCHECK;
+bool my_state_shadow_fp(My *my, char *out, size_t outsz, OscErr *e) MUSTCHECK;
 /* Sets osc->resume (and the adapter's state when resuming), or refuses. */
 bool my_state_resume(My *my, OscErr *e) MUSTCHECK;
 bool my_state_history(My *my, const char *table, bool latest, OscErr *e) MUSTCHECK;
@@ -284,6 +323,26 @@ void my_replica_label(const char *url, char *out, size_t outsz);
 
 /* my_plan.c: osc plan (after my_shadow_create with keep=false) */
 bool my_plan_fill(My *my, Plan *p, OscErr *e) MUSTCHECK;
+
+/* my_triggers.c: the user's triggers.  my_triggers_read: those on table
+ * (osc's capture triggers' names excluded), in the order they fire;
+ * my_trigger_create: t on table under the sql_mode t was made with;
+ * my_trigger_move: DROP, then CREATE on `to` (*dropped once it is off its
+ * table); my_triggers_home: any on the shadow (an interrupted swap) back to
+ * the table */
+bool my_triggers_read(My *my, const char *table, MyTrigger **out, int *n, OscErr *e) MUSTCHECK;
+void my_triggers_free(MyTrigger *list, int n);
+void my_trigger_sql(My *my, const MyTrigger *t, const char *table, Sql *q);
+bool my_trigger_create(My *my, const MyTrigger *t, const char *table, OscErr *e) MUSTCHECK;
+bool my_trigger_move(My *my, const MyTrigger *t, const char *to, bool *dropped, OscErr *e) MUSTCHECK;
+bool my_triggers_home(My *my, OscErr *e) MUSTCHECK;
+
+/* my_keyidx.c: an index on the shadow over the merge key while it is
+ * osc's (marked by its comment); ensure adds it when no index begins with
+ * the key, drop removes it (under the swap's lock) */
+#define MY_KEYIDX_MARK "osc: the key osc merges by; dropped at the swap"
+bool my_keyidx_ensure(My *my, OscErr *e) MUSTCHECK;
+bool my_keyidx_drop(My *my, bool *dropped, OscErr *e) MUSTCHECK;
 
 /* cutover/my_swap.c */
 SwapResult my_swap(My *my, OscErr *e);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "fault.h"
+#include "names.h"
 
 static My *MY(Osc *o)
 {
@@ -76,17 +77,9 @@ static void free_state(My *my)
 	}
 	free(my->cols);
 	free(my->deferred);
+	free(my->shadow_comment);
 	my_fkeys_free(my);
-	for (int i = 0; i < my->nuser_triggers; i++) {
-		MyTrigger *t = &my->user_triggers[i];
-		free(t->name);
-		free(t->timing);
-		free(t->event);
-		free(t->body);
-		free(t->definer);
-		free(t->sql_mode);
-	}
-	free(my->user_triggers);
+	my_triggers_free(my->user_triggers, my->nuser_triggers);
 	my_verify_free(my);
 	free(my->plan_refusal);
 	free(my->plan_blocked);
@@ -275,6 +268,11 @@ static bool eng_finish(Osc *o, OscErr *e)
 	return true;
 }
 
+/* Before a swap: everything osc made goes, the original stays.  When the
+ * capture triggers cannot be dropped (the table's lock was not granted in
+ * any attempt, each bounded by --lock-timeout), the rest still goes but the
+ * change log stays, since the triggers write to it: the table keeps
+ * working, and `osc cleanup` finishes later. */
 static bool eng_abort(Osc *o, OscErr *e)
 {
 	My *my = MY(o);
@@ -285,19 +283,60 @@ static bool eng_abort(Osc *o, OscErr *e)
 		        o->opt.table);
 		return false;
 	}
-	return my_capture_drop(my, e) && my_fkeys_unpoint(my, e) && my_drop_work_tables(my, true, e);
+	OscErr ce;
+	err_clear(&ce);
+	bool captured_off = my_capture_drop(my, &ce);
+	if (!my_triggers_home(my, e) || !my_fkeys_unpoint(my, e))
+		return false;
+	if (captured_off)
+		return my_drop_work_tables(my, true, e);
+	if (!my_drop_if_ours(my, MY_ROLE_SHADOW, e) || !my_drop_if_ours(my, MY_ROLE_HEARTBEAT, e))
+		return false;
+	*e = ce;
+	err_wrap(e, OSC_EXIT_FAILED, "",
+	         "; osc's capture triggers stay on the table and keep logging into its change log (the table works as "
+	         "before): `osc cleanup` removes them once the lock can be had");
+	return false;
 }
 
+/* `osc cleanup`: what an abandoned run left, and only what osc made
+ * (src/my_owned.c): the user's triggers an interrupted swap left on the
+ * shadow and children's keys it left pointing there go back to the table
+ * first; a table or trigger under osc's names that osc did not make stays,
+ * and is named. */
 static bool eng_cleanup(Osc *o, OscErr *e)
 {
 	My *my = MY(o);
-	if (!my_find_table(my, e) || !take_lock(my, e) || !my_state_abandon(my, e))
+	MyObjects f;
+	char fp[65], done[512] = "", foreign[1024] = "", trial[MY_NAMELEN + 1];
+	if (!my_find_table(my, e) || !take_lock(my, e) || !my_state_shadow_fp(my, fp, sizeof(fp), e) ||
+	    !my_objects_scan(my, fp, &f, e))
 		return false;
-	if (!my_capture_drop(my, e) || !my_fkeys_unpoint(my, e) || !my_drop_work_tables(my, true, e) ||
-	    !my_trial_drop(my, e))
+	int captured = f.capture;
+	if (f.table[MY_ROLE_SHADOW] == MY_OURS && (!my_triggers_home(my, e) || !my_fkeys_unpoint(my, e)))
 		return false;
-	log_msg(&o->log, LOG_INFO, "removed osc's triggers, shadow and change log; %s.%s is untouched", my->db,
-	        my->table);
+	if (!my_capture_drop(my, e) || my_drop_ours(my, &f, true, done, sizeof(done), e) < 0)
+		return false;
+	/* the empty trial table of an in-place strategy (my_strategy.c) has no
+	 * mark: it goes only while it holds no row */
+	names_derive(trial, sizeof(trial), "", my->table, "_osc_try", MY_NAMELEN);
+	if (my_has_rows(my, trial) == 0) {
+		if (!my_trial_drop(my, e))
+			return false;
+		snprintf(done + strlen(done), sizeof(done) - strlen(done), "%sempty trial table", done[0] ? ", " : "");
+	} else if (my_has_rows(my, trial) > 0) {
+		log_msg(&o->log, LOG_WARN, "%s.%s has rows: it is not osc's empty trial table, and stays", my->db, trial);
+	}
+	if (!my_state_abandon(my, e))
+		return false;
+	my_objects_foreign(my, &f, foreign, sizeof(foreign));
+	if (foreign[0])
+		log_msg(&o->log, LOG_WARN, "left alone, not osc's: %s", foreign);
+	if (captured == 0 && done[0] == '\0')
+		log_msg(&o->log, LOG_INFO, "nothing of osc's to remove for %s.%s", my->db, my->table);
+	else
+		log_msg(&o->log, LOG_INFO, "removed osc's %s%s%s; %s.%s is untouched", captured ? "capture triggers" : "",
+		        captured && done[0] ? ", " : "", done, my->db, my->table);
 	return true;
 }
 

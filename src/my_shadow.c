@@ -151,53 +151,45 @@ out:
 	return ok;
 }
 
-/* Nothing of an earlier run may be in the way. */
+/* Nothing may be in the way of osc's names: an earlier run's objects
+ * (osc's mark: `osc cleanup` removes them), or a user's (exit 2, named;
+ * osc never touches them).  src/my_owned.c tells the two apart. */
 static bool check_leftovers(My *my, OscErr *e)
 {
-	MYSQL_RES *r = NULL;
-	Sql q;
-	bool ok = false;
-	sql_init(&q, &my->dialect);
-	sql_add(&q,
-	        "SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L AND TABLE_NAME IN (%L, %L)),"
-	        " (SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %L AND TRIGGER_NAME IN (%L, %L, %L)),"
-	        " (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L)",
-	        my->db, my->shadow, my->log, my->db, my->trg_ins, my->trg_upd, my->trg_del, my->db, my->old);
-	if (!rows(my, &q, &r, e))
-		goto out;
-	MYSQL_ROW row = mysql_fetch_row(r);
-	if (strcmp(row[0], "0") != 0 || strcmp(row[1], "0") != 0) {
+	MyObjects o;
+	if (!my_objects_scan(my, NULL, &o, e))
+		return false;
+	if (o.table[MY_ROLE_SENTRY] == MY_FOREIGN) {
+		/* most often the original an earlier migration kept */
+		o.table[MY_ROLE_SENTRY] = MY_ABSENT;
+		char others[1024];
+		my_objects_foreign(my, &o, others, sizeof(others));
 		err_set(e, OSC_EXIT_INPUT,
-		        "an unfinished osc run on %s.%s left its objects (%s, triggers %s...); run `osc cleanup --table %s` "
-		        "first",
-		        my->db, my->table, my->shadow, my->trg_ins, my->osc->opt.table);
-		goto out;
+		        "%s.%s exists and is not osc's: osc needs the name for the original after the swap (if it is the "
+		        "table an earlier migration of %s kept, drop it when you are sure, or rename it)%s%s; osc touched "
+		        "nothing",
+		        my->db, my->old, my->table, others[0] ? "; also in the way: " : "", others);
+		return false;
 	}
-	if (strcmp(row[2], "0") != 0) {
-		err_set(e, OSC_EXIT_INPUT, "%s.%s exists, kept by an earlier migration of %s; drop it (or rename it) first",
-		        my->db, my->old, my->table);
-		goto out;
+	if (!my_objects_refuse_foreign(my, &o, e))
+		return false;
+	if (my_objects_any(&o, MY_OURS)) {
+		err_set(e, OSC_EXIT_INPUT,
+		        "an unfinished osc run on %s.%s left its objects (%s, %s, triggers %s...); run `osc cleanup --table "
+		        "%s` first",
+		        my->db, my->table, my->shadow, my->log, my->trg_ins, my->osc->opt.table);
+		return false;
 	}
-	ok = true;
-out:
-	mysql_free_result(r);
-	sql_free(&q);
-	return ok;
+	return true;
 }
 
+/* Drops osc's change log and heartbeat table, and the shadow when asked,
+ * each only if it is osc's (src/my_owned.c). */
 bool my_drop_work_tables(My *my, bool shadow, OscErr *e)
 {
-	Sql q;
-	char hb[MY_NAMELEN + 1];
-	my_heartbeat_name(my, hb, sizeof(hb));
-	sql_init(&q, &my->dialect);
-	if (shadow)
-		sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I, %I.%I", my->db, my->shadow, my->db, my->log, my->db, hb);
-	else
-		sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I", my->db, my->log, my->db, hb);
-	bool ok = my_exec_sql(my, &q, NULL, e);
-	sql_free(&q);
-	return ok;
+	if (shadow && !my_drop_if_ours(my, MY_ROLE_SHADOW, e))
+		return false;
+	return my_drop_if_ours(my, MY_ROLE_LOG, e) && my_drop_if_ours(my, MY_ROLE_HEARTBEAT, e);
 }
 
 static bool is_generated(const char *extra)
@@ -307,15 +299,17 @@ static bool defer_indexes(My *my, OscErr *e)
 {
 	MYSQL_RES *r = NULL;
 	MYSQL_ROW row;
-	Sql q, add, drop;
+	Sql q, add, drop, comment;
 	bool ok = false;
 	char current[MY_NAMELEN + 1] = "";
 
 	sql_init(&q, &my->dialect);
 	sql_init(&add, &my->dialect);
 	sql_init(&drop, &my->dialect);
+	sql_init(&comment, &my->dialect);
 	sql_add(&q,
-	        "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART, INDEX_TYPE, COALESCE(COLLATION, 'A')"
+	        "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART, INDEX_TYPE, COALESCE(COLLATION, 'A'),"
+	        " COALESCE(INDEX_COMMENT, '')"
 	        " FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L AND INDEX_NAME <> 'PRIMARY'"
 	        " ORDER BY INDEX_NAME, SEQ_IN_INDEX",
 	        my->db, my->shadow);
@@ -325,14 +319,21 @@ static bool defer_indexes(My *my, OscErr *e)
 		/* the copy's own key index stays */
 		if (strcmp(my->key_index, "PRIMARY") != 0 && strcmp(row[0], my->key_index) == 0)
 			continue;
+		/* FULLTEXT and SPATIAL indexes stay too: built later they need a
+		 * lock (FULLTEXT), or come back wrong from information_schema (a
+		 * SPATIAL index shows a prefix length it does not accept), and the
+		 * copy keeps them up to date as it goes */
+		if (strcmp(row[4], "FULLTEXT") == 0 || strcmp(row[4], "SPATIAL") == 0)
+			continue;
 		if (strcmp(current, row[0]) != 0) {
 			if (current[0])
-				sql_add(&add, ")");
+				sql_add(&add, ")%s", comment.len ? sql_text(&comment) : "");
+			sql_reset(&comment);
+			/* an index's comment is part of the table */
+			if (row[6][0])
+				sql_add(&comment, " COMMENT %L", row[6]);
 			snprintf(current, sizeof(current), "%s", row[0]);
-			const char *kind = strcmp(row[4], "FULLTEXT") == 0  ? "FULLTEXT INDEX"
-			                   : strcmp(row[4], "SPATIAL") == 0 ? "SPATIAL INDEX"
-			                   : strcmp(row[1], "0") == 0       ? "UNIQUE INDEX"
-			                                                    : "INDEX";
+			const char *kind = strcmp(row[1], "0") == 0 ? "UNIQUE INDEX" : "INDEX";
 			sql_add(&add, "%sADD %s %I (", add.len ? ", " : "", kind, row[0]);
 			sql_add(&drop, "%sDROP INDEX %I", drop.len ? ", " : "", row[0]);
 		} else {
@@ -345,7 +346,9 @@ static bool defer_indexes(My *my, OscErr *e)
 			sql_add(&add, " DESC");
 	}
 	if (current[0]) {
-		sql_add(&add, ")");
+		sql_add(&add, ")%s", comment.len ? sql_text(&comment) : "");
+		if (comment.failed)
+			add.failed = true;
 		sql_reset(&q);
 		sql_add(&q, "ALTER TABLE %I.%I %s", my->db, my->shadow, sql_text(&drop));
 		if (!my_exec_sql(my, &q, NULL, e))
@@ -360,37 +363,46 @@ out:
 	sql_free(&q);
 	sql_free(&add);
 	sql_free(&drop);
+	sql_free(&comment);
 	return ok;
 }
 
-/* The table's own triggers: RENAME TABLE takes them along to the old
- * table, so the swap moves them to the shadow before its RENAME.  Read in
- * the order they fire, so that creating them again in this order keeps it. */
 static bool read_user_triggers(My *my, OscErr *e)
 {
+	return my_triggers_read(my, my->table, &my->user_triggers, &my->nuser_triggers, e);
+}
+
+/* The comment the new table must carry after the swap: the one the ALTER
+ * gave the shadow, or else the original's; kept in my->shadow_comment (and
+ * the state row) while the shadow carries osc's mark instead. */
+static bool shadow_comment(My *my, OscErr *e)
+{
 	MYSQL_RES *r = NULL;
-	MYSQL_ROW row;
 	Sql q;
+	char mark[256];
 	bool ok = false;
+	my_marker(my, MY_ROLE_SHADOW, mark, sizeof(mark));
 	sql_init(&q, &my->dialect);
 	sql_add(&q,
-	        "SELECT TRIGGER_NAME, ACTION_TIMING, EVENT_MANIPULATION, ACTION_STATEMENT, DEFINER, SQL_MODE"
-	        " FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = %L AND EVENT_OBJECT_TABLE = %L"
-	        " AND TRIGGER_NAME NOT IN (%L, %L, %L) ORDER BY ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER",
-	        my->db, my->table, my->trg_ins, my->trg_upd, my->trg_del);
+	        "SELECT TABLE_NAME = %L, TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L"
+	        " AND TABLE_NAME IN (%L, %L) ORDER BY 1",
+	        my->shadow, my->db, my->table, my->shadow);
 	if (!rows(my, &q, &r, e))
 		goto out;
-	my->user_triggers = calloc(mysql_num_rows(r) + 1, sizeof(MyTrigger));
-	if (my->user_triggers == NULL)
-		abort();
-	while ((row = mysql_fetch_row(r)) != NULL) {
-		MyTrigger *t = &my->user_triggers[my->nuser_triggers++];
-		t->name = my_strdup(row[0]);
-		t->timing = my_strdup(row[1]);
-		t->event = my_strdup(row[2]);
-		t->body = my_strdup(row[3]);
-		t->definer = my_strdup(row[4]);
-		t->sql_mode = my_strdup(row[5]);
+	MYSQL_ROW orig = mysql_fetch_row(r), shadow = orig ? mysql_fetch_row(r) : NULL;
+	if (orig == NULL || shadow == NULL || strcmp(orig[0], "0") != 0) {
+		err_set(e, OSC_EXIT_FAILED, "internal: cannot read the comments of %s.%s and its new table", my->db,
+		        my->table);
+		goto out;
+	}
+	free(my->shadow_comment);
+	if (shadow[1] && strcmp(shadow[1], mark) != 0) {
+		/* the ALTER set one: the mark again */
+		my->shadow_comment = my_strdup(shadow[1]);
+		if (!my_mark(my, MY_ROLE_SHADOW, my->shadow, e))
+			goto out;
+	} else {
+		my->shadow_comment = my_strdup(orig[1]);
 	}
 	ok = true;
 out:
@@ -410,6 +422,17 @@ bool my_shadow_create(My *my, bool keep, OscErr *e)
 	sql_add(&q, "CREATE TABLE %I.%I LIKE %I.%I", my->db, my->shadow, my->db, my->table);
 	if (!my_exec_sql(my, &q, NULL, e))
 		goto out;
+	/* osc's mark at once (src/my_owned.c); without it the table it made
+	 * a statement ago goes again */
+	if (!my_mark(my, MY_ROLE_SHADOW, my->shadow, e)) {
+		OscErr e2;
+		err_clear(&e2);
+		sql_reset(&q);
+		sql_add(&q, "DROP TABLE %I.%I", my->db, my->shadow);
+		if (!my_exec_sql(my, &q, NULL, &e2))
+			log_error(&my->osc->log, &e2);
+		goto out;
+	}
 	my->created = true;
 	sql_reset(&q);
 	if (!my_fkeys_alter(my, e))
@@ -437,7 +460,10 @@ bool my_shadow_create(My *my, bool keep, OscErr *e)
 			goto out;
 		}
 	}
-	if (!map_columns(my, e) || !my_fkeys_read(my, e) || !defer_indexes(my, e) || !read_user_triggers(my, e) || !my_capture_create(my, e))
+	if (!shadow_comment(my, e))
+		goto out;
+	if (!map_columns(my, e) || !my_fkeys_read(my, e) || !defer_indexes(my, e) || !my_keyidx_ensure(my, e) ||
+	    !read_user_triggers(my, e) || !my_capture_create(my, e))
 		goto out;
 	/* past validation: the migration gets its state row */
 	if (keep && !my_state_create(my, e))
@@ -469,8 +495,9 @@ static bool count_built(My *my, bool fkeys, int64_t *n, OscErr *e)
 	else
 		sql_add(&q,
 		        "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L"
-		        " AND INDEX_NAME NOT IN ('PRIMARY', %L)",
-		        my->db, my->shadow, my->key_index);
+		        " AND INDEX_NAME NOT IN ('PRIMARY', %L) AND INDEX_TYPE NOT IN ('FULLTEXT', 'SPATIAL')"
+		        " AND INDEX_COMMENT <> %L",
+		        my->db, my->shadow, my->key_index, MY_KEYIDX_MARK);
 	bool ok = my_count(my, &q, n, e);
 	sql_free(&q);
 	return ok;
@@ -479,8 +506,10 @@ static bool count_built(My *my, bool fkeys, int64_t *n, OscErr *e)
 bool my_shadow_reopen(My *my, const char *deferred, bool copy_done, OscErr *e)
 {
 	int64_t built = 0;
-	if (!my_fkeys_check_children(my, e) || !my_fkeys_alter(my, e) || !map_columns(my, e) || !my_fkeys_read(my, e) ||
-	    !read_user_triggers(my, e))
+	/* an interrupted swap may have left children's keys on the shadow:
+	 * back to the table (with the column map) before they are counted */
+	if (!map_columns(my, e) || !my_fkeys_unpoint(my, e) || !my_fkeys_check_children(my, e) ||
+	    !my_fkeys_alter(my, e) || !my_fkeys_read(my, e) || !read_user_triggers(my, e) || !my_keyidx_ensure(my, e))
 		return false;
 	/* each is one ALTER: built whole or not at all */
 	if (deferred && copy_done && !count_built(my, false, &built, e))
