@@ -266,6 +266,7 @@ bool my_state_record(My *my, const char *phase, const char *outcome, const char 
 /* In the chunk's transaction; wm is a JSON_ARRAY(...) of the key's values. */
 bool my_state_checkpoint(My *my, const char *wm, int64_t rows_total, OscErr *e) MUSTCHECK;
 bool my_state_abandon(My *my, OscErr *e) MUSTCHECK;
+bool my_state_close(My *my, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
 bool my_state_shadow_fp(My *my, char *out, size_t outsz, OscErr *e) MUSTCHECK;
 /* Sets osc->resume (and the adapter's state when resuming), or refuses. */
 bool my_state_resume(My *my, OscErr *e) MUSTCHECK;

@@ -313,6 +313,26 @@ static bool eng_cleanup(Osc *o, OscErr *e)
 	    !my_objects_scan(my, fp, &f, e))
 		return false;
 	int captured = f.capture;
+	/* a kill after the swap's last step under its lock: the RENAME may
+	 * still have run (the server runs a queued statement whose client it
+	 * has not yet seen go).  Then only the cleanup after a swap is left */
+	bool swapped = false;
+	if (fp[0] && f.table[MY_ROLE_SHADOW] == MY_ABSENT) {
+		char now[65];
+		if (!my_fingerprint(my, my->table, now, sizeof(now), e))
+			return false;
+		swapped = strcmp(now, fp) == 0;
+	}
+	if (swapped) {
+		if (!my_capture_drop(my, e) || my_drop_ours(my, &f, false, done, sizeof(done), e) < 0 ||
+		    !my_state_close(my, "done", "the swap had committed; finished by osc cleanup", e))
+			return false;
+		log_msg(&o->log, LOG_INFO,
+		        "the swap had committed before osc stopped: %s.%s is the new table, the original is %s.%s; "
+		        "removed osc's capture triggers%s%s",
+		        my->db, my->table, my->db, my->old, done[0] ? ", " : "", done);
+		return true;
+	}
 	if (f.table[MY_ROLE_SHADOW] == MY_OURS && (!my_triggers_home(my, e) || !my_fkeys_unpoint(my, e)))
 		return false;
 	if (!my_capture_drop(my, e) || my_drop_ours(my, &f, true, done, sizeof(done), e) < 0)

@@ -287,8 +287,9 @@ bool my_state_shadow_fp(My *my, char *out, size_t outsz, OscErr *e)
 	return ok;
 }
 
-/* `osc cleanup`: the unfinished migration is given up. */
-bool my_state_abandon(My *my, OscErr *e)
+/* `osc cleanup`: the unfinished migration ends with outcome ("aborted":
+ * given up; "done": its swap had committed) and message. */
+bool my_state_close(My *my, const char *outcome, const char *message, OscErr *e)
 {
 	bool exists = false;
 	if (!state_exists(my, &exists, e))
@@ -298,12 +299,17 @@ bool my_state_abandon(My *my, OscErr *e)
 	Sql q;
 	sql_init(&q, &my->dialect);
 	sql_add(&q,
-	        "UPDATE %I.%I SET outcome = 'aborted', finished_at = UTC_TIMESTAMP(3), updated_at = UTC_TIMESTAMP(3),"
-	        " message = 'removed by osc cleanup' WHERE table_name = %L AND outcome IN ('running', 'stopped')",
-	        my->db, MY_STATE_TABLE, my->table);
+	        "UPDATE %I.%I SET outcome = %L, phase = IF(%L = 'done', 'done', phase), finished_at = UTC_TIMESTAMP(3),"
+	        " updated_at = UTC_TIMESTAMP(3), message = %L WHERE table_name = %L AND outcome IN ('running', 'stopped')",
+	        my->db, MY_STATE_TABLE, outcome, outcome, message, my->table);
 	bool ok = my_exec_sql(my, &q, NULL, e);
 	sql_free(&q);
 	return ok;
+}
+
+bool my_state_abandon(My *my, OscErr *e)
+{
+	return my_state_close(my, "aborted", "removed by osc cleanup", e);
 }
 
 /* A kill inside the swap (my_swap.c) leaves its sentry T_osc_old: osc's

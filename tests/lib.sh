@@ -796,3 +796,15 @@ my_migrate_with_writer() {
     awk -v m="$mx" -v lim="${WRITER_MAX_MS:-3000}" 'BEGIN { exit !(m + 0 <= lim + 0) }' \
         || fail "a writer transaction took ${mx} ms during the migration (limit ${WRITER_MAX_MS:-3000} ms)"
 }
+
+# osc_bg_my OUT ERR ARGS...: osc in the background against MariaDB (--database
+# "$OSC_MY_URL" appended); its pid in OSC_BG_PID (osc_bg_wait and osc_bg_kill work)
+osc_bg_my() {
+    need_osc
+    need_my
+    local out=$1 err=$2
+    shift 2
+    "$OSC" "$@" --strategy "$OSC_STRATEGY" --database "$OSC_MY_URL" >"$out" 2>"$err" &
+    OSC_BG_PID=$!
+    note "osc $* (background, pid $OSC_BG_PID)"
+}
