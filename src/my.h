@@ -304,8 +304,17 @@ bool my_capture_drop(My *my, OscErr *e) MUSTCHECK;
 /* replicator/my_heartbeat.c: the heartbeat table's name */
 void my_heartbeat_name(My *my, char *out, size_t outsz);
 
-/* replicator/my_replay.c */
+/* replicator/my_replay.c; my_merge_keys: the shadow's rows of keys "(v1,
+ * v2), ..." replaced by the original's (up to the watermark while copying),
+ * duplicates from stale rows resolved (keys grows by their keys) */
 bool my_replay(My *my, int64_t limit, int64_t *applied, OscErr *e) MUSTCHECK;
+bool my_merge_keys(My *my, Sql *keys, OscErr *e) MUSTCHECK;
+
+/* replicator/my_conflict.c: the keys ("(v1, v2), ..." appended to keys) of
+ * the shadow's rows that collide under one of its unique indexes with the
+ * original's rows that pred (SQL over alias src) selects; *found: how many */
+#define MY_CONFLICT_ROUNDS 20
+bool my_conflicts(My *my, const char *pred, Sql *keys, int64_t *found, OscErr *e) MUSTCHECK;
 bool my_backlog(My *my, int64_t *n, OscErr *e) MUSTCHECK;
 
 /* my_strategy.c: the ALTER in place (INSTANT, NOCOPY) or the shadow copy */

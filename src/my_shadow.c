@@ -527,6 +527,24 @@ bool my_shadow_reopen(My *my, const char *deferred, bool copy_done, OscErr *e)
 	return true;
 }
 
+/* Applies the change log until a batch comes back short: the shadow is
+ * then the original as of that batch. */
+static bool drain(My *my, OscErr *e)
+{
+	int64_t n, start = now_ms();
+	do {
+		if (!my_replay(my, 5000, &n, e))
+			return false;
+		my->osc->progress.log_applied += n;
+	} while (n >= 5000 && now_ms() - start < 60000);
+	return true;
+}
+
+/* The deferred indexes in one online ALTER.  A new UNIQUE index may meet a
+ * duplicate that is not: a row whose change sits in the log while the
+ * other row of a swapped value is already merged (replicator/my_conflict.c).
+ * So the log is applied right before the build, and a duplicate is tried
+ * again after applying it once more; one that stays is the table's own. */
 bool my_shadow_finish(My *my, OscErr *e)
 {
 	Sql q;
@@ -538,12 +556,27 @@ bool my_shadow_finish(My *my, OscErr *e)
 	/* the shadow is osc's alone; online all the same, so the index build
 	 * holds no lock a replay batch would wait on */
 	sql_add(&q, "ALTER TABLE %I.%I %s, ALGORITHM=INPLACE, LOCK=NONE", my->db, my->shadow, my->deferred);
-	if (!my_exec_sql(my, &q, NULL, e)) {
-		if (strcmp(e->sqlstate, "1062") == 0 || strcmp(e->sqlstate, "1022") == 0) {
+	for (int build = 1;; build++) {
+		if (!drain(my, e)) {
+			ok = false;
+			break;
+		}
+		if (my_exec_sql(my, &q, NULL, e))
+			break;
+		bool dup = strcmp(e->sqlstate, "1062") == 0 || strcmp(e->sqlstate, "1022") == 0;
+		if (dup && build < 3) {
+			log_msg(&my->osc->log, LOG_INFO,
+			        "building the indexes met a duplicate (%s): applying the changes captured meanwhile and building "
+			        "again",
+			        e->msg);
+			err_clear(e);
+			continue;
+		}
+		if (dup)
 			err_wrap(e, OSC_EXIT_FAILED, "the table's rows violate a new unique index: ",
 			         "; nothing was changed, no row was dropped");
-		}
 		ok = false;
+		break;
 	}
 	sql_free(&q);
 	return ok && my_fkeys_add(my, e);

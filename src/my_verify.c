@@ -426,12 +426,55 @@ static bool fault_corrupt(My *my, char **lo, char **hi, int attempt, OscErr *e)
 	return ok;
 }
 
+/* A chunk's INSERT; a duplicate that only stale rows of the shadow cause
+ * (replicator/my_conflict.c) merges their keys and inserts again. */
+static bool insert_chunk(My *my, Sql *insert, char **hi, OscErr *e)
+{
+	for (int round = 1;; round++) {
+		if (my_exec_sql(my, insert, NULL, e))
+			return true;
+		if (strcmp(e->sqlstate, "1062") != 0 || round > MY_CONFLICT_ROUNDS)
+			return false;
+		Sql pred, more;
+		OscErr ce;
+		int64_t found = 0;
+		err_clear(&ce);
+		sql_init(&pred, &my->dialect);
+		sql_init(&more, &my->dialect);
+		if (my->watermark) {
+			my_key_compare(my, &pred, "src", ">", my->watermark);
+			sql_add(&pred, " AND ");
+		}
+		my_key_compare(my, &pred, "src", "<=", hi);
+		bool ok = my_conflicts(my, sql_text(&pred), &more, &found, &ce);
+		if (!ok)
+			log_error(&my->osc->log, &ce);
+		if (ok && found > 0) {
+			log_msg(&my->osc->log, LOG_INFO,
+			        "a duplicate under a unique index of the new table came from %lld row(s) of it not yet brought "
+			        "up to date (their change is in the log): merging those keys, then the chunk again",
+			        (long long)found);
+			ok = my_merge_keys(my, &more, &ce);
+			if (!ok)
+				*e = ce;
+		}
+		sql_free(&pred);
+		sql_free(&more);
+		if (!ok || found == 0) {
+			if (strcmp(e->sqlstate, "1062") == 0)
+				err_wrap(e, OSC_EXIT_FAILED, "the table's rows violate a unique index of the new table: ",
+				         "; nothing was changed, no row was dropped");
+			return false;
+		}
+	}
+}
+
 bool my_verify_copy(My *my, Sql *insert, char **hi, int64_t *nrows, OscErr *e)
 {
 	for (int attempt = 1;; attempt++) {
 		bool same = true;
 		char why[256], range[600];
-		if (!my_exec_sql(my, insert, NULL, e))
+		if (!insert_chunk(my, insert, hi, e))
 			return false;
 		*nrows = (int64_t)mysql_affected_rows(my->conn);
 		if (my->osc->opt.verify == VERIFY_NONE)
