@@ -2,6 +2,8 @@
  * my_swap.c — the swap on MySQL/MariaDB, after gh-ost's two-connection
  * cut-over (MariaDB refuses RENAME TABLE under LOCK TABLES):
  *
+ *   A: the shadow gets the comment the new table must have (it carried
+ *      osc's mark, src/my_owned.c)
  *   A: CREATE TABLE T_osc_old (the sentry, marked as osc's: while it
  *      exists, no RENAME of T to that name can succeed)
  *   A: LOCK TABLES T, T_osc_old, shadow, log WRITE   -- writers wait; the
@@ -11,9 +13,7 @@
  *   A: waits until B is seen waiting; drains the log into the shadow
  *   A: rebuild_constraints: repoints child tables' keys to the shadow
  *      (the children are in the LOCK TABLES too; src/my_fkeys.c)
- *   A: the shadow gets the comment the new table must have (it carried
- *      osc's mark, src/my_owned.c), and the index osc added on the key it
- *      merges by goes (src/my_keyidx.c)
+ *   A: the index osc added on the key it merges by goes (src/my_keyidx.c)
  *   A: moves T's own triggers to the shadow (DROP on T, CREATE on shadow)
  *   A: DROP TABLE T_osc_old; UNLOCK TABLES
  *   B: its RENAME runs before any writer: one atomic swap
@@ -133,7 +133,9 @@ static void restore_user_triggers(My *my, int moved)
 }
 
 /* The shadow's comment: what the new table must carry (marked false), or
- * osc's mark again (true). */
+ * osc's mark again (true).  Outside the table lock: an ALTER of the
+ * shadow's comment took 25 to 60 ms on a loaded machine, which writers
+ * would wait for under it. */
 static bool shadow_comment(My *my, bool marked, OscErr *e)
 {
 	if (marked)
@@ -190,6 +192,13 @@ SwapResult my_swap(My *my, OscErr *e)
 		goto out;
 	unsigned long b_id = mysql_thread_id(b.conn);
 
+	/* the new table's own comment now (osc's mark goes): from here until
+	 * the RENAME a rerun or cleanup knows the shadow by the fingerprint
+	 * the state row recorded (src/my_owned.c); a failed attempt marks it
+	 * again */
+	if (!shadow_comment(my, false, e))
+		goto out;
+	unmarked = true;
 	/* drop_swap needs no sentry: B's RENAME fails while T exists */
 	if (!drop_swap) {
 		char mark[256];
@@ -251,12 +260,12 @@ SwapResult my_swap(My *my, OscErr *e)
 	if (!my_fkeys_repoint(my, e))
 		goto out;
 	fault_point(my->osc, "swap-repointed");
-	/* the new table as it must be: its own comment, no index of osc's */
+	/* the new table as it must be: no index of osc's (when the ALTER took
+	 * every index off the merge key, osc's served the drain just now; its
+	 * drop is a change of metadata, about 60 ms at 200k or 1M rows, where a
+	 * drain without it scanned the whole new table) */
 	if (!my_keyidx_drop(my, &keyidx_dropped, e))
 		goto out;
-	if (!shadow_comment(my, false, e))
-		goto out;
-	unmarked = true;
 	fault_point(my->osc, "swap-unmarked");
 	if (!move_user_triggers(my, &moved, e))
 		goto out;
@@ -330,10 +339,6 @@ out:
 			restore_user_triggers(my, moved);
 		if (!original_dropped)
 			my_fkeys_restore(my);
-		if (unmarked && !original_dropped && !shadow_comment(my, true, &e3)) {
-			log_error(&my->osc->log, &e3);
-			err_clear(&e3);
-		}
 		if (locked && !my_exec(my, "UNLOCK TABLES", NULL, &e3))
 			log_error(&my->osc->log, &e3);
 		if (sent && b.conn) {
@@ -348,8 +353,12 @@ out:
 				log_error(&my->osc->log, &e3);
 			sql_free(&d);
 		}
-		/* the next attempt's drain merges by the key: its index again,
-		 * outside the lock */
+		/* osc's again, and the next attempt's drain merges by the key: its
+		 * index again, outside the lock */
+		if (unmarked && !original_dropped && !shadow_comment(my, true, &e3)) {
+			log_error(&my->osc->log, &e3);
+			err_clear(&e3);
+		}
 		if (keyidx_dropped && !original_dropped && !my_keyidx_ensure(my, &e3))
 			log_error(&my->osc->log, &e3);
 	}

@@ -353,6 +353,9 @@ bool my_triggers_home(My *my, OscErr *e) MUSTCHECK;
 #define MY_KEYIDX_MARK "osc: the key osc merges by; dropped at the swap"
 bool my_keyidx_ensure(My *my, OscErr *e) MUSTCHECK;
 bool my_keyidx_drop(My *my, bool *dropped, OscErr *e) MUSTCHECK;
+/* After the deferred indexes: osc's goes at once when one of them begins
+ * with the key (outside the swap's lock) */
+bool my_keyidx_settle(My *my, OscErr *e) MUSTCHECK;
 
 /* cutover/my_swap.c */
 SwapResult my_swap(My *my, OscErr *e);

@@ -128,11 +128,70 @@ out:
 	return ok;
 }
 
+/* --alter-foreign-keys-method drop_swap drops T under the swap's lock and
+ * the second connection's RENAME brings the new table in: osc killed in
+ * between leaves T missing (cutover/my_swap.c).  A rerun or `osc cleanup`
+ * finishes that swap: the complete new table, known by the fingerprint its
+ * state row recorded, is renamed in. */
+static bool finish_drop_swap(My *my, bool *done, OscErr *e)
+{
+	char fp[65], now[65];
+	*done = false;
+	if (my->db == NULL || my->table == NULL)
+		return true;
+	names_derive(my->shadow, sizeof(my->shadow), "", my->table, "_osc_new", MY_NAMELEN);
+	if (!my_state_shadow_fp(my, fp, sizeof(fp), e))
+		return false;
+	if (fp[0] == '\0' || my_has_rows(my, my->shadow) < 0)
+		return true;
+	if (!my_fingerprint(my, my->shadow, now, sizeof(now), e))
+		return false;
+	if (strcmp(now, fp) != 0)
+		return true;
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "RENAME TABLE %I.%I TO %I.%I", my->db, my->shadow, my->db, my->table);
+	bool ok = my_exec_sql(my, &q, NULL, e);
+	sql_free(&q);
+	if (!ok)
+		return false;
+	log_msg(&my->osc->log, LOG_WARN,
+	        "%s.%s was missing: a swap with --alter-foreign-keys-method drop_swap stopped after dropping the "
+	        "original; its new table, complete, is renamed in",
+	        my->db, my->table);
+	free(my->db);
+	free(my->table);
+	my->db = my->table = NULL;
+	*done = true;
+	return true;
+}
+
+/* my_find_table, after finishing an interrupted drop_swap if that is why
+ * the table is missing */
+static bool find_table(My *my, OscErr *e)
+{
+	if (my_find_table(my, e))
+		return true;
+	bool done = false;
+	OscErr e2;
+	err_clear(&e2);
+	if (e->exit != OSC_EXIT_INPUT || strstr(e->msg, "does not exist") == NULL || !finish_drop_swap(my, &done, &e2)) {
+		if (e2.msg[0])
+			log_error(&my->osc->log, &e2);
+		return false;
+	}
+	if (!done)
+		return false;
+	err_clear(e);
+	return my_find_table(my, e);
+}
+
 static bool eng_preflight(Osc *o, bool lock, OscErr *e)
 {
 	My *my = MY(o);
 	o->resume = RESUME_NONE;
-	if (!my_find_table(my, e))
+	/* osc plan changes nothing: it does not finish an interrupted swap */
+	if (!(lock ? find_table(my, e) : my_find_table(my, e)))
 		return false;
 	if (strcmp(my->table, MY_STATE_TABLE) == 0) {
 		err_set(e, OSC_EXIT_INPUT, "%s.%s is osc's own state table; osc does not migrate it", my->db, my->table);
@@ -198,7 +257,7 @@ static bool eng_backlog(Osc *o, int64_t *n, OscErr *e)
 static bool eng_finish_shadow(Osc *o, OscErr *e)
 {
 	My *my = MY(o);
-	return my_shadow_finish(my, e) && my_state_fingerprint_new(my, my->shadow, e);
+	return my_shadow_finish(my, e) && my_keyidx_settle(my, e) && my_state_fingerprint_new(my, my->shadow, e);
 }
 
 static SwapResult eng_swap(Osc *o, OscErr *e)
@@ -309,7 +368,7 @@ static bool eng_cleanup(Osc *o, OscErr *e)
 	My *my = MY(o);
 	MyObjects f;
 	char fp[65], done[512] = "", foreign[1024] = "", trial[MY_NAMELEN + 1];
-	if (!my_find_table(my, e) || !take_lock(my, e) || !my_state_shadow_fp(my, fp, sizeof(fp), e) ||
+	if (!find_table(my, e) || !take_lock(my, e) || !my_state_shadow_fp(my, fp, sizeof(fp), e) ||
 	    !my_objects_scan(my, fp, &f, e))
 		return false;
 	int captured = f.capture;

@@ -125,3 +125,13 @@ bool my_keyidx_drop(My *my, bool *dropped, OscErr *e)
 	*dropped = ok;
 	return ok;
 }
+
+bool my_keyidx_settle(My *my, OscErr *e)
+{
+	bool covered, dropped;
+	char ours[MY_NAMELEN + 1];
+	if (!look(my, &covered, ours, sizeof(ours), e))
+		return false;
+	/* an index the ALTER gives the new table begins with the key now */
+	return !covered || ours[0] == '\0' || my_keyidx_drop(my, &dropped, e);
+}

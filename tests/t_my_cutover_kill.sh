@@ -24,6 +24,11 @@
 #     code left it, and the next run refused), puts the user's triggers back
 #     on T (the old code dropped them with the shadow), and the next run
 #     succeeds.
+# Two more rounds end the swap's second connection first, so that its
+# RENAME cannot run: at swap-sentry-dropped the rerun then resumes the
+# original, and with --alter-foreign-keys-method drop_swap (the original is
+# dropped under the lock) T is missing until the rerun renames the complete
+# new table in (a gap drop_swap has by design: README).
 # The writer stops while the swap is postponed (--postpone-cutover), so the
 # audit tables compare row for row; the writes the test makes right after a
 # kill (keys >= 900000000) are left out of that comparison: a kill after the
@@ -46,7 +51,7 @@ setup() {
     local t=$1 r=$2 x
     my_q "DROP TABLE IF EXISTS ${t}_osc_new, ${t}_osc_log, ${t}_osc_hb; DELETE FROM _osc_migrations WHERE table_name = '$t'" \
         2>/dev/null
-    my_fixture int $t $r 5000
+    my_fixture int $t $r 3000
     for x in $t $r; do
         my_q "
             DROP TABLE IF EXISTS ${x}_audit;
@@ -77,29 +82,61 @@ audits_equal() {
     my_tables_equal "${1}_audit_v" "${2}_audit_v" "ev, old_id, new_id"
 }
 
+# kill_rename: end the swap's second connection (its RENAME queued behind
+# osc's lock) before osc dies, so that the server never runs it
+kill_rename() {
+    local id
+    id=$(my_q "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'RENAME TABLE%' AND ID <> CONNECTION_ID()")
+    [ -n "$id" ] || fail "no RENAME queued behind osc's lock"
+    my_q "KILL $id"
+}
+
 round=0
-for step in swap-repointed:cleanup swap-unmarked:rerun swap-triggers-moved:rerun \
-            swap-sentry-dropped:cleanup swap-sentry-dropped:rerun; do
-    round=$((round + 1)) point=${step%%:*} mode=${step##*:}
+for step in swap-repointed:cleanup swap-unmarked:rerun swap-triggers-moved:rerun swap-sentry-dropped:cleanup \
+            swap-sentry-dropped:rerun:norename swap-sentry-dropped:rerun:norename:drop_swap; do
+    round=$((round + 1))
+    IFS=: read -r point mode how method <<<"$step"
     T=t_my_ck_$round R=t_my_ck_${round}_ref
     note "---- $point ----"
     setup $T $R
+    fkopt=()
+    if [ "${method:-}" = drop_swap ]; then
+        # a child table, so that the swap drops the original under its lock
+        my_q "DROP TABLE IF EXISTS ${T}_child; CREATE TABLE ${T}_child (id INT PRIMARY KEY, tid INT,
+              FOREIGN KEY (tid) REFERENCES $T (id)) ENGINE=InnoDB" || fail "the child table"
+        fkopt=(--alter-foreign-keys-method drop_swap)
+    fi
     flag=$TEST_TMP/postpone.$round
     start_mywriter int $T $R
     sleep 0.3
     OSC_FAULT=$point:10000 osc_bg_my "$TEST_TMP/$round.out" "$TEST_TMP/$round.err" --table $T --alter "$ALTER" \
-        --postpone-cutover "$flag"
+        --postpone-cutover "$flag" "${fkopt[@]}"
     wait_for_text "cutover postponed" 60 "$TEST_TMP/$round.err" \
         || { tail -n 20 "$TEST_TMP/$round.err" >&2; fail "osc did not reach the postponed cutover"; }
     stop_mywriter
     rm -f "$flag"
     wait_for_text "fault injection: pausing [0-9]+ms at $point" 30 "$TEST_TMP/$round.err" \
         || { tail -n 20 "$TEST_TMP/$round.err" >&2; fail "osc never reached $point"; }
+    [ "${how:-}" = norename ] && kill_rename
     kill -KILL "$OSC_BG_PID"
     wait "$OSC_BG_PID" 2>/dev/null
     my_wait_sessions_at_most 0
+    if [ "${method:-}" = drop_swap ]; then
+        assert_eq 0 "$(my_has_table $T)" "$T after a kill past drop_swap's DROP, its RENAME gone"
+        note "rerun: it renames the complete new table in"
+        run_osc_my --table $T --alter "$ALTER" "${fkopt[@]}"
+        [ "$OSC_RC" = 0 ] || fail "the rerun after an interrupted drop_swap exited $OSC_RC"
+        grep -q "its new table, complete, is renamed in" "$OSC_ERR" || fail "the rerun does not say it renamed the new table in"
+        my_q "ALTER TABLE $R ADD COLUMN c INT NOT NULL DEFAULT 7"
+        my_tables_equal $T $R "$COLS, c"
+        assert_eq "${T}_ad,${T}_ai,${T}_au" "$(triggers_on $T)" "the user's triggers on the new $T"
+        audits_equal $T $R
+        my_no_osc_leftovers $T
+        my_q "DROP TABLE ${T}_child"
+        continue
+    fi
     swapped=$(my_has_column $T c)
-    if [ $point = swap-sentry-dropped ]; then
+    if [ $point = swap-sentry-dropped ] && [ "${how:-}" != norename ]; then
         note "after the kill at $point $T is $([ "$swapped" = 1 ] && echo the new table || echo the original)"
     else
         assert_eq 0 "$swapped" "$T is the original after a kill at $point"
