@@ -526,8 +526,8 @@ my_assert_true() {
 # Creates T and R (InnoDB) with the layout of KIND (int|composite|varchar|binary16)
 # and ROWS identical rows: v = md5(i), n = i % 1000 (NULL when i % 10 = 3),
 # extra = i, pad = repeat('x', 100). T also gets the index T_n_idx on n.
-# Drops T, R and _T_osc_old (also T_osc_old, and osc's work tables of T an
-# interrupted run of the test may have left) first.
+# Drops T, R and _T_osc_old (also T_osc_old, and osc's work tables and
+# state rows of T an interrupted run of the test may have left) first.
 my_fixture() {
     local kind=$1 t=$2 r=$3 rows=$4
     local qt qr keydef keysel pk
@@ -542,6 +542,9 @@ my_fixture() {
     *) fail "my_fixture: unknown kind $kind" ;;
     esac
     local rest="v VARCHAR(64), n INT, extra INT NOT NULL DEFAULT 0, pad VARCHAR(200)"
+    if [ "$(my_has_table _osc_migrations)" = 1 ]; then
+        my_q "DELETE FROM _osc_migrations WHERE table_name = $(my_ql "$t")" || fail "my_fixture: state rows of $t"
+    fi
     my_q "
         DROP TABLE IF EXISTS $qt, $qr, $(my_qi "_${t}_osc_old"), $(my_qi "${t}_osc_old"),
             $(my_qi "${t}_osc_new"), $(my_qi "${t}_osc_log"), $(my_qi "${t}_osc_hb");

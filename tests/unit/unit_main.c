@@ -18,6 +18,7 @@ static const struct {
 	{ "strategy", test_strategy },
 	{ "mysql verify mapping", test_my_verify },
 	{ "mariadb trial table", test_my_trial },
+	{ "mariadb session and key text", test_my_session },
 };
 
 int main(void)
