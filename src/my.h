@@ -20,6 +20,11 @@
  *   T_osc_new   the shadow            T_osc_log   captured keys
  *   T_osc_ins, T_osc_upd, T_osc_del   the triggers on T
  *   T_osc_old   the sentry during the swap, then the original
+ *   T_osc_hb    the heartbeat         T_osc_try   an in-place strategy's trial
+ * Each carries osc's mark (my_owned.c): a user's object of such a name is
+ * refused, never dropped.  Every connection runs in UTC with a strict
+ * sql_mode (my_conn.c), and a key travels as text that names exactly its
+ * row (my_keys.c).
  */
 #ifndef OSC_MY_H
 #define OSC_MY_H

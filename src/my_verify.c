@@ -342,14 +342,37 @@ out:
 }
 
 /* A key for people: the literals, quotes dropped from plain ones. */
+/* A hex literal _cs X'6B6579' of printable ASCII as its text (key), into
+ * out; false when it is not one. */
+static bool hex_text(const char *v, char *out, size_t outsz)
+{
+	const char *x = strstr(v, " X'");
+	size_t o = 0;
+	if (v[0] != '_' || x == NULL)
+		return false;
+	for (x += 3; isxdigit((unsigned char)x[0]) && isxdigit((unsigned char)x[1]) && o + 1 < outsz; x += 2) {
+		char pair[3] = { x[0], x[1], '\0' };
+		long c = strtol(pair, NULL, 16);
+		if (c < 0x20 || c > 0x7e)
+			return false;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return *x == '\'';
+}
+
 static void key_text(My *my, char **key, char *out, size_t outsz)
 {
 	size_t n = (size_t)snprintf(out, outsz, "(");
 	for (int k = 0; k < my->nkeys && n < outsz; k++) {
 		const char *v = key[k];
+		char plain[128];
 		size_t len = strlen(v);
 		int w = (int)len;
-		if (len >= 2 && v[0] == '\'' && v[len - 1] == '\'') {
+		if (hex_text(v, plain, sizeof(plain))) {
+			v = plain;
+			w = (int)strlen(plain);
+		} else if (len >= 2 && v[0] == '\'' && v[len - 1] == '\'') {
 			v++;
 			w -= 2;
 		}
