@@ -85,8 +85,13 @@ static char *quote_literal(void *ctx, const char *s)
 /* The modes osc's sessions add and take away (see the banner). */
 static const char *const MODE_ADD[] = { "STRICT_TRANS_TABLES", "STRICT_ALL_TABLES", "NO_AUTO_VALUE_ON_ZERO",
 	                                    "NO_ENGINE_SUBSTITUTION", NULL };
+/* The names of combinations (TRADITIONAL, ANSI, ...) go too: @@sql_mode
+ * lists their parts beside them, and setting the name again would bring
+ * back a part taken away (TRADITIONAL: NO_ZERO_DATE). */
 static const char *const MODE_DROP[] = { "PAD_CHAR_TO_FULL_LENGTH", "EMPTY_STRING_IS_NULL", "NO_ZERO_DATE",
-	                                     "NO_ZERO_IN_DATE", "ORACLE", "ONLY_FULL_GROUP_BY", NULL };
+	                                     "NO_ZERO_IN_DATE", "ORACLE", "ONLY_FULL_GROUP_BY", "TRADITIONAL",
+	                                     "ANSI", "DB2", "MAXDB", "MSSQL", "MYSQL323", "MYSQL40", "POSTGRESQL",
+	                                     NULL };
 
 static bool listed(const char *w, size_t n, const char *const *list)
 {

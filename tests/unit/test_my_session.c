@@ -23,6 +23,12 @@ void test_my_session(void)
 	CHECK_STR(out, "ANSI_QUOTES,PIPES_AS_CONCAT,STRICT_TRANS_TABLES,STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,"
 	               "NO_ENGINE_SUBSTITUTION");
 	CHECK(!my_sql_mode_for_osc("ANSI_QUOTES", out, 20));
+	/* a combination's name would bring its parts back */
+	CHECK(my_sql_mode_for_osc("STRICT_TRANS_TABLES,STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
+	                          "ERROR_FOR_DIVISION_BY_ZERO,TRADITIONAL,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION",
+	                          out, sizeof(out)));
+	CHECK_STR(out, "ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,STRICT_TRANS_TABLES,STRICT_ALL_TABLES,"
+	               "NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION");
 
 	CHECK(my_key_kind("int", "") == MY_KEY_TEXT);
 	CHECK(my_key_kind("decimal", "") == MY_KEY_TEXT);
