@@ -2,16 +2,37 @@
  * my_swap.c — the swap on MySQL/MariaDB, after gh-ost's two-connection
  * cut-over (MariaDB refuses RENAME TABLE under LOCK TABLES):
  *
- *   A: CREATE TABLE T_osc_old (the sentry: while it exists, no RENAME of T
- *      to that name can succeed)
- *   A: LOCK TABLES T, T_osc_old, shadow, log WRITE   -- writers wait
+ *   A: the shadow gets the comment the new table must have (it carried
+ *      osc's mark, src/my_owned.c)
+ *   A: CREATE TABLE T_osc_old (the sentry, marked as osc's: while it
+ *      exists, no RENAME of T to that name can succeed)
+ *   A: LOCK TABLES T, T_osc_old, shadow, log WRITE   -- writers wait; the
+ *      request waits at most --lock-timeout (max_statement_time: MariaDB's
+ *      lock_wait_timeout is whole seconds), else the attempt is retried
  *   B: RENAME TABLE T TO T_osc_old, shadow TO T      -- sent, waits behind A
  *   A: waits until B is seen waiting; drains the log into the shadow
- *   A: moves T's own triggers to the shadow (DROP on T, CREATE on shadow)
  *   A: rebuild_constraints: repoints child tables' keys to the shadow
  *      (the children are in the LOCK TABLES too; src/my_fkeys.c)
+ *   A: the index osc added on the key it merges by goes (src/my_keyidx.c)
+ *   A: moves T's own triggers to the shadow (DROP on T, CREATE on shadow)
  *   A: DROP TABLE T_osc_old; UNLOCK TABLES
  *   B: its RENAME runs before any writer: one atomic swap
+ * The capture triggers and the log stay until the RENAME has committed
+ * (then the cleanup drops them with the old table's name): if osc dies
+ * anywhere before, the server drops B's queued RENAME with its client, A's
+ * locks go, and T is the original with its capture whole, so the
+ * application writes on and a rerun resumes.  (The log used to be dropped
+ * under the lock, so that a write reaching the original after the drain
+ * would fail rather than vanish; a kill right after that left every write
+ * to T failing with error 1146 until `osc cleanup`.  No write reaches the
+ * original after the drain: see the name order below.)  What a kill under
+ * the lock can leave half done, a rerun or `osc cleanup` puts back: the
+ * sentry, the children's keys, the shadow's mark, the key index, and the
+ * user's triggers (src/my_triggers.c: between the move and the rerun,
+ * writes to T do not fire the moved ones).
+ * If A alone dies (its connection killed, B's alive), its locks go and
+ * B's RENAME fails on the sentry: T stays the original, whole.  So the
+ * sentry goes last, right before the unlock.
  * --alter-foreign-keys-method drop_swap: no sentry; B's statement is RENAME
  * TABLE shadow TO T (it fails while T exists), and A drops T instead of the
  * sentry, last before the unlock.  Writers still queue on T's name behind
@@ -21,11 +42,9 @@
  * itself, not on the shadow: osc's names start with T's name and sort after
  * it.  Were B waiting on another name, writers queued on T would get T the
  * moment A unlocks, write to the original after the drain, and be lost.
- * If A dies anywhere in between, its locks go with it and B's RENAME fails
- * on the sentry: T stays the original, whole.  Writers wait from A's LOCK to
- * B's RENAME: the drain, milliseconds after the catch-up.  A lock timeout
- * (lock_wait_timeout: --lock-timeout rounded up to whole seconds, as the
- * server counts) on A's LOCK is a retry.
+ * Writers wait from A's LOCK request to B's RENAME: the request (at most
+ * --lock-timeout), the drain (milliseconds after the catch-up) and the
+ * RENAME; the report says each.
  * A RENAME takes a table's triggers along, so the table's own triggers are
  * moved to the shadow before it, while A's lock holds every writer: the
  * first write to the new table fires them, and no write to either table
@@ -74,61 +93,23 @@ static bool rename_is_waiting(My *my, unsigned long id)
 	return false;
 }
 
-/* CREATE TRIGGER for user trigger t on table `table` of T's database,
- * from its information_schema description (the header is rebuilt, so the
- * table's name as its author spelled it does not matter). */
-static void user_trigger_sql(My *my, const MyTrigger *t, const char *table, Sql *q)
-{
-	char *user = my_strdup(t->definer), *host = strrchr(user, '@');
-	if (host)
-		*host++ = '\0';
-	sql_add(q, "CREATE DEFINER=%I", user);
-	if (host)
-		sql_add(q, "@%I", host);
-	free(user);
-	sql_add(q, " TRIGGER %I.%I %s %s ON %I.%I FOR EACH ROW %s", my->db, t->name,
-	        strcmp(t->timing, "BEFORE") == 0 ? "BEFORE" : "AFTER",
-	        strcmp(t->event, "INSERT") == 0 ? "INSERT" : strcmp(t->event, "UPDATE") == 0 ? "UPDATE" : "DELETE",
-	        my->db, table, t->body);
-}
-
-/* Creates user trigger t on `table` under the sql_mode it was created with. */
-static bool create_user_trigger(My *my, const MyTrigger *t, const char *table, OscErr *e)
-{
-	Sql q;
-	sql_init(&q, &my->dialect);
-	sql_add(&q, "SET SESSION sql_mode = %L", t->sql_mode);
-	bool ok = run(my, &q, e);
-	if (ok) {
-		user_trigger_sql(my, t, table, &q);
-		ok = run(my, &q, e);
-	}
-	sql_free(&q);
-	return ok;
-}
-
 /* Under A's lock: T's own triggers from T to the shadow.  *moved counts
  * those no longer on T (the last of them may be on neither). */
 static bool move_user_triggers(My *my, int *moved, OscErr *e)
 {
-	Sql q;
-	bool ok = true;
-	sql_init(&q, &my->dialect);
-	for (int i = 0; ok && i < my->nuser_triggers; i++) {
-		const MyTrigger *t = &my->user_triggers[i];
-		log_msg(&my->osc->log, LOG_DEBUG, "moving trigger %s.%s to the new table", my->db, t->name);
-		sql_add(&q, "DROP TRIGGER %I.%I", my->db, t->name);
-		ok = run(my, &q, e);
-		if (ok) {
+	for (int i = 0; i < my->nuser_triggers; i++) {
+		bool dropped = false;
+		log_msg(&my->osc->log, LOG_DEBUG, "moving trigger %s.%s to the new table", my->db, my->user_triggers[i].name);
+		bool ok = my_trigger_move(my, &my->user_triggers[i], my->shadow, &dropped, e);
+		if (dropped)
 			*moved = i + 1;
-			ok = create_user_trigger(my, t, my->shadow, e);
-		}
+		if (!ok)
+			return false;
 	}
-	sql_free(&q);
-	return ok;
+	return true;
 }
 
-/* Undoes move_user_triggers (still under A's lock); says what it cannot. */
+/* Undoes move_user_triggers; says what it cannot. */
 static void restore_user_triggers(My *my, int moved)
 {
 	Sql q;
@@ -138,9 +119,11 @@ static void restore_user_triggers(My *my, int moved)
 		OscErr e;
 		err_clear(&e);
 		sql_add(&q, "DROP TRIGGER IF EXISTS %I.%I", my->db, t->name);
-		if (!run(my, &q, &e) || !create_user_trigger(my, t, my->table, &e)) {
+		bool ok = my_exec_sql(my, &q, NULL, &e);
+		sql_reset(&q);
+		if (!ok || !my_trigger_create(my, t, my->table, &e)) {
 			log_error(&my->osc->log, &e);
-			user_trigger_sql(my, t, my->table, &q);
+			my_trigger_sql(my, t, my->table, &q);
 			log_msg(&my->osc->log, LOG_WARN, "could not put trigger %s back on %s.%s; create it with: %s", t->name,
 			        my->db, my->table, sql_text(&q));
 			sql_reset(&q);
@@ -149,16 +132,32 @@ static void restore_user_triggers(My *my, int moved)
 	sql_free(&q);
 }
 
+/* The shadow's comment: what the new table must carry (marked false), or
+ * osc's mark again (true).  Outside the table lock: an ALTER of the
+ * shadow's comment took 25 to 60 ms on a loaded machine, which writers
+ * would wait for under it. */
+static bool shadow_comment(My *my, bool marked, OscErr *e)
+{
+	if (marked)
+		return my_mark(my, MY_ROLE_SHADOW, my->shadow, e);
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "ALTER TABLE %I.%I COMMENT = %L", my->db, my->shadow, my->shadow_comment ? my->shadow_comment : "");
+	bool ok = my_exec_sql(my, &q, NULL, e);
+	sql_free(&q);
+	return ok;
+}
+
 SwapResult my_swap(My *my, OscErr *e)
 {
 	Sql q;
 	MYSQL_RES *r = NULL;
 	SwapResult res = SWAP_FAILED;
-	bool locked = false, sentry = false, sent = false, log_dropped = false, original_dropped = false;
+	bool locked = false, sentry = false, sent = false, original_dropped = false, unmarked = false,
+	     keyidx_dropped = false;
 	int moved = 0;
-	char *sql_mode = NULL;
 	My b;
-	int64_t t0 = now_us(), t_locked = 0;
+	int64_t t0 = now_us(), t_locked = 0, t_unlocked = 0, request_us = 0;
 	int64_t drained = 0;
 
 	memset(&b, 0, sizeof(b));
@@ -181,14 +180,6 @@ SwapResult my_swap(My *my, OscErr *e)
 	mysql_free_result(r);
 	r = NULL;
 
-	if (my->nuser_triggers > 0) {
-		if (!my_exec(my, "SELECT @@SESSION.sql_mode", &r, e))
-			goto out;
-		row = mysql_fetch_row(r);
-		sql_mode = my_strdup(row && row[0] ? row[0] : "");
-		mysql_free_result(r);
-		r = NULL;
-	}
 	my_fkeys_choose(my);
 	bool drop_swap = my->nchildren > 0 && my->fk_method == MY_FK_DROP_SWAP;
 	if (drop_swap && !my_fkeys_check_drop_swap(my, e))
@@ -201,9 +192,18 @@ SwapResult my_swap(My *my, OscErr *e)
 		goto out;
 	unsigned long b_id = mysql_thread_id(b.conn);
 
+	/* the new table's own comment now (osc's mark goes): from here until
+	 * the RENAME a rerun or cleanup knows the shadow by the fingerprint
+	 * the state row recorded (src/my_owned.c); a failed attempt marks it
+	 * again */
+	if (!shadow_comment(my, false, e))
+		goto out;
+	unmarked = true;
 	/* drop_swap needs no sentry: B's RENAME fails while T exists */
 	if (!drop_swap) {
-		sql_add(&q, "CREATE TABLE %I.%I (sentry INT) ENGINE=InnoDB", my->db, my->old);
+		char mark[256];
+		my_marker(my, MY_ROLE_SENTRY, mark, sizeof(mark));
+		sql_add(&q, "CREATE TABLE %I.%I (sentry INT) ENGINE=InnoDB COMMENT = %L", my->db, my->old, mark);
 		if (!run(my, &q, e))
 			goto out;
 		sentry = true;
@@ -215,11 +215,17 @@ SwapResult my_swap(My *my, OscErr *e)
 	if (sentry)
 		sql_add(&q, ", %I.%I WRITE", my->db, my->old);
 	my_fkeys_lock_list(my, &q);
-	if (!run(my, &q, e)) {
-		if (my_is_lock_timeout(e))
+	if (!my_exec_lock(my, &q, &request_us, e)) {
+		if (my_is_lock_timeout(e)) {
 			res = SWAP_RETRY;
+			log_msg(&my->osc->log, LOG_INFO,
+			        "cutover: the table lock was not granted within %ldms; writers queued behind the request for "
+			        "%.1fms",
+			        (long)my->osc->opt.lock_timeout_ms, (double)request_us / 1000.0);
+		}
 		goto out;
 	}
+	sql_reset(&q);
 	locked = true;
 	t_locked = now_us();
 
@@ -251,17 +257,19 @@ SwapResult my_swap(My *my, OscErr *e)
 	my->in_lock = false;
 	my->osc->progress.log_applied += drained;
 	fault_point(my->osc, "swap-locked");
-	if (!move_user_triggers(my, &moved, e) || !my_fkeys_repoint(my, e))
+	if (!my_fkeys_repoint(my, e))
 		goto out;
 	fault_point(my->osc, "swap-repointed");
-	/* Past the drain, no write may succeed on the original any more: its
-	 * triggers insert into the log, so the log goes now, and a write that
-	 * still reaches the original (were the RENAME not first in line for
-	 * the table) fails with error 1146 instead of vanishing. */
-	sql_add(&q, "DROP TABLE %I.%I", my->db, my->log);
-	if (!run(my, &q, e))
+	/* the new table as it must be: no index of osc's (when the ALTER took
+	 * every index off the merge key, osc's served the drain just now; its
+	 * drop is a change of metadata, about 60 ms at 200k or 1M rows, where a
+	 * drain without it scanned the whole new table) */
+	if (!my_keyidx_drop(my, &keyidx_dropped, e))
 		goto out;
-	log_dropped = true;
+	fault_point(my->osc, "swap-unmarked");
+	if (!move_user_triggers(my, &moved, e))
+		goto out;
+	fault_point(my->osc, "swap-triggers-moved");
 	if (drop_swap) {
 		/* from here T is missing until B's RENAME: writers wait on T's
 		 * name behind B, but a child's write after the unlock can find
@@ -271,15 +279,17 @@ SwapResult my_swap(My *my, OscErr *e)
 			goto out;
 		original_dropped = true;
 	} else {
+		/* last: from here, were A alone to die, B's RENAME would swap */
 		sql_add(&q, "DROP TABLE %I.%I", my->db, my->old);
 		if (!run(my, &q, e))
 			goto out;
 		sentry = false;
 	}
+	fault_point(my->osc, "swap-sentry-dropped");
 	if (!my_exec(my, "UNLOCK TABLES", NULL, e))
 		goto out;
 	locked = false;
-	int64_t t_unlocked = now_us();
+	t_unlocked = now_us();
 	sent = false;
 	if (mysql_read_query_result(b.conn) != 0) {
 		err_set(e, OSC_EXIT_FAILED, "cutover: the RENAME failed: %s", mysql_error(b.conn));
@@ -300,23 +310,31 @@ SwapResult my_swap(My *my, OscErr *e)
 			}
 			goto out;
 		}
-		/* with the log gone, a retry would miss changes: give up cleanly */
-		if (my_is_lock_timeout(e) && !log_dropped)
+		/* the capture is whole (the log stays until the RENAME is done):
+		 * a timeout is one more attempt */
+		if (my_is_lock_timeout(e))
 			res = SWAP_RETRY;
 		goto out;
 	}
 	res = SWAP_DONE;
+	int64_t t_end = now_us();
+	char earlier[160] = "";
+	if (my->lock_wait_max_us > 0)
+		snprintf(earlier, sizeof(earlier), "; earlier attempts held them up to %.1fms each",
+		         (double)my->lock_wait_max_us / 1000.0);
 	log_msg(&my->osc->log, LOG_INFO,
-	        "swapped: writes waited %.1fms under the table lock (%ld late changes drained), the RENAME %.1fms; "
-	        "attempt %.1fms",
-	        (double)(t_unlocked - t_locked) / 1000.0, (long)drained, (double)(now_us() - t_unlocked) / 1000.0,
-	        (double)(now_us() - t0) / 1000.0);
+	        "swapped: writes waited at most %.1fms: %.1fms while the lock was requested, %.1fms under the table "
+	        "lock (%ld late changes drained), %.1fms for the RENAME%s; attempt %.1fms",
+	        (double)(request_us + t_end - t_locked) / 1000.0, (double)request_us / 1000.0,
+	        (double)(t_unlocked - t_locked) / 1000.0, (long)drained, (double)(t_end - t_unlocked) / 1000.0, earlier,
+	        (double)(t_end - t0) / 1000.0);
 out:
 	if (res != SWAP_DONE) {
 		OscErr e3;
 		err_clear(&e3);
-		/* the sentry stays until B is done, so B's RENAME cannot succeed */
-		/* past drop_swap's DROP, the triggers and keys belong to the new table */
+		/* past drop_swap's DROP, the triggers and keys belong to the new
+		 * table; otherwise everything goes back as it was, under the lock
+		 * while A still holds it */
 		if (moved > 0 && !original_dropped)
 			restore_user_triggers(my, moved);
 		if (!original_dropped)
@@ -335,17 +353,14 @@ out:
 				log_error(&my->osc->log, &e3);
 			sql_free(&d);
 		}
-	}
-	if (sql_mode) {
-		OscErr e4;
-		err_clear(&e4);
-		Sql m;
-		sql_init(&m, &my->dialect);
-		sql_add(&m, "SET SESSION sql_mode = %L", sql_mode);
-		if (!my_exec_sql(my, &m, NULL, &e4))
-			log_error(&my->osc->log, &e4);
-		sql_free(&m);
-		free(sql_mode);
+		/* osc's again, and the next attempt's drain merges by the key: its
+		 * index again, outside the lock */
+		if (unmarked && !original_dropped && !shadow_comment(my, true, &e3)) {
+			log_error(&my->osc->log, &e3);
+			err_clear(&e3);
+		}
+		if (keyidx_dropped && !original_dropped && !my_keyidx_ensure(my, &e3))
+			log_error(&my->osc->log, &e3);
 	}
 	my_disconnect(&b);
 	mysql_free_result(r);

@@ -7,8 +7,8 @@
  * it never touches the shadow, so it never waits on the copy.  An UPDATE
  * that changes the key logs both keys.
  *
- * The triggers are installed together under LOCK TABLES T WRITE (under
- * lock_wait_timeout, retried), followed by an instant ALTER that sets T's
+ * The triggers are installed together under LOCK TABLES T WRITE (its wait
+ * bounded by --lock-timeout, retried: my_lock_retry), followed by an instant ALTER that sets T's
  * comment to what it already is.  Why: MariaDB 10.11 (reproduced without
  * osc, see README "MariaDB and prepared statements") can leave an
  * application's server-side prepared statement on T without the tables of a
@@ -50,9 +50,11 @@ bool my_capture_create(My *my, OscErr *e)
 				sql_add(&cols, " NOT NULL");
 			}
 	}
+	char mark[256];
+	my_marker(my, MY_ROLE_LOG, mark, sizeof(mark));
 	sql_reset(&q);
-	sql_add(&q, "CREATE TABLE %I.%I (_osc_change_id BIGINT AUTO_INCREMENT PRIMARY KEY%s) ENGINE=InnoDB", my->db,
-	        my->log, sql_text(&cols));
+	sql_add(&q, "CREATE TABLE %I.%I (_osc_change_id BIGINT AUTO_INCREMENT PRIMARY KEY%s) ENGINE=InnoDB COMMENT = %L",
+	        my->db, my->log, sql_text(&cols), mark);
 	if (cols.failed)
 		q.failed = true;
 	sql_free(&cols);
@@ -76,16 +78,23 @@ static void log_insert(My *my, Sql *q, const char *row)
 	sql_add(q, ")");
 }
 
-/* The three CREATE TRIGGER statements, run under LOCK TABLES T WRITE. */
+/* The three CREATE TRIGGER statements, run under LOCK TABLES T WRITE.
+ * Each name is qualified with the table's database: a trigger lives in its
+ * table's schema, and an unqualified one is made in the session's
+ * (`--table otherdb.users` failed with error 1435).  Each body begins with
+ * osc's mark (src/my_owned.c). */
 static bool create_triggers(My *my, Sql *q, OscErr *e)
 {
 	sql_reset(q);
-	sql_add(q, "CREATE TRIGGER %I AFTER INSERT ON %I.%I FOR EACH ROW ", my->trg_ins, my->db, my->table);
+	sql_add(q, "CREATE TRIGGER %I.%I AFTER INSERT ON %I.%I FOR EACH ROW %s ", my->db, my->trg_ins, my->db, my->table,
+	        MY_CAPTURE_MARK);
 	log_insert(my, q, "NEW");
+	sql_add(q, "; END");
 	if (!my_exec_sql(my, q, NULL, e))
 		return false;
 	sql_reset(q);
-	sql_add(q, "CREATE TRIGGER %I AFTER UPDATE ON %I.%I FOR EACH ROW BEGIN ", my->trg_upd, my->db, my->table);
+	sql_add(q, "CREATE TRIGGER %I.%I AFTER UPDATE ON %I.%I FOR EACH ROW %s ", my->db, my->trg_upd, my->db, my->table,
+	        MY_CAPTURE_MARK);
 	log_insert(my, q, "NEW");
 	sql_add(q, "; IF NOT (");
 	for (int k = 0; k < my->nkeys; k++)
@@ -96,8 +105,10 @@ static bool create_triggers(My *my, Sql *q, OscErr *e)
 	if (!my_exec_sql(my, q, NULL, e))
 		return false;
 	sql_reset(q);
-	sql_add(q, "CREATE TRIGGER %I AFTER DELETE ON %I.%I FOR EACH ROW ", my->trg_del, my->db, my->table);
+	sql_add(q, "CREATE TRIGGER %I.%I AFTER DELETE ON %I.%I FOR EACH ROW %s ", my->db, my->trg_del, my->db, my->table,
+	        MY_CAPTURE_MARK);
 	log_insert(my, q, "OLD");
+	sql_add(q, "; END");
 	return my_exec_sql(my, q, NULL, e);
 }
 
@@ -117,7 +128,7 @@ bool my_capture_install(My *my, OscErr *e)
 	comment = my_strdup(row && row[0] ? row[0] : "");
 	sql_reset(&q);
 	sql_add(&q, "LOCK TABLES %I.%I WRITE", my->db, my->table);
-	if (!my_ddl_retry(my, "installing the capture triggers", &q, e))
+	if (!my_lock_retry(my, "installing the capture triggers", &q, e))
 		goto out;
 	locked = true;
 	if (!create_triggers(my, &q, e))
@@ -147,15 +158,23 @@ out:
 	return ok;
 }
 
+/* Drops osc's capture triggers, and only osc's (src/my_owned.c): a
+ * trigger of the same name that is not osc's stays.  Each DROP waits for
+ * the table's lock at most --lock-timeout, retried. */
 bool my_capture_drop(My *my, OscErr *e)
 {
 	const char *names[3] = { my->trg_ins, my->trg_upd, my->trg_del };
+	MyObjects o;
 	Sql q;
+	if (!my_objects_scan(my, NULL, &o, e))
+		return false;
 	sql_init(&q, &my->dialect);
 	for (int i = 0; i < 3; i++) {
+		if (o.trigger[i] != MY_OURS)
+			continue;
 		sql_reset(&q);
 		sql_add(&q, "DROP TRIGGER IF EXISTS %I.%I", my->db, names[i]);
-		if (!my_ddl_retry(my, "dropping a capture trigger", &q, e)) {
+		if (!my_lock_retry(my, "dropping a capture trigger", &q, e)) {
 			sql_free(&q);
 			return false;
 		}

@@ -37,12 +37,17 @@ static void key_in(My *my, Sql *q, const char *alias, bool shadow, Sql *list)
 }
 
 /* Replaces the shadow's rows of keys (those up to the watermark while the
- * copy runs) with the original's current rows. */
-static bool merge(My *my, Sql *keys, OscErr *e)
+ * copy runs) with the original's current rows.  A duplicate under a unique
+ * index of the shadow that only a stale row of the shadow causes merges that
+ * row's key too (replicator/my_conflict.c): keys grows by those keys, so
+ * that the batch's comparison covers them. */
+bool my_merge_keys(My *my, Sql *keys, OscErr *e)
 {
-	Sql q;
+	Sql q, pred, more;
 	bool ok = false;
 	sql_init(&q, &my->dialect);
+	sql_init(&pred, &my->dialect);
+	sql_init(&more, &my->dialect);
 	sql_add(&q, "DELETE FROM %I.%I WHERE ", my->db, my->shadow);
 	key_in(my, &q, NULL, true, keys);
 	if (!my->copy_done) {
@@ -52,22 +57,50 @@ static bool merge(My *my, Sql *keys, OscErr *e)
 	}
 	if (!run(my, &q, e))
 		goto out;
-	my_copy_select(my, &q, false);
-	key_in(my, &q, "src", false, keys);
-	if (!my->copy_done) {
-		sql_add(&q, " AND ");
-		my_key_compare(my, &q, "src", "<=", my->watermark);
-	}
-	if (!my_exec_sql(my, &q, NULL, e)) {
-		if (strcmp(e->sqlstate, "1062") == 0) {
-			err_wrap(e, OSC_EXIT_FAILED, "a row written during the migration violates a new unique index: ",
-			         "; nothing was changed, no row was dropped");
+	for (int round = 1;; round++) {
+		sql_reset(&pred);
+		key_in(my, &pred, "src", false, keys);
+		if (!my->copy_done) {
+			sql_add(&pred, " AND ");
+			my_key_compare(my, &pred, "src", "<=", my->watermark);
 		}
-		goto out;
+		my_copy_select(my, &q, false);
+		sql_add(&q, "%s", sql_text(&pred));
+		if (pred.failed)
+			q.failed = true;
+		if (my_exec_sql(my, &q, NULL, e))
+			break;
+		sql_reset(&q);
+		int64_t found = 0;
+		if (strcmp(e->sqlstate, "1062") == 0 && round <= MY_CONFLICT_ROUNDS) {
+			OscErr ce;
+			err_clear(&ce);
+			sql_reset(&more);
+			if (!my_conflicts(my, sql_text(&pred), &more, &found, &ce))
+				log_error(&my->osc->log, &ce);
+		}
+		if (found == 0) {
+			if (strcmp(e->sqlstate, "1062") == 0)
+				err_wrap(e, OSC_EXIT_FAILED, "a row written during the migration violates a new unique index: ",
+				         "; nothing was changed, no row was dropped");
+			my_value_error(e);
+			goto out;
+		}
+		log_msg(&my->osc->log, LOG_INFO,
+		        "a duplicate under a unique index of the new table came from %lld row(s) of it not yet brought up "
+		        "to date (their change is in the log): merging those keys too",
+		        (long long)found);
+		sql_add(&q, "DELETE FROM %I.%I WHERE ", my->db, my->shadow);
+		key_in(my, &q, NULL, true, &more);
+		if (!run(my, &q, e))
+			goto out;
+		sql_add(keys, ", %s", sql_text(&more));
 	}
 	ok = true;
 out:
 	sql_free(&q);
+	sql_free(&pred);
+	sql_free(&more);
 	return ok;
 }
 
@@ -95,7 +128,7 @@ static bool verify(My *my, Sql *keys, OscErr *e)
 		        "verification: the rows just merged from the change log differ from the original (%s); merging them "
 		        "again",
 		        why);
-		if (!merge(my, keys, e))
+		if (!my_merge_keys(my, keys, e))
 			return false;
 	}
 }
@@ -116,8 +149,10 @@ bool my_replay(My *my, int64_t limit, int64_t *applied, OscErr *e)
 		began = true;
 	}
 	sql_add(&q, "SELECT _osc_change_id");
-	for (int k = 0; k < my->nkeys; k++)
-		sql_add(&q, my->keys[k].binary ? ", HEX(%I)" : ", %I", my->keys[k].name);
+	for (int k = 0; k < my->nkeys; k++) {
+		sql_add(&q, ", ");
+		my_key_read(my, &q, NULL, k);
+	}
 	sql_add(&q, " FROM %I.%I ORDER BY _osc_change_id LIMIT %ld", my->db, my->log, (long)limit);
 	if (!my_exec_sql(my, &q, &r, e))
 		goto out;
@@ -143,7 +178,7 @@ bool my_replay(My *my, int64_t limit, int64_t *applied, OscErr *e)
 	}
 	/* keys the copy has not reached are only consumed */
 	bool merge_keys = my->copy_done || my->watermark != NULL;
-	if (merge_keys && !merge(my, &keys, e))
+	if (merge_keys && !my_merge_keys(my, &keys, e))
 		goto out;
 	sql_add(&q, "DELETE FROM %I.%I WHERE _osc_change_id IN (%s)", my->db, my->log, sql_text(&ids));
 	if (!run(my, &q, e) || (merge_keys && !verify(my, &keys, e)) || (began && !my_exec(my, "COMMIT", NULL, e)))

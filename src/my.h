@@ -20,6 +20,11 @@
  *   T_osc_new   the shadow            T_osc_log   captured keys
  *   T_osc_ins, T_osc_upd, T_osc_del   the triggers on T
  *   T_osc_old   the sentry during the swap, then the original
+ *   T_osc_hb    the heartbeat         T_osc_try   an in-place strategy's trial
+ * Each carries osc's mark (my_owned.c): a user's object of such a name is
+ * refused, never dropped.  Every connection runs in UTC with a strict
+ * sql_mode (my_conn.c), and a key travels as text that names exactly its
+ * row (my_keys.c).
  */
 #ifndef OSC_MY_H
 #define OSC_MY_H
@@ -41,10 +46,21 @@ typedef struct MyCol {
 	char *source; /* the original column it is copied from */
 } MyCol;
 
+/* How a key column's value travels as text (src/my_keys.c). */
+typedef enum MyKeyKind {
+	MY_KEY_TEXT,   /* numbers, DECIMAL, dates, times: quoted text */
+	MY_KEY_HEX,    /* character strings: HEX(), back as _charset X'..' */
+	MY_KEY_BYTES,  /* binary strings: HEX(), back as _binary X'..' */
+	MY_KEY_NUMBER, /* BIT, ENUM, SET: c + 0, back as a bare integer */
+	MY_KEY_DOUBLE, /* FLOAT, DOUBLE: CAST(c AS DOUBLE), back as a double literal */
+} MyKeyKind;
+
 typedef struct MyKey {
-	char *name;   /* in the original */
-	char *shadow; /* in the shadow */
-	bool binary;  /* compared as bytes: carried as hex */
+	char *name;    /* in the original */
+	char *shadow;  /* in the shadow */
+	MyKeyKind kind;
+	char *charset; /* MY_KEY_HEX: the column's character set */
+	char *type;    /* the original's COLUMN_TYPE */
 } MyKey;
 
 /* A user trigger on the table, as information_schema.TRIGGERS describes it:
@@ -86,6 +102,9 @@ typedef struct My {
 	MYSQL *conn;
 	SqlDialect dialect;
 	Osc *osc;
+	bool mariadb;           /* MariaDB (SET STATEMENT, fractional max_statement_time) */
+	char lock_bound[32];    /* --lock-timeout in seconds, "0.100" */
+	int64_t lock_wait_max_us; /* the longest lock request that was not granted */
 
 	char *db, *table;
 	int64_t rows_estimate;
@@ -111,6 +130,7 @@ typedef struct My {
 	char trg_ins[MY_NAMELEN + 1], trg_upd[MY_NAMELEN + 1], trg_del[MY_NAMELEN + 1];
 	char lock_name[MY_NAMELEN + 1];
 
+	char *shadow_comment;   /* the comment the new table gets at the swap (the shadow carries osc's mark) */
 	char *url;              /* for the swap's second connection */
 	char **watermark;       /* last key copied, as SQL literals */
 	bool copy_done;
@@ -123,6 +143,43 @@ typedef struct My {
 	char *verify_shadow;
 	int64_t verified_chunks, verified_batches, recopied;
 } My;
+
+/* my_owned.c: osc's work objects, told from a user's objects of the same
+ * names by osc's mark (see the file's banner) */
+typedef enum MyRole { MY_ROLE_SHADOW, MY_ROLE_LOG, MY_ROLE_SENTRY, MY_ROLE_HEARTBEAT } MyRole;
+#define MY_NROLES 4
+typedef enum MyOwner { MY_ABSENT, MY_OURS, MY_FOREIGN } MyOwner;
+/* the first characters of a capture trigger's body */
+#define MY_CAPTURE_MARK "BEGIN /* osc capture */"
+typedef struct MyObjects {
+	MyOwner table[MY_NROLES];  /* by MyRole; the sentry's name is the old table's */
+	MyOwner trigger[3];        /* trg_ins, trg_upd, trg_del */
+	int capture;               /* osc's capture triggers found */
+	bool shadow_unmarked;      /* osc's shadow, its comment already put back by a swap */
+} MyObjects;
+/* The comment that marks a work table of role */
+void my_marker(My *my, MyRole role, char *out, size_t outsz);
+const char *my_role_name(MyRole role);
+/* The name of the work table of role (buf holds the heartbeat's) */
+const char *my_role_table(My *my, MyRole role, char *buf, size_t bufsz);
+/* What is there under osc's names.  shadow_fp (NULL or ""): the
+ * fingerprint the state row recorded for the complete shadow, which
+ * recognises it once the swap has put its comment back. */
+bool my_objects_scan(My *my, const char *shadow_fp, MyObjects *out, OscErr *e) MUSTCHECK;
+bool my_objects_any(const MyObjects *o, MyOwner who);
+/* "table db.x (osc's change log), trigger db.y (...)" for the foreign ones */
+void my_objects_foreign(My *my, const MyObjects *o, char *out, size_t outsz);
+/* Exit 2 naming every object under osc's names that osc did not make. */
+bool my_objects_refuse_foreign(My *my, const MyObjects *o, OscErr *e) MUSTCHECK;
+/* Drops the work table of role when it is osc's. */
+bool my_drop_if_ours(My *my, MyRole role, OscErr *e) MUSTCHECK;
+/* Drops every work table o found to be osc's (the shadow only when asked),
+ * appending their roles to done; how many, or -1 on an error. */
+int my_drop_ours(My *my, const MyObjects *o, bool shadow, char *done, size_t donesz, OscErr *e);
+/* A base table of T's database: -1 absent (or unreadable), 0 empty, 1 with rows */
+int my_has_rows(My *my, const char *table);
+/* Puts osc's mark of role on table (its comment). */
+bool my_mark(My *my, MyRole role, const char *table, OscErr *e) MUSTCHECK;
 
 /* my_conn.c */
 bool my_connect(My *my, const char *url, OscErr *e) MUSTCHECK;
@@ -138,6 +195,15 @@ char *my_strdup(const char *s);
 /* Runs a statement that takes a metadata lock on the original under the
  * lock timeout, retried with backoff. */
 bool my_ddl_retry(My *my, const char *what, Sql *q, OscErr *e) MUSTCHECK;
+/* Runs q, a statement that waits for a metadata lock on the table, with the
+ * wait bounded by --lock-timeout (fractions of a second on MariaDB);
+ * *waited_us (may be NULL) gets how long it took: when the lock was not
+ * granted, that is how long the application's writers queued behind it. */
+bool my_exec_lock(My *my, Sql *q, int64_t *waited_us, OscErr *e) MUSTCHECK;
+/* my_exec_lock, retried with backoff up to --cutover-retries times. */
+bool my_lock_retry(My *my, const char *what, Sql *q, OscErr *e) MUSTCHECK;
+/* osc's sql_mode from the server's (my_conn.c); false when out is too small */
+bool my_sql_mode_for_osc(const char *server, char *out, size_t outsz) MUSTCHECK;
 
 /* my_shadow.c */
 bool my_find_table(My *my, OscErr *e) MUSTCHECK;
@@ -153,11 +219,19 @@ bool my_shadow_reopen(My *my, const char *deferred, bool copy_done, OscErr *e) M
 /* "INSERT INTO shadow (cols) SELECT src.sources FROM T src [FORCE INDEX (key)]
  * WHERE ": the copy's and the merge's statement, the condition to follow */
 void my_copy_select(My *my, Sql *q, bool key_order);
+/* A copy or merge that strict mode stopped: says so around the server's message */
+void my_value_error(OscErr *e);
 void my_key_list(My *my, Sql *q, const char *alias, bool shadow);
 
-/* a key as SQL literals from a result row (binary keys arrive as hex) */
+/* my_keys.c: a key column's kind from information_schema's DATA_TYPE and
+ * CHARACTER_SET_NAME; the expression that reads key column k (of the
+ * original, or of the log: alias NULL); a key as SQL literals from a result
+ * row of those reads; a character set name safe to paste (a plain word) */
+MyKeyKind my_key_kind(const char *data_type, const char *charset);
+void my_key_read(My *my, Sql *q, const char *alias, int k);
 char **my_key_literals(My *my, MYSQL_ROW row, int first);
 void my_free_key(My *my, char **key);
+bool my_key_charset_ok(const char *charset);
 /* (k1 > v1) OR (k1 = v1 AND k2 > v2)...; op is ">" or "<=" */
 void my_key_compare(My *my, Sql *q, const char *alias, const char *op, char **vals);
 /* The same over the shadow's key columns when shadow; alias NULL: unqualified */
@@ -197,6 +271,8 @@ bool my_state_record(My *my, const char *phase, const char *outcome, const char 
 /* In the chunk's transaction; wm is a JSON_ARRAY(...) of the key's values. */
 bool my_state_checkpoint(My *my, const char *wm, int64_t rows_total, OscErr *e) MUSTCHECK;
 bool my_state_abandon(My *my, OscErr *e) MUSTCHECK;
+bool my_state_close(My *my, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
+bool my_state_shadow_fp(My *my, char *out, size_t outsz, OscErr *e) MUSTCHECK;
 /* Sets osc->resume (and the adapter's state when resuming), or refuses. */
 bool my_state_resume(My *my, OscErr *e) MUSTCHECK;
 bool my_state_history(My *my, const char *table, bool latest, OscErr *e) MUSTCHECK;
@@ -233,8 +309,17 @@ bool my_capture_drop(My *my, OscErr *e) MUSTCHECK;
 /* replicator/my_heartbeat.c: the heartbeat table's name */
 void my_heartbeat_name(My *my, char *out, size_t outsz);
 
-/* replicator/my_replay.c */
+/* replicator/my_replay.c; my_merge_keys: the shadow's rows of keys "(v1,
+ * v2), ..." replaced by the original's (up to the watermark while copying),
+ * duplicates from stale rows resolved (keys grows by their keys) */
 bool my_replay(My *my, int64_t limit, int64_t *applied, OscErr *e) MUSTCHECK;
+bool my_merge_keys(My *my, Sql *keys, OscErr *e) MUSTCHECK;
+
+/* replicator/my_conflict.c: the keys ("(v1, v2), ..." appended to keys) of
+ * the shadow's rows that collide under one of its unique indexes with the
+ * original's rows that pred (SQL over alias src) selects; *found: how many */
+#define MY_CONFLICT_ROUNDS 20
+bool my_conflicts(My *my, const char *pred, Sql *keys, int64_t *found, OscErr *e) MUSTCHECK;
 bool my_backlog(My *my, int64_t *n, OscErr *e) MUSTCHECK;
 
 /* my_strategy.c: the ALTER in place (INSTANT, NOCOPY) or the shadow copy */
@@ -253,6 +338,29 @@ void my_replica_label(const char *url, char *out, size_t outsz);
 
 /* my_plan.c: osc plan (after my_shadow_create with keep=false) */
 bool my_plan_fill(My *my, Plan *p, OscErr *e) MUSTCHECK;
+
+/* my_triggers.c: the user's triggers.  my_triggers_read: those on table
+ * (osc's capture triggers' names excluded), in the order they fire;
+ * my_trigger_create: t on table under the sql_mode t was made with;
+ * my_trigger_move: DROP, then CREATE on `to` (*dropped once it is off its
+ * table); my_triggers_home: any on the shadow (an interrupted swap) back to
+ * the table */
+bool my_triggers_read(My *my, const char *table, MyTrigger **out, int *n, OscErr *e) MUSTCHECK;
+void my_triggers_free(MyTrigger *list, int n);
+void my_trigger_sql(My *my, const MyTrigger *t, const char *table, Sql *q);
+bool my_trigger_create(My *my, const MyTrigger *t, const char *table, OscErr *e) MUSTCHECK;
+bool my_trigger_move(My *my, const MyTrigger *t, const char *to, bool *dropped, OscErr *e) MUSTCHECK;
+bool my_triggers_home(My *my, OscErr *e) MUSTCHECK;
+
+/* my_keyidx.c: an index on the shadow over the merge key while it is
+ * osc's (marked by its comment); ensure adds it when no index begins with
+ * the key, drop removes it (under the swap's lock) */
+#define MY_KEYIDX_MARK "osc: the key osc merges by; dropped at the swap"
+bool my_keyidx_ensure(My *my, OscErr *e) MUSTCHECK;
+bool my_keyidx_drop(My *my, bool *dropped, OscErr *e) MUSTCHECK;
+/* After the deferred indexes: osc's goes at once when one of them begins
+ * with the key (outside the swap's lock) */
+bool my_keyidx_settle(My *my, OscErr *e) MUSTCHECK;
 
 /* cutover/my_swap.c */
 SwapResult my_swap(My *my, OscErr *e);

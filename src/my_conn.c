@@ -4,6 +4,28 @@
  *
  * The connection never enables CLIENT_MULTI_STATEMENTS, so the server runs
  * one statement per call whatever the text holds.
+ *
+ * Every connection osc opens (the work connection, the swap's second one,
+ * the monitor's probes) runs in the same session, whatever the server's
+ * defaults (session_setup):
+ *   - time_zone '+00:00': a TIMESTAMP reads and compares as the instant it
+ *     stores.  In a zone with daylight saving (Europe/Berlin) the repeated
+ *     autumn hour prints twice the same, so a key read in local time and
+ *     given back as a literal names another row (a watermark lost 3,312
+ *     rows of 21,600).
+ *   - a sql_mode under which the copy is exact or fails: the server's own,
+ *     plus strict (a value the new column cannot hold fails instead of being
+ *     turned into '' or 0) and NO_AUTO_VALUE_ON_ZERO (a 0 in an
+ *     AUTO_INCREMENT column stays 0), minus the modes that change what a
+ *     value reads as (PAD_CHAR_TO_FULL_LENGTH, EMPTY_STRING_IS_NULL), that
+ *     refuse values the original already holds (NO_ZERO_DATE,
+ *     NO_ZERO_IN_DATE) or that change how osc's own SQL parses (ORACLE,
+ *     ONLY_FULL_GROUP_BY).  What decides how the user's ALTER text parses
+ *     (ANSI_QUOTES, PIPES_AS_CONCAT, ...) stays as the server has it.
+ * A wait for a table's metadata lock is bounded by --lock-timeout for real
+ * (my_lock_retry): MariaDB's lock_wait_timeout counts whole seconds, so a
+ * "100ms" attempt held the application's writers queued behind it for a
+ * second; SET STATEMENT max_statement_time takes fractions.
  */
 #include "my.h"
 
@@ -59,6 +81,73 @@ static char *quote_literal(void *ctx, const char *s)
 	out[1 + w] = '\'';
 	out[2 + w] = '\0';
 	return out;
+}
+
+/* The modes osc's sessions add and take away (see the banner). */
+static const char *const MODE_ADD[] = { "STRICT_TRANS_TABLES", "STRICT_ALL_TABLES", "NO_AUTO_VALUE_ON_ZERO",
+	                                    "NO_ENGINE_SUBSTITUTION", NULL };
+/* The names of combinations (TRADITIONAL, ANSI, ...) go too: @@sql_mode
+ * lists their parts beside them, and setting the name again would bring
+ * back a part taken away (TRADITIONAL: NO_ZERO_DATE). */
+static const char *const MODE_DROP[] = { "PAD_CHAR_TO_FULL_LENGTH", "EMPTY_STRING_IS_NULL", "NO_ZERO_DATE",
+	                                     "NO_ZERO_IN_DATE", "ORACLE", "ONLY_FULL_GROUP_BY", "TRADITIONAL",
+	                                     "ANSI", "DB2", "MAXDB", "MSSQL", "MYSQL323", "MYSQL40", "POSTGRESQL",
+	                                     NULL };
+
+static bool listed(const char *w, size_t n, const char *const *list)
+{
+	for (; *list; list++)
+		if (strlen(*list) == n && strncasecmp(*list, w, n) == 0)
+			return true;
+	return false;
+}
+
+bool my_sql_mode_for_osc(const char *server, char *out, size_t outsz)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (const char *p = server ? server : ""; *p;) {
+		size_t n = strcspn(p, ",");
+		if (n > 0 && !listed(p, n, MODE_DROP) && !listed(p, n, MODE_ADD)) {
+			int w = snprintf(out + len, outsz - len, "%s%.*s", len ? "," : "", (int)n, p);
+			if (w < 0 || (size_t)w >= outsz - len)
+				return false;
+			len += (size_t)w;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	for (const char *const *a = MODE_ADD; *a; a++) {
+		int w = snprintf(out + len, outsz - len, "%s%s", len ? "," : "", *a);
+		if (w < 0 || (size_t)w >= outsz - len)
+			return false;
+		len += (size_t)w;
+	}
+	return true;
+}
+
+/* UTC and osc's sql_mode on this connection (see the banner). */
+static bool session_setup(My *my, OscErr *e)
+{
+	MYSQL_RES *r = NULL;
+	char mode[1024];
+	bool ok = false;
+	Sql q;
+	sql_init(&q, &my->dialect);
+	if (!my_exec(my, "SELECT @@SESSION.sql_mode", &r, e))
+		goto out;
+	MYSQL_ROW row = mysql_fetch_row(r);
+	if (!my_sql_mode_for_osc(row && row[0] ? row[0] : "", mode, sizeof(mode))) {
+		err_set(e, OSC_EXIT_FAILED, "the server's sql_mode is too long to extend: %.200s", row[0]);
+		goto out;
+	}
+	sql_add(&q, "SET SESSION time_zone = '+00:00', sql_mode = %L", mode);
+	ok = my_exec_sql(my, &q, NULL, e);
+out:
+	mysql_free_result(r);
+	sql_free(&q);
+	return ok;
 }
 
 bool my_connect(My *my, const char *url, OscErr *e)
@@ -125,7 +214,14 @@ bool my_connect_at(My *my, const char *url, const char *host, int port, OscErr *
 	my->dialect.quote_ident = quote_ident;
 	my->dialect.quote_literal = quote_literal;
 	my->dialect.ctx = my->conn;
-	return true;
+	const char *v = mysql_get_server_info(my->conn);
+	my->mariadb = v && strstr(v, "MariaDB") != NULL;
+	/* --lock-timeout in seconds, as max_statement_time reads it */
+	int64_t ms = my->osc ? my->osc->opt.lock_timeout_ms : 1000;
+	if (ms < 1)
+		ms = 1; /* 0 would mean no bound at all */
+	snprintf(my->lock_bound, sizeof(my->lock_bound), "%ld.%03ld", (long)(ms / 1000), (long)(ms % 1000));
+	return session_setup(my, e);
 }
 
 void my_disconnect(My *my)
@@ -210,6 +306,57 @@ bool my_ddl_retry(My *my, const char *what, Sql *q, OscErr *e)
 		snprintf(msg, sizeof(msg), "%s", e->msg);
 		err_set(e, OSC_EXIT_FAILED, "%s: the lock on %s.%s was not granted in %d attempts (%s)", what, my->db,
 		        my->table, tries, msg);
+	}
+	return false;
+}
+
+bool my_exec_lock(My *my, Sql *q, int64_t *waited_us, OscErr *e)
+{
+	Sql b;
+	int64_t t0 = now_us();
+	sql_init(&b, &my->dialect);
+	/* MySQL has no SET STATEMENT: there lock_wait_timeout (whole seconds) bounds it */
+	if (my->mariadb)
+		sql_add(&b, "SET STATEMENT max_statement_time = %s FOR ", my->lock_bound);
+	sql_add(&b, "%s", sql_text(q));
+	if (q->failed)
+		b.failed = true;
+	bool ok = my_exec_sql(my, &b, NULL, e);
+	int64_t took = now_us() - t0;
+	if (waited_us)
+		*waited_us = took;
+	if (!ok && my_is_lock_timeout(e) && took > my->lock_wait_max_us)
+		my->lock_wait_max_us = took;
+	sql_free(&b);
+	return ok;
+}
+
+bool my_lock_retry(My *my, const char *what, Sql *q, OscErr *e)
+{
+	unsigned seed = (unsigned)now_us();
+	int tries = my->osc->opt.cutover_retries;
+	int64_t waited = 0;
+	for (int attempt = 1;; attempt++) {
+		if (my_exec_lock(my, q, &waited, e))
+			return true;
+		if (!my_is_lock_timeout(e) || attempt >= tries)
+			break;
+		int64_t wait = backoff_ms(attempt, my->osc->opt.lock_timeout_ms, 5000, &seed);
+		log_msg(&my->osc->log, LOG_INFO,
+		        "%s: lock not granted within %ldms (attempt %d/%d; writers queued behind the request for %.1fms), "
+		        "retrying in %ldms",
+		        what, (long)my->osc->opt.lock_timeout_ms, attempt, tries, (double)waited / 1000.0, (long)wait);
+		if (!osc_sleep_ms(my->osc, wait)) {
+			err_set(e, OSC_EXIT_STOPPED, "%s: interrupted", what);
+			return false;
+		}
+	}
+	if (my_is_lock_timeout(e)) {
+		char msg[sizeof(e->msg)];
+		snprintf(msg, sizeof(msg), "%s", e->msg);
+		err_set(e, OSC_EXIT_FAILED, "%s: the lock on %s.%s was not granted in %d attempts of %ldms (%s)", what, my->db,
+		        my->table, tries, (long)my->osc->opt.lock_timeout_ms, msg);
+		snprintf(e->sqlstate, sizeof(e->sqlstate), "1205");
 	}
 	return false;
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "fault.h"
+#include "names.h"
 
 static My *MY(Osc *o)
 {
@@ -63,6 +64,8 @@ static void free_state(My *my)
 	for (int k = 0; k < my->nkeys; k++) {
 		free(my->keys[k].name);
 		free(my->keys[k].shadow);
+		free(my->keys[k].charset);
+		free(my->keys[k].type);
 		if (my->watermark)
 			free(my->watermark[k]);
 	}
@@ -74,17 +77,9 @@ static void free_state(My *my)
 	}
 	free(my->cols);
 	free(my->deferred);
+	free(my->shadow_comment);
 	my_fkeys_free(my);
-	for (int i = 0; i < my->nuser_triggers; i++) {
-		MyTrigger *t = &my->user_triggers[i];
-		free(t->name);
-		free(t->timing);
-		free(t->event);
-		free(t->body);
-		free(t->definer);
-		free(t->sql_mode);
-	}
-	free(my->user_triggers);
+	my_triggers_free(my->user_triggers, my->nuser_triggers);
 	my_verify_free(my);
 	free(my->plan_refusal);
 	free(my->plan_blocked);
@@ -133,11 +128,70 @@ out:
 	return ok;
 }
 
+/* --alter-foreign-keys-method drop_swap drops T under the swap's lock and
+ * the second connection's RENAME brings the new table in: osc killed in
+ * between leaves T missing (cutover/my_swap.c).  A rerun or `osc cleanup`
+ * finishes that swap: the complete new table, known by the fingerprint its
+ * state row recorded, is renamed in. */
+static bool finish_drop_swap(My *my, bool *done, OscErr *e)
+{
+	char fp[65], now[65];
+	*done = false;
+	if (my->db == NULL || my->table == NULL)
+		return true;
+	names_derive(my->shadow, sizeof(my->shadow), "", my->table, "_osc_new", MY_NAMELEN);
+	if (!my_state_shadow_fp(my, fp, sizeof(fp), e))
+		return false;
+	if (fp[0] == '\0' || my_has_rows(my, my->shadow) < 0)
+		return true;
+	if (!my_fingerprint(my, my->shadow, now, sizeof(now), e))
+		return false;
+	if (strcmp(now, fp) != 0)
+		return true;
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "RENAME TABLE %I.%I TO %I.%I", my->db, my->shadow, my->db, my->table);
+	bool ok = my_exec_sql(my, &q, NULL, e);
+	sql_free(&q);
+	if (!ok)
+		return false;
+	log_msg(&my->osc->log, LOG_WARN,
+	        "%s.%s was missing: a swap with --alter-foreign-keys-method drop_swap stopped after dropping the "
+	        "original; its new table, complete, is renamed in",
+	        my->db, my->table);
+	free(my->db);
+	free(my->table);
+	my->db = my->table = NULL;
+	*done = true;
+	return true;
+}
+
+/* my_find_table, after finishing an interrupted drop_swap if that is why
+ * the table is missing */
+static bool find_table(My *my, OscErr *e)
+{
+	if (my_find_table(my, e))
+		return true;
+	bool done = false;
+	OscErr e2;
+	err_clear(&e2);
+	if (e->exit != OSC_EXIT_INPUT || strstr(e->msg, "does not exist") == NULL || !finish_drop_swap(my, &done, &e2)) {
+		if (e2.msg[0])
+			log_error(&my->osc->log, &e2);
+		return false;
+	}
+	if (!done)
+		return false;
+	err_clear(e);
+	return my_find_table(my, e);
+}
+
 static bool eng_preflight(Osc *o, bool lock, OscErr *e)
 {
 	My *my = MY(o);
 	o->resume = RESUME_NONE;
-	if (!my_find_table(my, e))
+	/* osc plan changes nothing: it does not finish an interrupted swap */
+	if (!(lock ? find_table(my, e) : my_find_table(my, e)))
 		return false;
 	if (strcmp(my->table, MY_STATE_TABLE) == 0) {
 		err_set(e, OSC_EXIT_INPUT, "%s.%s is osc's own state table; osc does not migrate it", my->db, my->table);
@@ -203,7 +257,7 @@ static bool eng_backlog(Osc *o, int64_t *n, OscErr *e)
 static bool eng_finish_shadow(Osc *o, OscErr *e)
 {
 	My *my = MY(o);
-	return my_shadow_finish(my, e) && my_state_fingerprint_new(my, my->shadow, e);
+	return my_shadow_finish(my, e) && my_keyidx_settle(my, e) && my_state_fingerprint_new(my, my->shadow, e);
 }
 
 static SwapResult eng_swap(Osc *o, OscErr *e)
@@ -273,6 +327,11 @@ static bool eng_finish(Osc *o, OscErr *e)
 	return true;
 }
 
+/* Before a swap: everything osc made goes, the original stays.  When the
+ * capture triggers cannot be dropped (the table's lock was not granted in
+ * any attempt, each bounded by --lock-timeout), the rest still goes but the
+ * change log stays, since the triggers write to it: the table keeps
+ * working, and `osc cleanup` finishes later. */
 static bool eng_abort(Osc *o, OscErr *e)
 {
 	My *my = MY(o);
@@ -283,19 +342,80 @@ static bool eng_abort(Osc *o, OscErr *e)
 		        o->opt.table);
 		return false;
 	}
-	return my_capture_drop(my, e) && my_fkeys_unpoint(my, e) && my_drop_work_tables(my, true, e);
+	OscErr ce;
+	err_clear(&ce);
+	bool captured_off = my_capture_drop(my, &ce);
+	if (!my_triggers_home(my, e) || !my_fkeys_unpoint(my, e))
+		return false;
+	if (captured_off)
+		return my_drop_work_tables(my, true, e);
+	if (!my_drop_if_ours(my, MY_ROLE_SHADOW, e) || !my_drop_if_ours(my, MY_ROLE_HEARTBEAT, e))
+		return false;
+	*e = ce;
+	err_wrap(e, OSC_EXIT_FAILED, "",
+	         "; osc's capture triggers stay on the table and keep logging into its change log (the table works as "
+	         "before): `osc cleanup` removes them once the lock can be had");
+	return false;
 }
 
+/* `osc cleanup`: what an abandoned run left, and only what osc made
+ * (src/my_owned.c): the user's triggers an interrupted swap left on the
+ * shadow and children's keys it left pointing there go back to the table
+ * first; a table or trigger under osc's names that osc did not make stays,
+ * and is named. */
 static bool eng_cleanup(Osc *o, OscErr *e)
 {
 	My *my = MY(o);
-	if (!my_find_table(my, e) || !take_lock(my, e) || !my_state_abandon(my, e))
+	MyObjects f;
+	char fp[65], done[512] = "", foreign[1024] = "", trial[MY_NAMELEN + 1];
+	if (!find_table(my, e) || !take_lock(my, e) || !my_state_shadow_fp(my, fp, sizeof(fp), e) ||
+	    !my_objects_scan(my, fp, &f, e))
 		return false;
-	if (!my_capture_drop(my, e) || !my_fkeys_unpoint(my, e) || !my_drop_work_tables(my, true, e) ||
-	    !my_trial_drop(my, e))
+	int captured = f.capture;
+	/* a kill after the swap's last step under its lock: the RENAME may
+	 * still have run (the server runs a queued statement whose client it
+	 * has not yet seen go).  Then only the cleanup after a swap is left */
+	bool swapped = false;
+	if (fp[0] && f.table[MY_ROLE_SHADOW] == MY_ABSENT) {
+		char now[65];
+		if (!my_fingerprint(my, my->table, now, sizeof(now), e))
+			return false;
+		swapped = strcmp(now, fp) == 0;
+	}
+	if (swapped) {
+		if (!my_capture_drop(my, e) || my_drop_ours(my, &f, false, done, sizeof(done), e) < 0 ||
+		    !my_state_close(my, "done", "the swap had committed; finished by osc cleanup", e))
+			return false;
+		log_msg(&o->log, LOG_INFO,
+		        "the swap had committed before osc stopped: %s.%s is the new table, the original is %s.%s; "
+		        "removed osc's capture triggers%s%s",
+		        my->db, my->table, my->db, my->old, done[0] ? ", " : "", done);
+		return true;
+	}
+	if (f.table[MY_ROLE_SHADOW] == MY_OURS && (!my_triggers_home(my, e) || !my_fkeys_unpoint(my, e)))
 		return false;
-	log_msg(&o->log, LOG_INFO, "removed osc's triggers, shadow and change log; %s.%s is untouched", my->db,
-	        my->table);
+	if (!my_capture_drop(my, e) || my_drop_ours(my, &f, true, done, sizeof(done), e) < 0)
+		return false;
+	/* the empty trial table of an in-place strategy (my_strategy.c) has no
+	 * mark: it goes only while it holds no row */
+	names_derive(trial, sizeof(trial), "", my->table, "_osc_try", MY_NAMELEN);
+	if (my_has_rows(my, trial) == 0) {
+		if (!my_trial_drop(my, e))
+			return false;
+		snprintf(done + strlen(done), sizeof(done) - strlen(done), "%sempty trial table", done[0] ? ", " : "");
+	} else if (my_has_rows(my, trial) > 0) {
+		log_msg(&o->log, LOG_WARN, "%s.%s has rows: it is not osc's empty trial table, and stays", my->db, trial);
+	}
+	if (!my_state_abandon(my, e))
+		return false;
+	my_objects_foreign(my, &f, foreign, sizeof(foreign));
+	if (foreign[0])
+		log_msg(&o->log, LOG_WARN, "left alone, not osc's: %s", foreign);
+	if (captured == 0 && done[0] == '\0')
+		log_msg(&o->log, LOG_INFO, "nothing of osc's to remove for %s.%s", my->db, my->table);
+	else
+		log_msg(&o->log, LOG_INFO, "removed osc's %s%s%s; %s.%s is untouched", captured ? "capture triggers" : "",
+		        captured && done[0] ? ", " : "", done, my->db, my->table);
 	return true;
 }
 

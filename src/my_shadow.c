@@ -101,7 +101,8 @@ bool my_find_table(My *my, OscErr *e)
 	/* the key: PRIMARY, else a unique index over NOT NULL columns, no prefixes */
 	sql_reset(&q);
 	sql_add(&q,
-	        "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.DATA_TYPE FROM information_schema.STATISTICS s"
+	        "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.DATA_TYPE, COALESCE(c.CHARACTER_SET_NAME, ''), c.COLUMN_TYPE"
+	        " FROM information_schema.STATISTICS s"
 	        " JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME"
 	        "  AND c.COLUMN_NAME = s.COLUMN_NAME"
 	        " WHERE s.TABLE_SCHEMA = %L AND s.TABLE_NAME = %L AND s.NON_UNIQUE = 0"
@@ -123,9 +124,17 @@ bool my_find_table(My *my, OscErr *e)
 			my->key_index = my_strdup(row[0]);
 		if (strcmp(row[0], my->key_index) != 0)
 			break;
-		my->keys[n].name = my_strdup(row[1]);
-		my->keys[n].binary = strstr(row[2], "binary") != NULL || strstr(row[2], "blob") != NULL;
-		n++;
+		MyKey *key = &my->keys[n++];
+		key->name = my_strdup(row[1]);
+		key->kind = my_key_kind(row[2], row[3]);
+		key->charset = my_strdup(row[3]);
+		key->type = my_strdup(row[4]);
+		if (key->kind == MY_KEY_HEX && !my_key_charset_ok(row[3])) {
+			err_set(e, OSC_EXIT_INPUT, "%s.%s: key column %s has a character set osc cannot name (%s)", my->db,
+			        my->table, row[1], row[3]);
+			my->nkeys = n;
+			goto out;
+		}
 	}
 	my->nkeys = n;
 	if (n == 0) {
@@ -142,53 +151,45 @@ out:
 	return ok;
 }
 
-/* Nothing of an earlier run may be in the way. */
+/* Nothing may be in the way of osc's names: an earlier run's objects
+ * (osc's mark: `osc cleanup` removes them), or a user's (exit 2, named;
+ * osc never touches them).  src/my_owned.c tells the two apart. */
 static bool check_leftovers(My *my, OscErr *e)
 {
-	MYSQL_RES *r = NULL;
-	Sql q;
-	bool ok = false;
-	sql_init(&q, &my->dialect);
-	sql_add(&q,
-	        "SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L AND TABLE_NAME IN (%L, %L)),"
-	        " (SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %L AND TRIGGER_NAME IN (%L, %L, %L)),"
-	        " (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L)",
-	        my->db, my->shadow, my->log, my->db, my->trg_ins, my->trg_upd, my->trg_del, my->db, my->old);
-	if (!rows(my, &q, &r, e))
-		goto out;
-	MYSQL_ROW row = mysql_fetch_row(r);
-	if (strcmp(row[0], "0") != 0 || strcmp(row[1], "0") != 0) {
+	MyObjects o;
+	if (!my_objects_scan(my, NULL, &o, e))
+		return false;
+	if (o.table[MY_ROLE_SENTRY] == MY_FOREIGN) {
+		/* most often the original an earlier migration kept */
+		o.table[MY_ROLE_SENTRY] = MY_ABSENT;
+		char others[1024];
+		my_objects_foreign(my, &o, others, sizeof(others));
 		err_set(e, OSC_EXIT_INPUT,
-		        "an unfinished osc run on %s.%s left its objects (%s, triggers %s...); run `osc cleanup --table %s` "
-		        "first",
-		        my->db, my->table, my->shadow, my->trg_ins, my->osc->opt.table);
-		goto out;
+		        "%s.%s exists and is not osc's: osc needs the name for the original after the swap (if it is the "
+		        "table an earlier migration of %s kept, drop it when you are sure, or rename it)%s%s; osc touched "
+		        "nothing",
+		        my->db, my->old, my->table, others[0] ? "; also in the way: " : "", others);
+		return false;
 	}
-	if (strcmp(row[2], "0") != 0) {
-		err_set(e, OSC_EXIT_INPUT, "%s.%s exists, kept by an earlier migration of %s; drop it (or rename it) first",
-		        my->db, my->old, my->table);
-		goto out;
+	if (!my_objects_refuse_foreign(my, &o, e))
+		return false;
+	if (my_objects_any(&o, MY_OURS)) {
+		err_set(e, OSC_EXIT_INPUT,
+		        "an unfinished osc run on %s.%s left its objects (%s, %s, triggers %s...); run `osc cleanup --table "
+		        "%s` first",
+		        my->db, my->table, my->shadow, my->log, my->trg_ins, my->osc->opt.table);
+		return false;
 	}
-	ok = true;
-out:
-	mysql_free_result(r);
-	sql_free(&q);
-	return ok;
+	return true;
 }
 
+/* Drops osc's change log and heartbeat table, and the shadow when asked,
+ * each only if it is osc's (src/my_owned.c). */
 bool my_drop_work_tables(My *my, bool shadow, OscErr *e)
 {
-	Sql q;
-	char hb[MY_NAMELEN + 1];
-	my_heartbeat_name(my, hb, sizeof(hb));
-	sql_init(&q, &my->dialect);
-	if (shadow)
-		sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I, %I.%I", my->db, my->shadow, my->db, my->log, my->db, hb);
-	else
-		sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I", my->db, my->log, my->db, hb);
-	bool ok = my_exec_sql(my, &q, NULL, e);
-	sql_free(&q);
-	return ok;
+	if (shadow && !my_drop_if_ours(my, MY_ROLE_SHADOW, e))
+		return false;
+	return my_drop_if_ours(my, MY_ROLE_LOG, e) && my_drop_if_ours(my, MY_ROLE_HEARTBEAT, e);
 }
 
 static bool is_generated(const char *extra)
@@ -220,8 +221,8 @@ static bool map_columns(My *my, OscErr *e)
 	while ((row = mysql_fetch_row(ro)) != NULL)
 		orig[norig++] = row[0];
 	sql_reset(&q);
-	sql_add(&q, "SELECT COLUMN_NAME, EXTRA FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L"
-	            " ORDER BY ORDINAL_POSITION",
+	sql_add(&q, "SELECT COLUMN_NAME, EXTRA, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %L"
+	            " AND TABLE_NAME = %L ORDER BY ORDINAL_POSITION",
 	        my->db, my->shadow);
 	if (!rows(my, &q, &rs, e))
 		goto out;
@@ -269,6 +270,20 @@ static bool map_columns(My *my, OscErr *e)
 			        my->keys[k].name, my->key_index);
 			goto out;
 		}
+		/* the same literal names a row in both tables: an ENUM's number
+		 * or a FLOAT's double means another value in another type */
+		MyKeyKind kind = my->keys[k].kind;
+		if (kind == MY_KEY_NUMBER || kind == MY_KEY_DOUBLE) {
+			mysql_data_seek(rs, 0);
+			while ((row = mysql_fetch_row(rs)) != NULL)
+				if (strcmp(row[0], my->keys[k].shadow) == 0 && strcmp(row[2], my->keys[k].type) != 0) {
+					err_set(e, OSC_EXIT_INPUT,
+					        "the ALTER changes the type of key column %s (%s to %s); osc matches rows by %s and "
+					        "cannot carry this key's values across that change",
+					        my->keys[k].name, my->keys[k].type, row[2], my->key_index);
+					goto out;
+				}
+		}
 	}
 	ok = true;
 out:
@@ -284,15 +299,17 @@ static bool defer_indexes(My *my, OscErr *e)
 {
 	MYSQL_RES *r = NULL;
 	MYSQL_ROW row;
-	Sql q, add, drop;
+	Sql q, add, drop, comment;
 	bool ok = false;
 	char current[MY_NAMELEN + 1] = "";
 
 	sql_init(&q, &my->dialect);
 	sql_init(&add, &my->dialect);
 	sql_init(&drop, &my->dialect);
+	sql_init(&comment, &my->dialect);
 	sql_add(&q,
-	        "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART, INDEX_TYPE, COALESCE(COLLATION, 'A')"
+	        "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART, INDEX_TYPE, COALESCE(COLLATION, 'A'),"
+	        " COALESCE(INDEX_COMMENT, '')"
 	        " FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L AND INDEX_NAME <> 'PRIMARY'"
 	        " ORDER BY INDEX_NAME, SEQ_IN_INDEX",
 	        my->db, my->shadow);
@@ -302,14 +319,21 @@ static bool defer_indexes(My *my, OscErr *e)
 		/* the copy's own key index stays */
 		if (strcmp(my->key_index, "PRIMARY") != 0 && strcmp(row[0], my->key_index) == 0)
 			continue;
+		/* FULLTEXT and SPATIAL indexes stay too: built later they need a
+		 * lock (FULLTEXT), or come back wrong from information_schema (a
+		 * SPATIAL index shows a prefix length it does not accept), and the
+		 * copy keeps them up to date as it goes */
+		if (strcmp(row[4], "FULLTEXT") == 0 || strcmp(row[4], "SPATIAL") == 0)
+			continue;
 		if (strcmp(current, row[0]) != 0) {
 			if (current[0])
-				sql_add(&add, ")");
+				sql_add(&add, ")%s", comment.len ? sql_text(&comment) : "");
+			sql_reset(&comment);
+			/* an index's comment is part of the table */
+			if (row[6][0])
+				sql_add(&comment, " COMMENT %L", row[6]);
 			snprintf(current, sizeof(current), "%s", row[0]);
-			const char *kind = strcmp(row[4], "FULLTEXT") == 0  ? "FULLTEXT INDEX"
-			                   : strcmp(row[4], "SPATIAL") == 0 ? "SPATIAL INDEX"
-			                   : strcmp(row[1], "0") == 0       ? "UNIQUE INDEX"
-			                                                    : "INDEX";
+			const char *kind = strcmp(row[1], "0") == 0 ? "UNIQUE INDEX" : "INDEX";
 			sql_add(&add, "%sADD %s %I (", add.len ? ", " : "", kind, row[0]);
 			sql_add(&drop, "%sDROP INDEX %I", drop.len ? ", " : "", row[0]);
 		} else {
@@ -322,7 +346,9 @@ static bool defer_indexes(My *my, OscErr *e)
 			sql_add(&add, " DESC");
 	}
 	if (current[0]) {
-		sql_add(&add, ")");
+		sql_add(&add, ")%s", comment.len ? sql_text(&comment) : "");
+		if (comment.failed)
+			add.failed = true;
 		sql_reset(&q);
 		sql_add(&q, "ALTER TABLE %I.%I %s", my->db, my->shadow, sql_text(&drop));
 		if (!my_exec_sql(my, &q, NULL, e))
@@ -337,37 +363,46 @@ out:
 	sql_free(&q);
 	sql_free(&add);
 	sql_free(&drop);
+	sql_free(&comment);
 	return ok;
 }
 
-/* The table's own triggers: RENAME TABLE takes them along to the old
- * table, so the swap moves them to the shadow before its RENAME.  Read in
- * the order they fire, so that creating them again in this order keeps it. */
 static bool read_user_triggers(My *my, OscErr *e)
 {
+	return my_triggers_read(my, my->table, &my->user_triggers, &my->nuser_triggers, e);
+}
+
+/* The comment the new table must carry after the swap: the one the ALTER
+ * gave the shadow, or else the original's; kept in my->shadow_comment (and
+ * the state row) while the shadow carries osc's mark instead. */
+static bool shadow_comment(My *my, OscErr *e)
+{
 	MYSQL_RES *r = NULL;
-	MYSQL_ROW row;
 	Sql q;
+	char mark[256];
 	bool ok = false;
+	my_marker(my, MY_ROLE_SHADOW, mark, sizeof(mark));
 	sql_init(&q, &my->dialect);
 	sql_add(&q,
-	        "SELECT TRIGGER_NAME, ACTION_TIMING, EVENT_MANIPULATION, ACTION_STATEMENT, DEFINER, SQL_MODE"
-	        " FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = %L AND EVENT_OBJECT_TABLE = %L"
-	        " AND TRIGGER_NAME NOT IN (%L, %L, %L) ORDER BY ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER",
-	        my->db, my->table, my->trg_ins, my->trg_upd, my->trg_del);
+	        "SELECT TABLE_NAME = %L, TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L"
+	        " AND TABLE_NAME IN (%L, %L) ORDER BY 1",
+	        my->shadow, my->db, my->table, my->shadow);
 	if (!rows(my, &q, &r, e))
 		goto out;
-	my->user_triggers = calloc(mysql_num_rows(r) + 1, sizeof(MyTrigger));
-	if (my->user_triggers == NULL)
-		abort();
-	while ((row = mysql_fetch_row(r)) != NULL) {
-		MyTrigger *t = &my->user_triggers[my->nuser_triggers++];
-		t->name = my_strdup(row[0]);
-		t->timing = my_strdup(row[1]);
-		t->event = my_strdup(row[2]);
-		t->body = my_strdup(row[3]);
-		t->definer = my_strdup(row[4]);
-		t->sql_mode = my_strdup(row[5]);
+	MYSQL_ROW orig = mysql_fetch_row(r), shadow = orig ? mysql_fetch_row(r) : NULL;
+	if (orig == NULL || shadow == NULL || strcmp(orig[0], "0") != 0) {
+		err_set(e, OSC_EXIT_FAILED, "internal: cannot read the comments of %s.%s and its new table", my->db,
+		        my->table);
+		goto out;
+	}
+	free(my->shadow_comment);
+	if (shadow[1] && strcmp(shadow[1], mark) != 0) {
+		/* the ALTER set one: the mark again */
+		my->shadow_comment = my_strdup(shadow[1]);
+		if (!my_mark(my, MY_ROLE_SHADOW, my->shadow, e))
+			goto out;
+	} else {
+		my->shadow_comment = my_strdup(orig[1]);
 	}
 	ok = true;
 out:
@@ -387,6 +422,17 @@ bool my_shadow_create(My *my, bool keep, OscErr *e)
 	sql_add(&q, "CREATE TABLE %I.%I LIKE %I.%I", my->db, my->shadow, my->db, my->table);
 	if (!my_exec_sql(my, &q, NULL, e))
 		goto out;
+	/* osc's mark at once (src/my_owned.c); without it the table it made
+	 * a statement ago goes again */
+	if (!my_mark(my, MY_ROLE_SHADOW, my->shadow, e)) {
+		OscErr e2;
+		err_clear(&e2);
+		sql_reset(&q);
+		sql_add(&q, "DROP TABLE %I.%I", my->db, my->shadow);
+		if (!my_exec_sql(my, &q, NULL, &e2))
+			log_error(&my->osc->log, &e2);
+		goto out;
+	}
 	my->created = true;
 	sql_reset(&q);
 	if (!my_fkeys_alter(my, e))
@@ -414,7 +460,10 @@ bool my_shadow_create(My *my, bool keep, OscErr *e)
 			goto out;
 		}
 	}
-	if (!map_columns(my, e) || !my_fkeys_read(my, e) || !defer_indexes(my, e) || !read_user_triggers(my, e) || !my_capture_create(my, e))
+	if (!shadow_comment(my, e))
+		goto out;
+	if (!map_columns(my, e) || !my_fkeys_read(my, e) || !defer_indexes(my, e) || !my_keyidx_ensure(my, e) ||
+	    !read_user_triggers(my, e) || !my_capture_create(my, e))
 		goto out;
 	/* past validation: the migration gets its state row */
 	if (keep && !my_state_create(my, e))
@@ -446,8 +495,9 @@ static bool count_built(My *my, bool fkeys, int64_t *n, OscErr *e)
 	else
 		sql_add(&q,
 		        "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L"
-		        " AND INDEX_NAME NOT IN ('PRIMARY', %L)",
-		        my->db, my->shadow, my->key_index);
+		        " AND INDEX_NAME NOT IN ('PRIMARY', %L) AND INDEX_TYPE NOT IN ('FULLTEXT', 'SPATIAL')"
+		        " AND INDEX_COMMENT <> %L",
+		        my->db, my->shadow, my->key_index, MY_KEYIDX_MARK);
 	bool ok = my_count(my, &q, n, e);
 	sql_free(&q);
 	return ok;
@@ -456,8 +506,10 @@ static bool count_built(My *my, bool fkeys, int64_t *n, OscErr *e)
 bool my_shadow_reopen(My *my, const char *deferred, bool copy_done, OscErr *e)
 {
 	int64_t built = 0;
-	if (!my_fkeys_check_children(my, e) || !my_fkeys_alter(my, e) || !map_columns(my, e) || !my_fkeys_read(my, e) ||
-	    !read_user_triggers(my, e))
+	/* an interrupted swap may have left children's keys on the shadow:
+	 * back to the table (with the column map) before they are counted */
+	if (!map_columns(my, e) || !my_fkeys_unpoint(my, e) || !my_fkeys_check_children(my, e) ||
+	    !my_fkeys_alter(my, e) || !my_fkeys_read(my, e) || !read_user_triggers(my, e) || !my_keyidx_ensure(my, e))
 		return false;
 	/* each is one ALTER: built whole or not at all */
 	if (deferred && copy_done && !count_built(my, false, &built, e))
@@ -475,6 +527,24 @@ bool my_shadow_reopen(My *my, const char *deferred, bool copy_done, OscErr *e)
 	return true;
 }
 
+/* Applies the change log until a batch comes back short: the shadow is
+ * then the original as of that batch. */
+static bool drain(My *my, OscErr *e)
+{
+	int64_t n, start = now_ms();
+	do {
+		if (!my_replay(my, 5000, &n, e))
+			return false;
+		my->osc->progress.log_applied += n;
+	} while (n >= 5000 && now_ms() - start < 60000);
+	return true;
+}
+
+/* The deferred indexes in one online ALTER.  A new UNIQUE index may meet a
+ * duplicate that is not: a row whose change sits in the log while the
+ * other row of a swapped value is already merged (replicator/my_conflict.c).
+ * So the log is applied right before the build, and a duplicate is tried
+ * again after applying it once more; one that stays is the table's own. */
 bool my_shadow_finish(My *my, OscErr *e)
 {
 	Sql q;
@@ -486,15 +556,43 @@ bool my_shadow_finish(My *my, OscErr *e)
 	/* the shadow is osc's alone; online all the same, so the index build
 	 * holds no lock a replay batch would wait on */
 	sql_add(&q, "ALTER TABLE %I.%I %s, ALGORITHM=INPLACE, LOCK=NONE", my->db, my->shadow, my->deferred);
-	if (!my_exec_sql(my, &q, NULL, e)) {
-		if (strcmp(e->sqlstate, "1062") == 0 || strcmp(e->sqlstate, "1022") == 0) {
+	for (int build = 1;; build++) {
+		if (!drain(my, e)) {
+			ok = false;
+			break;
+		}
+		if (my_exec_sql(my, &q, NULL, e))
+			break;
+		bool dup = strcmp(e->sqlstate, "1062") == 0 || strcmp(e->sqlstate, "1022") == 0;
+		if (dup && build < 3) {
+			log_msg(&my->osc->log, LOG_INFO,
+			        "building the indexes met a duplicate (%s): applying the changes captured meanwhile and building "
+			        "again",
+			        e->msg);
+			err_clear(e);
+			continue;
+		}
+		if (dup)
 			err_wrap(e, OSC_EXIT_FAILED, "the table's rows violate a new unique index: ",
 			         "; nothing was changed, no row was dropped");
-		}
 		ok = false;
+		break;
 	}
 	sql_free(&q);
 	return ok && my_fkeys_add(my, e);
+}
+
+void my_value_error(OscErr *e)
+{
+	/* out of range, truncated, an incorrect value or date, too long, NULL
+	 * into NOT NULL: what strict mode turns from a warning into an error */
+	static const char *const codes[] = { "1264", "1265", "1366", "1292", "1406", "1048", "1367", NULL };
+	for (const char *const *c = codes; *c; c++)
+		if (strcmp(e->sqlstate, *c) == 0) {
+			err_wrap(e, OSC_EXIT_FAILED, "a value of the table does not fit the new table: ",
+			         " (osc copies exactly or not at all; the original keeps it)");
+			return;
+		}
 }
 
 void my_key_list(My *my, Sql *q, const char *alias, bool shadow)
@@ -566,8 +664,11 @@ bool my_copy_chunk(My *my, int64_t limit, int64_t *nrows, bool *done, OscErr *e)
 	 * watermark chases the application's inserts for as long as they come
 	 * faster than a chunk cycle) */
 	sql_add(&q, "SELECT ");
-	for (int k = 0; k < my->nkeys; k++)
-		sql_add(&q, my->keys[k].binary ? "%sHEX(%I)" : "%s%I", k ? ", " : "", my->keys[k].name);
+	for (int k = 0; k < my->nkeys; k++) {
+		if (k)
+			sql_add(&q, ", ");
+		my_key_read(my, &q, NULL, k);
+	}
 	sql_add(&q, ", COUNT(*) OVER () FROM (SELECT ");
 	my_key_list(my, &q, "src", false);
 	sql_add(&q, " FROM %I.%I src FORCE INDEX (%I)", my->db, my->table, my->key_index);
@@ -621,8 +722,11 @@ bool my_copy_chunk(My *my, int64_t limit, int64_t *nrows, bool *done, OscErr *e)
 	if (!my_exec(my, "START TRANSACTION", NULL, e))
 		goto out;
 	began = true;
-	if (!my_verify_copy(my, &q, hi, nrows, e) ||
-	    !my_state_checkpoint(my, sql_text(&wm), my->osc->progress.rows_copied + *nrows, e))
+	if (!my_verify_copy(my, &q, hi, nrows, e)) {
+		my_value_error(e);
+		goto out;
+	}
+	if (!my_state_checkpoint(my, sql_text(&wm), my->osc->progress.rows_copied + *nrows, e))
 		goto out;
 	if (!my_exec(my, "COMMIT", NULL, e))
 		goto out;
@@ -648,30 +752,4 @@ out:
 	sql_free(&q);
 	sql_free(&wm);
 	return ok;
-}
-
-char **my_key_literals(My *my, MYSQL_ROW row, int first)
-{
-	char **key = calloc((size_t)my->nkeys, sizeof(char *));
-	if (key == NULL)
-		abort();
-	for (int k = 0; k < my->nkeys; k++) {
-		Sql v;
-		sql_init(&v, &my->dialect);
-		if (my->keys[k].binary)
-			sql_add(&v, "UNHEX(%L)", row[first + k] ? row[first + k] : "");
-		else
-			sql_add(&v, "%L", row[first + k] ? row[first + k] : "");
-		key[k] = sql_take(&v);
-	}
-	return key;
-}
-
-void my_free_key(My *my, char **key)
-{
-	if (key == NULL)
-		return;
-	for (int k = 0; k < my->nkeys; k++)
-		free(key[k]);
-	free(key);
 }

@@ -19,8 +19,9 @@
  *
  * The fingerprint hashes what information_schema says of the columns
  * (order, name, type, nullability, default, extra, collation), the indexes
- * and the foreign keys: never SHOW CREATE TABLE, whose AUTO_INCREMENT moves
- * with every insert.  The table's own name is not part of it, so the shadow
+ * (but osc's own index on the merge key, src/my_keyidx.c) and the foreign
+ * keys: never SHOW CREATE TABLE, whose AUTO_INCREMENT moves with every
+ * insert.  The table's own name is not part of it, so the shadow
  * and the table it becomes have the same one.
  *
  * The table is created by the first run that gets past validation (the
@@ -48,7 +49,7 @@ static const char *ddl =
     " host VARCHAR(255) NULL, pid INT NULL, runs INT NOT NULL DEFAULT 1,"
     " started_at DATETIME(3) NOT NULL, updated_at DATETIME(3) NOT NULL, finished_at DATETIME(3) NULL,"
     " message LONGTEXT NULL, fingerprint_orig CHAR(64) NOT NULL, fingerprint_new CHAR(64) NULL,"
-    " deferred LONGTEXT NULL,"
+    " deferred LONGTEXT NULL, shadow_comment LONGTEXT NULL,"
     " KEY (table_name, id)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
 
@@ -67,7 +68,7 @@ bool my_fingerprint(My *my, const char *table, char *out, size_t outsz, OscErr *
 	        " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L"
 	        " UNION ALL SELECT CONCAT_WS(' ', 'i', INDEX_NAME, LPAD(SEQ_IN_INDEX, 5, '0'), COLUMN_NAME, NON_UNIQUE,"
 	        "   IFNULL(SUB_PART, ''), INDEX_TYPE, IFNULL(COLLATION, ''))"
-	        " FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L"
+	        " FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L AND INDEX_COMMENT <> %L"
 	        " UNION ALL SELECT CONCAT_WS(' ', 'f', k.CONSTRAINT_NAME, LPAD(k.ORDINAL_POSITION, 5, '0'), k.COLUMN_NAME,"
 	        "   k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, c.UPDATE_RULE, c.DELETE_RULE)"
 	        " FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS c"
@@ -75,7 +76,7 @@ bool my_fingerprint(My *my, const char *table, char *out, size_t outsz, OscErr *
 	        "  AND c.TABLE_NAME = k.TABLE_NAME"
 	        " WHERE k.TABLE_SCHEMA = %L AND k.TABLE_NAME = %L AND k.REFERENCED_TABLE_NAME IS NOT NULL"
 	        " ORDER BY 1",
-	        my->db, table, my->db, table, my->db, table);
+	        my->db, table, my->db, table, MY_KEYIDX_MARK, my->db, table);
 	if (!my_exec_sql(my, &q, &r, e))
 		goto out;
 	while ((row = mysql_fetch_row(r)) != NULL)
@@ -106,6 +107,26 @@ static bool state_exists(My *my, bool *exists, OscErr *e)
 	return ok;
 }
 
+/* A table made by an older osc lacks the column of the shadow's comment. */
+static bool state_upgrade(My *my, OscErr *e)
+{
+	int64_t has = 0;
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q,
+	        "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L"
+	        " AND COLUMN_NAME = 'shadow_comment'",
+	        my->db, MY_STATE_TABLE);
+	bool ok = my_count(my, &q, &has, e);
+	if (ok && has == 0) {
+		sql_reset(&q);
+		sql_add(&q, "ALTER TABLE %I.%I ADD COLUMN shadow_comment LONGTEXT NULL", my->db, MY_STATE_TABLE);
+		ok = my_exec_sql(my, &q, NULL, e);
+	}
+	sql_free(&q);
+	return ok;
+}
+
 /* Creates the table if needed and inserts this run's row (phase given). */
 static bool insert_row(My *my, const char *phase, const char *message, OscErr *e)
 {
@@ -121,13 +142,19 @@ static bool insert_row(My *my, const char *phase, const char *message, OscErr *e
 	sql_add(&q, ddl, my->db, MY_STATE_TABLE);
 	if (!my_exec_sql(my, &q, NULL, e))
 		goto out;
+	if (!state_upgrade(my, e))
+		goto out;
 	sql_reset(&q);
 	sql_add(&q,
 	        "INSERT INTO %I.%I (table_name, alter_spec, phase, outcome, rows_estimate, host, pid, started_at,"
-	        " updated_at, fingerprint_orig, deferred, message)"
+	        " updated_at, fingerprint_orig, shadow_comment, deferred, message)"
 	        " VALUES (%L, %L, %L, 'running', %ld, %L, %d, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), %L, ",
 	        my->db, MY_STATE_TABLE, my->table, o->alter.text, phase, (long)my->rows_estimate, host, (int)getpid(),
 	        fp);
+	if (my->shadow_comment)
+		sql_add(&q, "%L, ", my->shadow_comment);
+	else
+		sql_add(&q, "NULL, ");
 	if (my->deferred)
 		sql_add(&q, "%L, ", my->deferred);
 	else
@@ -233,8 +260,36 @@ bool my_state_checkpoint(My *my, const char *wm, int64_t rows_total, OscErr *e)
 	return ok;
 }
 
-/* `osc cleanup`: the unfinished migration is given up. */
-bool my_state_abandon(My *my, OscErr *e)
+/* The fingerprint of the complete shadow of the table's unfinished
+ * migration when it was in its cut-over ("" otherwise): what recognises a
+ * shadow whose comment a swap already put back (src/my_owned.c). */
+bool my_state_shadow_fp(My *my, char *out, size_t outsz, OscErr *e)
+{
+	MYSQL_RES *r = NULL;
+	bool exists = false;
+	out[0] = '\0';
+	if (!state_exists(my, &exists, e))
+		return false;
+	if (!exists)
+		return true;
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q,
+	        "SELECT IFNULL(fingerprint_new, '') FROM %I.%I WHERE table_name = %L AND outcome IN ('running', 'stopped')"
+	        " AND phase = 'cutover' ORDER BY id DESC LIMIT 1",
+	        my->db, MY_STATE_TABLE, my->table);
+	bool ok = my_exec_sql(my, &q, &r, e);
+	MYSQL_ROW row = ok ? mysql_fetch_row(r) : NULL;
+	if (row && row[0])
+		snprintf(out, outsz, "%s", row[0]);
+	mysql_free_result(r);
+	sql_free(&q);
+	return ok;
+}
+
+/* `osc cleanup`: the unfinished migration ends with outcome ("aborted":
+ * given up; "done": its swap had committed) and message. */
+bool my_state_close(My *my, const char *outcome, const char *message, OscErr *e)
 {
 	bool exists = false;
 	if (!state_exists(my, &exists, e))
@@ -244,77 +299,44 @@ bool my_state_abandon(My *my, OscErr *e)
 	Sql q;
 	sql_init(&q, &my->dialect);
 	sql_add(&q,
-	        "UPDATE %I.%I SET outcome = 'aborted', finished_at = UTC_TIMESTAMP(3), updated_at = UTC_TIMESTAMP(3),"
-	        " message = 'removed by osc cleanup' WHERE table_name = %L AND outcome IN ('running', 'stopped')",
-	        my->db, MY_STATE_TABLE, my->table);
+	        "UPDATE %I.%I SET outcome = %L, phase = IF(%L = 'done', 'done', phase), finished_at = UTC_TIMESTAMP(3),"
+	        " updated_at = UTC_TIMESTAMP(3), message = %L WHERE table_name = %L AND outcome IN ('running', 'stopped')",
+	        my->db, MY_STATE_TABLE, outcome, outcome, message, my->table);
 	bool ok = my_exec_sql(my, &q, NULL, e);
 	sql_free(&q);
 	return ok;
 }
 
-/* What the catalog holds of the migration's objects. */
-typedef struct Found {
-	bool shadow, old, log;
-	int triggers; /* capture triggers on the table */
-} Found;
-
-static bool find_objects(My *my, Found *f, OscErr *e)
+bool my_state_abandon(My *my, OscErr *e)
 {
-	MYSQL_RES *r = NULL;
-	Sql q;
-	sql_init(&q, &my->dialect);
-	sql_add(&q,
-	        "SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L),"
-	        " (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L),"
-	        " (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L),"
-	        " (SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %L"
-	        "   AND EVENT_OBJECT_TABLE = %L AND TRIGGER_NAME IN (%L, %L, %L))",
-	        my->db, my->shadow, my->db, my->old, my->db, my->log, my->db, my->table, my->trg_ins, my->trg_upd,
-	        my->trg_del);
-	bool ok = my_exec_sql(my, &q, &r, e);
-	if (ok) {
-		MYSQL_ROW row = mysql_fetch_row(r);
-		f->shadow = strcmp(row[0], "0") != 0;
-		f->old = strcmp(row[1], "0") != 0;
-		f->log = strcmp(row[2], "0") != 0;
-		f->triggers = atoi(row[3]);
-	}
-	mysql_free_result(r);
-	sql_free(&q);
-	return ok;
+	return my_state_close(my, "aborted", "removed by osc cleanup", e);
 }
 
-/* A kill inside the swap (my_swap.c) leaves its sentry T_osc_old, an empty
- * table of one column `sentry`: dropped, so the next swap can make its own.
- * Any other table of that name is in the way. */
+/* A kill inside the swap (my_swap.c) leaves its sentry T_osc_old: osc's
+ * (its mark, src/my_owned.c), dropped so that the next swap can make its
+ * own. */
 static bool drop_sentry(My *my, OscErr *e)
 {
-	Sql q;
-	int64_t n = 0;
-	sql_init(&q, &my->dialect);
-	sql_add(&q,
-	        "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L"
-	        " AND COLUMN_NAME <> 'sentry'",
-	        my->db, my->old);
-	bool ok = my_count(my, &q, &n, e);
-	if (ok && n == 0) {
-		sql_reset(&q);
-		sql_add(&q, "SELECT COUNT(*) FROM (SELECT 1 FROM %I.%I LIMIT 1) s", my->db, my->old);
-		ok = my_count(my, &q, &n, e);
+	log_msg(&my->osc->log, LOG_INFO, "dropping the swap's sentry %s.%s left by the interrupted run", my->db, my->old);
+	return my_drop_if_ours(my, MY_ROLE_SENTRY, e);
+}
+
+/* What an interrupted swap may have left half done, put back before the
+ * run goes on (cutover/my_swap.c): the sentry, the shadow's mark, the
+ * user's triggers; my_shadow_reopen then puts back the children's keys and
+ * the index on the merge key. */
+static bool repair_swap(My *my, const MyObjects *f, OscErr *e)
+{
+	if (f->table[MY_ROLE_SENTRY] == MY_OURS && !drop_sentry(my, e))
+		return false;
+	if (f->shadow_unmarked) {
+		log_msg(&my->osc->log, LOG_INFO, "%s.%s had its comment back from an interrupted swap: osc's mark again",
+		        my->db, my->shadow);
+		if (!my_mark(my, MY_ROLE_SHADOW, my->shadow, e))
+			return false;
 	}
-	if (ok && n != 0) {
-		err_set(e, OSC_EXIT_INPUT, "%s.%s exists and is not osc's; drop it (or rename it) first", my->db, my->old);
-		ok = false;
-	}
-	if (ok) {
-		log_msg(&my->osc->log, LOG_INFO, "dropping the swap's sentry %s.%s left by the interrupted run", my->db,
-		        my->old);
-		sql_reset(&q);
-		sql_add(&q, "DROP TABLE %I.%I", my->db, my->old);
-		ok = my_exec_sql(my, &q, NULL, e);
-	}
-	sql_free(&q);
-	return ok;
+	/* the children's keys go back once the column map is read (my_shadow_reopen) */
+	return my_triggers_home(my, e);
 }
 
 /* The watermark of the row, as SQL literals (NULL: nothing copied yet). */
@@ -366,7 +388,7 @@ bool my_state_resume(My *my, OscErr *e)
 		return false;
 	if (!exists)
 		return true;
-	if (!my_fingerprint(my, my->table, fp, sizeof(fp), e))
+	if (!state_upgrade(my, e) || !my_fingerprint(my, my->table, fp, sizeof(fp), e))
 		return false;
 	sql_init(&q, &my->dialect);
 	/* an in-place run has nothing to resume: its ALTER committed or not */
@@ -380,7 +402,7 @@ bool my_state_resume(My *my, OscErr *e)
 	sql_reset(&q);
 	sql_add(&q,
 	        "SELECT id, alter_spec, phase, fingerprint_orig, IFNULL(fingerprint_new, ''), rows_copied, changes_applied,"
-	        " " TS("started_at") ", runs, deferred"
+	        " " TS("started_at") ", runs, deferred, shadow_comment"
 	        " FROM %I.%I WHERE table_name = %L AND outcome IN ('running', 'stopped') ORDER BY id DESC LIMIT 1",
 	        my->db, MY_STATE_TABLE, my->table);
 	if (!my_exec_sql(my, &q, &r, e))
@@ -423,25 +445,37 @@ bool my_state_resume(My *my, OscErr *e)
 	o->progress.rows_copied = o->rows_before;
 	o->progress.log_applied = strtoll(row[6], NULL, 10);
 	deferred = row[9] ? my_strdup(row[9]) : NULL;
+	free(my->shadow_comment);
+	my->shadow_comment = row[10] ? my_strdup(row[10]) : NULL;
 	mysql_free_result(r);
 	r = NULL;
 
-	/* the catalog decides whether the swap happened: the RENAME commits on
-	 * its own connection, before the row can say so */
-	Found f;
-	if (!find_objects(my, &f, e))
-		goto out;
 	/* the RENAME runs only in the cutover phase (an ALTER that changes
 	 * nothing the fingerprint sees, FORCE say, has fp_new == fp_orig: a
 	 * shadow lost earlier is not a swap) */
 	bool in_cutover = strcmp(phase, "cutover") == 0 || strcmp(phase, "swapped") == 0;
-	bool swapped = in_cutover && !f.shadow && fp_new[0] && strcmp(fp, fp_new) == 0;
+	/* the catalog decides whether the swap happened: the RENAME commits on
+	 * its own connection, before the row can say so.  Only osc's objects
+	 * count (src/my_owned.c) */
+	MyObjects f;
+	if (!my_objects_scan(my, in_cutover ? fp_new : NULL, &f, e))
+		goto out;
+	bool shadow = f.table[MY_ROLE_SHADOW] != MY_ABSENT;
+	bool swapped = in_cutover && !shadow && fp_new[0] && strcmp(fp, fp_new) == 0;
+	if (!swapped) {
+		/* after the swap the old table is the original, not osc's */
+		if (!my_objects_refuse_foreign(my, &f, e)) {
+			my->state_id = 0;
+			goto out;
+		}
+	}
 	if (swapped) {
 		o->resume = RESUME_SWAPPED;
 		log_msg(&o->log, LOG_INFO,
 		        "resuming the migration started %s (run %d): the swap is done (%s.%s has the new schema%s), "
 		        "finishing the cleanup (decided %lldms after start)",
-		        started, runs + 1, my->db, my->table, f.old ? ", the original is kept as the old table" : "",
+		        started, runs + 1, my->db, my->table,
+		        f.table[MY_ROLE_SENTRY] != MY_ABSENT ? ", the original is kept as the old table" : "",
 		        (long long)(now_ms() - o->started_ms));
 	} else if (strcmp(fp, fp_orig) != 0) {
 		err_set(e, OSC_EXIT_INPUT,
@@ -450,15 +484,18 @@ bool my_state_resume(My *my, OscErr *e)
 		        my->db, my->table, started, o->opt.table);
 		my->state_id = 0;
 		goto out;
-	} else if (!f.shadow || !f.log || f.triggers != 3) {
+	} else if (f.table[MY_ROLE_SHADOW] != MY_OURS || f.table[MY_ROLE_LOG] != MY_OURS || f.capture != 3) {
 		err_set(e, OSC_EXIT_INPUT,
 		        "the unfinished migration of %s.%s lost its %s; changes may have gone uncaptured, so osc will "
 		        "not resume it: run `osc cleanup --table %s` and start again",
 		        my->db, my->table,
-		        !f.shadow ? "shadow table" : !f.log ? "change log" : "capture triggers", o->opt.table);
+		        f.table[MY_ROLE_SHADOW] != MY_OURS ? "shadow table"
+		        : f.table[MY_ROLE_LOG] != MY_OURS  ? "change log"
+		                                           : "capture triggers",
+		        o->opt.table);
 		my->state_id = 0;
 		goto out;
-	} else if (f.old && !drop_sentry(my, e)) {
+	} else if (!repair_swap(my, &f, e)) {
 		my->state_id = 0;
 		goto out;
 	} else {

@@ -526,7 +526,8 @@ my_assert_true() {
 # Creates T and R (InnoDB) with the layout of KIND (int|composite|varchar|binary16)
 # and ROWS identical rows: v = md5(i), n = i % 1000 (NULL when i % 10 = 3),
 # extra = i, pad = repeat('x', 100). T also gets the index T_n_idx on n.
-# Drops T, R and _T_osc_old (also T_osc_old) first.
+# Drops T, R and _T_osc_old (also T_osc_old, and osc's work tables and
+# state rows of T an interrupted run of the test may have left) first.
 my_fixture() {
     local kind=$1 t=$2 r=$3 rows=$4
     local qt qr keydef keysel pk
@@ -541,8 +542,12 @@ my_fixture() {
     *) fail "my_fixture: unknown kind $kind" ;;
     esac
     local rest="v VARCHAR(64), n INT, extra INT NOT NULL DEFAULT 0, pad VARCHAR(200)"
+    if [ "$(my_has_table _osc_migrations)" = 1 ]; then
+        my_q "DELETE FROM _osc_migrations WHERE table_name = $(my_ql "$t")" || fail "my_fixture: state rows of $t"
+    fi
     my_q "
-        DROP TABLE IF EXISTS $qt, $qr, $(my_qi "_${t}_osc_old"), $(my_qi "${t}_osc_old");
+        DROP TABLE IF EXISTS $qt, $qr, $(my_qi "_${t}_osc_old"), $(my_qi "${t}_osc_old"),
+            $(my_qi "${t}_osc_new"), $(my_qi "${t}_osc_log"), $(my_qi "${t}_osc_hb");
         CREATE TABLE $qt ($keydef, $rest, $pk, KEY $(my_qi "${t}_n_idx") (n)) ENGINE=InnoDB;
         CREATE TABLE $qr ($keydef, $rest, $pk) ENGINE=InnoDB;
         INSERT INTO $qt
@@ -795,4 +800,16 @@ my_migrate_with_writer() {
     mx=$(writer_stat max_ms)
     awk -v m="$mx" -v lim="${WRITER_MAX_MS:-3000}" 'BEGIN { exit !(m + 0 <= lim + 0) }' \
         || fail "a writer transaction took ${mx} ms during the migration (limit ${WRITER_MAX_MS:-3000} ms)"
+}
+
+# osc_bg_my OUT ERR ARGS...: osc in the background against MariaDB (--database
+# "$OSC_MY_URL" appended); its pid in OSC_BG_PID (osc_bg_wait and osc_bg_kill work)
+osc_bg_my() {
+    need_osc
+    need_my
+    local out=$1 err=$2
+    shift 2
+    "$OSC" "$@" --strategy "$OSC_STRATEGY" --database "$OSC_MY_URL" >"$out" 2>"$err" &
+    OSC_BG_PID=$!
+    note "osc $* (background, pid $OSC_BG_PID)"
 }

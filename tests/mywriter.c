@@ -8,7 +8,7 @@
  * stale row shows up as a difference.
  *
  *   mywriter --db mysql://user[:pass]@host[:port]/db --table T --ref R
- *            --kind int|composite|varchar|binary16
+ *            --kind int|composite|varchar|binary16|timestamp
  *            [--seed N] [--rate OPS_PER_SEC] [--duration SECS]
  *            [--stats FILE] [--latency-log FILE]
  *
@@ -18,6 +18,9 @@
  *   composite  a INT, b INT, PRIMARY KEY (a, b)      (i, i % 7)
  *   varchar    k VARCHAR(40) PRIMARY KEY             'key-000123'
  *   binary16   id BINARY(16) PRIMARY KEY             UNHEX(MD5(i)), i as decimal text
+ *   timestamp  id TIMESTAMP PRIMARY KEY              FROM_UNIXTIME(i) (the session is in UTC)
+ * (int also drives a FLOAT or BIT key holding whole numbers: its key range is
+ * read through CAST(... AS SIGNED).)
  * The writer never writes extra or pad. For binary16 the key numbers of the
  * fixture are read from max(extra) of R (the fixture sets extra = i); run one
  * writer per binary16 fixture, or its inserts may meet keys of an earlier run.
@@ -48,7 +51,7 @@
 #include <errmsg.h>
 #include <mysql.h>
 
-enum kind { KIND_INT, KIND_COMPOSITE, KIND_VARCHAR, KIND_BINARY16 };
+enum kind { KIND_INT, KIND_COMPOSITE, KIND_VARCHAR, KIND_BINARY16, KIND_TIMESTAMP };
 enum op { OP_INSERT, OP_UPDATE, OP_PKCHANGE, OP_DELETE, OP__COUNT };
 
 static const char *const op_names[OP__COUNT] = {"insert", "update", "pkchange", "delete"};
@@ -180,7 +183,7 @@ static void sleep_us(int64_t us)
 static void usage(FILE *f)
 {
     fputs("usage: mywriter --db mysql://user[:pass]@host[:port]/db --table T --ref R\n"
-          "                --kind int|composite|varchar|binary16\n"
+          "                --kind int|composite|varchar|binary16|timestamp\n"
           "                [--seed N] [--rate OPS_PER_SEC (0 = unlimited, default 200)]\n"
           "                [--duration SECS] [--stats FILE] [--latency-log FILE]\n",
           f);
@@ -260,8 +263,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
         o->kind = KIND_VARCHAR;
     else if (!strcmp(kind, "binary16"))
         o->kind = KIND_BINARY16;
+    else if (!strcmp(kind, "timestamp"))
+        o->kind = KIND_TIMESTAMP;
     else {
-        fprintf(stderr, "mywriter: --kind: int, composite, varchar or binary16, not %s\n", kind);
+        fprintf(stderr, "mywriter: --kind: int, composite, varchar, binary16 or timestamp, not %s\n", kind);
         exit(2);
     }
 }
@@ -402,6 +407,8 @@ static const char *key_cond(enum kind k)
         return "k = ?";
     case KIND_BINARY16:
         return "id = UNHEX(MD5(?))";
+    case KIND_TIMESTAMP:
+        return "id = FROM_UNIXTIME(?)";
     case KIND_INT:
         break;
     }
@@ -418,6 +425,8 @@ static const char *key_set(enum kind k)
         return "k = ?";
     case KIND_BINARY16:
         return "id = UNHEX(MD5(?))";
+    case KIND_TIMESTAMP:
+        return "id = FROM_UNIXTIME(?)";
     case KIND_INT:
         break;
     }
@@ -436,6 +445,9 @@ static void build_sqls(struct sqls *s, enum kind k, const char *qt)
         break;
     case KIND_BINARY16:
         s->ins = xasprintf("INSERT INTO %s (id, v, n) VALUES (UNHEX(MD5(?)), ?, ?)", qt);
+        break;
+    case KIND_TIMESTAMP:
+        s->ins = xasprintf("INSERT INTO %s (id, v, n) VALUES (FROM_UNIXTIME(?), ?, ?)", qt);
         break;
     case KIND_INT:
         s->ins = xasprintf("INSERT INTO %s (id, v, n) VALUES (?, ?, ?)", qt);
@@ -505,6 +517,7 @@ static void key_params(enum kind k, int64_t n, struct param *p)
     case KIND_BINARY16:
         p_str(&p[0], "%" PRId64, n); /* UNHEX(MD5(?)) in the SQL */
         return;
+    case KIND_TIMESTAMP:
     case KIND_INT:
         break;
     }
@@ -670,6 +683,8 @@ static MYSQL *connect_db(const struct url *u, char *errbuf, size_t errlen)
         "SET SESSION innodb_lock_wait_timeout = 10",
         "SET SESSION lock_wait_timeout = 10",
         "SET SESSION max_statement_time = 30",
+        /* a TIMESTAMP key names one instant whatever the server's zone */
+        "SET SESSION time_zone = '+00:00'",
     };
     for (size_t i = 0; i < sizeof setup / sizeof setup[0]; i++) {
         if (mysql_query(c, setup[i]) != 0) {
@@ -810,9 +825,15 @@ static void key_range(MYSQL *c, enum kind k, const char *qref, int64_t *lo, int6
         /* the fixture's key numbers are 1..N with extra = i */
         sql = xasprintf("SELECT 1, COALESCE(MAX(extra), 0) FROM %s", qref);
         break;
+    case KIND_TIMESTAMP:
+        sql = xasprintf("SELECT COALESCE(UNIX_TIMESTAMP(MIN(id)), 1), COALESCE(UNIX_TIMESTAMP(MAX(id)), 0) FROM %s",
+                        qref);
+        break;
     case KIND_INT:
     default:
-        sql = xasprintf("SELECT COALESCE(MIN(id), 1), COALESCE(MAX(id), 0) FROM %s", qref);
+        /* CAST: a FLOAT prints 6 digits, a BIT its bytes */
+        sql = xasprintf("SELECT COALESCE(CAST(MIN(id) AS SIGNED), 1), COALESCE(CAST(MAX(id) AS SIGNED), 0) FROM %s",
+                        qref);
         break;
     }
     if (mysql_query(c, sql) != 0) {

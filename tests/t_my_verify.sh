@@ -9,7 +9,7 @@
 #     reported, the new table equal to the mirror;
 #  2. type changes (INT -> BIGINT, INT -> DECIMAL, DATETIME -> DATETIME(3))
 #     verify without a false mismatch; VARCHAR -> CHAR (trailing spaces) is
-#     left out of the checksum with one info line;
+#     left out of the checksum with one warning;
 #  3. damaged on every attempt (corrupt-shadow:always): exit 1 naming the key
 #     range, no swap, the original equal to the mirror, nothing of osc left;
 #  4. --verify count and none run.

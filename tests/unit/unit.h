@@ -38,6 +38,7 @@ void test_chunk(void);
 void test_backoff(void);
 void test_options(void);
 void test_window(void);
+void test_my_session(void);
 void test_mysql_alter(void);
 void test_url(void);
 void test_err(void);

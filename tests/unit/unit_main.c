@@ -19,6 +19,7 @@ static const struct {
 	{ "mysql verify mapping", test_my_verify },
 	{ "mariadb trial table", test_my_trial },
 	{ "secrets in connection strings", test_secrets },
+	{ "mariadb session and key text", test_my_session },
 };
 
 int main(void)
