@@ -7,7 +7,8 @@
 # by row), so its 24000 log rows fill several replay batches: a batch that
 # merges some of those rows meets the others' old values in the new table.
 # That duplicate never existed in the original, and the run must not fail
-# on it.  Then an original that really violates a new UNIQUE constraint
+# on it; nor when the same rotation lands just before the swap's lock and
+# is drained under it in batches.  Then an original that really violates a new UNIQUE constraint
 # (a duplicate written after the index was built) must still fail, with
 # the key named.  A rotation near the end of the copy leaves the new table
 # half merged when its UNIQUE index is built (some rows' old values, some
@@ -47,6 +48,28 @@ stop_writer
 tables_equal $T $R "$COLS"
 assert_true "EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 't_pg_uswap_u_key' AND conrelid = '$T'::regclass)" \
     "the constraint is on the new table"
+no_osc_leftovers $T
+
+note "--- 1b. the same rotation just before the swap's lock: drained under it"
+T=t_pg_uswapd R=t_pg_uswapd_ref
+fixture int $T $R 20000
+osc_state_forget $T
+psql_q "ALTER TABLE $T ADD COLUMN u int; UPDATE $T SET u = id; ALTER TABLE $T ADD CONSTRAINT t_pg_uswapd_u_key UNIQUE (u);
+        ALTER TABLE $R ADD COLUMN u int; UPDATE $R SET u = id" || fail "setup 1b"
+start_writer int $T $R
+sleep 0.3
+OSC_FAULT=swap-before-lock:2000 osc_bg "$TEST_TMP/$T.out" "$TEST_TMP/$T.err" --table $T --alter "ALTER COLUMN n TYPE bigint" \
+    --log-format json
+wait_for_text 'pausing 2000ms at swap-before-lock' 60 "$TEST_TMP/$T.err" || { stop_writer; fail "the swap never started"; }
+# shellcheck disable=SC2059
+psql_q "BEGIN; $(printf "$rotate" $T $T) $(printf "$rotate" $R $R) COMMIT;" || { stop_writer; fail "rotation 1b"; }
+osc_bg_wait 120
+[ "$OSC_BG_RC" = 0 ] || { tail -n 20 "$TEST_TMP/$T.err" >&2; stop_writer; fail "osc exited $OSC_BG_RC on a valid workload, expected 0"; }
+grep -q 'the drain met a duplicate' "$TEST_TMP/$T.err" \
+    || { grep -E 'swapped|duplicate|attempt' "$TEST_TMP/$T.err" | tail -n 5 >&2; stop_writer; fail "the drain met no transient duplicate: the test did not test it"; }
+sleep 0.5
+stop_writer
+tables_equal $T $R "$COLS"
 no_osc_leftovers $T
 
 note "--- 2. a rotation that commits as the copy ends: the UNIQUE index is built over a half-merged table"
