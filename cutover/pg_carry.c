@@ -120,6 +120,44 @@ out:
 	return ok;
 }
 
+/* The views and materialized views over the table, locked before the table
+ * itself (cutover/pg_swap.c says why), in OID order.  ALTER ... OWNER TO
+ * the owner it already has changes nothing and takes ACCESS EXCLUSIVE on
+ * the view alone; LOCK TABLE on a view would lock every table under it as
+ * well, tables the swap has no business blocking.  Re-creating a view at the
+ * swap needs its ownership anyway. */
+bool pg_carry_lock_views(Pg *pg, OscErr *e)
+{
+	PGresult *r = NULL;
+	Sql q;
+	bool ok = false;
+
+	sql_init(&q, &pg->dialect);
+	if (!query_oids(pg,
+	                "SELECT DISTINCT v.oid, n.nspname, v.relname, v.relkind, pg_catalog.pg_get_userbyid(v.relowner)"
+	                "  FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid"
+	                "  JOIN pg_catalog.pg_class v ON v.oid = rw.ev_class"
+	                "  JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace"
+	                " WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+	                "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = $1::oid"
+	                "   AND v.oid <> $1::oid AND v.relkind IN ('v', 'm')"
+	                " ORDER BY v.oid",
+	                1, pg->oid, 0, &r, e))
+		goto out;
+	for (int i = 0; i < PQntuples(r); i++) {
+		sql_reset(&q);
+		sql_add(&q, "ALTER %s %I.%I OWNER TO %I", PQgetvalue(r, i, 3)[0] == 'm' ? "MATERIALIZED VIEW" : "VIEW",
+		        PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 4));
+		if (!pg_exec_sql(pg, &q, NULL, e))
+			goto out;
+	}
+	ok = true;
+out:
+	PQclear(r);
+	sql_free(&q);
+	return ok;
+}
+
 /* privilege_type comes from aclexplode: a fixed keyword list.  Refuse
  * anything else rather than paste it into SQL. */
 static bool is_privilege(const char *s)
@@ -464,7 +502,7 @@ static bool read_triggers(Pg *pg, PgCarry *c, OscErr *e)
 	                "SELECT pg_catalog.pg_get_triggerdef(oid), tgname, tgenabled,"
 	                "       pg_catalog.obj_description(oid, 'pg_trigger')"
 	                "  FROM pg_catalog.pg_trigger"
-	                " WHERE tgrelid = $1::oid AND NOT tgisinternal AND tgname <> '_osc_capture' ORDER BY tgname",
+	                " WHERE tgrelid = $1::oid AND NOT tgisinternal AND tgname NOT IN ('_osc_capture', '_osc_truncate') ORDER BY tgname",
 	                1, pg->oid, 0, &r, e))
 		return false;
 	sql_init(&q, &pg->dialect);

@@ -1,17 +1,29 @@
 /*
  * pg_swap.c — the swap on PostgreSQL: one transaction, one attempt.
  *
- *   SET LOCAL lock_timeout (short); LOCK TABLE orig IN ACCESS EXCLUSIVE MODE
- *   drain the log into the shadow (the lock keeps new changes out)
+ *   SET LOCAL lock_timeout (short)
+ *   lock the views and materialized views over the table, then the table
+ *     (ACCESS EXCLUSIVE): a reader through a view holds the view and then
+ *     waits for the table, so taking the table first and the views later
+ *     would meet every such reader head-on, and 300 of them a second make
+ *     every attempt time out; views first, they queue behind osc instead
+ *   the original's definition, compared with the one the shadow was made
+ *     from (src/pg_ddlwatch.c): under this lock nobody can change it any more
+ *   drain the log into the shadow (the lock keeps new changes out); a
+ *     duplicate under the new keys sends everything pending through at once
+ *     (replicator/pg_replay.c), from a savepoint
  *   identity sequences: the new one continues above the old one and the max
  *   ALTER TABLE orig RENAME TO _orig_osc_old; its indexes and identity
- *     sequences step aside to _<name>_osc_old; its capture trigger goes
+ *     sequences step aside to _<name>_osc_old; its capture triggers go
  *   what the rename does not carry (cutover/pg_carry.c) is read here,
  *     while the definitions still name the original; foreign keys dropped
- *   ALTER TABLE work.shadow RENAME TO orig; SET SCHEMA <orig's schema>
- *     (the indexes already carry the original names; owned sequences move)
+ *   ALTER TABLE work.shadow SET SCHEMA <orig's schema>, then RENAME TO orig
+ *     there: renamed in place, its array type gets a name that is free in
+ *     that schema (a table `_orig`, whose row type is `_orig`, would
+ *     collide with one named in the work schema and carried over)
  *   apply what was read: owner, grants, views, foreign keys NOT VALID, ...
  *   serial sequences: OWNED BY the new table (which needs the owner)
+ *   a subscription's row for the table moves to the new one (src/pg_subscription.c)
  *   COMMIT; the foreign keys are validated later, in the cleanup
  * A lock timeout (or a deadlock) in any statement, not only the first LOCK,
  * rolls the attempt back for a retry: the relatives at the other end of a
@@ -20,6 +32,7 @@
  * is held.  Statements queued behind the lock re-resolve the table's name
  * when they get it, and so land in the new table.  If the lock is not
  * granted in time, everything rolls back and cutover/cutover.c retries.
+ * Every name this uses was checked free before the copy (src/pg_names.c).
  */
 #include "pg.h"
 
@@ -88,6 +101,12 @@ SwapResult pg_swap(Pg *pg, OscErr *e)
 	if (!pg_command(pg, "BEGIN", e) || !set_local(pg, "lock_timeout", pg->osc->opt.lock_timeout_ms, e) ||
 	    !set_local(pg, "statement_timeout", 5000, e))
 		goto out;
+	fault_point(pg->osc, "swap-before-lock");
+	if (!pg_carry_lock_views(pg, e)) {
+		if (pg_is_lock_timeout(e))
+			res = SWAP_RETRY;
+		goto out;
+	}
 	sql_add(&q, "LOCK TABLE ONLY %I.%I IN ACCESS EXCLUSIVE MODE", pg->schema, pg->table);
 	if (!run(pg, &q, e)) {
 		if (pg_is_lock_timeout(e)) {
@@ -98,11 +117,23 @@ SwapResult pg_swap(Pg *pg, OscErr *e)
 		goto out;
 	}
 	t_locked = now_us();
+	if (!pg_ddl_check(pg, true, true, e) || !pg_command(pg, "SAVEPOINT osc_drain", e))
+		goto out;
 	do {
 		if (!pg_replay_batch(pg, 10000, &n, true, e)) {
 			if (pg_is_lock_timeout(e))
 				res = SWAP_RETRY;
-			goto out;
+			if (strcmp(e->sqlstate, "23505") != 0 && strcmp(e->sqlstate, "23P01") != 0)
+				goto out;
+			/* a transient duplicate between two batches, or a real one:
+			 * everything pending at once tells them apart */
+			log_msg(&pg->osc->log, LOG_INFO, "the drain met a duplicate (%s): merging every pending change at once",
+			        e->msg);
+			err_clear(e);
+			if (!pg_command(pg, "ROLLBACK TO SAVEPOINT osc_drain", e) || !pg_replay_all(pg, &n, true, e))
+				goto out;
+			drained = n;
+			break;
 		}
 		drained += n;
 	} while (n > 0);
@@ -149,6 +180,9 @@ SwapResult pg_swap(Pg *pg, OscErr *e)
 	sql_add(&q, "DROP TRIGGER %I ON %I.%I", "_osc_capture", pg->schema, pg->old);
 	if (!run(pg, &q, e))
 		goto out;
+	sql_add(&q, "DROP TRIGGER %I ON %I.%I", "_osc_truncate", pg->schema, pg->old);
+	if (!run(pg, &q, e))
+		goto out;
 	for (int i = 0; i < pg->nseqs; i++) {
 		PgSeq *s = &pg->seqs[i];
 		if (!s->identity)
@@ -160,10 +194,10 @@ SwapResult pg_swap(Pg *pg, OscErr *e)
 			goto out;
 	}
 	/* move the shadow in */
-	sql_add(&q, "ALTER TABLE %I.%I RENAME TO %I", pg->work, pg->shadow, pg->table);
+	sql_add(&q, "ALTER TABLE %I.%I SET SCHEMA %I", pg->work, pg->shadow, pg->schema);
 	if (!run(pg, &q, e))
 		goto out;
-	sql_add(&q, "ALTER TABLE %I.%I SET SCHEMA %I", pg->work, pg->table, pg->schema);
+	sql_add(&q, "ALTER TABLE %I.%I RENAME TO %I", pg->schema, pg->shadow, pg->table);
 	if (!run(pg, &q, e))
 		goto out;
 	/* the new table is the table now: autovacuum may look after it (the
@@ -198,6 +232,8 @@ SwapResult pg_swap(Pg *pg, OscErr *e)
 		if (q.len > 0 && !run(pg, &q, e))
 			goto out;
 	}
+	if (!pg_carry_subscription(pg, pg->shadow_oid, e))
+		goto out;
 	/* the state row says "swapped" exactly when the swap is committed, and
 	 * remembers the new table's fingerprint, which tells a rerun of the
 	 * same command that it is done */

@@ -24,6 +24,36 @@ typedef struct PgProbe {
 	double wal_rate;
 } PgProbe;
 
+/* The monitor's own settings: short bounds, row security off like every
+ * osc session, and a name that tells it apart from the worker. */
+static bool probe_settings(PgProbe *p, OscErr *e)
+{
+	/* a replica that hangs must not hold the monitor for long */
+	return pg_command(&p->pg,
+	                  "SELECT pg_catalog.set_config('statement_timeout', '2s', false),"
+	                  "       pg_catalog.set_config('lock_timeout', '1s', false),"
+	                  "       pg_catalog.set_config('row_security', 'off', false),"
+	                  "       pg_catalog.set_config('application_name', 'osc monitor', false)",
+	                  e);
+}
+
+/* A probe whose session was terminated (or whose server restarted) comes
+ * back on its next use: the monitor never reopens the primary's probe, and
+ * a heartbeat that stopped would read as replica lag for ever. */
+static bool probe_alive(PgProbe *p, OscErr *e)
+{
+	if (p->pg.conn == NULL)
+		return false;
+	if (PQstatus(p->pg.conn) == CONNECTION_OK)
+		return true;
+	PQreset(p->pg.conn);
+	if (PQstatus(p->pg.conn) != CONNECTION_OK) {
+		err_set(e, OSC_EXIT_FAILED, "no connection: %s", PQerrorMessage(p->pg.conn));
+		return false;
+	}
+	return probe_settings(p, e);
+}
+
 static void *probe_open(Osc *o, const char *url, const char *host, int port, OscErr *e)
 {
 	(void)host;
@@ -37,12 +67,7 @@ static void *probe_open(Osc *o, const char *url, const char *host, int port, Osc
 		free(p);
 		return NULL;
 	}
-	/* a replica that hangs must not hold the monitor for long */
-	if (!pg_command(&p->pg,
-	                "SELECT pg_catalog.set_config('statement_timeout', '2s', false),"
-	                "       pg_catalog.set_config('lock_timeout', '1s', false),"
-	                "       pg_catalog.set_config('application_name', 'osc monitor', false)",
-	                e)) {
+	if (!probe_settings(p, e)) {
 		pg_disconnect(&p->pg);
 		free(p);
 		return NULL;
@@ -67,6 +92,8 @@ static bool heartbeat_setup(Osc *o, void *probe, OscErr *e)
 {
 	PgProbe *p = probe;
 	Sql q;
+	if (!probe_alive(p, e))
+		return false;
 	sql_init(&q, &p->pg.dialect);
 	sql_add(&q, "CREATE TABLE IF NOT EXISTS %I.heartbeat (id int PRIMARY KEY, beat bigint NOT NULL)", work_schema(o));
 	bool ok = pg_exec_sql(&p->pg, &q, NULL, e);
@@ -81,6 +108,8 @@ static bool heartbeat_write(Osc *o, void *probe, int64_t beat_ms, OscErr *e)
 	char v[32];
 	const char *params[1] = { v };
 
+	if (!probe_alive(p, e))
+		return false;
 	snprintf(v, sizeof(v), "%lld", (long long)beat_ms);
 	sql_init(&q, &p->pg.dialect);
 	sql_add(&q, "INSERT INTO %I.heartbeat (id, beat) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET beat = excluded.beat",
@@ -117,6 +146,8 @@ static bool load_read(Osc *o, void *probe, const char *name, double *value, OscE
 	PgProbe *p = probe;
 	PGresult *r = NULL;
 
+	if (!probe_alive(p, e))
+		return false;
 	if (strcmp(name, "active_sessions") == 0) {
 		if (!pg_exec(&p->pg,
 		             "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE state = 'active'"
@@ -156,6 +187,8 @@ static bool replicas_find(Osc *o, void *probe, ReplicaState *out, int max, int *
 
 	*n = 0;
 	*watch = false;
+	if (!probe_alive(p, e))
+		return false;
 	if (!pg_exec(&p->pg,
 	             "SELECT coalesce(application_name, ''), coalesce(host(client_addr), 'local'),"
 	             "       coalesce(pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), replay_lsn)::bigint, -1),"

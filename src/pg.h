@@ -97,6 +97,16 @@ typedef struct Pg {
 	bool capture_on;           /* the trigger is installed */
 	bool lock_held;
 	int64_t state_id;          /* this migration's row in osc.migrations */
+	unsigned work_oid;         /* the work schema this run made (or proved its own on resume) */
+	unsigned trigger_oids[2];  /* osc's capture triggers on the original (row, TRUNCATE) */
+	int ntriggers;
+	bool subscribed;           /* a subscription replicates into the table (pg_subscription_rel) */
+
+	/* the original's definition when the shadow was made from it
+	 * (src/pg_ddlwatch.c): "kind\x1fname\x1fdefinition" items, sorted */
+	char **def_items;
+	int ndef_items;
+	int64_t def_checked_ms;    /* the last comparison with the live catalog */
 	char *plan_refusal;        /* osc plan: why a run would refuse this ALTER (NULL: it would not) */
 
 	/* verification (src/pg_verify.c) */
@@ -115,6 +125,19 @@ bool pg_exec_sql(Pg *pg, Sql *q, PGresult **res, OscErr *e) MUSTCHECK;
 bool pg_command(Pg *pg, const char *sql, OscErr *e) MUSTCHECK;
 void pg_rollback(Pg *pg);
 bool pg_is_lock_timeout(const OscErr *e);
+/* The session's settings: bounded waits, row_security off (every osc
+ * session reads and writes every row, or fails), read committed. */
+bool pg_session_setup(Pg *pg, OscErr *e) MUSTCHECK;
+/* A statement failed because the connection is gone (terminated, server
+ * restart): SQLSTATE 08006 in e. */
+bool pg_is_connection_lost(const OscErr *e);
+/* Makes sure the connection is up: a lost one is reset (for a few seconds,
+ * as long as a fast restart takes), its settings applied again, and the
+ * table's advisory lock taken again when this run held it.  Exit 3 when
+ * that fails: nothing was decided, a rerun can resume. */
+bool pg_reconnect(Pg *pg, OscErr *e) MUSTCHECK;
+/* pg_try_advisory_lock on the table's name (the lock that keeps other runs off) */
+bool pg_try_table_lock(Pg *pg, bool *got, OscErr *e) MUSTCHECK;
 /* a qualified, quoted name: "schema"."name" (malloc'd) */
 char *pg_qualified(Pg *pg, const char *schema, const char *name);
 char *pg_strdup(const char *s);
@@ -122,13 +145,35 @@ char *pg_strdup(const char *s);
 /* pg_introspect.c */
 bool pg_find_table(Pg *pg, const TableName *t, OscErr *e) MUSTCHECK;
 bool pg_find_key(Pg *pg, OscErr *e) MUSTCHECK;
-bool pg_check_leftovers(Pg *pg, OscErr *e) MUSTCHECK;
 bool pg_lock_table(Pg *pg, OscErr *e) MUSTCHECK;
 void pg_derive_names(Pg *pg);
 /* refuses dependents the swap cannot re-create (rules, BEGIN ATOMIC functions, ...) */
 bool pg_check_dependents(Pg *pg, OscErr *e) MUSTCHECK;
 /* after the ALTER on the shadow: refuses one that breaks what the swap re-creates */
 bool pg_check_alter(Pg *pg, OscErr *e) MUSTCHECK;
+
+/* pg_names.c: osc's names, and proof (recorded OIDs) of what is osc's */
+typedef struct PgOwned {
+	unsigned schema_oid;       /* the work schema, recorded as osc's (0: none) */
+	bool schema_foreign;       /* a schema under the work schema's name that osc did not make */
+	unsigned triggers[2];      /* capture triggers on the table recorded as osc's */
+	int ntriggers;
+	char foreign_trigger[PG_NAMELEN + 1]; /* one under osc's names that osc did not make */
+} PgOwned;
+bool pg_owned_find(Pg *pg, PgOwned *out, OscErr *e) MUSTCHECK;
+/* a new run: osc's leftovers (exit 2: run cleanup), or a user's object
+ * under osc's names (exit 2: osc did not create it) */
+bool pg_check_leftovers(Pg *pg, OscErr *e) MUSTCHECK;
+/* every name the swap needs is free (needs the shadow) */
+bool pg_names_check(Pg *pg, OscErr *e) MUSTCHECK;
+
+/* pg_rls.c: refuses a role that row-level security would hold to its policies */
+bool pg_check_row_security(Pg *pg, OscErr *e) MUSTCHECK;
+
+/* pg_subscription.c: a table a logical replication subscription writes into */
+bool pg_check_subscription(Pg *pg, OscErr *e) MUSTCHECK;
+/* in the swap: its pg_subscription_rel row moves to the new table */
+bool pg_carry_subscription(Pg *pg, unsigned new_oid, OscErr *e) MUSTCHECK;
 
 /* pg_shadow.c */
 bool pg_shadow_create(Pg *pg, bool keep, OscErr *e) MUSTCHECK;
@@ -146,7 +191,7 @@ void pg_param_tuple(Pg *pg, Sql *q, int first, const char *suffix);
 bool pg_read_sequences(Pg *pg, OscErr *e) MUSTCHECK;
 
 /* pg_state.c */
-bool pg_state_create(Pg *pg, OscErr *e) MUSTCHECK;       /* in the shadow's transaction */
+bool pg_state_create(Pg *pg, const char *fp, OscErr *e) MUSTCHECK; /* in the shadow's transaction; fp: the original's fingerprint */
 bool pg_state_exists(Pg *pg, bool *exists, OscErr *e) MUSTCHECK;
 bool pg_state_in_place(Pg *pg, const char *strategy, OscErr *e) MUSTCHECK; /* a row for an in-place run */
 bool pg_state_fingerprint_new(Pg *pg, unsigned oid, OscErr *e) MUSTCHECK;  /* the table as the run left it */
@@ -155,16 +200,26 @@ bool pg_state_record(Pg *pg, const char *phase, const char *outcome, const char 
 bool pg_state_checkpoint(Pg *pg, char **watermark, int64_t rows_total, OscErr *e) MUSTCHECK; /* in the chunk's transaction */
 bool pg_state_history(Pg *pg, const char *schema, const char *table, bool latest, OscErr *e) MUSTCHECK;
 void pg_state_holder(Pg *pg, char *out, size_t outsz);
-bool pg_fingerprint(Pg *pg, unsigned oid, char *out, size_t outsz, bool in_txn, OscErr *e) MUSTCHECK;
 char *pg_watermark_literal(Pg *pg);
+
+/* pg_ddlwatch.c: the original's definition, watched for DDL by others */
+/* a hash of relation oid's definition (the state row's fingerprints) */
+bool pg_fingerprint(Pg *pg, unsigned oid, char *out, size_t outsz, bool in_txn, OscErr *e) MUSTCHECK;
+/* reads the original's definition as the shadow is made from it; fp: its hash */
+bool pg_ddl_baseline(Pg *pg, bool in_txn, char *fp, size_t fpsz, OscErr *e) MUSTCHECK;
+/* compares the live definition with the baseline (at most once a second
+ * unless force) and checks osc's triggers; exit 1 naming what changed */
+bool pg_ddl_check(Pg *pg, bool force, bool in_txn, OscErr *e) MUSTCHECK;
+void pg_ddl_free(Pg *pg);
 
 /* pg_copy.c */
 bool pg_copy_chunk(Pg *pg, int64_t limit, int64_t *rows, bool *done, OscErr *e) MUSTCHECK;
 
 /* replicator/pg_capture.c */
 bool pg_capture_create(Pg *pg, OscErr *e) MUSTCHECK;   /* log + function, in the shadow txn */
-bool pg_capture_install(Pg *pg, OscErr *e) MUSTCHECK;  /* the trigger, with retries */
-bool pg_capture_drop(Pg *pg, const char *schema, const char *table, OscErr *e) MUSTCHECK;
+bool pg_capture_install(Pg *pg, OscErr *e) MUSTCHECK;  /* the triggers (ALWAYS), with retries; OIDs in the state row */
+/* drops the triggers in pg->trigger_oids (this run's, or proved osc's) */
+bool pg_capture_drop(Pg *pg, OscErr *e) MUSTCHECK;
 /* Turns the trigger into a no-op and drops the shadow and log, without any
  * lock on the original: the abort path when the trigger cannot be dropped. */
 bool pg_capture_disarm(Pg *pg, OscErr *e) MUSTCHECK;
@@ -199,6 +254,8 @@ bool pg_replay(Pg *pg, int64_t limit, int64_t *applied, OscErr *e) MUSTCHECK;
 /* one batch; in_txn: inside the caller's transaction (the swap) */
 bool pg_replay_batch(Pg *pg, int64_t limit, int64_t *applied, bool in_txn, OscErr *e) MUSTCHECK;
 bool pg_backlog(Pg *pg, int64_t *n, OscErr *e) MUSTCHECK;
+/* merges every pending change in one snapshot (after a duplicate in a batch) */
+bool pg_replay_all(Pg *pg, int64_t *applied, bool in_txn, OscErr *e) MUSTCHECK;
 
 /* cutover/pg_carry.c: what the rename does not carry (views, foreign keys,
  * grants, policies, triggers, publications, ...).  Statements are saved in
@@ -211,6 +268,8 @@ typedef struct PgCarry {
  * $1 the original's oid, $2 the shadow's */
 extern const char pg_colmap_cte[];
 bool pg_carry_lock(Pg *pg, OscErr *e) MUSTCHECK;
+/* the views and materialized views over the table, before the table's lock */
+bool pg_carry_lock_views(Pg *pg, OscErr *e) MUSTCHECK;
 /* reads the definitions and runs the "pre" statements (drops) */
 bool pg_carry_read(Pg *pg, PgCarry *c, OscErr *e) MUSTCHECK;
 bool pg_carry_apply(Pg *pg, PgCarry *c, OscErr *e) MUSTCHECK;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 char *pg_strdup(const char *s)
 {
@@ -93,6 +94,82 @@ void pg_disconnect(Pg *pg)
 	pg->conn = NULL;
 }
 
+bool pg_session_setup(Pg *pg, OscErr *e)
+{
+	char st[32], lt[32];
+	const Osc *o = pg->osc;
+	snprintf(st, sizeof(st), "%ldms", (long)o->opt.statement_timeout_ms);
+	snprintf(lt, sizeof(lt), "%ldms", (long)o->opt.lock_timeout_ms);
+	const char *p[2] = { st, lt };
+	/* every wait has a bound: statements, locks, idle transactions.
+	 * row_security off: a policy that hides rows from osc would make it copy
+	 * part of the table; with it off, such a read fails instead (preflight
+	 * refuses a role for which it would, src/pg_rls.c) */
+	return pg_exec(pg,
+	               "SELECT pg_catalog.set_config('statement_timeout', $1, false),"
+	               "       pg_catalog.set_config('lock_timeout', $2, false),"
+	               "       pg_catalog.set_config('idle_in_transaction_session_timeout', '300s', false),"
+	               "       pg_catalog.set_config('default_transaction_isolation', 'read committed', false),"
+	               "       pg_catalog.set_config('client_min_messages', 'warning', false),"
+	               "       pg_catalog.set_config('row_security', 'off', false)",
+	               2, p, NULL, e);
+}
+
+bool pg_is_connection_lost(const OscErr *e)
+{
+	return strcmp(e->sqlstate, "08006") == 0;
+}
+
+bool pg_try_table_lock(Pg *pg, bool *got, OscErr *e)
+{
+	PGresult *r = NULL;
+	char *qname = pg_qualified(pg, pg->schema, pg->table);
+	const char *p[1] = { qname };
+	bool ok = pg_exec(pg, "SELECT pg_catalog.pg_try_advisory_lock(7564131, pg_catalog.hashtext($1))", 1, p, &r, e);
+	*got = ok && PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	free(qname);
+	return ok;
+}
+
+bool pg_reconnect(Pg *pg, OscErr *e)
+{
+	if (pg->conn == NULL) {
+		err_set(e, OSC_EXIT_STOPPED, "not connected to the database");
+		return false;
+	}
+	if (PQstatus(pg->conn) == CONNECTION_OK)
+		return true;
+	/* a fast restart takes a second or two; a terminated session is back at once */
+	for (int attempt = 0; attempt < 8; attempt++) {
+		PQreset(pg->conn);
+		if (PQstatus(pg->conn) == CONNECTION_OK)
+			break;
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = 500000000L };
+		nanosleep(&ts, NULL);
+	}
+	if (PQstatus(pg->conn) != CONNECTION_OK) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "%s", PQerrorMessage(pg->conn));
+		msg[strcspn(msg, "\n")] = '\0';
+		err_set(e, OSC_EXIT_STOPPED, "lost the connection to the database and could not reconnect: %s", msg);
+		snprintf(e->sqlstate, sizeof(e->sqlstate), "08006");
+		return false;
+	}
+	if (pg->osc)
+		log_msg(&pg->osc->log, LOG_WARN, "the connection to the database was lost; reconnected");
+	bool got = true;
+	if (!pg_session_setup(pg, e) || (pg->lock_held && !pg_try_table_lock(pg, &got, e)))
+		return false;
+	if (!got) {
+		pg->lock_held = false;
+		err_set(e, OSC_EXIT_STOPPED, "another osc run took %s.%s while the connection was down", pg->schema,
+		        pg->table);
+		return false;
+	}
+	return true;
+}
+
 bool pg_is_lock_timeout(const OscErr *e)
 {
 	/* lock_not_available, or query_canceled by statement_timeout */
@@ -133,8 +210,19 @@ bool pg_exec(Pg *pg, const char *sql, int nparams, const char *const *params, PG
 	snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", state ? state : "");
 	err_detail(e, "query: %.1900s", sql);
 	PQclear(r);
-	if (PQstatus(pg->conn) != CONNECTION_OK)
-		err_set(e, OSC_EXIT_FAILED, "lost the connection to the database: %s", PQerrorMessage(pg->conn));
+	if (PQstatus(pg->conn) != CONNECTION_OK) {
+		/* terminated, or the server went down: whatever was in flight
+		 * was rolled back (or committed, for a COMMIT) by the server */
+		char why[512];
+		const char *m = e->msg;
+		if (strncmp(m, "FATAL:", 6) == 0)
+			for (m += 6; *m == ' ';)
+				m++;
+		snprintf(why, sizeof(why), "%.500s", m);
+		why[strcspn(why, "\n")] = '\0';
+		snprintf(e->msg, sizeof(e->msg), "lost the connection to the database (%s)", why);
+		snprintf(e->sqlstate, sizeof(e->sqlstate), "08006");
+	}
 	return false;
 }
 

@@ -50,6 +50,9 @@ bool pg_copy_chunk(Pg *pg, int64_t limit, int64_t *rows, bool *done, OscErr *e)
 	*rows = 0;
 	*done = false;
 	sql_init(&q, &pg->dialect);
+	/* DDL by another session since the shadow was made: stop before copying more */
+	if (!pg_ddl_check(pg, false, false, e))
+		goto out;
 
 	/* 1. the upper bound of this chunk, and how many rows it spans (fewer
 	 * than limit: the last chunk) */

@@ -5,6 +5,8 @@
  */
 #include "pg.h"
 
+#include "backoff.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,31 +19,13 @@ static Pg *PG(Osc *o)
 static bool pg_open(Osc *o, OscErr *e)
 {
 	Pg *pg = calloc(1, sizeof(Pg));
-	Sql q;
-	bool ok;
 
 	if (pg == NULL)
 		abort();
 	pg->osc = o;
 	o->db = pg;
 	const char *url = o->opt.database ? o->opt.database : getenv("OSC_DATABASE_URL");
-	if (!pg_connect(pg, url, e))
-		return false;
-	/* every wait has a bound: statements, locks, idle transactions */
-	sql_init(&q, &pg->dialect);
-	char st[32], lt[32];
-	snprintf(st, sizeof(st), "%ldms", (long)o->opt.statement_timeout_ms);
-	snprintf(lt, sizeof(lt), "%ldms", (long)o->opt.lock_timeout_ms);
-	sql_add(&q,
-	        "SELECT pg_catalog.set_config('statement_timeout', %L, false),"
-	        "       pg_catalog.set_config('lock_timeout', %L, false),"
-	        "       pg_catalog.set_config('idle_in_transaction_session_timeout', '300s', false),"
-	        "       pg_catalog.set_config('default_transaction_isolation', 'read committed', false),"
-	        "       pg_catalog.set_config('client_min_messages', 'warning', false)",
-	        st, lt);
-	ok = pg_exec_sql(pg, &q, NULL, e);
-	sql_free(&q);
-	return ok;
+	return pg_connect(pg, url, e) && pg_session_setup(pg, e);
 }
 
 static void free_state(Pg *pg)
@@ -83,6 +67,7 @@ static void free_state(Pg *pg)
 	free(pg->tmp_key_index);
 	free(pg->plan_refusal);
 	pg_verify_free(pg);
+	pg_ddl_free(pg);
 }
 
 static void pg_close(Osc *o)
@@ -105,12 +90,31 @@ static bool pg_preflight(Osc *o, bool lock, OscErr *e)
 		return pg_check_leftovers(pg, e);
 	if (!pg_lock_table(pg, e) || !pg_state_resume(pg, e))
 		return false;
-	return o->resume != RESUME_NONE || pg_check_leftovers(pg, e);
+	if (o->resume == RESUME_NONE)
+		return pg_check_leftovers(pg, e);
+	/* a resumed run still has every name of its swap (a new run checks
+	 * them when it makes the shadow) */
+	if (o->resume == RESUME_COPY || o->resume == RESUME_AFTER_COPY)
+		return pg_check_row_security(pg, e) && pg_check_subscription(pg, e) && pg_names_check(pg, e);
+	return true;
+}
+
+/* A connection lost before the swap (the session terminated, the server
+ * restarted) stops the run, resumable (exit 3): the server rolled back
+ * what was in flight, the capture triggers keep logging, and the state row
+ * holds the last committed checkpoint, so a rerun continues from there. */
+static bool resumable(bool ok, OscErr *e)
+{
+	if (!ok && pg_is_connection_lost(e))
+		e->exit = OSC_EXIT_STOPPED;
+	return ok;
 }
 
 static bool eng_record(Osc *o, const char *phase, const char *outcome, const char *message, OscErr *e)
 {
-	return pg_state_record(PG(o), phase, outcome, message, e);
+	Pg *pg = PG(o);
+	/* after a lost connection the state row must still say how the run ended */
+	return pg_reconnect(pg, e) && pg_state_record(pg, phase, outcome, message, e);
 }
 
 static bool eng_history(Osc *o, bool latest, OscErr *e)
@@ -134,52 +138,100 @@ static bool eng_shadow_create(Osc *o, bool keep, OscErr *e)
 
 static bool eng_capture_start(Osc *o, OscErr *e)
 {
-	return pg_capture_install(PG(o), e);
+	return resumable(pg_capture_install(PG(o), e), e);
+}
+
+/* A lock timeout in a chunk or a replay batch: another session holds, or
+ * queues for, a strong lock on the table (DDL, most likely).  The step was
+ * rolled back; wait and try again, with backoff, as many times as a swap
+ * would.  The definition check at the start of the next try names the
+ * change once it committed (src/pg_ddlwatch.c). */
+static bool lock_retry(Osc *o, int attempt, unsigned *seed, OscErr *e)
+{
+	Pg *pg = PG(o);
+	if (strcmp(e->sqlstate, "55P03") != 0 || attempt >= o->opt.cutover_retries)
+		return false;
+	int64_t wait = backoff_ms(attempt, o->opt.lock_timeout_ms, 2000, seed);
+	log_msg(&o->log, LOG_INFO, "a lock on %s.%s was not granted within %ldms (attempt %d/%d); retrying in %ldms",
+	        pg->schema, pg->table, (long)o->opt.lock_timeout_ms, attempt, o->opt.cutover_retries, (long)wait);
+	pg->def_checked_ms = 0;
+	err_clear(e);
+	if (!osc_sleep_ms(o, wait)) {
+		err_set(e, OSC_EXIT_STOPPED, "interrupted by a signal");
+		return false;
+	}
+	return true;
 }
 
 static bool eng_copy_chunk(Osc *o, int64_t limit, int64_t *rows, bool *done, OscErr *e)
 {
-	return pg_copy_chunk(PG(o), limit, rows, done, e);
+	unsigned seed = (unsigned)now_us();
+	for (int attempt = 1;; attempt++) {
+		if (pg_copy_chunk(PG(o), limit, rows, done, e))
+			return true;
+		if (!lock_retry(o, attempt, &seed, e))
+			return resumable(false, e);
+	}
 }
 
 static bool eng_replay(Osc *o, int64_t limit, int64_t *applied, OscErr *e)
 {
-	return pg_replay(PG(o), limit, applied, e);
+	unsigned seed = (unsigned)now_us();
+	for (int attempt = 1;; attempt++) {
+		if (pg_replay(PG(o), limit, applied, e))
+			return true;
+		if (!lock_retry(o, attempt, &seed, e))
+			return resumable(false, e);
+	}
 }
 
 static bool eng_backlog(Osc *o, int64_t *n, OscErr *e)
 {
-	return pg_backlog(PG(o), n, e);
+	return resumable(pg_backlog(PG(o), n, e), e);
 }
 
 static bool eng_finish_shadow(Osc *o, OscErr *e)
 {
-	return pg_shadow_finish(PG(o), e);
+	return resumable(pg_shadow_finish(PG(o), e), e);
+}
+
+/* Did the swap commit?  Asked after the connection broke during it: the
+ * state row says "swapped" exactly when it did. */
+static bool swap_committed(Pg *pg, bool *yes, OscErr *e)
+{
+	PGresult *r = NULL;
+	char id[32];
+	snprintf(id, sizeof(id), "%lld", (long long)pg->state_id);
+	const char *p[1] = { id };
+	if (!pg_exec(pg, "SELECT phase = 'swapped' FROM osc.migrations WHERE id = $1::bigint", 1, p, &r, e))
+		return false;
+	*yes = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return true;
 }
 
 static SwapResult eng_swap(Osc *o, OscErr *e)
 {
 	Pg *pg = PG(o);
 	SwapResult r = pg_swap(pg, e);
+	if (r == SWAP_FAILED && pg_is_connection_lost(e)) {
+		/* the attempt was rolled back, or its COMMIT went through just
+		 * before the connection broke: the state row knows which */
+		OscErr e2;
+		bool yes = false;
+		err_clear(&e2);
+		if (pg_reconnect(pg, &e2) && swap_committed(pg, &yes, &e2)) {
+			log_msg(&o->log, LOG_WARN, "%s; the swap %s", e->msg,
+			        yes ? "had committed" : "was rolled back: trying again");
+			err_clear(e);
+			r = yes ? SWAP_DONE : SWAP_RETRY;
+		} else {
+			e->exit = OSC_EXIT_STOPPED;
+		}
+	}
 	if (r == SWAP_DONE)
 		osc_verify_summary(o, pg->verified_chunks, pg->verified_batches, pg->recopied);
 	return r;
-}
-
-/* A connection lost mid-run is tried once more, so an abort can still clean
- * up after a server restart or a network blip. */
-static bool ensure_connection(Pg *pg, OscErr *e)
-{
-	if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK)
-		return true;
-	if (pg->conn) {
-		PQreset(pg->conn);
-		if (PQstatus(pg->conn) == CONNECTION_OK)
-			return true;
-	}
-	err_set(e, OSC_EXIT_FAILED, "the connection to the database is gone; run `osc cleanup --table %s` later",
-	        pg->osc->opt.table);
-	return false;
 }
 
 /* Called once the capture trigger is gone: nothing of the application
@@ -188,15 +240,30 @@ static bool ensure_connection(Pg *pg, OscErr *e)
  * stalls nobody; autovacuum yields to a wait longer than deadlock_timeout. */
 static bool drop_work_schema(Pg *pg, OscErr *e)
 {
+	PGresult *r = NULL;
 	Sql q;
 	bool ok;
+	char oid[16];
+
+	/* only the schema this run made, or a state row proves osc's, by OID */
+	if (pg->work_oid == 0)
+		return true;
+	snprintf(oid, sizeof(oid), "%u", pg->work_oid);
+	const char *p[1] = { oid };
 	sql_init(&q, &pg->dialect);
-	sql_add(&q, "DROP SCHEMA IF EXISTS %I CASCADE", pg->work);
 	ok = pg_command(pg, "BEGIN", e) &&
 	     pg_command(pg, "SELECT pg_catalog.set_config('lock_timeout', '10s', true)", e) &&
-	     pg_exec_sql(pg, &q, NULL, e) && pg_command(pg, "COMMIT", e);
+	     pg_exec(pg, "SELECT nspname FROM pg_catalog.pg_namespace WHERE oid = $1::oid", 1, p, &r, e);
+	if (ok && PQntuples(r) == 1) {
+		sql_add(&q, "DROP SCHEMA %I CASCADE", PQgetvalue(r, 0, 0));
+		ok = pg_exec_sql(pg, &q, NULL, e);
+	}
+	ok = ok && pg_command(pg, "COMMIT", e);
 	if (!ok)
 		pg_rollback(pg);
+	else
+		pg->work_oid = 0;
+	PQclear(r);
 	sql_free(&q);
 	return ok;
 }
@@ -229,7 +296,7 @@ out:
 static bool eng_finish(Osc *o, OscErr *e)
 {
 	Pg *pg = PG(o);
-	if (!validate_foreign_keys(pg, e) || !drop_work_schema(pg, e))
+	if (!pg_reconnect(pg, e) || !validate_foreign_keys(pg, e) || !drop_work_schema(pg, e))
 		return false;
 	if (o->opt.drop_old_table) {
 		Sql q;
@@ -254,10 +321,10 @@ static bool eng_abort(Osc *o, OscErr *e)
 	Pg *pg = PG(o);
 	if (pg == NULL || pg->schema == NULL)
 		return true;
-	if (!ensure_connection(pg, e))
+	if (!pg_reconnect(pg, e))
 		return false;
 	pg_rollback(pg);
-	if (pg_capture_drop(pg, pg->schema, pg->table, e))
+	if (pg_capture_drop(pg, e))
 		return drop_work_schema(pg, e);
 	if (!pg_is_lock_timeout(e) && strstr(e->msg, "not granted") == NULL)
 		return false;
@@ -281,8 +348,7 @@ static bool eng_abort(Osc *o, OscErr *e)
 static bool eng_cleanup(Osc *o, OscErr *e)
 {
 	Pg *pg = PG(o);
-	PGresult *r = NULL;
-	bool ok = false;
+	PgOwned own;
 
 	if (!pg_find_table(pg, &o->target, e) || !pg_lock_table(pg, e))
 		return false;
@@ -298,31 +364,29 @@ static bool eng_cleanup(Osc *o, OscErr *e)
 		             2, ps, NULL, e))
 			return false;
 	}
-	const char *p[3] = { pg->work, pg->schema, pg->table };
-	if (!pg_exec(pg,
-	             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1),"
-	             "       EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid"
-	             "                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-	             "                WHERE n.nspname = $2 AND c.relname = $3 AND t.tgname = '_osc_capture')",
-	             3, p, &r, e))
-		goto out;
-	bool schema = PQgetvalue(r, 0, 0)[0] == 't', trigger = PQgetvalue(r, 0, 1)[0] == 't';
+	/* only what a state row proves osc made, by OID: a user's schema or
+	 * trigger under osc's names is left alone */
+	if (!pg_owned_find(pg, &own, e))
+		return false;
+	if (own.schema_foreign)
+		log_msg(&o->log, LOG_WARN, "schema %s was not created by osc (no osc run recorded it): left alone", pg->work);
+	if (own.foreign_trigger[0])
+		log_msg(&o->log, LOG_WARN, "trigger %s on %s.%s was not created by osc (no osc run recorded it): left alone",
+		        own.foreign_trigger, pg->schema, pg->table);
+	bool schema = own.schema_oid != 0, trigger = own.ntriggers > 0;
 	if (!schema && !trigger) {
-		log_msg(&o->log, LOG_INFO, "nothing to clean up for %s.%s", pg->schema, pg->table);
-		ok = true;
-		goto out;
+		log_msg(&o->log, LOG_INFO, "nothing of osc's to clean up for %s.%s", pg->schema, pg->table);
+		return true;
 	}
-	if (trigger && !pg_capture_drop(pg, pg->schema, pg->table, e))
-		goto out;
-	if (schema && !drop_work_schema(pg, e))
-		goto out;
-	log_msg(&o->log, LOG_INFO, "removed %s%s%s; %s.%s is untouched", trigger ? "the capture trigger" : "",
+	memcpy(pg->trigger_oids, own.triggers, sizeof(own.triggers));
+	pg->ntriggers = own.ntriggers;
+	pg->work_oid = own.schema_oid;
+	if ((trigger && !pg_capture_drop(pg, e)) || (schema && !drop_work_schema(pg, e)))
+		return false;
+	log_msg(&o->log, LOG_INFO, "removed %s%s%s; %s.%s is untouched", trigger ? "the capture triggers" : "",
 	        trigger && schema ? " and " : "", schema ? "the work schema (shadow, log)" : "", pg->schema,
 	        pg->table);
-	ok = true;
-out:
-	PQclear(r);
-	return ok;
+	return true;
 }
 
 static bool eng_strategy_pick(Osc *o, Strategy *s, OscErr *e)

@@ -204,57 +204,22 @@ fail:
 	return ok;
 }
 
-/* Anything left by an earlier run is in the way: its work schema (the
- * trigger may still be capturing) or its retired table. */
-bool pg_check_leftovers(Pg *pg, OscErr *e)
-{
-	PGresult *r = NULL;
-	bool ok = false;
-	const char *p[3] = { pg->work, pg->schema, pg->old };
-
-	if (!pg_exec(pg,
-	             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1),"
-	             "       EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
-	             "                 ON n.oid = c.relnamespace WHERE n.nspname = $2 AND c.relname = $3)",
-	             3, p, &r, e))
-		goto fail;
-	if (PQgetvalue(r, 0, 0)[0] == 't') {
-		err_set(e, OSC_EXIT_INPUT,
-		        "an unfinished osc run on %s.%s left its objects (schema %s); "
-		        "run `osc cleanup --table %s` first",
-		        pg->schema, pg->table, pg->work, pg->osc->opt.table);
-		goto fail;
-	}
-	if (PQgetvalue(r, 0, 1)[0] == 't') {
-		err_set(e, OSC_EXIT_INPUT,
-		        "%s.%s exists, kept by an earlier migration of %s; drop it (or rename it) first",
-		        pg->schema, pg->old, pg->table);
-		goto fail;
-	}
-	ok = true;
-fail:
-	PQclear(r);
-	return ok;
-}
-
 /* The advisory lock that keeps a second run off the table.  It is keyed by
  * the table's name, not its OID, which changes at the swap. */
 bool pg_lock_table(Pg *pg, OscErr *e)
 {
 	PGresult *r = NULL;
-	bool ok = false;
+	bool ok = false, got = false;
 	char *qname = pg_qualified(pg, pg->schema, pg->table);
 	const char *p[1] = { qname };
 
-	if (!pg_exec(pg, "SELECT pg_catalog.pg_try_advisory_lock(7564131, pg_catalog.hashtext($1))", 1, p, &r, e))
+	if (!pg_try_table_lock(pg, &got, e))
 		goto fail;
-	if (PQgetvalue(r, 0, 0)[0] == 't') {
+	if (got) {
 		pg->lock_held = true;
 		ok = true;
 		goto fail;
 	}
-	PQclear(r);
-	r = NULL;
 	char holder[512];
 	pg_state_holder(pg, holder, sizeof(holder));
 	if (holder[0]) {

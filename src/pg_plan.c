@@ -6,6 +6,13 @@
  * The strategy is picked as a run would (the probe on an empty temporary
  * copy is rolled back).  A check that fails (a missing privilege on
  * pg_stat_replication, say) becomes a warning, not an error.
+ *
+ * The reads run in one READ ONLY transaction that is rolled back at the
+ * end, each in a savepoint (a failed check must not spoil the next): the
+ * sampled read evaluates the ALTER's own expressions (USING f(v), defaults),
+ * and a function there that writes (to another table, a sequence) fails in
+ * it instead of committing 20000 rows of side effects.  The plan says so:
+ * the real copy would run that function once per row.
  */
 #include "pg.h"
 
@@ -22,16 +29,34 @@ static void oid_text(Pg *pg, char *out, size_t n)
 	snprintf(out, n, "%u", pg->oid);
 }
 
-/* Runs a read-only query; a failure becomes a (medium) warning. */
+/* Runs a query in a savepoint of the plan's read-only transaction; a
+ * failure becomes a (medium) warning. */
 static PGresult *look(Pg *pg, Plan *p, const char *what, const char *sql, int np, const char *const *params)
 {
 	PGresult *r = NULL;
 	OscErr e;
 	err_clear(&e);
-	if (!pg_exec(pg, sql, np, params, &r, &e)) {
+	if (!pg_command(pg, "SAVEPOINT osc_plan", &e)) {
 		plan_warn(p, false, "could not check %s: %s", what, e.msg);
 		return NULL;
 	}
+	if (!pg_exec(pg, sql, np, params, &r, &e)) {
+		OscErr e2;
+		err_clear(&e2);
+		if (strcmp(e.sqlstate, "25006") == 0)
+			plan_warn(p, false,
+			          "%s wrote to the database, which the plan's read-only transaction refused (%s): the copy "
+			          "would evaluate the ALTER's expressions, and their writes, once per row (and --verify "
+			          "checksum once more)",
+			          what, e.msg);
+		else
+			plan_warn(p, false, "could not check %s: %s", what, e.msg);
+		if (!pg_command(pg, "ROLLBACK TO SAVEPOINT osc_plan", &e2))
+			log_error(&pg->osc->log, &e2);
+		return NULL;
+	}
+	if (!pg_command(pg, "RELEASE SAVEPOINT osc_plan", &e))
+		plan_warn(p, false, "could not check %s: %s", what, e.msg);
 	return r;
 }
 
@@ -45,6 +70,11 @@ static void copy_sql(Pg *pg, Plan *p)
 	plan_sql(p, "%s%s;", sql_text(&q), o->alter.text);
 	sql_reset(&q);
 	sql_add(&q, "CREATE TRIGGER _osc_capture AFTER INSERT OR UPDATE OR DELETE ON %I.%I FOR EACH ROW ...  -- logs keys",
+	        pg->schema, pg->table);
+	plan_sql(p, "%s", sql_text(&q));
+	sql_reset(&q);
+	sql_add(&q, "CREATE TRIGGER _osc_truncate AFTER TRUNCATE ON %I.%I FOR EACH STATEMENT ...  -- logs a TRUNCATE; "
+	            "both ENABLE ALWAYS",
 	        pg->schema, pg->table);
 	plan_sql(p, "%s", sql_text(&q));
 	sql_reset(&q);
@@ -91,8 +121,9 @@ static void sizes(Pg *pg, Plan *p)
 	PQclear(r);
 }
 
-/* The copy's own SELECT over the first rows in key order, timed. */
-static void sample(Pg *pg, Plan *p)
+/* The copy's own SELECT over the first rows in key order, timed; false when
+ * it could not run (its warning says why). */
+static bool sample(Pg *pg, Plan *p)
 {
 	Sql q, cols, exprs;
 	sql_init(&q, &pg->dialect);
@@ -113,9 +144,10 @@ static void sample(Pg *pg, Plan *p)
 	sql_free(&q);
 	sql_free(&cols);
 	sql_free(&exprs);
+	return r != NULL;
 }
 
-static void eta(Plan *p)
+static void eta(Plan *p, bool sampled)
 {
 	double rate = p->sample_rows > 0 && p->sample_us > 0 ? (double)p->sample_rows * 1e6 / (double)p->sample_us : 0;
 	double factor = 0;
@@ -134,7 +166,10 @@ static void eta(Plan *p)
 		snprintf(p->eta_basis, sizeof(p->eta_basis), "1.5x the sampled read: one scan of the table, plus the build");
 		break;
 	}
-	if (p->sample_rows == 0) {
+	if (!sampled) {
+		p->eta_ms = -1;
+		snprintf(p->eta_basis, sizeof(p->eta_basis), "the sampled read failed; see the warnings");
+	} else if (p->sample_rows == 0) {
 		p->eta_ms = 0;
 		snprintf(p->eta_basis, sizeof(p->eta_basis), "the table is empty");
 	} else if (rate > 0) {
@@ -184,7 +219,7 @@ static void dependents(Pg *pg, Plan *p)
 	                   " UNION ALL SELECT 'foreign key ' || quote_ident(conname) || ' to ' || confrelid::regclass::text"
 	                   "  FROM pg_catalog.pg_constraint WHERE conrelid = $1::oid AND contype = 'f'"
 	                   " UNION ALL SELECT 'trigger ' || quote_ident(tgname) FROM pg_catalog.pg_trigger"
-	                   " WHERE tgrelid = $1::oid AND NOT tgisinternal AND tgname <> '_osc_capture'"
+	                   " WHERE tgrelid = $1::oid AND NOT tgisinternal AND tgname NOT IN ('_osc_capture', '_osc_truncate')"
 	                   " UNION ALL SELECT 'policy ' || quote_ident(polname) FROM pg_catalog.pg_policy"
 	                   " WHERE polrelid = $1::oid"
 	                   " UNION ALL SELECT 'publication ' || quote_ident(b.pubname) FROM pg_catalog.pg_publication_rel pr"
@@ -329,11 +364,13 @@ bool pg_plan_fill(Pg *pg, Plan *p, OscErr *e)
 		snprintf(p->key + n, sizeof(p->key) - n, ")");
 	if (!pg_strategy_pick(pg, &p->strategy, e))
 		return false;
+	/* the rest reads in one transaction, rolled back whatever happens */
+	if (!pg_command(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", e))
+		return false;
 	if (pg->plan_refusal)
 		plan_warn(p, true, "a run refuses this ALTER: %s", pg->plan_refusal);
 	sizes(pg, p);
-	sample(pg, p);
-	eta(p);
+	eta(p, sample(pg, p));
 	extra_disk(pg, p);
 	if (p->strategy.kind == STRAT_COPY) {
 		copy_sql(pg, p);
@@ -351,5 +388,5 @@ bool pg_plan_fill(Pg *pg, Plan *p, OscErr *e)
 			warn_views(pg, p, sub);
 	}
 	plan_classify(p);
-	return true;
+	return pg_command(pg, "ROLLBACK", e);
 }

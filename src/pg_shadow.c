@@ -345,6 +345,82 @@ bool pg_read_sequences(Pg *pg, OscErr *e)
 	return true;
 }
 
+/* osc plan: a refusal a run would make is one of the plan's findings (the
+ * first one found), and the plan goes on. */
+static void plan_refuses(Pg *pg, OscErr *e)
+{
+	if (pg->plan_refusal == NULL)
+		pg->plan_refusal = pg_strdup(e->msg);
+	err_clear(e);
+}
+
+/* Step 3b: a key column the ALTER retypes must still compare with the
+ * original's values as they do.  The copy walks the original's key order
+ * and compares the new table's key with it (checksums by range), and the
+ * replay finds changed rows in the new table by the original's key value.
+ * That holds when the type is the same (a longer varchar, a numeric with no
+ * fewer digits after the point, a timestamp with no less precision), or
+ * when both types are in one btree operator family (integer to bigint, date
+ * to timestamp), or when one is binary-coercible to the other (varchar and
+ * text), with the same collation.  Anything else (integer to text: no
+ * comparison at all; numeric(10,2) to numeric(10,0): values change) is
+ * refused here, before anything is kept. */
+static bool check_key_types(Pg *pg, OscErr *e)
+{
+	PGresult *r = NULL;
+	bool ok = false;
+	char o[16], s[16];
+	snprintf(o, sizeof(o), "%u", pg->oid);
+	snprintf(s, sizeof(s), "%u", pg->shadow_oid);
+
+	for (int k = 0; k < pg->nkeys; k++) {
+		const char *p[4] = { o, pg->keys[k].name, s, pg->keys[k].shadow_name };
+		if (!pg_exec(pg,
+		             "SELECT pg_catalog.format_type(a.atttypid, a.atttypmod), pg_catalog.format_type(b.atttypid, b.atttypmod),"
+		             "  a.attcollation = b.attcollation AND ("
+		             "   (a.atttypid = b.atttypid AND (a.atttypmod = b.atttypmod OR b.atttypmod = -1"
+		             "     OR a.atttypid IN ('varchar'::pg_catalog.regtype, 'bpchar'::pg_catalog.regtype, 'varbit'::pg_catalog.regtype)"
+		             "     OR (a.atttypid = 'numeric'::pg_catalog.regtype AND a.atttypmod >= 4 AND b.atttypmod >= 4"
+		             "         AND ((b.atttypmod - 4) & 65535) >= ((a.atttypmod - 4) & 65535)"
+		             "         AND ((b.atttypmod - 4) >> 16) - ((b.atttypmod - 4) & 65535)"
+		             "             >= ((a.atttypmod - 4) >> 16) - ((a.atttypmod - 4) & 65535))"
+		             "     OR (a.atttypid IN ('timestamp'::pg_catalog.regtype, 'timestamptz'::pg_catalog.regtype,"
+		             "                        'time'::pg_catalog.regtype, 'timetz'::pg_catalog.regtype)"
+		             "         AND a.atttypmod <> -1 AND b.atttypmod >= a.atttypmod)))"
+		             "   OR (a.atttypid <> b.atttypid AND EXISTS (SELECT 1 FROM pg_catalog.pg_amop x"
+		             "               JOIN pg_catalog.pg_am m ON m.oid = x.amopmethod"
+		             "               WHERE m.amname = 'btree' AND x.amopstrategy = 3"
+		             "                 AND x.amoplefttype = b.atttypid AND x.amoprighttype = a.atttypid"
+		             "                 AND EXISTS (SELECT 1 FROM pg_catalog.pg_amop y WHERE y.amopfamily = x.amopfamily"
+		             "                              AND y.amopstrategy = 3 AND y.amoplefttype = a.atttypid"
+		             "                              AND y.amoprighttype = a.atttypid)))"
+		             "   OR (a.atttypid <> b.atttypid AND EXISTS (SELECT 1 FROM pg_catalog.pg_cast c"
+		             "        WHERE c.castmethod = 'b' AND c.castsource = b.atttypid AND c.casttarget = a.atttypid)"
+		             "       AND EXISTS (SELECT 1 FROM pg_catalog.pg_cast c"
+		             "        WHERE c.castmethod = 'b' AND c.castsource = a.atttypid AND c.casttarget = b.atttypid)))"
+		             "  FROM pg_catalog.pg_attribute a, pg_catalog.pg_attribute b"
+		             " WHERE a.attrelid = $1::oid AND a.attname = $2 AND b.attrelid = $3::oid AND b.attname = $4",
+		             4, p, &r, e))
+			goto out;
+		if (PQntuples(r) == 1 && PQgetvalue(r, 0, 2)[0] != 't') {
+			err_set(e, OSC_EXIT_INPUT,
+			        "the ALTER changes key column %s from %s to %s%s; osc copies in key order and finds changed "
+			        "rows by the key, which needs the new type to compare with the old values as they are (the "
+			        "same type, a wider one such as integer to bigint, a longer varchar): change the key in a "
+			        "separate step (a new column, filled, then made the key); nothing was changed",
+			        pg->keys[k].name, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
+			        strcmp(PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1)) == 0 ? " (another collation)" : "");
+			goto out;
+		}
+		PQclear(r);
+		r = NULL;
+	}
+	ok = true;
+out:
+	PQclear(r);
+	return ok;
+}
+
 bool pg_shadow_create(Pg *pg, bool keep, OscErr *e)
 {
 	Sql q;
@@ -352,14 +428,34 @@ bool pg_shadow_create(Pg *pg, bool keep, OscErr *e)
 	PreCol *pre = NULL;
 	int npre = 0;
 	bool ok = false;
-	char key_attnums[512];
+	char key_attnums[512], fp[64] = "";
 
 	sql_init(&q, &pg->dialect);
+	/* the copy reads every row and the swap replaces the table: a role that
+	 * row security holds to its policies, or a subscriber's table osc may
+	 * not move in pg_subscription_rel, is refused (a plan says so) */
+	if (!pg_check_row_security(pg, e) || !pg_check_subscription(pg, e)) {
+		if (keep || e->exit != OSC_EXIT_INPUT)
+			goto out;
+		plan_refuses(pg, e);
+	}
 	if (!pg_command(pg, "BEGIN", e) || !set_local_timeouts(pg, e))
+		goto out;
+	/* the definition the shadow is made from, read before it is: a change
+	 * by another session from here on is caught (src/pg_ddlwatch.c) */
+	if (keep && !pg_ddl_baseline(pg, true, fp, sizeof(fp), e))
 		goto out;
 	sql_add(&q, "CREATE SCHEMA %I", pg->work);
 	if (!pg_exec_sql(pg, &q, NULL, e))
 		goto out;
+	{
+		const char *p[1] = { pg->work };
+		if (!pg_exec(pg, "SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1", 1, p, &r, e))
+			goto out;
+		pg->work_oid = (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+		r = NULL;
+	}
 	sql_reset(&q);
 	sql_add(&q, "COMMENT ON SCHEMA %I IS %L", pg->work,
 	        "osc: online ALTER in progress; `osc cleanup` removes this schema");
@@ -423,18 +519,25 @@ bool pg_shadow_create(Pg *pg, bool keep, OscErr *e)
 		/* a run refuses here; a plan says so among its findings and goes on */
 		if (keep || e->exit != OSC_EXIT_INPUT)
 			goto out;
-		free(pg->plan_refusal);
-		pg->plan_refusal = pg_strdup(e->msg);
-		err_clear(e);
+		plan_refuses(pg, e);
 	}
-	if (!map_columns(pg, pre, npre, key_attnums, sizeof(key_attnums), e) ||
-	    !defer_indexes(pg, key_attnums, e) || !pg_read_sequences(pg, e) || !pg_capture_create(pg, e) ||
-	    (keep && !pg_state_create(pg, e)))
+	if (!map_columns(pg, pre, npre, key_attnums, sizeof(key_attnums), e) || !check_key_types(pg, e) ||
+	    !defer_indexes(pg, key_attnums, e) || !pg_read_sequences(pg, e))
+		goto out;
+	if (!pg_names_check(pg, e)) {
+		/* a run refuses here (rolled back: nothing changed); a plan says so */
+		if (keep || e->exit != OSC_EXIT_INPUT)
+			goto out;
+		plan_refuses(pg, e);
+	}
+	if (!pg_capture_create(pg, e) || (keep && !pg_state_create(pg, fp, e)))
 		goto out;
 	if (!pg_command(pg, keep ? "COMMIT" : "ROLLBACK", e))
 		goto out;
 	ok = true;
 out:
+	if (!ok || !keep)
+		pg->work_oid = 0;
 	if (!ok)
 		pg_rollback(pg);
 	PQclear(r);
@@ -453,6 +556,9 @@ bool pg_shadow_finish(Pg *pg, OscErr *e)
 	bool ok = false;
 
 	sql_init(&q, &pg->dialect);
+	/* the index builds may take long: not for a table whose definition changed */
+	if (!pg_ddl_check(pg, true, false, e))
+		goto out;
 	/* the shadow is osc's alone: building an index waits on nobody, it
 	 * only takes time in proportion to the table */
 	if (!pg_command(pg, "SET statement_timeout = 0", e) || !pg_command(pg, "SET lock_timeout = '10s'", e))
@@ -471,7 +577,23 @@ bool pg_shadow_finish(Pg *pg, OscErr *e)
 		if (built)
 			continue;
 		log_msg(&pg->osc->log, LOG_INFO, "building index %s", pg->deferred[i].name);
-		if (!pg_command(pg, pg->deferred[i].create_sql, e)) {
+		bool built_now = pg_command(pg, pg->deferred[i].create_sql, e);
+		if (!built_now && (strcmp(e->sqlstate, "23505") == 0 || strcmp(e->sqlstate, "23P01") == 0)) {
+			/* the shadow still holds rows older than changes pending in the
+			 * log: two rows that traded a unique value may meet in it.  Once
+			 * every pending change is merged (one snapshot) it equals the
+			 * original, and nothing else writes it until the build is done:
+			 * a duplicate then is the original's own */
+			int64_t n = 0;
+			log_msg(&pg->osc->log, LOG_INFO, "index %s met a duplicate (%s): merging every pending change, then "
+			        "building it again", pg->deferred[i].name, e->msg);
+			err_clear(e);
+			if (!pg_replay_all(pg, &n, false, e))
+				goto out;
+			pg->osc->progress.log_applied += n;
+			built_now = pg_command(pg, pg->deferred[i].create_sql, e);
+		}
+		if (!built_now) {
 			if (strcmp(e->sqlstate, "23505") == 0 || strcmp(e->sqlstate, "23P01") == 0) {
 				char before[512];
 				snprintf(before, sizeof(before), "the table's rows violate the new index or constraint %s: ",
@@ -483,7 +605,7 @@ bool pg_shadow_finish(Pg *pg, OscErr *e)
 		}
 	}
 	sql_add(&q, "ANALYZE %I.%I", pg->work, pg->shadow);
-	if (!pg_exec_sql(pg, &q, NULL, e))
+	if (!pg_exec_sql(pg, &q, NULL, e) || !pg_ddl_check(pg, true, false, e))
 		goto out;
 	ok = true;
 out:

@@ -38,7 +38,31 @@ static const char *ddl =
     " work_schema text NOT NULL, fingerprint_orig text NOT NULL, fingerprint_new text,"
     " key_shadow text[] NOT NULL, col_names text[] NOT NULL, col_exprs text[] NOT NULL,"
     " overriding boolean NOT NULL, deferred_names text[] NOT NULL, deferred_sql text[] NOT NULL,"
-    " tmp_key_index text)";
+    " tmp_key_index text, table_oid oid, work_schema_oid oid, trigger_oids oid[])";
+
+/* The state table as this osc needs it: created, or given the columns an
+ * older osc's table lacks (only then: ALTER TABLE locks the table that other
+ * runs checkpoint into).  In the caller's transaction, under the
+ * transaction-level advisory lock that serializes first runs. */
+static bool state_table_ready(Pg *pg, OscErr *e)
+{
+	PGresult *r = NULL;
+	if (!pg_command(pg, "SELECT pg_catalog.pg_advisory_xact_lock(7564131, 0)", e) ||
+	    !pg_command(pg, "CREATE SCHEMA IF NOT EXISTS osc", e) || !pg_command(pg, ddl, e))
+		return false;
+	if (!pg_exec(pg,
+	             "SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = 'osc.migrations'::pg_catalog.regclass"
+	             "   AND attname IN ('table_oid', 'work_schema_oid', 'trigger_oids') AND NOT attisdropped",
+	             0, NULL, &r, e))
+		return false;
+	bool complete = strcmp(PQgetvalue(r, 0, 0), "3") == 0;
+	PQclear(r);
+	return complete || pg_command(pg,
+	                              "ALTER TABLE osc.migrations ADD COLUMN IF NOT EXISTS table_oid oid,"
+	                              " ADD COLUMN IF NOT EXISTS work_schema_oid oid,"
+	                              " ADD COLUMN IF NOT EXISTS trigger_oids oid[]",
+	                              e);
+}
 
 /* A text[] literal for a parameter: {"a","b\"c"}.  (%s inserts its text
  * as it is: a '%' in the data needs no escaping.) */
@@ -78,73 +102,20 @@ char *pg_watermark_literal(Pg *pg)
 	return key_literal(pg, pg->watermark);
 }
 
-bool pg_fingerprint(Pg *pg, unsigned oid, char *out, size_t outsz, bool in_txn, OscErr *e)
-{
-	PGresult *r = NULL;
-	char o[16], *saved = NULL;
-	bool ok = false, began = false;
-	snprintf(o, sizeof(o), "%u", oid);
-	const char *p[1] = { o };
-
-	if (!in_txn) {
-		if (!pg_command(pg, "BEGIN", e))
-			return false;
-		began = true;
-	}
-	/* with only pg_catalog in the path every name comes out qualified, so
-	 * the text does not depend on the session's search_path */
-	if (!pg_exec(pg, "SELECT pg_catalog.current_setting('search_path')", 0, NULL, &r, e))
-		goto out;
-	saved = pg_strdup(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	r = NULL;
-	if (!pg_command(pg, "SELECT pg_catalog.set_config('search_path', 'pg_catalog', true)", e))
-		goto out;
-	if (!pg_exec(pg,
-	             "SELECT md5(coalesce((SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod)"
-	             "       || CASE WHEN attnotnull THEN ' not null' ELSE '' END || ' ' || attidentity::text || attgenerated::text,"
-	             "       ', ' ORDER BY attnum) FROM pg_attribute"
-	             "       WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped), '')"
-	             " || ' | ' || coalesce((SELECT string_agg(pg_get_indexdef(indexrelid), ', ' ORDER BY pg_get_indexdef(indexrelid))"
-	             "       FROM pg_index WHERE indrelid = $1::oid), '')"
-	             " || ' | ' || coalesce((SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid), ', ' ORDER BY conname)"
-	             "       FROM pg_constraint WHERE conrelid = $1::oid), ''))",
-	             1, p, &r, e))
-		goto out;
-	snprintf(out, outsz, "%s", PQgetvalue(r, 0, 0));
-	PQclear(r);
-	r = NULL;
-	const char *p2[1] = { saved };
-	if (!pg_exec(pg, "SELECT pg_catalog.set_config('search_path', $1, true)", 1, p2, NULL, e))
-		goto out;
-	ok = true;
-out:
-	PQclear(r);
-	free(saved);
-	if (began) {
-		if (ok)
-			ok = pg_command(pg, "COMMIT", e);
-		else
-			pg_rollback(pg);
-	}
-	return ok;
-}
-
-bool pg_state_create(Pg *pg, OscErr *e)
+bool pg_state_create(Pg *pg, const char *fp, OscErr *e)
 {
 	Sql q;
 	PGresult *r = NULL;
 	bool ok = false;
-	char fp[64], host[256] = "", pid[16], est[32];
+	char host[256] = "", pid[16], est[32], toid[16], woid[16];
 
-	if (!pg_command(pg, "SELECT pg_catalog.pg_advisory_xact_lock(7564131, 0)", e) ||
-	    !pg_command(pg, "CREATE SCHEMA IF NOT EXISTS osc", e) || !pg_command(pg, ddl, e))
-		return false;
-	if (!pg_fingerprint(pg, pg->oid, fp, sizeof(fp), true, e))
+	if (!state_table_ready(pg, e))
 		return false;
 	gethostname(host, sizeof(host) - 1);
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	snprintf(est, sizeof(est), "%lld", (long long)pg->reltuples);
+	snprintf(toid, sizeof(toid), "%u", pg->oid);
+	snprintf(woid, sizeof(woid), "%u", pg->work_oid);
 
 	Sql keys, names, exprs, dnames, dsql;
 	sql_init(&keys, &pg->dialect);
@@ -179,17 +150,19 @@ bool pg_state_create(Pg *pg, OscErr *e)
 		free(dn);
 		free(ds);
 	}
-	const char *p[15] = { pg->schema, pg->table, pg->osc->alter.text, est, host, pid, pg->work, fp,
+	const char *p[17] = { pg->schema, pg->table, pg->osc->alter.text, est, host, pid, pg->work, fp,
 		                  sql_text(&keys), sql_text(&names), sql_text(&exprs), pg->overriding ? "t" : "f",
-		                  sql_text(&dnames), sql_text(&dsql), pg->tmp_key_index };
+		                  sql_text(&dnames), sql_text(&dsql), pg->tmp_key_index, toid, woid };
 	sql_init(&q, &pg->dialect);
+	/* the work schema's OID is recorded in the transaction that made it:
+	 * osc drops only what a state row proves its own (src/pg_names.c) */
 	if (!pg_exec(pg,
 	             "INSERT INTO osc.migrations (schema_name, table_name, alter_spec, phase, outcome, rows_estimate,"
 	             "  host, pid, work_schema, fingerprint_orig, key_shadow, col_names, col_exprs, overriding,"
-	             "  deferred_names, deferred_sql, tmp_key_index)"
+	             "  deferred_names, deferred_sql, tmp_key_index, table_oid, work_schema_oid)"
 	             " VALUES ($1, $2, $3, 'copy', 'running', $4::bigint, $5, $6::int, $7, $8, $9::text[], $10::text[],"
-	             "  $11::text[], $12::boolean, $13::text[], $14::text[], $15) RETURNING id",
-	             15, p, &r, e))
+	             "  $11::text[], $12::boolean, $13::text[], $14::text[], $15, $16::oid, $17::oid) RETURNING id",
+	             17, p, &r, e))
 		goto out;
 	pg->state_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	ok = true;
@@ -215,22 +188,22 @@ bool pg_state_in_place(Pg *pg, const char *strategy, OscErr *e)
 
 	if (!pg_command(pg, "BEGIN", e))
 		return false;
-	bool ok = pg_command(pg, "SELECT pg_catalog.pg_advisory_xact_lock(7564131, 0)", e) &&
-	          pg_command(pg, "CREATE SCHEMA IF NOT EXISTS osc", e) && pg_command(pg, ddl, e) &&
-	          pg_fingerprint(pg, pg->oid, fp, sizeof(fp), true, e);
+	bool ok = state_table_ready(pg, e) && pg_fingerprint(pg, pg->oid, fp, sizeof(fp), true, e);
 	if (ok) {
 		gethostname(host, sizeof(host) - 1);
 		snprintf(pid, sizeof(pid), "%d", (int)getpid());
 		snprintf(est, sizeof(est), "%lld", (long long)pg->reltuples);
 		snprintf(msg, sizeof(msg), "applying the ALTER in place (%s)", strategy);
-		const char *p[9] = { pg->schema, pg->table, pg->osc->alter.text, est, host, pid, pg->work, fp, msg };
+		char toid[16];
+		snprintf(toid, sizeof(toid), "%u", pg->oid);
+		const char *p[10] = { pg->schema, pg->table, pg->osc->alter.text, est, host, pid, pg->work, fp, msg, toid };
 		ok = pg_exec(pg,
 		             "INSERT INTO osc.migrations (schema_name, table_name, alter_spec, phase, outcome, rows_estimate,"
 		             "  host, pid, work_schema, fingerprint_orig, key_shadow, col_names, col_exprs, overriding,"
-		             "  deferred_names, deferred_sql, message)"
+		             "  deferred_names, deferred_sql, message, table_oid)"
 		             " VALUES ($1, $2, $3, 'in-place', 'running', $4::bigint, $5, $6::int, $7, $8, '{}', '{}', '{}',"
-		             "  false, '{}', '{}', $9) RETURNING id",
-		             9, p, &r, e);
+		             "  false, '{}', '{}', $9, $10::oid) RETURNING id",
+		             10, p, &r, e);
 	}
 	if (ok)
 		pg->state_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -350,7 +323,8 @@ bool pg_state_resume(Pg *pg, OscErr *e)
 		return false;
 	if (!exists)
 		return true;
-	if (!pg_fingerprint(pg, pg->oid, fp, sizeof(fp), false, e))
+	/* the definition now, hashed; kept to watch for DDL if this resumes */
+	if (!pg_ddl_baseline(pg, false, fp, sizeof(fp), e))
 		return false;
 	/* an in-place run has nothing to resume: its ALTER committed or not; one
 	 * still "running" while this run holds the table's lock was killed */
@@ -363,7 +337,8 @@ bool pg_state_resume(Pg *pg, OscErr *e)
 	if (!pg_exec(pg,
 	             "SELECT id, alter_spec, phase, outcome, fingerprint_orig, coalesce(fingerprint_new, ''),"
 	             "       rows_copied, changes_applied, watermark IS NULL, overriding, coalesce(tmp_key_index, ''),"
-	             "       to_char(started_at, 'YYYY-MM-DD HH24:MI:SS TZ'), runs, work_schema"
+	             "       to_char(started_at, 'YYYY-MM-DD HH24:MI:SS TZ'), runs, work_schema,"
+	             "       coalesce(work_schema_oid, 0), coalesce(array_to_string(trigger_oids, ','), '')"
 	             "  FROM osc.migrations WHERE schema_name = $1 AND table_name = $2 AND outcome IN ('running', 'stopped')"
 	             " ORDER BY id DESC LIMIT 1",
 	             2, p, &r, e))
@@ -422,6 +397,14 @@ bool pg_state_resume(Pg *pg, OscErr *e)
 		        PQgetvalue(r, 0, 13), pg->work);
 		goto out;
 	}
+	/* the objects this migration recorded as its own, by OID */
+	pg->work_oid = (unsigned)strtoul(PQgetvalue(r, 0, 14), NULL, 10);
+	pg->ntriggers = 0;
+	for (const char *t = PQgetvalue(r, 0, 15); *t && pg->ntriggers < 2;) {
+		pg->trigger_oids[pg->ntriggers++] = (unsigned)strtoul(t, NULL, 10);
+		t = strchr(t, ',');
+		t = t ? t + 1 : "";
+	}
 	PQclear(r);
 	r = NULL;
 
@@ -431,21 +414,28 @@ bool pg_state_resume(Pg *pg, OscErr *e)
 		ok = true;
 		goto out;
 	}
-	/* the shadow and the capture must still be there */
-	const char *p2[4] = { pg->work, pg->shadow, pg->schema, pg->table };
+	/* the shadow and the capture must still be there: the work schema this
+	 * migration made (its OID), and both its triggers, ENABLE ALWAYS */
+	char woid[16], toid[16], tg[64];
+	snprintf(woid, sizeof(woid), "%u", pg->work_oid);
+	snprintf(toid, sizeof(toid), "%u", pg->oid);
+	snprintf(tg, sizeof(tg), "{%u,%u}", pg->ntriggers > 0 ? pg->trigger_oids[0] : 0,
+	         pg->ntriggers > 1 ? pg->trigger_oids[1] : 0);
+	const char *p2[5] = { pg->work, pg->shadow, woid, toid, tg };
 	if (!pg_exec(pg,
 	             "SELECT (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-	             "         WHERE n.nspname = $1 AND c.relname = $2),"
-	             "       EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid"
-	             "                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-	             "                WHERE n.nspname = $3 AND c.relname = $4 AND t.tgname = '_osc_capture' AND t.tgenabled <> 'D')",
-	             4, p2, &r, e))
+	             "         WHERE n.nspname = $1 AND c.relname = $2 AND n.oid = $3::oid),"
+	             "       (SELECT count(*) = 2 FROM pg_catalog.pg_trigger t"
+	             "         WHERE t.tgrelid = $4::oid AND t.oid = ANY ($5::oid[]) AND t.tgenabled = 'A')",
+	             5, p2, &r, e))
 		goto out;
 	if (PQgetisnull(r, 0, 0) || PQgetvalue(r, 0, 1)[0] != 't') {
 		err_set(e, OSC_EXIT_INPUT,
 		        "the unfinished migration of %s.%s lost its %s; changes may have gone uncaptured, so osc will "
 		        "not resume it: run `osc cleanup --table %s` and start again",
-		        pg->schema, pg->table, PQgetisnull(r, 0, 0) ? "shadow table" : "capture trigger", o->opt.table);
+		        pg->schema, pg->table,
+		        PQgetisnull(r, 0, 0) ? "shadow table" : "capture triggers (or they no longer fire in every session)",
+		        o->opt.table);
 		goto out;
 	}
 	pg->shadow_oid = (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
@@ -574,7 +564,15 @@ bool pg_state_history(Pg *pg, const char *schema, const char *table, bool latest
 	             "SELECT * FROM (SELECT DISTINCT ON (CASE WHEN $3 THEN schema_name || '.' || table_name ELSE id::text END)"
 	             "  id, quote_ident(schema_name) || '.' || quote_ident(table_name), alter_spec,"
 	             "  to_char(started_at, 'YYYY-MM-DD HH24:MI:SS TZ'),"
-	             "  coalesce(to_char(finished_at, 'YYYY-MM-DD HH24:MI:SS TZ'), ''), outcome, phase, rows_copied,"
+	             "  coalesce(to_char(finished_at, 'YYYY-MM-DD HH24:MI:SS TZ'), ''),"
+	             /* "running" with nobody holding the table's advisory lock: the
+	              * run died (killed, its connection lost); a rerun resumes it */
+	             "  CASE WHEN outcome = 'running' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l"
+	             "         WHERE l.locktype = 'advisory' AND l.classid = 7564131 AND l.objsubid = 2 AND l.granted"
+	             "           AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())"
+	             "           AND l.objid = pg_catalog.hashtext('\"' || replace(schema_name, '\"', '\"\"') || '\".\"'"
+	             "                                             || replace(table_name, '\"', '\"\"') || '\"')::oid)"
+	             "       THEN 'interrupted' ELSE outcome END, phase, rows_copied,"
 	             "  rows_estimate, changes_applied,"
 	             "  (extract(epoch FROM coalesce(finished_at, updated_at) - started_at) * 1000)::bigint,"
 	             "  coalesce(host, ''), coalesce(pid, 0), runs, coalesce(message, ''),"
