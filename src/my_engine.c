@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "fault.h"
+#include "my_target.h"
 
 static My *MY(Osc *o)
 {
@@ -137,7 +138,7 @@ static bool eng_preflight(Osc *o, bool lock, OscErr *e)
 {
 	My *my = MY(o);
 	o->resume = RESUME_NONE;
-	if (!my_find_table(my, e))
+	if (!my_find_table(my, e) || !my_target_check(my, e))
 		return false;
 	if (strcmp(my->table, MY_STATE_TABLE) == 0) {
 		err_set(e, OSC_EXIT_INPUT, "%s.%s is osc's own state table; osc does not migrate it", my->db, my->table);
