@@ -11,7 +11,9 @@
  * and once a second refreshes the replicas the primary reports (only shown).
  * A replica that cannot be read keeps its last heartbeat and its error,
  * which the throttle turns into a pause (fail closed); its connection is
- * reopened on the next turn.
+ * reopened on the next turn.  The time of the first heartbeat written is
+ * kept too: a replica that shows none of them is at least that far behind,
+ * which --critical-lag counts (a replica stopped before the run began).
  */
 #include "lag.h"
 
