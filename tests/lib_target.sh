@@ -3,8 +3,8 @@
 # t_privileges, t_my_privileges, t_alter_hidden).  Source after lib.sh.
 
 # osc_with URL WANT ARGS...: osc --log-format text ARGS --strategy $OSC_STRATEGY
-# --database URL (the option given last wins); stdout in OSC_OUT, stderr in
-# OSC_ERR; the exit status must be WANT
+# --database URL (the option given last wins), for 120 s at most (then exit
+# 124); stdout in OSC_OUT, stderr in OSC_ERR; the exit status must be WANT
 osc_with() {
     local url=$1 want=$2 cmd=()
     shift 2
@@ -12,7 +12,8 @@ osc_with() {
     OSC_RC=0
     # a command word (plan, cleanup ...) comes first
     case ${1:-} in -*) ;; *) cmd=("$1"); shift ;; esac
-    "$OSC" "${cmd[@]}" --log-format text "$@" --strategy "$OSC_STRATEGY" --database "$url" \
+    # bounded: an osc that waits for ever (the bugs these tests catch) fails
+    timeout -k 5 "${OSC_WITH_TIMEOUT:-120}" "$OSC" "${cmd[@]}" --log-format text "$@" --strategy "$OSC_STRATEGY" --database "$url" \
         >"$OSC_OUT" 2>"$OSC_ERR" || OSC_RC=$?
     note "osc ${cmd[*]} $* --database $url -> exit $OSC_RC"
     grep -v '^osc: .*rows/s' "$OSC_ERR" | tail -n 8 | cut -c1-400 | sed 's/^/#   err: /'
