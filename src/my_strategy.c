@@ -296,9 +296,9 @@ static bool wait_for_replicas(My *my, OscErr *e)
 		goto out;
 	if (n > 0) {
 		err_set(e, OSC_EXIT_INPUT,
-		        "%s.%s exists: osc writes its heartbeat into a table of that name; if an earlier run left it, drop "
-		        "it, else rename it",
-		        my->db, hb);
+		        "%s.%s exists: osc writes its heartbeat into a table of that name; if an osc run killed while it "
+		        "waited left it, `osc cleanup --table %s` removes it, else rename that table",
+		        my->db, hb, o->opt.table);
 		goto out;
 	}
 	log_msg(&o->log, LOG_INFO, "waiting for the replicas to show osc's heartbeat within --max-lag before the ALTER");

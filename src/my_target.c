@@ -194,8 +194,10 @@ static bool check_not_replica(My *my, const MyServer *self, OscErr *e)
 	else
 		snprintf(where, sizeof(where), "this server");
 	if (self->replica_running)
-		snprintf(why, sizeof(why), "replication is running here%s%s", self->primary[0] ? ", from " : "",
-		         self->primary);
+		snprintf(why, sizeof(why), "replication is running here%s%s%s", self->primary[0] ? ", from " : "",
+		         self->primary, self->denied[0] ? "; SHOW SLAVE STATUS, which names the primary, needs " : "");
+	if (self->replica_running && self->denied[0])
+		snprintf(why + strlen(why), sizeof(why) - strlen(why), "%s", self->denied);
 	if (self->read_only || self->super_read_only)
 		snprintf(why + strlen(why), sizeof(why) - strlen(why), "%s%s is ON", why[0] ? "; " : "",
 		         self->super_read_only ? "super_read_only" : "read_only");
