@@ -16,7 +16,8 @@
  *                                           when another role made them
  *   SET SCHEMA into the table's schema, and OWNER TO the original owner
  *                                           USAGE, CREATE on that schema
- *                                           for the owner
+ *                                           for the owner (a superuser's
+ *                                           OWNER TO does not ask)
  *   views over the table (re-created), child tables' foreign keys
  *   (re-pointed), owned sequences, publications, extended statistics
  *                                           their owners' rights
@@ -48,8 +49,9 @@ static const char *main_sql =
     "       pg_catalog.current_database(),"
     "       pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE'),"
     "       pg_catalog.has_database_privilege(pg_catalog.current_database(), 'TEMPORARY'),"
-    "       pg_catalog.has_schema_privilege(c.relowner, c.relnamespace, 'USAGE')"
-    "         AND pg_catalog.has_schema_privilege(c.relowner, c.relnamespace, 'CREATE'),"
+    "       (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)"
+    "         OR (pg_catalog.has_schema_privilege(c.relowner, c.relnamespace, 'USAGE')"
+    "             AND pg_catalog.has_schema_privilege(c.relowner, c.relnamespace, 'CREATE')),"
     "       coalesce((SELECT pg_catalog.has_schema_privilege(s.oid, 'USAGE')"
     "                        AND pg_catalog.has_schema_privilege(s.oid, 'CREATE')"
     "                   FROM pg_catalog.pg_namespace s WHERE s.nspname = 'osc'), true),"

@@ -40,7 +40,7 @@ refuse_my "ADD COLUMN x INT /*!, CHANGE COLUMN v v2 VARCHAR(64) */" \
 refuse_my "ADD COLUMN x INT /*!100000 , CHANGE COLUMN v v2 VARCHAR(64) */" "--alter holds an executable comment"
 refuse_my "ADD COLUMN x INT /*M!100000 , CHANGE COLUMN v v2 VARCHAR(64) */" "--alter holds an executable comment"
 refuse_my "ADD COLUMN x INT /*+ NO_RANGE_OPTIMIZATION(t) */" "--alter holds an optimizer hint"
-refuse_my "ADD COLUMN x INT DEFAULT 5 --1, CHANGE COLUMN v v2 VARCHAR(64)" "--alter holds ..--.. followed by other than a space"
+refuse_my "ADD COLUMN x INT DEFAULT 5 --1, CHANGE COLUMN v v2 VARCHAR(64)" "--alter holds .{1,2}--.{1,2} followed by other than a space"
 refuse_my $'ADD COLUMN x INT # , CHANGE COLUMN v v2 VARCHAR(64)\n' "--alter holds a # "
 refuse_my "ADD COLUMN x VARCHAR(99) DEFAULT 'a\\', CHANGE COLUMN v v2 VARCHAR(64), ADD COLUMN y INT DEFAULT '" \
     "holds a backslash before a quote"
