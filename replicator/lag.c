@@ -11,7 +11,9 @@
  * and once a second refreshes the replicas the primary reports (only shown).
  * A replica that cannot be read keeps its last heartbeat and its error,
  * which the throttle turns into a pause (fail closed); its connection is
- * reopened on the next turn.
+ * reopened on the next turn.  The time of the first heartbeat written is
+ * kept too: a replica that shows none of them is at least that far behind,
+ * which --critical-lag counts (a replica stopped before the run began).
  */
 #include "lag.h"
 
@@ -132,8 +134,15 @@ static void beat(Osc *o, Monitor *m)
 		if (!m->heartbeat_ready)
 			goto fail;
 	}
-	if (o->engine->monitor->heartbeat_write(o, m->primary, wall_ms(), &e)) {
+	int64_t now = wall_ms();
+	if (o->engine->monitor->heartbeat_write(o, m->primary, now, &e)) {
 		m->beat_error[0] = '\0';
+		/* from here on, a replica that shows none of the beats is at
+		 * least this far behind (throttle.h) */
+		pthread_mutex_lock(&o->ctl.mu);
+		if (o->ctl.first_beat_ms == 0)
+			o->ctl.first_beat_ms = now;
+		pthread_mutex_unlock(&o->ctl.mu);
 		return;
 	}
 fail:
@@ -290,6 +299,16 @@ void lag_arm(Osc *o)
 	pthread_mutex_lock(&o->ctl.mu);
 	o->ctl.heartbeat_armed = true;
 	/* from now on the replicas count: no chunk before their first reading */
+	control_evaluate_locked(o);
+	pthread_mutex_unlock(&o->ctl.mu);
+}
+
+void lag_disarm(Osc *o)
+{
+	if (!o->ctl.started)
+		return;
+	pthread_mutex_lock(&o->ctl.mu);
+	o->ctl.heartbeat_armed = false;
 	control_evaluate_locked(o);
 	pthread_mutex_unlock(&o->ctl.mu);
 }

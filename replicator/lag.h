@@ -17,6 +17,9 @@ typedef struct Osc Osc;
 bool lag_start(Osc *o, OscErr *e) MUSTCHECK;
 /* The work objects exist: start beating. */
 void lag_arm(Osc *o);
+/* The heartbeat's readings stop counting (an in-place run sent its
+ * statement, which nothing can pause); call after lag_stop. */
+void lag_disarm(Osc *o);
 /* Stops the thread and closes its connections (before osc drops its
  * objects).  Safe to call twice, or without lag_start. */
 void lag_stop(Osc *o);

@@ -5,10 +5,19 @@
  * quoted identifiers, string literals (also E'' and dollar-quoted), numbers,
  * and single punctuation characters.  Subcommands are the spans between
  * commas at parenthesis depth zero.
+ *
+ * The lexer reads PostgreSQL's rules.  Where MySQL's differ in a way that
+ * changes which text the server executes (an executable comment, a # or
+ * "--x" that is or is not a comment, a backslash before a quote, a dollar
+ * quote, a nested comment), it notes the first such place in mysql_hazard:
+ * the MySQL engine refuses the ALTER then, rather than run a statement
+ * whose subcommands osc did not see (a column renamed inside an executable
+ * comment, which the copy never mapped).
  */
 #include "alter.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +34,16 @@ typedef struct Lexer {
 	const char *p;
 	OscErr *e;
 	bool bad;
+	char *hazard;      /* AlterSpec.mysql_hazard: the first one found */
+	size_t hazardsz;
 } Lexer;
+
+/* Notes where MySQL reads the text differently (the first place only). */
+static void hazard(Lexer *lx, const char *what)
+{
+	if (lx->hazard && lx->hazard[0] == '\0')
+		snprintf(lx->hazard, lx->hazardsz, "%s", what);
+}
 
 static void skip_space(Lexer *lx)
 {
@@ -33,12 +51,22 @@ static void skip_space(Lexer *lx)
 		while (isspace((unsigned char)*lx->p))
 			lx->p++;
 		if (lx->p[0] == '-' && lx->p[1] == '-') {
+			/* MySQL: a comment only when a space or control character follows */
+			if (lx->p[2] != '\0' && !isspace((unsigned char)lx->p[2]) && !iscntrl((unsigned char)lx->p[2]))
+				hazard(lx, "\"--\" followed by other than a space (MySQL reads two minus signs there, not a "
+				           "comment)");
 			while (*lx->p && *lx->p != '\n')
 				lx->p++;
 		} else if (lx->p[0] == '/' && lx->p[1] == '*') {
 			int depth = 0; /* PostgreSQL nests block comments */
+			if (lx->p[2] == '!' || (lx->p[2] == 'M' && lx->p[3] == '!'))
+				hazard(lx, "an executable comment /*! ... */ (MySQL and MariaDB execute its text)");
+			else if (lx->p[2] == '+')
+				hazard(lx, "an optimizer hint /*+ ... */ (MySQL reads it as part of the statement)");
 			do {
 				if (lx->p[0] == '/' && lx->p[1] == '*') {
+					if (depth > 0)
+						hazard(lx, "a comment inside a comment (MySQL ends a comment at the first */)");
 					depth++;
 					lx->p += 2;
 				} else if (lx->p[0] == '*' && lx->p[1] == '/') {
@@ -86,7 +114,7 @@ static bool next(Lexer *lx, Tok *t)
 	size_t tag;
 	if (*p == '"' || *p == '`') {
 		char quote = *p;
-		size_t n = 0;
+		size_t n = 0, backslashes = 0;
 		p++;
 		for (;;) {
 			if (*p == '\0') {
@@ -94,6 +122,11 @@ static bool next(Lexer *lx, Tok *t)
 				lx->bad = true;
 				return false;
 			}
+			/* MySQL: "..." is a string, where \" does not end it */
+			if (*p == quote && quote == '"' && backslashes % 2 == 1)
+				hazard(lx, "a backslash before a quote in \"...\" (MySQL reads a string there, and \\\" "
+				           "does not end it)");
+			backslashes = *p == '\\' ? backslashes + 1 : 0;
 			if (*p == quote) {
 				if (p[1] != quote)
 					break;
@@ -107,6 +140,7 @@ static bool next(Lexer *lx, Tok *t)
 		t->kind = TK_QIDENT;
 	} else if (*p == '\'' || ((*p == 'E' || *p == 'e') && p[1] == '\'')) {
 		bool esc = (*p != '\'');
+		size_t backslashes = 0;
 		p += esc ? 2 : 1;
 		for (;;) {
 			if (*p == '\0') {
@@ -118,6 +152,10 @@ static bool next(Lexer *lx, Tok *t)
 				p += 2;
 				continue;
 			}
+			/* MySQL: \' inside '...' is a quote, not the end */
+			if (*p == '\'' && backslashes % 2 == 1)
+				hazard(lx, "a backslash before a quote in '...' (MySQL reads \\' as a quote inside the string)");
+			backslashes = *p == '\\' ? backslashes + 1 : 0;
 			if (*p == '\'') {
 				if (p[1] != '\'')
 					break;
@@ -128,6 +166,7 @@ static bool next(Lexer *lx, Tok *t)
 		p++;
 		t->kind = TK_STRING;
 	} else if ((tag = dollar_tag(p)) > 0) {
+		hazard(lx, "a dollar-quoted string (MySQL has none: $ is part of a name there)");
 		const char *end = NULL;
 		for (const char *q = p + tag; *q; q++)
 			if (strncmp(q, p, tag) == 0) {
@@ -154,6 +193,8 @@ static bool next(Lexer *lx, Tok *t)
 			p++;
 		t->kind = TK_OTHER;
 	} else {
+		if (*p == '#')
+			hazard(lx, "a # (MySQL reads the rest of the line as a comment)");
 		t->text[0] = *p++;
 		t->kind = TK_OTHER;
 	}
@@ -305,6 +346,21 @@ static void classify(AlterSub *sub, const Tok *toks, size_t from, size_t to)
 	sub->kind = ALTER_ADD_COLUMN;
 }
 
+/* A subcommand that renames the table or moves it (RENAME TO|AS t, MySQL's
+ * RENAME t, PostgreSQL's SET SCHEMA s): why, or NULL.  The shadow would
+ * take the new name and be left behind, so it is refused before anything
+ * is made; a plain ALTER does it instantly anyway. */
+static const char *moves_table(const Tok *toks, size_t from, size_t to)
+{
+	size_t n = to - from;
+	if (n >= 2 && is_word(&toks[from], "rename") &&
+	    (is_word(&toks[from + 1], "to") || is_word(&toks[from + 1], "as") || (n == 2 && is_name(&toks[from + 1]))))
+		return "renames the table";
+	if (n >= 2 && is_word(&toks[from], "set") && is_word(&toks[from + 1], "schema"))
+		return "moves the table to another schema (SET SCHEMA)";
+	return NULL;
+}
+
 /* One subcommand, tokens [from, to): records ALTER [COLUMN] c [SET DATA] TYPE
  * ... USING expr, and notices renames. */
 static void scan_subcommand(AlterSpec *a, const Tok *toks, size_t from, size_t to)
@@ -373,6 +429,8 @@ bool alter_parse(const char *spec, AlterSpec *out, OscErr *e)
 	const char *last_end = lx.p;
 
 	memset(out, 0, sizeof(*out));
+	lx.hazard = out->mysql_hazard;
+	lx.hazardsz = sizeof(out->mysql_hazard);
 	for (;;) {
 		Tok t;
 		if (!next(&lx, &t))
@@ -419,6 +477,15 @@ bool alter_parse(const char *spec, AlterSpec *out, OscErr *e)
 		else if (i < n && is_punct(&toks[i], ')'))
 			depth--;
 		if (i == n || (depth == 0 && is_punct(&toks[i], ','))) {
+			const char *moves = i > from ? moves_table(toks, from, i) : NULL;
+			if (moves) {
+				const char *end = toks[i - 1].start + toks[i - 1].len;
+				err_set(e, OSC_EXIT_INPUT,
+				        "--alter %s ('%.*s'); do that with a plain ALTER TABLE (MySQL: RENAME TABLE), which is "
+				        "instant, not with osc",
+				        moves, (int)(end - toks[from].start > 200 ? 200 : end - toks[from].start), toks[from].start);
+				goto done;
+			}
 			if (i > from) {
 				scan_subcommand(out, toks, from, i);
 				if (out->n_sub == ALTER_MAX_SUB) {
@@ -436,6 +503,11 @@ bool alter_parse(const char *spec, AlterSpec *out, OscErr *e)
 	ok = true;
 done:
 	free(toks);
+	if (!ok && out->mysql_hazard[0]) {
+		/* the unterminated quote may be MySQL's reading of the text */
+		size_t len = strlen(e->msg);
+		snprintf(e->msg + len, sizeof(e->msg) - len, " (on MySQL/MariaDB the text holds %s)", out->mysql_hazard);
+	}
 	if (!ok)
 		alter_free(out);
 	return ok;

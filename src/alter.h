@@ -73,10 +73,17 @@ typedef struct AlterSpec {
 	AlterSub sub[ALTER_MAX_SUB];  /* every subcommand, in order */
 	int n_sub;                    /* more than ALTER_MAX_SUB: too_many is set */
 	bool too_many;
+	/* The first place MySQL/MariaDB would read differently from this lexer
+	 * (an executable comment or optimizer hint, a # comment, "--x", a
+	 * backslash before a quote, a dollar quote, a nested comment), for
+	 * the MySQL engine to refuse; "" when there is none.  PostgreSQL reads
+	 * the text as the lexer does. */
+	char mysql_hazard[160];
 } AlterSpec;
 
 /* Reads the spec.  Errors (exit 2): empty, more than one statement, an
- * unterminated quote or comment. */
+ * unterminated quote or comment, a subcommand that renames the table or
+ * moves it to another schema (the shadow would take the new name). */
 bool alter_parse(const char *spec, AlterSpec *out, OscErr *e) MUSTCHECK;
 void alter_free(AlterSpec *a);
 const char *alter_kind_name(AlterKind k);

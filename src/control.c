@@ -126,6 +126,7 @@ void control_evaluate_locked(Osc *o)
 	in.nreplicas = n;
 	in.load = c->load;
 	in.nload = c->nload;
+	in.first_beat_ms = c->heartbeat_armed ? c->first_beat_ms : 0;
 	throttle_evaluate(&c->limits, &in, &c->tstate, &d);
 
 	bool was = c->decision.action != THROTTLE_GO;

@@ -62,6 +62,7 @@ typedef struct Control {
 	char abort_reason[400];
 	bool pause_file, panic_file;
 	bool heartbeat_armed;     /* the heartbeat table exists: beat */
+	int64_t first_beat_ms;    /* osc's first heartbeat written (wall clock); 0: none yet */
 	bool gate_reported;       /* an in-place run, which has no heartbeat: the
 	                             observed replicas' lag as the primary reports
 	                             it (pg_stat_replication.replay_lag) throttles */

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "fault.h"
+#include "my_target.h"
 #include "names.h"
 
 static My *MY(Osc *o)
@@ -191,7 +192,7 @@ static bool eng_preflight(Osc *o, bool lock, OscErr *e)
 	My *my = MY(o);
 	o->resume = RESUME_NONE;
 	/* osc plan changes nothing: it does not finish an interrupted swap */
-	if (!(lock ? find_table(my, e) : my_find_table(my, e)))
+	if (!(lock ? find_table(my, e) : my_find_table(my, e)) || !my_target_check(my, e))
 		return false;
 	if (strcmp(my->table, MY_STATE_TABLE) == 0) {
 		err_set(e, OSC_EXIT_INPUT, "%s.%s is osc's own state table; osc does not migrate it", my->db, my->table);

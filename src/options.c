@@ -34,6 +34,7 @@ enum {
 	OPT_REPLICA, OPT_MAX_LAG, OPT_CRITICAL_LAG, OPT_CRITICAL_INTERVAL, OPT_MAX_LOAD, OPT_CRITICAL_LOAD,
 	OPT_HEARTBEAT_INTERVAL, OPT_PROGRESS_INTERVAL, OPT_PAUSE_FILE, OPT_PANIC_FILE, OPT_POSTPONE_CUTOVER, OPT_SOCKET,
 	OPT_ALTER_FK_METHOD, OPT_VERIFY, OPT_STRATEGY, OPT_FORMAT, OPT_DATABASE_FILE,
+	OPT_ALLOW_ON_REPLICA,
 };
 
 static const struct option long_opts[] = {
@@ -49,6 +50,7 @@ static const struct option long_opts[] = {
 	{ "cutover-retries", required_argument, NULL, OPT_CUTOVER_RETRIES },
 	{ "max-runtime", required_argument, NULL, OPT_MAX_RUNTIME },
 	{ "drop-old-table", no_argument, NULL, OPT_DROP_OLD },
+	{ "allow-on-replica", no_argument, NULL, OPT_ALLOW_ON_REPLICA },
 	{ "alter-foreign-keys-method", required_argument, NULL, OPT_ALTER_FK_METHOD },
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 	{ "config", required_argument, NULL, OPT_CONFIG },
@@ -130,6 +132,9 @@ void options_usage(void)
 	    "  --max-runtime DUR       abort when the run takes longer (default: no limit)\n"
 	    "  --drop-old-table        drop the original after the swap instead of keeping _T_osc_old\n"
 	    "  --alter-foreign-keys-method M  MySQL child tables: rebuild_constraints, drop_swap, auto or none\n"
+	    "  --allow-on-replica      MySQL/MariaDB: run although the server is a replica (replication running,\n"
+	    "                          or read_only); the ALTER then exists on that server only, and replication\n"
+	    "                          breaks if the primary later writes the table (never on a PostgreSQL standby)\n"
 	    "  --window HH:MM-HH:MM    copy only inside this local time window (may cross midnight)\n"
 	    "  --window-wait           outside the window, wait for it instead of exiting 3\n"
 	    "  --log-format text|json  progress and messages as text (terminal) or JSON lines\n"
@@ -359,6 +364,7 @@ static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e
 		return true;
 	case OPT_MAX_RUNTIME: return parse_dur(name, v, &o->max_runtime_ms, e);
 	case OPT_DROP_OLD: o->drop_old_table = true; return true;
+	case OPT_ALLOW_ON_REPLICA: o->allow_on_replica = true; return true;
 	case OPT_ALTER_FK_METHOD: o->alter_fk_method = v; return true;
 	case OPT_LOG_FORMAT:
 		if (strcmp(v, "text") == 0)

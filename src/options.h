@@ -48,6 +48,7 @@ typedef struct Options {
 	int cutover_retries;
 	int64_t max_runtime_ms;   /* 0: none */
 	bool drop_old_table;
+	bool allow_on_replica;    /* --allow-on-replica: MySQL/MariaDB, run on a replica anyway (never a PostgreSQL standby) */
 	const char *alter_fk_method; /* --alter-foreign-keys-method; NULL: refuse when child tables exist */
 	Window window;            /* copy only inside it */
 	bool window_wait;         /* outside the window: wait, not exit 3 */

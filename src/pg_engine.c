@@ -4,6 +4,7 @@
  * cleanup and the plan text.
  */
 #include "pg.h"
+#include "pg_target.h"
 
 #include "backoff.h"
 
@@ -84,7 +85,8 @@ static void pg_close(Osc *o)
 static bool pg_preflight(Osc *o, bool lock, OscErr *e)
 {
 	Pg *pg = PG(o);
-	if (!pg_find_table(pg, &o->target, e) || !pg_find_key(pg, e) || !pg_check_dependents(pg, e))
+	if (!pg_find_table(pg, &o->target, e) || !pg_target_check(pg, e) || !pg_find_key(pg, e) ||
+	    !pg_check_dependents(pg, e))
 		return false;
 	if (!lock)
 		return pg_check_leftovers(pg, e);

@@ -20,6 +20,13 @@ int64_t throttle_replica_lag(const ReplicaLag *r, int64_t now_ms)
 	return now_ms > r->beat_ms ? now_ms - r->beat_ms : 0;
 }
 
+int64_t throttle_replica_lag_floor(const ReplicaLag *r, int64_t first_beat_ms, int64_t now_ms)
+{
+	if (r->beat_ms > 0 || first_beat_ms <= 0)
+		return -1;
+	return now_ms > first_beat_ms ? now_ms - first_beat_ms : 0;
+}
+
 static double limit_for(const LoadList *l, const char *name)
 {
 	for (int i = 0; i < l->n; i++)
@@ -45,14 +52,24 @@ static bool critical_reading(const ThrottleLimits *l, const ThrottleInputs *in, 
 	char a[32], b[32], cause[96];
 	if (l->critical_lag_ms > 0) {
 		for (int i = 0; i < in->nreplicas; i++) {
-			int64_t lag = throttle_replica_lag(&in->replicas[i], in->now_ms);
+			const ReplicaLag *r = &in->replicas[i];
+			int64_t lag = throttle_replica_lag(r, in->now_ms);
+			int64_t least = throttle_replica_lag_floor(r, in->first_beat_ms, in->now_ms);
+			const char *sep = r->error && *r->error ? ": " : "", *why = r->error ? r->error : "";
+			duration_format(b, sizeof(b), l->critical_lag_ms);
+			snprintf(cause, sizeof(cause), "critical lag %s", r->name);
 			if (lag >= l->critical_lag_ms) {
 				duration_format(a, sizeof(a), lag);
-				duration_format(b, sizeof(b), l->critical_lag_ms);
-				snprintf(cause, sizeof(cause), "critical lag %s", in->replicas[i].name);
-				decide(d, THROTTLE_ABORT, cause, "replica %s is %s behind (--critical-lag %s)%s%s",
-				       in->replicas[i].name, a, b, in->replicas[i].error && *in->replicas[i].error ? ": " : "",
-				       in->replicas[i].error ? in->replicas[i].error : "");
+				decide(d, THROTTLE_ABORT, cause, "replica %s is %s behind (--critical-lag %s)%s%s", r->name, a, b,
+				       sep, why);
+				return true;
+			}
+			if (least >= 0 && least >= l->critical_lag_ms) {
+				duration_format(a, sizeof(a), least);
+				decide(d, THROTTLE_ABORT, cause,
+				       "replica %s is at least %s behind: it has shown none of osc's heartbeats since the first "
+				       "was written (--critical-lag %s)%s%s",
+				       r->name, a, b, sep, why);
 				return true;
 			}
 		}

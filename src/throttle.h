@@ -15,7 +15,11 @@
  * A replica's lag is osc's clock now minus the newest heartbeat osc wrote
  * that the replica shows (both instants on osc's clock, so no skew between
  * hosts).  A replica that stops answering keeps aging its last heartbeat, so
- * it crosses --max-lag and then --critical-lag like a lagging one would.
+ * it crosses --max-lag and then --critical-lag like a lagging one would.  A
+ * replica that has shown no heartbeat at all is behind by at least the time
+ * since osc wrote its first one: that floor counts for --critical-lag, so a
+ * replica whose replay stopped before the run began (or that never answered)
+ * aborts the run instead of holding it paused for ever.
  */
 #ifndef OSC_THROTTLE_H
 #define OSC_THROTTLE_H
@@ -65,6 +69,7 @@ typedef struct ThrottleInputs {
 	int nreplicas;
 	const LoadReading *load;
 	int nload;
+	int64_t first_beat_ms;         /* when osc wrote its first heartbeat (osc's clock); 0: not yet */
 } ThrottleInputs;
 
 typedef enum ThrottleAction { THROTTLE_GO, THROTTLE_PAUSE, THROTTLE_ABORT } ThrottleAction;
@@ -86,6 +91,10 @@ void throttle_evaluate(const ThrottleLimits *l, const ThrottleInputs *in, Thrott
 
 /* The lag of one replica at now_ms: -1 when no heartbeat was seen yet. */
 int64_t throttle_replica_lag(const ReplicaLag *r, int64_t now_ms);
+/* What is known of a replica with no heartbeat yet: it is at least this far
+ * behind (now minus osc's first heartbeat); -1 when it has shown one, or
+ * none was written yet. */
+int64_t throttle_replica_lag_floor(const ReplicaLag *r, int64_t first_beat_ms, int64_t now_ms);
 
 /* Parses "name=value[,name=value...]" (as --max-load Threads_running=25).
  * Names are letters, digits and '_'; values are non-negative numbers.  On

@@ -62,7 +62,54 @@ void test_alter(void)
 
 	CHECK(alter_parse("RENAME COLUMN a TO b", &a, &e));
 	CHECK(a.renames);
+	CHECK_STR(a.mysql_hazard, "");
 	alter_free(&a);
+
+	/* a table rename or move leaves the renamed shadow behind: refused */
+	CHECK(!alter_parse("RENAME TO other", &a, &e) && e.exit == OSC_EXIT_INPUT);
+	CHECK(strstr(e.msg, "renames the table") != NULL);
+	CHECK(!alter_parse("ADD COLUMN c INT, RENAME AS other", &a, &e));
+	CHECK(!alter_parse("rename other", &a, &e));
+	CHECK(!alter_parse("RENAME /* x */ TO other", &a, &e));
+	CHECK(!alter_parse("SET SCHEMA elsewhere", &a, &e) && strstr(e.msg, "SET SCHEMA") != NULL);
+	CHECK(alter_parse("RENAME a TO b, RENAME CONSTRAINT c TO d, RENAME INDEX i TO j", &a, &e));
+	alter_free(&a);
+
+	/* what MySQL reads differently is noted (the MySQL engine refuses it) */
+	static const char *const mysql_differs[] = {
+		"ADD COLUMN x INT /*!, CHANGE COLUMN v v2 VARCHAR(64) */",
+		"ADD COLUMN x INT /*!50700 , DROP COLUMN v */",
+		"ADD COLUMN x INT /*M!100500 , DROP COLUMN v */",
+		"ADD COLUMN x INT /*+ SET_VAR(foreign_key_checks=OFF) */",
+		"ADD COLUMN x INT DEFAULT 5 --1, DROP COLUMN v",
+		"ADD COLUMN x INT # , DROP COLUMN v",
+		"ADD COLUMN x VARCHAR(9) DEFAULT 'a\\', CHANGE v v2 INT, ADD COLUMN y INT DEFAULT '",
+		"ADD COLUMN $a$ INT, CHANGE v v2 INT, DROP COLUMN $a$",
+		"ADD COLUMN x INT /* /* */ , CHANGE v v2 INT */",
+		"ADD COLUMN x VARCHAR(9) DEFAULT \"a\\\", CHANGE v v2 INT, ADD y INT DEFAULT \"",
+	};
+	for (size_t i = 0; i < sizeof(mysql_differs) / sizeof(mysql_differs[0]); i++) {
+		bool parsed = alter_parse(mysql_differs[i], &a, &e);
+		CHECK(!parsed || a.mysql_hazard[0] != '\0');
+		if (parsed && a.mysql_hazard[0] == '\0')
+			fprintf(stderr, "  no hazard noted in: %s\n", mysql_differs[i]);
+		if (parsed)
+			alter_free(&a);
+	}
+	static const char *const mysql_same[] = {
+		"ADD COLUMN x INT /* a comment */ -- another\n, ADD COLUMN y INT",
+		"ADD COLUMN x VARCHAR(9) DEFAULT 'it''s', CHANGE v v2 INT",
+		"ADD COLUMN x VARCHAR(9) DEFAULT 'a\\\\', ADD COLUMN `we``ird` INT",
+		"ADD COLUMN x VARCHAR(9) DEFAULT E'it\\'s'",
+		"ADD COLUMN p$q INT --\n",
+	};
+	for (size_t i = 0; i < sizeof(mysql_same) / sizeof(mysql_same[0]); i++) {
+		CHECK(alter_parse(mysql_same[i], &a, &e));
+		CHECK(a.mysql_hazard[0] == '\0');
+		if (a.mysql_hazard[0])
+			fprintf(stderr, "  hazard '%s' in: %s\n", a.mysql_hazard, mysql_same[i]);
+		alter_free(&a);
+	}
 }
 
 void test_chunk(void)

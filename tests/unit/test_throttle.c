@@ -83,6 +83,33 @@ void test_throttle(void)
 	CHECK(d.action == THROTTLE_GO);
 	CHECK(st.critical_since_ms == 0);
 
+	/* no heartbeat ever shown: at least the time since osc wrote its first
+	 * one, which --critical-lag counts (a replica stopped before the run) */
+	l.critical_interval_ms = 0;
+	st.critical_since_ms = 0;
+	r[0].beat_ms = 0;
+	r[1].beat_ms = 399900;
+	in.first_beat_ms = 0;
+	d = eval(&l, &in, &st, 400000);
+	CHECK(d.action == THROTTLE_PAUSE); /* nothing written yet: no floor */
+	CHECK(strstr(d.reason, "r1 shows no heartbeat yet") != NULL);
+	in.first_beat_ms = 396000;
+	CHECK(throttle_replica_lag_floor(&r[0], in.first_beat_ms, 400000) == 4000);
+	CHECK(throttle_replica_lag_floor(&r[1], in.first_beat_ms, 400000) == -1);
+	r[1].beat_ms = 399500;
+	d = eval(&l, &in, &st, 400000);
+	CHECK(d.action == THROTTLE_PAUSE);
+	CHECK(d.max_lag_ms == 500); /* the floor is no reading: r1 still shows none */
+	r[0].error = "connection refused";
+	d = eval(&l, &in, &st, 401000);
+	CHECK(d.action == THROTTLE_ABORT);
+	CHECK_STR(d.cause, "critical lag r1");
+	CHECK(strstr(d.reason, "r1 is at least 5.0s behind") != NULL);
+	CHECK(strstr(d.reason, ": connection refused") != NULL);
+	r[0].error = NULL;
+	in.first_beat_ms = 0;
+	r[0].beat_ms = 401000;
+
 	/* max-lag 0: lag does not throttle */
 	l.max_lag_ms = 0;
 	l.critical_lag_ms = 0;
