@@ -6,12 +6,12 @@
 #   make SANITIZER=address,undefined   a sanitizer build in build-san/
 #   make WERROR=1        warnings are errors (CI)
 
-PKGS     := libpq libmariadb libevent openssl
+PKGS     := libpq libmariadb libevent libevent_openssl openssl
 CC       ?= cc
 OPT      ?= -O2 -g
 WARN     := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wvla
-CFLAGS   += $(OPT) $(WARN) -Isrc -Icutover -Ireplicator $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS   += $(OPT) $(WARN) -Isrc -Icutover -Ireplicator -Iproxy $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS   += -pthread
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
 
@@ -25,14 +25,15 @@ BUILD    ?= build-san
 endif
 BUILD    ?= build
 
-CORE_SRC := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard replicator/*.c) $(wildcard cutover/*.c)
+CORE_SRC := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard replicator/*.c) $(wildcard cutover/*.c) \
+            $(wildcard proxy/*.c)
 CORE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRC))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 .PHONY: all test unit deps demo bench clean san
 all: $(BUILD)/osc $(BUILD)/writer $(BUILD)/mywriter
 
-$(BUILD)/%.o: %.c $(wildcard src/*.h replicator/*.h cutover/*.h)
+$(BUILD)/%.o: %.c $(wildcard src/*.h replicator/*.h cutover/*.h proxy/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 

@@ -45,5 +45,8 @@ void test_throttle(void);
 void test_strategy(void);
 void test_my_verify(void);
 void test_my_trial(void);
+void test_proxy_pg(void);
+void test_proxy_my(void);
+void test_proxy_url(void);
 
 #endif

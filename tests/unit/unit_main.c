@@ -18,6 +18,9 @@ static const struct {
 	{ "strategy", test_strategy },
 	{ "mysql verify mapping", test_my_verify },
 	{ "mariadb trial table", test_my_trial },
+	{ "proxy: postgresql tracker", test_proxy_pg },
+	{ "proxy: mysql tracker", test_proxy_my },
+	{ "proxy: upstream url", test_proxy_url },
 };
 
 int main(void)

@@ -1,0 +1,112 @@
+# shellcheck shell=bash
+# Helpers for the osc proxy tests (t_proxy_*.sh). Source after lib.sh.
+#
+# Proxies listen on 127.0.0.1 ports from OSC_TEST_PROXY_PORT (default
+# 57000; each test takes a few above it); each has its admin socket and log in
+# TEST_TMP and is stopped when the test exits. OSC (build/osc or build-san/osc) runs the proxy too, so the
+# sanitizer pass covers it.
+
+PROXY_BASE_PORT=${OSC_TEST_PROXY_PORT:-57000}
+PROXY_PIDS=()
+
+_proxy_cleanup() {
+    local p
+    for p in "${PROXY_PIDS[@]}"; do
+        kill -TERM "$p" 2>/dev/null
+    done
+    for p in "${PROXY_PIDS[@]}"; do
+        wait "$p" 2>/dev/null
+    done
+    _lib_cleanup
+}
+trap _proxy_cleanup EXIT
+
+# proxy_start NAME PORT UPSTREAM [osc proxy options...]: the proxy in the
+# background (its pid in PROXY_PID_NAME, admin socket $TEST_TMP/NAME.sock,
+# log $TEST_TMP/NAME.log); returns once it answers on its admin socket
+proxy_start() {
+    local name=$1 port=$2 up=$3 pid _
+    shift 3
+    need_osc
+    "$OSC" proxy --listen "127.0.0.1:$port" --upstream "$up" --admin-socket "$TEST_TMP/$name.sock" \
+        --log-format text -v "$@" >"$TEST_TMP/$name.log" 2>&1 &
+    pid=$!
+    PROXY_PIDS+=("$pid")
+    printf -v "PROXY_PID_$name" '%s' "$pid"
+    for _ in $(seq 1 200); do
+        if [ -S "$TEST_TMP/$name.sock" ] && "$OSC" proxy status --admin-socket "$TEST_TMP/$name.sock" >/dev/null 2>&1; then
+            note "proxy $name: 127.0.0.1:$port -> $up (pid $pid)"
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || { cat "$TEST_TMP/$name.log" >&2; fail "proxy $name did not start"; }
+        sleep 0.05
+    done
+    fail "proxy $name does not answer on $TEST_TMP/$name.sock"
+}
+
+# proxy_stop NAME: SIGTERM, wait; fails on a sanitizer report or a bad exit
+proxy_stop() {
+    local name=$1 pidvar="PROXY_PID_$1" rc=0
+    local pid=${!pidvar}
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid" || rc=$?
+    if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TEST_TMP/$name.log"; then
+        cat "$TEST_TMP/$name.log" >&2
+        fail "sanitizer report from proxy $name"
+    fi
+    [ "$rc" = 0 ] || { tail -n 20 "$TEST_TMP/$name.log" >&2; fail "proxy $name exited $rc"; }
+}
+
+# proxy_status NAME [json]: its `osc proxy status`
+proxy_status() {
+    "$OSC" proxy status --admin-socket "$TEST_TMP/$1.sock" ${2:+--format "$2"}
+}
+
+# proxy_field NAME KEY: a number from its status JSON ("sessions", "held", "busy", ...)
+proxy_field() {
+    proxy_status "$1" json | sed -n "s/.*\"$2\":\([0-9-]*\).*/\1/p"
+}
+
+# proxy_wait_field NAME KEY VALUE [SECONDS]: until the status says so (default 10 s)
+proxy_wait_field() {
+    local name=$1 key=$2 want=$3 secs=${4:-10} i v=
+    for ((i = 0; i < secs * 20; i++)); do
+        v=$(proxy_field "$name" "$key")
+        [ "$v" = "$want" ] && return 0
+        sleep 0.05
+    done
+    fail "proxy $name: $key is '$v', expected $want after ${secs}s"
+}
+
+# proxy_log_has NAME REGEX: the proxy's log says so
+proxy_log_has() {
+    grep -qE -- "$2" "$TEST_TMP/$1.log" || { tail -n 30 "$TEST_TMP/$1.log" >&2; fail "proxy $1's log lacks /$2/"; }
+}
+
+# pgbench_check OUT: pgbench's summary in OUT: it ran, no transaction failed, no client aborted
+pgbench_check() {
+    local out=$1 n f
+    grep -q "aborted" "$out" && { cat "$out" >&2; fail "pgbench: a client aborted ($out)"; }
+    n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
+    f=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")
+    [ "${n:-0}" -gt 0 ] || { cat "$out" >&2; fail "pgbench processed no transaction ($out)"; }
+    [ "$f" = 0 ] || { cat "$out" >&2; fail "pgbench: $f failed transaction(s) ($out)"; }
+    note "pgbench $(basename "$out"): $n transactions, 0 failed"
+}
+
+# pgbench_max_ms FROM_MS TO_MS PREFIX...: the longest latency (ms) of the
+# transactions logged with -l under PREFIX* that ended between FROM and TO
+# (epoch ms); pgbench 15 prints no percentiles, its log has each latency in
+# microseconds (with --rate, counted from the scheduled start)
+pgbench_max_ms() {
+    local from=$1 to=$2
+    shift 2
+    local p files=()
+    for p in "$@"; do files+=("$p".*); done
+    cat "${files[@]}" | awk -v a="$from" -v b="$to" '
+        { end = $5 * 1000 + $6 / 1000; if (end >= a && end <= b && $3 > m) m = $3 }
+        END { printf "%.1f\n", m / 1000 }'
+}
+
+# now_ms: epoch milliseconds
+now_ms() { date +%s%3N; }
