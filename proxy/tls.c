@@ -134,6 +134,8 @@ void px_tls_error(struct bufferevent *bev, char *out, size_t outsz)
 	n = strlen(out);
 	while ((code = bufferevent_get_openssl_error(bev)) != 0 && n + 3 < outsz) {
 		char buf[200];
+		if (ERR_GET_LIB(code) == 0)
+			continue; /* not OpenSSL's: libevent keeps errno values here too */
 		ERR_error_string_n(code, buf, sizeof(buf));
 		snprintf(out + n, outsz - n, "%s%s", n ? "; " : "", buf);
 		n = strlen(out);

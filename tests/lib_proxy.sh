@@ -64,7 +64,7 @@ proxy_status() {
 
 # proxy_field NAME KEY: a number from its status JSON ("sessions", "held", "busy", ...)
 proxy_field() {
-    proxy_status "$1" json | sed -n "s/.*\"$2\":\([0-9-]*\).*/\1/p"
+    proxy_status "$1" json | grep -oE "\"$2\":-?[0-9]+" | head -n 1 | sed 's/.*://'
 }
 
 # proxy_wait_field NAME KEY VALUE [SECONDS]: until the status says so (default 10 s)
@@ -110,3 +110,25 @@ pgbench_max_ms() {
 
 # now_ms: epoch milliseconds
 now_ms() { date +%s%3N; }
+
+# proxy_tls_certs DIR: two throwaway CAs and a certificate for 127.0.0.1
+# (and localhost) signed by each: ca.pem -> proxy-cert.pem/proxy-key.pem
+# (the proxy's, for its clients), srvca.pem -> server-cert.pem/server-key.pem
+# (a database server's)
+proxy_tls_certs() {
+    local d=$1 who
+    mkdir -p "$d"
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$d/ext.cnf"
+    for who in ca:proxy srvca:server; do
+        local ca=${who%%:*} leaf=${who#*:}
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=osc test $ca" \
+            -keyout "$d/$ca-key.pem" -out "$d/$ca.pem" >>"$d/openssl.log" 2>&1 &&
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+            -keyout "$d/$leaf-key.pem" -out "$d/$leaf.csr" >>"$d/openssl.log" 2>&1 &&
+        openssl x509 -req -in "$d/$leaf.csr" -CA "$d/$ca.pem" -CAkey "$d/$ca-key.pem" -CAcreateserial \
+            -days 2 -extfile "$d/ext.cnf" -out "$d/$leaf-cert.pem" >>"$d/openssl.log" 2>&1 ||
+            { cat "$d/openssl.log" >&2; fail "cannot make test certificates"; }
+    done
+    chmod 0644 "$d"/*.pem
+    chmod 0600 "$d"/*-key.pem
+}
