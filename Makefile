@@ -31,7 +31,7 @@ CORE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRC))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 .PHONY: all test unit deps demo bench clean san
-all: $(BUILD)/osc $(BUILD)/writer $(BUILD)/mywriter
+all: $(BUILD)/osc $(BUILD)/writer $(BUILD)/mywriter $(BUILD)/pgconns
 
 $(BUILD)/%.o: %.c $(wildcard src/*.h replicator/*.h cutover/*.h proxy/*.h)
 	@mkdir -p $(dir $@)
@@ -42,6 +42,11 @@ $(BUILD)/osc: $(BUILD)/src/main.o $(CORE_OBJ)
 
 # the concurrent, mirrored writer the tests and the bench drive tables with
 $(BUILD)/writer: tests/writer.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+# many idle connections at once, for the proxy's tests
+$(BUILD)/pgconns: tests/pgconns.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 

@@ -17,6 +17,10 @@ _proxy_cleanup() {
     for p in "${PROXY_PIDS[@]}"; do
         wait "$p" 2>/dev/null
     done
+    if [ -n "$PROXY_PG_DIR" ] && [ -f "$PROXY_PG_DIR/data/postmaster.pid" ]; then
+        runuser -u postgres -- "${PGBIN:-/usr/lib/postgresql/15/bin}/pg_ctl" -D "$PROXY_PG_DIR/data" \
+            -m immediate -w -t 20 stop >/dev/null 2>&1
+    fi
     _lib_cleanup
 }
 trap _proxy_cleanup EXIT
@@ -131,4 +135,54 @@ proxy_tls_certs() {
     done
     chmod 0644 "$d"/*.pem
     chmod 0600 "$d"/*-key.pem
+}
+
+# proxy_pg_server DIR PORT CERTDIR: a PostgreSQL of the test's own on PORT
+# (the shared test servers allow 100 connections and speak no TLS): TLS with
+# CERTDIR's server-cert.pem (signed by srvca.pem), max_connections 1100, the
+# role osc_pw (password pw-secret, SCRAM) beside trust for the rest; stopped
+# when the test exits
+PROXY_PG_DIR=
+proxy_pg_server() {
+    local d=$1 port=$2 certs=$3 pgbin=${PGBIN:-/usr/lib/postgresql/15/bin} _
+    chmod 0755 "$TEST_TMP"
+    mkdir -p "$d"
+    cp "$certs/server-cert.pem" "$certs/server-key.pem" "$d/"
+    chown -R postgres "$d"
+    chmod 0600 "$d/server-key.pem"
+    runuser -u postgres -- "$pgbin/initdb" -D "$d/data" -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8 \
+        >"$d/initdb.log" 2>&1 || { cat "$d/initdb.log" >&2; fail "initdb"; }
+    cat >>"$d/data/postgresql.conf" <<EOC
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$d'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 1100
+ssl = on
+ssl_cert_file = '$d/server-cert.pem'
+ssl_key_file = '$d/server-key.pem'
+logging_collector = off
+log_min_messages = warning
+EOC
+    cat >"$d/data/pg_hba.conf" <<EOC
+local all all              trust
+host  all osc_pw 127.0.0.1/32 scram-sha-256
+host  all all    127.0.0.1/32 trust
+EOC
+    PROXY_PG_DIR=$d
+    runuser -u postgres -- "$pgbin/pg_ctl" -D "$d/data" -l "$d/server.log" -w -t 60 start >/dev/null ||
+        { tail -n 20 "$d/server.log" >&2; fail "the test's own PostgreSQL did not start"; }
+    psql -XAtq -h 127.0.0.1 -p "$port" -U postgres -d postgres \
+        -c "CREATE ROLE osc_pw LOGIN PASSWORD 'pw-secret'" -c "CREATE DATABASE own" || fail "own server setup"
+    note "own PostgreSQL on 127.0.0.1:$port (TLS, max_connections 1100)"
+}
+
+# proxy_pg_server_ctl ACTION: pg_ctl ACTION (stop, start, restart) on it
+proxy_pg_server_ctl() {
+    local pgbin=${PGBIN:-/usr/lib/postgresql/15/bin} mode=()
+    [ "$1" = start ] || mode=(-m fast)
+    runuser -u postgres -- "$pgbin/pg_ctl" -D "$PROXY_PG_DIR/data" -l "$PROXY_PG_DIR/server.log" -w -t 60 \
+        "${mode[@]}" "$1" >/dev/null || { tail -n 20 "$PROXY_PG_DIR/server.log" >&2; fail "pg_ctl $1"; }
 }
