@@ -26,26 +26,27 @@ _proxy_cleanup() {
 trap _proxy_cleanup EXIT
 
 # proxy_start NAME PORT UPSTREAM [osc proxy options...]: the proxy in the
-# background (its pid in PROXY_PID_NAME, admin socket $TEST_TMP/NAME.sock,
-# log $TEST_TMP/NAME.log); returns once it answers on its admin socket
+# background (its pid in PROXY_PID_NAME, admin socket $TEST_TMP/NAME.sock or
+# PROXY_ADMIN, log $TEST_TMP/NAME.log); returns once it answers on its admin
+# socket
 proxy_start() {
-    local name=$1 port=$2 up=$3 pid _
+    local name=$1 port=$2 up=$3 pid _ sock=${PROXY_ADMIN:-$TEST_TMP/$1.sock}
     shift 3
     need_osc
-    "$OSC" proxy --listen "127.0.0.1:$port" --upstream "$up" --admin-socket "$TEST_TMP/$name.sock" \
+    "$OSC" proxy --listen "127.0.0.1:$port" --upstream "$up" --admin-socket "$sock" \
         --log-format text -v "$@" >"$TEST_TMP/$name.log" 2>&1 &
     pid=$!
     PROXY_PIDS+=("$pid")
     printf -v "PROXY_PID_$name" '%s' "$pid"
     for _ in $(seq 1 200); do
-        if [ -S "$TEST_TMP/$name.sock" ] && "$OSC" proxy status --admin-socket "$TEST_TMP/$name.sock" >/dev/null 2>&1; then
+        if [ -S "$sock" ] && "$OSC" proxy status --admin-socket "$sock" >/dev/null 2>&1; then
             note "proxy $name: 127.0.0.1:$port -> $up (pid $pid)"
             return 0
         fi
         kill -0 "$pid" 2>/dev/null || { cat "$TEST_TMP/$name.log" >&2; fail "proxy $name did not start"; }
         sleep 0.05
     done
-    fail "proxy $name does not answer on $TEST_TMP/$name.sock"
+    fail "proxy $name does not answer on $sock"
 }
 
 # proxy_stop NAME: SIGTERM, wait; fails on a sanitizer report or a bad exit
