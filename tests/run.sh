@@ -23,7 +23,9 @@ cd "$(dirname "$0")/.." || exit 1
 # the whole copy/replay/cutover pipeline under load, kill + resume and cleanup
 # on both engines, osc plan and the chunk checksums (with a damaged row).
 # (t_kill runs its PostgreSQL half here: t_my_resume kills and cleans up on MariaDB)
-SAN_TESTS="t_bad_input t_hostile_names t_add_column_default t_kill t_resume_kill t_resume_swap t_carry_objects t_carry_resume t_my_add_column t_my_unique t_control t_plan t_verify t_my_plan t_my_resume"
+# osc proxy: t_proxy_faults (holds, the dead-man switch, the admin socket) and
+# t_proxy_tls (TLS on both legs, both protocols' handshakes, a held writer)
+SAN_TESTS="t_bad_input t_hostile_names t_add_column_default t_kill t_resume_kill t_resume_swap t_carry_objects t_carry_resume t_my_add_column t_my_unique t_control t_plan t_verify t_my_plan t_my_resume t_proxy_faults t_proxy_tls"
 
 TIMEOUT=${OSC_TEST_TIMEOUT:-300}
 pass=0

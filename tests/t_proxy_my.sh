@@ -9,10 +9,7 @@
 #    results, LOAD DATA LOCAL INFILE, a hold that keeps a session idle in
 #    autocommit mode but lets one inside a transaction finish (SERVER_STATUS_
 #    IN_TRANS), and `osc plan --proxy` naming a session that bypasses it.
-# 3. TLS: the mariadb client with --ssl (and the proxy's certificate checked)
-#    through a proxy that terminates TLS and speaks TLS to the primary
-#    (VERIFY_IDENTITY against the primary's own CA), and every mix of
-#    plaintext and TLS on the two legs.
+# (TLS with the mariadb client is in t_proxy_tls.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_proxy.sh"
 need_my
@@ -103,40 +100,5 @@ kill "$bypass" 2>/dev/null
 my_q "KILL QUERY $(my_q "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(20)%' LIMIT 1")" 2>/dev/null
 wait "$bypass" 2>/dev/null
 
-# ---- 3. TLS on either leg ----------------------------------------------------------
-proxy_tls_certs "$TEST_TMP/tls"
-TPORT=$((PROXY_BASE_PORT + 11))
-proxy_start mytls "$TPORT" "mysql://127.0.0.1:$OSC_MY_PORT?ssl-mode=VERIFY_IDENTITY&ssl-ca=$OSC_MY_TLS_CA" \
-    --tls-cert "$TEST_TMP/tls/proxy-cert.pem" --tls-key "$TEST_TMP/tls/proxy-key.pem"
-tls_q() {
-    mariadb --no-defaults -h127.0.0.1 -P"$TPORT" -uroot --connect-timeout=5 "$@" osctest -N -B \
-        -e "SELECT 'ok', (SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'Ssl_cipher') <> ''; \\s"
-}
-# the mariadb client with --ssl, checking the proxy's certificate
-out=$(tls_q --ssl --ssl-ca="$TEST_TMP/tls/ca.pem" --ssl-verify-server-cert) || fail "mariadb --ssl through the proxy"
-echo "$out" | grep -q "^ok	1" || fail "the server leg is not TLS: $out"
-echo "$out" | grep -qE "SSL:.*Cipher in use" || fail "the client leg is not TLS: $out"
-# a client that trusts another CA is refused by its own check
-if tls_q --ssl --ssl-ca="$OSC_MY_TLS_CA" --ssl-verify-server-cert >/dev/null 2>&1; then
-    fail "a client checking against another CA connected"
-fi
-# plaintext client, TLS server leg
-out=$(tls_q --skip-ssl) || fail "a plaintext client through the TLS proxy"
-echo "$out" | grep -q "^ok	1" || fail "the server leg is not TLS for a plaintext client: $out"
-echo "$out" | grep -qE "SSL:.*Not in use" || fail "the plaintext client's leg says TLS: $out"
-# TLS client, plaintext server leg (the first proxy has no certificate: it offers no TLS)
-TPORT2=$((PROXY_BASE_PORT + 12))
-proxy_start mytls2 "$TPORT2" "mysql://127.0.0.1:$OSC_MY_PORT" \
-    --tls-cert "$TEST_TMP/tls/proxy-cert.pem" --tls-key "$TEST_TMP/tls/proxy-key.pem"
-out=$(mariadb --no-defaults -h127.0.0.1 -P"$TPORT2" -uroot --ssl --ssl-ca="$TEST_TMP/tls/ca.pem" \
-      --ssl-verify-server-cert osctest -N -B -e "SELECT 'ok'; \\s") || fail "TLS client, plaintext server leg"
-echo "$out" | grep -qE "SSL:.*Cipher in use" || fail "the client leg is not TLS: $out"
-if mariadb --no-defaults -h127.0.0.1 -P"$PORT" -uroot --ssl --ssl-verify-server-cert --ssl-ca="$TEST_TMP/tls/ca.pem" \
-    osctest -e "SELECT 1" >"$TEST_TMP/notls.out" 2>&1; then
-    fail "a client that requires TLS connected to a proxy that offers none"
-fi
-note "a proxy without --tls-cert: $(head -c 200 "$TEST_TMP/notls.out")"
-proxy_stop mytls
-proxy_stop mytls2
 proxy_stop my
 note "ok"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# t_proxy_tls — osc proxy and TLS on PostgreSQL, against a server of the
-# test's own (TLS on, SCRAM for the role osc_pw).
+# t_proxy_tls — osc proxy and TLS: PostgreSQL against a server of the
+# test's own (TLS on, SCRAM for the role osc_pw), and MariaDB.
 #
 # - psql with sslmode=require and sslmode=verify-full (the proxy's
 #   certificate checked against its CA; another CA refused) through a proxy
@@ -16,6 +16,12 @@
 # - Plaintext sent after SSLRequest, before the handshake (CVE-2021-23214),
 #   is refused, not read as if it came inside TLS; likewise a server that
 #   sends bytes after its 'S' (CVE-2021-23222).
+# - MariaDB: the mariadb client with --ssl (the proxy's certificate checked)
+#   through a proxy that terminates TLS and speaks TLS to the primary
+#   (VERIFY_IDENTITY against the primary's own CA), and every mix of
+#   plaintext and TLS on the two legs; the mirrored writer through the TLS
+#   server leg, held once, its table equal to the mirror; a client that
+#   requires TLS is refused by a proxy that offers none.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_proxy.sh"
 
@@ -115,6 +121,50 @@ grep -q "the server sent data before the TLS handshake" "$TEST_TMP/fake.out" ||
 kill "$fake" 2>/dev/null
 wait "$fake" 2>/dev/null
 
+# ---- MariaDB: the mariadb client with --ssl -----------------------------------------
+need_my
+TPORT=$((PROXY_BASE_PORT + 25))
+proxy_start mytls "$TPORT" "mysql://127.0.0.1:$OSC_MY_PORT?ssl-mode=VERIFY_IDENTITY&ssl-ca=$OSC_MY_TLS_CA" \
+    --tls-cert "$CERTS/proxy-cert.pem" --tls-key "$CERTS/proxy-key.pem"
+tls_q() {
+    mariadb --no-defaults -h127.0.0.1 -P"$TPORT" -uroot --connect-timeout=5 "$@" osctest -N -B \
+        -e "SELECT 'ok', (SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'Ssl_cipher') <> ''; \\s"
+}
+# the mariadb client with --ssl, checking the proxy's certificate
+out=$(tls_q --ssl --ssl-ca="$CERTS/ca.pem" --ssl-verify-server-cert) || fail "mariadb --ssl through the proxy"
+echo "$out" | grep -q "^ok	1" || fail "the server leg is not TLS: $out"
+echo "$out" | grep -qE "SSL:.*Cipher in use" || fail "the client leg is not TLS: $out"
+# a client that trusts another CA is refused by its own check
+if tls_q --ssl --ssl-ca="$OSC_MY_TLS_CA" --ssl-verify-server-cert >/dev/null 2>&1; then
+    fail "a client checking against another CA connected"
+fi
+# plaintext client, TLS server leg
+out=$(tls_q --skip-ssl) || fail "a plaintext client through the TLS proxy"
+echo "$out" | grep -q "^ok	1" || fail "the server leg is not TLS for a plaintext client: $out"
+echo "$out" | grep -qE "SSL:.*Not in use" || fail "the plaintext client's leg says TLS: $out"
+# TLS client, plaintext server leg (the first proxy has no certificate: it offers no TLS)
+TPORT2=$((PROXY_BASE_PORT + 26))
+proxy_start mytls2 "$TPORT2" "mysql://127.0.0.1:$OSC_MY_PORT" \
+    --tls-cert "$CERTS/proxy-cert.pem" --tls-key "$CERTS/proxy-key.pem"
+out=$(mariadb --no-defaults -h127.0.0.1 -P"$TPORT2" -uroot --ssl --ssl-ca="$CERTS/ca.pem" \
+      --ssl-verify-server-cert osctest -N -B -e "SELECT 'ok'; \\s") || fail "TLS client, plaintext server leg"
+echo "$out" | grep -qE "SSL:.*Cipher in use" || fail "the client leg is not TLS: $out"
+# the mirrored writer (prepared statements) through the TLS server leg, held once
+my_fixture int tw tw_ref 2000
+WRITER_RATE=300 OSC_MY_URL=mysql://root@127.0.0.1:$TPORT/osctest start_mywriter int tw tw_ref
+"$OSC" proxy hold --admin-socket "$TEST_TMP/mytls.sock" --for 300ms >"$TEST_TMP/myhold.out" 2>&1 ||
+    fail "hold through the TLS proxy: $(cat "$TEST_TMP/myhold.out")"
+grep -q "^released .*requests=1" "$TEST_TMP/myhold.out" || fail "the writer was not held: $(cat "$TEST_TMP/myhold.out")"
+sleep 0.5
+stop_mywriter
+my_tables_equal tw tw_ref "*"
+NPORT=$((PROXY_BASE_PORT + 27))
+proxy_start mynotls "$NPORT" "mysql://127.0.0.1:$OSC_MY_PORT"
+if mariadb --no-defaults -h127.0.0.1 -P"$NPORT" -uroot --ssl --ssl-verify-server-cert --ssl-ca="$CERTS/ca.pem" \
+    osctest -e "SELECT 1" >"$TEST_TMP/notls.out" 2>&1; then
+    fail "a client that requires TLS connected to a proxy that offers none"
+fi
+note "a proxy without --tls-cert: $(head -c 200 "$TEST_TMP/notls.out")"
 proxy_status tls | sed 's/^/#   /' | head -n 5
-for p in fake badca plainup tls; do proxy_stop "$p"; done
+for p in fake badca plainup tls mytls mytls2 mynotls; do proxy_stop "$p"; done
 note "ok"
