@@ -41,19 +41,13 @@
 static bool proxy_ids(const char *path, const char *engine, uint32_t **ids, int *n, OscErr *e)
 {
 	int fd;
-	char *line = malloc(65536);
+	char *line = NULL;
 	bool ok = false;
 	*ids = NULL;
 	*n = 0;
-	if (line == NULL) {
-		err_set(e, OSC_EXIT_FAILED, "out of memory");
+	if (!px_client_connect(path, &fd, e))
 		return false;
-	}
-	if (!px_client_connect(path, &fd, e)) {
-		free(line);
-		return false;
-	}
-	if (!px_client_request(fd, "sessions", line, 65536, 5000, e))
+	if ((line = px_client_ask(fd, "sessions", 5000, e)) == NULL)
 		goto out;
 	size_t el = strlen(engine);
 	if (strncmp(line, "ok ", 3) != 0 || strncmp(line + 3, engine, el) != 0 ||
@@ -192,7 +186,7 @@ bool proxy_hold_check(Osc *o, OscErr *e)
 void proxy_hold_begin(Osc *o, ProxyHold *h)
 {
 	OscErr e;
-	char line[4096];
+	char *line;
 	h->fd = -1;
 	h->since_ms = now_ms();
 	if (o->opt.proxy_socket == NULL)
@@ -202,7 +196,7 @@ void proxy_hold_begin(Osc *o, ProxyHold *h)
 		log_msg(&o->log, LOG_WARN, "proxy: cannot hold the application (%s): swapping without the hold", e.msg);
 		return;
 	}
-	if (!px_client_request(h->fd, "hold", line, sizeof(line), HOLD_ANSWER_MS, &e)) {
+	if ((line = px_client_ask(h->fd, "hold", HOLD_ANSWER_MS, &e)) == NULL) {
 		log_msg(&o->log, LOG_WARN, "proxy: the hold failed (%s): swapping without it", e.msg);
 		close(h->fd);
 		h->fd = -1;
@@ -224,21 +218,23 @@ void proxy_hold_begin(Osc *o, ProxyHold *h)
 		warn_bypass(o);
 	} else {
 		log_msg(&o->log, LOG_WARN, "proxy: unexpected answer to hold (%s): swapping without it", line);
+		free(line);
 		close(h->fd);
 		h->fd = -1;
 		return;
 	}
+	free(line);
 	fault_point(o, "proxy-held");
 }
 
 void proxy_hold_end(Osc *o, ProxyHold *h)
 {
 	OscErr e;
-	char line[512];
+	char *line;
 	if (h->fd < 0)
 		return;
 	err_clear(&e);
-	if (px_client_request(h->fd, "release", line, sizeof(line), 10000, &e)) {
+	if ((line = px_client_ask(h->fd, "release", 10000, &e)) != NULL) {
 		long long held;
 		int sessions, requests;
 		if (strncmp(line, "released max-hold", 17) == 0)
@@ -248,6 +244,7 @@ void proxy_hold_end(Osc *o, ProxyHold *h)
 			        held, requests);
 		else
 			log_msg(&o->log, LOG_WARN, "proxy: unexpected answer to release: %s", line);
+		free(line);
 	} else {
 		/* closing the connection releases too */
 		log_msg(&o->log, LOG_WARN, "proxy: release: %s (the proxy releases when the connection closes)", e.msg);

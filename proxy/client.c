@@ -41,37 +41,61 @@ bool px_client_connect(const char *path, int *fd, OscErr *e)
 	return true;
 }
 
-/* Reads one line (without its newline) within timeout_ms. */
-static bool read_line(int fd, char *out, size_t outsz, int timeout_ms, OscErr *e)
+#define ANSWER_MAX (64 * 1024 * 1024) /* "sessions" of a proxy with a million clients */
+
+/* Reads one line (without its newline) within timeout_ms into a malloc'd
+ * string.  Peeks before it reads, so that it never takes bytes past the
+ * newline: what follows belongs to the next answer. */
+static char *read_line(int fd, int timeout_ms, OscErr *e)
 {
-	size_t got = 0;
+	size_t got = 0, cap = 4096;
+	char *out = malloc(cap);
 	int64_t deadline = px_now_ms() + timeout_ms;
+	if (out == NULL) {
+		err_set(e, OSC_EXIT_FAILED, "out of memory");
+		return NULL;
+	}
 	for (;;) {
 		int64_t left = deadline - px_now_ms();
 		struct pollfd p = { fd, POLLIN, 0 };
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
 			err_set(e, OSC_EXIT_FAILED, "the proxy did not answer within %dms", timeout_ms);
-			return false;
+			goto fail;
 		}
-		/* a byte at a time: the answer is one short line, and what follows
-		 * it belongs to the next read */
-		char c;
-		ssize_t n = read(fd, &c, 1);
+		if (cap - got < 2048) {
+			if (cap >= ANSWER_MAX) {
+				err_set(e, OSC_EXIT_FAILED, "the proxy's answer is too long");
+				goto fail;
+			}
+			char *grown = realloc(out, cap * 2);
+			if (grown == NULL) {
+				err_set(e, OSC_EXIT_FAILED, "out of memory");
+				goto fail;
+			}
+			out = grown;
+			cap *= 2;
+		}
+		ssize_t n = recv(fd, out + got, cap - got - 1, MSG_PEEK);
 		if (n <= 0) {
 			err_set(e, OSC_EXIT_FAILED, "the proxy closed the admin connection%s%s", n < 0 ? ": " : "",
 			        n < 0 ? strerror(errno) : "");
-			return false;
+			goto fail;
 		}
-		if (c == '\n')
-			break;
-		if (got + 1 >= outsz) {
-			err_set(e, OSC_EXIT_FAILED, "the proxy's answer is too long");
-			return false;
+		char *nl = memchr(out + got, '\n', (size_t)n);
+		size_t take = nl ? (size_t)(nl - (out + got)) + 1 : (size_t)n;
+		if (recv(fd, out + got, take, 0) != (ssize_t)take) {
+			err_set(e, OSC_EXIT_FAILED, "the proxy's admin connection: %s", strerror(errno));
+			goto fail;
 		}
-		out[got++] = c;
+		got += take;
+		if (nl) {
+			out[got - 1] = '\0';
+			return out;
+		}
 	}
-	out[got] = '\0';
-	return true;
+fail:
+	free(out);
+	return NULL;
 }
 
 static bool send_line(int fd, const char *cmd, OscErr *e)
@@ -84,9 +108,9 @@ static bool send_line(int fd, const char *cmd, OscErr *e)
 	return true;
 }
 
-bool px_client_request(int fd, const char *cmd, char *out, size_t outsz, int timeout_ms, OscErr *e)
+char *px_client_ask(int fd, const char *cmd, int timeout_ms, OscErr *e)
 {
-	return send_line(fd, cmd, e) && read_line(fd, out, outsz, timeout_ms, e);
+	return send_line(fd, cmd, e) ? read_line(fd, timeout_ms, e) : NULL;
 }
 
 int px_client_status(const char *path, bool json)
@@ -135,20 +159,22 @@ int px_client_hold(const char *path, int64_t for_ms)
 {
 	OscErr e;
 	int fd;
-	char line[8192];
+	char *line;
 	err_clear(&e);
 	if (!px_client_connect(path, &fd, &e)) {
 		fprintf(stderr, "osc: error: %s\n", e.msg);
 		return OSC_EXIT_INPUT;
 	}
-	if (!px_client_request(fd, "hold", line, sizeof(line), 120000, &e)) {
+	if ((line = px_client_ask(fd, "hold", 120000, &e)) == NULL) {
 		fprintf(stderr, "osc: error: %s\n", e.msg);
 		close(fd);
 		return OSC_EXIT_FAILED;
 	}
 	printf("%s\n", line);
 	fflush(stdout);
-	if (strncmp(line, "error", 5) == 0) {
+	bool refused = strncmp(line, "error", 5) == 0;
+	free(line);
+	if (refused) {
 		close(fd);
 		return OSC_EXIT_FAILED;
 	}
@@ -175,8 +201,9 @@ int px_client_hold(const char *path, int64_t for_ms)
 			break;
 		if (r > 0 && (p[0].revents & (POLLIN | POLLHUP))) {
 			/* the proxy spoke first: it released by itself (max hold) */
-			if (read_line(fd, line, sizeof(line), 1000, &e))
+			if ((line = read_line(fd, 1000, &e)) != NULL)
 				printf("%s\n", line);
+			free(line);
 			close(fd);
 			return OSC_EXIT_OK;
 		}
@@ -186,12 +213,13 @@ int px_client_hold(const char *path, int64_t for_ms)
 				break;
 		}
 	}
-	if (!px_client_request(fd, "release", line, sizeof(line), 10000, &e)) {
+	if ((line = px_client_ask(fd, "release", 10000, &e)) == NULL) {
 		fprintf(stderr, "osc: error: %s\n", e.msg);
 		close(fd);
 		return OSC_EXIT_FAILED;
 	}
 	printf("%s\n", line);
+	free(line);
 	close(fd);
 	return OSC_EXIT_OK;
 }

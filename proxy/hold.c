@@ -63,7 +63,7 @@ static void answer(PxHolder *h, bool drained)
 	struct evbuffer *b = evbuffer_new();
 	if (b == NULL)
 		return;
-	px_status_busy(px, b, 20);
+	px_status_busy(px, b, 10);
 	size_t n = evbuffer_get_length(b);
 	char *list = malloc(n + 1);
 	if (list) {

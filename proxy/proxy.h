@@ -27,9 +27,9 @@ int proxy_main(int argc, char **argv);
 /* Connects to the admin socket at path: the fd in *fd.  A path that answers
  * nothing is an exit-2 error (bad input). */
 bool px_client_connect(const char *path, int *fd, OscErr *e) MUSTCHECK;
-/* Sends one command line and reads one answer line (without its newline)
- * into out, waiting at most timeout_ms.  False (exit 1) when the proxy
- * closed, did not answer in time, or the line did not fit. */
-bool px_client_request(int fd, const char *cmd, char *out, size_t outsz, int timeout_ms, OscErr *e) MUSTCHECK;
+/* Sends one command line and returns the answer's first line (without its
+ * newline; the caller frees it), waiting at most timeout_ms.  NULL (exit 1)
+ * when the proxy closed or did not answer in time. */
+char *px_client_ask(int fd, const char *cmd, int timeout_ms, OscErr *e) MUSTCHECK;
 
 #endif
