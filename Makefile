@@ -3,6 +3,7 @@
 #   make test            install packages (root, apt-get), build, run every test
 #   make demo            install, build, run an online ALTER on a 1M-row demo table
 #   make bench           osc against a raw copy, a blocking ALTER, pg_repack and pt-osc (bench/)
+#   make bench-proxy     what osc proxy costs and what its held swaps buy (bench/proxy.sh)
 #   make SANITIZER=address,undefined   a sanitizer build in build-san/
 #   make WERROR=1        warnings are errors (CI)
 
@@ -30,7 +31,7 @@ CORE_SRC := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard replicator/*
 CORE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRC))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
-.PHONY: all test unit deps demo bench clean san
+.PHONY: all test unit deps demo bench bench-proxy clean san
 all: $(BUILD)/osc $(BUILD)/writer $(BUILD)/mywriter $(BUILD)/pgconns
 
 $(BUILD)/%.o: %.c $(wildcard src/*.h replicator/*.h cutover/*.h proxy/*.h)
@@ -76,6 +77,10 @@ bench:
 	OSC_BENCH=1 scripts/install-deps.sh
 	$(MAKE) all
 	QUICK=$(QUICK) ROWS=$(ROWS) ENGINES="$(ENGINES)" bench/run.sh
+
+bench-proxy:
+	$(MAKE) all
+	QUICK=$(QUICK) bench/proxy.sh
 
 clean:
 	rm -rf build build-san

@@ -2,7 +2,7 @@
  * daemon.c — `osc proxy`: the command line, the event loop, and the two
  * client commands.
  *
- *   osc proxy --listen HOST:PORT --upstream URL [--admin-socket PATH]
+ *   osc proxy --listen ADDRESS:PORT --upstream URL [--admin-socket PATH]
  *             [--tls-cert FILE --tls-key FILE] [--drain-timeout DUR]
  *             [--max-hold DUR] [--max-clients N] [--log-format text|json]
  *             [--log-file FILE] [-q] [-v]
@@ -74,7 +74,7 @@ typedef struct ProxyArgs {
 
 static void usage(void)
 {
-	fputs("usage: osc proxy --listen HOST:PORT --upstream URL [options]   the proxy (foreground)\n"
+	fputs("usage: osc proxy --listen ADDRESS:PORT --upstream URL [options]   the proxy (foreground)\n"
 	      "       osc proxy status --admin-socket PATH [--format json]      its state\n"
 	      "       osc proxy hold --admin-socket PATH [--for DUR]            hold the application by hand\n"
 	      "\n"
@@ -82,7 +82,7 @@ static void usage(void)
 	      "its sessions at transaction boundaries for the swap.\n"
 	      "\n"
 	      "options:\n"
-	      "  --listen HOST:PORT      address to accept clients on (127.0.0.1:6432, [::1]:6432)\n"
+	      "  --listen ADDRESS:PORT   where clients connect (127.0.0.1:6432, [::1]:6432)\n"
 	      "  --upstream URL          postgres://host:port[?sslmode=...&sslrootcert=F] or\n"
 	      "                          mysql://host:port[?ssl-mode=...&ssl-ca=F]; credentials in it are ignored\n"
 	      "  --admin-socket PATH     the admin socket osc and `osc proxy status` use (mode 0600; default\n"
@@ -331,6 +331,15 @@ static int run(const ProxyArgs *a)
 		err_set(&e, OSC_EXIT_FAILED, "osc proxy: cannot create the event loop");
 		goto fail;
 	}
+	char admin[108];
+	if (a->admin)
+		snprintf(admin, sizeof(admin), "%s", a->admin);
+	else if (!default_admin(admin, sizeof(admin), listen_port(&ls), &e))
+		goto fail;
+	/* the admin socket first: its checks are about the command line, the
+	 * port may be someone else's for a moment */
+	if (!px_admin_listen(&px, admin, &e))
+		goto fail;
 	px.listener = evconnlistener_new_bind(px.base, on_accept, &px,
 	                                      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024,
 	                                      (struct sockaddr *)&ls, lslen);
@@ -340,13 +349,6 @@ static int run(const ProxyArgs *a)
 		goto fail;
 	}
 	evconnlistener_set_error_cb(px.listener, on_accept_error);
-	char admin[108];
-	if (a->admin)
-		snprintf(admin, sizeof(admin), "%s", a->admin);
-	else if (!default_admin(admin, sizeof(admin), listen_port(&ls), &e))
-		goto fail;
-	if (!px_admin_listen(&px, admin, &e))
-		goto fail;
 	px.sig_int = evsignal_new(px.base, SIGINT, on_signal, &px);
 	px.sig_term = evsignal_new(px.base, SIGTERM, on_signal, &px);
 	if (px.sig_int == NULL || px.sig_term == NULL || event_add(px.sig_int, NULL) != 0 ||

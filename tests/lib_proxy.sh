@@ -25,28 +25,45 @@ _proxy_cleanup() {
 }
 trap _proxy_cleanup EXIT
 
-# proxy_start NAME PORT UPSTREAM [osc proxy options...]: the proxy in the
-# background (its pid in PROXY_PID_NAME, admin socket $TEST_TMP/NAME.sock or
-# PROXY_ADMIN, log $TEST_TMP/NAME.log); returns once it answers on its admin
-# socket
+# proxy_next_port PORT: the next port of the tests' range after PORT
+proxy_next_port() {
+    echo $((PROXY_BASE_PORT + ($1 - PROXY_BASE_PORT + 1) % 100))
+}
+
+# proxy_start NAME PORTVAR UPSTREAM [osc proxy options...]: the proxy in the
+# background on the port in the variable PORTVAR (its pid in PROXY_PID_NAME,
+# admin socket $TEST_TMP/NAME.sock or PROXY_ADMIN, log $TEST_TMP/NAME.log);
+# returns once it answers on its admin socket. The range's ports are in the
+# kernel's ephemeral range, so a client's connection (or its TIME_WAIT) may
+# hold one for a while: on "Address already in use" the next port of the
+# range is taken, and PORTVAR is set to the port the proxy got.
 proxy_start() {
-    local name=$1 port=$2 up=$3 pid _ sock=${PROXY_ADMIN:-$TEST_TMP/$1.sock}
+    local name=$1 portvar=$2 up=$3 pid _ try sock=${PROXY_ADMIN:-$TEST_TMP/$1.sock}
+    local port=${!2}
     shift 3
     need_osc
-    "$OSC" proxy --listen "127.0.0.1:$port" --upstream "$up" --admin-socket "$sock" \
-        --log-format text -v "$@" >"$TEST_TMP/$name.log" 2>&1 &
-    pid=$!
-    PROXY_PIDS+=("$pid")
-    printf -v "PROXY_PID_$name" '%s' "$pid"
-    for _ in $(seq 1 200); do
-        if [ -S "$sock" ] && "$OSC" proxy status --admin-socket "$sock" >/dev/null 2>&1; then
-            note "proxy $name: 127.0.0.1:$port -> $up (pid $pid)"
-            return 0
-        fi
-        kill -0 "$pid" 2>/dev/null || { cat "$TEST_TMP/$name.log" >&2; fail "proxy $name did not start"; }
-        sleep 0.05
+    for ((try = 0; try < 100; try++)); do
+        "$OSC" proxy --listen "127.0.0.1:$port" --upstream "$up" --admin-socket "$sock" \
+            --log-format text -v "$@" >"$TEST_TMP/$name.log" 2>&1 &
+        pid=$!
+        PROXY_PIDS+=("$pid")
+        printf -v "PROXY_PID_$name" '%s' "$pid"
+        for _ in $(seq 1 200); do
+            if [ -S "$sock" ] && "$OSC" proxy status --admin-socket "$sock" >/dev/null 2>&1; then
+                printf -v "$portvar" '%s' "$port"
+                note "proxy $name: 127.0.0.1:$port -> $up (pid $pid)"
+                return 0
+            fi
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.05
+        done
+        kill -0 "$pid" 2>/dev/null && fail "proxy $name does not answer on $sock"
+        wait "$pid" 2>/dev/null
+        grep -q "Address already in use" "$TEST_TMP/$name.log" || { cat "$TEST_TMP/$name.log" >&2; fail "proxy $name did not start"; }
+        note "port $port is taken: trying the next one"
+        port=$(proxy_next_port "$port")
     done
-    fail "proxy $name does not answer on $sock"
+    fail "proxy $name: no free port in $PROXY_BASE_PORT-$((PROXY_BASE_PORT + 99))"
 }
 
 # proxy_stop NAME: SIGTERM, wait; fails on a sanitizer report or a bad exit
@@ -138,14 +155,16 @@ proxy_tls_certs() {
     chmod 0600 "$d"/*-key.pem
 }
 
-# proxy_pg_server DIR PORT CERTDIR: a PostgreSQL of the test's own on PORT
-# (the shared test servers allow 100 connections and speak no TLS): TLS with
-# CERTDIR's server-cert.pem (signed by srvca.pem), max_connections 1100, the
-# role osc_pw (password pw-secret, SCRAM) beside trust for the rest; stopped
-# when the test exits
+# proxy_pg_server DIR PORTVAR CERTDIR: a PostgreSQL of the test's own on the
+# port in PORTVAR (the next free one of the range if it is taken; PORTVAR is
+# set to it; the shared test servers allow 100 connections and speak no
+# TLS): TLS with CERTDIR's server-cert.pem (signed by srvca.pem),
+# max_connections 1100, the role osc_pw (password pw-secret, SCRAM) beside
+# trust for the rest; stopped when the test exits
 PROXY_PG_DIR=
 proxy_pg_server() {
-    local d=$1 port=$2 certs=$3 pgbin=${PGBIN:-/usr/lib/postgresql/15/bin} _
+    local d=$1 portvar=$2 certs=$3 pgbin=${PGBIN:-/usr/lib/postgresql/15/bin} try
+    local port=${!2}
     chmod 0755 "$TEST_TMP"
     mkdir -p "$d"
     cp "$certs/server-cert.pem" "$certs/server-key.pem" "$d/"
@@ -155,7 +174,6 @@ proxy_pg_server() {
         >"$d/initdb.log" 2>&1 || { cat "$d/initdb.log" >&2; fail "initdb"; }
     cat >>"$d/data/postgresql.conf" <<EOC
 listen_addresses = '127.0.0.1'
-port = $port
 unix_socket_directories = '$d'
 fsync = off
 synchronous_commit = off
@@ -173,8 +191,16 @@ host  all osc_pw 127.0.0.1/32 scram-sha-256
 host  all all    127.0.0.1/32 trust
 EOC
     PROXY_PG_DIR=$d
-    runuser -u postgres -- "$pgbin/pg_ctl" -D "$d/data" -l "$d/server.log" -w -t 60 start >/dev/null ||
-        { tail -n 20 "$d/server.log" >&2; fail "the test's own PostgreSQL did not start"; }
+    for ((try = 0; try < 10; try++)); do
+        if runuser -u postgres -- "$pgbin/pg_ctl" -D "$d/data" -l "$d/server.log" -w -t 60 -o "-p $port" \
+            start >/dev/null; then
+            break
+        fi
+        grep -q "Address already in use" "$d/server.log" || { tail -n 20 "$d/server.log" >&2; fail "the test's own PostgreSQL did not start"; }
+        port=$(proxy_next_port "$port")
+    done
+    echo "port = $port" >>"$d/data/postgresql.conf" # for restarts
+    printf -v "$portvar" '%s' "$port"
     psql -XAtq -h 127.0.0.1 -p "$port" -U postgres -d postgres \
         -c "CREATE ROLE osc_pw LOGIN PASSWORD 'pw-secret'" -c "CREATE DATABASE own" || fail "own server setup"
     note "own PostgreSQL on 127.0.0.1:$port (TLS, max_connections 1100)"

@@ -24,10 +24,10 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null
 
 proxy_tls_certs "$TEST_TMP/tls"
 DPORT=$((PROXY_BASE_PORT + 91))
-proxy_pg_server "$TEST_TMP/own" "$DPORT" "$TEST_TMP/tls"
+proxy_pg_server "$TEST_TMP/own" DPORT "$TEST_TMP/tls"
 PORT=$((PROXY_BASE_PORT + 30))
 SOCK=$TEST_TMP/c.sock
-proxy_start c "$PORT" "postgres://127.0.0.1:$DPORT?sslmode=disable"
+proxy_start c PORT "postgres://127.0.0.1:$DPORT?sslmode=disable"
 CONNINFO="host=127.0.0.1 port=$PORT dbname=own user=postgres sslmode=disable connect_timeout=20"
 
 # pc_answer K: waits (60 s) for pgconns' K-th "done" line and prints it

@@ -23,9 +23,9 @@
 
 PORT=$((PROXY_BASE_PORT + 40))
 SOCK=$TEST_TMP/f.sock
+proxy_start f PORT "postgres://127.0.0.1:$OSC_PG_PORT" --drain-timeout 500ms --max-hold 1500ms
 PX=postgres://postgres@127.0.0.1:$PORT/osctest
 PXC="host=127.0.0.1 port=$PORT dbname=osctest user=postgres"
-proxy_start f "$PORT" "postgres://127.0.0.1:$OSC_PG_PORT" --drain-timeout 500ms --max-hold 1500ms
 chmod 0755 "$TEST_TMP"
 
 # ---- bad input ---------------------------------------------------------------
@@ -36,7 +36,7 @@ rows=$(osc_state_rows ft)
 expect_osc 2 --table ft --alter "ADD COLUMN c int" --proxy "$TEST_TMP/nothing.sock"
 grep -q "no osc proxy answers on" "$OSC_ERR" || fail "unclear error for a missing proxy"
 MYPORT=$((PROXY_BASE_PORT + 41))
-proxy_start fmy "$MYPORT" "mysql://127.0.0.1:${OSC_MY_PORT:-3306}"
+proxy_start fmy MYPORT "mysql://127.0.0.1:${OSC_MY_PORT:-3306}"
 expect_osc 2 --table ft --alter "ADD COLUMN c int" --proxy "$TEST_TMP/fmy.sock"
 grep -q "is not a postgresql proxy" "$OSC_ERR" || fail "unclear error for a proxy of the other protocol"
 proxy_stop fmy
@@ -79,7 +79,8 @@ grep -q "not ours" "$TEST_TMP/bad.out" || fail "unclear error for another user's
 
 # ---- the admin socket: 0600, and its peer's uid checked -------------------------
 assert_eq 600 "$(stat -c %a "$SOCK")" "the admin socket's mode"
-PROXY_ADMIN=$TEST_TMP/shared/peer.sock proxy_start peer "$((PROXY_BASE_PORT + 43))" "postgres://127.0.0.1:$OSC_PG_PORT"
+PEERPORT=$((PROXY_BASE_PORT + 43))
+PROXY_ADMIN=$TEST_TMP/shared/peer.sock proxy_start peer PEERPORT "postgres://127.0.0.1:$OSC_PG_PORT"
 chmod 0666 "$TEST_TMP/shared/peer.sock" # an operator's mistake: the uid check still holds
 out=$(runuser -u nobody -- socat -u "UNIX-CONNECT:$TEST_TMP/shared/peer.sock" - 2>&1)
 [[ $out == "error permission denied"* ]] || fail "another user got an answer: $out"

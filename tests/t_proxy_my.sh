@@ -16,8 +16,8 @@ need_my
 
 PORT=$((PROXY_BASE_PORT + 10))
 SOCK=$TEST_TMP/my.sock
+proxy_start my PORT "mysql://127.0.0.1:$OSC_MY_PORT"
 PXURL=mysql://root@127.0.0.1:$PORT/osctest
-proxy_start my "$PORT" "mysql://127.0.0.1:$OSC_MY_PORT"
 
 # px_q SQL [mariadb args...]: through the proxy
 px_q() {

@@ -21,8 +21,8 @@
 
 PORT=$((PROXY_BASE_PORT + 1))
 SOCK=$TEST_TMP/pg.sock
+proxy_start pg PORT "postgres://127.0.0.1:$OSC_PG_PORT"
 PX=postgres://postgres@127.0.0.1:$PORT/osctest
-proxy_start pg "$PORT" "postgres://127.0.0.1:$OSC_PG_PORT"
 
 # held swaps: every run says it held, released, and needed one attempt
 check_held_run() {

@@ -28,10 +28,10 @@
 CERTS=$TEST_TMP/tls
 proxy_tls_certs "$CERTS"
 DPORT=$((PROXY_BASE_PORT + 90))
-proxy_pg_server "$TEST_TMP/own" "$DPORT" "$CERTS"
+proxy_pg_server "$TEST_TMP/own" DPORT "$CERTS"
 
 APORT=$((PROXY_BASE_PORT + 20))
-proxy_start tls "$APORT" "postgres://127.0.0.1:$DPORT?sslmode=verify-full&sslrootcert=$CERTS/srvca.pem" \
+proxy_start tls APORT "postgres://127.0.0.1:$DPORT?sslmode=verify-full&sslrootcert=$CERTS/srvca.pem" \
     --tls-cert "$CERTS/proxy-cert.pem" --tls-key "$CERTS/proxy-key.pem"
 A="host=127.0.0.1 port=$APORT dbname=own user=postgres"
 # through the proxy, what the server sees of the session's own leg
@@ -66,7 +66,7 @@ grep -q "channel binding" "$TEST_TMP/prefer.out" || fail "unexpected error: $(ca
 note "channel_binding=prefer, TLS on both legs: $(tail -n 1 "$TEST_TMP/prefer.out")"
 # with the server leg in plaintext the default works (the server offers no -PLUS)
 PPORT=$((PROXY_BASE_PORT + 21))
-proxy_start plainup "$PPORT" "postgres://127.0.0.1:$DPORT?sslmode=disable" \
+proxy_start plainup PPORT "postgres://127.0.0.1:$DPORT?sslmode=disable" \
     --tls-cert "$CERTS/proxy-cert.pem" --tls-key "$CERTS/proxy-key.pem"
 r=$(psql "host=127.0.0.1 port=$PPORT dbname=own user=osc_pw sslmode=verify-full sslrootcert=$CERTS/ca.pem" \
     -XAtc "SELECT current_user || ' ' || (SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid())") ||
@@ -80,7 +80,7 @@ unset PGPASSWORD
 
 # the server's certificate signed by a CA the upstream URL does not trust
 BPORT=$((PROXY_BASE_PORT + 22))
-proxy_start badca "$BPORT" "postgres://127.0.0.1:$DPORT?sslmode=verify-full&sslrootcert=$CERTS/ca.pem"
+proxy_start badca BPORT "postgres://127.0.0.1:$DPORT?sslmode=verify-full&sslrootcert=$CERTS/ca.pem"
 if psql "host=127.0.0.1 port=$BPORT dbname=own user=postgres sslmode=disable" -XAtc "SELECT 1" \
     >"$TEST_TMP/badca.out" 2>&1; then
     fail "the proxy reached a server whose certificate its CA did not sign"
@@ -107,11 +107,20 @@ assert_eq S "$reply" "the proxy's answer to SSLRequest"
 
 # CVE-2021-23222: a server that sends bytes behind its 'S'
 FPORT=$((PROXY_BASE_PORT + 23))
-socat "TCP-LISTEN:$FPORT,bind=127.0.0.1,reuseaddr,fork" SYSTEM:"head -c 8 >/dev/null; printf 'SEXTRA'; sleep 5" &
-fake=$!
-for _ in $(seq 1 50); do (exec 6<>"/dev/tcp/127.0.0.1/$FPORT") 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 20); do
+    socat "TCP-LISTEN:$FPORT,bind=127.0.0.1,reuseaddr,fork" SYSTEM:"head -c 8 >/dev/null; printf 'SEXTRA'; sleep 5" \
+        2>"$TEST_TMP/socat.err" &
+    fake=$!
+    for _ in $(seq 1 50); do
+        (exec 6<>"/dev/tcp/127.0.0.1/$FPORT") 2>/dev/null && break 2
+        kill -0 "$fake" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill "$fake" 2>/dev/null
+    FPORT=$(proxy_next_port "$FPORT") # taken (a client's ephemeral port): the next one
+done
 CPORT=$((PROXY_BASE_PORT + 24))
-proxy_start fake "$CPORT" "postgres://127.0.0.1:$FPORT?sslmode=require"
+proxy_start fake CPORT "postgres://127.0.0.1:$FPORT?sslmode=require"
 if psql "host=127.0.0.1 port=$CPORT dbname=own user=postgres sslmode=disable connect_timeout=5" -XAtc "SELECT 1" \
     >"$TEST_TMP/fake.out" 2>&1; then
     fail "the proxy went on after a server sent data behind its 'S'"
@@ -124,7 +133,7 @@ wait "$fake" 2>/dev/null
 # ---- MariaDB: the mariadb client with --ssl -----------------------------------------
 need_my
 TPORT=$((PROXY_BASE_PORT + 25))
-proxy_start mytls "$TPORT" "mysql://127.0.0.1:$OSC_MY_PORT?ssl-mode=VERIFY_IDENTITY&ssl-ca=$OSC_MY_TLS_CA" \
+proxy_start mytls TPORT "mysql://127.0.0.1:$OSC_MY_PORT?ssl-mode=VERIFY_IDENTITY&ssl-ca=$OSC_MY_TLS_CA" \
     --tls-cert "$CERTS/proxy-cert.pem" --tls-key "$CERTS/proxy-key.pem"
 tls_q() {
     mariadb --no-defaults -h127.0.0.1 -P"$TPORT" -uroot --connect-timeout=5 "$@" osctest -N -B \
@@ -144,7 +153,7 @@ echo "$out" | grep -q "^ok	1" || fail "the server leg is not TLS for a plaintext
 echo "$out" | grep -qE "SSL:.*Not in use" || fail "the plaintext client's leg says TLS: $out"
 # TLS client, plaintext server leg (the first proxy has no certificate: it offers no TLS)
 TPORT2=$((PROXY_BASE_PORT + 26))
-proxy_start mytls2 "$TPORT2" "mysql://127.0.0.1:$OSC_MY_PORT" \
+proxy_start mytls2 TPORT2 "mysql://127.0.0.1:$OSC_MY_PORT" \
     --tls-cert "$CERTS/proxy-cert.pem" --tls-key "$CERTS/proxy-key.pem"
 out=$(mariadb --no-defaults -h127.0.0.1 -P"$TPORT2" -uroot --ssl --ssl-ca="$CERTS/ca.pem" \
       --ssl-verify-server-cert osctest -N -B -e "SELECT 'ok'; \\s") || fail "TLS client, plaintext server leg"
@@ -159,7 +168,7 @@ sleep 0.5
 stop_mywriter
 my_tables_equal tw tw_ref "*"
 NPORT=$((PROXY_BASE_PORT + 27))
-proxy_start mynotls "$NPORT" "mysql://127.0.0.1:$OSC_MY_PORT"
+proxy_start mynotls NPORT "mysql://127.0.0.1:$OSC_MY_PORT"
 if mariadb --no-defaults -h127.0.0.1 -P"$NPORT" -uroot --ssl --ssl-verify-server-cert --ssl-ca="$CERTS/ca.pem" \
     osctest -e "SELECT 1" >"$TEST_TMP/notls.out" 2>&1; then
     fail "a client that requires TLS connected to a proxy that offers none"
