@@ -16,7 +16,8 @@
 #              attempts, and (MariaDB) rows that differ from the mirror.
 #   views      readers at 300/s through a view: swap attempts without and
 #              with the proxy.
-# Output: OUTDIR/TAG-proxy.md.  QUICK=1 shortens the runs (5 s instead of 15).
+# Output: OUTDIR/TAG-proxy.md.  QUICK=1 shortens the runs (5 s instead of 15);
+# PARTS="overhead swaps views" (the default) runs only some of them.
 #   bench/proxy.sh                       BENCH_PROXY_PORT=55530 (uses +0..+16)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,8 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 
 QUICK=${QUICK:-}
+PARTS=${PARTS:-overhead swaps views}
+part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 DUR=${DUR:-$([ -n "$QUICK" ] && echo 5 || echo 15)}
 BASE=${BENCH_PROXY_PORT:-55530}
 PGP=$BASE PGX=$((BASE + 5)) MYP=$((BASE + 10)) MYX=$((BASE + 15))
@@ -110,6 +113,7 @@ pct() { # LAT: "p50 p99 max" in ms
 } >"$OUT"
 
 # ---- overhead: PostgreSQL ----------------------------------------------------
+if part overhead; then
 echo "bench: pgbench -S direct and through the proxy"
 pgbench -i -s 10 -q -n bench >"$DIR/init.log" 2>&1
 psql -XAtq -c "VACUUM ANALYZE"
@@ -143,6 +147,8 @@ for w in "select-only 2000/s:-S -R 2000" "simple-update 500/s:-N -R 500"; do
   rm -f "$DIR"/d-rate.* "$DIR"/x-rate.* # the next workload's runs take the same names
 done
 
+fi
+
 # ---- overhead: MariaDB ----------------------------------------------------------
 echo "bench: the mirrored writer direct and through the proxy"
 my bench -e "CREATE TABLE w (id INT NOT NULL PRIMARY KEY, v VARCHAR(64), n INT, extra INT NOT NULL DEFAULT 0,
@@ -155,6 +161,7 @@ mw() { # NAME PORT RATE
     --duration "$DUR" --stats "$DIR/$1.json" --latency-log "$DIR/$1.lat" 2>"$DIR/$1.err" || true
 }
 rate_of() { awk -v d="$DUR" 'END { printf "%d", NR / d }' "$1"; }
+if part overhead; then
 mw d-max "$MYP" 100000
 mw x-max "$MYX" 100000
 mw d-500 "$MYP" 500
@@ -172,9 +179,11 @@ read -r x50 x99 xmx <<<"$(pct "$DIR/x-500.lat")"
   echo "| p50 / p99 / max ms at 500 writes/s | $d50 / $d99 / $dmx | $x50 / $x99 / $xmx | |"
   echo
 } >>"$OUT"
+fi
 
 # ---- held swaps against unheld ones ---------------------------------------------
 # swaps SETUP: 10 migrations under the load; with --proxy when SETUP is proxy
+if part swaps; then
 echo "bench: 10 migrations under pgbench, without and with the proxy"
 pgbench -i -s 1 -q -n bench >>"$DIR/init.log" 2>&1
 psql -XAtq -c "VACUUM ANALYZE pgbench_accounts"
@@ -270,8 +279,10 @@ my_swaps() {
 echo "bench: 10 migrations under the mirrored writer, without and with the proxy"
 my_swaps direct
 my_swaps proxy
+fi
 
 # ---- readers through a view --------------------------------------------------------
+if part views; then
 echo "bench: readers through a view"
 psql -XAtq -c "DROP TABLE IF EXISTS vr CASCADE" -c "CREATE TABLE vr (id int PRIMARY KEY, v text, n int)" \
   -c "INSERT INTO vr SELECT i, md5(i::text), i FROM generate_series(1, 100000) i" \
@@ -296,6 +307,9 @@ wait "$rpid" 2>/dev/null || true
   echo
   echo "Readers at 300 SELECTs/s through a view over a 100,000-row table (through the proxy),"
   echo "\`--cutover-retries 10\`: ${views[0]}; ${views[1]}."
+} >>"$OUT"
+fi
+{
   echo
   echo "$(( $(date +%s) - started )) s in all; load average $(cut -d' ' -f1-3 /proc/loadavg) at the end."
 } >>"$OUT"

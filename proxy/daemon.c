@@ -89,7 +89,7 @@ static void usage(void)
 	      "                          $XDG_RUNTIME_DIR/osc-proxy-PORT.sock, or /run/... as root)\n"
 	      "  --tls-cert F --tls-key F  TLS for clients that ask for it (terminated here)\n"
 	      "  --drain-timeout DUR     how long a hold waits for busy sessions before it answers which\n"
-	      "                          ones are not idle (default 2s)\n"
+	      "                          ones are not idle (default 500ms)\n"
 	      "  --max-hold DUR          a hold ends by itself after this (dead-man switch; default 10s)\n"
 	      "  --max-clients N         client connections at once (default: half the open-files limit)\n"
 	      "  --log-format text|json  --log-file FILE  -q  -v\n",
@@ -110,7 +110,7 @@ static bool parse_args(int argc, char **argv, ProxyArgs *a, OscErr *e)
 {
 	int c, idx;
 	memset(a, 0, sizeof(*a));
-	a->drain_ms = 2000;
+	a->drain_ms = 500;
 	a->max_hold_ms = 10000;
 	a->log_format = LOG_AUTO;
 	opterr = 0;

@@ -16,7 +16,7 @@ need_my
 
 PORT=$((PROXY_BASE_PORT + 10))
 SOCK=$TEST_TMP/my.sock
-proxy_start my PORT "mysql://127.0.0.1:$OSC_MY_PORT"
+proxy_start my PORT "mysql://127.0.0.1:$OSC_MY_PORT" --drain-timeout 10s # section 2 waits for a COMMIT
 PXURL=mysql://root@127.0.0.1:$PORT/osctest
 
 # px_q SQL [mariadb args...]: through the proxy
