@@ -107,18 +107,24 @@ assert_eq S "$reply" "the proxy's answer to SSLRequest"
 
 # CVE-2021-23222: a server that sends bytes behind its 'S'
 FPORT=$((PROXY_BASE_PORT + 23))
+fake=
 for _ in $(seq 1 20); do
-    socat "TCP-LISTEN:$FPORT,bind=127.0.0.1,reuseaddr,fork" SYSTEM:"head -c 8 >/dev/null; printf 'SEXTRA'; sleep 5" \
-        2>"$TEST_TMP/socat.err" &
-    fake=$!
-    for _ in $(seq 1 50); do
-        (exec 6<>"/dev/tcp/127.0.0.1/$FPORT") 2>/dev/null && break 2
-        kill -0 "$fake" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill "$fake" 2>/dev/null
-    FPORT=$(proxy_next_port "$FPORT") # taken (a client's ephemeral port): the next one
+    # a port something already answers on (a proxy of this test took it) is no use
+    if ! (exec 6<>"/dev/tcp/127.0.0.1/$FPORT") 2>/dev/null; then
+        socat "TCP-LISTEN:$FPORT,bind=127.0.0.1,reuseaddr,fork" SYSTEM:"head -c 8 >/dev/null; printf 'SEXTRA'; sleep 5" \
+            2>"$TEST_TMP/socat.err" &
+        fake=$!
+        for _ in $(seq 1 50); do
+            kill -0 "$fake" 2>/dev/null || break
+            (exec 6<>"/dev/tcp/127.0.0.1/$FPORT") 2>/dev/null && break 2
+            sleep 0.1
+        done
+        kill "$fake" 2>/dev/null
+        fake=
+    fi
+    FPORT=$(proxy_next_port "$FPORT")
 done
+[ -n "$fake" ] || fail "no port for the fake server"
 CPORT=$((PROXY_BASE_PORT + 24))
 proxy_start fake CPORT "postgres://127.0.0.1:$FPORT?sslmode=require"
 if psql "host=127.0.0.1 port=$CPORT dbname=own user=postgres sslmode=disable connect_timeout=5" -XAtc "SELECT 1" \
