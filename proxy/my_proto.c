@@ -204,10 +204,8 @@ static PxStep hello(PxSession *s, struct evbuffer *in, size_t len, unsigned char
 		px_session_start_tls(s, false);
 		return PX_STOP;
 	}
-	if (evbuffer_remove_buffer(in, bufferevent_get_output(s->server.bev), 4 + len) != (int)(4 + len)) {
-		px_session_close(s, "cannot forward the handshake");
-		return PX_STOP;
-	}
+	px_session_write_server(s, m, 4 + len);
+	evbuffer_drain(in, 4 + len);
 	s->client.bytes += 4 + len;
 	s->ph = MYP_AUTH;
 	s->up_ready = true;

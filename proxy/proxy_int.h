@@ -177,6 +177,8 @@ typedef struct PxSide {
 	size_t pass;              /* bytes of the current message still to move unexamined */
 	uint64_t bytes;           /* moved from this side to the other */
 	bool paused;              /* not read: the other side's output is over the high-water mark */
+	bool draining;            /* its output is over the high-water mark: the write callback resumes the other side */
+	struct evbuffer *stage;   /* forwarded to this side in the current pump, written at its end */
 } PxSide;
 
 /* What a protocol module says about the message at the head of a side's input. */

@@ -40,6 +40,7 @@
 
 static void on_client_read(struct bufferevent *bev, void *arg);
 static void on_server_read(struct bufferevent *bev, void *arg);
+static void unstage(PxSide *side);
 static void on_client_drained(struct bufferevent *bev, void *arg);
 static void on_server_drained(struct bufferevent *bev, void *arg);
 static void on_client_event(struct bufferevent *bev, short what, void *arg);
@@ -91,6 +92,11 @@ void px_session_close(PxSession *s, const char *why)
 		bufferevent_free(s->client.bev);
 	if (s->server.bev)
 		bufferevent_free(s->server.bev);
+	if (s->client.stage)
+		evbuffer_free(s->client.stage);
+	if (s->server.stage)
+		evbuffer_free(s->server.stage);
+	s->client.stage = s->server.stage = NULL;
 	s->client.bev = s->client.raw = s->server.bev = s->server.raw = NULL;
 	if (s->linger)
 		event_free(s->linger);
@@ -158,14 +164,18 @@ void px_session_refuse(PxSession *s, const char *why)
 
 void px_session_write_client(PxSession *s, const void *data, size_t len)
 {
-	if (!s->dead && s->client.bev)
+	if (!s->dead && s->client.bev) {
+		unstage(&s->client);
 		bufferevent_write(s->client.bev, data, len);
+	}
 }
 
 void px_session_write_server(PxSession *s, const void *data, size_t len)
 {
-	if (!s->dead && s->server.bev)
+	if (!s->dead && s->server.bev) {
+		unstage(&s->server);
 		bufferevent_write(s->server.bev, data, len);
+	}
 }
 
 /* The other side's output passed the high-water mark: stop reading this
@@ -175,9 +185,54 @@ static void throttle(PxSession *s, bool from_client)
 	PxSide *src = from_client ? &s->client : &s->server;
 	PxSide *dst = from_client ? &s->server : &s->client;
 	src->paused = true;
+	dst->draining = true;
 	bufferevent_disable(src->bev, EV_READ);
 	bufferevent_setwatermark(dst->bev, EV_WRITE, PX_HIGH_WATER / 2, 0);
 	side_setcb(s, !from_client, true);
+}
+
+/* A side whose bytes may be written straight to its socket: plain (a TLS
+ * filter writes through OpenSSL), nothing older waiting in its output, and
+ * not draining: libevent calls the write callback that resumes the other
+ * side only after a write of its own. */
+static bool direct(PxSide *side)
+{
+	return side->bev == side->raw && !side->draining && evbuffer_get_length(bufferevent_get_output(side->bev)) == 0;
+}
+
+/* What the pump staged for side goes behind anything else (before a module
+ * writes to it, and when the pump cannot write it itself). */
+static void unstage(PxSide *side)
+{
+	if (side->stage && evbuffer_get_length(side->stage) > 0)
+		evbuffer_add_buffer(bufferevent_get_output(side->bev), side->stage);
+}
+
+/* Moves n bytes from in towards the other side: staged, to be written at
+ * once when the pump ends, or into its output buffer.  Returns the bytes
+ * moved, -1 on failure. */
+static int forward(PxSide *dst, struct evbuffer *in, size_t n)
+{
+	if (direct(dst)) {
+		if (dst->stage == NULL && (dst->stage = evbuffer_new()) == NULL)
+			return -1;
+		return evbuffer_remove_buffer(in, dst->stage, n);
+	}
+	unstage(dst);
+	return evbuffer_remove_buffer(in, bufferevent_get_output(dst->bev), n);
+}
+
+/* The end of a pump: what it staged goes out now, in one write, with no
+ * write event to arm and wait for, so a round trip through the proxy costs
+ * one wake-up per direction; what the socket does not take goes to the
+ * output buffer, which libevent writes in order (and meets any error). */
+static void flush_stage(PxSide *dst)
+{
+	if (dst->stage == NULL || evbuffer_get_length(dst->stage) == 0)
+		return;
+	if (direct(dst))
+		(void)evbuffer_write(dst->stage, bufferevent_getfd(dst->raw));
+	unstage(dst);
 }
 
 static void pump(PxSession *s, bool from_client)
@@ -203,7 +258,7 @@ static void pump(PxSession *s, bool from_client)
 		}
 		if (src->pass > 0) {
 			size_t n = avail < src->pass ? avail : src->pass;
-			int moved = evbuffer_remove_buffer(in, out, n);
+			int moved = forward(dst, in, n);
 			if (moved <= 0) {
 				px_session_close(s, "cannot move data");
 				return;
@@ -234,6 +289,8 @@ static void pump(PxSession *s, bool from_client)
 		}
 		break;
 	}
+	if (!s->dead)
+		flush_stage(dst);
 	if (!from_client && s->recheck && !s->dead) {
 		/* the server's replies changed the session's state: a request that
 		 * waited for them may go, and a hold may be drained now */
@@ -291,6 +348,7 @@ static void drained(PxSession *s, bool client_side)
 	PxSide *src = client_side ? &s->server : &s->client;
 	bufferevent_setwatermark(dst->bev, EV_WRITE, 0, 0);
 	side_setcb(s, client_side, false);
+	dst->draining = false;
 	if (src->paused && !s->closing) {
 		src->paused = false;
 		bufferevent_enable(src->bev, EV_READ);

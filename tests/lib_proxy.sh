@@ -130,6 +130,24 @@ pgbench_max_ms() {
         END { printf "%.1f\n", m / 1000 }'
 }
 
+# pgbench_worst FROM_MS TO_MS PREFIX...: "LATENCY_MS END_EPOCH_MS" of the
+# longest transaction logged under PREFIX* that ended between FROM and TO
+pgbench_worst() {
+    local from=$1 to=$2
+    shift 2
+    local p files=()
+    for p in "$@"; do files+=("$p".*); done
+    cat "${files[@]}" | awk -v a="$from" -v b="$to" '
+        { end = $5 * 1000 + $6 / 1000; if (end >= a && end <= b && $3 > m) { m = $3; at = end } }
+        END { printf "%.1f %d\n", m / 1000, at }'
+}
+
+# osc_phases FILE...: "EPOCH_MS phase" for each phase record of osc's JSON log
+osc_phases() {
+    cat "$@" | sed -n 's/.*"ts":"\([^"]*\)".*"event":"phase".*"phase":"\([^"]*\)".*/\1 \2/p; s/.*"ts":"\([^"]*\)".*"msg":"proxy: \(released the application\|the application is held\).*/\1 \2/p' |
+        while read -r ts what; do echo "$(date -d "$ts" +%s%3N) $what"; done
+}
+
 # now_ms: epoch milliseconds
 now_ms() { date +%s%3N; }
 

@@ -7,6 +7,9 @@
 #   proxy: a hold drains at once; then each sends a query, all 1,000 are
 #   held (none answered), and the release answers every one.  The proxy's
 #   descriptors and memory are reported.
+# - A client that reads nothing of a 200 MB result: the proxy's memory stays
+#   flat (it stops reading the server), and every byte arrives once the
+#   client reads.
 # - The server restarts under the proxy: the sessions it had are closed
 #   (their clients see the server's own shutdown message), a client that
 #   connects while the server is down gets a clear error, and once it is
@@ -76,6 +79,28 @@ a=$(pc_answer 2)
 [[ $a == "done ok=$N failed=0"* ]] || fail "after the release: ${a:-no answer}"
 note "release: $N held queries answered within $(( $(now_ms) - t1 ))ms; $(tail -n 1 "$TEST_TMP/hold.out")"
 proxy_status c | sed -n '3,8p' | sed 's/^/#   /'
+
+# ---- a client that does not read: nothing buffers without bound ------------------
+# a raw protocol-3 client (trust auth) asks for 200 MB of rows and reads
+# nothing for 3 s: the proxy stops reading the server once its output to the
+# client passes the high-water mark, so its memory stays flat; then the
+# client reads every byte
+be32() { printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(( ($1 >> 24) & 255 )) $(( ($1 >> 16) & 255 )) $(( ($1 >> 8) & 255 )) $(( $1 & 255 )); }
+rows=200000
+query="SELECT repeat('x', 1000) FROM generate_series(1, $rows)"
+rss0=$(awk '/VmRSS/ { print $2 }' "/proc/$PROXY_PID_c/status")
+exec 5<>"/dev/tcp/127.0.0.1/$PORT"
+printf "$(be32 36)$(be32 196608)user\\0postgres\\0database\\0own\\0\\0" >&5
+printf "Q$(be32 $(( ${#query} + 5 )))%s\\0" "$query" >&5
+sleep 3
+rss1=$(awk '/VmRSS/ { print $2 }' "/proc/$PROXY_PID_c/status")
+note "the proxy's RSS while a client reads nothing of 200 MB: $((rss1 / 1024)) MB (before: $((rss0 / 1024)) MB)"
+[ "$rss1" -lt $((rss0 + 32768)) ] || fail "the proxy's memory grew by $(( (rss1 - rss0) / 1024 )) MB for a client that does not read"
+# every row arrives once the client reads (each DataRow is 1011 bytes)
+timeout 60 head -c $((rows * 1011)) <&5 | wc -c >"$TEST_TMP/read.count"
+exec 5<&-
+assert_eq $((rows * 1011)) "$(cat "$TEST_TMP/read.count")" "bytes read by the slow client"
+proxy_wait_field c sessions "$N" # the raw client is gone, the 1,000 stay
 
 # ---- the server restarts under the proxy --------------------------------------
 proxy_pg_server_ctl stop

@@ -2,7 +2,7 @@
 # t_proxy_pg — osc proxy on PostgreSQL, under real load.
 #
 # 1. pgbench through the proxy in its three protocols at once (-M simple,
-#    extended, prepared; 8 clients each, 100 transactions/s each, the
+#    extended, prepared; 8 clients each, 60 transactions/s each, the
 #    simple-update transaction over 20,000 accounts) while osc runs 10
 #    migrations in a row on pgbench_accounts with --proxy: every swap is
 #    held and succeeds at its first attempt, no pgbench transaction fails,
@@ -65,7 +65,7 @@ note "one migration took ${one}ms alone: pgbench runs ${secs}s"
 
 pids=()
 for mode in simple extended prepared; do
-    pgbench -h 127.0.0.1 -p "$PORT" -U postgres -n -c 8 -j 2 -R 100 -T "$secs" -M "$mode" \
+    pgbench -h 127.0.0.1 -p "$PORT" -U postgres -n -c 8 -j 2 -R 60 -T "$secs" -M "$mode" \
         -f "$TEST_TMP/simple-update.sql" -l --log-prefix="$TEST_TMP/pgb-$mode" osctest \
         >"$TEST_TMP/pgbench-$mode.out" 2>&1 &
     pids+=($!)
@@ -78,6 +78,7 @@ for i in $(seq 1 10); do
     expect_osc 0 --table pgbench_accounts --alter "ADD COLUMN c$i int NOT NULL DEFAULT $i" --drop-old-table \
         --proxy "$SOCK"
     check_held_run
+    osc_phases "$OSC_ERR" | sed "s/\$/ (migration $i)/" >>"$TEST_TMP/phases"
     h=$(held_ms_of_run)
     [ "$h" -gt "$max_hold" ] && max_hold=$h
     held_runs=$((held_runs + 1))
@@ -96,6 +97,15 @@ for mode in simple extended prepared; do
     m=$(pgbench_max_ms "$from" "$((to + 200))" "$TEST_TMP/pgb-$mode")
     note "pgbench -M $mode: longest transaction during the migrations ${m}ms"
     worst=$(awk -v a="$worst" -v b="$m" 'BEGIN { print (b > a) ? b : a }')
+done
+# where each mode's longest one started and ended: the osc phases it overlapped
+for mode in simple extended prepared; do
+    read -r wm wat <<<"$(pgbench_worst "$from" "$((to + 200))" "$TEST_TMP/pgb-$mode")"
+    note "-M $mode: the longest transaction (${wm}ms) $(awk -v t="$wat" -v d="$wm" '
+        function at(x,  last, f) { last = ""; for (i = 1; i <= n; i++) if (ts[i] <= x) last = i
+            return last == "" ? "before the first run" : sprintf("%dms into %s", x - ts[last], what[last]) }
+        { n++; ts[n] = $1; sub(/^[0-9]+ /, ""); what[n] = $0 }
+        END { printf "began %s, ended %s", at(t - d), at(t) }' "$TEST_TMP/phases")"
 done
 awk -v m="$worst" -v h="$max_hold" 'BEGIN { exit !(m <= h + 50) }' ||
     fail "the longest pgbench transaction took ${worst}ms, more than the longest hold (${max_hold}ms) plus 50ms"
