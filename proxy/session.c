@@ -16,7 +16,9 @@
  *   - once a side's output passes PX_HIGH_WATER the other side is not read
  *     until it drains to half (write watermark + write callback).
  * Server-to-client traffic (results, NOTIFY, notices) is never held, only
- * slowed by a client that does not read.
+ * slowed by a client that does not read.  What a turn of the pump forwards
+ * to a plain socket is written at the end of that turn, in one write, so a
+ * round trip through the proxy costs one wake-up per direction.
  *
  * A session that dies is unlinked at once and freed on the next turn of the
  * loop, so a callback that closed it may still look at it (s->dead).
