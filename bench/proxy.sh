@@ -16,8 +16,10 @@
 #              attempts, and (MariaDB) rows that differ from the mirror.
 #   views      readers at 300/s through a view: swap attempts without and
 #              with the proxy.
+#   longtx     eight clients in 200-400 ms transactions on the table, one after
+#              another: swap attempts without and with the proxy.
 # Output: OUTDIR/TAG-proxy.md.  QUICK=1 shortens the runs (5 s instead of 15);
-# PARTS="overhead swaps views" (the default) runs only some of them.
+# PARTS="overhead swaps views longtx" (the default) runs only some of them.
 #   bench/proxy.sh                       BENCH_PROXY_PORT=55530 (uses +0..+16)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +27,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 
 QUICK=${QUICK:-}
-PARTS=${PARTS:-overhead swaps views}
+PARTS=${PARTS:-overhead swaps views longtx}
 part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 DUR=${DUR:-$([ -n "$QUICK" ] && echo 5 || echo 15)}
 BASE=${BENCH_PROXY_PORT:-55530}
@@ -74,15 +76,17 @@ my() { mariadb --no-defaults -h127.0.0.1 -P"$MYP" -uroot -N -B "$@"; }
 my -e "CREATE DATABASE bench"
 # the admin sockets in a directory of this user's own ($DIR belongs to mysql)
 mkdir -m 0700 "$DIR/sock"
-proxy() { # NAME PORT UPSTREAM
-  "$OSC" proxy --listen "127.0.0.1:$2" --upstream "$3" --admin-socket "$DIR/sock/$1.sock" --log-format text \
-    >"$DIR/$1.log" 2>&1 &
+proxy() { # NAME PORT UPSTREAM [OPTION...]
+  local name=$1 port=$2 up=$3
+  shift 3
+  "$OSC" proxy --listen "127.0.0.1:$port" --upstream "$up" --admin-socket "$DIR/sock/$name.sock" --log-format text \
+    "$@" >"$DIR/$name.log" 2>&1 &
   PIDS+=($!)
-  for _ in $(seq 1 100); do "$OSC" proxy status --admin-socket "$DIR/sock/$1.sock" >/dev/null 2>&1 && return 0; sleep 0.05; done
-  echo "bench: proxy $1 did not start" >&2
+  for _ in $(seq 1 100); do "$OSC" proxy status --admin-socket "$DIR/sock/$name.sock" >/dev/null 2>&1 && return 0; sleep 0.05; done
+  echo "bench: proxy $name did not start" >&2
   exit 1
 }
-proxy pgx "$PGX" "postgres://127.0.0.1:$PGP"
+proxy pgx "$PGX" "postgres://127.0.0.1:$PGP" --drain-timeout 2s # longtx's transactions last up to 400 ms
 proxy myx "$MYX" "mysql://127.0.0.1:$MYP"
 
 # pgbench's -l log as "end_epoch latency_us" (bench/lib.sh's lat_* read that)
@@ -307,6 +311,46 @@ wait "$rpid" 2>/dev/null || true
   echo
   echo "Readers at 300 SELECTs/s through a view over a 100,000-row table (through the proxy),"
   echo "\`--cutover-retries 10\`: ${views[0]}; ${views[1]}."
+} >>"$OUT"
+fi
+# ---- transactions longer than the lock timeout ------------------------------------
+if part longtx; then
+echo "bench: transactions longer than the lock timeout"
+psql -XAtq -c "DROP TABLE IF EXISTS lx CASCADE" -c "CREATE TABLE lx (id int PRIMARY KEY, v text, n int)" \
+  -c "INSERT INTO lx SELECT i, md5(i::text), i FROM generate_series(1, 100000) i" -c "VACUUM ANALYZE lx"
+printf '\\set id random(1, 100000)\n\\set ms random(200, 400)\nBEGIN;\nUPDATE lx SET n = n WHERE id = :id;\nSELECT pg_sleep(:ms / 1000.0);\nEND;\n' \
+  >"$DIR/long.sql"
+longs=()
+for setup in direct proxy; do
+  extra=()
+  [ "$setup" = proxy ] && extra=(--proxy "$DIR/sock/pgx.sock")
+  rm -f "$DIR/postpone"
+  "$OSC" --database "postgres://postgres@127.0.0.1:$PGP/bench" --table lx --alter "ADD COLUMN c_$setup int" \
+    --drop-old-table --cutover-retries 10 --strategy copy --log-format text --postpone-cutover "$DIR/postpone" \
+    "${extra[@]}" >"$DIR/l-$setup.log" 2>&1 &
+  opid=$!
+  for _ in $(seq 1 600); do grep -q "cutover postponed" "$DIR/l-$setup.log" && break; sleep 0.1; done
+  pgbench -h 127.0.0.1 -p "$PGX" -U postgres -n -c 8 -j 2 -T 120 -f "$DIR/long.sql" bench >"$DIR/long-$setup.out" 2>&1 &
+  lpid=$!
+  sleep 1
+  rm -f "$DIR/postpone"
+  rc=0
+  wait "$opid" || rc=$?
+  kill "$lpid" 2>/dev/null || true
+  wait "$lpid" 2>/dev/null || true
+  a=$(grep -c "cutover attempt" "$DIR/l-$setup.log" || true)
+  h=$(grep -oE 'released the application after [0-9]+ms' "$DIR/l-$setup.log" | tail -n 1 | grep -oE '[0-9]+' || true)
+  if [ "$rc" = 0 ]; then
+    longs+=("$setup: swapped at attempt $((a + 1))${h:+, the application held ${h} ms}")
+  else
+    longs+=("$setup: failed all $a attempts (exit $rc)")
+    "$OSC" --database "postgres://postgres@127.0.0.1:$PGP/bench" --table lx cleanup >/dev/null 2>&1 || true
+  fi
+done
+{
+  echo
+  echo "Eight clients (through the proxy) in 200-400 ms transactions that write a 100,000-row table, one"
+  echo "after another, \`--cutover-retries 10\`: ${longs[0]}; ${longs[1]}."
 } >>"$OUT"
 fi
 {

@@ -11,17 +11,21 @@
 #    pgbench_accounts and its pgbench_history row: sum(abalance) =
 #    sum(delta)).
 # 2. The view readers: 300 SELECTs/s through a view over the table (through
-#    the proxy) make every swap attempt fail without the hold (the swap's
-#    CREATE OR REPLACE VIEW and a reader that holds the view while it waits
-#    for the table deadlock, and the lock timeout fires); with --proxy the
-#    swap succeeds at its first attempt. The mirrored writer runs through the
-#    proxy too, and the new table equals its mirror.
+#    the proxy), the mirrored writer through it too: with --proxy the swap
+#    succeeds at its first attempt and the new table equals its mirror.
+#    (Without the hold, a swap that locks the table before it re-creates the
+#    view deadlocks with a reader holding the view; the outcome is noted.)
+# 3. Eight clients in 200-400 ms transactions on the table, one after another:
+#    every unheld attempt times out (the lock waits for all of them, longer
+#    than --lock-timeout); the held swap waits for them at the proxy and
+#    succeeds at its first attempt.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_proxy.sh"
 
 PORT=$((PROXY_BASE_PORT + 1))
 SOCK=$TEST_TMP/pg.sock
-proxy_start pg PORT "postgres://127.0.0.1:$OSC_PG_PORT"
+# (a drain of up to 2 s: part 3's transactions last up to 400 ms, more on a busy machine)
+proxy_start pg PORT "postgres://127.0.0.1:$OSC_PG_PORT" --drain-timeout 2s
 PX=postgres://postgres@127.0.0.1:$PORT/osctest
 
 # held swaps: every run says it held, released, and needed one attempt
@@ -119,7 +123,7 @@ proxy_status pg | sed 's/^/#   /' | head -n 12
 [ "$(proxy_field pg holds_total)" -ge 11 ] || fail "the proxy recorded fewer holds than swaps"
 psql_q "DROP TABLE pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history"
 
-# ---- 2. readers through a view ---------------------------------------------
+# ---- 2. readers through a view --------------------------------------------
 fixture int vr vr_ref 20000
 osc_state_forget vr
 psql_q "CREATE VIEW vr_v AS SELECT id, v, n FROM vr" || fail "create view"
@@ -132,20 +136,81 @@ pgbench -h 127.0.0.1 -p "$PORT" -U postgres -n -c 4 -j 1 -R 300 -T 600 -f "$TEST
     >"$TEST_TMP/readers.out" 2>&1 &
 readers=$!
 sleep 0.5
-# without the hold: the readers make every attempt fail (original intact)
-expect_osc 1 --table vr --alter "ADD COLUMN c int" --cutover-retries 3
-grep -q "not granted in 3 attempts" "$OSC_ERR" || fail "the unheld swap failed for another reason"
-no_osc_leftovers vr
+# without the hold, for the record: a swap that re-creates the view after
+# locking the table meets a reader holding the view and waiting for the
+# table (the lock timeout ends it); one that locks the views first does not
+run_osc --table vr --alter "ADD COLUMN c int" --cutover-retries 3
+note "without the hold: exit $OSC_RC, $(grep -c 'cutover attempt' "$OSC_ERR") failed attempt(s)"
+if [ "$OSC_RC" = 0 ]; then
+    expect_osc 0 --table vr --alter "DROP COLUMN c" --cutover-retries 3 --drop-old-table --proxy "$SOCK"
+    check_held_run
+else
+    no_osc_leftovers vr
+fi
 # with it: the first attempt
-expect_osc 0 --table vr --alter "ADD COLUMN c int" --cutover-retries 3 --proxy "$SOCK"
+expect_osc 0 --table vr --alter "ADD COLUMN c2 int" --cutover-retries 3 --drop-old-table --proxy "$SOCK"
 check_held_run
 sleep 0.5
 stop_writer
 kill -TERM "$readers" 2>/dev/null
 wait "$readers" 2>/dev/null
 grep -q "aborted" "$TEST_TMP/readers.out" && { cat "$TEST_TMP/readers.out" >&2; fail "a view reader aborted"; }
-[ "$(has_column vr c)" = t ] || fail "vr has no column c"
+[ "$(has_column vr c2)" = t ] || fail "vr has no column c2"
 tables_equal vr vr_ref "id, v, n, extra, pad"
 assert_true "(SELECT count(*) FROM vr_v) = (SELECT count(*) FROM vr)" "the view reads the new table"
+
+# ---- 3. transactions longer than the lock timeout ------------------------------
+# Eight clients through the proxy, each in 200-400 ms transactions that write
+# the table, one after another: a swap's lock request waits for all of them,
+# and the lock timeout (100 ms) ends it first, every time. Held, the swap
+# waits for them at the proxy instead (within its drain timeout), then
+# takes the lock at once.
+fixture int lx lx_ref 20000
+osc_state_forget lx
+# (each a random 200-400 ms: transactions of one length fall into step
+# after a failed attempt releases them together, and end together)
+cat >"$TEST_TMP/long.sql" <<'EOF'
+\set id random(1, 20000)
+\set ms random(200, 400)
+BEGIN;
+UPDATE lx SET n = n WHERE id = :id;
+SELECT pg_sleep(:ms / 1000.0);
+END;
+EOF
+long_load() { # the clients, while the osc in the background waits at its postponed cutover
+    pgbench -h 127.0.0.1 -p "$PORT" -U postgres -n -c 8 -j 2 -T 600 -f "$TEST_TMP/long.sql" osctest \
+        >"$TEST_TMP/long.out" 2>&1 &
+    long=$!
+    sleep 1
+}
+long_stop() {
+    kill -TERM "$long" 2>/dev/null
+    wait "$long" 2>/dev/null
+    grep -q "aborted" "$TEST_TMP/long.out" && { cat "$TEST_TMP/long.out" >&2; fail "a long-transaction client aborted"; }
+    return 0
+}
+osc_bg "$TEST_TMP/x1.out" "$TEST_TMP/x1.err" --table lx --alter "ADD COLUMN c int" --cutover-retries 3 \
+    --postpone-cutover "$TEST_TMP/postpone"
+wait_for_text "cutover postponed" 60 "$TEST_TMP/x1.err" || fail "the first run did not reach its cutover"
+long_load
+rm -f "$TEST_TMP/postpone"
+osc_bg_wait 60
+long_stop
+assert_eq 1 "$OSC_BG_RC" "the unheld swap under transactions longer than the lock timeout"
+grep -q "not granted in 3 attempts" "$TEST_TMP/x1.err" || fail "the unheld swap failed for another reason"
+note "without the hold: every one of 3 attempts timed out"
+expect_osc 0 cleanup --table lx
+osc_bg "$TEST_TMP/x2.out" "$TEST_TMP/x2.err" --table lx --alter "ADD COLUMN c int" --cutover-retries 3 \
+    --postpone-cutover "$TEST_TMP/postpone" --proxy "$SOCK"
+wait_for_text "cutover postponed" 60 "$TEST_TMP/x2.err" || fail "the second run did not reach its cutover"
+long_load
+rm -f "$TEST_TMP/postpone"
+osc_bg_wait 60
+long_stop
+assert_eq 0 "$OSC_BG_RC" "the held swap under transactions longer than the lock timeout"
+grep -q "the application is held" "$TEST_TMP/x2.err" || fail "the swap was not held"
+! grep -q "cutover attempt" "$TEST_TMP/x2.err" || fail "the held swap needed more than one attempt"
+grep -oE 'released the application after [0-9]+ms[^"]*' "$TEST_TMP/x2.err" | sed 's/^/#   /'
+[ "$(has_column lx c)" = t ] || fail "lx has no column c"
 proxy_stop pg
 note "ok"
