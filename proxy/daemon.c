@@ -84,7 +84,7 @@ static void usage(void)
 	      "options:\n"
 	      "  --listen ADDRESS:PORT   where clients connect (127.0.0.1:6432, [::1]:6432)\n"
 	      "  --upstream URL          postgres://host:port[?sslmode=...&sslrootcert=F] or\n"
-	      "                          mysql://host:port[?ssl-mode=...&ssl-ca=F]; credentials in it are ignored\n"
+	      "                          mysql://host:port[?ssl-mode=...&ssl-ca=F]; no password (clients bring theirs)\n"
 	      "  --admin-socket PATH     the admin socket osc and `osc proxy status` use (mode 0600; default\n"
 	      "                          $XDG_RUNTIME_DIR/osc-proxy-PORT.sock, or /run/... as root)\n"
 	      "  --tls-cert F --tls-key F  TLS for clients that ask for it (terminated here)\n"

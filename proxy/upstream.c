@@ -9,8 +9,9 @@
  * mysql|mariadb://[user@]host[:port][/db][?ssl-mode=M&ssl-ca=F&ssl-cert=F&ssl-key=F]
  *   ssl-mode DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY;
  *   default DISABLED, as osc's own connections.
- * Credentials and the database in the URL are ignored: every client
- * authenticates itself through the proxy.  The host is resolved once, at
+ * The user and the database in the URL are ignored: every client
+ * authenticates itself through the proxy.  A password is refused: the
+ * proxy has no use for it, and on the command line anyone can read it.  The host is resolved once, at
  * start, so the loop never blocks on DNS.
  */
 #include "proxy_int.h"
@@ -54,6 +55,12 @@ bool px_upstream_parse(const char *s, PxUpstream *u, char *why, size_t whysz)
 	memset(u, 0, sizeof(*u));
 	if (s == NULL || !url_parse(s, &url)) {
 		snprintf(why, whysz, "expected a postgres:// or mysql:// URL");
+		return false;
+	}
+	if (url.password[0] || url_param(&url, "password")) {
+		snprintf(why, whysz,
+		         "the URL holds a password, which the proxy does not use (each client authenticates itself) and "
+		         "which the process list would show: leave it out");
 		return false;
 	}
 	if (strcmp(url.scheme, "postgres") == 0 || strcmp(url.scheme, "postgresql") == 0) {

@@ -52,6 +52,8 @@ bad_proxy() { # WHAT ARGS...: osc proxy must exit 2
 }
 B=(--listen "127.0.0.1:$((PROXY_BASE_PORT + 42))")
 bad_proxy "without --upstream" "${B[@]}" --admin-socket "$TEST_TMP/b.sock"
+bad_proxy "with a password in --upstream" "${B[@]}" --upstream "postgres://app:hunter2@127.0.0.1" --admin-socket "$TEST_TMP/b.sock"
+grep -q "hunter2" "$TEST_TMP/bad.out" && fail "the refusal repeats the password"
 bad_proxy "with a bad sslmode" "${B[@]}" --upstream "postgres://127.0.0.1?sslmode=often" --admin-socket "$TEST_TMP/b.sock"
 bad_proxy "with verify-full and no CA" "${B[@]}" --upstream "postgres://127.0.0.1?sslmode=verify-full" --admin-socket "$TEST_TMP/b.sock"
 bad_proxy "with a bad --listen" --listen nowhere --upstream "postgres://127.0.0.1" --admin-socket "$TEST_TMP/b.sock"

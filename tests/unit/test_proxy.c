@@ -300,7 +300,11 @@ void test_proxy_url(void)
 {
 	PxUpstream u;
 	char why[300];
-	CHECK(px_upstream_parse("postgres://app:secret@db1:5433/app", &u, why, sizeof(why)));
+	CHECK(!px_upstream_parse("postgres://app:secret@db1:5433/app", &u, why, sizeof(why))); /* argv is public */
+	CHECK(strstr(why, "password") != NULL && strstr(why, "secret") == NULL);
+	CHECK(!px_upstream_parse("postgres://db1/app?password=secret", &u, why, sizeof(why)));
+	CHECK(!px_upstream_parse("mysql://root:secret@db1/app", &u, why, sizeof(why)));
+	CHECK(px_upstream_parse("postgres://app@db1:5433/app", &u, why, sizeof(why)));
 	CHECK(u.engine == PX_PG && u.port == 5433 && u.tls == PX_TLS_PREFER);
 	CHECK_STR(u.host, "db1");
 	CHECK(px_upstream_parse("postgresql://127.0.0.1?sslmode=verify-full&sslrootcert=/x/ca.pem", &u, why, sizeof(why)));
