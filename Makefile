@@ -3,15 +3,16 @@
 #   make test            install packages (root, apt-get), build, run every test
 #   make demo            install, build, run an online ALTER on a 1M-row demo table
 #   make bench           osc against a raw copy, a blocking ALTER, pg_repack and pt-osc (bench/)
+#   make bench-proxy     what osc proxy costs and what its held swaps buy (bench/proxy.sh)
 #   make SANITIZER=address,undefined   a sanitizer build in build-san/
 #   make WERROR=1        warnings are errors (CI)
 
-PKGS     := libpq libmariadb libevent openssl
+PKGS     := libpq libmariadb libevent libevent_openssl openssl
 CC       ?= cc
 OPT      ?= -O2 -g
 WARN     := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wvla
-CFLAGS   += $(OPT) $(WARN) -Isrc -Icutover -Ireplicator $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS   += $(OPT) $(WARN) -Isrc -Icutover -Ireplicator -Iproxy $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS   += -pthread
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
 
@@ -25,14 +26,15 @@ BUILD    ?= build-san
 endif
 BUILD    ?= build
 
-CORE_SRC := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard replicator/*.c) $(wildcard cutover/*.c)
+CORE_SRC := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard replicator/*.c) $(wildcard cutover/*.c) \
+            $(wildcard proxy/*.c)
 CORE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRC))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
-.PHONY: all test unit deps demo bench clean san
-all: $(BUILD)/osc $(BUILD)/writer $(BUILD)/mywriter
+.PHONY: all test unit deps demo bench bench-proxy clean san
+all: $(BUILD)/osc $(BUILD)/writer $(BUILD)/mywriter $(BUILD)/pgconns
 
-$(BUILD)/%.o: %.c $(wildcard src/*.h replicator/*.h cutover/*.h)
+$(BUILD)/%.o: %.c $(wildcard src/*.h replicator/*.h cutover/*.h proxy/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -41,6 +43,11 @@ $(BUILD)/osc: $(BUILD)/src/main.o $(CORE_OBJ)
 
 # the concurrent, mirrored writer the tests and the bench drive tables with
 $(BUILD)/writer: tests/writer.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+# many idle connections at once, for the proxy's tests
+$(BUILD)/pgconns: tests/pgconns.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
@@ -70,6 +77,10 @@ bench:
 	OSC_BENCH=1 scripts/install-deps.sh
 	$(MAKE) all
 	QUICK=$(QUICK) ROWS=$(ROWS) ENGINES="$(ENGINES)" bench/run.sh
+
+bench-proxy:
+	$(MAKE) all
+	QUICK=$(QUICK) bench/proxy.sh
 
 clean:
 	rm -rf build build-san

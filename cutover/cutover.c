@@ -14,6 +14,7 @@
 
 #include "backoff.h"
 #include "localpath.h"
+#include "proxy_hold.h"
 
 bool cutover_catch_up(Osc *o, int64_t batch, int64_t budget_ms, int64_t *applied, OscErr *e)
 {
@@ -84,7 +85,10 @@ bool cutover_run(Osc *o, OscErr *e)
 			return false;
 		if (!cutover_catch_up(o, 5000, 10000, &applied, e))
 			return false;
+		ProxyHold hold; /* --proxy: the application held for the attempt */
+		proxy_hold_begin(o, &hold);
 		SwapResult r = o->engine->swap(o, e);
+		proxy_hold_end(o, &hold);
 		if (r == SWAP_DONE)
 			return true;
 		if (r == SWAP_FAILED)

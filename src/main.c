@@ -11,6 +11,7 @@
 #include "dburl.h"
 #include "localpath.h"
 #include "osc.h"
+#include "proxy.h"
 #include "url.h"
 
 #define OSC_VERSION "0.1.0"
@@ -120,6 +121,8 @@ int main(int argc, char **argv)
 	OscErr e;
 	OscExit rc;
 
+	if (argc > 1 && strcmp(argv[1], "proxy") == 0)
+		return proxy_main(argc - 1, argv + 1); /* the daemon and its client commands (proxy/) */
 	memset(&o, 0, sizeof(o));
 	err_clear(&e);
 	options_defaults(&o.opt);

@@ -21,6 +21,7 @@
 #include "fault.h"
 #include "hooks.h"
 #include "lag.h"
+#include "proxy_hold.h"
 #include "window.h"
 #include "osc.h"
 
@@ -251,7 +252,7 @@ OscExit migrate_run(Osc *o)
 
 	/* the socket, the flag files and the monitor: before anything is made,
 	 * so that a bad --max-load metric or socket path changes nothing */
-	if (!swapped && (!control_start(o, &e) || !lag_start(o, &e)))
+	if (!swapped && (!proxy_hold_check(o, &e) || !control_start(o, &e) || !lag_start(o, &e)))
 		goto fail;
 	if (created)
 		lag_arm(o);
@@ -385,6 +386,7 @@ OscExit migrate_plan(Osc *o)
 		o->engine->close(o);
 		return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;
 	}
+	proxy_hold_plan(o, &p);
 	if (o->opt.plan_json) {
 		plan_print_json(&p, stdout);
 	} else {

@@ -34,7 +34,7 @@ enum {
 	OPT_REPLICA, OPT_MAX_LAG, OPT_CRITICAL_LAG, OPT_CRITICAL_INTERVAL, OPT_MAX_LOAD, OPT_CRITICAL_LOAD,
 	OPT_HEARTBEAT_INTERVAL, OPT_PROGRESS_INTERVAL, OPT_PAUSE_FILE, OPT_PANIC_FILE, OPT_POSTPONE_CUTOVER, OPT_SOCKET,
 	OPT_ALTER_FK_METHOD, OPT_VERIFY, OPT_STRATEGY, OPT_FORMAT, OPT_DATABASE_FILE,
-	OPT_ALLOW_ON_REPLICA,
+	OPT_ALLOW_ON_REPLICA, OPT_PROXY,
 };
 
 static const struct option long_opts[] = {
@@ -75,6 +75,7 @@ static const struct option long_opts[] = {
 	{ "verify", required_argument, NULL, OPT_VERIFY },
 	{ "strategy", required_argument, NULL, OPT_STRATEGY },
 	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "proxy", required_argument, NULL, OPT_PROXY },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -161,6 +162,8 @@ void options_usage(void)
 	    "  --strategy auto|copy    auto: metadata-only changes and constraints run in place under the lock\n"
 	    "                          timeout; copy: always the shadow copy (default auto)\n"
 	    "  --format text|json      osc plan's output (default text)\n"
+	    "  --proxy PATH            the admin socket of the osc proxy the application connects through: its\n"
+	    "                          sessions are held at transaction boundaries for the swap (osc proxy --help)\n"
 	    "  --config FILE           read `option = value` lines (command line wins)\n"
 	    "  -q, --quiet  -v, --verbose  --version  --help\n"
 	    "durations: 250ms, 2s, 5m, 1h.  exit: 0 done, 1 failed (original intact),\n"
@@ -444,6 +447,7 @@ static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e
 		}
 		err_set(e, OSC_EXIT_INPUT, "--format: expected text or json, got '%s'", v);
 		return false;
+	case OPT_PROXY: o->proxy_socket = v; return true;
 	case OPT_VERSION: o->command = CMD_VERSION; return true;
 	case 'h': o->command = CMD_HELP; return true;
 	case 'q': o->verbosity = -1; return true;

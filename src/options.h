@@ -63,6 +63,7 @@ typedef struct Options {
 	const char *pause_file, *panic_file;
 	const char *postpone_cutover; /* flag file: the swap waits while it exists */
 	const char *socket_path;  /* NULL: derived from the database and the table */
+	const char *proxy_socket; /* --proxy: the osc proxy's admin socket (cutover/proxy_hold.c) */
 	char **set_args;          /* osc set: name=value words (in argv) */
 	int nset_args;
 	LogFormat log_format;

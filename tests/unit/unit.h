@@ -47,5 +47,8 @@ void test_strategy(void);
 void test_my_verify(void);
 void test_my_trial(void);
 void test_secrets(void);
+void test_proxy_pg(void);
+void test_proxy_my(void);
+void test_proxy_url(void);
 
 #endif

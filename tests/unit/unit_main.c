@@ -20,6 +20,9 @@ static const struct {
 	{ "mariadb trial table", test_my_trial },
 	{ "secrets in connection strings", test_secrets },
 	{ "mariadb session and key text", test_my_session },
+	{ "proxy: postgresql tracker", test_proxy_pg },
+	{ "proxy: mysql tracker", test_proxy_my },
+	{ "proxy: upstream url", test_proxy_url },
 };
 
 int main(void)
