@@ -139,7 +139,7 @@ sleep 0.5
 # without the hold, for the record: a swap that re-creates the view after
 # locking the table meets a reader holding the view and waiting for the
 # table (the lock timeout ends it); one that locks the views first does not
-run_osc --table vr --alter "ADD COLUMN c int" --cutover-retries 3
+run_osc --table vr --alter "ADD COLUMN c int" --cutover-retries 3 --drop-old-table
 note "without the hold: exit $OSC_RC, $(grep -c 'cutover attempt' "$OSC_ERR") failed attempt(s)"
 if [ "$OSC_RC" = 0 ]; then
     expect_osc 0 --table vr --alter "DROP COLUMN c" --cutover-retries 3 --drop-old-table --proxy "$SOCK"
