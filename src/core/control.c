@@ -37,6 +37,7 @@
 
 #include "dburl.h"
 #include "duration.h"
+#include "json.h"
 #include "localpath.h"
 #include "names.h"
 #include "osc.h"
@@ -261,60 +262,73 @@ static void status_json(Osc *o, FILE *f)
 	Control *c = &o->ctl;
 	const Progress *p = &c->progress;
 	int64_t now = now_ms(), wall = wall_ms();
+	bool throttled = c->decision.action != THROTTLE_GO;
+	Json j;
 
-	fprintf(f, "{\"table\":");
-	log_json_string(f, o->opt.table);
-	fprintf(f, ",\"phase\":");
-	log_json_string(f, p->phase ? p->phase : "starting");
-	fprintf(f,
-	        ",\"phase_ms\":%lld,\"rows_copied\":%lld,\"rows_estimate\":%lld,\"rows_per_sec\":%.0f,\"eta_ms\":%lld,"
-	        "\"chunk_size\":%lld,\"chunk_time_ms\":%lld,\"log_backlog\":%lld,\"log_applied\":%lld,"
-	        "\"runtime_ms\":%lld,\"throttled\":%s,\"operator_paused\":%s",
-	        (long long)(p->phase_started_ms ? now - p->phase_started_ms : 0), (long long)p->rows_copied,
-	        (long long)p->rows_estimate, p->rows_per_sec, (long long)p->eta_ms, (long long)p->chunk_size,
-	        (long long)c->chunk_time_ms, (long long)p->log_backlog, (long long)p->log_applied,
-	        (long long)(now - o->started_ms), c->decision.action != THROTTLE_GO ? "true" : "false",
-	        c->operator_paused ? "true" : "false");
-	if (c->decision.action != THROTTLE_GO) {
-		fprintf(f, ",\"throttle_reason\":");
-		log_json_string(f, c->decision.reason);
-		fprintf(f, ",\"throttled_for_ms\":%lld", (long long)(now - c->throttled_since_ms));
+	json_start(&j, f);
+	json_object(&j);
+	json_kv_string(&j, "table", o->opt.table);
+	json_kv_string(&j, "phase", p->phase ? p->phase : "starting");
+	json_kv_int(&j, "phase_ms", p->phase_started_ms ? now - p->phase_started_ms : 0);
+	json_kv_int(&j, "rows_copied", p->rows_copied);
+	json_kv_int(&j, "rows_estimate", p->rows_estimate);
+	json_kv_double(&j, "rows_per_sec", p->rows_per_sec, 0);
+	json_kv_int(&j, "eta_ms", p->eta_ms);
+	json_kv_int(&j, "chunk_size", p->chunk_size);
+	json_kv_int(&j, "chunk_time_ms", c->chunk_time_ms);
+	json_kv_int(&j, "log_backlog", p->log_backlog);
+	json_kv_int(&j, "log_applied", p->log_applied);
+	json_kv_int(&j, "runtime_ms", now - o->started_ms);
+	json_kv_bool(&j, "throttled", throttled);
+	json_kv_bool(&j, "operator_paused", c->operator_paused);
+	if (throttled) {
+		json_kv_string(&j, "throttle_reason", c->decision.reason);
+		json_kv_int(&j, "throttled_for_ms", now - c->throttled_since_ms);
 	}
-	fprintf(f, ",\"throttled_total_ms\":%lld,\"max_lag_ms\":%lld,\"limits\":{\"max_lag_ms\":%lld,"
-	           "\"critical_lag_ms\":%lld,\"critical_interval_ms\":%lld,\"chunk_size_max\":%lld}",
-	        (long long)(c->throttled_total_ms + (c->throttled_since_ms ? now - c->throttled_since_ms : 0)),
-	        (long long)c->decision.max_lag_ms, (long long)c->limits.max_lag_ms, (long long)c->limits.critical_lag_ms,
-	        (long long)c->limits.critical_interval_ms, (long long)c->chunk_size_max);
-	fprintf(f, ",\"replicas\":[");
+	json_kv_int(&j, "throttled_total_ms",
+	            c->throttled_total_ms + (c->throttled_since_ms ? now - c->throttled_since_ms : 0));
+	json_kv_int(&j, "max_lag_ms", c->decision.max_lag_ms);
+	json_key(&j, "limits");
+	json_object(&j);
+	json_kv_int(&j, "max_lag_ms", c->limits.max_lag_ms);
+	json_kv_int(&j, "critical_lag_ms", c->limits.critical_lag_ms);
+	json_kv_int(&j, "critical_interval_ms", c->limits.critical_interval_ms);
+	json_kv_int(&j, "chunk_size_max", c->chunk_size_max);
+	json_object_end(&j);
+	json_key(&j, "replicas");
+	json_array(&j);
 	for (int i = 0; i < c->nreplicas; i++) {
 		const ReplicaState *r = &c->replicas[i];
-		fprintf(f, "%s{\"name\":", i ? "," : "");
-		log_json_string(f, r->name);
-		fprintf(f, ",\"lag_ms\":%lld", (long long)(r->beat_ms > 0 ? wall - r->beat_ms : -1));
-		if (r->error[0]) {
-			fprintf(f, ",\"error\":");
-			log_json_string(f, r->error);
-		}
-		fprintf(f, "}");
+		json_object(&j);
+		json_kv_string(&j, "name", r->name);
+		json_kv_int(&j, "lag_ms", r->beat_ms > 0 ? wall - r->beat_ms : -1);
+		if (r->error[0])
+			json_kv_string(&j, "error", r->error);
+		json_object_end(&j);
 	}
-	fprintf(f, "],\"observed_replicas\":[");
+	json_array_end(&j);
+	json_key(&j, "observed_replicas");
+	json_array(&j);
 	for (int i = 0; i < c->nobserved; i++) {
 		const ReplicaState *r = &c->observed[i];
-		fprintf(f, "%s{\"name\":", i ? "," : "");
-		log_json_string(f, r->name);
-		fprintf(f, ",\"bytes_behind\":%lld,\"replay_lag_ms\":%lld}", (long long)r->bytes_behind,
-		        (long long)r->replay_lag_ms);
+		json_object(&j);
+		json_kv_string(&j, "name", r->name);
+		json_kv_int(&j, "bytes_behind", r->bytes_behind);
+		json_kv_int(&j, "replay_lag_ms", r->replay_lag_ms);
+		json_object_end(&j);
 	}
-	fprintf(f, "],\"load\":{");
+	json_array_end(&j);
+	json_key(&j, "load");
+	json_object(&j);
 	for (int i = 0; i < c->nload; i++) {
-		fprintf(f, "%s", i ? "," : "");
-		log_json_string(f, c->load[i].name);
 		if (c->load[i].ok)
-			fprintf(f, ":%g", c->load[i].value);
+			json_kv_double(&j, c->load[i].name, c->load[i].value, -1);
 		else
-			fprintf(f, ":null");
+			json_kv_null(&j, c->load[i].name);
 	}
-	fprintf(f, "}}\n");
+	json_object_end(&j);
+	json_object_end(&j);
+	fputc('\n', f);
 }
 
 static void status_text(Osc *o, FILE *f)

@@ -4,6 +4,8 @@
  * Each engine reads its own state table (src/pg/pg_state.c, src/my/my_state.c)
  * into the columns history.h lists, as text; the printing is shared so that
  * both engines show the same line, or the same JSON object, for a run.
+ * Whatever a state row holds (another osc, or a person, may have written
+ * it), the JSON stays valid: every column goes through the JSON writer.
  */
 #include "history.h"
 
@@ -11,23 +13,40 @@
 #include <stdlib.h>
 
 #include "duration.h"
+#include "json.h"
+
+/* One row as a JSON object.  Every column is the server's text: strings
+ * are escaped, and a number is written only when it is one (null else). */
+static void print_json(const char *const *v)
+{
+	Json j;
+
+	json_start(&j, stdout);
+	json_object(&j);
+	json_kv_number_text(&j, "id", v[HIST_ID]);
+	json_kv_string(&j, "table", v[HIST_TABLE]);
+	json_kv_string(&j, "alter", v[HIST_ALTER]);
+	json_kv_string(&j, "started_at", v[HIST_STARTED]);
+	json_kv_string(&j, "finished_at", v[HIST_FINISHED]);
+	json_kv_string(&j, "outcome", v[HIST_OUTCOME]);
+	json_kv_string(&j, "phase", v[HIST_PHASE]);
+	json_kv_number_text(&j, "rows_copied", v[HIST_ROWS_COPIED]);
+	json_kv_number_text(&j, "rows_estimate", v[HIST_ROWS_ESTIMATE]);
+	json_kv_number_text(&j, "changes_applied", v[HIST_CHANGES]);
+	json_kv_number_text(&j, "duration_ms", v[HIST_DURATION_MS]);
+	json_kv_string(&j, "host", v[HIST_HOST]);
+	json_kv_number_text(&j, "pid", v[HIST_PID]);
+	json_kv_number_text(&j, "runs", v[HIST_RUNS]);
+	json_kv_string(&j, "message", v[HIST_MESSAGE]);
+	json_kv_string(&j, "updated_at", v[HIST_UPDATED]);
+	json_object_end(&j);
+	putchar('\n');
+}
 
 void history_print_row(Osc *o, const char *const *v, bool latest)
 {
 	if (o->log.json) {
-		printf("{\"id\":%s,\"table\":", v[HIST_ID]);
-		log_json_string(stdout, v[HIST_TABLE]);
-		printf(",\"alter\":");
-		log_json_string(stdout, v[HIST_ALTER]);
-		printf(",\"started_at\":\"%s\",\"finished_at\":\"%s\",\"outcome\":\"%s\",\"phase\":\"%s\","
-		       "\"rows_copied\":%s,\"rows_estimate\":%s,\"changes_applied\":%s,\"duration_ms\":%s,"
-		       "\"host\":",
-		       v[HIST_STARTED], v[HIST_FINISHED], v[HIST_OUTCOME], v[HIST_PHASE], v[HIST_ROWS_COPIED],
-		       v[HIST_ROWS_ESTIMATE], v[HIST_CHANGES], v[HIST_DURATION_MS]);
-		log_json_string(stdout, v[HIST_HOST]);
-		printf(",\"pid\":%s,\"runs\":%s,\"message\":", v[HIST_PID], v[HIST_RUNS]);
-		log_json_string(stdout, v[HIST_MESSAGE]);
-		printf(",\"updated_at\":\"%s\"}\n", v[HIST_UPDATED]);
+		print_json(v);
 		return;
 	}
 	char took[32];

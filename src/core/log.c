@@ -2,8 +2,8 @@
  * log.c — text and JSON-lines output (see log.h).
  *
  * JSON records are one object per line with "ts" (UTC, ISO 8601 with
- * milliseconds), "event" and the fields of that event; strings are escaped
- * here, the only JSON osc writes.
+ * milliseconds), "event" and the fields of that event, written by the JSON
+ * writer (src/lib/json.h), which escapes every string.
  */
 #include "log.h"
 
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "duration.h"
+#include "json.h"
 #include "localpath.h"
 
 int64_t now_us(void)
@@ -99,43 +100,33 @@ void log_add_secrets(Log *l, const char *conn)
 
 void log_json_string(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\t': fputs("\\t", f); break;
-		default:
-			if (*p < 0x20)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
-		}
-	}
-	fputc('"', f);
+	json_write_string(f, s);
 }
 
-static void json_begin(Log *l, const char *event)
+/* Opens one JSON record: {"ts":...,"event":...,"table":... (the caller adds
+ * its fields, then record_end). */
+static void record_begin(Log *l, Json *j, const char *event)
 {
 	struct timeval tv;
 	struct tm tm;
-	char ts[32];
+	char ts[32], stamp[64];
 
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(l->out, "{\"ts\":\"%s.%03ldZ\",\"event\":\"%s\"", ts, (long)(tv.tv_usec / 1000), event);
-	if (l->table) {
-		fputs(",\"table\":", l->out);
-		log_json_string(l->out, l->table);
-	}
+	snprintf(stamp, sizeof(stamp), "%s.%03ldZ", ts, (long)(tv.tv_usec / 1000));
+	json_start(j, l->out);
+	json_object(j);
+	json_kv_string(j, "ts", stamp);
+	json_kv_string(j, "event", event);
+	if (l->table)
+		json_kv_string(j, "table", l->table);
 }
 
-static void json_end(Log *l)
+static void record_end(Log *l, Json *j)
 {
-	fputs("}\n", l->out);
+	json_object_end(j);
+	fputs("\n", l->out);
 	fflush(l->out);
 }
 
@@ -181,14 +172,13 @@ static void vlog(Log *l, LogLevel lvl, const char *detail, const char *fmt, va_l
 			fprintf(stderr, "     %s\n", detail);
 	}
 	if (l->json) {
-		json_begin(l, "message");
-		fprintf(l->out, ",\"level\":\"%s\",\"msg\":", level_name(lvl));
-		log_json_string(l->out, msg);
-		if (detail && *detail) {
-			fputs(",\"detail\":", l->out);
-			log_json_string(l->out, detail);
-		}
-		json_end(l);
+		Json j;
+		record_begin(l, &j, "message");
+		json_kv_string(&j, "level", level_name(lvl));
+		json_kv_string(&j, "msg", msg);
+		if (detail && *detail)
+			json_kv_string(&j, "detail", detail);
+		record_end(l, &j);
 		unlock(l);
 		return;
 	}
@@ -233,16 +223,16 @@ void log_phase(Log *l, const char *phase, const char *what)
 	char masked[2048];
 	snprintf(masked, sizeof(masked), "%s", what ? what : "");
 	secrets_mask(&l->secrets, masked);
-	what = masked;
 	lock(l);
 	if (l->json) {
-		json_begin(l, "phase");
-		fprintf(l->out, ",\"phase\":\"%s\",\"msg\":", phase);
-		log_json_string(l->out, what ? what : "");
-		json_end(l);
+		Json j;
+		record_begin(l, &j, "phase");
+		json_kv_string(&j, "phase", phase);
+		json_kv_string(&j, "msg", masked);
+		record_end(l, &j);
 	} else if (l->verbosity >= 0) {
 		log_break(l);
-		fprintf(l->out, "osc: [%s] %s\n", phase, what ? what : "");
+		fprintf(l->out, "osc: [%s] %s\n", phase, masked);
 		fflush(l->out);
 	}
 	unlock(l);
@@ -267,20 +257,22 @@ void log_progress(Log *l, const Progress *p, bool force)
 		duration_format(lag, sizeof(lag), p->lag_ms);
 	duration_format(inphase, sizeof(inphase), now - p->phase_started_ms);
 	if (l->json) {
-		json_begin(l, "progress");
-		fprintf(l->out,
-		        ",\"phase\":\"%s\",\"rows_copied\":%lld,\"rows_estimate\":%lld,\"rows_per_sec\":%.0f,"
-		        "\"log_backlog\":%lld,\"log_applied\":%lld,\"chunk_size\":%lld,\"eta_ms\":%lld,"
-		        "\"phase_ms\":%lld,\"lag_ms\":%lld,\"throttled\":%s",
-		        p->phase, (long long)p->rows_copied, (long long)p->rows_estimate, p->rows_per_sec,
-		        (long long)p->log_backlog, (long long)p->log_applied, (long long)p->chunk_size,
-		        (long long)p->eta_ms, (long long)(now - p->phase_started_ms), (long long)p->lag_ms,
-		        p->throttled ? "true" : "false");
-		if (p->throttled) {
-			fputs(",\"throttle_reason\":", l->out);
-			log_json_string(l->out, reason);
-		}
-		json_end(l);
+		Json j;
+		record_begin(l, &j, "progress");
+		json_kv_string(&j, "phase", p->phase);
+		json_kv_int(&j, "rows_copied", p->rows_copied);
+		json_kv_int(&j, "rows_estimate", p->rows_estimate);
+		json_kv_double(&j, "rows_per_sec", p->rows_per_sec, 0);
+		json_kv_int(&j, "log_backlog", p->log_backlog);
+		json_kv_int(&j, "log_applied", p->log_applied);
+		json_kv_int(&j, "chunk_size", p->chunk_size);
+		json_kv_int(&j, "eta_ms", p->eta_ms);
+		json_kv_int(&j, "phase_ms", now - p->phase_started_ms);
+		json_kv_int(&j, "lag_ms", p->lag_ms);
+		json_kv_bool(&j, "throttled", p->throttled);
+		if (p->throttled)
+			json_kv_string(&j, "throttle_reason", reason);
+		record_end(l, &j);
 		goto out;
 	}
 	if (l->verbosity < 0)

@@ -68,7 +68,8 @@ void log_error(Log *l, const OscErr *e);
 /* Ends an open progress line (before anything else is printed). */
 void log_break(Log *l);
 
-/* Writes s as a JSON string (quoted, escaped). */
+/* Writes s as a JSON string (quoted, escaped): json_write_string, for a
+ * caller that builds the rest of its JSON with src/lib/json.h. */
 void log_json_string(FILE *f, const char *s);
 
 /* Milliseconds on the monotonic clock. */

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "json.h"
+#include "xalloc.h"
 
 void plan_init(Plan *p)
 {
@@ -34,12 +35,9 @@ void plan_free(Plan *p)
 
 static void add(char **v, int *n, const char *fmt, va_list ap)
 {
-	char *s = NULL;
 	if (*n >= PLAN_MAX)
 		return;
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	v[(*n)++] = s;
+	v[(*n)++] = xvasprintf(fmt, ap);
 }
 
 #define ADDER(fn, field, count)                  \
@@ -158,47 +156,50 @@ void plan_print_text(const Plan *p, FILE *out)
 		fprintf(out, "  %s%s\n", p->warn_high[i] ? "[high] " : "", p->warnings[i]);
 }
 
-static void json_list(FILE *out, const char *name, char *const *v, int n)
+static void json_list(Json *j, const char *name, char *const *v, int n)
 {
-	fprintf(out, ",\"%s\":[", name);
-	for (int i = 0; i < n; i++) {
-		if (i)
-			fputc(',', out);
-		log_json_string(out, v[i]);
-	}
-	fputc(']', out);
+	json_key(j, name);
+	json_array(j);
+	for (int i = 0; i < n; i++)
+		json_string(j, v[i]);
+	json_array_end(j);
 }
 
 void plan_print_json(const Plan *p, FILE *out)
 {
-	fputs("{\"engine\":", out);
-	log_json_string(out, p->engine);
-	fputs(",\"table\":", out);
-	log_json_string(out, p->table);
-	fputs(",\"key\":", out);
-	log_json_string(out, p->key);
-	fputs(",\"strategy\":", out);
-	log_json_string(out, strategy_name(p->strategy.kind));
-	fputs(",\"strategy_reason\":", out);
-	log_json_string(out, p->strategy.why);
-	fputs(",\"risk\":", out);
-	log_json_string(out, p->risk);
-	json_list(out, "risk_reasons", p->reasons, p->nreasons);
-	fprintf(out,
-	        ",\"rows_estimate\":%lld,\"table_bytes\":%lld,\"index_bytes\":%lld,\"total_bytes\":%lld,"
-	        "\"extra_disk_bytes\":%lld,\"sample_rows\":%lld,\"sample_ms\":%.1f,\"eta_ms\":%lld,\"eta_basis\":",
-	        (long long)p->rows_estimate, (long long)p->table_bytes, (long long)p->index_bytes,
-	        (long long)p->total_bytes, (long long)p->extra_bytes, (long long)p->sample_rows,
-	        (double)p->sample_us / 1000.0, (long long)p->eta_ms);
-	log_json_string(out, p->eta_basis);
-	json_list(out, "sql", p->sql, p->nsql);
-	json_list(out, "columns", p->columns, p->ncolumns);
-	json_list(out, "dependent_objects", p->deps, p->ndeps);
-	fputs(",\"warnings\":[", out);
+	Json j;
+
+	json_start(&j, out);
+	json_object(&j);
+	json_kv_string(&j, "engine", p->engine);
+	json_kv_string(&j, "table", p->table);
+	json_kv_string(&j, "key", p->key);
+	json_kv_string(&j, "strategy", strategy_name(p->strategy.kind));
+	json_kv_string(&j, "strategy_reason", p->strategy.why);
+	json_kv_string(&j, "risk", p->risk);
+	json_list(&j, "risk_reasons", p->reasons, p->nreasons);
+	json_kv_int(&j, "rows_estimate", p->rows_estimate);
+	json_kv_int(&j, "table_bytes", p->table_bytes);
+	json_kv_int(&j, "index_bytes", p->index_bytes);
+	json_kv_int(&j, "total_bytes", p->total_bytes);
+	json_kv_int(&j, "extra_disk_bytes", p->extra_bytes);
+	json_kv_int(&j, "sample_rows", p->sample_rows);
+	json_kv_double(&j, "sample_ms", (double)p->sample_us / 1000.0, 1);
+	json_kv_int(&j, "eta_ms", p->eta_ms);
+	json_kv_string(&j, "eta_basis", p->eta_basis);
+	json_list(&j, "sql", p->sql, p->nsql);
+	json_list(&j, "columns", p->columns, p->ncolumns);
+	json_list(&j, "dependent_objects", p->deps, p->ndeps);
+	json_key(&j, "warnings");
+	json_array(&j);
 	for (int i = 0; i < p->nwarnings; i++) {
-		fprintf(out, "%s{\"high\":%s,\"text\":", i ? "," : "", p->warn_high[i] ? "true" : "false");
-		log_json_string(out, p->warnings[i]);
-		fputc('}', out);
+		json_object(&j);
+		json_kv_bool(&j, "high", p->warn_high[i]);
+		json_kv_string(&j, "text", p->warnings[i]);
+		json_object_end(&j);
 	}
-	fputs("],\"changes_nothing\":true}\n", out);
+	json_array_end(&j);
+	json_kv_bool(&j, "changes_nothing", true);
+	json_object_end(&j);
+	fputc('\n', out);
 }

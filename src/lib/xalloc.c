@@ -42,14 +42,24 @@ char *xstrndup(const char *s, size_t n)
 	return s ? checked(strndup(s, n)) : NULL;
 }
 
+char *xvasprintf(const char *fmt, va_list ap)
+{
+	char *out = NULL;
+	if (vasprintf(&out, fmt, ap) < 0)
+		return checked(NULL);
+	return out;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
 	va_list ap;
-	char *out = NULL;
 	va_start(ap, fmt);
-	int r = vasprintf(&out, fmt, ap);
+	char *out = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		return checked(NULL);
 	return out;
+}
+
+FILE *xopen_memstream(char **buf, size_t *len)
+{
+	return checked(open_memstream(buf, len));
 }

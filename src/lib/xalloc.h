@@ -9,7 +9,9 @@
 #ifndef OSC_XALLOC_H
 #define OSC_XALLOC_H
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
@@ -19,5 +21,9 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* printf into a new string */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+/* open_memstream: a FILE writing into *buf, which is the caller's to free()
+ * after fclose() */
+FILE *xopen_memstream(char **buf, size_t *len);
 
 #endif
