@@ -5,17 +5,19 @@
  * Three threads:
  *   - the worker (src/core/migrate.c) runs the pipeline; its statements block, so
  *     it only looks at the shared state between steps (control_gate);
- *   - the control loop (src/core/control.c), one libevent event_base: the Unix
- *     socket that `osc status|pause|resume|cutover|abort|set` talk to, a
- *     100 ms timer that reads the flag files and re-evaluates the throttle;
- *     it never runs a query, so `status` is answered at once even in the
- *     middle of a long chunk;
+ *   - the control loop (src/core/control_server.c), one libevent
+ *     event_base: the Unix socket that `osc status|pause|resume|cutover|
+ *     abort|set` talk to (control_commands.c), a 100 ms timer that reads the
+ *     flag files and re-evaluates the throttle (control_tick.c); it never
+ *     runs a query, so `status` is answered at once even in the middle of a
+ *     long chunk;
  *   - the monitor (replicator/lag.c): the heartbeat on the primary, the
  *     heartbeat's age on each replica, and the load metrics, on its own
  *     connections (queries block, so they get a thread of their own).
  * Everything below the mutex is shared; the worker publishes its progress
  * into it, the monitor its readings, the loop the operator's requests, and
- * each of them may re-evaluate the throttle decision.
+ * each of them may re-evaluate the throttle decision (control_state.c).
+ * control_int.h lists the module's files.
  */
 #ifndef OSC_CONTROL_H
 #define OSC_CONTROL_H
@@ -48,7 +50,7 @@ typedef struct Control {
 	atomic_bool monitor_quit; /* the monitor stops at its next turn */
 	bool started, monitor_started;
 	pthread_t loop_thread, monitor_thread;
-	void *loop;               /* the libevent side (control.c) */
+	struct ControlLoop *loop; /* the libevent side (control_int.h) */
 	void *monitor;            /* the monitor's connections (replicator/lag.c) */
 	/* the control loop's own (it alone reads the flag files once started) */
 	bool pause_file_ignored, panic_file_ignored; /* there, but not the user's file: said once */

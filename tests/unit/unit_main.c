@@ -24,6 +24,7 @@ static const struct {
 	{ "proxy: mysql tracker", test_proxy_my },
 	{ "proxy: upstream url", test_proxy_url },
 	{ "json writer", test_json },
+	{ "control commands", test_control },
 };
 
 int main(void)
