@@ -25,6 +25,7 @@
 
 #include "duration.h"
 #include "url.h"
+#include "xalloc.h"
 
 enum {
 	OPT_TABLE = 256, OPT_ALTER, OPT_DATABASE, OPT_CHUNK_TIME, OPT_CHUNK_SIZE,
@@ -227,9 +228,7 @@ static char *keep(Options *o, const char *v, OscErr *e)
 		err_set(e, OSC_EXIT_INPUT, "too many options with values");
 		return NULL;
 	}
-	char *c = strdup(v);
-	if (c == NULL)
-		abort();
+	char *c = xstrdup(v);
 	o->owned[o->n_owned++] = c;
 	return c;
 }

@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xalloc.h"
+
 typedef enum TokKind { TK_END, TK_WORD, TK_QIDENT, TK_STRING, TK_OTHER } TokKind;
 
 typedef struct Tok {
@@ -414,7 +416,7 @@ static void scan_subcommand(AlterSpec *a, const Tok *toks, size_t from, size_t t
 			memcpy(u->column, col->text, sizeof(u->column));
 			const char *s = toks[i + 1].start;
 			const char *end = toks[to - 1].start + toks[to - 1].len;
-			u->expr = strndup(s, (size_t)(end - s));
+			u->expr = xstrndup(s, (size_t)(end - s));
 			return;
 		}
 	}
@@ -451,9 +453,7 @@ bool alter_parse(const char *spec, AlterSpec *out, OscErr *e)
 		}
 		if (n == cap) {
 			cap = cap ? cap * 2 : 32;
-			toks = realloc(toks, cap * sizeof(*toks));
-			if (toks == NULL)
-				abort();
+			toks = xrealloc(toks, cap * sizeof(*toks));
 		}
 		toks[n++] = t;
 		last_end = t.start + t.len;
@@ -468,7 +468,7 @@ bool alter_parse(const char *spec, AlterSpec *out, OscErr *e)
 		goto done;
 	}
 	const char *first = toks[0].start;
-	out->text = strndup(first, (size_t)(last_end - first));
+	out->text = xstrndup(first, (size_t)(last_end - first));
 	int depth = 0;
 	size_t from = 0;
 	for (size_t i = 0; i <= n; i++) {
@@ -493,7 +493,7 @@ bool alter_parse(const char *spec, AlterSpec *out, OscErr *e)
 				} else {
 					AlterSub *sub = &out->sub[out->n_sub++];
 					const char *end = toks[i - 1].start + toks[i - 1].len;
-					sub->text = strndup(toks[from].start, (size_t)(end - toks[from].start));
+					sub->text = xstrndup(toks[from].start, (size_t)(end - toks[from].start));
 					classify(sub, toks, from, i);
 				}
 			}

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "url.h"
+#include "xalloc.h"
 
 void secrets_add(Secrets *s, const char *value)
 {
@@ -19,10 +20,7 @@ void secrets_add(Secrets *s, const char *value)
 	for (int i = 0; i < s->n; i++)
 		if (strcmp(s->value[i], value) == 0)
 			return;
-	char *copy = strdup(value);
-	if (copy == NULL)
-		abort();
-	s->value[s->n++] = copy;
+	s->value[s->n++] = xstrdup(value);
 }
 
 void secrets_add_conn(Secrets *s, const char *conn)
@@ -30,10 +28,8 @@ void secrets_add_conn(Secrets *s, const char *conn)
 	UrlSpan sp[URL_MAX_SPANS];
 	int n = url_secret_spans(conn, sp, URL_MAX_SPANS);
 	for (int i = 0; i < n; i++) {
-		char *raw = strndup(conn + sp[i].off, sp[i].len);
-		char *plain = malloc(sp[i].len + 1);
-		if (raw == NULL || plain == NULL)
-			abort();
+		char *raw = xstrndup(conn + sp[i].off, sp[i].len);
+		char *plain = xmalloc(sp[i].len + 1);
 		secrets_add(s, raw);
 		if (url_span_value(conn, &sp[i], plain, sp[i].len + 1))
 			secrets_add(s, plain);

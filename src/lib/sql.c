@@ -11,20 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *xrealloc(void *p, size_t n)
-{
-	void *r = realloc(p, n);
-	if (r == NULL) {
-		fputs("osc: out of memory\n", stderr);
-		abort();
-	}
-	return r;
-}
+#include "xalloc.h"
 
 void sql_init(Sql *q, const SqlDialect *d)
 {
 	q->cap = 256;
-	q->buf = xrealloc(NULL, q->cap);
+	q->buf = xmalloc(q->cap);
 	q->buf[0] = '\0';
 	q->len = 0;
 	q->dialect = d;
@@ -141,7 +133,7 @@ static char *quote_with(const char *s, char quote)
 	size_t n = 2;
 	for (const char *p = s; *p; p++)
 		n += (*p == quote) ? 2 : 1;
-	char *out = xrealloc(NULL, n + 1), *o = out;
+	char *out = xmalloc(n + 1), *o = out;
 	*o++ = quote;
 	for (const char *p = s; *p; p++) {
 		if (*p == quote)

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "xalloc.h"
+
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -228,9 +230,7 @@ char *url_masked(const char *s)
 	if (s == NULL)
 		s = "";
 	int n = url_secret_spans(s, sp, URL_MAX_SPANS);
-	char *out = malloc(strlen(s) + 3 * (size_t)n + 1);
-	if (out == NULL)
-		abort();
+	char *out = xmalloc(strlen(s) + 3 * (size_t)n + 1);
 	size_t o = 0, at = 0;
 	for (int i = 0; i < n; i++) {
 		memcpy(out + o, s + at, sp[i].off - at);
