@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "clock.h" /* now_ms, wall_ms: declared here before; includers of log.h still get them */
 #include "err.h"
 #include "options.h"
 #include "secrets.h"
@@ -71,11 +72,5 @@ void log_break(Log *l);
 /* Writes s as a JSON string (quoted, escaped): json_write_string, for a
  * caller that builds the rest of its JSON with src/lib/json.h. */
 void log_json_string(FILE *f, const char *s);
-
-/* Milliseconds on the monotonic clock. */
-int64_t now_ms(void);
-int64_t now_us(void);
-/* Milliseconds since the epoch (heartbeats: comparable across runs). */
-int64_t wall_ms(void);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * options.h — the command line and --config file (DESIGN.md "Command line").
+ * options.h — the command line and --config file (README.md "Commands and
+ * options" is the contract users and tests rely on).
  */
 #ifndef OSC_OPTIONS_H
 #define OSC_OPTIONS_H
@@ -28,7 +29,7 @@ typedef enum OscCommand {
 
 typedef enum LogFormat { LOG_AUTO, LOG_TEXT, LOG_JSON } LogFormat;
 
-/* --verify: what is compared between the original and the shadow (src/verify.h) */
+/* --verify: what is compared between the original and the shadow (README.md "Verification") */
 typedef enum VerifyMode { VERIFY_CHECKSUM, VERIFY_COUNT, VERIFY_NONE } VerifyMode;
 
 /* --strategy: auto picks the least-locking way (src/core/strategy.h); copy forces the shadow copy */
