@@ -84,7 +84,9 @@ typedef struct Control {
 } Control;
 
 /* Starts the control loop and its socket (after preflight: the advisory
- * lock guarantees one run per table).  An unusable socket path is bad input. */
+ * lock guarantees one run per table).  An unusable socket path is bad input.
+ * The loop (Control.loop) is allocated here and freed by control_stop,
+ * which also removes the socket file. */
 bool control_start(Osc *o, OscErr *e) MUSTCHECK;
 /* Stops the threads (monitor first), removes the socket. */
 void control_stop(Osc *o);

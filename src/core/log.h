@@ -55,7 +55,9 @@ typedef struct Log {
 } Log;
 
 /* Opens --log-file when given (exit-2 error when it cannot, or when the
- * path is a link or a file that is not the user's: src/lib/localpath.h). */
+ * path is a link or a file that is not the user's: src/lib/localpath.h).
+ * l owns that file and the secrets registered later: log_close releases
+ * them.  o's strings (the table) are borrowed and must outlive l. */
 bool log_init(Log *l, const Options *o, OscErr *e) MUSTCHECK;
 void log_close(Log *l);
 /* Registers the passwords of a connection string: no line shows them. */

@@ -85,6 +85,18 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* The first word that is not an option names the command (none: run). */
+typedef struct Subcommand {
+	const char *name;
+	OscCommand command;
+} Subcommand;
+
+static const Subcommand subcommands[] = {
+	{ "run", CMD_RUN },         { "plan", CMD_PLAN },       { "cleanup", CMD_CLEANUP }, { "history", CMD_HISTORY },
+	{ "status", CMD_STATUS },   { "pause", CMD_PAUSE },     { "resume", CMD_RESUME },   { "cutover", CMD_CUTOVER },
+	{ "abort", CMD_ABORT },     { "set", CMD_SET },         { "help", CMD_HELP },       { NULL, CMD_RUN },
+};
+
 void options_defaults(Options *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -444,32 +456,14 @@ static bool parse(Options *o, int argc, char **argv, OscErr *e)
 	}
 	if (optind < argc) {
 		const char *cmd = argv[optind];
-		if (strcmp(cmd, "plan") == 0)
-			o->command = CMD_PLAN;
-		else if (strcmp(cmd, "cleanup") == 0)
-			o->command = CMD_CLEANUP;
-		else if (strcmp(cmd, "run") == 0)
-			o->command = CMD_RUN;
-		else if (strcmp(cmd, "help") == 0)
-			o->command = CMD_HELP;
-		else if (strcmp(cmd, "history") == 0)
-			o->command = CMD_HISTORY;
-		else if (strcmp(cmd, "status") == 0)
-			o->command = CMD_STATUS;
-		else if (strcmp(cmd, "pause") == 0)
-			o->command = CMD_PAUSE;
-		else if (strcmp(cmd, "resume") == 0)
-			o->command = CMD_RESUME;
-		else if (strcmp(cmd, "cutover") == 0)
-			o->command = CMD_CUTOVER;
-		else if (strcmp(cmd, "abort") == 0)
-			o->command = CMD_ABORT;
-		else if (strcmp(cmd, "set") == 0)
-			o->command = CMD_SET;
-		else {
+		const Subcommand *sc;
+		for (sc = subcommands; sc->name && strcmp(sc->name, cmd) != 0; sc++)
+			;
+		if (sc->name == NULL) {
 			err_set(e, OSC_EXIT_INPUT, "unknown command '%s' (see osc --help)", cmd);
 			return false;
 		}
+		o->command = sc->command;
 		/* options may follow the subcommand */
 		int sub_argc = argc - optind;
 		char **sub_argv = argv + optind;

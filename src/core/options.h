@@ -83,7 +83,9 @@ void options_defaults(Options *o);
 /* Parses argv (and --config files it names).  Errors are exit-2 errors.
  * Before it returns, the passwords of the URLs given on the command line
  * (--database, --replica) are overwritten in argv, so that `ps` no longer
- * shows them; Options holds copies. */
+ * shows them; Options holds copies.  Strings from argv are borrowed (argv
+ * outlives o); those read from files, and the copies, are o's
+ * (Options.owned): options_free releases them. */
 bool options_parse(Options *o, int argc, char **argv, OscErr *e) MUSTCHECK;
 void options_free(Options *o);
 void options_usage(void);

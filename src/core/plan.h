@@ -45,6 +45,7 @@ typedef struct Plan {
 } Plan;
 
 void plan_init(Plan *p);
+/* Frees every string the adders below made: the Plan owns them. */
 void plan_free(Plan *p);
 void plan_sql(Plan *p, const char *fmt, ...) PRINTFLIKE(2, 3);
 void plan_column(Plan *p, const char *fmt, ...) PRINTFLIKE(2, 3);

@@ -8,8 +8,9 @@
  * and finding `ALTER COLUMN c TYPE t USING expr`, because the copy must pass
  * each row through the same expression, and MySQL's column renames
  * (CHANGE old new, RENAME COLUMN old TO new), which map old to new.
- * Identifiers may be quoted "like this" (PostgreSQL) or `like this` (MySQL).  The lexer knows quotes, dollar
- * quotes, comments and parentheses; it does not parse the grammar.
+ * Identifiers may be quoted "like this" (PostgreSQL) or `like this`
+ * (MySQL).  The lexer knows quotes, dollar quotes, comments and
+ * parentheses; it does not parse the grammar.
  */
 #ifndef OSC_ALTER_H
 #define OSC_ALTER_H
@@ -83,7 +84,9 @@ typedef struct AlterSpec {
 
 /* Reads the spec.  Errors (exit 2): empty, more than one statement, an
  * unterminated quote or comment, a subcommand that renames the table or
- * moves it to another schema (the shadow would take the new name). */
+ * moves it to another schema (the shadow would take the new name).
+ * out owns the texts it copies from spec (malloc'd): alter_free releases
+ * them; after a failure there is nothing to release. */
 bool alter_parse(const char *spec, AlterSpec *out, OscErr *e) MUSTCHECK;
 void alter_free(AlterSpec *a);
 const char *alter_kind_name(AlterKind k);

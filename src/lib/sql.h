@@ -30,6 +30,8 @@ typedef struct Sql {
 	bool failed; /* a quote helper refused its input; the text is unusable */
 } Sql;
 
+/* q owns its buffer (malloc'd): sql_free releases it.  d is borrowed and
+ * must outlive q. */
 void sql_init(Sql *q, const SqlDialect *d);
 void sql_reset(Sql *q);
 void sql_free(Sql *q);
@@ -43,6 +45,7 @@ char *sql_take(Sql *q);
 /* Quoting as PostgreSQL and the SQL standard define it, without a connection:
  * "a""b" and 'it''s'.  Used by unit tests and as the dialect where no
  * connection is needed (plan output for an engine not yet connected). */
+/* Both return a malloc'd string the caller frees. */
 char *sql_quote_ident_std(void *ctx, const char *s);
 char *sql_quote_literal_std(void *ctx, const char *s);
 extern const SqlDialect sql_dialect_std;

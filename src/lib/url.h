@@ -1,7 +1,8 @@
 /*
  * url.h — splitting a database URL: scheme://user:pass@host:port/db?k=v&k=v
  * (user, password and values percent-decoded).  libpq parses postgres://
- * URLs itself; this is for the MySQL client library, which takes the parts.
+ * URLs itself; this is for the MySQL client library, which takes the parts,
+ * and for the proxy's --upstream.
  *
  * And finding the secrets in any connection string osc is given (a URL of
  * either engine, or a libpq `key=value` string), so that they can be masked
