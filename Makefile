@@ -12,7 +12,10 @@ CC       ?= cc
 OPT      ?= -O2 -g
 WARN     := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wvla
-CFLAGS   += $(OPT) $(WARN) -Isrc -Icutover -Ireplicator -Iproxy $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# one folder per layer: the library (knows nothing of osc), the core, one per
+# engine, the replicator and cutover loops, the proxy
+INCDIRS  := src/lib src/core src/pg src/my replicator cutover proxy
+CFLAGS   += $(OPT) $(WARN) $(addprefix -I,$(INCDIRS)) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS   += -pthread
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
 
@@ -26,15 +29,14 @@ BUILD    ?= build-san
 endif
 BUILD    ?= build
 
-CORE_SRC := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard replicator/*.c) $(wildcard cutover/*.c) \
-            $(wildcard proxy/*.c)
+CORE_SRC := $(foreach d,$(INCDIRS),$(wildcard $(d)/*.c))
 CORE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRC))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 .PHONY: all test unit deps demo bench bench-proxy clean san
 all: $(BUILD)/osc $(BUILD)/writer $(BUILD)/mywriter $(BUILD)/pgconns
 
-$(BUILD)/%.o: %.c $(wildcard src/*.h replicator/*.h cutover/*.h proxy/*.h)
+$(BUILD)/%.o: %.c $(foreach d,$(INCDIRS),$(wildcard $(d)/*.h))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 

@@ -4,7 +4,7 @@
  * Before each attempt the log is drained to a short backlog, so the drain
  * inside the swap (under the exclusive lock, with writers waiting) is small.
  * A lock timeout rolls the attempt back; osc then waits an exponential,
- * jittered time (src/backoff.c) and tries again, up to --cutover-retries
+ * jittered time (src/lib/backoff.c) and tries again, up to --cutover-retries
  * attempts, after which it aborts with the original untouched.
  */
 #include "cutover.h"
@@ -41,7 +41,7 @@ static bool postpone(Osc *o, OscErr *e)
 	if (flag == NULL)
 		return true;
 	/* only the user's own regular file holds the swap back (a file someone
-	 * else put at the path does not: src/localpath.h) */
+	 * else put at the path does not: src/lib/localpath.h) */
 	while (localpath_flag_present(flag, NULL, 0)) {
 		if (control_take_cutover(o)) {
 			log_msg(&o->log, LOG_INFO, "cutover requested: swapping although %s exists", flag);

@@ -1,6 +1,6 @@
 /*
  * cutover.h — the engine-neutral part of the swap: when to try, how often,
- * how long to back off.  The swap itself is the engine's (cutover/pg_swap.c).
+ * how long to back off.  The swap itself is the engine's (src/pg/pg_swap.c).
  */
 #ifndef OSC_CUTOVER_H
 #define OSC_CUTOVER_H

@@ -36,7 +36,7 @@ void proxy_hold_end(Osc *o, ProxyHold *h);
 /* osc plan: the sessions a hold could not keep, as warnings. */
 void proxy_hold_plan(Osc *o, Plan *p);
 
-/* The engines' halves (cutover/pg_proxy.c, cutover/my_proxy.c): sessions
+/* The engines' halves (src/pg/pg_proxy.c, src/my/my_proxy.c): sessions
  * on the table (PostgreSQL: holding a lock on it or whose last query names
  * it; MySQL: connected to its database, since an idle MySQL session does
  * not show which tables it uses) whose server id is not among the proxy's

@@ -29,6 +29,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "xalloc.h"
+
 #define ADMIN_LINE_MAX 1024
 
 static void admin_reap(evutil_socket_t fd, short what, void *arg)
@@ -194,11 +196,7 @@ static void on_admin_accept(struct evconnlistener *l, evutil_socket_t fd, struct
 		close(fd);
 		return;
 	}
-	PxAdmin *a = calloc(1, sizeof(*a));
-	if (a == NULL) {
-		close(fd);
-		return;
-	}
+	PxAdmin *a = xcalloc(1, sizeof(*a));
 	a->px = px;
 	a->bev = bufferevent_socket_new(px->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (a->bev == NULL) {

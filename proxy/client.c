@@ -16,6 +16,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "xalloc.h"
+
 bool px_client_connect(const char *path, int *fd, OscErr *e)
 {
 	struct sockaddr_un sa;
@@ -49,12 +51,8 @@ bool px_client_connect(const char *path, int *fd, OscErr *e)
 static char *read_line(int fd, int timeout_ms, OscErr *e)
 {
 	size_t got = 0, cap = 4096;
-	char *out = malloc(cap);
+	char *out = xmalloc(cap);
 	int64_t deadline = px_now_ms() + timeout_ms;
-	if (out == NULL) {
-		err_set(e, OSC_EXIT_FAILED, "out of memory");
-		return NULL;
-	}
 	for (;;) {
 		int64_t left = deadline - px_now_ms();
 		struct pollfd p = { fd, POLLIN, 0 };
@@ -67,12 +65,7 @@ static char *read_line(int fd, int timeout_ms, OscErr *e)
 				err_set(e, OSC_EXIT_FAILED, "the proxy's answer is too long");
 				goto fail;
 			}
-			char *grown = realloc(out, cap * 2);
-			if (grown == NULL) {
-				err_set(e, OSC_EXIT_FAILED, "out of memory");
-				goto fail;
-			}
-			out = grown;
+			out = xrealloc(out, cap * 2);
 			cap *= 2;
 		}
 		ssize_t n = recv(fd, out + got, cap - got - 1, MSG_PEEK);

@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xalloc.h"
+
 bool px_hold_active(const Proxy *px)
 {
 	return px->holders != NULL;
@@ -65,16 +67,13 @@ static void answer(PxHolder *h, bool drained)
 		return;
 	px_status_busy(px, b, 10);
 	size_t n = evbuffer_get_length(b);
-	char *list = malloc(n + 1);
-	if (list) {
-		evbuffer_remove(b, list, n);
-		list[n] = '\0';
-		px_admin_say(h->admin, false, "not-drained sessions=%d busy=%d waited_ms=%lld: %s", px->nsessions,
-		             px_hold_busy(px), waited, list);
-		log_msg(&px->log, LOG_WARN, "hold %llu: not drained after %lldms: %s", (unsigned long long)h->id, waited,
-		        list);
-		free(list);
-	}
+	char *list = xmalloc(n + 1);
+	evbuffer_remove(b, list, n);
+	list[n] = '\0';
+	px_admin_say(h->admin, false, "not-drained sessions=%d busy=%d waited_ms=%lld: %s", px->nsessions,
+	             px_hold_busy(px), waited, list);
+	log_msg(&px->log, LOG_WARN, "hold %llu: not drained after %lldms: %s", (unsigned long long)h->id, waited, list);
+	free(list);
 	evbuffer_free(b);
 }
 
@@ -117,11 +116,7 @@ static void on_max_hold(evutil_socket_t fd, short what, void *arg)
 
 void px_hold_begin(Proxy *px, PxAdmin *a)
 {
-	PxHolder *h = calloc(1, sizeof(*h));
-	if (h == NULL) {
-		px_admin_say(a, true, "error out of memory");
-		return;
-	}
+	PxHolder *h = xcalloc(1, sizeof(*h));
 	h->px = px;
 	h->admin = a;
 	h->id = ++px->next_holder;
@@ -173,7 +168,7 @@ static void release_all(Proxy *px, const char *how)
 	int64_t now = px_now_ms();
 	int64_t held_ms = now - px->hold_since_ms;
 	int n = held_count(px), i = 0;
-	PxSession **order = n ? calloc((size_t)n, sizeof(*order)) : NULL;
+	PxSession **order = xcalloc((size_t)n, sizeof(*order));
 
 	PxHoldRecord *r = &px->history[px->history_next++ % PX_HOLD_HISTORY];
 	if (px->nhistory < PX_HOLD_HISTORY)
@@ -191,13 +186,10 @@ static void release_all(Proxy *px, const char *how)
 	log_msg(&px->log, LOG_INFO, "released (%s) after %lldms: %d request(s) had waited; drained %s", how,
 	        (long long)held_ms, n, px->hold_drained_ms >= 0 ? "yes" : "never");
 
-	for (PxSession *s = px->sessions; s && order; s = s->next)
+	for (PxSession *s = px->sessions; s; s = s->next)
 		if (s->held && i < n)
 			order[i++] = s;
-	if (order)
-		qsort(order, (size_t)i, sizeof(*order), by_arrival);
-	else if (n)
-		log_msg(&px->log, LOG_WARN, "release: out of memory; held sessions go on in no particular order");
+	qsort(order, (size_t)i, sizeof(*order), by_arrival);
 	for (int k = 0; k < i; k++) {
 		PxSession *s = order[k];
 		if (s->dead)
@@ -211,12 +203,6 @@ static void release_all(Proxy *px, const char *how)
 		}
 		px_session_pump_client(s);
 	}
-	if (order == NULL)
-		for (PxSession *s = px->sessions; s; s = s->next)
-			if (s->held) {
-				s->held = false;
-				px_session_pump_client(s);
-			}
 	free(order);
 }
 

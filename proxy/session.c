@@ -37,6 +37,8 @@
 
 #include <event2/bufferevent_ssl.h>
 
+#include "xalloc.h"
+
 #define LINGER_MS 5000
 #define CONNECT_TIMEOUT_S 10
 
@@ -495,11 +497,7 @@ static void peer_name(struct sockaddr *sa, char *out, size_t outsz)
 void px_session_accept(Proxy *px, evutil_socket_t fd, struct sockaddr *sa, int socklen)
 {
 	(void)socklen;
-	PxSession *s = calloc(1, sizeof(*s));
-	if (s == NULL) {
-		evutil_closesocket(fd);
-		return;
-	}
+	PxSession *s = xcalloc(1, sizeof(*s));
 	s->px = px;
 	s->id = ++px->next_id;
 	s->since_ms = px_now_ms();

@@ -7,10 +7,13 @@
 #include "proxy_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "duration.h"
+#include "json.h"
+#include "xalloc.h"
 
 #define STATUS_SESSIONS_MAX 50
 
@@ -129,69 +132,92 @@ void px_status_text(Proxy *px, struct evbuffer *out)
 	}
 }
 
-static void json_str(struct evbuffer *out, const char *s)
+static void hold_json(Json *j, const PxHoldRecord *r)
 {
-	evbuffer_add(out, "\"", 1);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			evbuffer_add_printf(out, "\\%c", c);
-		else if (c < 0x20)
-			evbuffer_add_printf(out, "\\u%04x", c);
-		else
-			evbuffer_add(out, s, 1);
-	}
-	evbuffer_add(out, "\"", 1);
+	char when[40];
+	iso(r->wall_ms, when, sizeof(when));
+	json_object(j);
+	json_kv_string(j, "at", when);
+	json_kv_int(j, "held_ms", r->held_ms);
+	json_kv_int(j, "drain_ms", r->drain_ms);
+	json_kv_int(j, "sessions", r->sessions);
+	json_kv_int(j, "requests", r->requests);
+	json_kv_string(j, "ended", r->ended);
+	json_object_end(j);
 }
 
-void px_status_json(Proxy *px, struct evbuffer *out)
+static void session_json(Proxy *px, Json *j, PxSession *s, int64_t now)
+{
+	json_object(j);
+	json_kv_uint(j, "id", s->id);
+	json_kv_string(j, "peer", s->peer);
+	json_kv_uint(j, "server_id", s->server_id);
+	json_kv_string(j, "state", px->proto->state(s));
+	json_kv_bool(j, "idle", px->proto->idle(s));
+	json_kv_bool(j, "held", s->held);
+	json_kv_uint(j, "bytes_c2s", s->client.bytes);
+	json_kv_uint(j, "bytes_s2c", s->server.bytes);
+	json_kv_int(j, "age_ms", now - s->since_ms);
+	json_object_end(j);
+}
+
+/* Written into a memory stream, then handed to the socket's buffer. */
+static void status_json(Proxy *px, FILE *f)
 {
 	uint64_t c2s, s2c;
 	int busy, held;
 	int64_t now = px_now_ms();
+	Json j;
+
 	totals(px, &c2s, &s2c, &busy, &held);
-	evbuffer_add_printf(out, "{\"engine\":\"%s\",\"listen\":", px->proto->name);
-	json_str(out, px->listen_spec);
-	evbuffer_add_printf(out, ",\"upstream\":");
-	json_str(out, px->upstream_spec);
-	evbuffer_add_printf(out,
-	                    ",\"server_tls\":\"%s\",\"client_tls\":%s,\"uptime_ms\":%lld,\"sessions\":%d,\"busy\":%d,"
-	                    "\"held\":%d,\"sessions_total\":%llu,\"refused_total\":%llu,\"bytes_c2s\":%llu,"
-	                    "\"bytes_s2c\":%llu,\"hold\":",
-	                    px_tls_mode_name(px->up.tls), px->tls_server ? "true" : "false",
-	                    (long long)(now - px->started_ms), px->nsessions, busy, held,
-	                    (unsigned long long)px->sessions_total, (unsigned long long)px->refused_total,
-	                    (unsigned long long)c2s, (unsigned long long)s2c);
-	if (px->holders)
-		evbuffer_add_printf(out, "{\"on_ms\":%lld,\"drained\":%s,\"drain_ms\":%lld}",
-		                    (long long)(now - px->hold_since_ms), px->hold_drained_ms >= 0 ? "true" : "false",
-		                    (long long)px->hold_drained_ms);
-	else
-		evbuffer_add_printf(out, "null");
-	evbuffer_add_printf(out, ",\"holds_total\":%llu,\"hold_longest_ms\":%lld,\"holds\":[",
-	                    (unsigned long long)px->holds_total, (long long)px->hold_longest_ms);
-	for (int i = 0; i < px->nhistory; i++) {
-		const PxHoldRecord *r =
-		    &px->history[(px->history_next - (uint64_t)px->nhistory + (uint64_t)i) % PX_HOLD_HISTORY];
-		char when[40];
-		iso(r->wall_ms, when, sizeof(when));
-		evbuffer_add_printf(out,
-		                    "%s{\"at\":\"%s\",\"held_ms\":%lld,\"drain_ms\":%lld,\"sessions\":%d,\"requests\":%d,"
-		                    "\"ended\":\"%s\"}",
-		                    i ? "," : "", when, (long long)r->held_ms, (long long)r->drain_ms, r->sessions,
-		                    r->requests, r->ended);
+	json_start(&j, f);
+	json_object(&j);
+	json_kv_string(&j, "engine", px->proto->name);
+	json_kv_string(&j, "listen", px->listen_spec);
+	json_kv_string(&j, "upstream", px->upstream_spec);
+	json_kv_string(&j, "server_tls", px_tls_mode_name(px->up.tls));
+	json_kv_bool(&j, "client_tls", px->tls_server != NULL);
+	json_kv_int(&j, "uptime_ms", now - px->started_ms);
+	json_kv_int(&j, "sessions", px->nsessions);
+	json_kv_int(&j, "busy", busy);
+	json_kv_int(&j, "held", held);
+	json_kv_uint(&j, "sessions_total", px->sessions_total);
+	json_kv_uint(&j, "refused_total", px->refused_total);
+	json_kv_uint(&j, "bytes_c2s", c2s);
+	json_kv_uint(&j, "bytes_s2c", s2c);
+	json_key(&j, "hold");
+	if (px->holders) {
+		json_object(&j);
+		json_kv_int(&j, "on_ms", now - px->hold_since_ms);
+		json_kv_bool(&j, "drained", px->hold_drained_ms >= 0);
+		json_kv_int(&j, "drain_ms", px->hold_drained_ms);
+		json_object_end(&j);
+	} else {
+		json_null(&j);
 	}
-	evbuffer_add_printf(out, "],\"session_list\":[");
-	int n = 0;
-	for (PxSession *s = px->sessions; s; s = s->next) {
-		evbuffer_add_printf(out, "%s{\"id\":%llu,\"peer\":", n++ ? "," : "", (unsigned long long)s->id);
-		json_str(out, s->peer);
-		evbuffer_add_printf(out, ",\"server_id\":%u,\"state\":", s->server_id);
-		json_str(out, px->proto->state(s));
-		evbuffer_add_printf(out, ",\"idle\":%s,\"held\":%s,\"bytes_c2s\":%llu,\"bytes_s2c\":%llu,\"age_ms\":%lld}",
-		                    px->proto->idle(s) ? "true" : "false", s->held ? "true" : "false",
-		                    (unsigned long long)s->client.bytes, (unsigned long long)s->server.bytes,
-		                    (long long)(now - s->since_ms));
-	}
-	evbuffer_add_printf(out, "]}\n");
+	json_kv_uint(&j, "holds_total", px->holds_total);
+	json_kv_int(&j, "hold_longest_ms", px->hold_longest_ms);
+	json_key(&j, "holds");
+	json_array(&j);
+	for (int i = 0; i < px->nhistory; i++)
+		hold_json(&j, &px->history[(px->history_next - (uint64_t)px->nhistory + (uint64_t)i) % PX_HOLD_HISTORY]);
+	json_array_end(&j);
+	json_key(&j, "session_list");
+	json_array(&j);
+	for (PxSession *s = px->sessions; s; s = s->next)
+		session_json(px, &j, s, now);
+	json_array_end(&j);
+	json_object_end(&j);
+	fputc('\n', f);
+}
+
+void px_status_json(Proxy *px, struct evbuffer *out)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = xopen_memstream(&buf, &len);
+	status_json(px, f);
+	fclose(f);
+	evbuffer_add(out, buf, len);
+	free(buf);
 }

@@ -598,7 +598,7 @@ start_mywriter() {
 # stop_mywriter: SIGTERM, wait, print the stats; fails the test on any
 # writer error (a 1146 on osc's change log included: osc's trigger
 # installation avoids MariaDB's stale prepared statements, see
-# replicator/my_capture.c) or when the writer did nothing
+# src/my/my_capture.c) or when the writer did nothing
 stop_mywriter() {
     if [ -n "$WRITER_PID" ]; then
         kill -TERM "$WRITER_PID" 2>/dev/null

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # MariaDB: osc killed (SIGKILL) at each step of the swap's locked section
-# (cutover/my_swap.c: OSC_FAULT pauses there, then the test kills):
+# (src/my/my_swap.c: OSC_FAULT pauses there, then the test kills):
 #   swap-repointed       the log drained under the lock (the children's keys
 #                        repointed: none here; t_my_fk_children kills there
 #                        with children, and t_my_resume at swap-locked)

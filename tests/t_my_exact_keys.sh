@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # MariaDB: keys whose text does not name their value exactly. The copy's
 # watermark and the change log's keys travel as text and come back as
-# literals (src/my_keys.c); each must name exactly the row it came from.
+# literals (src/my/my_keys.c); each must name exactly the row it came from.
 #  A. FLOAT key of whole numbers above 10^6 under the mirrored writer: a
 #     FLOAT prints 6 significant digits (1000001 reads back as 1e6), so the
 #     old code lost the highest rows and the replayed changes, exit 0.

@@ -5,7 +5,7 @@
 # The old code refused with "an unfinished osc run left its objects; run osc
 # cleanup", and following that advice dropped the user's table with its
 # rows (or, for T_osc_hb, wrote its heartbeat into the user's table and
-# dropped it after the swap). osc marks what it creates (src/my_owned.c):
+# dropped it after the swap). osc marks what it creates (src/my/my_owned.c):
 #  A. for each of those names held by a user's table (with rows) or trigger:
 #     the run and `osc plan` refuse before creating anything (exit 2),
 #     naming it; nothing changes; `osc cleanup` leaves it, with its rows.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Crash-safe resume on MariaDB, from the state table _osc_migrations (src/my_state.c):
+# Crash-safe resume on MariaDB, from the state table _osc_migrations (src/my/my_state.c):
 #  A. SIGKILL at two random moments of the copy (one in the sanitizer pass;
 #     seeds printed; RESUME_SEED=N repeats a run) under the mirrored writer; the same command resumes from
 #     the checkpoint, says so, and the result equals the mirror with the ALTER.

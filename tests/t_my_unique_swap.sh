@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # MariaDB: two rows swap a UNIQUE value inside one transaction, and the
-# replay merges one of them before the other (replicator/my_conflict.c).
+# replay merges one of them before the other (src/my/my_conflict.c).
 # A replay batch takes the oldest log rows up to its limit; a transaction
 # that swaps u between rows A and B and also inserts more rows than the
 # limit between the two updates puts A's log row in one batch and B's in a
@@ -100,7 +100,7 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 # case 12: no index of the new table is left on the old key (id); osc adds
-# one for its merges (src/my_keyidx.c), or every batch scans the new table
+# one for its merges (src/my/my_keyidx.c), or every batch scans the new table
 explain=$(my_q "EXPLAIN DELETE FROM ${T}_osc_new WHERE id IN (1, 2)" | cut -f4)
 note "the merge's DELETE on the new table, while it is copied: access type $explain"
 [ "$explain" = range ] || [ "$explain" = ref ] || fail "the merge's DELETE scans the new table (access type $explain)"

@@ -1,6 +1,6 @@
 /*
  * test_my_strategy.c — which ALTERs MariaDB's empty trial table is never
- * given (src/my_strategy.c), and the new strategies' names (no server).
+ * given (src/my/my_strategy.c), and the new strategies' names (no server).
  */
 #include "my.h"
 #include "unit.h"

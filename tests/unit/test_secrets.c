@@ -1,7 +1,7 @@
 /*
  * test_secrets.c — finding, masking and scrubbing the passwords in
- * connection strings (src/url.h, src/secrets.h), checking URLs and naming a
- * migration's target without them (src/dburl.h).
+ * connection strings (src/lib/url.h, src/lib/secrets.h), checking URLs and naming a
+ * migration's target without them (src/lib/dburl.h).
  */
 #include <stdlib.h>
 

@@ -23,6 +23,8 @@ static const struct {
 	{ "proxy: postgresql tracker", test_proxy_pg },
 	{ "proxy: mysql tracker", test_proxy_my },
 	{ "proxy: upstream url", test_proxy_url },
+	{ "json writer", test_json },
+	{ "control commands", test_control },
 };
 
 int main(void)

@@ -1,0 +1,25 @@
+/*
+ * fault.h — fault injection for the tests, and nothing else.
+ *
+ * OSC_FAULT=<point>:<ms> makes osc stop for <ms> at the named point, so a
+ * test can kill it there (inside the swap transaction, right after the swap
+ * committed; "chunk": after every chunk of the copy, so that the application
+ * writes between two chunks).  Unset, a fault point costs one getenv.
+ *
+ * OSC_FAULT=corrupt-shadow:once|always makes the copy damage one row of the
+ * shadow after a chunk's INSERT and before the chunk's checksum (PostgreSQL:
+ * inside the chunk's transaction, src/pg/pg_verify.c; MySQL/MariaDB: a row whose
+ * key is not in the change log, src/my/my_verify.c): once on the first chunk
+ * only (the re-copy must repair it), always on every attempt of the first
+ * chunk (the run must abort naming the chunk's key range).
+ */
+#ifndef OSC_FAULT_H
+#define OSC_FAULT_H
+
+#include "osc.h"
+
+void fault_point(Osc *o, const char *point);
+/* The text after "<point>:" when OSC_FAULT names this point, else NULL. */
+const char *fault_value(const char *point);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * options_usage.c — the text of `osc --help`: every command and option of
+ * options.c, with its default, in the order a user looks for them.
+ */
+#include "options.h"
+
+#include <stdio.h>
+
+void options_usage(void)
+{
+	fputs(
+	    "usage: osc --table T --alter \"SPEC\" [--database URL] [options]   run an online ALTER\n"
+	    "       osc plan    --table T --alter \"SPEC\"   validate and print the plan; changes nothing\n"
+	    "       osc cleanup --table T                  remove what an abandoned run left\n"
+	    "       osc status  [--table T]                live status of a running migration, else the last state\n"
+	    "       osc pause | resume | cutover | abort --table T   steer a running migration (its socket)\n"
+	    "       osc set --table T name=value...        change limits while it runs: chunk-time, chunk-size-max,\n"
+	    "                                              max-lag, critical-lag, critical-interval, max-load, critical-load\n"
+	    "       osc history [--table T]                past runs\n"
+	    "Rerunning an unfinished migration (killed, stopped, window closed) resumes it.\n"
+	    "\n"
+	    "options:\n"
+	    "  --database URL          postgres://user@host:port/db, mysql://user@host:port/db\n"
+	    "                          (default: $OSC_DATABASE_URL, then PG* variables); a password given here is\n"
+	    "                          overwritten in the process's arguments at start, but keep it out of the\n"
+	    "                          command line: PGPASSWORD or ~/.pgpass, MYSQL_PWD or ~/.my.cnf, or:\n"
+	    "  --database-file FILE    read the URL from FILE (yours, not readable by others: chmod 600)\n"
+	    "  --chunk-time DUR        target time of one copy chunk (default 500ms)\n"
+	    "  --chunk-size N          rows in the first chunk (default 1000)\n"
+	    "  --chunk-size-max N      upper bound on rows per chunk (default 200000)\n"
+	    "  --lock-timeout DUR      longest wait for any lock on the table (default 100ms)\n"
+	    "  --statement-timeout DUR bound on any one statement osc runs (default 60s)\n"
+	    "  --cutover-retries N     swap attempts before giving up (default 30)\n"
+	    "  --max-runtime DUR       abort when the run takes longer (default: no limit)\n"
+	    "  --drop-old-table        drop the original after the swap instead of keeping _T_osc_old\n"
+	    "  --alter-foreign-keys-method M  MySQL child tables: rebuild_constraints, drop_swap, auto or none\n"
+	    "  --allow-on-replica      MySQL/MariaDB: run although the server is a replica (replication running,\n"
+	    "                          or read_only); the ALTER then exists on that server only, and replication\n"
+	    "                          breaks if the primary later writes the table (never on a PostgreSQL standby)\n"
+	    "  --window HH:MM-HH:MM    copy only inside this local time window (may cross midnight)\n"
+	    "  --window-wait           outside the window, wait for it instead of exiting 3\n"
+	    "  --log-format text|json  progress and messages as text (terminal) or JSON lines\n"
+	    "  --progress-interval DUR how often progress is printed (default 200ms on a terminal, 5s otherwise)\n"
+	    "  --log-file FILE         append the log to FILE (errors also go to stderr)\n"
+	    "  --on-success CMD        run CMD (sh -c) when done; OSC_* variables describe the run\n"
+	    "  --on-failure CMD        run CMD when the run fails (exit 1 or 2)\n"
+	    "  --on-cutover CMD        run CMD right after the swap committed\n"
+	    "  --replica URL           watch this replica's lag (repeatable; MySQL: default SHOW SLAVE HOSTS)\n"
+	    "  --max-lag DUR           pause copy and replay while a replica is further behind (default 1.5s; 0: off)\n"
+	    "  --critical-lag DUR      abort when a replica is this far behind (default: off)\n"
+	    "  --critical-interval DUR a critical reading must hold this long before osc aborts (default 0)\n"
+	    "  --max-load N=V,...      pause while a metric is above V: MySQL any global status variable\n"
+	    "                          (Threads_running=25); PostgreSQL active_sessions, wal_bytes_per_sec\n"
+	    "  --critical-load N=V,... abort when a metric reaches V\n"
+	    "  --heartbeat-interval DUR  how often osc writes its heartbeat row (default 100ms)\n"
+	    "  --pause-file FILE       pause while FILE exists\n"
+	    "  --panic-file FILE       abort (original intact) when FILE appears\n"
+	    "  --postpone-cutover FILE  created at start; the swap waits while it exists (or until osc cutover)\n"
+	    "  --socket PATH           the control socket (default: osc-<hash of host, port, database and table>.sock\n"
+	    "                          in $XDG_RUNTIME_DIR, else in a private $TMPDIR/osc-<uid> (TMPDIR: /tmp))\n"
+	    "  --verify checksum|count|none  compare each chunk and each replayed change between the original\n"
+	    "                          and the new table (default checksum); a mismatch is re-copied once, then aborts\n"
+	    "  --strategy auto|copy    auto: metadata-only changes and constraints run in place under the lock\n"
+	    "                          timeout; copy: always the shadow copy (default auto)\n"
+	    "  --format text|json      osc plan's output (default text)\n"
+	    "  --proxy PATH            the admin socket of the osc proxy the application connects through: its\n"
+	    "                          sessions are held at transaction boundaries for the swap (osc proxy --help)\n"
+	    "  --config FILE           read `option = value` lines (command line wins)\n"
+	    "  -q, --quiet  -v, --verbose  --version  --help\n"
+	    "durations: 250ms, 2s, 5m, 1h.  exit: 0 done, 1 failed (original intact),\n"
+	    "2 bad input (nothing changed), 3 stopped (resumable)\n",
+	    stdout);
+}

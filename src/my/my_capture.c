@@ -1,0 +1,184 @@
+/*
+ * my_capture.c — change capture on MySQL/MariaDB: row triggers append the
+ * changed key to the log table, as on PostgreSQL (src/pg/pg_capture.c).
+ *
+ * The application's transaction does one narrow INSERT into a table that
+ * nobody else writes and only the replayer reads and deletes, oldest first;
+ * it never touches the shadow, so it never waits on the copy.  An UPDATE
+ * that changes the key logs both keys.
+ *
+ * The triggers are installed together under LOCK TABLES T WRITE (its wait
+ * bounded by --lock-timeout, retried: my_lock_retry), followed by an instant ALTER that sets T's
+ * comment to what it already is.  Why: MariaDB 10.11 (reproduced without
+ * osc, see README "MariaDB and prepared statements") can leave an
+ * application's server-side prepared statement on T without the tables of a
+ * trigger created for its event while T already had other triggers: every
+ * later execution of that statement fails with 1146 "Table '..._osc_log'
+ * doesn't exist" until T's definition changes.  The lock keeps statements
+ * from running between the three CREATE TRIGGERs; the ALTER gives T a new
+ * definition version, so each prepared statement is re-prepared at its next
+ * execution, which clears the stale state (a FLUSH TABLES does not).
+ * Writers wait for the lock: milliseconds, like a single CREATE TRIGGER.
+ */
+#include "my.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+bool my_capture_create(My *my, OscErr *e)
+{
+	MYSQL_RES *r = NULL;
+	Sql q;
+	bool ok = false;
+	sql_init(&q, &my->dialect);
+	/* the log's key columns take the original's exact types */
+	sql_add(&q, "SELECT COLUMN_NAME, COLUMN_TYPE, COALESCE(CHARACTER_SET_NAME, ''), COALESCE(COLLATION_NAME, '')"
+	            " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L",
+	        my->db, my->table);
+	if (!my_exec_sql(my, &q, &r, e))
+		goto out;
+	Sql cols;
+	sql_init(&cols, &my->dialect);
+	for (int k = 0; k < my->nkeys; k++) {
+		mysql_data_seek(r, 0);
+		MYSQL_ROW row;
+		while ((row = mysql_fetch_row(r)) != NULL)
+			if (strcmp(row[0], my->keys[k].name) == 0) {
+				sql_add(&cols, ", %I %s", row[0], row[1]);
+				if (row[2][0])
+					sql_add(&cols, " CHARACTER SET %s COLLATE %s", row[2], row[3]);
+				sql_add(&cols, " NOT NULL");
+			}
+	}
+	char mark[256];
+	my_marker(my, MY_ROLE_LOG, mark, sizeof(mark));
+	sql_reset(&q);
+	sql_add(&q, "CREATE TABLE %I.%I (_osc_change_id BIGINT AUTO_INCREMENT PRIMARY KEY%s) ENGINE=InnoDB COMMENT = %L",
+	        my->db, my->log, sql_text(&cols), mark);
+	if (cols.failed)
+		q.failed = true;
+	sql_free(&cols);
+	if (!my_exec_sql(my, &q, NULL, e))
+		goto out;
+	ok = true;
+out:
+	mysql_free_result(r);
+	sql_free(&q);
+	return ok;
+}
+
+static void log_insert(My *my, Sql *q, const char *row)
+{
+	sql_add(q, "INSERT INTO %I.%I (", my->db, my->log);
+	for (int k = 0; k < my->nkeys; k++)
+		sql_add(q, "%s%I", k ? ", " : "", my->keys[k].name);
+	sql_add(q, ") VALUES (");
+	for (int k = 0; k < my->nkeys; k++)
+		sql_add(q, "%s%s.%I", k ? ", " : "", row, my->keys[k].name);
+	sql_add(q, ")");
+}
+
+/* The three CREATE TRIGGER statements, run under LOCK TABLES T WRITE.
+ * Each name is qualified with the table's database: a trigger lives in its
+ * table's schema, and an unqualified one is made in the session's
+ * (`--table otherdb.users` failed with error 1435).  Each body begins with
+ * osc's mark (src/my/my_owned.c). */
+static bool create_triggers(My *my, Sql *q, OscErr *e)
+{
+	sql_reset(q);
+	sql_add(q, "CREATE TRIGGER %I.%I AFTER INSERT ON %I.%I FOR EACH ROW %s ", my->db, my->trg_ins, my->db, my->table,
+	        MY_CAPTURE_MARK);
+	log_insert(my, q, "NEW");
+	sql_add(q, "; END");
+	if (!my_exec_sql(my, q, NULL, e))
+		return false;
+	sql_reset(q);
+	sql_add(q, "CREATE TRIGGER %I.%I AFTER UPDATE ON %I.%I FOR EACH ROW %s ", my->db, my->trg_upd, my->db, my->table,
+	        MY_CAPTURE_MARK);
+	log_insert(my, q, "NEW");
+	sql_add(q, "; IF NOT (");
+	for (int k = 0; k < my->nkeys; k++)
+		sql_add(q, "%sOLD.%I <=> NEW.%I", k ? " AND " : "", my->keys[k].name, my->keys[k].name);
+	sql_add(q, ") THEN ");
+	log_insert(my, q, "OLD");
+	sql_add(q, "; END IF; END");
+	if (!my_exec_sql(my, q, NULL, e))
+		return false;
+	sql_reset(q);
+	sql_add(q, "CREATE TRIGGER %I.%I AFTER DELETE ON %I.%I FOR EACH ROW %s ", my->db, my->trg_del, my->db, my->table,
+	        MY_CAPTURE_MARK);
+	log_insert(my, q, "OLD");
+	sql_add(q, "; END");
+	return my_exec_sql(my, q, NULL, e);
+}
+
+bool my_capture_install(My *my, OscErr *e)
+{
+	MYSQL_RES *r = NULL;
+	Sql q;
+	bool ok = false, locked = false;
+	char *comment = NULL;
+	sql_init(&q, &my->dialect);
+
+	sql_add(&q, "SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L",
+	        my->db, my->table);
+	if (!my_exec_sql(my, &q, &r, e))
+		goto out;
+	MYSQL_ROW row = mysql_fetch_row(r);
+	comment = my_strdup(row && row[0] ? row[0] : "");
+	sql_reset(&q);
+	sql_add(&q, "LOCK TABLES %I.%I WRITE", my->db, my->table);
+	if (!my_lock_retry(my, "installing the capture triggers", &q, e))
+		goto out;
+	locked = true;
+	if (!create_triggers(my, &q, e))
+		goto out;
+	/* the same comment again: a new table definition version, so that every
+	 * prepared statement on T is prepared afresh (see the banner) */
+	sql_reset(&q);
+	sql_add(&q, "ALTER TABLE %I.%I COMMENT = %L, ALGORITHM=INSTANT", my->db, my->table, comment);
+	if (!my_exec_sql(my, &q, NULL, e))
+		goto out;
+	ok = true;
+out:
+	if (locked) {
+		OscErr e2;
+		err_clear(&e2);
+		if (!my_exec(my, "UNLOCK TABLES", NULL, &e2)) {
+			if (ok)
+				*e = e2;
+			else
+				log_error(&my->osc->log, &e2);
+			ok = false;
+		}
+	}
+	free(comment);
+	mysql_free_result(r);
+	sql_free(&q);
+	return ok;
+}
+
+/* Drops osc's capture triggers, and only osc's (src/my/my_owned.c): a
+ * trigger of the same name that is not osc's stays.  Each DROP waits for
+ * the table's lock at most --lock-timeout, retried. */
+bool my_capture_drop(My *my, OscErr *e)
+{
+	const char *names[3] = { my->trg_ins, my->trg_upd, my->trg_del };
+	MyObjects o;
+	Sql q;
+	if (!my_objects_scan(my, NULL, &o, e))
+		return false;
+	sql_init(&q, &my->dialect);
+	for (int i = 0; i < 3; i++) {
+		if (o.trigger[i] != MY_OURS)
+			continue;
+		sql_reset(&q);
+		sql_add(&q, "DROP TRIGGER IF EXISTS %I.%I", my->db, names[i]);
+		if (!my_lock_retry(my, "dropping a capture trigger", &q, e)) {
+			sql_free(&q);
+			return false;
+		}
+	}
+	sql_free(&q);
+	return true;
+}

@@ -1,0 +1,193 @@
+/*
+ * my_heartbeat.c — the MySQL/MariaDB side of the monitor (replicator/lag.c).
+ *
+ * The heartbeat is one row in `T_osc_hb`, beside the table (gh-ost keeps its
+ * changelog table there too), written through the binary log like any other
+ * row, so every replica down the chain shows it; it is dropped with osc's
+ * other work tables.  Load metrics are global status variables
+ * (SHOW GLOBAL STATUS, so any of them: Threads_running, Threads_connected,
+ * ...).  With no --replica, osc watches the replicas the primary lists in
+ * SHOW SLAVE HOSTS (they need report_host), reached with the primary's
+ * credentials, as pt-online-schema-change's default recursion does.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "my.h"
+#include "osc.h"
+
+static void *probe_open(Osc *o, const char *url, const char *host, int port, OscErr *e)
+{
+	My *p = calloc(1, sizeof(My));
+	if (p == NULL)
+		abort();
+	if (url == NULL)
+		url = o->opt.database ? o->opt.database : getenv("OSC_DATABASE_URL");
+	OscErr ignored;
+	if (!my_connect_at(p, url, host, port, e)) {
+		my_disconnect(p);
+		free(p);
+		return NULL;
+	}
+	/* a replica that hangs must not hold the monitor for long (MariaDB's
+	 * name; MySQL has no max_statement_time, hence no error check) */
+	err_clear(&ignored);
+	if (!my_exec(p, "SET SESSION lock_wait_timeout = 1, max_statement_time = 2", NULL, &ignored))
+		err_clear(&ignored);
+	return p;
+}
+
+static void probe_close(void *probe)
+{
+	My *p = probe;
+	my_disconnect(p);
+	free(p);
+}
+
+void my_heartbeat_name(My *my, char *out, size_t outsz)
+{
+	names_derive(out, outsz, "", my->table, "_osc_hb", MY_NAMELEN);
+}
+
+/* The worker's My: the database and table (fixed after preflight). */
+static My *worker(Osc *o)
+{
+	return o->db;
+}
+
+static bool heartbeat_setup(Osc *o, void *probe, OscErr *e)
+{
+	My *p = probe, *w = worker(o);
+	char hb[MY_NAMELEN + 1];
+	Sql q;
+
+	my_heartbeat_name(w, hb, sizeof(hb));
+	sql_init(&q, &p->dialect);
+	/* marked as osc's (src/my/my_owned.c); preflight refused a table of this
+	 * name that is not */
+	char mark[256];
+	my_marker(w, MY_ROLE_HEARTBEAT, mark, sizeof(mark));
+	sql_add(&q,
+	        "CREATE TABLE IF NOT EXISTS %I.%I (id TINYINT UNSIGNED PRIMARY KEY, beat BIGINT NOT NULL) ENGINE=InnoDB"
+	        " COMMENT = %L",
+	        w->db, hb, mark);
+	bool ok = my_exec_sql(p, &q, NULL, e);
+	sql_free(&q);
+	return ok;
+}
+
+static bool heartbeat_write(Osc *o, void *probe, int64_t beat_ms, OscErr *e)
+{
+	My *p = probe, *w = worker(o);
+	char hb[MY_NAMELEN + 1];
+	Sql q;
+
+	my_heartbeat_name(w, hb, sizeof(hb));
+	sql_init(&q, &p->dialect);
+	sql_add(&q, "INSERT INTO %I.%I (id, beat) VALUES (1, %ld) ON DUPLICATE KEY UPDATE beat = VALUES(beat)", w->db, hb,
+	        (long)beat_ms);
+	bool ok = my_exec_sql(p, &q, NULL, e);
+	sql_free(&q);
+	return ok;
+}
+
+static bool heartbeat_read(Osc *o, void *probe, int64_t *beat_ms, OscErr *e)
+{
+	My *p = probe, *w = worker(o);
+	char hb[MY_NAMELEN + 1];
+	MYSQL_RES *r = NULL;
+	Sql q;
+
+	*beat_ms = 0;
+	my_heartbeat_name(w, hb, sizeof(hb));
+	sql_init(&q, &p->dialect);
+	sql_add(&q, "SELECT beat FROM %I.%I WHERE id = 1", w->db, hb);
+	bool ok = my_exec_sql(p, &q, &r, e);
+	sql_free(&q);
+	if (!ok)
+		return strcmp(e->sqlstate, "1146") == 0; /* not replicated there yet */
+	MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
+	if (row && row[0])
+		*beat_ms = strtoll(row[0], NULL, 10);
+	if (r)
+		mysql_free_result(r);
+	return true;
+}
+
+static bool load_read(Osc *o, void *probe, const char *name, double *value, OscErr *e)
+{
+	(void)o;
+	My *p = probe;
+	MYSQL_RES *r = NULL;
+	char pattern[160];
+	size_t k = 0;
+	Sql q;
+
+	/* LIKE, with its wildcard '_' escaped: the exact variable */
+	for (const char *s = name; *s && k + 3 < sizeof(pattern); s++) {
+		if (*s == '_' || *s == '%' || *s == '\\')
+			pattern[k++] = '\\';
+		pattern[k++] = *s;
+	}
+	pattern[k] = '\0';
+	sql_init(&q, &p->dialect);
+	sql_add(&q, "SHOW GLOBAL STATUS LIKE %L", pattern);
+	bool ok = my_exec_sql(p, &q, &r, e);
+	sql_free(&q);
+	if (!ok)
+		return false;
+	MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
+	if (row == NULL || row[1] == NULL) {
+		if (r)
+			mysql_free_result(r);
+		err_set(e, OSC_EXIT_INPUT, "load metric '%s': the server has no such global status variable", name);
+		return false;
+	}
+	*value = strtod(row[1], NULL);
+	mysql_free_result(r);
+	return true;
+}
+
+static bool replicas_find(Osc *o, void *probe, ReplicaState *out, int max, int *n, bool *watch, OscErr *e)
+{
+	(void)o;
+	My *p = probe;
+	MYSQL_RES *r = NULL;
+	MYSQL_ROW row;
+
+	*n = 0;
+	*watch = true;
+	if (!my_exec(p, "SHOW SLAVE HOSTS", &r, e))
+		return false;
+	if (r == NULL)
+		return true;
+	int host = -1, port = -1;
+	MYSQL_FIELD *f = mysql_fetch_fields(r);
+	for (unsigned i = 0; i < mysql_num_fields(r); i++) {
+		if (strcasecmp(f[i].name, "Host") == 0)
+			host = (int)i;
+		else if (strcasecmp(f[i].name, "Port") == 0)
+			port = (int)i;
+	}
+	while (host >= 0 && port >= 0 && *n < max && (row = mysql_fetch_row(r)) != NULL) {
+		if (row[host] == NULL || *row[host] == '\0')
+			continue;
+		ReplicaState *s = &out[(*n)++];
+		memset(s, 0, sizeof(*s));
+		snprintf(s->name, sizeof(s->name), "%s:%s", row[host], row[port] ? row[port] : "3306");
+		s->bytes_behind = -1;
+		s->replay_lag_ms = -1;
+	}
+	mysql_free_result(r);
+	return true;
+}
+
+const EngineMonitor my_monitor = {
+	.probe_open = probe_open,
+	.probe_close = probe_close,
+	.heartbeat_setup = heartbeat_setup,
+	.heartbeat_write = heartbeat_write,
+	.heartbeat_read = heartbeat_read,
+	.load_read = load_read,
+	.replicas_find = replicas_find,
+};

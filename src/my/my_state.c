@@ -1,0 +1,583 @@
+/*
+ * my_state.c — the state table on MySQL/MariaDB: checkpoints, resume,
+ * history (the counterpart of src/pg/pg_state.c).
+ *
+ * MY_STATE_TABLE (my.h) lives in the table's own database, so a run needs
+ * no privilege beyond the ones it already uses there, and it outlives every
+ * run: it is the history.  One row per migration (not per invocation): the
+ * table, the ALTER, a fingerprint of the original's schema, the deferred
+ * index definitions (they are gone from the shadow while it is copied), and
+ * where it stands: phase, outcome, the copy's watermark (the last key
+ * copied, as a JSON array of the key's values, hex for binary keys), the
+ * counters, who runs it.  The copy updates the row in each chunk's
+ * transaction (src/my/my_shadow.c), so the row never claims a chunk the shadow
+ * lacks.  The RENAME of the swap runs on a second connection and commits by
+ * itself: the row says "swapped" right after it is known to have committed,
+ * and a rerun decides from the catalog (the shadow is gone and the table's
+ * name carries the new table's fingerprint, recorded before the swap), so a
+ * kill between the two is still recognised.
+ *
+ * The fingerprint hashes what information_schema says of the columns
+ * (order, name, type, nullability, default, extra, collation), the indexes
+ * (but osc's own index on the merge key, src/my/my_keyidx.c) and the foreign
+ * keys: never SHOW CREATE TABLE, whose AUTO_INCREMENT moves with every
+ * insert.  The table's own name is not part of it, so the shadow
+ * and the table it becomes have the same one.
+ *
+ * The table is created by the first run that gets past validation (the
+ * ALTER applied to the empty shadow, or to the trial table of an in-place
+ * strategy): bad input never creates it.
+ */
+#include "my.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "history.h"
+
+#define TS(col) "DATE_FORMAT(" col ", '%%Y-%%m-%%d %%H:%%i:%%s UTC')"
+
+static const char *ddl =
+    "CREATE TABLE IF NOT EXISTS %I.%I ("
+    " id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+    " table_name VARCHAR(64) NOT NULL, alter_spec LONGTEXT NOT NULL,"
+    " phase VARCHAR(32) NOT NULL, outcome VARCHAR(16) NOT NULL,"
+    " rows_copied BIGINT NOT NULL DEFAULT 0, rows_estimate BIGINT NOT NULL DEFAULT 0,"
+    " changes_applied BIGINT NOT NULL DEFAULT 0, watermark LONGTEXT NULL,"
+    " host VARCHAR(255) NULL, pid INT NULL, runs INT NOT NULL DEFAULT 1,"
+    " started_at DATETIME(3) NOT NULL, updated_at DATETIME(3) NOT NULL, finished_at DATETIME(3) NULL,"
+    " message LONGTEXT NULL, fingerprint_orig CHAR(64) NOT NULL, fingerprint_new CHAR(64) NULL,"
+    " deferred LONGTEXT NULL, shadow_comment LONGTEXT NULL,"
+    " KEY (table_name, id)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
+
+bool my_fingerprint(My *my, const char *table, char *out, size_t outsz, OscErr *e)
+{
+	MYSQL_RES *r = NULL;
+	MYSQL_ROW row;
+	Sql q, text;
+	bool ok = false;
+
+	sql_init(&q, &my->dialect);
+	sql_init(&text, &sql_dialect_std);
+	sql_add(&q,
+	        "SELECT CONCAT_WS(' ', 'c', LPAD(ORDINAL_POSITION, 5, '0'), COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE,"
+	        "   IFNULL(COLUMN_DEFAULT, '(no default)'), EXTRA, IFNULL(COLLATION_NAME, ''))"
+	        " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L"
+	        " UNION ALL SELECT CONCAT_WS(' ', 'i', INDEX_NAME, LPAD(SEQ_IN_INDEX, 5, '0'), COLUMN_NAME, NON_UNIQUE,"
+	        "   IFNULL(SUB_PART, ''), INDEX_TYPE, IFNULL(COLLATION, ''))"
+	        " FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L AND INDEX_COMMENT <> %L"
+	        " UNION ALL SELECT CONCAT_WS(' ', 'f', k.CONSTRAINT_NAME, LPAD(k.ORDINAL_POSITION, 5, '0'), k.COLUMN_NAME,"
+	        "   k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, c.UPDATE_RULE, c.DELETE_RULE)"
+	        " FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS c"
+	        "   ON c.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND c.CONSTRAINT_NAME = k.CONSTRAINT_NAME"
+	        "  AND c.TABLE_NAME = k.TABLE_NAME"
+	        " WHERE k.TABLE_SCHEMA = %L AND k.TABLE_NAME = %L AND k.REFERENCED_TABLE_NAME IS NOT NULL"
+	        " ORDER BY 1",
+	        my->db, table, my->db, table, MY_KEYIDX_MARK, my->db, table);
+	if (!my_exec_sql(my, &q, &r, e))
+		goto out;
+	while ((row = mysql_fetch_row(r)) != NULL)
+		sql_add(&text, "%s\n", row[0] ? row[0] : "");
+	if (text.failed) {
+		err_set(e, OSC_EXIT_FAILED, "out of memory for the fingerprint of %s.%s", my->db, table);
+		goto out;
+	}
+	names_hash_hex(out, outsz - 1 < 64 ? outsz - 1 : 64, text.buf ? text.buf : "", text.len);
+	ok = true;
+out:
+	mysql_free_result(r);
+	sql_free(&q);
+	sql_free(&text);
+	return ok;
+}
+
+static bool state_exists(My *my, bool *exists, OscErr *e)
+{
+	Sql q;
+	int64_t n = 0;
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L", my->db,
+	        MY_STATE_TABLE);
+	bool ok = my_count(my, &q, &n, e);
+	*exists = n > 0;
+	sql_free(&q);
+	return ok;
+}
+
+/* A table made by an older osc lacks the column of the shadow's comment. */
+static bool state_upgrade(My *my, OscErr *e)
+{
+	int64_t has = 0;
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q,
+	        "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L"
+	        " AND COLUMN_NAME = 'shadow_comment'",
+	        my->db, MY_STATE_TABLE);
+	bool ok = my_count(my, &q, &has, e);
+	if (ok && has == 0) {
+		sql_reset(&q);
+		sql_add(&q, "ALTER TABLE %I.%I ADD COLUMN shadow_comment LONGTEXT NULL", my->db, MY_STATE_TABLE);
+		ok = my_exec_sql(my, &q, NULL, e);
+	}
+	sql_free(&q);
+	return ok;
+}
+
+/* Creates the table if needed and inserts this run's row (phase given). */
+static bool insert_row(My *my, const char *phase, const char *message, OscErr *e)
+{
+	Osc *o = my->osc;
+	Sql q;
+	char fp[65], host[256] = "";
+	bool ok = false;
+
+	if (!my_fingerprint(my, my->table, fp, sizeof(fp), e))
+		return false;
+	gethostname(host, sizeof(host) - 1);
+	sql_init(&q, &my->dialect);
+	sql_add(&q, ddl, my->db, MY_STATE_TABLE);
+	if (!my_exec_sql(my, &q, NULL, e))
+		goto out;
+	if (!state_upgrade(my, e))
+		goto out;
+	sql_reset(&q);
+	sql_add(&q,
+	        "INSERT INTO %I.%I (table_name, alter_spec, phase, outcome, rows_estimate, host, pid, started_at,"
+	        " updated_at, fingerprint_orig, shadow_comment, deferred, message)"
+	        " VALUES (%L, %L, %L, 'running', %ld, %L, %d, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), %L, ",
+	        my->db, MY_STATE_TABLE, my->table, o->alter.text, phase, (long)my->rows_estimate, host, (int)getpid(),
+	        fp);
+	if (my->shadow_comment)
+		sql_add(&q, "%L, ", my->shadow_comment);
+	else
+		sql_add(&q, "NULL, ");
+	if (my->deferred)
+		sql_add(&q, "%L, ", my->deferred);
+	else
+		sql_add(&q, "NULL, ");
+	if (message)
+		sql_add(&q, "%L)", message);
+	else
+		sql_add(&q, "NULL)");
+	if (!my_exec_sql(my, &q, NULL, e))
+		goto out;
+	my->state_id = (int64_t)mysql_insert_id(my->conn);
+	ok = true;
+out:
+	sql_free(&q);
+	return ok;
+}
+
+bool my_state_create(My *my, OscErr *e)
+{
+	return insert_row(my, "copy", NULL, e);
+}
+
+/* An ALTER applied in place gets a row too, so that `osc history` shows it
+ * and a rerun of the same command finds it done instead of failing on
+ * "duplicate column". */
+bool my_state_in_place(My *my, const char *strategy, OscErr *e)
+{
+	char msg[128];
+	snprintf(msg, sizeof(msg), "applying the ALTER in place (%s)", strategy);
+	return insert_row(my, "in-place", msg, e);
+}
+
+/* The in-place strategy was refused by the server before it changed
+ * anything: the shadow copy goes on and makes a row of its own. */
+bool my_state_forget(My *my, OscErr *e)
+{
+	if (my->state_id == 0)
+		return true;
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "DELETE FROM %I.%I WHERE id = %ld", my->db, MY_STATE_TABLE, (long)my->state_id);
+	bool ok = my_exec_sql(my, &q, NULL, e);
+	sql_free(&q);
+	my->state_id = 0;
+	return ok;
+}
+
+bool my_state_fingerprint_new(My *my, const char *table, OscErr *e)
+{
+	char fp[65];
+	if (my->state_id == 0)
+		return true;
+	if (!my_fingerprint(my, table, fp, sizeof(fp), e))
+		return false;
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "UPDATE %I.%I SET fingerprint_new = %L, updated_at = UTC_TIMESTAMP(3) WHERE id = %ld", my->db,
+	        MY_STATE_TABLE, fp, (long)my->state_id);
+	bool ok = my_exec_sql(my, &q, NULL, e);
+	sql_free(&q);
+	return ok;
+}
+
+bool my_state_record(My *my, const char *phase, const char *outcome, const char *message, OscErr *e)
+{
+	Osc *o = my->osc;
+	if (my->state_id == 0)
+		return true;
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "UPDATE %I.%I SET ", my->db, MY_STATE_TABLE);
+	if (phase)
+		sql_add(&q, "phase = %L, ", phase);
+	if (outcome) {
+		sql_add(&q, "outcome = %L, ", outcome);
+		if (strcmp(outcome, "done") == 0 || strcmp(outcome, "failed") == 0 || strcmp(outcome, "aborted") == 0)
+			sql_add(&q, "finished_at = UTC_TIMESTAMP(3), ");
+		else
+			sql_add(&q, "finished_at = NULL, ");
+	}
+	if (message)
+		sql_add(&q, "message = %L, ", message);
+	sql_add(&q, "rows_copied = %ld, changes_applied = %ld, updated_at = UTC_TIMESTAMP(3) WHERE id = %ld",
+	        (long)o->progress.rows_copied, (long)o->progress.log_applied, (long)my->state_id);
+	bool ok = my_exec_sql(my, &q, NULL, e);
+	sql_free(&q);
+	return ok;
+}
+
+/* In the chunk's transaction: wm is a JSON_ARRAY(...) expression. */
+bool my_state_checkpoint(My *my, const char *wm, int64_t rows_total, OscErr *e)
+{
+	if (my->state_id == 0)
+		return true;
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q,
+	        "UPDATE %I.%I SET watermark = %s, rows_copied = %ld, changes_applied = %ld, updated_at = UTC_TIMESTAMP(3)"
+	        " WHERE id = %ld",
+	        my->db, MY_STATE_TABLE, wm, (long)rows_total, (long)my->osc->progress.log_applied, (long)my->state_id);
+	bool ok = my_exec_sql(my, &q, NULL, e);
+	sql_free(&q);
+	return ok;
+}
+
+/* The fingerprint of the complete shadow of the table's unfinished
+ * migration when it was in its cut-over ("" otherwise): what recognises a
+ * shadow whose comment a swap already put back (src/my/my_owned.c). */
+bool my_state_shadow_fp(My *my, char *out, size_t outsz, OscErr *e)
+{
+	MYSQL_RES *r = NULL;
+	bool exists = false;
+	out[0] = '\0';
+	if (!state_exists(my, &exists, e))
+		return false;
+	if (!exists)
+		return true;
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q,
+	        "SELECT IFNULL(fingerprint_new, '') FROM %I.%I WHERE table_name = %L AND outcome IN ('running', 'stopped')"
+	        " AND phase = 'cutover' ORDER BY id DESC LIMIT 1",
+	        my->db, MY_STATE_TABLE, my->table);
+	bool ok = my_exec_sql(my, &q, &r, e);
+	MYSQL_ROW row = ok ? mysql_fetch_row(r) : NULL;
+	if (row && row[0])
+		snprintf(out, outsz, "%s", row[0]);
+	mysql_free_result(r);
+	sql_free(&q);
+	return ok;
+}
+
+/* `osc cleanup`: the unfinished migration ends with outcome ("aborted":
+ * given up; "done": its swap had committed) and message. */
+bool my_state_close(My *my, const char *outcome, const char *message, OscErr *e)
+{
+	bool exists = false;
+	if (!state_exists(my, &exists, e))
+		return false;
+	if (!exists)
+		return true;
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q,
+	        "UPDATE %I.%I SET outcome = %L, phase = IF(%L = 'done', 'done', phase), finished_at = UTC_TIMESTAMP(3),"
+	        " updated_at = UTC_TIMESTAMP(3), message = %L WHERE table_name = %L AND outcome IN ('running', 'stopped')",
+	        my->db, MY_STATE_TABLE, outcome, outcome, message, my->table);
+	bool ok = my_exec_sql(my, &q, NULL, e);
+	sql_free(&q);
+	return ok;
+}
+
+bool my_state_abandon(My *my, OscErr *e)
+{
+	return my_state_close(my, "aborted", "removed by osc cleanup", e);
+}
+
+/* A kill inside the swap (my_swap.c) leaves its sentry T_osc_old: osc's
+ * (its mark, src/my/my_owned.c), dropped so that the next swap can make its
+ * own. */
+static bool drop_sentry(My *my, OscErr *e)
+{
+	log_msg(&my->osc->log, LOG_INFO, "dropping the swap's sentry %s.%s left by the interrupted run", my->db, my->old);
+	return my_drop_if_ours(my, MY_ROLE_SENTRY, e);
+}
+
+/* What an interrupted swap may have left half done, put back before the
+ * run goes on (src/my/my_swap.c): the sentry, the shadow's mark, the
+ * user's triggers; my_shadow_reopen then puts back the children's keys and
+ * the index on the merge key. */
+static bool repair_swap(My *my, const MyObjects *f, OscErr *e)
+{
+	if (f->table[MY_ROLE_SENTRY] == MY_OURS && !drop_sentry(my, e))
+		return false;
+	if (f->shadow_unmarked) {
+		log_msg(&my->osc->log, LOG_INFO, "%s.%s had its comment back from an interrupted swap: osc's mark again",
+		        my->db, my->shadow);
+		if (!my_mark(my, MY_ROLE_SHADOW, my->shadow, e))
+			return false;
+	}
+	/* the children's keys go back once the column map is read (my_shadow_reopen) */
+	return my_triggers_home(my, e);
+}
+
+/* The watermark of the row, as SQL literals (NULL: nothing copied yet). */
+static bool load_watermark(My *my, OscErr *e)
+{
+	MYSQL_RES *r = NULL;
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "SELECT JSON_LENGTH(watermark)");
+	for (int k = 0; k < my->nkeys; k++) {
+		char path[32];
+		snprintf(path, sizeof(path), "$[%d]", k);
+		sql_add(&q, ", JSON_UNQUOTE(JSON_EXTRACT(watermark, %L))", path);
+	}
+	sql_add(&q, " FROM %I.%I WHERE id = %ld AND watermark IS NOT NULL", my->db, MY_STATE_TABLE, (long)my->state_id);
+	bool ok = my_exec_sql(my, &q, &r, e);
+	if (ok) {
+		MYSQL_ROW row = mysql_fetch_row(r);
+		if (row && (row[0] == NULL || atoi(row[0]) != my->nkeys)) {
+			err_set(e, OSC_EXIT_FAILED, "internal: the state row of %s.%s has a watermark that does not fit its key",
+			        my->db, my->table);
+			ok = false;
+		} else if (row) {
+			my->watermark = my_key_literals(my, row, 1);
+		}
+	}
+	mysql_free_result(r);
+	sql_free(&q);
+	return ok;
+}
+
+/*
+ * Finds the migration of this table a rerun should continue, and decides:
+ * resume it, it is already done, or refuse.  Under the run's GET_LOCK: a
+ * row still "running" belongs to a run that is gone.
+ */
+bool my_state_resume(My *my, OscErr *e)
+{
+	Osc *o = my->osc;
+	MYSQL_RES *r = NULL;
+	MYSQL_ROW row;
+	Sql q;
+	bool ok = false, exists = false;
+	char fp[65], fp_orig[65], fp_new[65], phase[33], started[64], *deferred = NULL;
+
+	o->resume = RESUME_NONE;
+	my->state_id = 0;
+	if (!state_exists(my, &exists, e))
+		return false;
+	if (!exists)
+		return true;
+	if (!state_upgrade(my, e) || !my_fingerprint(my, my->table, fp, sizeof(fp), e))
+		return false;
+	sql_init(&q, &my->dialect);
+	/* an in-place run has nothing to resume: its ALTER committed or not */
+	sql_add(&q,
+	        "UPDATE %I.%I SET outcome = 'failed', finished_at = UTC_TIMESTAMP(3), updated_at = UTC_TIMESTAMP(3),"
+	        " message = 'interrupted while applying the ALTER in place; it committed only if the table shows it'"
+	        " WHERE table_name = %L AND phase = 'in-place' AND outcome = 'running'",
+	        my->db, MY_STATE_TABLE, my->table);
+	if (!my_exec_sql(my, &q, NULL, e))
+		goto out;
+	sql_reset(&q);
+	sql_add(&q,
+	        "SELECT id, alter_spec, phase, fingerprint_orig, IFNULL(fingerprint_new, ''), rows_copied, changes_applied,"
+	        " " TS("started_at") ", runs, deferred, shadow_comment"
+	        " FROM %I.%I WHERE table_name = %L AND outcome IN ('running', 'stopped') ORDER BY id DESC LIMIT 1",
+	        my->db, MY_STATE_TABLE, my->table);
+	if (!my_exec_sql(my, &q, &r, e))
+		goto out;
+	row = mysql_fetch_row(r);
+	if (row == NULL) {
+		/* nothing unfinished: is this exact migration already done? */
+		mysql_free_result(r);
+		r = NULL;
+		sql_reset(&q);
+		sql_add(&q,
+		        "SELECT " TS("finished_at") " FROM %I.%I WHERE table_name = %L AND alter_spec = %L AND outcome = 'done'"
+		        " AND fingerprint_new = %L ORDER BY id DESC LIMIT 1",
+		        my->db, MY_STATE_TABLE, my->table, o->alter.text, fp);
+		if (!my_exec_sql(my, &q, &r, e))
+			goto out;
+		if ((row = mysql_fetch_row(r)) != NULL) {
+			o->resume = RESUME_DONE;
+			log_msg(&o->log, LOG_INFO, "already done: this migration of %s.%s finished at %s; nothing to do",
+			        my->db, my->table, row[0] ? row[0] : "?");
+		}
+		ok = true;
+		goto out;
+	}
+	my->state_id = strtoll(row[0], NULL, 10);
+	snprintf(phase, sizeof(phase), "%s", row[2]);
+	snprintf(fp_orig, sizeof(fp_orig), "%s", row[3]);
+	snprintf(fp_new, sizeof(fp_new), "%s", row[4]);
+	snprintf(started, sizeof(started), "%s", row[7] ? row[7] : "?");
+	int runs = atoi(row[8]);
+	if (strcmp(row[1], o->alter.text) != 0) {
+		err_set(e, OSC_EXIT_INPUT,
+		        "%s.%s has an unfinished migration (--alter \"%s\", started %s); rerun that command to resume "
+		        "it, or remove it with `osc cleanup --table %s`",
+		        my->db, my->table, row[1], started, o->opt.table);
+		my->state_id = 0;
+		goto out;
+	}
+	o->rows_before = strtoll(row[5], NULL, 10);
+	o->progress.rows_copied = o->rows_before;
+	o->progress.log_applied = strtoll(row[6], NULL, 10);
+	deferred = row[9] ? my_strdup(row[9]) : NULL;
+	free(my->shadow_comment);
+	my->shadow_comment = row[10] ? my_strdup(row[10]) : NULL;
+	mysql_free_result(r);
+	r = NULL;
+
+	/* the RENAME runs only in the cutover phase (an ALTER that changes
+	 * nothing the fingerprint sees, FORCE say, has fp_new == fp_orig: a
+	 * shadow lost earlier is not a swap) */
+	bool in_cutover = strcmp(phase, "cutover") == 0 || strcmp(phase, "swapped") == 0;
+	/* the catalog decides whether the swap happened: the RENAME commits on
+	 * its own connection, before the row can say so.  Only osc's objects
+	 * count (src/my/my_owned.c) */
+	MyObjects f;
+	if (!my_objects_scan(my, in_cutover ? fp_new : NULL, &f, e))
+		goto out;
+	bool shadow = f.table[MY_ROLE_SHADOW] != MY_ABSENT;
+	bool swapped = in_cutover && !shadow && fp_new[0] && strcmp(fp, fp_new) == 0;
+	if (!swapped) {
+		/* after the swap the old table is the original, not osc's */
+		if (!my_objects_refuse_foreign(my, &f, e)) {
+			my->state_id = 0;
+			goto out;
+		}
+	}
+	if (swapped) {
+		o->resume = RESUME_SWAPPED;
+		log_msg(&o->log, LOG_INFO,
+		        "resuming the migration started %s (run %d): the swap is done (%s.%s has the new schema%s), "
+		        "finishing the cleanup (decided %lldms after start)",
+		        started, runs + 1, my->db, my->table,
+		        f.table[MY_ROLE_SENTRY] != MY_ABSENT ? ", the original is kept as the old table" : "",
+		        (long long)(now_ms() - o->started_ms));
+	} else if (strcmp(fp, fp_orig) != 0) {
+		err_set(e, OSC_EXIT_INPUT,
+		        "the schema of %s.%s changed since its unfinished migration started (%s), so osc cannot resume "
+		        "it; run `osc cleanup --table %s` and start again",
+		        my->db, my->table, started, o->opt.table);
+		my->state_id = 0;
+		goto out;
+	} else if (f.table[MY_ROLE_SHADOW] != MY_OURS || f.table[MY_ROLE_LOG] != MY_OURS || f.capture != 3) {
+		err_set(e, OSC_EXIT_INPUT,
+		        "the unfinished migration of %s.%s lost its %s; changes may have gone uncaptured, so osc will "
+		        "not resume it: run `osc cleanup --table %s` and start again",
+		        my->db, my->table,
+		        f.table[MY_ROLE_SHADOW] != MY_OURS ? "shadow table"
+		        : f.table[MY_ROLE_LOG] != MY_OURS  ? "change log"
+		                                           : "capture triggers",
+		        o->opt.table);
+		my->state_id = 0;
+		goto out;
+	} else if (!repair_swap(my, &f, e)) {
+		my->state_id = 0;
+		goto out;
+	} else {
+		/* the plan, as the first run made it */
+		bool copy_done = strcmp(phase, "copy") != 0;
+		if (!my_shadow_reopen(my, deferred, copy_done, e) || !load_watermark(my, e))
+			goto out;
+		my->copy_done = copy_done;
+		o->resume = copy_done ? RESUME_AFTER_COPY : RESUME_COPY;
+	}
+
+	/* this run is now the migration's runner */
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	sql_reset(&q);
+	sql_add(&q,
+	        "UPDATE %I.%I SET outcome = 'running', phase = %L, host = %L, pid = %d, runs = runs + 1,"
+	        " updated_at = UTC_TIMESTAMP(3) WHERE id = %ld",
+	        my->db, MY_STATE_TABLE, swapped ? "swapped" : phase, host, (int)getpid(), (long)my->state_id);
+	if (!my_exec_sql(my, &q, NULL, e))
+		goto out;
+	if (!swapped) {
+		Sql wm;
+		sql_init(&wm, &sql_dialect_std);
+		for (int k = 0; my->watermark && k < my->nkeys; k++)
+			sql_add(&wm, "%s%s", k ? ", " : "", my->watermark[k]);
+		log_msg(&o->log, LOG_INFO,
+		        "resuming the migration started %s (run %d): %lld rows copied so far, watermark %s, phase %s "
+		        "(decided %lldms after start)",
+		        started, runs + 1, (long long)o->rows_before, my->watermark ? sql_text(&wm) : "(none)", phase,
+		        (long long)(now_ms() - o->started_ms));
+		sql_free(&wm);
+	}
+	ok = true;
+out:
+	free(deferred);
+	mysql_free_result(r);
+	sql_free(&q);
+	return ok;
+}
+
+/* osc history / osc status, in the table's database */
+bool my_state_history(My *my, const char *table, bool latest, OscErr *e)
+{
+	MYSQL_RES *r = NULL;
+	MYSQL_ROW row;
+	Sql q;
+	bool exists = false, ok = false;
+
+	if (!state_exists(my, &exists, e))
+		return false;
+	if (!exists) {
+		printf("no migrations recorded in this database\n");
+		return true;
+	}
+	sql_init(&q, &my->dialect);
+	sql_add(&q,
+	        "SELECT id, CONCAT(%L, '.', table_name), alter_spec, " TS("started_at") ","
+	        " IFNULL(" TS("finished_at") ", ''), outcome, phase, rows_copied, rows_estimate, changes_applied,"
+	        " TIMESTAMPDIFF(MICROSECOND, started_at, IFNULL(finished_at, updated_at)) DIV 1000,"
+	        " IFNULL(host, ''), IFNULL(pid, 0), runs, IFNULL(message, ''), " TS("updated_at") " FROM %I.%I h",
+	        my->db, my->db, MY_STATE_TABLE);
+	sql_add(&q, " WHERE 1 = 1");
+	if (table)
+		sql_add(&q, " AND table_name = %L", table);
+	if (latest)
+		sql_add(&q, " AND id = (SELECT MAX(id) FROM %I.%I h2 WHERE h2.table_name = h.table_name)", my->db,
+		        MY_STATE_TABLE);
+	sql_add(&q, " ORDER BY id");
+	if (!my_exec_sql(my, &q, &r, e))
+		goto out;
+	if (mysql_num_rows(r) == 0)
+		printf("no migrations recorded%s%s\n", table ? " for " : "", table ? table : "");
+	while ((row = mysql_fetch_row(r)) != NULL) {
+		const char *v[HIST_NCOLS];
+		for (int c = 0; c < HIST_NCOLS; c++)
+			v[c] = row[c] ? row[c] : "";
+		history_print_row(my->osc, v, latest);
+	}
+	ok = true;
+out:
+	mysql_free_result(r);
+	sql_free(&q);
+	return ok;
+}

@@ -1,0 +1,369 @@
+/*
+ * my_swap.c — the swap on MySQL/MariaDB, after gh-ost's two-connection
+ * cut-over (MariaDB refuses RENAME TABLE under LOCK TABLES):
+ *
+ *   A: the shadow gets the comment the new table must have (it carried
+ *      osc's mark, src/my/my_owned.c)
+ *   A: CREATE TABLE T_osc_old (the sentry, marked as osc's: while it
+ *      exists, no RENAME of T to that name can succeed)
+ *   A: LOCK TABLES T, T_osc_old, shadow, log WRITE   -- writers wait; the
+ *      request waits at most --lock-timeout (max_statement_time: MariaDB's
+ *      lock_wait_timeout is whole seconds), else the attempt is retried
+ *   B: RENAME TABLE T TO T_osc_old, shadow TO T      -- sent, waits behind A
+ *   A: waits until B is seen waiting; drains the log into the shadow
+ *   A: rebuild_constraints: repoints child tables' keys to the shadow
+ *      (the children are in the LOCK TABLES too; src/my/my_fkeys.c)
+ *   A: the index osc added on the key it merges by goes (src/my/my_keyidx.c)
+ *   A: moves T's own triggers to the shadow (DROP on T, CREATE on shadow)
+ *   A: DROP TABLE T_osc_old; UNLOCK TABLES
+ *   B: its RENAME runs before any writer: one atomic swap
+ * The capture triggers and the log stay until the RENAME has committed
+ * (then the cleanup drops them with the old table's name): if osc dies
+ * anywhere before, the server drops B's queued RENAME with its client, A's
+ * locks go, and T is the original with its capture whole, so the
+ * application writes on and a rerun resumes.  (The log used to be dropped
+ * under the lock, so that a write reaching the original after the drain
+ * would fail rather than vanish; a kill right after that left every write
+ * to T failing with error 1146 until `osc cleanup`.  No write reaches the
+ * original after the drain: see the name order below.)  What a kill under
+ * the lock can leave half done, a rerun or `osc cleanup` puts back: the
+ * sentry, the children's keys, the shadow's mark, the key index, and the
+ * user's triggers (src/my/my_triggers.c: between the move and the rerun,
+ * writes to T do not fire the moved ones).
+ * If A alone dies (its connection killed, B's alive), its locks go and
+ * B's RENAME fails on the sentry: T stays the original, whole.  So the
+ * sentry goes last, right before the unlock.
+ * --alter-foreign-keys-method drop_swap: no sentry; B's statement is RENAME
+ * TABLE shadow TO T (it fails while T exists), and A drops T instead of the
+ * sentry, last before the unlock.  Writers still queue on T's name behind
+ * B; the children's keys, which name T, reference the new table.
+ * The server takes a RENAME's metadata locks one by one in name order, and a
+ * waiting exclusive lock goes before waiting writers.  So B must wait on T
+ * itself, not on the shadow: osc's names start with T's name and sort after
+ * it.  Were B waiting on another name, writers queued on T would get T the
+ * moment A unlocks, write to the original after the drain, and be lost.
+ * Writers wait from A's LOCK request to B's RENAME: the request (at most
+ * --lock-timeout), the drain (milliseconds after the catch-up) and the
+ * RENAME; the report says each.
+ * A RENAME takes a table's triggers along, so the table's own triggers are
+ * moved to the shadow before it, while A's lock holds every writer: the
+ * first write to the new table fires them, and no write to either table
+ * happens while a trigger is on neither.  Trigger names are unique per
+ * database, hence DROP first.  If the move fails, the moved triggers go
+ * back to T before the lock is released.  (Creating them after the RENAME
+ * would miss the writes of those milliseconds, and on MariaDB it can leave
+ * an application's prepared statements stale: src/my/my_capture.c.)
+ */
+#include "my.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fault.h"
+
+static bool run(My *my, Sql *q, OscErr *e)
+{
+	bool ok = my_exec_sql(my, q, NULL, e);
+	sql_reset(q);
+	return ok;
+}
+
+/* B is waiting for the metadata lock A holds (bounded wait). */
+static bool rename_is_waiting(My *my, unsigned long id)
+{
+	for (int i = 0; i < 100; i++) {
+		MYSQL_RES *r = NULL;
+		OscErr e;
+		char sql[256];
+		snprintf(sql, sizeof(sql),
+		         "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %lu AND STATE LIKE '%%metadata lock%%'",
+		         id);
+		bool waiting = false;
+		if (my_exec(my, sql, &r, &e)) {
+			MYSQL_ROW row = mysql_fetch_row(r);
+			waiting = row && row[0] && strcmp(row[0], "1") == 0;
+		}
+		mysql_free_result(r);
+		if (waiting)
+			return true;
+		struct timespec ts = { 0, 20 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/* Under A's lock: T's own triggers from T to the shadow.  *moved counts
+ * those no longer on T (the last of them may be on neither). */
+static bool move_user_triggers(My *my, int *moved, OscErr *e)
+{
+	for (int i = 0; i < my->nuser_triggers; i++) {
+		bool dropped = false;
+		log_msg(&my->osc->log, LOG_DEBUG, "moving trigger %s.%s to the new table", my->db, my->user_triggers[i].name);
+		bool ok = my_trigger_move(my, &my->user_triggers[i], my->shadow, &dropped, e);
+		if (dropped)
+			*moved = i + 1;
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* Undoes move_user_triggers; says what it cannot. */
+static void restore_user_triggers(My *my, int moved)
+{
+	Sql q;
+	sql_init(&q, &my->dialect);
+	for (int i = 0; i < moved; i++) {
+		const MyTrigger *t = &my->user_triggers[i];
+		OscErr e;
+		err_clear(&e);
+		sql_add(&q, "DROP TRIGGER IF EXISTS %I.%I", my->db, t->name);
+		bool ok = my_exec_sql(my, &q, NULL, &e);
+		sql_reset(&q);
+		if (!ok || !my_trigger_create(my, t, my->table, &e)) {
+			log_error(&my->osc->log, &e);
+			my_trigger_sql(my, t, my->table, &q);
+			log_msg(&my->osc->log, LOG_WARN, "could not put trigger %s back on %s.%s; create it with: %s", t->name,
+			        my->db, my->table, sql_text(&q));
+			sql_reset(&q);
+		}
+	}
+	sql_free(&q);
+}
+
+/* The shadow's comment: what the new table must carry (marked false), or
+ * osc's mark again (true).  Outside the table lock: an ALTER of the
+ * shadow's comment took 25 to 60 ms on a loaded machine, which writers
+ * would wait for under it. */
+static bool shadow_comment(My *my, bool marked, OscErr *e)
+{
+	if (marked)
+		return my_mark(my, MY_ROLE_SHADOW, my->shadow, e);
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "ALTER TABLE %I.%I COMMENT = %L", my->db, my->shadow, my->shadow_comment ? my->shadow_comment : "");
+	bool ok = my_exec_sql(my, &q, NULL, e);
+	sql_free(&q);
+	return ok;
+}
+
+SwapResult my_swap(My *my, OscErr *e)
+{
+	Sql q;
+	MYSQL_RES *r = NULL;
+	SwapResult res = SWAP_FAILED;
+	bool locked = false, sentry = false, sent = false, original_dropped = false, unmarked = false,
+	     keyidx_dropped = false;
+	int moved = 0;
+	My b;
+	int64_t t0 = now_us(), t_locked = 0, t_unlocked = 0, request_us = 0;
+	int64_t drained = 0;
+
+	memset(&b, 0, sizeof(b));
+	b.osc = my->osc;
+	sql_init(&q, &my->dialect);
+
+	/* AUTO_INCREMENT carries over (rows inserted meanwhile reach the shadow
+	 * with their ids, which only raises the counter) */
+	sql_add(&q, "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L",
+	        my->db, my->table);
+	if (!my_exec_sql(my, &q, &r, e))
+		goto out;
+	sql_reset(&q);
+	MYSQL_ROW row = mysql_fetch_row(r);
+	if (row && row[0]) {
+		sql_add(&q, "ALTER TABLE %I.%I AUTO_INCREMENT = %s", my->db, my->shadow, row[0]);
+		if (!run(my, &q, e))
+			goto out;
+	}
+	mysql_free_result(r);
+	r = NULL;
+
+	my_fkeys_choose(my);
+	bool drop_swap = my->nchildren > 0 && my->fk_method == MY_FK_DROP_SWAP;
+	if (drop_swap && !my_fkeys_check_drop_swap(my, e))
+		goto out;
+	if (!my_connect(&b, my->url, e))
+		goto out;
+	/* B outwaits A's drain; A's own waits stay short.  drop_swap's RENAME
+	 * brings a table in under a name children's keys reference */
+	if (!my_exec(&b, "SET SESSION lock_wait_timeout = 30, foreign_key_checks = 0", NULL, e))
+		goto out;
+	unsigned long b_id = mysql_thread_id(b.conn);
+
+	/* the new table's own comment now (osc's mark goes): from here until
+	 * the RENAME a rerun or cleanup knows the shadow by the fingerprint
+	 * the state row recorded (src/my/my_owned.c); a failed attempt marks it
+	 * again */
+	if (!shadow_comment(my, false, e))
+		goto out;
+	unmarked = true;
+	/* drop_swap needs no sentry: B's RENAME fails while T exists */
+	if (!drop_swap) {
+		char mark[256];
+		my_marker(my, MY_ROLE_SENTRY, mark, sizeof(mark));
+		sql_add(&q, "CREATE TABLE %I.%I (sentry INT) ENGINE=InnoDB COMMENT = %L", my->db, my->old, mark);
+		if (!run(my, &q, e))
+			goto out;
+		sentry = true;
+	}
+	/* the drain reads the original under the alias src: that needs a lock of
+	 * its own; child tables are locked when their keys change under it */
+	sql_add(&q, "LOCK TABLES %I.%I WRITE, %I.%I AS src READ, %I.%I WRITE, %I.%I WRITE", my->db, my->table, my->db,
+	        my->table, my->db, my->shadow, my->db, my->log);
+	if (sentry)
+		sql_add(&q, ", %I.%I WRITE", my->db, my->old);
+	my_fkeys_lock_list(my, &q);
+	if (!my_exec_lock(my, &q, &request_us, e)) {
+		if (my_is_lock_timeout(e)) {
+			res = SWAP_RETRY;
+			log_msg(&my->osc->log, LOG_INFO,
+			        "cutover: the table lock was not granted within %ldms; writers queued behind the request for "
+			        "%.1fms",
+			        (long)my->osc->opt.lock_timeout_ms, (double)request_us / 1000.0);
+		}
+		goto out;
+	}
+	sql_reset(&q);
+	locked = true;
+	t_locked = now_us();
+
+	if (drop_swap)
+		sql_add(&q, "RENAME TABLE %I.%I TO %I.%I", my->db, my->shadow, my->db, my->table);
+	else
+		sql_add(&q, "RENAME TABLE %I.%I TO %I.%I, %I.%I TO %I.%I", my->db, my->table, my->db, my->old, my->db,
+		        my->shadow, my->db, my->table);
+	if (q.failed || mysql_send_query(b.conn, sql_text(&q), (unsigned long)q.len) != 0) {
+		err_set(e, OSC_EXIT_FAILED, "cutover: cannot send the RENAME: %s", mysql_error(b.conn));
+		goto out;
+	}
+	sql_reset(&q);
+	sent = true;
+	if (!rename_is_waiting(my, b_id)) {
+		err_set(e, OSC_EXIT_FAILED, "cutover: the RENAME did not queue behind the table lock");
+		goto out;
+	}
+	/* drain: with the tables locked, each statement commits by itself */
+	int64_t n;
+	my->in_lock = true;
+	do {
+		if (!my_replay(my, 10000, &n, e)) {
+			my->in_lock = false;
+			goto out;
+		}
+		drained += n;
+	} while (n > 0);
+	my->in_lock = false;
+	my->osc->progress.log_applied += drained;
+	fault_point(my->osc, "swap-locked");
+	if (!my_fkeys_repoint(my, e))
+		goto out;
+	fault_point(my->osc, "swap-repointed");
+	/* the new table as it must be: no index of osc's (when the ALTER took
+	 * every index off the merge key, osc's served the drain just now; its
+	 * drop is a change of metadata, about 60 ms at 200k or 1M rows, where a
+	 * drain without it scanned the whole new table) */
+	if (!my_keyidx_drop(my, &keyidx_dropped, e))
+		goto out;
+	fault_point(my->osc, "swap-unmarked");
+	if (!move_user_triggers(my, &moved, e))
+		goto out;
+	fault_point(my->osc, "swap-triggers-moved");
+	if (drop_swap) {
+		/* from here T is missing until B's RENAME: writers wait on T's
+		 * name behind B, but a child's write after the unlock can find
+		 * no parent (README) */
+		sql_add(&q, "DROP TABLE %I.%I", my->db, my->table);
+		if (!run(my, &q, e))
+			goto out;
+		original_dropped = true;
+	} else {
+		/* last: from here, were A alone to die, B's RENAME would swap */
+		sql_add(&q, "DROP TABLE %I.%I", my->db, my->old);
+		if (!run(my, &q, e))
+			goto out;
+		sentry = false;
+	}
+	fault_point(my->osc, "swap-sentry-dropped");
+	if (!my_exec(my, "UNLOCK TABLES", NULL, e))
+		goto out;
+	locked = false;
+	t_unlocked = now_us();
+	sent = false;
+	if (mysql_read_query_result(b.conn) != 0) {
+		err_set(e, OSC_EXIT_FAILED, "cutover: the RENAME failed: %s", mysql_error(b.conn));
+		snprintf(e->sqlstate, sizeof(e->sqlstate), "%u", mysql_errno(b.conn));
+		if (original_dropped) {
+			/* the shadow is complete and T is missing: rename it in from here */
+			log_error(&my->osc->log, e);
+			err_clear(e);
+			sql_add(&q, "RENAME TABLE %I.%I TO %I.%I", my->db, my->shadow, my->db, my->table);
+			if (run(my, &q, e)) {
+				res = SWAP_DONE;
+				log_msg(&my->osc->log, LOG_WARN, "swapped by osc's own RENAME after the second connection's failed");
+			} else {
+				log_msg(&my->osc->log, LOG_ERROR,
+				        "%s.%s is missing: the original was dropped (drop_swap) and the new table, complete, is "
+				        "%s.%s; bring it in with RENAME TABLE",
+				        my->db, my->table, my->db, my->shadow);
+			}
+			goto out;
+		}
+		/* the capture is whole (the log stays until the RENAME is done):
+		 * a timeout is one more attempt */
+		if (my_is_lock_timeout(e))
+			res = SWAP_RETRY;
+		goto out;
+	}
+	res = SWAP_DONE;
+	int64_t t_end = now_us();
+	char earlier[160] = "";
+	if (my->lock_wait_max_us > 0)
+		snprintf(earlier, sizeof(earlier), "; earlier attempts held them up to %.1fms each",
+		         (double)my->lock_wait_max_us / 1000.0);
+	log_msg(&my->osc->log, LOG_INFO,
+	        "swapped: writes waited at most %.1fms: %.1fms while the lock was requested, %.1fms under the table "
+	        "lock (%ld late changes drained), %.1fms for the RENAME%s; attempt %.1fms",
+	        (double)(request_us + t_end - t_locked) / 1000.0, (double)request_us / 1000.0,
+	        (double)(t_unlocked - t_locked) / 1000.0, (long)drained, (double)(t_end - t_unlocked) / 1000.0, earlier,
+	        (double)(t_end - t0) / 1000.0);
+out:
+	if (res != SWAP_DONE) {
+		OscErr e3;
+		err_clear(&e3);
+		/* past drop_swap's DROP, the triggers and keys belong to the new
+		 * table; otherwise everything goes back as it was, under the lock
+		 * while A still holds it */
+		if (moved > 0 && !original_dropped)
+			restore_user_triggers(my, moved);
+		if (!original_dropped)
+			my_fkeys_restore(my);
+		if (locked && !my_exec(my, "UNLOCK TABLES", NULL, &e3))
+			log_error(&my->osc->log, &e3);
+		if (sent && b.conn) {
+			/* the sentry still exists: B's RENAME fails (or times out); wait for it */
+			(void)mysql_read_query_result(b.conn);
+		}
+		if (sentry) {
+			Sql d;
+			sql_init(&d, &my->dialect);
+			sql_add(&d, "DROP TABLE IF EXISTS %I.%I", my->db, my->old);
+			if (!my_exec_sql(my, &d, NULL, &e3))
+				log_error(&my->osc->log, &e3);
+			sql_free(&d);
+		}
+		/* osc's again, and the next attempt's drain merges by the key: its
+		 * index again, outside the lock */
+		if (unmarked && !original_dropped && !shadow_comment(my, true, &e3)) {
+			log_error(&my->osc->log, &e3);
+			err_clear(&e3);
+		}
+		if (keyidx_dropped && !original_dropped && !my_keyidx_ensure(my, &e3))
+			log_error(&my->osc->log, &e3);
+	}
+	my_disconnect(&b);
+	mysql_free_result(r);
+	sql_free(&q);
+	return res;
+}

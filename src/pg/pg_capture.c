@@ -1,0 +1,265 @@
+/*
+ * pg_capture.c — change capture on PostgreSQL: a row trigger on the original
+ * appends the key of every changed row to the log table.
+ *
+ * The trigger writes keys only, never row images: the replayer reads the
+ * current row from the original, the source of truth, so the log's order
+ * and duplicates do not matter and the application pays for one narrow
+ * INSERT per changed row.  An UPDATE that changes the key logs both keys
+ * (the old one must disappear from the shadow).
+ *
+ * A TRUNCATE fires no row trigger: a statement trigger logs a marker row
+ * (_osc_truncate, no key), and the replayer empties the shadow when it
+ * consumes it (src/pg/pg_replay.c says why that is exact).
+ *
+ * Both triggers are ENABLE ALWAYS: a logical replication subscriber's apply
+ * worker (and pg_restore --disable-triggers, and loaders that set it) write
+ * with session_replication_role = replica, for which an ordinary trigger
+ * does not fire.  Their OIDs go into the state row in the transaction that
+ * creates them: osc later drops only triggers it can prove it made.
+ *
+ * The functions are SECURITY DEFINER with a fixed search_path: the
+ * application's role needs no rights on osc's work schema, and no object
+ * of its search_path can stand in for osc's log.
+ *
+ * Installing the trigger takes a SHARE ROW EXCLUSIVE lock on the original,
+ * which waits for open write transactions while writers queue behind it;
+ * so it is tried under the short --lock-timeout and retried with backoff,
+ * and the application stalls at most one lock timeout per attempt.
+ */
+#include "pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backoff.h"
+
+#define CAPTURE_NAME "_osc_capture"
+#define TRUNCATE_NAME "_osc_truncate"
+
+bool pg_capture_create(Pg *pg, OscErr *e)
+{
+	Sql q, body, keys_new, keys_old;
+	bool ok = false;
+
+	sql_init(&q, &pg->dialect);
+	sql_init(&body, &pg->dialect);
+	sql_init(&keys_new, &pg->dialect);
+	sql_init(&keys_old, &pg->dialect);
+
+	/* a TRUNCATE's marker has no key: the key columns take NULL there */
+	sql_add(&q,
+	        "CREATE TABLE %I.%I (_osc_change_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	        " _osc_truncate boolean NOT NULL DEFAULT false",
+	        pg->work, pg->log);
+	for (int k = 0; k < pg->nkeys; k++)
+		sql_add(&q, ", %I %s", pg->keys[k].name, pg->keys[k].type);
+	/* consumed rows are dead rows: vacuum the log early and often */
+	sql_add(&q, ") WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000,"
+	            " autovacuum_vacuum_cost_delay = 0)");
+	if (!pg_exec_sql(pg, &q, NULL, e))
+		goto out;
+
+	for (int k = 0; k < pg->nkeys; k++) {
+		sql_add(&keys_new, "%sNEW.%I", k ? ", " : "", pg->keys[k].name);
+		sql_add(&keys_old, "%sOLD.%I", k ? ", " : "", pg->keys[k].name);
+	}
+	Sql cols;
+	sql_init(&cols, &pg->dialect);
+	for (int k = 0; k < pg->nkeys; k++)
+		sql_add(&cols, "%s%I", k ? ", " : "", pg->keys[k].name);
+	sql_add(&body,
+	        "BEGIN\n"
+	        "  IF TG_OP <> 'DELETE' THEN\n"
+	        "    INSERT INTO %I.%I (%s) VALUES (%s);\n"
+	        "  END IF;\n"
+	        "  IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND (%s) IS DISTINCT FROM (%s)) THEN\n"
+	        "    INSERT INTO %I.%I (%s) VALUES (%s);\n"
+	        "  END IF;\n"
+	        "  RETURN NULL;\n"
+	        "END",
+	        pg->work, pg->log, sql_text(&cols), sql_text(&keys_new), sql_text(&keys_old), sql_text(&keys_new),
+	        pg->work, pg->log, sql_text(&cols), sql_text(&keys_old));
+	if (cols.failed)
+		body.failed = true;
+	sql_free(&cols);
+	if (body.failed || keys_new.failed || keys_old.failed) {
+		err_set(e, OSC_EXIT_FAILED, "could not quote the key columns");
+		goto out;
+	}
+	sql_reset(&q);
+	sql_add(&q,
+	        "CREATE FUNCTION %I.%I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
+	        " SET search_path = pg_catalog, pg_temp AS %L",
+	        pg->work, CAPTURE_NAME, sql_text(&body));
+	if (!pg_exec_sql(pg, &q, NULL, e))
+		goto out;
+	sql_reset(&q);
+	sql_reset(&body);
+	sql_add(&body, "BEGIN\n  INSERT INTO %I.%I (_osc_truncate) VALUES (true);\n  RETURN NULL;\nEND", pg->work, pg->log);
+	sql_add(&q,
+	        "CREATE FUNCTION %I.%I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
+	        " SET search_path = pg_catalog, pg_temp AS %L",
+	        pg->work, TRUNCATE_NAME, sql_text(&body));
+	if (body.failed || !pg_exec_sql(pg, &q, NULL, e))
+		goto out;
+	ok = true;
+out:
+	sql_free(&q);
+	sql_free(&body);
+	sql_free(&keys_new);
+	sql_free(&keys_old);
+	return ok;
+}
+
+/* Notes the OIDs of osc's triggers on the original in the state row, in the
+ * transaction that created them. */
+static bool record_triggers(Pg *pg, OscErr *e)
+{
+	PGresult *r = NULL;
+	char oid[16], id[32];
+	snprintf(oid, sizeof(oid), "%u", pg->oid);
+	snprintf(id, sizeof(id), "%lld", (long long)pg->state_id);
+	const char *p[2] = { oid, id };
+	bool ok = pg_exec(pg,
+	                  "SELECT oid FROM pg_catalog.pg_trigger WHERE tgrelid = $1::oid"
+	                  "   AND tgname IN ('" CAPTURE_NAME "', '" TRUNCATE_NAME "') ORDER BY tgname",
+	                  1, p, &r, e);
+	if (!ok)
+		return false;
+	pg->ntriggers = 0;
+	for (int i = 0; i < PQntuples(r) && i < 2; i++)
+		pg->trigger_oids[pg->ntriggers++] = (unsigned)strtoul(PQgetvalue(r, i, 0), NULL, 10);
+	PQclear(r);
+	if (pg->state_id == 0)
+		return true;
+	return pg_exec(pg,
+	               "UPDATE osc.migrations SET trigger_oids = ARRAY(SELECT oid FROM pg_catalog.pg_trigger"
+	               "  WHERE tgrelid = $1::oid AND tgname IN ('" CAPTURE_NAME "', '" TRUNCATE_NAME "')),"
+	               " updated_at = now() WHERE id = $2::bigint",
+	               2, p, NULL, e);
+}
+
+/* Runs statements on the original in one transaction under the lock
+ * timeout, retried with backoff while the lock is not granted.  record:
+ * the triggers were created, their OIDs go into the state row. */
+static bool ddl_with_retries(Pg *pg, const char *what, Sql *stmts, int n, bool record, OscErr *e)
+{
+	unsigned seed = (unsigned)now_us();
+	int tries = pg->osc->opt.cutover_retries;
+
+	for (int attempt = 1;; attempt++) {
+		bool ok = pg_command(pg, "BEGIN", e);
+		for (int i = 0; ok && i < n; i++)
+			ok = pg_exec_sql(pg, &stmts[i], NULL, e);
+		if (ok && record)
+			ok = record_triggers(pg, e);
+		if (ok && pg_command(pg, "COMMIT", e))
+			return true;
+		pg_rollback(pg);
+		if (!pg_is_lock_timeout(e) || attempt >= tries)
+			break;
+		int64_t wait = backoff_ms(attempt, pg->osc->opt.lock_timeout_ms, 5000, &seed);
+		log_msg(&pg->osc->log, LOG_INFO, "%s: lock not granted within %ldms (attempt %d/%d), retrying in %ldms",
+		        what, (long)pg->osc->opt.lock_timeout_ms, attempt, tries, (long)wait);
+		if (!osc_sleep_ms(pg->osc, wait)) {
+			err_set(e, OSC_EXIT_FAILED, "%s: interrupted", what);
+			return false;
+		}
+	}
+	if (pg_is_lock_timeout(e)) {
+		char msg[sizeof(e->msg)];
+		snprintf(msg, sizeof(msg), "%s", e->msg);
+		err_set(e, OSC_EXIT_FAILED, "%s: the lock on %s.%s was not granted in %d attempts of %ldms (%s)", what,
+		        pg->schema, pg->table, tries, (long)pg->osc->opt.lock_timeout_ms, msg);
+	}
+	return false;
+}
+
+bool pg_capture_install(Pg *pg, OscErr *e)
+{
+	Sql q[4];
+	bool ok;
+
+	for (int i = 0; i < 4; i++)
+		sql_init(&q[i], &pg->dialect);
+	sql_add(&q[0],
+	        "CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %I.%I"
+	        " FOR EACH ROW EXECUTE FUNCTION %I.%I()",
+	        CAPTURE_NAME, pg->schema, pg->table, pg->work, CAPTURE_NAME);
+	sql_add(&q[1], "ALTER TABLE %I.%I ENABLE ALWAYS TRIGGER %I", pg->schema, pg->table, CAPTURE_NAME);
+	sql_add(&q[2], "CREATE TRIGGER %I AFTER TRUNCATE ON %I.%I FOR EACH STATEMENT EXECUTE FUNCTION %I.%I()",
+	        TRUNCATE_NAME, pg->schema, pg->table, pg->work, TRUNCATE_NAME);
+	sql_add(&q[3], "ALTER TABLE %I.%I ENABLE ALWAYS TRIGGER %I", pg->schema, pg->table, TRUNCATE_NAME);
+	ok = ddl_with_retries(pg, "installing the capture triggers", q, 4, true, e);
+	if (ok)
+		pg->capture_on = true;
+	for (int i = 0; i < 4; i++)
+		sql_free(&q[i]);
+	return ok;
+}
+
+bool pg_capture_drop(Pg *pg, OscErr *e)
+{
+	PGresult *r = NULL;
+	Sql q[2];
+	int n = 0;
+	bool ok = false;
+
+	for (int i = 0; i < 2; i++)
+		sql_init(&q[i], &pg->dialect);
+	/* by OID: the triggers this run made (or proved its own), wherever the
+	 * table is now called */
+	for (int i = 0; i < pg->ntriggers; i++) {
+		char oid[16];
+		snprintf(oid, sizeof(oid), "%u", pg->trigger_oids[i]);
+		const char *p[1] = { oid };
+		if (!pg_exec(pg,
+		             "SELECT t.tgname, n.nspname, c.relname FROM pg_catalog.pg_trigger t"
+		             "  JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid"
+		             "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE t.oid = $1::oid",
+		             1, p, &r, e))
+			goto out;
+		if (PQntuples(r) == 1)
+			sql_add(&q[n++], "DROP TRIGGER %I ON %I.%I", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
+			        PQgetvalue(r, 0, 2));
+		PQclear(r);
+		r = NULL;
+	}
+	ok = n == 0 || ddl_with_retries(pg, "dropping the capture triggers", q, n, false, e);
+	if (ok) {
+		pg->capture_on = false;
+		pg->ntriggers = 0;
+	}
+out:
+	PQclear(r);
+	for (int i = 0; i < 2; i++)
+		sql_free(&q[i]);
+	return ok;
+}
+
+bool pg_capture_disarm(Pg *pg, OscErr *e)
+{
+	Sql q;
+	bool ok = false;
+
+	sql_init(&q, &pg->dialect);
+	for (int i = 0; i < 2; i++) {
+		sql_reset(&q);
+		sql_add(&q,
+		        "CREATE OR REPLACE FUNCTION %I.%I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
+		        " SET search_path = pg_catalog, pg_temp AS %L",
+		        pg->work, i ? TRUNCATE_NAME : CAPTURE_NAME, "BEGIN RETURN NULL; END");
+		if (!pg_exec_sql(pg, &q, NULL, e))
+			goto out;
+	}
+	sql_reset(&q);
+	sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I, %I.heartbeat", pg->work, pg->shadow, pg->work, pg->log, pg->work);
+	if (!pg_exec_sql(pg, &q, NULL, e))
+		goto out;
+	ok = true;
+out:
+	sql_free(&q);
+	return ok;
+}

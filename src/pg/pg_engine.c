@@ -1,0 +1,438 @@
+/*
+ * pg_engine.c — the PostgreSQL Engine: wires the adapter's pieces into the
+ * interface src/core/migrate.c drives, and owns the session's settings, abort,
+ * cleanup and the plan text.
+ */
+#include "pg.h"
+#include "pg_target.h"
+
+#include "backoff.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static Pg *PG(Osc *o)
+{
+	return o->db;
+}
+
+static bool pg_open(Osc *o, OscErr *e)
+{
+	Pg *pg = calloc(1, sizeof(Pg));
+
+	if (pg == NULL)
+		abort();
+	pg->osc = o;
+	o->db = pg;
+	const char *url = o->opt.database ? o->opt.database : getenv("OSC_DATABASE_URL");
+	return pg_connect(pg, url, e) && pg_session_setup(pg, e);
+}
+
+static void free_state(Pg *pg)
+{
+	free(pg->schema);
+	free(pg->table);
+	free(pg->key_index);
+	for (int i = 0; i < pg->nkeys; i++) {
+		free(pg->keys[i].name);
+		free(pg->keys[i].shadow_name);
+		free(pg->keys[i].type);
+		if (pg->watermark)
+			free(pg->watermark[i]);
+	}
+	free(pg->watermark);
+	free(pg->keys);
+	for (int i = 0; i < pg->nindexes; i++) {
+		free(pg->indexes[i].name);
+		free(pg->indexes[i].old_name);
+	}
+	free(pg->indexes);
+	for (int i = 0; i < pg->ncols; i++) {
+		free(pg->cols[i].name);
+		free(pg->cols[i].expr);
+	}
+	free(pg->cols);
+	for (int i = 0; i < pg->ndeferred; i++) {
+		free(pg->deferred[i].name);
+		free(pg->deferred[i].create_sql);
+	}
+	free(pg->deferred);
+	for (int i = 0; i < pg->nseqs; i++) {
+		free(pg->seqs[i].column);
+		free(pg->seqs[i].old_seq);
+		free(pg->seqs[i].old_schema);
+		free(pg->seqs[i].old_name);
+	}
+	free(pg->seqs);
+	free(pg->tmp_key_index);
+	free(pg->plan_refusal);
+	pg_verify_free(pg);
+	pg_ddl_free(pg);
+}
+
+static void pg_close(Osc *o)
+{
+	Pg *pg = PG(o);
+	if (pg == NULL)
+		return;
+	pg_disconnect(pg);
+	free_state(pg);
+	free(pg);
+	o->db = NULL;
+}
+
+static bool pg_preflight(Osc *o, bool lock, OscErr *e)
+{
+	Pg *pg = PG(o);
+	if (!pg_find_table(pg, &o->target, e) || !pg_target_check(pg, e) || !pg_find_key(pg, e) ||
+	    !pg_check_dependents(pg, e))
+		return false;
+	if (!lock)
+		return pg_check_leftovers(pg, e);
+	if (!pg_lock_table(pg, e) || !pg_state_resume(pg, e))
+		return false;
+	if (o->resume == RESUME_NONE)
+		return pg_check_leftovers(pg, e);
+	/* a resumed run still has every name of its swap (a new run checks
+	 * them when it makes the shadow) */
+	if (o->resume == RESUME_COPY || o->resume == RESUME_AFTER_COPY)
+		return pg_check_row_security(pg, e) && pg_check_subscription(pg, e) && pg_names_check(pg, e);
+	return true;
+}
+
+/* A connection lost before the swap (the session terminated, the server
+ * restarted) stops the run, resumable (exit 3): the server rolled back
+ * what was in flight, the capture triggers keep logging, and the state row
+ * holds the last committed checkpoint, so a rerun continues from there. */
+static bool resumable(bool ok, OscErr *e)
+{
+	if (!ok && pg_is_connection_lost(e))
+		e->exit = OSC_EXIT_STOPPED;
+	return ok;
+}
+
+static bool eng_record(Osc *o, const char *phase, const char *outcome, const char *message, OscErr *e)
+{
+	Pg *pg = PG(o);
+	/* after a lost connection the state row must still say how the run ended */
+	return pg_reconnect(pg, e) && pg_state_record(pg, phase, outcome, message, e);
+}
+
+static bool eng_history(Osc *o, bool latest, OscErr *e)
+{
+	Pg *pg = PG(o);
+	const char *table = o->target.table[0] ? o->target.table : NULL;
+	if (table && !o->target.table_quoted) {
+		/* unquoted names fold to lower case, as in psql */
+		for (char *c = o->target.table; *c; c++)
+			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+		for (char *c = o->target.schema; *c && !o->target.schema_quoted; c++)
+			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+	}
+	return pg_state_history(pg, o->target.schema, table, latest, e);
+}
+
+static bool eng_shadow_create(Osc *o, bool keep, OscErr *e)
+{
+	return pg_shadow_create(PG(o), keep, e);
+}
+
+static bool eng_capture_start(Osc *o, OscErr *e)
+{
+	return resumable(pg_capture_install(PG(o), e), e);
+}
+
+/* A lock timeout in a chunk or a replay batch: another session holds, or
+ * queues for, a strong lock on the table (DDL, most likely).  The step was
+ * rolled back; wait and try again, with backoff, as many times as a swap
+ * would.  The definition check at the start of the next try names the
+ * change once it committed (src/pg/pg_ddlwatch.c). */
+static bool lock_retry(Osc *o, int attempt, unsigned *seed, OscErr *e)
+{
+	Pg *pg = PG(o);
+	if (strcmp(e->sqlstate, "55P03") != 0 || attempt >= o->opt.cutover_retries)
+		return false;
+	int64_t wait = backoff_ms(attempt, o->opt.lock_timeout_ms, 2000, seed);
+	log_msg(&o->log, LOG_INFO, "a lock on %s.%s was not granted within %ldms (attempt %d/%d); retrying in %ldms",
+	        pg->schema, pg->table, (long)o->opt.lock_timeout_ms, attempt, o->opt.cutover_retries, (long)wait);
+	pg->def_checked_ms = 0;
+	err_clear(e);
+	if (!osc_sleep_ms(o, wait)) {
+		err_set(e, OSC_EXIT_STOPPED, "interrupted by a signal");
+		return false;
+	}
+	return true;
+}
+
+static bool eng_copy_chunk(Osc *o, int64_t limit, int64_t *rows, bool *done, OscErr *e)
+{
+	unsigned seed = (unsigned)now_us();
+	for (int attempt = 1;; attempt++) {
+		if (pg_copy_chunk(PG(o), limit, rows, done, e))
+			return true;
+		if (!lock_retry(o, attempt, &seed, e))
+			return resumable(false, e);
+	}
+}
+
+static bool eng_replay(Osc *o, int64_t limit, int64_t *applied, OscErr *e)
+{
+	unsigned seed = (unsigned)now_us();
+	for (int attempt = 1;; attempt++) {
+		if (pg_replay(PG(o), limit, applied, e))
+			return true;
+		if (!lock_retry(o, attempt, &seed, e))
+			return resumable(false, e);
+	}
+}
+
+static bool eng_backlog(Osc *o, int64_t *n, OscErr *e)
+{
+	return resumable(pg_backlog(PG(o), n, e), e);
+}
+
+static bool eng_finish_shadow(Osc *o, OscErr *e)
+{
+	return resumable(pg_shadow_finish(PG(o), e), e);
+}
+
+/* Did the swap commit?  Asked after the connection broke during it: the
+ * state row says "swapped" exactly when it did. */
+static bool swap_committed(Pg *pg, bool *yes, OscErr *e)
+{
+	PGresult *r = NULL;
+	char id[32];
+	snprintf(id, sizeof(id), "%lld", (long long)pg->state_id);
+	const char *p[1] = { id };
+	if (!pg_exec(pg, "SELECT phase = 'swapped' FROM osc.migrations WHERE id = $1::bigint", 1, p, &r, e))
+		return false;
+	*yes = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return true;
+}
+
+static SwapResult eng_swap(Osc *o, OscErr *e)
+{
+	Pg *pg = PG(o);
+	SwapResult r = pg_swap(pg, e);
+	if (r == SWAP_FAILED && pg_is_connection_lost(e)) {
+		/* the attempt was rolled back, or its COMMIT went through just
+		 * before the connection broke: the state row knows which */
+		OscErr e2;
+		bool yes = false;
+		err_clear(&e2);
+		if (pg_reconnect(pg, &e2) && swap_committed(pg, &yes, &e2)) {
+			log_msg(&o->log, LOG_WARN, "%s; the swap %s", e->msg,
+			        yes ? "had committed" : "was rolled back: trying again");
+			err_clear(e);
+			r = yes ? SWAP_DONE : SWAP_RETRY;
+		} else {
+			e->exit = OSC_EXIT_STOPPED;
+		}
+	}
+	if (r == SWAP_DONE)
+		osc_verify_summary(o, pg->verified_chunks, pg->verified_batches, pg->recopied);
+	return r;
+}
+
+/* Called once the capture trigger is gone: nothing of the application
+ * touches the work schema any more, so waiting longer for its locks (an
+ * autovacuum worker on the log, a writer finishing its last insert into it)
+ * stalls nobody; autovacuum yields to a wait longer than deadlock_timeout. */
+static bool drop_work_schema(Pg *pg, OscErr *e)
+{
+	PGresult *r = NULL;
+	Sql q;
+	bool ok;
+	char oid[16];
+
+	/* only the schema this run made, or a state row proves osc's, by OID */
+	if (pg->work_oid == 0)
+		return true;
+	snprintf(oid, sizeof(oid), "%u", pg->work_oid);
+	const char *p[1] = { oid };
+	sql_init(&q, &pg->dialect);
+	ok = pg_command(pg, "BEGIN", e) &&
+	     pg_command(pg, "SELECT pg_catalog.set_config('lock_timeout', '10s', true)", e) &&
+	     pg_exec(pg, "SELECT nspname FROM pg_catalog.pg_namespace WHERE oid = $1::oid", 1, p, &r, e);
+	if (ok && PQntuples(r) == 1) {
+		sql_add(&q, "DROP SCHEMA %I CASCADE", PQgetvalue(r, 0, 0));
+		ok = pg_exec_sql(pg, &q, NULL, e);
+	}
+	ok = ok && pg_command(pg, "COMMIT", e);
+	if (!ok)
+		pg_rollback(pg);
+	else
+		pg->work_oid = 0;
+	PQclear(r);
+	sql_free(&q);
+	return ok;
+}
+
+/* The foreign keys the swap re-created NOT VALID are validated now (their
+ * list is in the work schema, so do this before dropping it).  The state
+ * row's fingerprint of the new table then drops the "NOT VALID" the swap
+ * recorded, so a rerun of the same command still sees it done. */
+static bool validate_foreign_keys(Pg *pg, OscErr *e)
+{
+	PGresult *r = NULL;
+	bool all_valid = false, ok = false;
+	char *table = pg_qualified(pg, pg->schema, pg->table);
+
+	if (!pg_carry_validate(pg, &all_valid, e))
+		goto out;
+	if (!all_valid || pg->state_id == 0) {
+		ok = true;
+		goto out;
+	}
+	if (!pg_exec(pg, "SELECT $1::regclass::oid", 1, (const char *[]){ table }, &r, e))
+		goto out;
+	ok = pg_state_fingerprint_new(pg, (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10), e);
+out:
+	PQclear(r);
+	free(table);
+	return ok;
+}
+
+static bool eng_finish(Osc *o, OscErr *e)
+{
+	Pg *pg = PG(o);
+	if (!pg_reconnect(pg, e) || !validate_foreign_keys(pg, e) || !drop_work_schema(pg, e))
+		return false;
+	if (o->opt.drop_old_table) {
+		Sql q;
+		OscErr e2;
+		err_clear(&e2);
+		sql_init(&q, &pg->dialect);
+		sql_add(&q, "DROP TABLE %I.%I", pg->schema, pg->old);
+		if (!pg_exec_sql(pg, &q, NULL, &e2))
+			log_msg(&o->log, LOG_WARN, "the old table %s.%s was kept: %s", pg->schema, pg->old, e2.msg);
+		else
+			log_msg(&o->log, LOG_INFO, "dropped the old table %s.%s", pg->schema, pg->old);
+		sql_free(&q);
+	} else {
+		log_msg(&o->log, LOG_INFO, "the original is kept as %s.%s (drop it when you are sure)", pg->schema,
+		        pg->old);
+	}
+	return true;
+}
+
+static bool eng_abort(Osc *o, OscErr *e)
+{
+	Pg *pg = PG(o);
+	if (pg == NULL || pg->schema == NULL)
+		return true;
+	if (!pg_reconnect(pg, e))
+		return false;
+	pg_rollback(pg);
+	if (pg_capture_drop(pg, e))
+		return drop_work_schema(pg, e);
+	if (!pg_is_lock_timeout(e) && strstr(e->msg, "not granted") == NULL)
+		return false;
+	/* The lock that kept the swap out (a long transaction on the table)
+	 * keeps the trigger's removal out too.  Make the trigger a no-op, which
+	 * locks nothing on the table, and drop the shadow and the log; the
+	 * empty trigger and its schema wait for `osc cleanup`. */
+	OscErr e2;
+	err_clear(&e2);
+	if (!pg_capture_disarm(pg, &e2)) {
+		log_error(&pg->osc->log, &e2);
+		return false;
+	}
+	err_set(e, OSC_EXIT_FAILED,
+	        "the capture trigger could not be removed (the lock on %s.%s was not granted); it now does "
+	        "nothing and the shadow and log are gone; run `osc cleanup --table %s` when the table is quieter",
+	        pg->schema, pg->table, pg->osc->opt.table);
+	return false;
+}
+
+static bool eng_cleanup(Osc *o, OscErr *e)
+{
+	Pg *pg = PG(o);
+	PgOwned own;
+
+	if (!pg_find_table(pg, &o->target, e) || !pg_lock_table(pg, e))
+		return false;
+	bool state = false;
+	if (!pg_state_exists(pg, &state, e))
+		return false;
+	if (state) {
+		const char *ps[2] = { pg->schema, pg->table };
+		if (!pg_exec(pg,
+		             "UPDATE osc.migrations SET outcome = 'aborted', finished_at = now(), updated_at = now(),"
+		             " message = 'removed by osc cleanup'"
+		             " WHERE schema_name = $1 AND table_name = $2 AND outcome IN ('running', 'stopped')",
+		             2, ps, NULL, e))
+			return false;
+	}
+	/* only what a state row proves osc made, by OID: a user's schema or
+	 * trigger under osc's names is left alone */
+	if (!pg_owned_find(pg, &own, e))
+		return false;
+	if (own.schema_foreign)
+		log_msg(&o->log, LOG_WARN, "schema %s was not created by osc (no osc run recorded it): left alone", pg->work);
+	if (own.foreign_trigger[0])
+		log_msg(&o->log, LOG_WARN, "trigger %s on %s.%s was not created by osc (no osc run recorded it): left alone",
+		        own.foreign_trigger, pg->schema, pg->table);
+	bool schema = own.schema_oid != 0, trigger = own.ntriggers > 0;
+	if (!schema && !trigger) {
+		log_msg(&o->log, LOG_INFO, "nothing of osc's to clean up for %s.%s", pg->schema, pg->table);
+		return true;
+	}
+	memcpy(pg->trigger_oids, own.triggers, sizeof(own.triggers));
+	pg->ntriggers = own.ntriggers;
+	pg->work_oid = own.schema_oid;
+	if ((trigger && !pg_capture_drop(pg, e)) || (schema && !drop_work_schema(pg, e)))
+		return false;
+	log_msg(&o->log, LOG_INFO, "removed %s%s%s; %s.%s is untouched", trigger ? "the capture triggers" : "",
+	        trigger && schema ? " and " : "", schema ? "the work schema (shadow, log)" : "", pg->schema,
+	        pg->table);
+	return true;
+}
+
+static bool eng_strategy_pick(Osc *o, Strategy *s, OscErr *e)
+{
+	return pg_strategy_pick(PG(o), s, e);
+}
+
+static bool eng_strategy_run(Osc *o, Strategy *s, OscErr *e)
+{
+	Pg *pg = PG(o);
+	return pg_state_in_place(pg, strategy_name(s->kind), e) && pg_strategy_run(pg, s, e) &&
+	       pg_state_fingerprint_new(pg, pg->oid, e);
+}
+
+static int64_t eng_estimate(Osc *o)
+{
+	return PG(o)->reltuples;
+}
+
+static bool eng_plan_fill(Osc *o, Plan *p, OscErr *e)
+{
+	return pg_plan_fill(PG(o), p, e);
+}
+
+const Engine pg_engine = {
+	.name = "postgresql",
+	.open = pg_open,
+	.close = pg_close,
+	.preflight = pg_preflight,
+	.shadow_create = eng_shadow_create,
+	.capture_start = eng_capture_start,
+	.copy_chunk = eng_copy_chunk,
+	.replay = eng_replay,
+	.backlog = eng_backlog,
+	.finish_shadow = eng_finish_shadow,
+	.swap = eng_swap,
+	.finish = eng_finish,
+	.abort = eng_abort,
+	.cleanup = eng_cleanup,
+	.strategy_pick = eng_strategy_pick,
+	.strategy_run = eng_strategy_run,
+	.plan_fill = eng_plan_fill,
+	.estimate = eng_estimate,
+	.record = eng_record,
+	.history = eng_history,
+	.monitor = &pg_monitor,
+};

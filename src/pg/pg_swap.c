@@ -1,0 +1,280 @@
+/*
+ * pg_swap.c — the swap on PostgreSQL: one transaction, one attempt.
+ *
+ *   SET LOCAL lock_timeout (short)
+ *   lock the views and materialized views over the table, then the table
+ *     (ACCESS EXCLUSIVE): a reader through a view holds the view and then
+ *     waits for the table, so taking the table first and the views later
+ *     would meet every such reader head-on, and 300 of them a second make
+ *     every attempt time out; views first, they queue behind osc instead
+ *   the original's definition, compared with the one the shadow was made
+ *     from (src/pg/pg_ddlwatch.c): under this lock nobody can change it any more
+ *   drain the log into the shadow (the lock keeps new changes out); a
+ *     duplicate under the new keys sends everything pending through at once
+ *     (src/pg/pg_replay.c), from a savepoint
+ *   identity sequences: the new one continues above the old one and the max
+ *   ALTER TABLE orig RENAME TO _orig_osc_old; its indexes and identity
+ *     sequences step aside to _<name>_osc_old; its capture triggers go
+ *   what the rename does not carry (src/pg/pg_carry.c) is read here,
+ *     while the definitions still name the original; foreign keys dropped
+ *   ALTER TABLE work.shadow SET SCHEMA <orig's schema>, then RENAME TO orig
+ *     there: renamed in place, its array type gets a name that is free in
+ *     that schema (a table `_orig`, whose row type is `_orig`, would
+ *     collide with one named in the work schema and carried over)
+ *   apply what was read: owner, grants, views, foreign keys NOT VALID, ...
+ *   serial sequences: OWNED BY the new table (which needs the owner)
+ *   a subscription's row for the table moves to the new one (src/pg/pg_subscription.c)
+ *   COMMIT; the foreign keys are validated later, in the cleanup
+ * A lock timeout (or a deadlock) in any statement, not only the first LOCK,
+ * rolls the attempt back for a retry: the relatives at the other end of a
+ * foreign key are locked too, and a writer may hold one of them.
+ * Writers wait at most the lock timeout for the lock, plus the drain once it
+ * is held.  Statements queued behind the lock re-resolve the table's name
+ * when they get it, and so land in the new table.  If the lock is not
+ * granted in time, everything rolls back and cutover/cutover.c retries.
+ * Every name this uses was checked free before the copy (src/pg/pg_names.c).
+ */
+#include "pg.h"
+
+#include "fault.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool set_local(Pg *pg, const char *name, int64_t ms, OscErr *e)
+{
+	Sql q;
+	char v[32];
+	bool ok;
+
+	sql_init(&q, &pg->dialect);
+	snprintf(v, sizeof(v), "%ldms", (long)ms);
+	sql_add(&q, "SELECT pg_catalog.set_config(%L, %L, true)", name, v);
+	ok = pg_exec_sql(pg, &q, NULL, e);
+	sql_free(&q);
+	return ok;
+}
+
+static bool run(Pg *pg, Sql *q, OscErr *e)
+{
+	bool ok = pg_exec_sql(pg, q, NULL, e);
+	sql_reset(q);
+	return ok;
+}
+
+/* An autovacuum worker on the original holds a lock the swap needs, and it
+ * yields only to a wait longer than deadlock_timeout, which the short lock
+ * timeout never reaches.  Cancelling it is harmless: it runs again later.
+ * A vacuum against wraparound is left alone.  Needs pg_signal_backend or
+ * superuser; without, the swap just retries. */
+static void cancel_autovacuum(Pg *pg)
+{
+	PGresult *r = NULL;
+	OscErr e;
+	char o[16];
+	snprintf(o, sizeof(o), "%u", pg->oid);
+	const char *p[1] = { o };
+	err_clear(&e);
+	if (pg_exec(pg,
+	            "SELECT a.pid, pg_catalog.pg_cancel_backend(a.pid) FROM pg_catalog.pg_stat_activity a"
+	            " WHERE a.backend_type = 'autovacuum worker' AND a.query NOT LIKE '%to prevent wraparound%'"
+	            "   AND EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.pid = a.pid AND l.granted"
+	            "                 AND l.relation = $1::oid)",
+	            1, p, &r, &e))
+		for (int i = 0; i < PQntuples(r); i++)
+			log_msg(&pg->osc->log, LOG_INFO, "cancelled autovacuum (pid %s) on %s.%s: it held the lock the swap needs",
+			        PQgetvalue(r, i, 0), pg->schema, pg->table);
+	PQclear(r);
+}
+
+SwapResult pg_swap(Pg *pg, OscErr *e)
+{
+	Sql q;
+	PGresult *r = NULL;
+	SwapResult res = SWAP_FAILED;
+	int64_t drained = 0, n;
+	int64_t t0 = now_us(), t_locked = 0;
+	PgCarry carry = { 0 };
+
+	sql_init(&q, &pg->dialect);
+	if (!pg_command(pg, "BEGIN", e) || !set_local(pg, "lock_timeout", pg->osc->opt.lock_timeout_ms, e) ||
+	    !set_local(pg, "statement_timeout", 5000, e))
+		goto out;
+	fault_point(pg->osc, "swap-before-lock");
+	if (!pg_carry_lock_views(pg, e)) {
+		if (pg_is_lock_timeout(e))
+			res = SWAP_RETRY;
+		goto out;
+	}
+	sql_add(&q, "LOCK TABLE ONLY %I.%I IN ACCESS EXCLUSIVE MODE", pg->schema, pg->table);
+	if (!run(pg, &q, e)) {
+		if (pg_is_lock_timeout(e)) {
+			res = SWAP_RETRY;
+			pg_rollback(pg);
+			cancel_autovacuum(pg);
+		}
+		goto out;
+	}
+	t_locked = now_us();
+	if (!pg_ddl_check(pg, true, true, e) || !pg_command(pg, "SAVEPOINT osc_drain", e))
+		goto out;
+	do {
+		if (!pg_replay_batch(pg, 10000, &n, true, e)) {
+			if (pg_is_lock_timeout(e))
+				res = SWAP_RETRY;
+			if (strcmp(e->sqlstate, "23505") != 0 && strcmp(e->sqlstate, "23P01") != 0)
+				goto out;
+			/* a transient duplicate between two batches, or a real one:
+			 * everything pending at once tells them apart */
+			log_msg(&pg->osc->log, LOG_INFO, "the drain met a duplicate (%s): merging every pending change at once",
+			        e->msg);
+			err_clear(e);
+			if (!pg_command(pg, "ROLLBACK TO SAVEPOINT osc_drain", e) || !pg_replay_all(pg, &n, true, e))
+				goto out;
+			drained = n;
+			break;
+		}
+		drained += n;
+	} while (n > 0);
+
+	if (!pg_carry_lock(pg, e))
+		goto out;
+	if (pg->tmp_key_index) {
+		sql_add(&q, "DROP INDEX %I.%I", pg->work, pg->tmp_key_index);
+		if (!run(pg, &q, e))
+			goto out;
+	}
+	/* identity: continue above both the old sequence and the copied rows;
+	 * serial: the shared sequence moves up only if a row is above it (rows
+	 * inserted with explicit values), never down */
+	for (int i = 0; i < pg->nseqs; i++) {
+		PgSeq *s = &pg->seqs[i];
+		char *shadow = pg_qualified(pg, pg->work, pg->shadow);
+		if (s->identity)
+			sql_add(&q,
+			        "SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence(%L, %L),"
+			        " greatest((SELECT max(%I) FROM %s),"
+			        "          (SELECT CASE WHEN is_called THEN last_value END FROM %s)), true)",
+			        shadow, s->column, s->column, shadow, s->old_seq);
+		else
+			sql_add(&q,
+			        "SELECT pg_catalog.setval(%L, m.v) FROM (SELECT max(%I) AS v FROM %s) m, %s sq"
+			        " WHERE m.v > CASE WHEN sq.is_called THEN sq.last_value ELSE sq.last_value - 1 END",
+			        s->old_seq, s->column, shadow, s->old_seq);
+		free(shadow);
+		if (!run(pg, &q, e))
+			goto out;
+	}
+	if (!pg_carry_read(pg, &carry, e))
+		goto out;
+	/* retire the original */
+	sql_add(&q, "ALTER TABLE %I.%I RENAME TO %I", pg->schema, pg->table, pg->old);
+	if (!run(pg, &q, e))
+		goto out;
+	for (int i = 0; i < pg->nindexes; i++) {
+		sql_add(&q, "ALTER INDEX %I.%I RENAME TO %I", pg->schema, pg->indexes[i].name, pg->indexes[i].old_name);
+		if (!run(pg, &q, e))
+			goto out;
+	}
+	sql_add(&q, "DROP TRIGGER %I ON %I.%I", "_osc_capture", pg->schema, pg->old);
+	if (!run(pg, &q, e))
+		goto out;
+	sql_add(&q, "DROP TRIGGER %I ON %I.%I", "_osc_truncate", pg->schema, pg->old);
+	if (!run(pg, &q, e))
+		goto out;
+	for (int i = 0; i < pg->nseqs; i++) {
+		PgSeq *s = &pg->seqs[i];
+		if (!s->identity)
+			continue;
+		char old[PG_NAMELEN + 1];
+		names_derive(old, sizeof(old), "_", s->old_name, "_osc_old", PG_NAMELEN);
+		sql_add(&q, "ALTER SEQUENCE %s RENAME TO %I", s->old_seq, old);
+		if (!run(pg, &q, e))
+			goto out;
+	}
+	/* move the shadow in */
+	sql_add(&q, "ALTER TABLE %I.%I SET SCHEMA %I", pg->work, pg->shadow, pg->schema);
+	if (!run(pg, &q, e))
+		goto out;
+	sql_add(&q, "ALTER TABLE %I.%I RENAME TO %I", pg->schema, pg->shadow, pg->table);
+	if (!run(pg, &q, e))
+		goto out;
+	/* the new table is the table now: autovacuum may look after it (the
+	 * original's own reloptions follow with the carried properties, and
+	 * the owner, which the sequences' OWNED BY below needs) */
+	sql_add(&q, "ALTER TABLE %I.%I RESET (autovacuum_enabled, toast.autovacuum_enabled)", pg->schema, pg->table);
+	if (!run(pg, &q, e) || !pg_carry_apply(pg, &carry, e))
+		goto out;
+	for (int i = 0; i < pg->nseqs; i++) {
+		PgSeq *s = &pg->seqs[i];
+		char *table = pg_qualified(pg, pg->schema, pg->table);
+		if (s->identity) {
+			/* the shadow's own identity sequence takes the original's name */
+			const char *p[2] = { table, s->column };
+			bool got = pg_exec(pg,
+			                   "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
+			                   "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+			                   " WHERE c.oid = pg_catalog.pg_get_serial_sequence($1, $2)::regclass",
+			                   2, p, &r, e);
+			free(table);
+			if (!got)
+				goto out;
+			if (PQntuples(r) == 1)
+				sql_add(&q, "ALTER SEQUENCE %I.%I RENAME TO %I", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
+				        s->old_name);
+			PQclear(r);
+			r = NULL;
+		} else {
+			sql_add(&q, "ALTER SEQUENCE %s OWNED BY %s.%I", s->old_seq, table, s->column);
+			free(table);
+		}
+		if (q.len > 0 && !run(pg, &q, e))
+			goto out;
+	}
+	if (!pg_carry_subscription(pg, pg->shadow_oid, e))
+		goto out;
+	/* the state row says "swapped" exactly when the swap is committed, and
+	 * remembers the new table's fingerprint, which tells a rerun of the
+	 * same command that it is done */
+	{
+		char fp[64], id[32];
+		char *table = pg_qualified(pg, pg->schema, pg->table);
+		const char *p[1] = { table };
+		bool got = pg_exec(pg, "SELECT $1::regclass::oid", 1, p, &r, e);
+		free(table);
+		if (!got)
+			goto out;
+		unsigned oid = (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+		r = NULL;
+		if (!pg_fingerprint(pg, oid, fp, sizeof(fp), true, e))
+			goto out;
+		snprintf(id, sizeof(id), "%lld", (long long)pg->state_id);
+		const char *p2[2] = { id, fp };
+		if (pg->state_id &&
+		    !pg_exec(pg,
+		             "UPDATE osc.migrations SET phase = 'swapped', fingerprint_new = $2, updated_at = now()"
+		             " WHERE id = $1::bigint",
+		             2, p2, NULL, e))
+			goto out;
+	}
+	fault_point(pg->osc, "swap-locked");
+	if (!pg_command(pg, "COMMIT", e))
+		goto out;
+	res = SWAP_DONE;
+	log_msg(&pg->osc->log, LOG_INFO,
+	        "swapped: table locked for %.1fms (lock wait %.1fms), %ld late changes applied under the lock",
+	        (double)(now_us() - t_locked) / 1000.0, (double)(t_locked - t0) / 1000.0, (long)drained);
+out:
+	/* a lock the relatives hold: retry.  Not a statement timeout here: a
+	 * statement that outlasts the swap's bound would outlast it again */
+	if (res == SWAP_FAILED && (strcmp(e->sqlstate, "55P03") == 0 || strcmp(e->sqlstate, "40P01") == 0))
+		res = SWAP_RETRY;
+	if (res != SWAP_DONE)
+		pg_rollback(pg);
+	pg_carry_free(&carry);
+	PQclear(r);
+	sql_free(&q);
+	return res;
+}
