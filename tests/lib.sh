@@ -480,7 +480,7 @@ away_from_midnight() {
 # ---- MariaDB helpers (t_my_*.sh) ---------------------------------------------
 # Added at the end; nothing above depends on them. They need OSC_MY_PORT,
 # OSC_MY_URL, OSC_MY_REPLICA_PORT (written by tests/servers.sh). The writer for
-# MariaDB is build/mywriter (tests/mywriter.c; MYWRITER overrides it). It shares
+# MariaDB is build/mywriter (tests/writer/my.c; MYWRITER overrides it). It shares
 # WRITER_PID / WRITER_STATS with the PostgreSQL writer, so stop_writer and
 # writer_stat work for both; stop_mywriter is the same as stop_writer.
 MYWRITER=${MYWRITER:-build/mywriter}
@@ -561,14 +561,22 @@ my_fixture() {
     [ "$n" = 1 ] || fail "my_fixture: $t/$r do not have $rows rows"
 }
 
-# ensure_mywriter: builds build/mywriter from tests/mywriter.c when it is
-# missing or older than its source (the Makefile may not build it yet)
+# ensure_mywriter: builds build/mywriter from tests/writer/ (my.c and the
+# common driver) when it is missing or older than its sources (a test run by
+# hand after editing the writer)
 ensure_mywriter() {
-    if [ "$MYWRITER" = build/mywriter ] && { [ ! -x build/mywriter ] || [ tests/mywriter.c -nt build/mywriter ]; }; then
+    local f stale=0
+    if [ "$MYWRITER" = build/mywriter ]; then
+        [ -x build/mywriter ] || stale=1
+        for f in tests/writer/my.c tests/writer/common.c tests/writer/writer.h; do
+            [ "$f" -nt build/mywriter ] && stale=1
+        done
+    fi
+    if [ "$stale" = 1 ]; then
         mkdir -p build
         # shellcheck disable=SC2046
         cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror $(pkg-config --cflags libmariadb) \
-            tests/mywriter.c -o build/mywriter.tmp.$$ $(pkg-config --libs libmariadb) -lm \
+            tests/writer/my.c tests/writer/common.c -o build/mywriter.tmp.$$ $(pkg-config --libs libmariadb) -lm \
             && mv -f build/mywriter.tmp.$$ build/mywriter \
             || { rm -f build/mywriter.tmp.$$; fail "cannot build build/mywriter"; }
         note "built build/mywriter"
