@@ -210,16 +210,27 @@ start_writer() {
     [ -x "$WRITER" ] || fail "$WRITER not found (make all builds it)"
     [ -z "$WRITER_PID" ] || fail "start_writer: a writer is already running"
     WRITER_STATS=$TEST_TMP/writer.stats
-    rm -f "$WRITER_STATS"
+    rm -f "$WRITER_STATS" "$TEST_TMP/writer.ready"
     local args=(--db "$OSC_PG_URL" --table "$t" --ref "$r" --kind "$kind" --seed "$seed"
-                --rate "$WRITER_RATE" --stats "$WRITER_STATS")
+                --rate "$WRITER_RATE" --stats "$WRITER_STATS" --ready "$TEST_TMP/writer.ready")
     [ -n "$secs" ] && args+=(--duration "$secs")
     [ -n "$schema" ] && args+=(--schema "$schema")
     note "writer: kind=$kind table=$t ref=$r seed=$seed rate=$WRITER_RATE"
     "$WRITER" "${args[@]}" 2>"$TEST_TMP/writer.err" &
     WRITER_PID=$!
-    sleep 0.3
-    kill -0 "$WRITER_PID" 2>/dev/null || { cat "$TEST_TMP/writer.err" >&2; WRITER_PID=; fail "writer did not start"; }
+    writer_ready || { cat "$TEST_TMP/writer.err" >&2; WRITER_PID=; fail "writer did not start"; }
+}
+
+# writer_ready: until the writer just started is connected and writing (it
+# creates its --ready file then), 10 s at most; 1 if it exited or never got there
+writer_ready() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        [ -e "$TEST_TMP/writer.ready" ] && return 0
+        kill -0 "$WRITER_PID" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
 }
 
 # stop_writer: SIGTERM, wait, print the stats; fails the test on errors or no ops
@@ -274,7 +285,7 @@ expect_osc() {
 }
 
 # migrate_with_writer KIND T R ALTER [osc options...]: the writer runs during the
-# whole osc run (from 0.8 s before it, and 0.5 s after it, so the new table
+# whole osc run (from 0.5 s before it, and 0.5 s after it, so the new table
 # takes writes too: 500 at the default rate); osc must exit 0
 migrate_with_writer() {
     local kind=$1 t=$2 r=$3 alter=$4
@@ -592,15 +603,14 @@ start_mywriter() {
     ensure_mywriter
     [ -z "$WRITER_PID" ] || fail "start_mywriter: a writer is already running"
     WRITER_STATS=$TEST_TMP/writer.stats
-    rm -f "$WRITER_STATS"
+    rm -f "$WRITER_STATS" "$TEST_TMP/writer.ready"
     local args=(--db "$OSC_MY_URL" --table "$t" --ref "$r" --kind "$kind" --seed "$seed"
-                --rate "$WRITER_RATE" --stats "$WRITER_STATS")
+                --rate "$WRITER_RATE" --stats "$WRITER_STATS" --ready "$TEST_TMP/writer.ready")
     [ -n "$secs" ] && args+=(--duration "$secs")
     note "mywriter: kind=$kind table=$t ref=$r seed=$seed rate=$WRITER_RATE"
     "$MYWRITER" "${args[@]}" 2>"$TEST_TMP/writer.err" &
     WRITER_PID=$!
-    sleep 0.3
-    kill -0 "$WRITER_PID" 2>/dev/null || { cat "$TEST_TMP/writer.err" >&2; WRITER_PID=; fail "mywriter did not start"; }
+    writer_ready || { cat "$TEST_TMP/writer.err" >&2; WRITER_PID=; fail "mywriter did not start"; }
 }
 
 # stop_mywriter: SIGTERM, wait, print the stats; fails the test on any
@@ -788,7 +798,7 @@ expect_osc_my() {
 }
 
 # my_migrate_with_writer KIND T R ALTER [osc options...]: mywriter runs during the
-# whole osc run (from 0.8 s before it, and 0.5 s after it, so the new table
+# whole osc run (from 0.5 s before it, and 0.5 s after it, so the new table
 # takes writes too); osc must
 # exit 0, the writer must see no error, and no writer transaction may take longer
 # than WRITER_MAX_MS (default 3000)

@@ -21,8 +21,9 @@
  *   {"ops":N,"errors":N,"p50_ms":..,"p99_ms":..,"p999_ms":..,"max_ms":..,
  *    "first_error":"..",["stale_errors":N,]"seed":N}
  * and with --latency-log one line per transaction: "EPOCH.MS MICROSECONDS OP"
- * (" error" appended when it failed). A lost session is counted as an error;
- * the writer waits 100 ms and reconnects.
+ * (" error" appended when it failed). --ready FILE: the writer creates FILE
+ * once it is connected and about to write (tests wait for it). A lost
+ * session is counted as an error; the writer waits 100 ms and reconnects.
  *
  * Exit status: 0 after a run (errors are reported in the stats, the test
  * decides), 1 when the writer cannot start, 2 on bad usage.
@@ -168,6 +169,8 @@ static void parse_args(const WriterEngine *e, int argc, char **argv, WriterOpts 
             o->stats = v;
         else if (!strcmp(a, "--latency-log"))
             o->latlog = v;
+        else if (!strcmp(a, "--ready"))
+            o->ready = v;
         else if (!strcmp(a, "--rate"))
             o->rate = parse_double(e, a, v);
         else if (!strcmp(a, "--duration"))
@@ -421,6 +424,15 @@ int writer_main(int argc, char **argv, const WriterEngine *e)
         lat = fopen(o.latlog, "w");
         if (!lat)
             writer_die("cannot write %s: %s", o.latlog, strerror(errno));
+    }
+
+    /* connected, prepared, key range read: a test waits for this file
+     * instead of a guessed time */
+    if (o.ready) {
+        FILE *rf = fopen(o.ready, "w");
+        if (!rf)
+            writer_die("cannot write %s: %s", o.ready, strerror(errno));
+        fclose(rf);
     }
 
     Stats st;

@@ -4,7 +4,7 @@
  *   mywriter --db mysql://user[:pass]@host[:port]/db --table T --ref R
  *            --kind int|composite|varchar|binary16|timestamp
  *            [--seed N] [--rate OPS_PER_SEC] [--duration SECS]
- *            [--stats FILE] [--latency-log FILE]
+ *            [--stats FILE] [--latency-log FILE] [--ready FILE]
  *
  * Layouts (tests/lib.sh my_fixture creates them), plus in all of them
  * v VARCHAR(64), n INT, extra INT NOT NULL DEFAULT 0, pad VARCHAR(200):
@@ -695,7 +695,7 @@ static const WriterEngine my_engine = {
     .usage = "usage: mywriter --db mysql://user[:pass]@host[:port]/db --table T --ref R\n"
              "                --kind int|composite|varchar|binary16|timestamp\n"
              "                [--seed N] [--rate OPS_PER_SEC (0 = unlimited, default 200)]\n"
-             "                [--duration SECS] [--stats FILE] [--latency-log FILE]\n",
+             "                [--duration SECS] [--stats FILE] [--latency-log FILE] [--ready FILE]\n",
     .kinds = my_kinds,
     .kinds_text = "int, composite, varchar, binary16 or timestamp",
     .takes_schema = false,

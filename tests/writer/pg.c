@@ -3,7 +3,7 @@
  *
  *   writer --db CONNINFO_OR_URL --table T --ref R --kind int|composite|text|identity
  *          [--schema S] [--seed N] [--rate OPS_PER_SEC] [--duration SECS]
- *          [--stats FILE] [--latency-log FILE]
+ *          [--stats FILE] [--latency-log FILE] [--ready FILE]
  *
  * Layouts (tests/lib.sh fixture creates them), plus in all of them v text,
  * n int, extra int NOT NULL DEFAULT 0, pad text:
@@ -346,7 +346,7 @@ static const WriterEngine pg_engine = {
     .prog = "writer",
     .usage = "usage: writer --db CONNINFO_OR_URL --table T --ref R --kind int|composite|text|identity\n"
              "              [--schema S] [--seed N] [--rate OPS_PER_SEC (0 = unlimited, default 200)]\n"
-             "              [--duration SECS] [--stats FILE] [--latency-log FILE]\n",
+             "              [--duration SECS] [--stats FILE] [--latency-log FILE] [--ready FILE]\n",
     .kinds = pg_kinds,
     .kinds_text = "int, composite, text or identity",
     .takes_schema = true,

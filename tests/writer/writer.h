@@ -46,6 +46,7 @@ typedef struct WriterOpts {
     const char *schema; /* only for engines with takes_schema */
     const char *stats;
     const char *latlog;
+    const char *ready;  /* created once the writer is about to write */
     int kind;           /* index into WriterEngine.kinds */
     uint64_t seed;
     double rate;
