@@ -43,19 +43,21 @@ $(BUILD)/%.o: %.c $(foreach d,$(INCDIRS),$(wildcard $(d)/*.h))
 $(BUILD)/osc: $(BUILD)/src/main.o $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# the concurrent, mirrored writer the tests and the bench drive tables with
-$(BUILD)/writer: tests/writer.c
+# the concurrent, mirrored writer the tests and the bench drive tables with:
+# one driver (tests/writer/common.c), one engine file per database
+WRITER_COMMON := tests/writer/common.c tests/writer/writer.h
+$(BUILD)/writer: tests/writer/pg.c $(WRITER_COMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) $(LDLIBS)
 
 # many idle connections at once, for the proxy's tests
 $(BUILD)/pgconns: tests/pgconns.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
-$(BUILD)/mywriter: tests/mywriter.c
+$(BUILD)/mywriter: tests/writer/my.c $(WRITER_COMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) $(LDLIBS)
 
 $(BUILD)/unit: $(UNIT_SRC) $(CORE_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)

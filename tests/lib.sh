@@ -210,16 +210,27 @@ start_writer() {
     [ -x "$WRITER" ] || fail "$WRITER not found (make all builds it)"
     [ -z "$WRITER_PID" ] || fail "start_writer: a writer is already running"
     WRITER_STATS=$TEST_TMP/writer.stats
-    rm -f "$WRITER_STATS"
+    rm -f "$WRITER_STATS" "$TEST_TMP/writer.ready"
     local args=(--db "$OSC_PG_URL" --table "$t" --ref "$r" --kind "$kind" --seed "$seed"
-                --rate "$WRITER_RATE" --stats "$WRITER_STATS")
+                --rate "$WRITER_RATE" --stats "$WRITER_STATS" --ready "$TEST_TMP/writer.ready")
     [ -n "$secs" ] && args+=(--duration "$secs")
     [ -n "$schema" ] && args+=(--schema "$schema")
     note "writer: kind=$kind table=$t ref=$r seed=$seed rate=$WRITER_RATE"
     "$WRITER" "${args[@]}" 2>"$TEST_TMP/writer.err" &
     WRITER_PID=$!
-    sleep 0.3
-    kill -0 "$WRITER_PID" 2>/dev/null || { cat "$TEST_TMP/writer.err" >&2; WRITER_PID=; fail "writer did not start"; }
+    writer_ready || { cat "$TEST_TMP/writer.err" >&2; WRITER_PID=; fail "writer did not start"; }
+}
+
+# writer_ready: until the writer just started is connected and writing (it
+# creates its --ready file then), 10 s at most; 1 if it exited or never got there
+writer_ready() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        [ -e "$TEST_TMP/writer.ready" ] && return 0
+        kill -0 "$WRITER_PID" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
 }
 
 # stop_writer: SIGTERM, wait, print the stats; fails the test on errors or no ops
@@ -274,7 +285,7 @@ expect_osc() {
 }
 
 # migrate_with_writer KIND T R ALTER [osc options...]: the writer runs during the
-# whole osc run (from 0.8 s before it, and 0.5 s after it, so the new table
+# whole osc run (from 0.5 s before it, and 0.5 s after it, so the new table
 # takes writes too: 500 at the default rate); osc must exit 0
 migrate_with_writer() {
     local kind=$1 t=$2 r=$3 alter=$4
@@ -480,7 +491,7 @@ away_from_midnight() {
 # ---- MariaDB helpers (t_my_*.sh) ---------------------------------------------
 # Added at the end; nothing above depends on them. They need OSC_MY_PORT,
 # OSC_MY_URL, OSC_MY_REPLICA_PORT (written by tests/servers.sh). The writer for
-# MariaDB is build/mywriter (tests/mywriter.c; MYWRITER overrides it). It shares
+# MariaDB is build/mywriter (tests/writer/my.c; MYWRITER overrides it). It shares
 # WRITER_PID / WRITER_STATS with the PostgreSQL writer, so stop_writer and
 # writer_stat work for both; stop_mywriter is the same as stop_writer.
 MYWRITER=${MYWRITER:-build/mywriter}
@@ -561,14 +572,22 @@ my_fixture() {
     [ "$n" = 1 ] || fail "my_fixture: $t/$r do not have $rows rows"
 }
 
-# ensure_mywriter: builds build/mywriter from tests/mywriter.c when it is
-# missing or older than its source (the Makefile may not build it yet)
+# ensure_mywriter: builds build/mywriter from tests/writer/ (my.c and the
+# common driver) when it is missing or older than its sources (a test run by
+# hand after editing the writer)
 ensure_mywriter() {
-    if [ "$MYWRITER" = build/mywriter ] && { [ ! -x build/mywriter ] || [ tests/mywriter.c -nt build/mywriter ]; }; then
+    local f stale=0
+    if [ "$MYWRITER" = build/mywriter ]; then
+        [ -x build/mywriter ] || stale=1
+        for f in tests/writer/my.c tests/writer/common.c tests/writer/writer.h; do
+            [ "$f" -nt build/mywriter ] && stale=1
+        done
+    fi
+    if [ "$stale" = 1 ]; then
         mkdir -p build
         # shellcheck disable=SC2046
         cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror $(pkg-config --cflags libmariadb) \
-            tests/mywriter.c -o build/mywriter.tmp.$$ $(pkg-config --libs libmariadb) -lm \
+            tests/writer/my.c tests/writer/common.c -o build/mywriter.tmp.$$ $(pkg-config --libs libmariadb) -lm \
             && mv -f build/mywriter.tmp.$$ build/mywriter \
             || { rm -f build/mywriter.tmp.$$; fail "cannot build build/mywriter"; }
         note "built build/mywriter"
@@ -584,15 +603,14 @@ start_mywriter() {
     ensure_mywriter
     [ -z "$WRITER_PID" ] || fail "start_mywriter: a writer is already running"
     WRITER_STATS=$TEST_TMP/writer.stats
-    rm -f "$WRITER_STATS"
+    rm -f "$WRITER_STATS" "$TEST_TMP/writer.ready"
     local args=(--db "$OSC_MY_URL" --table "$t" --ref "$r" --kind "$kind" --seed "$seed"
-                --rate "$WRITER_RATE" --stats "$WRITER_STATS")
+                --rate "$WRITER_RATE" --stats "$WRITER_STATS" --ready "$TEST_TMP/writer.ready")
     [ -n "$secs" ] && args+=(--duration "$secs")
     note "mywriter: kind=$kind table=$t ref=$r seed=$seed rate=$WRITER_RATE"
     "$MYWRITER" "${args[@]}" 2>"$TEST_TMP/writer.err" &
     WRITER_PID=$!
-    sleep 0.3
-    kill -0 "$WRITER_PID" 2>/dev/null || { cat "$TEST_TMP/writer.err" >&2; WRITER_PID=; fail "mywriter did not start"; }
+    writer_ready || { cat "$TEST_TMP/writer.err" >&2; WRITER_PID=; fail "mywriter did not start"; }
 }
 
 # stop_mywriter: SIGTERM, wait, print the stats; fails the test on any
@@ -780,7 +798,7 @@ expect_osc_my() {
 }
 
 # my_migrate_with_writer KIND T R ALTER [osc options...]: mywriter runs during the
-# whole osc run (from 0.8 s before it, and 0.5 s after it, so the new table
+# whole osc run (from 0.5 s before it, and 0.5 s after it, so the new table
 # takes writes too); osc must
 # exit 0, the writer must see no error, and no writer transaction may take longer
 # than WRITER_MAX_MS (default 3000)

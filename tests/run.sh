@@ -8,6 +8,8 @@
 # Environment:
 #   OSC_TEST_TIMEOUT   seconds per test script (default 300)
 #   OSC_TEST_PG_PORT   primary port (default 55432; the replica uses +1)
+#   OSC_TEST_ENGINES   the engines the tests that run on both use (default
+#                      "pg my"; see tests/lib_engine.sh)
 #   OSC_SAN            sanitizer pass: the tests in SAN_TESTS below run a second
 #                      time with OSC=build-san/osc (AddressSanitizer+UBSan build).
 #                        unset/auto: when build-san/osc exists (make test builds it)
@@ -23,10 +25,12 @@ cd "$(dirname "$0")/.." || exit 1
 # the whole copy/replay/cutover pipeline under load, kill + resume and cleanup
 # on both engines, osc plan, the chunk checksums (with a damaged row) and
 # the masking of passwords (t_secrets).
-# (t_kill runs its PostgreSQL half here: t_my_resume kills and cleans up on MariaDB)
+# NAME:ENGINE runs one engine of a test that runs both (OSC_TEST_ENGINES):
+# t_kill's MariaDB half is left out (t_my_resume kills and cleans up there);
+# t_verify runs the half that was in this pass before its two scripts became one.
 # osc proxy: t_proxy_faults (holds, the dead-man switch, the admin socket) and
 # t_proxy_tls (TLS on both legs, both protocols' handshakes, a held writer)
-SAN_TESTS="t_bad_input t_hostile_names t_add_column_default t_kill t_resume_kill t_resume_swap t_carry_objects t_carry_resume t_my_add_column t_my_unique t_control t_plan t_verify t_my_plan t_my_resume t_secrets t_my_unique_swap t_pg_unique_swap t_pg_conn_loss t_privileges t_my_privileges t_proxy_faults t_proxy_tls"
+SAN_TESTS="t_bad_input t_hostile_names t_add_column_default t_kill:pg t_resume_kill t_resume_swap t_carry_objects t_carry_resume t_unique_duplicates t_control t_plan t_verify:pg t_my_plan t_my_resume t_secrets t_my_unique_swap t_pg_unique_swap t_pg_conn_loss t_privileges t_my_privileges t_proxy_faults t_proxy_tls"
 
 TIMEOUT=${OSC_TEST_TIMEOUT:-300}
 pass=0
@@ -108,9 +112,11 @@ if [ "$san" = 1 ]; then
         not_ok "sanitizer pass (build-san/osc not found; make SANITIZER=address,undefined)"
     else
         for t in $SAN_TESTS; do
+            name=${t%%:*} engines=()
+            [ "$name" != "$t" ] && engines=(OSC_TEST_ENGINES="${t#*:}")
             # only the ones selected for this run
-            case " ${tests[*]} " in *" $t "*) ;; *) continue ;; esac
-            run_one "san:$t" "$t" OSC=build-san/osc \
+            case " ${tests[*]} " in *" $name "*) ;; *) continue ;; esac
+            run_one "san:$t" "$name" OSC=build-san/osc "${engines[@]}" \
                 ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}" \
                 UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=87}"
         done

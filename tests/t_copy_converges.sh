@@ -8,7 +8,7 @@
 # fewer rows than its limit, and the replayer merges the later inserts.
 # One body on PostgreSQL and MariaDB; --max-runtime turns a chase into a
 # failure instead of a hang.  The result equals the mirror row for row.
-# CONVERGE_ENGINES="pg" (or "my") runs one engine.
+# OSC_TEST_ENGINES="pg" (or "my") runs one engine.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_engine.sh"
 need_osc
@@ -38,8 +38,5 @@ converge_test() {
     e_no_leftovers $T
 }
 
-for engine in ${CONVERGE_ENGINES:-pg my}; do
-    eng_use $engine
-    converge_test
-done
+for_each_engine converge_test
 echo "ok"

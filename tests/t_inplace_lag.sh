@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
-# An in-place run (--strategy auto, here "direct") waits before its statement
-# while a replica lags past --max-lag, and aborts past --critical-lag,
-# although it makes no heartbeat: the lag is the one the primary reports
-# (pg_stat_replication.replay_lag).  Pausing WAL replay on the replica under
-# the writer holds the ALTER back; resuming replay lets it run.  The table
-# equals its mirror with the same ALTER; the aborted run changed nothing.
+# An in-place run (--strategy auto: "direct" on PostgreSQL, ALGORITHM=INSTANT
+# on MariaDB) waits before its statement while a replica lags past
+# --max-lag, and aborts past --critical-lag, although it copies nothing.  On
+# PostgreSQL and MariaDB, one body, under the writer:
+#  1. the replica stops applying (WAL replay paused; STOP SLAVE SQL_THREAD):
+#     the ALTER waits (PostgreSQL: the lag is the one the primary reports,
+#     pg_stat_replication.replay_lag, since no heartbeat is made; MariaDB:
+#     "shows no heartbeat yet", osc writes its heartbeat for the wait), then
+#     runs once the replica applies again (before, MariaDB's INSTANT path said
+#     it waited for the replicas and ran the ALTER at once);
+#  2. past --critical-lag: exit 1 before the statement, nothing changed.
+# The table equals its mirror with the same ALTER.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_control.sh"
+. "$(dirname "$0")/lib_engine.sh"
 need_osc
 OSC_STRATEGY=auto
-T=t_inplace_lag R=t_inplace_lag_ref
 ALTER="ADD COLUMN c int"
 
-trap 'r=$?; psql_replica "SELECT pg_wal_replay_resume()" >/dev/null 2>&1; ctl_cleanup $r' EXIT
-# replay_lag_over MS: until the primary reports a replay_lag over MS (10 s at most)
+trap 'r=$?; e_replica_start_quietly; ctl_cleanup $r' EXIT
+# replay_lag_over MS: until the PostgreSQL primary reports a replay_lag over MS (10 s at most)
 replay_lag_over() {
     local i
     for ((i = 0; i < 100; i++)); do
@@ -23,43 +29,60 @@ replay_lag_over() {
     done
     fail "the primary never reported a replay_lag over $1 ms"
 }
+# replica_stop: the replica stops applying; on PostgreSQL, until the primary sees the lag
+replica_stop() {
+    e_replica_stop
+    [ "$ENGINE" = pg ] && replay_lag_over 1200
+    return 0
+}
 
-osc_state_forget $T
-fixture int $T $R 20000
-wait_replica_caught_up 60
-start_writer int $T $R
+inplace_lag_test() {
+    local T=t_inplace_lag_$ENGINE R=t_inplace_lag_${ENGINE}_ref snap
+    e_fixture $T $R 20000
+    e_wait_replica_caught_up 60
+    e_start_writer $T $R
 
-# 1. over --max-lag: the ALTER waits, then runs once replay resumes
-replica_replay pause
-replay_lag_over 1200
-osc_bg "$TEST_TMP/o.out" "$TEST_TMP/o.err" --table $T --alter "$ALTER" --max-lag 1s --log-format json
-wait_for_text '"throttled: replica [^"]* \(replay_lag as the primary reports it\) is [0-9.]+m?s behind' 10 "$TEST_TMP/o.err" \
-    || fail "the in-place run did not wait for the lagging replica"
-sleep 1
-kill -0 "$OSC_BG_PID" 2>/dev/null || fail "the in-place run ended while the replica lagged"
-[ "$(has_column $T c)" = f ] || fail "the ALTER ran while the replica lagged"
-grep -q '"strategy: direct:' "$TEST_TMP/o.err" || fail "the strategy was not direct (in place)"
-replica_replay resume
-osc_bg_wait 30
-[ "$OSC_BG_RC" = 0 ] || fail "the in-place run exited $OSC_BG_RC after replay resumed"
-grep -q '"throttle released after' "$TEST_TMP/o.err" || fail "no release once replay resumed"
-[ "$(has_column $T c)" = t ] || fail "no column c after the in-place run"
-note "$(grep -oE '"msg":"(throttled|throttle released)[^"]*"' "$TEST_TMP/o.err" | head -n 2 | tr '\n' ' ')"
+    note "---- 1. over --max-lag: the ALTER waits, then runs once the replica applies again"
+    replica_stop
+    e_osc_bg "$TEST_TMP/o.out" "$TEST_TMP/o.err" --table $T --alter "$ALTER" --max-lag 1s --log-format json
+    wait_for_text "$(e_pick '"throttled: replica [^"]* \(replay_lag as the primary reports it\) is [0-9.]+m?s behind' \
+                            '"throttled: replica 127\.0\.0\.1:[0-9]+ shows no heartbeat yet')" 20 "$TEST_TMP/o.err" \
+        || { grep -v '"progress"' "$TEST_TMP/o.err" >&2; fail "the in-place run did not wait for the lagging replica"; }
+    grep -q "\"strategy: $(e_pick direct instant):" "$TEST_TMP/o.err" || fail "the strategy was not $(e_pick direct instant) (in place)"
+    sleep 1.5
+    kill -0 "$OSC_BG_PID" 2>/dev/null || { grep -v '"progress"' "$TEST_TMP/o.err" >&2; fail "the in-place run ended while the replica lagged"; }
+    assert_eq 0 "$(e_has_column $T c)" "column c while the replica lags"
+    e_replica_start
+    osc_bg_wait 60
+    [ "$OSC_BG_RC" = 0 ] || { grep -v '"progress"' "$TEST_TMP/o.err" >&2; fail "the in-place run exited $OSC_BG_RC"; }
+    grep -q '"throttle released after' "$TEST_TMP/o.err" || fail "no release once the replica applied again"
+    assert_eq 1 "$(e_has_column $T c)" "column c after the run"
+    if [ "$ENGINE" = my ]; then
+        grep -q 'migration complete: applied in place (instant)' "$TEST_TMP/o.err" || fail "not applied in place"
+        assert_eq 0 "$(my_has_table "${T}_osc_hb")" "the heartbeat table after the run"
+    fi
+    note "$(grep -oE '"msg":"(throttled|throttle released)[^"]*"' "$TEST_TMP/o.err" | head -n 2 | tr '\n' ' ')"
 
-# 2. past --critical-lag: exit 1 before the statement, nothing changed
-replica_replay pause
-replay_lag_over 1200
-snap=$(schema_snapshot)
-run_osc --table $T --alter "ADD COLUMN d int" --max-lag 500ms --critical-lag 1s --critical-interval 200ms --log-format json
-replica_replay resume
-[ "$OSC_RC" = 1 ] || fail "past --critical-lag the in-place run exited $OSC_RC, expected 1"
-grep -q 'aborting: .*replay_lag as the primary reports it' "$OSC_ERR" || fail "the abort does not name the lagging replica"
-[ "$(has_column $T d)" = f ] || fail "the aborted run added column d"
-assert_eq "$snap" "$(schema_snapshot)" "the schema after the aborted in-place run"
+    note "---- 2. past --critical-lag: exit 1 before the statement, nothing changed"
+    replica_stop
+    snap=$(e_schema_snapshot)
+    e_run_osc --table $T --alter "ADD COLUMN d int" --max-lag 500ms \
+        $(e_pick "--critical-lag 1s --critical-interval 200ms" "--critical-lag 1500ms") --log-format json
+    e_replica_start
+    [ "$OSC_RC" = 1 ] || fail "past --critical-lag the in-place run exited $OSC_RC, expected 1"
+    grep -q "$(e_pick 'aborting: .*replay_lag as the primary reports it' \
+                      '"aborting: replica 127\.0\.0\.1:[0-9]* is at least [0-9.]*s behind')" "$OSC_ERR" \
+        || fail "the abort does not name the lagging replica and its lag"
+    assert_eq 0 "$(e_has_column $T d)" "column d after the aborted run"
+    assert_eq "$snap" "$(e_schema_snapshot)" "the schema after the aborted in-place run"
 
-sleep 0.5
-stop_writer
-psql_q "ALTER TABLE $R $ALTER"
-tables_equal $T $R "id, v, n, extra, pad, c"
-no_osc_leftovers $T
+    sleep 0.5
+    e_stop_writer
+    e_alter_ref $R "$ALTER"
+    e_tables_equal $T $R "id, v, n, extra, pad, c"
+    e_no_leftovers $T
+    e_wait_replica_caught_up 60
+}
+
+for_each_engine inplace_lag_test
 echo "ok"

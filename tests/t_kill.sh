@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SIGKILL osc in the middle of the copy, under the mirrored writer, on
 # PostgreSQL and on MariaDB (one body): the original stays intact and
-# serving, and `osc cleanup` removes what the run left (the sanitizer pass:
-# PostgreSQL only).
+# serving, and `osc cleanup` removes what the run left (tests/run.sh's
+# sanitizer pass runs the PostgreSQL half).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_engine.sh"
 need_osc
@@ -51,10 +51,5 @@ kill_test() {
         || fail "$T is not writable after cleanup"
 }
 
-engines="pg my"
-case $OSC in *san*) engines=pg ;; esac   # the sanitizer pass: t_my_resume kills and cleans up on MariaDB
-for engine in $engines; do
-    eng_use $engine
-    kill_test
-done
+for_each_engine kill_test
 echo "ok"

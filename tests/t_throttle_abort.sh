@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Thresholds that abort: a replica lagging past --critical-lag (sustained for
-# --critical-interval) and a panic file each abort the run with exit 1; the
-# original is untouched (it equals the mirror the writer kept) and osc's
+# Thresholds that abort (PostgreSQL): a replica lagging past --critical-lag
+# (sustained for --critical-interval), a panic file and a load at
+# --critical-load (sessions running pg_sleep) each abort the run with exit 1;
+# the original is untouched (it equals the mirror the writer kept) and osc's
 # objects are gone.  A replica that stops answering mid-run fails closed: the
 # copy does not advance, the log says which replica and why.  A --replica
-# that cannot be read at all is refused in preflight (exit 2).
+# that cannot be read at all is refused in preflight (exit 2), and so is an
+# unknown load metric.
 # Each run holds its swap with --postpone-cutover, so that it cannot finish
 # before the lag, the panic file or the stopped replica takes effect (a 200k
 # copy takes about a second on an idle machine), and the copy of case 3 is
@@ -101,5 +103,31 @@ snap=$(schema_snapshot)
 expect_osc 2 --table $T --alter "ADD COLUMN d int" --replica "$DEAD" --log-format json
 grep -q '"--replica 127.0.0.1:1 cannot be read (cannot connect' "$OSC_ERR" || fail "the refusal does not name the replica"
 assert_eq "$snap" "$(schema_snapshot)" "the schema after the refusal"
+no_osc_leftovers $T
+
+# 5. an unknown load metric: exit 2 before anything is made
+expect_osc 2 --table $T --alter "ADD COLUMN d int" --max-load load_average=3
+grep -q "load metric 'load_average': PostgreSQL has active_sessions and wal_bytes_per_sec" "$OSC_ERR" \
+    || fail "unclear error for an unknown metric"
+assert_eq "$snap" "$(schema_snapshot)" "the schema after the refused metric"
+no_osc_leftovers $T
+
+# 6. at --critical-load: abort, the original intact
+psql_q "DROP TABLE _${T}_osc_old" || fail "drop the table case 3 kept"
+SLEEPERS=()
+trap 'r=$?; kill "${SLEEPERS[@]}" 2>/dev/null; ctl_cleanup $r' EXIT
+osc_bg "$TEST_TMP/c.out" "$TEST_TMP/c.err" --table $T --alter "ADD COLUMN d int" --critical-load active_sessions=4 \
+    --chunk-time 50ms --chunk-size-max 1000 --log-format json --postpone-cutover "$TEST_TMP/hold-c"
+wait_status_phase $T copy 30 || fail "the copy did not start"
+for ((i = 0; i < 6; i++)); do
+    psql -XAtq -c "SELECT pg_sleep(3)" >/dev/null 2>&1 &
+    SLEEPERS+=($!)
+done
+osc_bg_wait 30
+[ "$OSC_BG_RC" = 1 ] || fail "critical load: osc exited $OSC_BG_RC, expected 1"
+grep -q '"aborting: active_sessions is [0-9]* (--critical-load active_sessions=4)' "$TEST_TMP/c.err" \
+    || fail "no critical-load message"
+tables_equal $T $R "id, v, n, extra, pad, c"
+[ "$(has_column $T d)" = f ] || fail "the original changed"
 no_osc_leftovers $T
 echo "ok"
