@@ -68,8 +68,10 @@ T=t_pg_ddl_swap R=t_pg_ddl_swap_ref
 setup $T $R
 start_writer int $T $R
 sleep 0.3
-OSC_FAULT=swap-before-lock:2000 osc_bg "$TEST_TMP/$T.out" "$TEST_TMP/$T.err" --table $T --alter "$ALTER" --log-format json
-wait_for_text 'pausing 2000ms at swap-before-lock' 60 "$TEST_TMP/$T.err" || { stop_writer; fail "the swap never started"; }
+# osc waits before its lock until the index exists, however slow the machine
+OSC_FAULT=swap-before-lock:$TEST_TMP/go osc_bg "$TEST_TMP/$T.out" "$TEST_TMP/$T.err" --table $T --alter "$ALTER" --log-format json
+wait_for_text 'waiting at swap-before-lock' 60 "$TEST_TMP/$T.err" || { stop_writer; fail "the swap never started"; }
 psql_q "CREATE INDEX t_pg_ddl_swap_v_idx ON $T (v)" || { stop_writer; fail "create index"; }
+touch "$TEST_TMP/go"
 expect_stop $T $R 'index t_pg_ddl_swap_v_idx added'
 echo ok

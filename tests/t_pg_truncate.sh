@@ -68,9 +68,11 @@ fixture int $T $R 20000
 osc_state_forget $T
 start_writer int $T $R
 sleep 0.3
-OSC_FAULT=swap-before-lock:3000 osc_bg "$TEST_TMP/$T.out" "$TEST_TMP/$T.err" --table $T --alter "$ALTER" --log-format json
-wait_for_text 'pausing 3000ms at swap-before-lock' 60 "$TEST_TMP/$T.err" || { stop_writer; fail "the swap never started"; }
+# osc waits before its lock until the TRUNCATE committed, however slow the machine
+OSC_FAULT=swap-before-lock:$TEST_TMP/go osc_bg "$TEST_TMP/$T.out" "$TEST_TMP/$T.err" --table $T --alter "$ALTER" --log-format json
+wait_for_text 'waiting at swap-before-lock' 60 "$TEST_TMP/$T.err" || { stop_writer; fail "the swap never started"; }
 truncate_both $T $R
+touch "$TEST_TMP/go"
 finish $T $R
 grep -q '[1-9][0-9]* late changes applied under the lock' "$TEST_TMP/$T.err" \
     || fail "the swap applied no late change: the TRUNCATE was not drained under its lock"

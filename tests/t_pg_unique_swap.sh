@@ -58,11 +58,14 @@ psql_q "ALTER TABLE $T ADD COLUMN u int; UPDATE $T SET u = id; ALTER TABLE $T AD
         ALTER TABLE $R ADD COLUMN u int; UPDATE $R SET u = id" || fail "setup 1b"
 start_writer int $T $R
 sleep 0.3
-OSC_FAULT=swap-before-lock:2000 osc_bg "$TEST_TMP/$T.out" "$TEST_TMP/$T.err" --table $T --alter "ALTER COLUMN n TYPE bigint" \
+# osc waits before its lock until the rotation has committed, however long
+# that takes on a loaded machine
+OSC_FAULT=swap-before-lock:$TEST_TMP/go osc_bg "$TEST_TMP/$T.out" "$TEST_TMP/$T.err" --table $T --alter "ALTER COLUMN n TYPE bigint" \
     --log-format json
-wait_for_text 'pausing 2000ms at swap-before-lock' 60 "$TEST_TMP/$T.err" || { stop_writer; fail "the swap never started"; }
+wait_for_text 'waiting at swap-before-lock' 60 "$TEST_TMP/$T.err" || { stop_writer; fail "the swap never started"; }
 # shellcheck disable=SC2059
 psql_q "BEGIN; $(printf "$rotate" $T $T) $(printf "$rotate" $R $R) COMMIT;" || { stop_writer; fail "rotation 1b"; }
+touch "$TEST_TMP/go"
 osc_bg_wait 120
 [ "$OSC_BG_RC" = 0 ] || { tail -n 20 "$TEST_TMP/$T.err" >&2; stop_writer; fail "osc exited $OSC_BG_RC on a valid workload, expected 0"; }
 grep -q 'the drain met a duplicate' "$TEST_TMP/$T.err" \

@@ -6,6 +6,10 @@
  * committed; "chunk": after every chunk of the copy, so that the application
  * writes between two chunks).  Unset, a fault point costs one getenv.
  *
+ * OSC_FAULT=<point>:/path makes osc wait at the point until that file
+ * exists (at most two minutes): a test then does its work while osc is
+ * known to be there, however slow the machine, and lets it go on.
+ *
  * OSC_FAULT=corrupt-shadow:once|always makes the copy damage one row of the
  * shadow after a chunk's INSERT and before the chunk's checksum (PostgreSQL:
  * inside the chunk's transaction, src/pg/pg_verify.c; MySQL/MariaDB: a row whose
