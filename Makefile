@@ -78,7 +78,7 @@ demo: deps
 	scripts/demo.sh
 
 bench:
-	OSC_BENCH=1 scripts/install-deps.sh
+	scripts/install-deps.sh
 	$(MAKE) all
 	QUICK=$(QUICK) ROWS=$(ROWS) ENGINES="$(ENGINES)" bench/run.sh
 
