@@ -83,9 +83,13 @@ SELECT format('users: %s rows; rows only in users: %s; rows only in the mirror: 
   (SELECT count(*) FROM (TABLE users_ref EXCEPT ALL TABLE users) b));
 SQL
 echo
-# say only what is true: an ALTER applied in place keeps no old table
-if [ "$(psql -At -c "SELECT to_regclass('_users_osc_old') IS NOT NULL")" = t ]; then
-  echo "The original is kept as _users_osc_old (--drop-old-table drops it); the server and its data are removed now."
+# say only what is true: an ALTER applied in place keeps no old table.  The
+# name is looked up, not assumed: it is whatever the run chose (_users_osc_old,
+# or one with the run's stamp in it)
+old=$(psql -At -c "SELECT string_agg(quote_ident(relname), ', ') FROM pg_class
+  WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace AND relname LIKE '%users%osc%old%'")
+if [ -n "$old" ]; then
+  echo "The original is kept as $old (--drop-old-table drops it); the server and its data are removed now."
 else
   echo "No old table was kept (the ALTER was applied in place, without a copy); the server and its data are removed now."
 fi
