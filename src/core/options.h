@@ -89,5 +89,8 @@ void options_defaults(Options *o);
 bool options_parse(Options *o, int argc, char **argv, OscErr *e) MUSTCHECK;
 void options_free(Options *o);
 void options_usage(void);
+/* What osc calls an option of gh-ost, pt-osc, pg-osc or pg_repack (word:
+ * with or without its dashes and =value); NULL when osc has no hint. */
+const char *options_hint(const char *word);
 
 #endif
