@@ -134,7 +134,7 @@ int main(int argc, char **argv)
 		return OSC_EXIT_INPUT;
 	}
 	if (o.opt.command == CMD_HELP) {
-		options_usage();
+		options_usage_for(o.opt.help_for);
 		options_free(&o.opt);
 		return OSC_EXIT_OK;
 	}

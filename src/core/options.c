@@ -411,7 +411,12 @@ static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e
 		return false;
 	case OPT_PROXY: o->proxy_socket = v; return true;
 	case OPT_VERSION: o->command = CMD_VERSION; return true;
-	case 'h': o->command = CMD_HELP; return true;
+	case 'h':
+		/* `osc plan --help`: plan's usage */
+		if (o->command != CMD_HELP)
+			o->help_for = o->command;
+		o->command = CMD_HELP;
+		return true;
 	case 'q': o->verbosity = -1; return true;
 	case 'v': o->verbosity++; return true;
 	}
@@ -523,7 +528,11 @@ static bool parse(Options *o, int argc, char **argv, OscErr *e)
 			err_set(e, OSC_EXIT_INPUT, "unknown command '%s' (see osc --help)", cmd);
 			return false;
 		}
-		o->command = sc->command;
+		/* `osc --help plan` is `osc plan --help` */
+		if (o->command == CMD_HELP)
+			o->help_for = sc->command;
+		else
+			o->command = sc->command;
 		/* options may follow the subcommand */
 		int sub_argc = argc - optind;
 		char **sub_argv = argv + optind;
@@ -551,6 +560,16 @@ static bool parse(Options *o, int argc, char **argv, OscErr *e)
 				err_set(e, OSC_EXIT_INPUT, "osc set: expected name=value pairs, e.g. chunk-time=200ms max-lag=2s");
 				return false;
 			}
+		} else if (o->command == CMD_HELP && sc->command == CMD_HELP && optind + 1 == sub_argc) {
+			/* `osc help plan` */
+			const Subcommand *h;
+			for (h = subcommands; h->name && strcmp(h->name, sub_argv[optind]) != 0; h++)
+				;
+			if (h->name == NULL || h->command == CMD_HELP) {
+				err_set(e, OSC_EXIT_INPUT, "osc help: unknown command '%s' (see osc --help)", sub_argv[optind]);
+				return false;
+			}
+			o->help_for = h->command;
 		} else if (optind < sub_argc) {
 			err_set(e, OSC_EXIT_INPUT, "unexpected argument '%s' (see osc --help)", sub_argv[optind]);
 			return false;
