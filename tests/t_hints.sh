@@ -41,6 +41,8 @@ hints_test() {
     hint "in osc: --lock-timeout DUR" --cut-over-lock-timeout-seconds=3
     hint "in osc: --drop-old-table" --ok-to-drop-table
     hint "in osc: --allow-on-replica" --test-on-replica
+    hint "maps a column the ALTER renames" --approve-renamed-columns
+    hint "triggers, not from the binary log" --assume-rbr
     # --critical-load and --max-load as pt-osc writes them
     hint "NAME=VALUE, e.g. Threads_running=25, not NAME:VALUE" --critical-load Threads_running:50
     hint "needs the threshold: NAME=VALUE" --critical-load Threads_running

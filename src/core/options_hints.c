@@ -61,6 +61,11 @@ static const OptionHint hints[] = {
 	{ "no-swap-tables", "--postpone-cutover FILE (the copy stays in sync until you run `osc cutover`)" },
 	{ "initially-drop-ghost-table", "`osc cleanup --table T` removes what an abandoned run left" },
 	{ "initially-drop-old-table", "drop the old table with SQL, or --drop-old-table at the run before" },
+	{ "approve-renamed-columns", "nothing: osc maps a column the ALTER renames (RENAME COLUMN, CHANGE) itself" },
+	{ "skip-renamed-columns", "nothing: osc maps a column the ALTER renames (RENAME COLUMN, CHANGE) itself" },
+	{ "allow-nullable-unique-key", "none: osc needs a primary key, or a unique key over NOT NULL columns" },
+	{ "assume-rbr", "nothing: osc captures changes with triggers, not from the binary log" },
+	{ "switch-to-rbr", "nothing: osc captures changes with triggers, not from the binary log" },
 	{ "hooks-path", "--on-success CMD, --on-failure CMD and --on-cutover CMD" },
 	{ "config-file", "--config FILE (`option = value` lines)" },
 	/* connecting: one URL */
