@@ -90,7 +90,7 @@ static const OptionHint hints[] = {
 	{ "wait-timeout", "--lock-timeout DUR (osc retries the swap --cutover-retries times)" },
 	{ "kill-backends", "none: osc never kills sessions; it retries its short locks (--lock-timeout, --cutover-retries)" },
 	{ "no-kill-backend", "nothing: osc never kills sessions" },
-	{ "pull-batch-count", "--chunk-size N (first chunk; then --chunk-time sizes them)" },
+	{ "pull-batch-count", "none: osc replays changes in batches sized by itself" },
 	{ "delta-count", "none: osc replays changes in batches sized by itself" },
 	{ "copy-statement", "none: osc copies every column (a type change takes USING in --alter)" },
 	{ "no-superuser-check", "nothing: osc needs no superuser (README.md, Privileges)" },
