@@ -9,7 +9,9 @@
 #   here;
 # - `osc --help` / `osc proxy --help` and the bash completion
 #   (completion/osc) name every option too, and the completion offers the
-#   commands, the options and the fixed values.
+#   commands, the options and the fixed values;
+# - every relative link between README.md, docs/*.md and bench/RESULTS.md
+#   names a file that exists, and a heading in it.
 # no server: lib.sh asks for one's URL, which nothing here uses
 OSC_PG_URL=${OSC_PG_URL:-unused}
 . "$(dirname "$0")/lib.sh"
@@ -150,4 +152,35 @@ expect_completion "" osc proxy --tab
 # a value is not the command: --table plan, then a command
 expect_completion "pause " osc --table plan pau
 note "bash completion: commands, options, fixed values"
+
+# ---- links between the documents ------------------------------------------------------------
+links=$(cd "$ROOT" && python3 - README.md bench/RESULTS.md docs/*.md <<'PY'
+import os, re, sys
+def slug(h):  # GitHub's anchor for a heading
+    return re.sub(r'[^\w\- ]', '', h.strip().lower()).replace(' ', '-')
+anchors, n = {}, 0
+for f in sys.argv[1:]:
+    fence, a = False, set()
+    for line in open(f):
+        if line.startswith('```'):
+            fence = not fence
+        elif not fence and re.match(r'#+ ', line):
+            a.add(slug(line.lstrip('#')))
+    anchors[os.path.normpath(f)] = a
+for f in sys.argv[1:]:
+    for m in re.finditer(r'\]\(([^)\s]+)\)', open(f).read()):
+        path, _, frag = m.group(1).partition('#')
+        if re.match(r'[a-z]+:', path):
+            continue
+        n += 1
+        t = os.path.normpath(os.path.join(os.path.dirname(f), path)) if path else os.path.normpath(f)
+        if not os.path.exists(t):
+            print(f'{f}: {m.group(1)}: no such file')
+        elif frag and frag not in anchors.get(t, set()):
+            print(f'{f}: {m.group(1)}: no such heading')
+print(f'{n} links')
+PY
+) || fail "link check: python3 failed"
+grep -q ': no such' <<<"$links" && fail "broken links: $(grep ': no such' <<<"$links" | tr '\n' ';')"
+note "documents: $(tail -n 1 <<<"$links"), all resolve"
 echo "ok"
