@@ -51,7 +51,7 @@ done
 rc=0
 "$OSC" help no-such-command >"$out" 2>"$err" || rc=$?
 [ "$rc" = 2 ] && grep -q "unknown command 'no-such-command'" "$err" || fail "osc help no-such-command: exit $rc: $(cat "$err")"
-for form in "proxy --help" "proxy status --help" "proxy hold --help"; do
+for form in "proxy --help" "proxy status --help" "proxy hold --help" "help proxy"; do
     # shellcheck disable=SC2086
     "$OSC" $form >"$out" 2>"$err" || fail "osc $form: exit $?"
     grep -q '^usage: osc proxy --listen' "$out" || fail "osc $form: no proxy usage"
@@ -147,6 +147,7 @@ expect_completion "auto drop_swap none rebuild_constraints " osc --alter-foreign
 expect_completion "--chunk-size --chunk-size-max --chunk-time " osc --table t --chunk
 expect_completion "chunk-size-max= chunk-time= " osc set --table t chunk
 expect_completion "hold status " osc proxy ""
+expect_completion "pause plan proxy " osc help p
 expect_completion "--listen " osc proxy --lis
 expect_completion "" osc proxy --tab
 # a value is not the command: --table plan, then a command
