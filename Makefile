@@ -6,6 +6,9 @@
 #   make bench-proxy     what osc proxy costs and what its held swaps buy (bench/proxy.sh)
 #   make SANITIZER=address,undefined   a sanitizer build in build-san/
 #   make WERROR=1        warnings are errors (CI)
+#   make install         osc, its man page and bash completion under PREFIX
+#                        (default /usr/local), staged under DESTDIR if given
+#   make uninstall       removes exactly those three files
 
 PKGS     := libpq libmariadb libevent libevent_openssl openssl
 CC       ?= cc
@@ -33,7 +36,7 @@ CORE_SRC := $(foreach d,$(INCDIRS),$(wildcard $(d)/*.c))
 CORE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRC))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
-.PHONY: all test unit deps demo bench bench-proxy clean san
+.PHONY: all test unit deps demo bench bench-proxy clean san install uninstall
 all: $(BUILD)/osc $(BUILD)/writer $(BUILD)/mywriter $(BUILD)/pgconns
 
 $(BUILD)/%.o: %.c $(foreach d,$(INCDIRS),$(wildcard $(d)/*.h))
@@ -78,13 +81,30 @@ demo: deps
 	scripts/demo.sh
 
 bench:
-	OSC_BENCH=1 scripts/install-deps.sh
+	scripts/install-deps.sh
 	$(MAKE) all
 	QUICK=$(QUICK) ROWS=$(ROWS) ENGINES="$(ENGINES)" bench/run.sh
 
 bench-proxy:
 	$(MAKE) all
 	QUICK=$(QUICK) bench/proxy.sh
+
+# install: the binary, osc(1) and the bash completion, nothing else
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+INSTALL    ?= install
+
+install: $(BUILD)/osc
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
+	$(INSTALL) -m 0755 $(BUILD)/osc $(DESTDIR)$(BINDIR)/osc
+	$(INSTALL) -m 0644 man/osc.1 $(DESTDIR)$(MANDIR)/man1/osc.1
+	$(INSTALL) -m 0644 completion/osc $(DESTDIR)$(BASHCOMPDIR)/osc
+
+# the directories stay: they are shared with other packages
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/osc $(DESTDIR)$(MANDIR)/man1/osc.1 $(DESTDIR)$(BASHCOMPDIR)/osc
 
 clean:
 	rm -rf build build-san

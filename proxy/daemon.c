@@ -92,7 +92,7 @@ static void usage(void)
 	      "                          ones are not idle (default 500ms)\n"
 	      "  --max-hold DUR          a hold ends by itself after this (dead-man switch; default 10s)\n"
 	      "  --max-clients N         client connections at once (default: half the open-files limit)\n"
-	      "  --log-format text|json  --log-file FILE  -q  -v\n",
+	      "  --log-format text|json  --log-file FILE  -q, --quiet  -v, --verbose  --help\n",
 	      stdout);
 }
 

@@ -123,6 +123,10 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "proxy") == 0)
 		return proxy_main(argc - 1, argv + 1); /* the daemon and its client commands (proxy/) */
+	if (argc == 3 && strcmp(argv[1], "help") == 0 && strcmp(argv[2], "proxy") == 0) {
+		char *help[] = { argv[2], "--help", NULL };
+		return proxy_main(2, help); /* `osc help proxy` is `osc proxy --help` */
+	}
 	memset(&o, 0, sizeof(o));
 	err_clear(&e);
 	options_defaults(&o.opt);
@@ -134,7 +138,7 @@ int main(int argc, char **argv)
 		return OSC_EXIT_INPUT;
 	}
 	if (o.opt.command == CMD_HELP) {
-		options_usage();
+		options_usage_for(o.opt.help_for);
 		options_free(&o.opt);
 		return OSC_EXIT_OK;
 	}

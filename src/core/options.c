@@ -273,7 +273,9 @@ static bool read_config(Options *o, const char *path, OscErr *e)
 			if (strcmp(lo->name, key) == 0)
 				opt = lo;
 		if (opt == NULL || opt->val == OPT_CONFIG) {
-			err_set(e, OSC_EXIT_INPUT, "%s:%d: unknown option '%s'", path, lineno, key);
+			const char *hint = options_hint(key);
+			err_set(e, OSC_EXIT_INPUT, "%s:%d: unknown option '%s'%s%s", path, lineno, key,
+			        hint ? "; in osc: " : "", hint ? hint : "");
 			goto out;
 		}
 		if ((opt->has_arg == required_argument) != (val != NULL)) {
@@ -301,7 +303,16 @@ static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e
 	case OPT_DATABASE: return (o->database = keep(o, v, e)) != NULL;
 	case OPT_DATABASE_FILE: return read_database_file(o, v, e);
 	case OPT_CHUNK_TIME: return parse_dur(name, v, &o->chunk_time_ms, e);
-	case OPT_CHUNK_SIZE: return parse_int(name, v, 1, &o->chunk_size, e);
+	case OPT_CHUNK_SIZE:
+		if (!parse_int(name, v, 1, &o->chunk_size, e)) {
+			/* pt-osc takes 1k; gh-ost's is a fixed size, osc's only the first */
+			err_set(e, OSC_EXIT_INPUT,
+			        "--chunk-size: expected a whole number >= 1 (no k/M/G suffix), got '%s'; osc's --chunk-size "
+			        "is the first chunk's rows, then --chunk-time sizes each chunk up to --chunk-size-max",
+			        v);
+			return false;
+		}
+		return true;
 	case OPT_CHUNK_SIZE_MAX: return parse_int(name, v, 1, &o->chunk_size_max, e);
 	case OPT_LOCK_TIMEOUT:
 		return parse_dur_min(name, v, 1, &o->lock_timeout_ms, e);
@@ -351,7 +362,12 @@ static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e
 		char why[160];
 		LoadList *l = id == OPT_MAX_LOAD ? &o->limits.max_load : &o->limits.critical_load;
 		if (!throttle_parse_load(v, l, why, sizeof(why))) {
-			err_set(e, OSC_EXIT_INPUT, "--%s: %s", name, why);
+			/* pt-osc's forms: Threads_running:25, or a bare name (a
+			 * multiple of the value it reads at start) */
+			const char *hint = strchr(v, '=') ? ""
+			                   : strchr(v, ':') ? " (osc writes NAME=VALUE, e.g. Threads_running=25, not NAME:VALUE)"
+			                                    : " (osc needs the threshold: NAME=VALUE, e.g. Threads_running=25)";
+			err_set(e, OSC_EXIT_INPUT, "--%s: %s%s", name, why, hint);
 			return false;
 		}
 		return true;
@@ -395,7 +411,12 @@ static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e
 		return false;
 	case OPT_PROXY: o->proxy_socket = v; return true;
 	case OPT_VERSION: o->command = CMD_VERSION; return true;
-	case 'h': o->command = CMD_HELP; return true;
+	case 'h':
+		/* `osc plan --help`: plan's usage */
+		if (o->command != CMD_HELP)
+			o->help_for = o->command;
+		o->command = CMD_HELP;
+		return true;
 	case 'q': o->verbosity = -1; return true;
 	case 'v': o->verbosity++; return true;
 	}
@@ -413,6 +434,47 @@ static void remember_url_arg(Options *o, int c, char *arg)
 
 static bool parse(Options *o, int argc, char **argv, OscErr *e);
 
+/* The osc option that getopt_long takes word (after "--") for: an exact
+ * name or an unambiguous prefix, as getopt_long does; NULL otherwise. */
+static const struct option *long_opt_for(const char *word)
+{
+	size_t n = strcspn(word, "=");
+	const struct option *found = NULL;
+	for (const struct option *lo = long_opts; lo->name; lo++) {
+		if (strncmp(lo->name, word, n) != 0)
+			continue;
+		if (strlen(lo->name) == n)
+			return lo;
+		if (found)
+			return NULL; /* ambiguous */
+		found = lo;
+	}
+	return found;
+}
+
+/* The unknown option error.  getopt does not say reliably which word it
+ * stumbled on (a one-dash word such as gh-ost's -execute is read as short
+ * options), so the words are walked again, skipping the values of osc's
+ * options: the first one another tool's user typed names osc's
+ * equivalent (options_hints.c). */
+static void unknown_option(int argc, char **argv, const char *bad, OscErr *e)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		const char *w = argv[i];
+		if (w[0] != '-')
+			continue;
+		const char *hint = options_hint(w);
+		if (hint) {
+			err_set(e, OSC_EXIT_INPUT, "unknown option %s; in osc: %s (see osc --help)", w, hint);
+			return;
+		}
+		const struct option *lo = w[1] == '-' ? long_opt_for(w + 2) : NULL;
+		if (lo && lo->has_arg == required_argument && strchr(w, '=') == NULL)
+			i++;
+	}
+	err_set(e, OSC_EXIT_INPUT, "unknown option %s (see osc --help)", bad);
+}
+
 bool options_parse(Options *o, int argc, char **argv, OscErr *e)
 {
 	bool ok = parse(o, argc, argv, e);
@@ -424,13 +486,16 @@ bool options_parse(Options *o, int argc, char **argv, OscErr *e)
 
 static bool parse(Options *o, int argc, char **argv, OscErr *e)
 {
-	/* --config first, so that the command line overrides the file */
+	/* --config first, so that the command line overrides the file; spelt
+	 * as getopt_long takes it (--conf, gh-ost's name, is a prefix of it:
+	 * the loops below skip it, so it must be read here) */
 	for (int i = 1; i < argc; i++) {
 		const char *path = NULL;
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			path = argv[i + 1];
-		else if (strncmp(argv[i], "--config=", 9) == 0)
-			path = argv[i] + 9;
+		const struct option *lo = strncmp(argv[i], "--", 2) == 0 ? long_opt_for(argv[i] + 2) : NULL;
+		if (lo && lo->val == OPT_CONFIG) {
+			const char *eq = strchr(argv[i], '=');
+			path = eq ? eq + 1 : i + 1 < argc ? argv[i + 1] : NULL;
+		}
 		if (path && !read_config(o, path, e))
 			return false;
 	}
@@ -444,7 +509,7 @@ static bool parse(Options *o, int argc, char **argv, OscErr *e)
 			if (optopt && c == ':')
 				err_set(e, OSC_EXIT_INPUT, "option %s needs a value (see osc --help)", bad);
 			else
-				err_set(e, OSC_EXIT_INPUT, "unknown option %s (see osc --help)", bad);
+				unknown_option(argc, argv, bad, e);
 			return false;
 		}
 		if (c == OPT_CONFIG)
@@ -463,7 +528,11 @@ static bool parse(Options *o, int argc, char **argv, OscErr *e)
 			err_set(e, OSC_EXIT_INPUT, "unknown command '%s' (see osc --help)", cmd);
 			return false;
 		}
-		o->command = sc->command;
+		/* `osc --help plan` is `osc plan --help` */
+		if (o->command == CMD_HELP)
+			o->help_for = sc->command;
+		else
+			o->command = sc->command;
 		/* options may follow the subcommand */
 		int sub_argc = argc - optind;
 		char **sub_argv = argv + optind;
@@ -473,7 +542,7 @@ static bool parse(Options *o, int argc, char **argv, OscErr *e)
 		optind = 0; /* glibc: a full restart, including its permutation state */
 		while ((c = getopt_long(sub_argc, sub_argv, optstring, long_opts, &idx)) != -1) {
 			if (c == '?' || c == ':') {
-				err_set(e, OSC_EXIT_INPUT, "unknown option %s (see osc --help)", sub_argv[optind - 1]);
+				unknown_option(sub_argc, sub_argv, sub_argv[optind - 1], e);
 				return false;
 			}
 			if (c == OPT_CONFIG)
@@ -491,6 +560,16 @@ static bool parse(Options *o, int argc, char **argv, OscErr *e)
 				err_set(e, OSC_EXIT_INPUT, "osc set: expected name=value pairs, e.g. chunk-time=200ms max-lag=2s");
 				return false;
 			}
+		} else if (o->command == CMD_HELP && sc->command == CMD_HELP && optind + 1 == sub_argc) {
+			/* `osc help plan` */
+			const Subcommand *h;
+			for (h = subcommands; h->name && strcmp(h->name, sub_argv[optind]) != 0; h++)
+				;
+			if (h->name == NULL || h->command == CMD_HELP) {
+				err_set(e, OSC_EXIT_INPUT, "osc help: unknown command '%s' (see osc --help)", sub_argv[optind]);
+				return false;
+			}
+			o->help_for = h->command;
 		} else if (optind < sub_argc) {
 			err_set(e, OSC_EXIT_INPUT, "unexpected argument '%s' (see osc --help)", sub_argv[optind]);
 			return false;

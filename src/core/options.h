@@ -37,6 +37,7 @@ typedef enum StrategyChoice { STRATEGY_AUTO, STRATEGY_COPY } StrategyChoice;
 
 typedef struct Options {
 	OscCommand command;
+	OscCommand help_for;      /* CMD_HELP: whose usage (CMD_RUN: all of it) */
 	const char *table;
 	const char *alter;
 	const char *database;     /* URL (a copy: argv's is scrubbed), or read from
@@ -89,5 +90,10 @@ void options_defaults(Options *o);
 bool options_parse(Options *o, int argc, char **argv, OscErr *e) MUSTCHECK;
 void options_free(Options *o);
 void options_usage(void);
+/* `osc CMD --help`: that command's usage (CMD_RUN, CMD_HELP: options_usage) */
+void options_usage_for(OscCommand cmd);
+/* What osc calls an option of gh-ost, pt-osc, pg-osc or pg_repack (word:
+ * with or without its dashes and =value); NULL when osc has no hint. */
+const char *options_hint(const char *word);
 
 #endif

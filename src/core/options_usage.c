@@ -1,10 +1,20 @@
 /*
  * options_usage.c — the text of `osc --help`: every command and option of
- * options.c, with its default, in the order a user looks for them.
+ * options.c, with its default, in the order a user looks for them; and of
+ * `osc CMD --help`, the options that command reads (man/osc.1 has it all,
+ * tests/t_help.sh checks that both name every option).
  */
 #include "options.h"
 
 #include <stdio.h>
+
+#define CONNECT \
+	"  --database URL          postgres://user@host:port/db, mysql://user@host:port/db (default:\n" \
+	"                          $OSC_DATABASE_URL, then PG* variables); or --database-file FILE\n" \
+	"  --config FILE           read `option = value` lines (command line wins)\n"
+#define STEER \
+	"  --socket PATH           the run's control socket, if it was started with --socket (default:\n" \
+	"                          derived from --database's host, port and database and from --table)\n"
 
 void options_usage(void)
 {
@@ -70,4 +80,79 @@ void options_usage(void)
 	    "durations: 250ms, 2s, 5m, 1h.  exit: 0 done, 1 failed (original intact),\n"
 	    "2 bad input (nothing changed), 3 stopped (resumable)\n",
 	    stdout);
+}
+
+/* `osc CMD --help`.  The text of each command's options repeats the
+ * wording of options_usage() above, so one grep finds both. */
+void options_usage_for(OscCommand cmd)
+{
+	const char *text = NULL;
+	switch (cmd) {
+	case CMD_PLAN:
+		text = "usage: osc plan --table T --alter \"SPEC\" [--database URL] [options]\n"
+		       "Validates the ALTER against the live table and prints what a run would do (strategy, locks,\n"
+		       "estimated time, warnings); changes nothing.  Exit 0; 2 when the run would be refused as bad input.\n"
+		       "\n"
+		       "options:\n" CONNECT
+		       "  --format text|json      the plan's output (default text)\n"
+		       "  --strategy auto|copy    plan for in place when possible (auto, default) or always a copy\n"
+		       "  --chunk-time DUR  --lock-timeout DUR  --cutover-retries N  --verify checksum|count|none\n"
+		       "  --max-lag DUR  --max-load N=V,...  --alter-foreign-keys-method M  --allow-on-replica\n"
+		       "                          as for the run: the plan shows their effect\n"
+		       "  -q, -v, --help\n";
+		break;
+	case CMD_CLEANUP:
+		text = "usage: osc cleanup --table T [--database URL]\n"
+		       "Gives up an unfinished migration of T: removes its trigger, shadow table, change log and\n"
+		       "state, leaving the original as it is.  A rerun of the migration then starts over.\n"
+		       "\n"
+		       "options:\n" CONNECT
+		       "  --lock-timeout DUR      longest wait for the lock that removing the trigger takes (default 100ms)\n"
+		       "  --cutover-retries N     attempts at that lock (default 30)\n"
+		       "  -q, -v, --help\n";
+		break;
+	case CMD_STATUS:
+		text = "usage: osc status [--table T] [--database URL] [--log-format text|json]\n"
+		       "Live status of the migration of T running on this host (asked over its socket); when none\n"
+		       "answers, the last state recorded in the database.  JSON when stdout is not a terminal.\n"
+		       "\n"
+		       "options:\n" CONNECT STEER
+		       "  --log-format text|json  text or one JSON object (default: text on a terminal)\n"
+		       "  -q, -v, --help\n";
+		break;
+	case CMD_PAUSE:
+	case CMD_RESUME:
+	case CMD_CUTOVER:
+	case CMD_ABORT:
+		text = "usage: osc pause   --table T [--database URL]   pause copy and replay (changes keep being captured)\n"
+		       "       osc resume  --table T [--database URL]   go on after osc pause\n"
+		       "       osc cutover --table T [--database URL]   let a swap postponed by --postpone-cutover go ahead\n"
+		       "       osc abort   --table T [--database URL]   abort the run: original intact, osc's objects removed\n"
+		       "Steer the migration of T running on this host over its control socket.  Exit 1 when no run\n"
+		       "answers.\n"
+		       "\n"
+		       "options:\n" CONNECT STEER
+		       "  -q, -v, --help\n";
+		break;
+	case CMD_SET:
+		text = "usage: osc set --table T [--database URL] name=value...\n"
+		       "Changes the limits of the migration of T running on this host, all or nothing:\n"
+		       "  chunk-time=DUR  chunk-size-max=N  max-lag=DUR  critical-lag=DUR  critical-interval=DUR\n"
+		       "  max-load=NAME=V,...  critical-load=NAME=V,...   (max-load only names metrics the run started with)\n"
+		       "e.g. osc set --table users chunk-time=200ms max-lag=3s\n"
+		       "\n"
+		       "options:\n" CONNECT STEER
+		       "  -q, -v, --help\n";
+		break;
+	case CMD_HISTORY:
+		text = "usage: osc history [--table T] [--database URL]\n"
+		       "Every migration recorded in this database (of T only, with --table): its ALTER, outcome,\n"
+		       "phase, rows and times.\n"
+		       "\n"
+		       "options:\n" CONNECT
+		       "  -q, -v, --help\n";
+		break;
+	default: options_usage(); return;
+	}
+	fputs(text, stdout);
 }
