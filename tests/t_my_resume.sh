@@ -109,6 +109,14 @@ for ((i = 1; i <= rounds; i++)); do
     # the copy outlasts the longest delay however fast the machine (CI once
     # finished a 40,000-row copy and swapped within 1.8 s)
     OSC_FAULT=chunk:20 bg_osc "$TEST_TMP/$T.k.out" "$TEST_TMP/$T.k.err" --table $T --alter "$ALTER" --chunk-size 200 --chunk-size-max 200
+    if [ "$i" = "$rounds" ] && [ "$copied_seen" = 0 ]; then
+        # the last chance to kill with rows copied: a slow start (the
+        # sanitizer build on a loaded machine) must not take it away, so the
+        # random delay starts once the first chunk is checkpointed
+        wait_copied $T 0
+        delay=$((delay - 600))
+        note "A$i: rows copied; SIGKILL ${delay} ms later"
+    fi
     sleep_ms $delay
     kill -0 $BG 2>/dev/null || { tail -n 20 "$TEST_TMP/$T.k.err" >&2; stop_all "osc ended before the SIGKILL after ${delay} ms: the test needs a longer copy"; }
     kill -KILL $BG

@@ -16,11 +16,21 @@ note "resume seed=$base (RESUME_SEED=$base repeats this run)"
 
 # kill_mid_copy T DELAY_MS: start osc on T with small chunks (600 of 200 rows,
 # each cycle at least 5 ms longer through OSC_FAULT=chunk: the copy outlasts the
-# longest delay however fast the machine), SIGKILL it after DELAY_MS
+# longest delay however fast the machine), SIGKILL it after DELAY_MS; with
+# AFTER_COPY=1 the delay starts once a chunk is checkpointed (a slow start,
+# the sanitizer build on a loaded machine, cannot take the kill's rows away)
 kill_mid_copy() {
-    local t=$1 delay=$2
+    local t=$1 delay=$2 j
     OSC_FAULT=chunk:5 osc_bg "$TEST_TMP/$t.k.out" "$TEST_TMP/$t.k.err" --table "$t" --alter "$ALTER" \
         --chunk-size 200 --chunk-size-max 200 --log-format json
+    if [ "${AFTER_COPY:-0}" = 1 ]; then
+        for ((j = 0; j < 600; j++)); do
+            [ "$(osc_state "$t" rows_copied)" -gt 0 ] 2>/dev/null && break
+            kill -0 "$OSC_BG_PID" 2>/dev/null || break
+            sleep 0.05
+        done
+        note "rows copied; the SIGKILL comes ${delay} ms later"
+    fi
     sleep_ms "$delay"
     if ! osc_bg_kill KILL; then
         wait "$OSC_BG_PID"; local rc=$?
@@ -38,14 +48,16 @@ case $OSC in *san*) rounds=1 ;; esac   # the sanitizer pass: one kill round (and
 for i in $(seq 1 $rounds); do
     seed=$(((base + (i - 1) * 7919) % 32768))
     delay=$((500 + seed % 2001))
-    [ "$rounds" = 1 ] && delay=$((1000 + seed % 1501))   # one round: late enough that rows were copied
+    # the last round, when no earlier one killed with rows copied: after them
+    AFTER_COPY=0
+    [ "$i" = "$rounds" ] && [ "$copied_seen" = 0 ] && { AFTER_COPY=1; delay=$((seed % 1501)); }
     T=t_resume_kill_$i R=t_resume_kill_${i}_ref
     note "---- round $i: seed=$seed, SIGKILL after ${delay} ms ----"
     osc_state_forget $T
     fixture int $T $R 120000
     start_writer int $T $R
     sleep 0.3
-    kill_mid_copy $T $delay
+    AFTER_COPY=$AFTER_COPY kill_mid_copy $T $delay
 
     [ "$(has_column $T c)" = f ] || { stop_writer; fail "$T has column c after the kill: the swap must not have happened"; }
     outcome=$(osc_state $T outcome)
