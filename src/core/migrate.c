@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "chunk.h"
 #include "cutover.h"
@@ -22,23 +21,7 @@
 #include "hooks.h"
 #include "lag.h"
 #include "proxy_hold.h"
-#include "window.h"
 #include "osc.h"
-
-bool osc_sleep_ms(Osc *o, int64_t ms)
-{
-	int64_t end = now_ms() + ms;
-	while (!*o->stop) {
-		int64_t left = end - now_ms();
-		if (left <= 0)
-			return true;
-		if (left > 50)
-			left = 50;
-		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)left * 1000000L };
-		nanosleep(&ts, NULL);
-	}
-	return false;
-}
 
 void osc_verify_summary(Osc *o, int64_t chunks, int64_t batches, int64_t recopied)
 {
@@ -65,49 +48,6 @@ static OscExit finish_run(Osc *o, OscExit rc)
 	lag_stop(o);
 	control_stop(o);
 	return rc;
-}
-
-bool osc_may_continue(Osc *o, int64_t need_ms, OscErr *e)
-{
-	int64_t to_end, to_start;
-
-	if (*o->stop) {
-		err_set(e, OSC_EXIT_STOPPED, "interrupted by a signal");
-		return false;
-	}
-	if (control_aborted(o, e))
-		return false;
-	if (o->opt.max_runtime_ms > 0 && now_ms() - o->started_ms > o->opt.max_runtime_ms) {
-		err_set(e, OSC_EXIT_FAILED, "--max-runtime exceeded");
-		return false;
-	}
-	if (!o->opt.window.set)
-		return true;
-	for (;;) {
-		bool inside = window_inside_now(&o->opt.window, &to_end, &to_start);
-		if (inside && to_end * 1000 >= need_ms)
-			return true;
-		if (!o->opt.window_wait) {
-			char buf[64];
-			if (inside) {
-				err_set(e, OSC_EXIT_STOPPED,
-				        "the window closes in %lds, too soon to go on; stopped, rerun in the next window to resume",
-				        (long)to_end);
-			} else {
-				duration_format(buf, sizeof(buf), to_start * 1000);
-				err_set(e, OSC_EXIT_STOPPED, "outside the window: it opens in %s; stopped, rerun to resume", buf);
-			}
-			return false;
-		}
-		int64_t wait = inside ? to_end + 1 : to_start;
-		char buf[64];
-		duration_format(buf, sizeof(buf), wait * 1000);
-		log_msg(&o->log, LOG_INFO, "outside the window: waiting %s for it to open", buf);
-		if (!osc_sleep_ms(o, wait * 1000 + 200)) {
-			err_set(e, OSC_EXIT_STOPPED, "interrupted by a signal");
-			return false;
-		}
-	}
 }
 
 static void update_rates(Osc *o, int64_t copy_started_ms, int64_t rows_at_start)
@@ -235,6 +175,7 @@ OscExit migrate_run(Osc *o)
 
 	err_clear(&e);
 	o->started_ms = now_ms();
+	run_retry_init(o);
 	phase(o, "preflight", "checking the table, its key and the ALTER");
 	if (!o->engine->open(o, &e) || !o->engine->preflight(o, true, &e))
 		goto fail;
@@ -297,6 +238,7 @@ OscExit migrate_run(Osc *o)
 		if (!enter(o, "cutover", "swapping the tables", &e) || !cutover_run(o, &e))
 			goto fail;
 		swapped = true;
+		o->retry.gate = NULL; /* nothing stops the cleanup after a swap */
 		fault_point(o, "swap-committed");
 		hooks_run(o, o->opt.on_cutover, "cutover", OSC_EXIT_OK, "the swap committed");
 	}
@@ -323,6 +265,7 @@ OscExit migrate_run(Osc *o)
 
 fail:
 	lag_stop(o);
+	o->retry.gate = NULL; /* the abort's own retries stop only on a signal */
 	log_error(&o->log, &e);
 	snprintf(msg, sizeof(msg), "%s", e.msg);
 	if (e.exit == OSC_EXIT_OK)
@@ -372,6 +315,8 @@ OscExit migrate_plan(Osc *o)
 {
 	OscErr e;
 	err_clear(&e);
+	run_retry_init(o);
+	o->retry.gate = NULL;
 	if (!o->engine->open(o, &e) || !o->engine->preflight(o, false, &e) ||
 	    !o->engine->shadow_create(o, false, &e)) {
 		log_error(&o->log, &e);
@@ -402,6 +347,8 @@ OscExit migrate_history(Osc *o, bool latest)
 {
 	OscErr e;
 	err_clear(&e);
+	run_retry_init(o);
+	o->retry.gate = NULL;
 	if (!o->engine->open(o, &e) || !o->engine->history(o, latest, &e)) {
 		log_error(&o->log, &e);
 		o->engine->close(o);
@@ -415,6 +362,8 @@ OscExit migrate_cleanup(Osc *o)
 {
 	OscErr e;
 	err_clear(&e);
+	run_retry_init(o);
+	o->retry.gate = NULL;
 	if (!o->engine->open(o, &e) || !o->engine->cleanup(o, &e)) {
 		log_error(&o->log, &e);
 		o->engine->close(o);

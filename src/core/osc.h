@@ -22,6 +22,8 @@
 #include "names.h"
 #include "options.h"
 #include "plan.h"
+#include "retry.h"
+#include "run.h"
 #include "strategy.h"
 
 typedef struct Osc Osc;
@@ -111,6 +113,9 @@ typedef struct Engine {
 	bool (*record)(Osc *o, const char *phase, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
 	/* `osc history` (all runs) and `osc status` (latest per table). */
 	bool (*history)(Osc *o, bool latest, OscErr *e) MUSTCHECK;
+	/* A statement failed because a lock was not granted in time (the
+	 * statement was rolled back; trying again is safe). */
+	bool (*is_lock_timeout)(const OscErr *e);
 
 	/* The monitor's queries (src/pg/pg_heartbeat.c, my_heartbeat.c). */
 	const struct EngineMonitor *monitor;
@@ -129,6 +134,7 @@ struct Osc {
 	ResumeKind resume;
 	int64_t rows_before;             /* copied by earlier runs of this migration */
 	Control ctl;                     /* shared with the control loop and the monitor */
+	RetryPolicy retry;               /* how every lock-taking step retries (src/core/retry.h) */
 };
 
 /* The engines osc has. */
@@ -147,15 +153,8 @@ OscExit migrate_plan(Osc *o);
 OscExit migrate_cleanup(Osc *o);
 OscExit migrate_history(Osc *o, bool latest);
 
-/* Waits `ms`, returning early (false) when a stop was requested. */
-bool osc_sleep_ms(Osc *o, int64_t ms);
-
 /* After the swap: what --verify compared (nothing with --verify none). */
 void osc_verify_summary(Osc *o, int64_t chunks, int64_t batches, int64_t recopied);
 
-/* May the run go on?  False with an exit-3 error (signal, window closed,
- * or less than need_ms of the window left) or an exit-1 error
- * (--max-runtime); with --window-wait it waits for the window instead. */
-bool osc_may_continue(Osc *o, int64_t need_ms, OscErr *e) MUSTCHECK;
 
 #endif

@@ -128,7 +128,7 @@ bool my_capture_install(My *my, OscErr *e)
 	comment = my_strdup(row && row[0] ? row[0] : "");
 	sql_reset(&q);
 	sql_add(&q, "LOCK TABLES %I.%I WRITE", my->db, my->table);
-	if (!my_lock_retry(my, "installing the capture triggers", &q, e))
+	if (!my_lock_retry(my, "capture installation", &q, e))
 		goto out;
 	locked = true;
 	if (!create_triggers(my, &q, e))
@@ -174,7 +174,7 @@ bool my_capture_drop(My *my, OscErr *e)
 			continue;
 		sql_reset(&q);
 		sql_add(&q, "DROP TRIGGER IF EXISTS %I.%I", my->db, names[i]);
-		if (!my_lock_retry(my, "dropping a capture trigger", &q, e)) {
+		if (!my_lock_retry(my, "capture removal", &q, e)) {
 			sql_free(&q);
 			return false;
 		}

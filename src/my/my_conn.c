@@ -33,7 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backoff.h"
 #include "dburl.h"
 #include "url.h"
 
@@ -284,32 +283,6 @@ bool my_count(My *my, Sql *q, int64_t *n, OscErr *e)
 	return ok;
 }
 
-bool my_ddl_retry(My *my, const char *what, Sql *q, OscErr *e)
-{
-	unsigned seed = (unsigned)now_us();
-	int tries = my->osc->opt.cutover_retries;
-	for (int attempt = 1;; attempt++) {
-		if (my_exec_sql(my, q, NULL, e))
-			return true;
-		if (!my_is_lock_timeout(e) || attempt >= tries)
-			break;
-		int64_t wait = backoff_ms(attempt, my->osc->opt.lock_timeout_ms, 5000, &seed);
-		log_msg(&my->osc->log, LOG_INFO, "%s: lock not granted (attempt %d/%d), retrying in %ldms", what, attempt,
-		        tries, (long)wait);
-		if (!osc_sleep_ms(my->osc, wait)) {
-			err_set(e, OSC_EXIT_STOPPED, "%s: interrupted", what);
-			return false;
-		}
-	}
-	if (my_is_lock_timeout(e)) {
-		char msg[sizeof(e->msg)];
-		snprintf(msg, sizeof(msg), "%s", e->msg);
-		err_set(e, OSC_EXIT_FAILED, "%s: the lock on %s.%s was not granted in %d attempts (%s)", what, my->db,
-		        my->table, tries, msg);
-	}
-	return false;
-}
-
 bool my_exec_lock(My *my, Sql *q, int64_t *waited_us, OscErr *e)
 {
 	Sql b;
@@ -331,32 +304,43 @@ bool my_exec_lock(My *my, Sql *q, int64_t *waited_us, OscErr *e)
 	return ok;
 }
 
+/* One statement that waits for the table's metadata lock: bounded by
+ * max_statement_time (bounded: my_exec_lock) or by lock_wait_timeout. */
+typedef struct LockStmt {
+	My *my;
+	Sql *q;
+	bool bounded;
+} LockStmt;
+
+static RetryResult lock_attempt(void *ctx, char *note, size_t notesz, OscErr *e)
+{
+	LockStmt *l = ctx;
+	int64_t waited = 0;
+	bool ok = l->bounded ? my_exec_lock(l->my, l->q, &waited, e) : my_exec_sql(l->my, l->q, NULL, e);
+	if (!ok && l->bounded)
+		snprintf(note, notesz, "writers queued behind the request for %.1fms", (double)waited / 1000.0);
+	return ok ? RETRY_DONE : my_is_lock_timeout(e) ? RETRY_AGAIN : RETRY_FAIL;
+}
+
+static bool lock_retry(My *my, const char *what, Sql *q, bool bounded, OscErr *e)
+{
+	char object[300];
+	snprintf(object, sizeof(object), "%s.%s", my->db, my->table);
+	LockStep step = { .what = what, .object = object, .cap_ms = 5000 };
+	LockStmt l = { .my = my, .q = q, .bounded = bounded };
+	if (retry_lock(&my->osc->retry, &step, lock_attempt, &l, e))
+		return true;
+	if (my_is_lock_timeout(e))
+		snprintf(e->sqlstate, sizeof(e->sqlstate), "1205");
+	return false;
+}
+
+bool my_ddl_retry(My *my, const char *what, Sql *q, OscErr *e)
+{
+	return lock_retry(my, what, q, false, e);
+}
+
 bool my_lock_retry(My *my, const char *what, Sql *q, OscErr *e)
 {
-	unsigned seed = (unsigned)now_us();
-	int tries = my->osc->opt.cutover_retries;
-	int64_t waited = 0;
-	for (int attempt = 1;; attempt++) {
-		if (my_exec_lock(my, q, &waited, e))
-			return true;
-		if (!my_is_lock_timeout(e) || attempt >= tries)
-			break;
-		int64_t wait = backoff_ms(attempt, my->osc->opt.lock_timeout_ms, 5000, &seed);
-		log_msg(&my->osc->log, LOG_INFO,
-		        "%s: lock not granted within %ldms (attempt %d/%d; writers queued behind the request for %.1fms), "
-		        "retrying in %ldms",
-		        what, (long)my->osc->opt.lock_timeout_ms, attempt, tries, (double)waited / 1000.0, (long)wait);
-		if (!osc_sleep_ms(my->osc, wait)) {
-			err_set(e, OSC_EXIT_STOPPED, "%s: interrupted", what);
-			return false;
-		}
-	}
-	if (my_is_lock_timeout(e)) {
-		char msg[sizeof(e->msg)];
-		snprintf(msg, sizeof(msg), "%s", e->msg);
-		err_set(e, OSC_EXIT_FAILED, "%s: the lock on %s.%s was not granted in %d attempts of %ldms (%s)", what, my->db,
-		        my->table, tries, (long)my->osc->opt.lock_timeout_ms, msg);
-		snprintf(e->sqlstate, sizeof(e->sqlstate), "1205");
-	}
-	return false;
+	return lock_retry(my, what, q, true, e);
 }

@@ -497,5 +497,6 @@ const Engine my_engine = {
 	.estimate = eng_estimate,
 	.record = eng_record,
 	.history = eng_history,
+	.is_lock_timeout = my_is_lock_timeout,
 	.monitor = &my_monitor,
 };

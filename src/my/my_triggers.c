@@ -169,7 +169,7 @@ bool my_triggers_home(My *my, OscErr *e)
 	r = NULL;
 	sql_reset(&q);
 	sql_add(&q, "LOCK TABLES %I.%I WRITE, %I.%I WRITE", my->db, my->table, my->db, my->shadow);
-	if (!my_lock_retry(my, "moving the table's own triggers back", &q, e)) {
+	if (!my_lock_retry(my, "putting the table's triggers back", &q, e)) {
 		free(comment);
 		goto out;
 	}

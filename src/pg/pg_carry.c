@@ -28,12 +28,9 @@
  */
 #include "pg.h"
 
-#include "backoff.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* $1 the original, $2 the shadow: each live column of the original, its
  * name in the shadow (NULL: dropped) and whether the ALTER changed its type */
@@ -804,6 +801,21 @@ bool pg_carry_apply(Pg *pg, PgCarry *c, OscErr *e)
 	return true;
 }
 
+typedef struct Validate {
+	Pg *pg;
+	Sql *q;
+} Validate;
+
+static RetryResult validate_attempt(void *ctx, char *note, size_t notesz, OscErr *e)
+{
+	Validate *v = ctx;
+	(void)note;
+	(void)notesz;
+	if (pg_exec_sql(v->pg, v->q, NULL, e))
+		return RETRY_DONE;
+	return pg_is_lock_timeout(e) ? RETRY_AGAIN : RETRY_FAIL;
+}
+
 /* After the commit.  VALIDATE takes SHARE UPDATE EXCLUSIVE: writers go on,
  * it only scans.  A lock timeout is retried; a violation is reported, and
  * the key stays NOT VALID (still enforced for every new row). */
@@ -812,7 +824,6 @@ bool pg_carry_validate(Pg *pg, bool *all_valid, OscErr *e)
 	PGresult *r = NULL;
 	Sql q;
 	bool ok = false;
-	unsigned seed = (unsigned)getpid();
 	char *list = pg_qualified(pg, pg->work, VALIDATE_TABLE);
 
 	*all_valid = true;
@@ -831,16 +842,15 @@ bool pg_carry_validate(Pg *pg, bool *all_valid, OscErr *e)
 	for (int i = 0; i < PQntuples(r); i++) {
 		const char *ts = PQgetvalue(r, i, 0), *tn = PQgetvalue(r, i, 1), *cn = PQgetvalue(r, i, 2);
 		OscErr ve;
-		for (int attempt = 1;; attempt++) {
-			err_clear(&ve);
-			sql_reset(&q);
-			sql_add(&q, "ALTER TABLE %I.%I VALIDATE CONSTRAINT %I", ts, tn, cn);
-			if (pg_exec_sql(pg, &q, NULL, &ve))
-				break;
-			if (!pg_is_lock_timeout(&ve) || attempt >= pg->osc->opt.cutover_retries)
-				break;
-			usleep((useconds_t)backoff_ms(attempt, pg->osc->opt.lock_timeout_ms, 2000, &seed) * 1000);
-		}
+		char what[600];
+		err_clear(&ve);
+		sql_reset(&q);
+		sql_add(&q, "ALTER TABLE %I.%I VALIDATE CONSTRAINT %I", ts, tn, cn);
+		snprintf(what, sizeof(what), "%s.%s", ts, tn);
+		LockStep step = { .what = "foreign key validation", .object = what };
+		Validate v = { .pg = pg, .q = &q };
+		if (retry_lock(&pg->osc->retry, &step, validate_attempt, &v, &ve))
+			err_clear(&ve); /* else reported below */
 		if (ve.msg[0]) {
 			*all_valid = false;
 			log_msg(&pg->osc->log, LOG_ERROR,

@@ -6,8 +6,6 @@
 #include "pg.h"
 #include "pg_target.h"
 
-#include "backoff.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,46 +143,49 @@ static bool eng_capture_start(Osc *o, OscErr *e)
 
 /* A lock timeout in a chunk or a replay batch: another session holds, or
  * queues for, a strong lock on the table (DDL, most likely).  The step was
- * rolled back; wait and try again, with backoff, as many times as a swap
- * would.  The definition check at the start of the next try names the
- * change once it committed (src/pg/pg_ddlwatch.c). */
-static bool lock_retry(Osc *o, int attempt, unsigned *seed, OscErr *e)
+ * rolled back; the lock-retry helper waits and tries again, as many times
+ * as a swap would.  The definition check at the start of the next try
+ * names the change once it committed (src/pg/pg_ddlwatch.c). */
+typedef struct StepArgs {
+	Osc *o;
+	int64_t limit, *n;
+	bool *done;
+	bool chunk;
+} StepArgs;
+
+static RetryResult step_attempt(void *ctx, char *note, size_t notesz, OscErr *e)
+{
+	StepArgs *a = ctx;
+	Pg *pg = PG(a->o);
+	(void)note;
+	(void)notesz;
+	bool ok = a->chunk ? pg_copy_chunk(pg, a->limit, a->n, a->done, e) : pg_replay(pg, a->limit, a->n, e);
+	if (!ok && strcmp(e->sqlstate, "55P03") == 0) {
+		pg->def_checked_ms = 0;
+		return RETRY_AGAIN;
+	}
+	return ok ? RETRY_DONE : RETRY_FAIL;
+}
+
+static bool locked_step(Osc *o, StepArgs *a, OscErr *e)
 {
 	Pg *pg = PG(o);
-	if (strcmp(e->sqlstate, "55P03") != 0 || attempt >= o->opt.cutover_retries)
-		return false;
-	int64_t wait = backoff_ms(attempt, o->opt.lock_timeout_ms, 2000, seed);
-	log_msg(&o->log, LOG_INFO, "a lock on %s.%s was not granted within %ldms (attempt %d/%d); retrying in %ldms",
-	        pg->schema, pg->table, (long)o->opt.lock_timeout_ms, attempt, o->opt.cutover_retries, (long)wait);
-	pg->def_checked_ms = 0;
-	err_clear(e);
-	if (!osc_sleep_ms(o, wait)) {
-		err_set(e, OSC_EXIT_STOPPED, "interrupted by a signal");
-		return false;
-	}
-	return true;
+	char object[600];
+	snprintf(object, sizeof(object), "%s.%s", pg->schema, pg->table);
+	LockStep step = { .what = a->chunk ? "chunk" : "replay batch", .object = object };
+	return resumable(retry_lock(&o->retry, &step, step_attempt, a, e), e);
 }
 
 static bool eng_copy_chunk(Osc *o, int64_t limit, int64_t *rows, bool *done, OscErr *e)
 {
-	unsigned seed = (unsigned)now_us();
-	for (int attempt = 1;; attempt++) {
-		if (pg_copy_chunk(PG(o), limit, rows, done, e))
-			return true;
-		if (!lock_retry(o, attempt, &seed, e))
-			return resumable(false, e);
-	}
+	StepArgs a = { .o = o, .limit = limit, .n = rows, .done = done, .chunk = true };
+	return locked_step(o, &a, e);
 }
 
 static bool eng_replay(Osc *o, int64_t limit, int64_t *applied, OscErr *e)
 {
-	unsigned seed = (unsigned)now_us();
-	for (int attempt = 1;; attempt++) {
-		if (pg_replay(PG(o), limit, applied, e))
-			return true;
-		if (!lock_retry(o, attempt, &seed, e))
-			return resumable(false, e);
-	}
+	StepArgs a = { .o = o, .limit = limit, .n = applied, .chunk = false };
+	return locked_step(o, &a, e);
 }
 
 static bool eng_backlog(Osc *o, int64_t *n, OscErr *e)
@@ -434,5 +435,6 @@ const Engine pg_engine = {
 	.estimate = eng_estimate,
 	.record = eng_record,
 	.history = eng_history,
+	.is_lock_timeout = pg_is_lock_timeout,
 	.monitor = &pg_monitor,
 };

@@ -23,9 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "backoff.h"
 #include "plan.h"
 #include "strategy.h"
 
@@ -37,41 +35,48 @@ static bool set_timeout(Pg *pg, const char *name, int64_t ms, bool local, OscErr
 	return pg_exec(pg, "SELECT pg_catalog.set_config($1, $2, $3::bool)", 3, p, NULL, e);
 }
 
-/* Runs stmts in one transaction under the lock timeout, retried on lock
- * timeouts.  long_scan: no statement timeout (VALIDATE scans the table, with
- * locks that do not block writers; the lock timeout still bounds the wait). */
+/* Statements in one transaction under the lock timeout.  long_scan: no
+ * statement timeout (VALIDATE scans the table, with locks that do not
+ * block writers; the lock timeout still bounds the wait). */
+typedef struct Locked {
+	Pg *pg;
+	bool long_scan;
+	Sql *stmts;
+	int n;
+} Locked;
+
+static RetryResult locked_attempt(void *ctx, char *note, size_t notesz, OscErr *e)
+{
+	Locked *l = ctx;
+	Pg *pg = l->pg;
+	(void)note;
+	(void)notesz;
+	bool ok = pg_command(pg, "BEGIN", e) && set_timeout(pg, "lock_timeout", pg->osc->opt.lock_timeout_ms, true, e) &&
+	          (!l->long_scan || set_timeout(pg, "statement_timeout", 0, true, e));
+	for (int i = 0; ok && i < l->n; i++)
+		ok = pg_exec_sql(pg, &l->stmts[i], NULL, e);
+	if (ok && pg_command(pg, "COMMIT", e))
+		return RETRY_DONE;
+	pg_rollback(pg);
+	return pg_is_lock_timeout(e) ? RETRY_AGAIN : RETRY_FAIL;
+}
+
+/* ... retried on lock timeouts (src/core/retry.h); the run may be stopped
+ * before each statement (the operator's abort, the window) */
 static bool locked(Pg *pg, const char *what, bool long_scan, Sql *stmts, int n, OscErr *e)
 {
-	Osc *o = pg->osc;
-	unsigned seed = (unsigned)now_us() ^ (unsigned)getpid();
-
-	for (int attempt = 1;; attempt++) {
-		if (!osc_may_continue(o, 0, e))
-			return false;
-		bool ok = pg_command(pg, "BEGIN", e) && set_timeout(pg, "lock_timeout", o->opt.lock_timeout_ms, true, e) &&
-		          (!long_scan || set_timeout(pg, "statement_timeout", 0, true, e));
-		for (int i = 0; ok && i < n; i++)
-			ok = pg_exec_sql(pg, &stmts[i], NULL, e);
-		if (ok && pg_command(pg, "COMMIT", e))
-			return true;
-		pg_rollback(pg);
-		if (!pg_is_lock_timeout(e))
-			return false;
-		if (attempt >= o->opt.cutover_retries) {
-			err_set(e, OSC_EXIT_FAILED,
-			        "%s: the lock on %s.%s was not granted in %d attempts of %ldms each; nothing was changed "
-			        "(long transactions on the table? try a quieter time or --cutover-retries)",
-			        what, pg->schema, pg->table, attempt, (long)o->opt.lock_timeout_ms);
-			return false;
-		}
-		int64_t wait = backoff_ms(attempt, o->opt.lock_timeout_ms, 2000, &seed);
-		log_msg(&o->log, LOG_INFO, "%s: lock not granted within %ldms (attempt %d/%d); retrying in %ldms", what,
-		        (long)o->opt.lock_timeout_ms, attempt, o->opt.cutover_retries, (long)wait);
-		if (!osc_sleep_ms(o, wait)) {
-			err_set(e, OSC_EXIT_STOPPED, "interrupted while waiting for the lock on the table; nothing was changed");
-			return false;
-		}
-	}
+	const RetryPolicy *p = &pg->osc->retry;
+	char object[600];
+	snprintf(object, sizeof(object), "%s.%s", pg->schema, pg->table);
+	LockStep step = {
+		.what = what,
+		.object = object,
+		.after = "; nothing was changed (long transactions on the table? try a quieter time or --cutover-retries)",
+	};
+	Locked l = { .pg = pg, .long_scan = long_scan, .stmts = stmts, .n = n };
+	if (p->gate && !p->gate(p->gate_ctx, e))
+		return false;
+	return retry_lock(p, &step, locked_attempt, &l, e);
 }
 
 static bool locked1(Pg *pg, const char *what, bool long_scan, Sql *q, OscErr *e)

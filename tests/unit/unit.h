@@ -50,5 +50,6 @@ void test_secrets(void);
 void test_proxy_pg(void);
 void test_proxy_my(void);
 void test_proxy_url(void);
+void test_retry(void);
 
 #endif

@@ -23,6 +23,7 @@ static const struct {
 	{ "proxy: postgresql tracker", test_proxy_pg },
 	{ "proxy: mysql tracker", test_proxy_my },
 	{ "proxy: upstream url", test_proxy_url },
+	{ "lock retries", test_retry },
 };
 
 int main(void)
