@@ -23,7 +23,14 @@ release() {
     [ -n "$HOLDER" ] && wait "$HOLDER" 2>/dev/null
     HOLDER=
 }
-trap 'release; _lib_cleanup' EXIT
+# whatever ends the test, nothing of osc's stays behind for the next one
+leave_clean() {
+    release
+    "$OSC" cleanup --table t_retry_last_pg --database "$OSC_PG_URL" >/dev/null 2>&1
+    [ -n "${OSC_MY_URL:-}" ] && "$OSC" cleanup --table t_retry_last_my --database "$OSC_MY_URL" >/dev/null 2>&1
+    _lib_cleanup
+}
+trap leave_clean EXIT
 
 hold() { # an open transaction on $1 that keeps the swap's lock out
     if [ "$ENGINE" = pg ]; then

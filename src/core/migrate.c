@@ -175,7 +175,7 @@ OscExit migrate_run(Osc *o)
 
 	err_clear(&e);
 	o->started_ms = now_ms();
-	run_retry_init(o);
+	run_init(o);
 	phase(o, "preflight", "checking the table, its key and the ALTER");
 	if (!o->engine->open(o, &e) || !o->engine->preflight(o, true, &e))
 		goto fail;
@@ -315,7 +315,7 @@ OscExit migrate_plan(Osc *o)
 {
 	OscErr e;
 	err_clear(&e);
-	run_retry_init(o);
+	run_init(o);
 	o->retry.gate = NULL;
 	if (!o->engine->open(o, &e) || !o->engine->preflight(o, false, &e) ||
 	    !o->engine->shadow_create(o, false, &e)) {
@@ -347,7 +347,7 @@ OscExit migrate_history(Osc *o, bool latest)
 {
 	OscErr e;
 	err_clear(&e);
-	run_retry_init(o);
+	run_init(o);
 	o->retry.gate = NULL;
 	if (!o->engine->open(o, &e) || !o->engine->history(o, latest, &e)) {
 		log_error(&o->log, &e);
@@ -362,7 +362,7 @@ OscExit migrate_cleanup(Osc *o)
 {
 	OscErr e;
 	err_clear(&e);
-	run_retry_init(o);
+	run_init(o);
 	o->retry.gate = NULL;
 	if (!o->engine->open(o, &e) || !o->engine->cleanup(o, &e)) {
 		log_error(&o->log, &e);

@@ -17,6 +17,7 @@
 
 #include "alter.h"
 #include "control.h"
+#include "engine.h"
 #include "err.h"
 #include "log.h"
 #include "names.h"
@@ -135,6 +136,7 @@ struct Osc {
 	int64_t rows_before;             /* copied by earlier runs of this migration */
 	Control ctl;                     /* shared with the control loop and the monitor */
 	RetryPolicy retry;               /* how every lock-taking step retries (src/core/retry.h) */
+	EngineEnv env;                   /* what the engine knows of the run (src/core/engine.h) */
 };
 
 /* The engines osc has. */

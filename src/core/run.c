@@ -7,6 +7,8 @@
 #include "run.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "duration.h"
 #include "osc.h"
@@ -65,8 +67,29 @@ static bool gate(void *ctx, OscErr *e)
 	return osc_may_continue(ctx, 0, e);
 }
 
-void run_retry_init(Osc *o)
+void run_init(Osc *o)
 {
+	EngineEnv *v = &o->env;
+	memset(v, 0, sizeof(*v));
+	v->log = &o->log;
+	v->retry = &o->retry;
+	v->alter = &o->alter;
+	v->target = &o->target;
+	v->table_arg = o->opt.table ? o->opt.table : "";
+	v->url = o->opt.database ? o->opt.database : getenv("OSC_DATABASE_URL");
+	v->plan = o->opt.command == CMD_PLAN;
+	v->lock_timeout_ms = o->opt.lock_timeout_ms;
+	v->statement_timeout_ms = o->opt.statement_timeout_ms;
+	v->cutover_retries = o->opt.cutover_retries;
+	v->chunk_time_ms = o->opt.chunk_time_ms;
+	v->verify = o->opt.verify;
+	v->strategy = o->opt.strategy;
+	v->allow_on_replica = o->opt.allow_on_replica;
+	v->alter_fk_method = o->opt.alter_fk_method;
+	v->replicas = o->opt.replicas;
+	v->nreplicas = o->opt.nreplicas;
+	v->limits = &o->opt.limits;
+
 	o->retry.tries = o->opt.cutover_retries;
 	o->retry.timeout_ms = o->opt.lock_timeout_ms;
 	o->retry.stop = o->stop;

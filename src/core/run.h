@@ -20,7 +20,9 @@ bool osc_sleep_ms(Osc *o, int64_t ms);
  * --window-wait it waits for the window instead. */
 bool osc_may_continue(Osc *o, int64_t need_ms, OscErr *e) MUSTCHECK;
 
-/* The run's lock-retry policy (o->retry), its gate osc_may_continue. */
-void run_retry_init(Osc *o);
+/* The run's lock-retry policy (o->retry, its gate osc_may_continue) and
+ * the engine's settings (o->env), from the options; before the engine's
+ * open. */
+void run_init(Osc *o);
 
 #endif

@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "engine.h"
 #include "osc.h"
 #include "sql.h"
 
@@ -101,7 +102,9 @@ typedef struct MyChildFk {
 typedef struct My {
 	MYSQL *conn;
 	SqlDialect dialect;
-	Osc *osc;
+	Osc *osc;               /* going: the engine's settings are in env */
+	const EngineEnv *env;
+	Log *log;
 	bool mariadb;           /* MariaDB (SET STATEMENT, fractional max_statement_time) */
 	char lock_bound[32];    /* --lock-timeout in seconds, "0.100" */
 	int64_t lock_wait_max_us; /* the longest lock request that was not granted */
@@ -119,6 +122,7 @@ typedef struct My {
 	char *fkeys;            /* "ADD CONSTRAINT ... FOREIGN KEY ..." for the shadow, or NULL */
 	int nchildren;          /* foreign keys of other tables that reference the table */
 	MyFkMethod fk_method;   /* never MY_FK_AUTO after my_fkeys_choose */
+	const char *fk_method_plan; /* osc plan: the method it goes on with after a refusal (else NULL) */
 	MyChildFk *children;    /* read unless the method is none or refuse */
 	char **fk_dropped;      /* the table's foreign keys the ALTER drops */
 	int nfk_dropped;
@@ -126,7 +130,7 @@ typedef struct My {
 	char *plan_refusal;     /* osc plan: why a run's copy would refuse the ALTER (NULL: it would not) */
 	char *plan_blocked;     /* osc plan: the lock wait that kept it from building its empty shadow */
 
-	char shadow[MY_NAMELEN + 1], old[MY_NAMELEN + 1], log[MY_NAMELEN + 1];
+	char shadow[MY_NAMELEN + 1], old[MY_NAMELEN + 1], log_table[MY_NAMELEN + 1];
 	char trg_ins[MY_NAMELEN + 1], trg_upd[MY_NAMELEN + 1], trg_del[MY_NAMELEN + 1];
 	char lock_name[MY_NAMELEN + 1];
 

@@ -54,7 +54,7 @@ bool my_capture_create(My *my, OscErr *e)
 	my_marker(my, MY_ROLE_LOG, mark, sizeof(mark));
 	sql_reset(&q);
 	sql_add(&q, "CREATE TABLE %I.%I (_osc_change_id BIGINT AUTO_INCREMENT PRIMARY KEY%s) ENGINE=InnoDB COMMENT = %L",
-	        my->db, my->log, sql_text(&cols), mark);
+	        my->db, my->log_table, sql_text(&cols), mark);
 	if (cols.failed)
 		q.failed = true;
 	sql_free(&cols);
@@ -69,7 +69,7 @@ out:
 
 static void log_insert(My *my, Sql *q, const char *row)
 {
-	sql_add(q, "INSERT INTO %I.%I (", my->db, my->log);
+	sql_add(q, "INSERT INTO %I.%I (", my->db, my->log_table);
 	for (int k = 0; k < my->nkeys; k++)
 		sql_add(q, "%s%I", k ? ", " : "", my->keys[k].name);
 	sql_add(q, ") VALUES (");
@@ -148,7 +148,7 @@ out:
 			if (ok)
 				*e = e2;
 			else
-				log_error(&my->osc->log, &e2);
+				log_error(my->log, &e2);
 			ok = false;
 		}
 	}

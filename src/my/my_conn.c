@@ -216,7 +216,7 @@ bool my_connect_at(My *my, const char *url, const char *host, int port, OscErr *
 	const char *v = mysql_get_server_info(my->conn);
 	my->mariadb = v && strstr(v, "MariaDB") != NULL;
 	/* --lock-timeout in seconds, as max_statement_time reads it */
-	int64_t ms = my->osc ? my->osc->opt.lock_timeout_ms : 1000;
+	int64_t ms = my->env ? my->env->lock_timeout_ms : 1000;
 	if (ms < 1)
 		ms = 1; /* 0 would mean no bound at all */
 	snprintf(my->lock_bound, sizeof(my->lock_bound), "%ld.%03ld", (long)(ms / 1000), (long)(ms % 1000));
@@ -240,8 +240,8 @@ bool my_exec(My *my, const char *sql, MYSQL_RES **res, OscErr *e)
 {
 	if (res)
 		*res = NULL;
-	if (my->osc && my->osc->log.verbosity >= 2)
-		log_msg(&my->osc->log, LOG_DEBUG, "sql: %s", sql);
+	if (my->log && my->log->verbosity >= 2)
+		log_msg(my->log, LOG_DEBUG, "sql: %s", sql);
 	if (mysql_real_query(my->conn, sql, (unsigned long)strlen(sql)) != 0) {
 		err_set(e, OSC_EXIT_FAILED, "%s", mysql_error(my->conn));
 		/* the MySQL error number stands where PostgreSQL puts its SQLSTATE */
@@ -328,7 +328,7 @@ static bool lock_retry(My *my, const char *what, Sql *q, bool bounded, OscErr *e
 	snprintf(object, sizeof(object), "%s.%s", my->db, my->table);
 	LockStep step = { .what = what, .object = object, .cap_ms = 5000 };
 	LockStmt l = { .my = my, .q = q, .bounded = bounded };
-	if (retry_lock(&my->osc->retry, &step, lock_attempt, &l, e))
+	if (retry_lock(my->env->retry, &step, lock_attempt, &l, e))
 		return true;
 	if (my_is_lock_timeout(e))
 		snprintf(e->sqlstate, sizeof(e->sqlstate), "1205");

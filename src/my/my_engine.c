@@ -29,6 +29,8 @@ static bool my_open(Osc *o, OscErr *e)
 	if (my == NULL)
 		abort();
 	my->osc = o;
+	my->env = &o->env;
+	my->log = &o->log;
 	o->db = my;
 	const char *url = o->opt.database ? o->opt.database : getenv("OSC_DATABASE_URL");
 	my->url = my_strdup(url);
@@ -156,7 +158,7 @@ static bool finish_drop_swap(My *my, bool *done, OscErr *e)
 	sql_free(&q);
 	if (!ok)
 		return false;
-	log_msg(&my->osc->log, LOG_WARN,
+	log_msg(my->log, LOG_WARN,
 	        "%s.%s was missing: a swap with --alter-foreign-keys-method drop_swap stopped after dropping the "
 	        "original; its new table, complete, is renamed in",
 	        my->db, my->table);
@@ -178,7 +180,7 @@ static bool find_table(My *my, OscErr *e)
 	err_clear(&e2);
 	if (e->exit != OSC_EXIT_INPUT || strstr(e->msg, "does not exist") == NULL || !finish_drop_swap(my, &done, &e2)) {
 		if (e2.msg[0])
-			log_error(&my->osc->log, &e2);
+			log_error(my->log, &e2);
 		return false;
 	}
 	if (!done)
@@ -225,10 +227,9 @@ static bool eng_shadow_create(Osc *o, bool keep, OscErr *e)
 	free(my->plan_refusal);
 	my->plan_refusal = my_strdup(e->msg);
 	err_clear(e);
-	const char *given = o->opt.alter_fk_method;
-	o->opt.alter_fk_method = "none";
+	my->fk_method_plan = "none";
 	bool ok = my_shadow_create(my, keep, e);
-	o->opt.alter_fk_method = given;
+	my->fk_method_plan = NULL;
 	return ok;
 }
 
@@ -292,7 +293,7 @@ static bool old_is_referenced(My *my)
 	        " AND REFERENCED_TABLE_NAME = %L AND NOT (CONSTRAINT_SCHEMA = %L AND TABLE_NAME = %L)",
 	        my->db, my->old, my->db, my->old);
 	if (!my_count(my, &q, &n, &e)) {
-		log_error(&my->osc->log, &e);
+		log_error(my->log, &e);
 		n = 1;
 	}
 	sql_free(&q);

@@ -145,7 +145,7 @@ static MyFkMethod parse_method(const char *s)
 /* Refuses child tables unless the method allows them; counts them. */
 bool my_fkeys_check_children(My *my, OscErr *e)
 {
-	const char *method = my->osc->opt.alter_fk_method;
+	const char *method = my->fk_method_plan ? my->fk_method_plan : my->env->alter_fk_method;
 	MYSQL_RES *r = NULL;
 	Sql q;
 	bool ok = false;
@@ -223,7 +223,7 @@ static bool own_fk(My *my, const FkDef *fk, void *ctx, OscErr *e)
 		sql_add(&refs, "%s%I", i ? ", " : "", ref ? ref : "");
 	}
 	if (missing) {
-		log_msg(&my->osc->log, LOG_WARN,
+		log_msg(my->log, LOG_WARN,
 		        "the ALTER drops column %s of foreign key %s: the new table does not have the key", missing, fk->name);
 	} else {
 		if (fk->name[0] == '_')
@@ -338,7 +338,7 @@ bool my_fkeys_add(My *my, OscErr *e)
 		return true;
 	Sql q;
 	sql_init(&q, &my->dialect);
-	log_msg(&my->osc->log, LOG_INFO, "adding the foreign keys: %s", my->fkeys);
+	log_msg(my->log, LOG_INFO, "adding the foreign keys: %s", my->fkeys);
 	sql_add(&q, "ALTER TABLE %I.%I %s", my->db, my->shadow, my->fkeys);
 	bool ok = my_exec_sql(my, &q, NULL, e);
 	sql_free(&q);
@@ -445,7 +445,7 @@ static bool in_names(const char *names, const char *name)
 
 bool my_fkeys_alter(My *my, OscErr *e)
 {
-	const char *s = my->osc->alter.text;
+	const char *s = my->env->alter->text;
 	Sql names;
 	bool ok = false;
 	size_t pos = 0, copied = 0, last_comma = (size_t)-1, len = 0;
@@ -531,7 +531,7 @@ bool my_fkeys_alter(My *my, OscErr *e)
 		strcpy(out + len, s + copied);
 		my->shadow_alter = out;
 		out = NULL;
-		log_msg(&my->osc->log, LOG_DEBUG, "the ALTER on the shadow, without its DROP FOREIGN KEY: %s",
+		log_msg(my->log, LOG_DEBUG, "the ALTER on the shadow, without its DROP FOREIGN KEY: %s",
 		        my->shadow_alter);
 	}
 	ok = true;
@@ -587,20 +587,20 @@ void my_fkeys_choose(My *my)
 	free(comment);
 	sql_free(&q);
 	int64_t estimate_ms = probe_us < 0 ? -1 : 2 * 2 * (int64_t)my->nchildren * probe_us / 1000;
-	if (estimate_ms >= 0 && estimate_ms <= my->osc->opt.chunk_time_ms) {
+	if (estimate_ms >= 0 && estimate_ms <= my->env->chunk_time_ms) {
 		my->fk_method = MY_FK_REBUILD;
-		log_msg(&my->osc->log, LOG_INFO,
+		log_msg(my->log, LOG_INFO,
 		        "--alter-foreign-keys-method auto: rebuild_constraints (%d child key(s), about %ldms under the "
 		        "lock, within --chunk-time)",
 		        my->nchildren, (long)estimate_ms);
 	} else {
 		my->fk_method = MY_FK_DROP_SWAP;
 		if (estimate_ms < 0)
-			log_error(&my->osc->log, &e);
-		log_msg(&my->osc->log, LOG_INFO,
+			log_error(my->log, &e);
+		log_msg(my->log, LOG_INFO,
 		        "--alter-foreign-keys-method auto: drop_swap (%d child key(s); rebuilding them would hold the lock "
 		        "about %ldms, more than --chunk-time %ldms)",
-		        my->nchildren, (long)estimate_ms, (long)my->osc->opt.chunk_time_ms);
+		        my->nchildren, (long)estimate_ms, (long)my->env->chunk_time_ms);
 	}
 }
 
@@ -703,7 +703,7 @@ bool my_fkeys_repoint(My *my, OscErr *e)
 	}
 	sql_free(&q);
 	if (ok)
-		log_msg(&my->osc->log, LOG_DEBUG, "repointed %d child foreign key(s) to the new table in %.1fms",
+		log_msg(my->log, LOG_DEBUG, "repointed %d child foreign key(s) to the new table in %.1fms",
 		        my->nchildren, (double)(now_us() - t0) / 1000.0);
 	return ok;
 }
@@ -734,11 +734,11 @@ void my_fkeys_restore(My *my)
 				c->state = 0;
 		}
 		if (!ok) {
-			log_error(&my->osc->log, &e);
+			log_error(my->log, &e);
 			if (c->state == 2)
 				sql_add(&q, "ALTER TABLE %I.%I DROP FOREIGN KEY %I; ", c->db, c->table, c->name);
 			add_sql(my, c, my->table, c->refs, &q);
-			log_msg(&my->osc->log, LOG_WARN, "could not put foreign key %s of %s.%s back; restore it with: %s",
+			log_msg(my->log, LOG_WARN, "could not put foreign key %s of %s.%s back; restore it with: %s",
 			        c->name, c->db, c->table, sql_text(&q));
 			sql_reset(&q);
 		}
@@ -764,7 +764,7 @@ static bool unpoint(My *my, const FkDef *fk, void *ctx, OscErr *e)
 		sql_add(&cols, "%s%I", i ? ", " : "", fk->cols[i]);
 		sql_add(&refs, "%s%I", i ? ", " : "", ref);
 	}
-	log_msg(&my->osc->log, LOG_WARN, "foreign key %s of %s.%s references %s (a swap was interrupted): back to %s",
+	log_msg(my->log, LOG_WARN, "foreign key %s of %s.%s references %s (a swap was interrupted): back to %s",
 	        fk->name, fk->db, fk->table, my->shadow, my->table);
 	sql_add(&q, "ALTER TABLE %I.%I DROP FOREIGN KEY %I", fk->db, fk->table, fk->name);
 	if (!my_exec_sql(my, &q, NULL, e))
@@ -773,7 +773,7 @@ static bool unpoint(My *my, const FkDef *fk, void *ctx, OscErr *e)
 	sql_add(&q, "ALTER TABLE %I.%I ADD CONSTRAINT %I FOREIGN KEY (%s) REFERENCES %I.%I (%s) ON DELETE %s ON UPDATE %s",
 	        fk->db, fk->table, fk->name, sql_text(&cols), my->db, my->table, sql_text(&refs), fk->del, fk->upd);
 	if (!my_exec_sql(my, &q, NULL, e)) {
-		log_msg(&my->osc->log, LOG_ERROR, "%s.%s has lost foreign key %s; add it back with: %s", fk->db, fk->table,
+		log_msg(my->log, LOG_ERROR, "%s.%s has lost foreign key %s; add it back with: %s", fk->db, fk->table,
 		        fk->name, sql_text(&q));
 		goto out;
 	}

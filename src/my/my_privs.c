@@ -272,7 +272,7 @@ bool my_privs_check(My *my, const MyServer *self, MyGrants *g, OscErr *e)
 		                           "server is one");
 		my_grants_add(g, self, self->denied, "*.*", why);
 	}
-	if ((self->read_only || self->super_read_only) && my->osc->opt.allow_on_replica) {
+	if ((self->read_only || self->super_read_only) && my->env->allow_on_replica) {
 		bool roa = self->mariadb && self->version >= 101100;
 		if (!(roa ? ghave[2] : ghave[0]))
 			my_grants_add(g, self, roa ? "READ_ONLY ADMIN" : "SUPER", "*.*",

@@ -77,7 +77,7 @@ bool my_merge_keys(My *my, Sql *keys, OscErr *e)
 			err_clear(&ce);
 			sql_reset(&more);
 			if (!my_conflicts(my, sql_text(&pred), &more, &found, &ce))
-				log_error(&my->osc->log, &ce);
+				log_error(my->log, &ce);
 		}
 		if (found == 0) {
 			if (strcmp(e->sqlstate, "1062") == 0)
@@ -86,7 +86,7 @@ bool my_merge_keys(My *my, Sql *keys, OscErr *e)
 			my_value_error(e);
 			goto out;
 		}
-		log_msg(&my->osc->log, LOG_INFO,
+		log_msg(my->log, LOG_INFO,
 		        "a duplicate under a unique index of the new table came from %lld row(s) of it not yet brought up "
 		        "to date (their change is in the log): merging those keys too",
 		        (long long)found);
@@ -124,7 +124,7 @@ static bool verify(My *my, Sql *keys, OscErr *e)
 			return false;
 		}
 		my->recopied++;
-		log_msg(&my->osc->log, LOG_WARN,
+		log_msg(my->log, LOG_WARN,
 		        "verification: the rows just merged from the change log differ from the original (%s); merging them "
 		        "again",
 		        why);
@@ -153,7 +153,7 @@ bool my_replay(My *my, int64_t limit, int64_t *applied, OscErr *e)
 		sql_add(&q, ", ");
 		my_key_read(my, &q, NULL, k);
 	}
-	sql_add(&q, " FROM %I.%I ORDER BY _osc_change_id LIMIT %ld", my->db, my->log, (long)limit);
+	sql_add(&q, " FROM %I.%I ORDER BY _osc_change_id LIMIT %ld", my->db, my->log_table, (long)limit);
 	if (!my_exec_sql(my, &q, &r, e))
 		goto out;
 	sql_reset(&q);
@@ -180,7 +180,7 @@ bool my_replay(My *my, int64_t limit, int64_t *applied, OscErr *e)
 	bool merge_keys = my->copy_done || my->watermark != NULL;
 	if (merge_keys && !my_merge_keys(my, &keys, e))
 		goto out;
-	sql_add(&q, "DELETE FROM %I.%I WHERE _osc_change_id IN (%s)", my->db, my->log, sql_text(&ids));
+	sql_add(&q, "DELETE FROM %I.%I WHERE _osc_change_id IN (%s)", my->db, my->log_table, sql_text(&ids));
 	if (!run(my, &q, e) || (merge_keys && !verify(my, &keys, e)) || (began && !my_exec(my, "COMMIT", NULL, e)))
 		goto out;
 	began = false;
@@ -190,7 +190,7 @@ out:
 	if (began) {
 		OscErr e2;
 		if (!my_exec(my, "ROLLBACK", NULL, &e2))
-			log_error(&my->osc->log, &e2);
+			log_error(my->log, &e2);
 	}
 	mysql_free_result(r);
 	sql_free(&q);
@@ -204,7 +204,7 @@ bool my_backlog(My *my, int64_t *n, OscErr *e)
 	MYSQL_RES *r = NULL;
 	Sql q;
 	sql_init(&q, &my->dialect);
-	sql_add(&q, "SELECT COUNT(*) FROM (SELECT 1 FROM %I.%I LIMIT 1000000) b", my->db, my->log);
+	sql_add(&q, "SELECT COUNT(*) FROM (SELECT 1 FROM %I.%I LIMIT 1000000) b", my->db, my->log_table);
 	bool ok = my_exec_sql(my, &q, &r, e);
 	if (ok) {
 		MYSQL_ROW row = mysql_fetch_row(r);

@@ -31,7 +31,7 @@ static bool derive(My *my, OscErr *e)
 {
 	names_derive(my->shadow, sizeof(my->shadow), "", my->table, "_osc_new", MY_NAMELEN);
 	names_derive(my->old, sizeof(my->old), "", my->table, "_osc_old", MY_NAMELEN);
-	names_derive(my->log, sizeof(my->log), "", my->table, "_osc_log", MY_NAMELEN);
+	names_derive(my->log_table, sizeof(my->log_table), "", my->table, "_osc_log", MY_NAMELEN);
 	names_derive(my->trg_ins, sizeof(my->trg_ins), "", my->table, "_osc_ins", MY_NAMELEN);
 	names_derive(my->trg_upd, sizeof(my->trg_upd), "", my->table, "_osc_upd", MY_NAMELEN);
 	names_derive(my->trg_del, sizeof(my->trg_del), "", my->table, "_osc_del", MY_NAMELEN);
@@ -50,15 +50,15 @@ static bool derive(My *my, OscErr *e)
 
 bool my_find_table(My *my, OscErr *e)
 {
-	Osc *o = my->osc;
+	const TableName *target = my->env->target;
 	MYSQL_RES *r = NULL;
 	MYSQL_ROW row;
 	Sql q;
 	bool ok = false;
 
 	sql_init(&q, &my->dialect);
-	if (o->target.schema[0]) {
-		my->db = my_strdup(o->target.schema);
+	if (target->schema[0]) {
+		my->db = my_strdup(target->schema);
 	} else {
 		if (!my_exec(my, "SELECT DATABASE()", &r, e))
 			goto out;
@@ -71,7 +71,7 @@ bool my_find_table(My *my, OscErr *e)
 		mysql_free_result(r);
 		r = NULL;
 	}
-	my->table = my_strdup(o->target.table);
+	my->table = my_strdup(target->table);
 	sql_add(&q,
 	        "SELECT TABLE_TYPE, ENGINE, COALESCE(TABLE_ROWS, 0) FROM information_schema.TABLES"
 	        " WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L",
@@ -177,7 +177,7 @@ static bool check_leftovers(My *my, OscErr *e)
 		err_set(e, OSC_EXIT_INPUT,
 		        "an unfinished osc run on %s.%s left its objects (%s, %s, triggers %s...); run `osc cleanup --table "
 		        "%s` first",
-		        my->db, my->table, my->shadow, my->log, my->trg_ins, my->osc->opt.table);
+		        my->db, my->table, my->shadow, my->log_table, my->trg_ins, my->env->table_arg);
 		return false;
 	}
 	return true;
@@ -201,7 +201,7 @@ static bool is_generated(const char *extra)
 /* The column map: shadow column <- original column. */
 static bool map_columns(My *my, OscErr *e)
 {
-	const AlterSpec *a = &my->osc->alter;
+	const AlterSpec *a = my->env->alter;
 	MYSQL_RES *ro = NULL, *rs = NULL;
 	MYSQL_ROW row;
 	Sql q;
@@ -430,14 +430,14 @@ bool my_shadow_create(My *my, bool keep, OscErr *e)
 		sql_reset(&q);
 		sql_add(&q, "DROP TABLE %I.%I", my->db, my->shadow);
 		if (!my_exec_sql(my, &q, NULL, &e2))
-			log_error(&my->osc->log, &e2);
+			log_error(my->log, &e2);
 		goto out;
 	}
 	my->created = true;
 	sql_reset(&q);
 	if (!my_fkeys_alter(my, e))
 		goto out;
-	const char *alter = my->shadow_alter ? my->shadow_alter : my->osc->alter.text;
+	const char *alter = my->shadow_alter ? my->shadow_alter : my->env->alter->text;
 	/* an ALTER that only drops foreign keys leaves nothing for the shadow */
 	sql_add(&q, "ALTER TABLE %I.%I %s", my->db, my->shadow, alter);
 	if (alter[strspn(alter, " \t\r\n")] != '\0' && !my_exec_sql(my, &q, NULL, e)) {
@@ -474,7 +474,7 @@ out:
 		OscErr e2;
 		err_clear(&e2);
 		if (my->created && !my_drop_work_tables(my, true, &e2))
-			log_error(&my->osc->log, &e2);
+			log_error(my->log, &e2);
 		my->created = false;
 	}
 	sql_free(&q);
@@ -552,7 +552,7 @@ bool my_shadow_finish(My *my, OscErr *e)
 	if (my->deferred == NULL)
 		return my_fkeys_add(my, e);
 	sql_init(&q, &my->dialect);
-	log_msg(&my->osc->log, LOG_INFO, "building the indexes: %s", my->deferred);
+	log_msg(my->log, LOG_INFO, "building the indexes: %s", my->deferred);
 	/* the shadow is osc's alone; online all the same, so the index build
 	 * holds no lock a replay batch would wait on */
 	sql_add(&q, "ALTER TABLE %I.%I %s, ALGORITHM=INPLACE, LOCK=NONE", my->db, my->shadow, my->deferred);
@@ -565,7 +565,7 @@ bool my_shadow_finish(My *my, OscErr *e)
 			break;
 		bool dup = strcmp(e->sqlstate, "1062") == 0 || strcmp(e->sqlstate, "1022") == 0;
 		if (dup && build < 3) {
-			log_msg(&my->osc->log, LOG_INFO,
+			log_msg(my->log, LOG_INFO,
 			        "building the indexes met a duplicate (%s): applying the changes captured meanwhile and building "
 			        "again",
 			        e->msg);
@@ -744,7 +744,7 @@ out:
 		OscErr e2;
 		err_clear(&e2);
 		if (!my_exec(my, "ROLLBACK", NULL, &e2))
-			log_error(&my->osc->log, &e2);
+			log_error(my->log, &e2);
 		*nrows = 0;
 	}
 	my_free_key(my, hi);

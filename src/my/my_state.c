@@ -317,7 +317,7 @@ bool my_state_abandon(My *my, OscErr *e)
  * own. */
 static bool drop_sentry(My *my, OscErr *e)
 {
-	log_msg(&my->osc->log, LOG_INFO, "dropping the swap's sentry %s.%s left by the interrupted run", my->db, my->old);
+	log_msg(my->log, LOG_INFO, "dropping the swap's sentry %s.%s left by the interrupted run", my->db, my->old);
 	return my_drop_if_ours(my, MY_ROLE_SENTRY, e);
 }
 
@@ -330,7 +330,7 @@ static bool repair_swap(My *my, const MyObjects *f, OscErr *e)
 	if (f->table[MY_ROLE_SENTRY] == MY_OURS && !drop_sentry(my, e))
 		return false;
 	if (f->shadow_unmarked) {
-		log_msg(&my->osc->log, LOG_INFO, "%s.%s had its comment back from an interrupted swap: osc's mark again",
+		log_msg(my->log, LOG_INFO, "%s.%s had its comment back from an interrupted swap: osc's mark again",
 		        my->db, my->shadow);
 		if (!my_mark(my, MY_ROLE_SHADOW, my->shadow, e))
 			return false;

@@ -203,14 +203,14 @@ static bool check_not_replica(My *my, const MyServer *self, OscErr *e)
 		         self->super_read_only ? "super_read_only" : "read_only");
 	if (why[0] == '\0') {
 		if (self->replica_configured)
-			log_msg(&my->osc->log, LOG_WARN,
+			log_msg(my->log, LOG_WARN,
 			        "replication is configured on %s but stopped (primary %s): if this server is a replica, the "
 			        "ALTER will exist here only",
 			        where, self->primary[0] ? self->primary : "unknown");
 		return true;
 	}
-	if (my->osc->opt.allow_on_replica) {
-		log_msg(&my->osc->log, LOG_WARN,
+	if (my->env->allow_on_replica) {
+		log_msg(my->log, LOG_WARN,
 		        "%s is a replica (%s); running anyway (--allow-on-replica): the new table exists on this server "
 		        "only",
 		        where, why);
@@ -271,7 +271,7 @@ static bool check_replica(My *my, const MyServer *self, const char *url, const c
 		goto out;
 	}
 	if (rs.primary_server_id[0] && strcmp(rs.primary_server_id, self->server_id) != 0)
-		log_msg(&my->osc->log, LOG_WARN,
+		log_msg(my->log, LOG_WARN,
 		        "replica %s replicates from server_id %s, not from this server (server_id %s): osc watches it as a "
 		        "replica further down the chain; if it is not one, it never shows osc's heartbeat",
 		        name, rs.primary_server_id, self->server_id);
@@ -294,7 +294,7 @@ out:
 /* The replicas a run will watch: --replica, else SHOW SLAVE HOSTS. */
 static bool check_replicas(My *my, const MyServer *self, MyGrants *g, OscErr *e)
 {
-	const Options *opt = &my->osc->opt;
+	const EngineEnv *opt = my->env;
 	MYSQL_RES *r = NULL;
 	MYSQL_ROW row;
 	OscErr se;
@@ -331,23 +331,23 @@ out:
 
 bool my_target_check(My *my, OscErr *e)
 {
-	Osc *o = my->osc;
+	const EngineEnv *o = my->env;
 	MyServer self;
 	MyGrants g;
 	bool ok = false;
 
-	if (o->alter.mysql_hazard[0]) {
+	if (o->alter->mysql_hazard[0]) {
 		err_set(e, OSC_EXIT_INPUT,
 		        "--alter holds %s: the server would execute text that osc's reading of the ALTER does not see (a "
 		        "column renamed there would not be copied); write it as plain SQL",
-		        o->alter.mysql_hazard);
+		        o->alter->mysql_hazard);
 		return false;
 	}
 	my_grants_init(&g, my);
 	/* osc plan reports each replica itself, as a warning among the rest
 	 * (my_plan.c): a refusal here would hide the plan */
 	if (!my_server_read(my, &self, e) || !check_not_replica(my, &self, e) || !my_privs_check(my, &self, &g, e) ||
-	    (o->opt.command != CMD_PLAN && !check_replicas(my, &self, &g, e)))
+	    (!o->plan && !check_replicas(my, &self, &g, e)))
 		goto out;
 	if (g.n > 0) {
 		err_set(e, OSC_EXIT_INPUT,

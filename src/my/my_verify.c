@@ -191,7 +191,7 @@ static bool load_rows(My *my, OscErr *e)
 		MyCmp how = my_verify_cmp(&ot, &st, as, sizeof(as));
 		if (how == MY_CMP_SKIP) {
 			/* a warning: this column's values are not proven equal */
-			log_msg(&my->osc->log, LOG_WARN,
+			log_msg(my->log, LOG_WARN,
 			        "verify: column %s (%s to %s) is left out of the checksum: no exact mapping of its text",
 			        my->cols[i].name, ot.column_type, st.column_type);
 			continue;
@@ -273,7 +273,7 @@ static void side(My *my, Sql *q, bool shadow, const Scope *sc)
 {
 	const char *alias = shadow ? NULL : "src";
 	sql_add(q, "(SELECT COUNT(*) AS n, ");
-	if (my->osc->opt.verify == VERIFY_CHECKSUM)
+	if (my->env->verify == VERIFY_CHECKSUM)
 		sql_add(q, "SUM(CRC32(%s)) AS h", shadow ? my->verify_shadow : my->verify_orig);
 	else
 		sql_add(q, "NULL AS h");
@@ -302,7 +302,7 @@ static void side(My *my, Sql *q, bool shadow, const Scope *sc)
 		key_tuple(my, q, shadow);
 		sql_add(q, " NOT IN (SELECT ");
 		my_key_list(my, q, "l", false);
-		sql_add(q, " FROM %I.%I l)", my->db, my->log);
+		sql_add(q, " FROM %I.%I l)", my->db, my->log_table);
 	}
 	sql_add(q, ")");
 }
@@ -438,12 +438,12 @@ static bool fault_corrupt(My *my, char **lo, char **hi, int attempt, OscErr *e)
 	key_tuple(my, &q, true);
 	sql_add(&q, " NOT IN (SELECT ");
 	my_key_list(my, &q, "l", false);
-	sql_add(&q, " FROM %I.%I l) ORDER BY ", my->db, my->log);
+	sql_add(&q, " FROM %I.%I l) ORDER BY ", my->db, my->log_table);
 	my_key_list(my, &q, NULL, true);
 	sql_add(&q, " LIMIT 1");
 	bool ok = my_exec_sql(my, &q, NULL, e);
 	if (ok)
-		log_msg(&my->osc->log, LOG_WARN, "fault injection: set %s to NULL in %llu row of the shadow (attempt %d)", col,
+		log_msg(my->log, LOG_WARN, "fault injection: set %s to NULL in %llu row of the shadow (attempt %d)", col,
 		        (unsigned long long)mysql_affected_rows(my->conn), attempt);
 	sql_free(&q);
 	return ok;
@@ -471,9 +471,9 @@ static bool insert_chunk(My *my, Sql *insert, char **hi, OscErr *e)
 		my_key_compare(my, &pred, "src", "<=", hi);
 		bool ok = my_conflicts(my, sql_text(&pred), &more, &found, &ce);
 		if (!ok)
-			log_error(&my->osc->log, &ce);
+			log_error(my->log, &ce);
 		if (ok && found > 0) {
-			log_msg(&my->osc->log, LOG_INFO,
+			log_msg(my->log, LOG_INFO,
 			        "a duplicate under a unique index of the new table came from %lld row(s) of it not yet brought "
 			        "up to date (their change is in the log): merging those keys, then the chunk again",
 			        (long long)found);
@@ -500,7 +500,7 @@ bool my_verify_copy(My *my, Sql *insert, char **hi, int64_t *nrows, OscErr *e)
 		if (!insert_chunk(my, insert, hi, e))
 			return false;
 		*nrows = (int64_t)mysql_affected_rows(my->conn);
-		if (my->osc->opt.verify == VERIFY_NONE)
+		if (my->env->verify == VERIFY_NONE)
 			return true;
 		Scope sc = { .lo = my->watermark, .hi = hi, .keys = NULL };
 		if (!fault_corrupt(my, my->watermark, hi, attempt, e) || !compare(my, &sc, &same, why, sizeof(why), e))
@@ -517,7 +517,7 @@ bool my_verify_copy(My *my, Sql *insert, char **hi, int64_t *nrows, OscErr *e)
 			return false;
 		}
 		my->recopied++;
-		log_msg(&my->osc->log, LOG_WARN, "verification: the copy of %s differs from the original (%s); copying it again",
+		log_msg(my->log, LOG_WARN, "verification: the copy of %s differs from the original (%s); copying it again",
 		        range, why);
 		if (!delete_range(my, my->watermark, hi, e))
 			return false;
@@ -527,7 +527,7 @@ bool my_verify_copy(My *my, Sql *insert, char **hi, int64_t *nrows, OscErr *e)
 bool my_verify_keys(My *my, const char *keys, bool *same, char *why, size_t whysz, OscErr *e)
 {
 	*same = true;
-	if (my->osc->opt.verify == VERIFY_NONE)
+	if (my->env->verify == VERIFY_NONE)
 		return true;
 	Scope sc = { .lo = NULL, .hi = NULL, .keys = keys };
 	if (!compare(my, &sc, same, why, whysz, e))

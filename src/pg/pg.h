@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "engine.h"
 #include "osc.h"
 #include "sql.h"
 
@@ -61,7 +62,9 @@ typedef struct PgIndexName {
 typedef struct Pg {
 	PGconn *conn;
 	SqlDialect dialect;
-	Osc *osc;
+	Osc *osc;                  /* going: the engine's settings are in env */
+	const EngineEnv *env;
+	Log *log;
 
 	/* the original */
 	unsigned oid;
@@ -77,7 +80,7 @@ typedef struct Pg {
 	/* derived names */
 	char work[PG_NAMELEN + 1];
 	char shadow[PG_NAMELEN + 1];
-	char log[PG_NAMELEN + 1];
+	char log_table[PG_NAMELEN + 1];
 	char old[PG_NAMELEN + 1];
 
 	/* the shadow */

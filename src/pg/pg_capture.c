@@ -51,7 +51,7 @@ bool pg_capture_create(Pg *pg, OscErr *e)
 	sql_add(&q,
 	        "CREATE TABLE %I.%I (_osc_change_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
 	        " _osc_truncate boolean NOT NULL DEFAULT false",
-	        pg->work, pg->log);
+	        pg->work, pg->log_table);
 	for (int k = 0; k < pg->nkeys; k++)
 		sql_add(&q, ", %I %s", pg->keys[k].name, pg->keys[k].type);
 	/* consumed rows are dead rows: vacuum the log early and often */
@@ -78,8 +78,8 @@ bool pg_capture_create(Pg *pg, OscErr *e)
 	        "  END IF;\n"
 	        "  RETURN NULL;\n"
 	        "END",
-	        pg->work, pg->log, sql_text(&cols), sql_text(&keys_new), sql_text(&keys_old), sql_text(&keys_new),
-	        pg->work, pg->log, sql_text(&cols), sql_text(&keys_old));
+	        pg->work, pg->log_table, sql_text(&cols), sql_text(&keys_new), sql_text(&keys_old), sql_text(&keys_new),
+	        pg->work, pg->log_table, sql_text(&cols), sql_text(&keys_old));
 	if (cols.failed)
 		body.failed = true;
 	sql_free(&cols);
@@ -96,7 +96,7 @@ bool pg_capture_create(Pg *pg, OscErr *e)
 		goto out;
 	sql_reset(&q);
 	sql_reset(&body);
-	sql_add(&body, "BEGIN\n  INSERT INTO %I.%I (_osc_truncate) VALUES (true);\n  RETURN NULL;\nEND", pg->work, pg->log);
+	sql_add(&body, "BEGIN\n  INSERT INTO %I.%I (_osc_truncate) VALUES (true);\n  RETURN NULL;\nEND", pg->work, pg->log_table);
 	sql_add(&q,
 	        "CREATE FUNCTION %I.%I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
 	        " SET search_path = pg_catalog, pg_temp AS %L",
@@ -174,7 +174,7 @@ static bool ddl_with_retries(Pg *pg, const char *what, Sql *stmts, int n, bool r
 	snprintf(object, sizeof(object), "%s.%s", pg->schema, pg->table);
 	LockStep step = { .what = what, .object = object, .cap_ms = 5000 };
 	Ddl d = { .pg = pg, .stmts = stmts, .n = n, .record = record };
-	return retry_lock(&pg->osc->retry, &step, ddl_attempt, &d, e);
+	return retry_lock(pg->env->retry, &step, ddl_attempt, &d, e);
 }
 
 bool pg_capture_install(Pg *pg, OscErr *e)
@@ -255,7 +255,7 @@ bool pg_capture_disarm(Pg *pg, OscErr *e)
 			goto out;
 	}
 	sql_reset(&q);
-	sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I, %I.heartbeat", pg->work, pg->shadow, pg->work, pg->log, pg->work);
+	sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I, %I.heartbeat", pg->work, pg->shadow, pg->work, pg->log_table, pg->work);
 	if (!pg_exec_sql(pg, &q, NULL, e))
 		goto out;
 	ok = true;

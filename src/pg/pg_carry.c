@@ -849,23 +849,23 @@ bool pg_carry_validate(Pg *pg, bool *all_valid, OscErr *e)
 		snprintf(what, sizeof(what), "%s.%s", ts, tn);
 		LockStep step = { .what = "foreign key validation", .object = what };
 		Validate v = { .pg = pg, .q = &q };
-		if (retry_lock(&pg->osc->retry, &step, validate_attempt, &v, &ve))
+		if (retry_lock(pg->env->retry, &step, validate_attempt, &v, &ve))
 			err_clear(&ve); /* else reported below */
 		if (ve.msg[0]) {
 			*all_valid = false;
-			log_msg(&pg->osc->log, LOG_ERROR,
+			log_msg(pg->log, LOG_ERROR,
 			        "foreign key %s on %s.%s stays NOT VALID (it is enforced for new rows, not checked for "
 			        "old ones): %s; fix the rows, then run ALTER TABLE ... VALIDATE CONSTRAINT",
 			        cn, ts, tn, ve.msg);
 		} else {
-			log_msg(&pg->osc->log, LOG_INFO, "validated foreign key %s on %s.%s", cn, ts, tn);
+			log_msg(pg->log, LOG_INFO, "validated foreign key %s on %s.%s", cn, ts, tn);
 		}
 	}
 	ok = true;
 out:
 	sql_reset(&q);
 	sql_add(&q, "SELECT pg_catalog.set_config('statement_timeout', '%ldms', false)",
-	        (long)pg->osc->opt.statement_timeout_ms);
+	        (long)pg->env->statement_timeout_ms);
 	if (!pg_exec_sql(pg, &q, NULL, ok ? e : &(OscErr){ 0 }))
 		ok = false;
 	PQclear(r);

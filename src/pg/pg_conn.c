@@ -44,8 +44,8 @@ static void notice_sink(void *arg, const PGresult *res)
 	Pg *pg = arg;
 	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
 	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	if (pg->osc && msg && sev && strcmp(sev, "WARNING") == 0)
-		log_msg(&pg->osc->log, LOG_WARN, "server: %s", msg);
+	if (pg->log && msg && sev && strcmp(sev, "WARNING") == 0)
+		log_msg(pg->log, LOG_WARN, "server: %s", msg);
 }
 
 bool pg_connect(Pg *pg, const char *url, OscErr *e)
@@ -97,9 +97,8 @@ void pg_disconnect(Pg *pg)
 bool pg_session_setup(Pg *pg, OscErr *e)
 {
 	char st[32], lt[32];
-	const Osc *o = pg->osc;
-	snprintf(st, sizeof(st), "%ldms", (long)o->opt.statement_timeout_ms);
-	snprintf(lt, sizeof(lt), "%ldms", (long)o->opt.lock_timeout_ms);
+	snprintf(st, sizeof(st), "%ldms", (long)pg->env->statement_timeout_ms);
+	snprintf(lt, sizeof(lt), "%ldms", (long)pg->env->lock_timeout_ms);
 	const char *p[2] = { st, lt };
 	/* every wait has a bound: statements, locks, idle transactions.
 	 * row_security off: a policy that hides rows from osc would make it copy
@@ -156,8 +155,8 @@ bool pg_reconnect(Pg *pg, OscErr *e)
 		snprintf(e->sqlstate, sizeof(e->sqlstate), "08006");
 		return false;
 	}
-	if (pg->osc)
-		log_msg(&pg->osc->log, LOG_WARN, "the connection to the database was lost; reconnected");
+	if (pg->log)
+		log_msg(pg->log, LOG_WARN, "the connection to the database was lost; reconnected");
 	bool got = true;
 	if (!pg_session_setup(pg, e) || (pg->lock_held && !pg_try_table_lock(pg, &got, e)))
 		return false;
@@ -187,8 +186,8 @@ bool pg_exec(Pg *pg, const char *sql, int nparams, const char *const *params, PG
 		err_set(e, OSC_EXIT_FAILED, "not connected to the database");
 		return false;
 	}
-	if (pg->osc && pg->osc->log.verbosity >= 2)
-		log_msg(&pg->osc->log, LOG_DEBUG, "sql: %s", sql);
+	if (pg->log && pg->log->verbosity >= 2)
+		log_msg(pg->log, LOG_DEBUG, "sql: %s", sql);
 	r = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {

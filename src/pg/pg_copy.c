@@ -143,7 +143,7 @@ bool pg_copy_chunk(Pg *pg, int64_t limit, int64_t *rows, bool *done, OscErr *e)
 			goto out;
 		}
 		pg->recopied++;
-		log_msg(&pg->osc->log, LOG_WARN, "verification: the copy of %s differs from the original (%s); copying it again",
+		log_msg(pg->log, LOG_WARN, "verification: the copy of %s differs from the original (%s); copying it again",
 		        range, why);
 	}
 	if (!pg_state_checkpoint(pg, hi, pg->osc->progress.rows_copied + strtoll(PQcmdTuples(r), NULL, 10), e) ||

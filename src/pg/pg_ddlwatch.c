@@ -333,7 +333,7 @@ bool pg_ddl_check(Pg *pg, bool force, bool in_txn, OscErr *e)
 		char object[600];
 		snprintf(object, sizeof(object), "%s.%s", pg->schema, pg->table);
 		LockStep step = { .what = "definition check", .object = object };
-		if (!retry_lock(&pg->osc->retry, &step, read_attempt, &ri, e))
+		if (!retry_lock(pg->env->retry, &step, read_attempt, &ri, e))
 			return false;
 	}
 	pg->def_checked_ms = now_ms();

@@ -22,6 +22,8 @@ static bool pg_open(Osc *o, OscErr *e)
 	if (pg == NULL)
 		abort();
 	pg->osc = o;
+	pg->env = &o->env;
+	pg->log = &o->log;
 	o->db = pg;
 	const char *url = o->opt.database ? o->opt.database : getenv("OSC_DATABASE_URL");
 	return pg_connect(pg, url, e) && pg_session_setup(pg, e);
@@ -338,13 +340,13 @@ static bool eng_abort(Osc *o, OscErr *e)
 	OscErr e2;
 	err_clear(&e2);
 	if (!pg_capture_disarm(pg, &e2)) {
-		log_error(&pg->osc->log, &e2);
+		log_error(pg->log, &e2);
 		return false;
 	}
 	err_set(e, OSC_EXIT_FAILED,
 	        "the capture trigger could not be removed (the lock on %s.%s was not granted); it now does "
 	        "nothing and the shadow and log are gone; run `osc cleanup --table %s` when the table is quieter",
-	        pg->schema, pg->table, pg->osc->opt.table);
+	        pg->schema, pg->table, pg->env->table_arg);
 	return false;
 }
 

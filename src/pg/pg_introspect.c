@@ -123,7 +123,7 @@ void pg_derive_names(Pg *pg)
 	free(both);
 	snprintf(pg->work, sizeof(pg->work), "_osc_%s", hash);
 	names_derive(pg->shadow, sizeof(pg->shadow), "_", pg->table, "_osc_new", PG_NAMELEN);
-	names_derive(pg->log, sizeof(pg->log), "_", pg->table, "_osc_log", PG_NAMELEN);
+	names_derive(pg->log_table, sizeof(pg->log_table), "_", pg->table, "_osc_log", PG_NAMELEN);
 	names_derive(pg->old, sizeof(pg->old), "_", pg->table, "_osc_old", PG_NAMELEN);
 }
 

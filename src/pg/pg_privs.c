@@ -103,9 +103,9 @@ static bool yes(PGresult *r, int col)
 }
 
 /* A --max-load or --critical-load metric named name. */
-static bool uses_metric(const Options *opt, const char *name)
+static bool uses_metric(const EngineEnv *opt, const char *name)
 {
-	const LoadList *lists[2] = { &opt->limits.max_load, &opt->limits.critical_load };
+	const LoadList *lists[2] = { &opt->limits->max_load, &opt->limits->critical_load };
 	for (int l = 0; l < 2; l++)
 		for (int i = 0; i < lists[l]->n; i++)
 			if (strcmp(lists[l]->item[i].name, name) == 0)
@@ -115,7 +115,7 @@ static bool uses_metric(const Options *opt, const char *name)
 
 bool pg_privs_check(Pg *pg, PgGrants *g, OscErr *e)
 {
-	const Options *opt = &pg->osc->opt;
+	const EngineEnv *opt = pg->env;
 	PGresult *r = NULL;
 	Sql q;
 	char oid[16], why[512], *user = NULL;

@@ -71,7 +71,7 @@ bool pg_replay_batch(Pg *pg, int64_t limit, int64_t *applied, bool in_txn, OscEr
 	params[0] = lim;
 	sql_add(&q, "WITH d AS (DELETE FROM %I.%I WHERE _osc_change_id = ANY (ARRAY("
 	            "SELECT _osc_change_id FROM %I.%I ORDER BY _osc_change_id LIMIT $1)) RETURNING _osc_truncate, ",
-	        pg->work, pg->log, pg->work, pg->log);
+	        pg->work, pg->log_table, pg->work, pg->log_table);
 	pg_key_list(pg, &q, NULL, false);
 	sql_add(&q, "), k AS (SELECT DISTINCT ");
 	pg_key_list(pg, &q, NULL, false);
@@ -105,7 +105,7 @@ bool pg_replay_batch(Pg *pg, int64_t limit, int64_t *applied, bool in_txn, OscEr
 		sql_add(&q, "TRUNCATE %I.%I", pg->work, pg->shadow);
 		if (!pg_exec_sql(pg, &q, NULL, e))
 			goto out;
-		log_msg(&pg->osc->log, LOG_INFO,
+		log_msg(pg->log, LOG_INFO,
 		        "a TRUNCATE of %s.%s was captured: the new table was emptied as well; the changes made since "
 		        "are merged as usual",
 		        pg->schema, pg->table);
@@ -195,7 +195,7 @@ bool pg_replay_all(Pg *pg, int64_t *applied, bool in_txn, OscErr *e)
 	pg_key_tuple(pg, &q, "s", true);
 	sql_add(&q, " IN (SELECT ");
 	pg_key_list(pg, &q, "l", false);
-	sql_add(&q, " FROM %I.%I l)", pg->work, pg->log);
+	sql_add(&q, " FROM %I.%I l)", pg->work, pg->log_table);
 	if (!pg_exec_sql(pg, &q, NULL, e))
 		goto out;
 	do {
@@ -227,7 +227,7 @@ bool pg_replay(Pg *pg, int64_t limit, int64_t *applied, OscErr *e)
 		if (pg_replay_batch(pg, limit, applied, false, e))
 			return true;
 		if (is_duplicate(e)) {
-			log_msg(&pg->osc->log, LOG_INFO,
+			log_msg(pg->log, LOG_INFO,
 			        "a merged batch met a duplicate under the new table's keys (%s); rows that change together "
 			        "may sit in two batches: merging every pending change at once",
 			        e->msg);
@@ -236,7 +236,7 @@ bool pg_replay(Pg *pg, int64_t limit, int64_t *applied, OscErr *e)
 		}
 		if (!pg->verify_mismatch || attempt == 2)
 			return false;
-		log_msg(&pg->osc->log, LOG_WARN, "%s; merging the batch again", e->msg);
+		log_msg(pg->log, LOG_WARN, "%s; merging the batch again", e->msg);
 		pg->recopied++;
 		err_clear(e);
 	}
@@ -250,7 +250,7 @@ bool pg_backlog(Pg *pg, int64_t *n, OscErr *e)
 
 	sql_init(&q, &pg->dialect);
 	/* counting is bounded: a huge backlog is reported as "at least" */
-	sql_add(&q, "SELECT count(*) FROM (SELECT 1 FROM %I.%I LIMIT 1000000) b", pg->work, pg->log);
+	sql_add(&q, "SELECT count(*) FROM (SELECT 1 FROM %I.%I LIMIT 1000000) b", pg->work, pg->log_table);
 	ok = pg_exec_sql(pg, &q, &r, e);
 	if (ok)
 		*n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);

@@ -42,7 +42,7 @@ static bool set_local_timeouts(Pg *pg, OscErr *e)
 	bool ok;
 
 	sql_init(&q, &pg->dialect);
-	snprintf(v, sizeof(v), "%ldms", (long)pg->osc->opt.lock_timeout_ms);
+	snprintf(v, sizeof(v), "%ldms", (long)pg->env->lock_timeout_ms);
 	sql_add(&q, "SELECT pg_catalog.set_config('lock_timeout', %L, true)", v);
 	ok = pg_exec_sql(pg, &q, NULL, e);
 	sql_free(&q);
@@ -171,7 +171,7 @@ static bool map_columns(Pg *pg, const PreCol *pre, int npre, char *key_attnums, 
 		const char *from = pre_name(pre, npre, attnum);
 		if (PQgetvalue(r, i, 2)[0] != '\0' || from == NULL)
 			continue; /* generated, or new: the shadow computes it */
-		const char *using = alter_using_for(&pg->osc->alter, from);
+		const char *using = alter_using_for(pg->env->alter, from);
 		sql_reset(&q);
 		if (using)
 			sql_add(&q, "(%s)", using);
@@ -486,7 +486,7 @@ bool pg_shadow_create(Pg *pg, bool keep, OscErr *e)
 		goto out;
 
 	sql_reset(&q);
-	sql_add(&q, "ALTER TABLE %I.%I %s", pg->work, pg->shadow, pg->osc->alter.text);
+	sql_add(&q, "ALTER TABLE %I.%I %s", pg->work, pg->shadow, pg->env->alter->text);
 	if (!pg_exec_sql(pg, &q, NULL, e)) {
 		if (!pg_is_lock_timeout(e)) {
 			/* the database speaks of the shadow; the user knows the table */
@@ -576,7 +576,7 @@ bool pg_shadow_finish(Pg *pg, OscErr *e)
 			goto out;
 		if (built)
 			continue;
-		log_msg(&pg->osc->log, LOG_INFO, "building index %s", pg->deferred[i].name);
+		log_msg(pg->log, LOG_INFO, "building index %s", pg->deferred[i].name);
 		bool built_now = pg_command(pg, pg->deferred[i].create_sql, e);
 		if (!built_now && (strcmp(e->sqlstate, "23505") == 0 || strcmp(e->sqlstate, "23P01") == 0)) {
 			/* the shadow still holds rows older than changes pending in the
@@ -585,7 +585,7 @@ bool pg_shadow_finish(Pg *pg, OscErr *e)
 			 * original, and nothing else writes it until the build is done:
 			 * a duplicate then is the original's own */
 			int64_t n = 0;
-			log_msg(&pg->osc->log, LOG_INFO, "index %s met a duplicate (%s): merging every pending change, then "
+			log_msg(pg->log, LOG_INFO, "index %s met a duplicate (%s): merging every pending change, then "
 			        "building it again", pg->deferred[i].name, e->msg);
 			err_clear(e);
 			if (!pg_replay_all(pg, &n, false, e))
@@ -612,7 +612,7 @@ out:
 	sql_reset(&q);
 	sql_add(&q, "SELECT pg_catalog.set_config('statement_timeout', '%ldms', false),"
 	            " pg_catalog.set_config('lock_timeout', '%ldms', false)",
-	        (long)pg->osc->opt.statement_timeout_ms, (long)pg->osc->opt.lock_timeout_ms);
+	        (long)pg->env->statement_timeout_ms, (long)pg->env->lock_timeout_ms);
 	if (!pg_exec_sql(pg, &q, NULL, ok ? e : &(OscErr){ 0 }))
 		ok = false;
 	sql_free(&q);

@@ -150,7 +150,7 @@ bool pg_state_create(Pg *pg, const char *fp, OscErr *e)
 		free(dn);
 		free(ds);
 	}
-	const char *p[17] = { pg->schema, pg->table, pg->osc->alter.text, est, host, pid, pg->work, fp,
+	const char *p[17] = { pg->schema, pg->table, pg->env->alter->text, est, host, pid, pg->work, fp,
 		                  sql_text(&keys), sql_text(&names), sql_text(&exprs), pg->overriding ? "t" : "f",
 		                  sql_text(&dnames), sql_text(&dsql), pg->tmp_key_index, toid, woid };
 	sql_init(&q, &pg->dialect);
@@ -196,7 +196,7 @@ bool pg_state_in_place(Pg *pg, const char *strategy, OscErr *e)
 		snprintf(msg, sizeof(msg), "applying the ALTER in place (%s)", strategy);
 		char toid[16];
 		snprintf(toid, sizeof(toid), "%u", pg->oid);
-		const char *p[10] = { pg->schema, pg->table, pg->osc->alter.text, est, host, pid, pg->work, fp, msg, toid };
+		const char *p[10] = { pg->schema, pg->table, pg->env->alter->text, est, host, pid, pg->work, fp, msg, toid };
 		ok = pg_exec(pg,
 		             "INSERT INTO osc.migrations (schema_name, table_name, alter_spec, phase, outcome, rows_estimate,"
 		             "  host, pid, work_schema, fingerprint_orig, key_shadow, col_names, col_exprs, overriding,"

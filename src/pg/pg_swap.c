@@ -83,7 +83,7 @@ static void cancel_autovacuum(Pg *pg)
 	            "                 AND l.relation = $1::oid)",
 	            1, p, &r, &e))
 		for (int i = 0; i < PQntuples(r); i++)
-			log_msg(&pg->osc->log, LOG_INFO, "cancelled autovacuum (pid %s) on %s.%s: it held the lock the swap needs",
+			log_msg(pg->log, LOG_INFO, "cancelled autovacuum (pid %s) on %s.%s: it held the lock the swap needs",
 			        PQgetvalue(r, i, 0), pg->schema, pg->table);
 	PQclear(r);
 }
@@ -98,10 +98,10 @@ SwapResult pg_swap(Pg *pg, OscErr *e)
 	PgCarry carry = { 0 };
 
 	sql_init(&q, &pg->dialect);
-	if (!pg_command(pg, "BEGIN", e) || !set_local(pg, "lock_timeout", pg->osc->opt.lock_timeout_ms, e) ||
+	if (!pg_command(pg, "BEGIN", e) || !set_local(pg, "lock_timeout", pg->env->lock_timeout_ms, e) ||
 	    !set_local(pg, "statement_timeout", 5000, e))
 		goto out;
-	fault_point(pg->osc, "swap-before-lock");
+	fault_pause(pg->log, "swap-before-lock");
 	if (!pg_carry_lock_views(pg, e)) {
 		if (pg_is_lock_timeout(e))
 			res = SWAP_RETRY;
@@ -127,7 +127,7 @@ SwapResult pg_swap(Pg *pg, OscErr *e)
 				goto out;
 			/* a transient duplicate between two batches, or a real one:
 			 * everything pending at once tells them apart */
-			log_msg(&pg->osc->log, LOG_INFO, "the drain met a duplicate (%s): merging every pending change at once",
+			log_msg(pg->log, LOG_INFO, "the drain met a duplicate (%s): merging every pending change at once",
 			        e->msg);
 			err_clear(e);
 			if (!pg_command(pg, "ROLLBACK TO SAVEPOINT osc_drain", e) || !pg_replay_all(pg, &n, true, e))
@@ -259,11 +259,11 @@ SwapResult pg_swap(Pg *pg, OscErr *e)
 		             2, p2, NULL, e))
 			goto out;
 	}
-	fault_point(pg->osc, "swap-locked");
+	fault_pause(pg->log, "swap-locked");
 	if (!pg_command(pg, "COMMIT", e))
 		goto out;
 	res = SWAP_DONE;
-	log_msg(&pg->osc->log, LOG_INFO,
+	log_msg(pg->log, LOG_INFO,
 	        "swapped: table locked for %.1fms (lock wait %.1fms), %ld late changes applied under the lock",
 	        (double)(now_us() - t_locked) / 1000.0, (double)(t_locked - t0) / 1000.0, (long)drained);
 out:

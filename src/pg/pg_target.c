@@ -155,7 +155,7 @@ out:
 
 bool pg_target_check(Pg *pg, OscErr *e)
 {
-	const Options *opt = &pg->osc->opt;
+	const EngineEnv *opt = pg->env;
 	PGresult *r = NULL;
 	PgGrants g;
 	char *sysid = NULL, *user = NULL;

@@ -81,10 +81,10 @@ static bool load_types(Pg *pg, OscErr *e)
 			return false;
 		}
 	pg->hash_record = false;
-	if (pg->osc->opt.verify != VERIFY_CHECKSUM)
+	if (pg->env->verify != VERIFY_CHECKSUM)
 		return true;
 	if (!scalar || PQserverVersion(pg->conn) < 140000) {
-		log_msg(&pg->osc->log, LOG_INFO, "verify (checksum): rows hashed by their text (%s)",
+		log_msg(pg->log, LOG_INFO, "verify (checksum): rows hashed by their text (%s)",
 		        scalar ? "PostgreSQL before 14 has no hash_record_extended" : "a column is an array, a range or a composite");
 		return true;
 	}
@@ -108,7 +108,7 @@ static bool load_types(Pg *pg, OscErr *e)
 	}
 	sql_free(&q);
 	if (ok)
-		log_msg(&pg->osc->log, LOG_INFO, "verify (checksum): rows hashed %s",
+		log_msg(pg->log, LOG_INFO, "verify (checksum): rows hashed %s",
 		        pg->hash_record ? "by their values (hash_record_extended)"
 		                        : "by their text (a column's type has no hash function of its own)");
 	return ok;
@@ -128,7 +128,7 @@ void pg_verify_free(Pg *pg)
 static void side(Pg *pg, Sql *q, bool shadow)
 {
 	sql_add(q, "(SELECT count(*) AS n, ");
-	if (pg->osc->opt.verify != VERIFY_CHECKSUM) {
+	if (pg->env->verify != VERIFY_CHECKSUM) {
 		sql_add(q, "NULL::numeric AS h");
 	} else {
 		sql_add(q, pg->hash_record ? "sum(pg_catalog.hash_record_extended(ROW(" : "sum(pg_catalog.hashtextextended(ROW(");
@@ -272,7 +272,7 @@ static bool fault_corrupt(Pg *pg, char **lo, char **hi, int attempt, OscErr *e)
 	sql_add(&q, " AND s.%I IS NOT NULL LIMIT 1)", col);
 	ok = pg_exec(pg, sql_text(&q), np, params, &r, e);
 	if (ok)
-		log_msg(&pg->osc->log, LOG_WARN, "fault injection: set %s to NULL in %s row of the shadow (attempt %d)", col,
+		log_msg(pg->log, LOG_WARN, "fault injection: set %s to NULL in %s row of the shadow (attempt %d)", col,
 		        PQcmdTuples(r), attempt);
 	PQclear(r);
 	sql_free(&q);
@@ -288,7 +288,7 @@ bool pg_verify_chunk(Pg *pg, char **lo, char **hi, int attempt, bool *same, char
 	int np;
 
 	*same = true;
-	if (pg->osc->opt.verify == VERIFY_NONE)
+	if (pg->env->verify == VERIFY_NONE)
 		return true;
 	if (!fault_corrupt(pg, lo, hi, attempt, e) || !load_types(pg, e))
 		return false;
@@ -309,7 +309,7 @@ bool pg_verify_keys(Pg *pg, char **arrays, bool *same, char *why, size_t whysz, 
 	bool ok;
 
 	*same = true;
-	if (pg->osc->opt.verify == VERIFY_NONE)
+	if (pg->env->verify == VERIFY_NONE)
 		return true;
 	if (!load_types(pg, e))
 		return false;
@@ -324,5 +324,5 @@ bool pg_verify_keys(Pg *pg, char **arrays, bool *same, char *why, size_t whysz, 
 
 const char *pg_verify_begin(Pg *pg)
 {
-	return pg->osc->opt.verify == VERIFY_NONE ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ";
+	return pg->env->verify == VERIFY_NONE ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ";
 }
