@@ -12,21 +12,7 @@
 
 #include "localpath.h"
 #include "proxy_hold.h"
-
-bool cutover_catch_up(Osc *o, int64_t batch, int64_t budget_ms, int64_t *applied, OscErr *e)
-{
-	int64_t start = now_ms(), n;
-	do {
-		/* replay pauses with the copy when throttled */
-		if (!control_gate(o, e))
-			return false;
-		if (!o->engine->replay(o, batch, &n, e))
-			return false;
-		*applied += n;
-		o->progress.log_applied += n;
-	} while (n >= batch && now_ms() - start < budget_ms && !*o->stop);
-	return true;
-}
+#include "replay.h"
 
 /* --postpone-cutover FILE: the shadow is kept caught up while FILE exists,
  * until it is removed or `osc cutover` arrives. */
@@ -51,9 +37,9 @@ static bool postpone(Osc *o, OscErr *e)
 			        flag, o->opt.table);
 			said = 1;
 		}
-		if (!osc_may_continue(o, 0, e) || !cutover_catch_up(o, 5000, 1000, &applied, e))
+		if (!osc_may_continue(o, 0, e) || !replay_catch_up(o, 5000, 1000, &applied, e))
 			return false;
-		if (!o->engine->backlog(o, &o->progress.log_backlog, e))
+		if (!replay_backlog(o, e))
 			return false;
 		control_publish(o);
 		log_progress(&o->log, &o->progress, false);
@@ -77,11 +63,12 @@ static RetryResult swap_attempt(void *ctx, char *note, size_t notesz, OscErr *e)
 	(void)notesz;
 	/* never start a swap the window cannot hold: a catch-up, the lock
 	 * wait and the swap's own statement bound, with room to spare */
-	if (!osc_may_continue(o, o->opt.lock_timeout_ms + 5000 + 10000, e) || !cutover_catch_up(o, 5000, 10000, &applied, e))
+	if (!osc_may_continue(o, o->opt.lock_timeout_ms + 5000 + 10000, e) || !replay_catch_up(o, 5000, 10000, &applied, e))
 		return RETRY_FAIL;
 	ProxyHold hold; /* --proxy: the application held for the attempt */
 	proxy_hold_begin(o, &hold);
-	SwapResult r = o->engine->swap(o, e);
+	SwapDrain drain = replay_drain(o);
+	SwapResult r = o->engine->swap(o->session, o->table, &drain, e);
 	proxy_hold_end(o, &hold);
 	return r == SWAP_DONE ? RETRY_DONE : r == SWAP_RETRY ? RETRY_AGAIN : RETRY_FAIL;
 }
@@ -94,5 +81,8 @@ bool cutover_run(Osc *o, OscErr *e)
 		.after = "; the original is untouched (long transactions on the table? try a quieter time or "
 		         "--cutover-retries)",
 	};
-	return postpone(o, e) && retry_lock(&o->retry, &step, swap_attempt, o, e);
+	if (!postpone(o, e) || !retry_lock(&o->retry, &step, swap_attempt, o, e))
+		return false;
+	verify_summary(&o->verified, &o->log, o->opt.verify);
+	return true;
 }

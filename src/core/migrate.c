@@ -14,25 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chunk.h"
+#include "copy.h"
 #include "cutover.h"
 #include "duration.h"
 #include "fault.h"
 #include "hooks.h"
+#include "indexes.h"
 #include "lag.h"
 #include "proxy_hold.h"
+#include "replay.h"
 #include "osc.h"
-
-void osc_verify_summary(Osc *o, int64_t chunks, int64_t batches, int64_t recopied)
-{
-	if (o->opt.verify == VERIFY_NONE)
-		return;
-	log_msg(&o->log, LOG_INFO,
-	        "verified (%s): %lld chunks and %lld merged batches (the last ones under the swap's lock) equal the "
-	        "original; %lld re-copied after a difference",
-	        o->opt.verify == VERIFY_CHECKSUM ? "checksum" : "count", (long long)chunks, (long long)batches,
-	        (long long)recopied);
-}
 
 static void phase(Osc *o, const char *name, const char *what)
 {
@@ -50,58 +41,23 @@ static OscExit finish_run(Osc *o, OscExit rc)
 	return rc;
 }
 
-static void update_rates(Osc *o, int64_t copy_started_ms, int64_t rows_at_start)
+/* The engine's main session and table description; the phases that still
+ * take the run find them in o->db. */
+static bool engine_open(Osc *o, OscErr *e)
 {
-	Progress *p = &o->progress;
-	double secs = (double)(now_ms() - copy_started_ms) / 1000.0;
-	p->rows_per_sec = secs > 0.2 ? (double)(p->rows_copied - rows_at_start) / secs : 0;
-	if (p->rows_per_sec > 0 && p->rows_estimate > p->rows_copied)
-		p->eta_ms = (int64_t)((double)(p->rows_estimate - p->rows_copied) / p->rows_per_sec * 1000.0);
-	else
-		p->eta_ms = p->rows_per_sec > 0 ? 0 : -1;
+	bool ok = o->engine->open(&o->env, &o->table, &o->session, e);
+	o->db = o->table;
+	return ok;
 }
 
-static bool copy_phase(Osc *o, OscErr *e)
+static void engine_close(Osc *o)
 {
-	ChunkSizer cs;
-	bool done = false;
-	int64_t started = now_ms(), last_backlog = 0, rows_at_start = o->progress.rows_copied;
-
-	chunk_init(&cs, o->opt.chunk_size, 10, o->opt.chunk_size_max, o->opt.chunk_time_ms);
-	while (!done) {
-		int64_t rows, t0;
-		if (!osc_may_continue(o, 0, e) || !control_gate(o, e))
-			return false;
-		/* osc set may have changed the target or the bound */
-		control_chunk_limits(o, &cs.target_ms, &cs.max);
-		if (cs.size > cs.max)
-			cs.size = cs.max;
-		t0 = now_us();
-		if (!o->engine->copy_chunk(o, cs.size, &rows, &done, e))
-			return false;
-		int64_t took_us = now_us() - t0;
-		fault_point(o, "chunk"); /* tests: a slow chunk cycle, unseen by the sizer */
-		if (!done)
-			chunk_observe(&cs, rows, took_us);
-		o->progress.rows_copied += rows;
-		o->progress.chunk_size = cs.size;
-		if (o->progress.rows_copied > o->progress.rows_estimate)
-			o->progress.rows_estimate = o->progress.rows_copied;
-		/* the replayer's turn: about as long as the chunk took */
-		int64_t applied = 0;
-		int64_t budget = took_us / 1000 < 50 ? 50 : took_us / 1000;
-		if (!cutover_catch_up(o, 1000, budget, &applied, e))
-			return false;
-		if (now_ms() - last_backlog > 1000 || done) {
-			if (!o->engine->backlog(o, &o->progress.log_backlog, e))
-				return false;
-			last_backlog = now_ms();
-		}
-		update_rates(o, started, rows_at_start);
-		control_publish(o);
-		log_progress(&o->log, &o->progress, done);
-	}
-	return true;
+	copy_free(o);
+	if (o->table)
+		o->engine->close(o->table);
+	o->table = NULL;
+	o->session = NULL;
+	o->db = NULL;
 }
 
 static bool record(Osc *o, const char *phase_name, const char *outcome, const char *message, OscErr *e)
@@ -148,7 +104,7 @@ static bool in_place(Osc *o, Strategy *st, OscExit *rc)
 		OscErr e2;
 		if (!record(o, NULL, "failed", e.msg, &e2))
 			log_error(&o->log, &e2);
-		o->engine->close(o);
+		engine_close(o);
 		if (e.exit == OSC_EXIT_FAILED || e.exit == OSC_EXIT_INPUT)
 			hooks_run(o, o->opt.on_failure, "failure", e.exit, e.msg);
 		*rc = finish_run(o, e.exit);
@@ -161,7 +117,7 @@ static bool in_place(Osc *o, Strategy *st, OscExit *rc)
 	phase(o, "done", msg);
 	if (!record(o, "done", "done", msg, &e))
 		log_error(&o->log, &e);
-	o->engine->close(o);
+	engine_close(o);
 	hooks_run(o, o->opt.on_success, "success", OSC_EXIT_OK, msg);
 	*rc = finish_run(o, OSC_EXIT_OK);
 	return true;
@@ -177,12 +133,14 @@ OscExit migrate_run(Osc *o)
 	o->started_ms = now_ms();
 	run_init(o);
 	phase(o, "preflight", "checking the table, its key and the ALTER");
-	if (!o->engine->open(o, &e) || !o->engine->preflight(o, true, &e))
+	if (!engine_open(o, &e) || !o->engine->preflight(o, true, &e))
 		goto fail;
 	if (o->resume == RESUME_DONE) {
-		o->engine->close(o);
+		engine_close(o);
 		return OSC_EXIT_OK;
 	}
+	if (o->resume == RESUME_COPY || o->resume == RESUME_AFTER_COPY)
+		o->watermark = o->engine->resume_watermark(o->table, &o->copy_done);
 	o->progress.rows_estimate = o->engine->estimate(o);
 	if (o->progress.rows_estimate < o->progress.rows_copied)
 		o->progress.rows_estimate = o->progress.rows_copied;
@@ -223,17 +181,17 @@ OscExit migrate_run(Osc *o)
 		snprintf(msg, sizeof(msg), "copying about %lld rows in chunks of about %ldms",
 		         (long long)(o->progress.rows_estimate - o->progress.rows_copied), (long)o->opt.chunk_time_ms);
 		phase(o, "copy", msg);
-		if (!copy_phase(o, &e))
+		if (!copy_run(o, &e))
 			goto fail;
 	}
 	if (!swapped) {
 		if (!osc_may_continue(o, 0, &e) ||
 		    !enter(o, "index", "building secondary indexes and constraints on the new table", &e) ||
-		    !o->engine->finish_shadow(o, &e))
+		    !indexes_build(o, &e))
 			goto fail;
 		int64_t applied = 0;
 		if (!osc_may_continue(o, 0, &e) || !enter(o, "catch-up", "applying the changes captured meanwhile", &e) ||
-		    !cutover_catch_up(o, 5000, 600000, &applied, &e))
+		    !replay_catch_up(o, 5000, 600000, &applied, &e))
 			goto fail;
 		if (!enter(o, "cutover", "swapping the tables", &e) || !cutover_run(o, &e))
 			goto fail;
@@ -259,7 +217,7 @@ OscExit migrate_run(Osc *o)
 	err_clear(&e);
 	if (!record(o, "done", "done", msg, &e))
 		log_error(&o->log, &e);
-	o->engine->close(o);
+	engine_close(o);
 	hooks_run(o, o->opt.on_success, "success", OSC_EXIT_OK, msg);
 	return finish_run(o, OSC_EXIT_OK);
 
@@ -280,7 +238,7 @@ fail:
 		        "stopped; the original is intact and changes are still captured: rerun the same command to resume, "
 		        "or `osc cleanup --table %s` to give up",
 		        o->opt.table);
-		o->engine->close(o);
+		engine_close(o);
 		return finish_run(o, OSC_EXIT_STOPPED);
 	}
 	if (created && !swapped) {
@@ -305,7 +263,7 @@ fail:
 		log_msg(&o->log, LOG_WARN, "the new table is in place; run `osc cleanup --table %s` to finish tidying",
 		        o->opt.table);
 	}
-	o->engine->close(o);
+	engine_close(o);
 	if (e.exit == OSC_EXIT_FAILED || e.exit == OSC_EXIT_INPUT)
 		hooks_run(o, o->opt.on_failure, "failure", e.exit, msg);
 	return finish_run(o, e.exit);
@@ -317,10 +275,10 @@ OscExit migrate_plan(Osc *o)
 	err_clear(&e);
 	run_init(o);
 	o->retry.gate = NULL;
-	if (!o->engine->open(o, &e) || !o->engine->preflight(o, false, &e) ||
+	if (!engine_open(o, &e) || !o->engine->preflight(o, false, &e) ||
 	    !o->engine->shadow_create(o, false, &e)) {
 		log_error(&o->log, &e);
-		o->engine->close(o);
+		engine_close(o);
 		return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;
 	}
 	Plan p;
@@ -328,7 +286,7 @@ OscExit migrate_plan(Osc *o)
 	if (!o->engine->plan_fill(o, &p, &e)) {
 		plan_free(&p);
 		log_error(&o->log, &e);
-		o->engine->close(o);
+		engine_close(o);
 		return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;
 	}
 	proxy_hold_plan(o, &p);
@@ -339,7 +297,7 @@ OscExit migrate_plan(Osc *o)
 		printf("plan only: nothing was changed\n");
 	}
 	plan_free(&p);
-	o->engine->close(o);
+	engine_close(o);
 	return OSC_EXIT_OK;
 }
 
@@ -349,12 +307,12 @@ OscExit migrate_history(Osc *o, bool latest)
 	err_clear(&e);
 	run_init(o);
 	o->retry.gate = NULL;
-	if (!o->engine->open(o, &e) || !o->engine->history(o, latest, &e)) {
+	if (!engine_open(o, &e) || !o->engine->history(o, latest, &e)) {
 		log_error(&o->log, &e);
-		o->engine->close(o);
+		engine_close(o);
 		return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;
 	}
-	o->engine->close(o);
+	engine_close(o);
 	return OSC_EXIT_OK;
 }
 
@@ -364,11 +322,11 @@ OscExit migrate_cleanup(Osc *o)
 	err_clear(&e);
 	run_init(o);
 	o->retry.gate = NULL;
-	if (!o->engine->open(o, &e) || !o->engine->cleanup(o, &e)) {
+	if (!engine_open(o, &e) || !o->engine->cleanup(o, &e)) {
 		log_error(&o->log, &e);
-		o->engine->close(o);
+		engine_close(o);
 		return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;
 	}
-	o->engine->close(o);
+	engine_close(o);
 	return OSC_EXIT_OK;
 }

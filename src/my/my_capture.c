@@ -67,49 +67,19 @@ out:
 	return ok;
 }
 
-static void log_insert(My *my, Sql *q, const char *row)
+/* The three CREATE TRIGGER statements (my_sql.c), under LOCK TABLES T WRITE. */
+static bool create_triggers(My *my, OscErr *e)
 {
-	sql_add(q, "INSERT INTO %I.%I (", my->db, my->log_table);
-	for (int k = 0; k < my->nkeys; k++)
-		sql_add(q, "%s%I", k ? ", " : "", my->keys[k].name);
-	sql_add(q, ") VALUES (");
-	for (int k = 0; k < my->nkeys; k++)
-		sql_add(q, "%s%s.%I", k ? ", " : "", row, my->keys[k].name);
-	sql_add(q, ")");
-}
-
-/* The three CREATE TRIGGER statements, run under LOCK TABLES T WRITE.
- * Each name is qualified with the table's database: a trigger lives in its
- * table's schema, and an unqualified one is made in the session's
- * (`--table otherdb.users` failed with error 1435).  Each body begins with
- * osc's mark (src/my/my_owned.c). */
-static bool create_triggers(My *my, Sql *q, OscErr *e)
-{
-	sql_reset(q);
-	sql_add(q, "CREATE TRIGGER %I.%I AFTER INSERT ON %I.%I FOR EACH ROW %s ", my->db, my->trg_ins, my->db, my->table,
-	        MY_CAPTURE_MARK);
-	log_insert(my, q, "NEW");
-	sql_add(q, "; END");
-	if (!my_exec_sql(my, q, NULL, e))
-		return false;
-	sql_reset(q);
-	sql_add(q, "CREATE TRIGGER %I.%I AFTER UPDATE ON %I.%I FOR EACH ROW %s ", my->db, my->trg_upd, my->db, my->table,
-	        MY_CAPTURE_MARK);
-	log_insert(my, q, "NEW");
-	sql_add(q, "; IF NOT (");
-	for (int k = 0; k < my->nkeys; k++)
-		sql_add(q, "%sOLD.%I <=> NEW.%I", k ? " AND " : "", my->keys[k].name, my->keys[k].name);
-	sql_add(q, ") THEN ");
-	log_insert(my, q, "OLD");
-	sql_add(q, "; END IF; END");
-	if (!my_exec_sql(my, q, NULL, e))
-		return false;
-	sql_reset(q);
-	sql_add(q, "CREATE TRIGGER %I.%I AFTER DELETE ON %I.%I FOR EACH ROW %s ", my->db, my->trg_del, my->db, my->table,
-	        MY_CAPTURE_MARK);
-	log_insert(my, q, "OLD");
-	sql_add(q, "; END");
-	return my_exec_sql(my, q, NULL, e);
+	Sql q[3];
+	bool ok = true;
+	for (int i = 0; i < 3; i++)
+		sql_init(&q[i], &my->dialect);
+	my_sql_capture_triggers(my, q);
+	for (int i = 0; i < 3 && ok; i++)
+		ok = my_exec_sql(my, &q[i], NULL, e);
+	for (int i = 0; i < 3; i++)
+		sql_free(&q[i]);
+	return ok;
 }
 
 bool my_capture_install(My *my, OscErr *e)
@@ -131,7 +101,7 @@ bool my_capture_install(My *my, OscErr *e)
 	if (!my_lock_retry(my, "capture installation", &q, e))
 		goto out;
 	locked = true;
-	if (!create_triggers(my, &q, e))
+	if (!create_triggers(my, e))
 		goto out;
 	/* the same comment again: a new table definition version, so that every
 	 * prepared statement on T is prepared afresh (see the banner) */

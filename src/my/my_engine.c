@@ -17,45 +17,88 @@
 #include "fault.h"
 #include "my_target.h"
 #include "names.h"
+#include "xalloc.h"
 
+/* The phases that still take the run find the engine's state in it. */
 static My *MY(Osc *o)
 {
-	return o->db;
+	My *my = o->db;
+	if (my)
+		my->osc = o;
+	return my;
 }
 
-static bool my_open(Osc *o, OscErr *e)
+/* The engine's opaque types are these (src/core/engine.h). */
+static My *T(EngineTable *t)
 {
-	My *my = calloc(1, sizeof(My));
-	if (my == NULL)
-		abort();
-	my->osc = o;
-	my->env = &o->env;
-	my->log = &o->log;
-	o->db = my;
-	const char *url = o->opt.database ? o->opt.database : getenv("OSC_DATABASE_URL");
-	my->url = my_strdup(url);
-	if (!my_connect(my, url, e))
-		return false;
+	return (My *)t;
+}
+
+static MySession *S(EngineSession *s)
+{
+	return (MySession *)s;
+}
+
+static const MyKeyVal *K(const EngineKey *k)
+{
+	return (const MyKeyVal *)k;
+}
+
+static MyBatch *B(const EngineBatch *b)
+{
+	return (MyBatch *)b;
+}
+
+/* A run's session: bounded waits, autocommit, READ COMMITTED. */
+static bool session_settings(MySession *s, const EngineEnv *env, OscErr *e)
+{
 	/* lock waits count whole seconds on the server */
-	long lock_s = (long)((o->opt.lock_timeout_ms + 999) / 1000);
+	long lock_s = (long)((env->lock_timeout_ms + 999) / 1000);
 	char sql[256];
 	snprintf(sql, sizeof(sql),
 	         "SET SESSION lock_wait_timeout = %ld, innodb_lock_wait_timeout = %ld, max_statement_time = %.3f,"
 	         " autocommit = 1, foreign_key_checks = 0",
-	         lock_s, lock_s, (double)o->opt.statement_timeout_ms / 1000.0);
-	if (!my_exec(my, sql, NULL, e)) {
+	         lock_s, lock_s, (double)env->statement_timeout_ms / 1000.0);
+	if (!mys_exec(s, sql, NULL, e)) {
 		/* MySQL has no max_statement_time (it has max_execution_time, for SELECT only) */
 		snprintf(sql, sizeof(sql),
 		         "SET SESSION lock_wait_timeout = %ld, innodb_lock_wait_timeout = %ld, autocommit = 1,"
 		         " foreign_key_checks = 0",
 		         lock_s, lock_s);
-		if (!my_exec(my, sql, NULL, e))
+		if (!mys_exec(s, sql, NULL, e))
 			return false;
 	}
 	/* foreign_key_checks is off above: osc writes only the shadow, with rows
 	 * that held in the original (src/my/my_fkeys.c).  Consistent reads without
 	 * locks: the copy and the replay never make the application wait */
-	return my_exec(my, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", NULL, e);
+	return mys_exec(s, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", NULL, e);
+}
+
+static bool eng_open(const EngineEnv *env, EngineTable **t, EngineSession **s, OscErr *e)
+{
+	My *my = xcalloc(1, sizeof(My));
+	my->env = env;
+	my->log = env->log;
+	*t = (EngineTable *)my;
+	*s = (EngineSession *)&my->main;
+	my->url = my_strdup(env->url);
+	return my_connect(my, env->url, e) && session_settings(&my->main, env, e);
+}
+
+static bool eng_session_open(EngineTable *t, EngineSession **s, OscErr *e)
+{
+	My *my = T(t);
+	MySession *ns = xcalloc(1, sizeof(MySession));
+	ns->env = my->env;
+	ns->log = my->log;
+	*s = (EngineSession *)ns;
+	return mys_connect(ns, my->url, NULL, 0, e) && session_settings(ns, my->env, e);
+}
+
+static void eng_session_close(EngineSession *s)
+{
+	mys_disconnect(S(s));
+	free(s);
 }
 
 static void free_state(My *my)
@@ -69,11 +112,9 @@ static void free_state(My *my)
 		free(my->keys[k].shadow);
 		free(my->keys[k].charset);
 		free(my->keys[k].type);
-		if (my->watermark)
-			free(my->watermark[k]);
 	}
 	free(my->keys);
-	free(my->watermark);
+	my_key_value_free(my->watermark);
 	for (int i = 0; i < my->ncols; i++) {
 		free(my->cols[i].name);
 		free(my->cols[i].source);
@@ -88,15 +129,14 @@ static void free_state(My *my)
 	free(my->plan_blocked);
 }
 
-static void my_close(Osc *o)
+static void eng_close(EngineTable *t)
 {
-	My *my = MY(o);
+	My *my = T(t);
 	if (my == NULL)
 		return;
 	my_disconnect(my);
 	free_state(my);
 	free(my);
-	o->db = NULL;
 }
 
 /* GET_LOCK is held by the session: a dead osc never blocks a rerun. */
@@ -200,6 +240,9 @@ static bool eng_preflight(Osc *o, bool lock, OscErr *e)
 		err_set(e, OSC_EXIT_INPUT, "%s.%s is osc's own state table; osc does not migrate it", my->db, my->table);
 		return false;
 	}
+	snprintf(o->info.schema, sizeof(o->info.schema), "%s", my->db);
+	snprintf(o->info.name, sizeof(o->info.name), "%s", my->table);
+	o->info.rows_estimate = my->rows_estimate;
 	/* the lock proves that a row still "running" belongs to a run that is gone */
 	return !lock || (take_lock(my, e) && my_state_resume(my, e));
 }
@@ -238,44 +281,156 @@ static bool eng_capture_start(Osc *o, OscErr *e)
 	return my_capture_install(MY(o), e);
 }
 
-static bool eng_copy_chunk(Osc *o, int64_t limit, int64_t *rows, bool *done, OscErr *e)
+static bool eng_begin(EngineSession *s, bool snapshot, OscErr *e)
 {
-	return my_copy_chunk(MY(o), limit, rows, done, e);
+	(void)snapshot; /* READ COMMITTED always: its reads take no locks (my.h) */
+	return mys_begin(S(s), e);
 }
 
-static bool eng_replay(Osc *o, int64_t limit, int64_t *applied, OscErr *e)
+static bool eng_commit(EngineSession *s, OscErr *e)
 {
-	return my_replay(MY(o), limit, applied, e);
+	return mys_commit(S(s), e);
 }
 
-static bool eng_backlog(Osc *o, int64_t *n, OscErr *e)
+static void eng_rollback(EngineSession *s)
 {
-	return my_backlog(MY(o), n, e);
+	mys_rollback(S(s));
 }
 
-/* The shadow is complete: its fingerprint is the one the table's name will
- * carry after the swap, which is how a rerun recognises a swap that
- * committed before the state row could say so (my_state.c). */
-static bool eng_finish_shadow(Osc *o, OscErr *e)
+static bool eng_chunk_bound(EngineSession *s, EngineTable *t, const EngineKey *lo, int64_t limit, EngineKey **hi,
+                            int64_t *spanned, OscErr *e)
 {
-	My *my = MY(o);
-	return my_shadow_finish(my, e) && my_keyidx_settle(my, e) && my_state_fingerprint_new(my, my->shadow, e);
+	return my_chunk_bound(S(s), T(t), K(lo), limit, (MyKeyVal **)hi, spanned, e);
 }
 
-static SwapResult eng_swap(Osc *o, OscErr *e)
+static bool eng_copy_range(EngineSession *s, EngineTable *t, const EngineKey *lo, const EngineKey *hi, int64_t *rows,
+                           OscErr *e)
 {
-	My *my = MY(o);
-	SwapResult r = my_swap(my, e);
+	return my_copy_range(S(s), T(t), K(lo), K(hi), rows, e);
+}
+
+static bool eng_check_range(EngineSession *s, EngineTable *t, const EngineKey *lo, const EngineKey *hi, bool *same,
+                            char *why, size_t whysz, OscErr *e)
+{
+	return my_check_range(S(s), T(t), K(lo), K(hi), same, why, whysz, e);
+}
+
+static bool eng_damage_range(EngineSession *s, EngineTable *t, const EngineKey *lo, const EngineKey *hi, OscErr *e)
+{
+	return my_damage_range(S(s), T(t), K(lo), K(hi), e);
+}
+
+static void eng_key_describe(const EngineKey *k, char *out, size_t outsz)
+{
+	my_key_value_describe(K(k), out, outsz);
+}
+
+static void eng_key_free(EngineKey *k)
+{
+	my_key_value_free((MyKeyVal *)k);
+}
+
+static bool eng_log_take(EngineSession *s, EngineTable *t, CopyPos pos, int64_t limit, EngineBatch **b,
+                         int64_t *taken, OscErr *e)
+{
+	(void)pos; /* every key is taken; the merge leaves the copy's own */
+	return my_log_take(S(s), T(t), limit, (MyBatch **)b, taken, e);
+}
+
+static bool eng_merge(EngineSession *s, EngineTable *t, const EngineBatch *b, const EngineBatch *extra, CopyPos pos,
+                      OscErr *e)
+{
+	return my_merge(S(s), T(t), B(b), B(extra), K(pos.watermark), pos.done, e);
+}
+
+static bool eng_log_consume(EngineSession *s, EngineTable *t, const EngineBatch *b, OscErr *e)
+{
+	return my_log_consume(S(s), T(t), B(b), e);
+}
+
+static bool eng_check_batch(EngineSession *s, EngineTable *t, const EngineBatch *b, CopyPos pos, bool *same,
+                            char *why, size_t whysz, OscErr *e)
+{
+	/* nothing merged before the copy reached a key */
+	if (!pos.done && pos.watermark == NULL) {
+		*same = true;
+		return true;
+	}
+	return my_check_batch(S(s), T(t), B(b), pos.done ? NULL : K(pos.watermark), same, why, whysz, e);
+}
+
+/* MySQL's reads are READ COMMITTED, not one snapshot: the rows that collide
+ * are found by what they collide with (my_conflict.c) and returned for the
+ * core to merge with the write. */
+static bool eng_merge_stale(EngineSession *s, EngineTable *t, const EngineScope *scope, CopyPos pos,
+                            EngineBatch **more, int64_t *found, int64_t *consumed, OscErr *e)
+{
+	*consumed = 0;
+	return my_stale_keys(S(s), T(t), K(scope->lo), K(scope->hi), B(scope->batch), B(scope->extra), K(pos.watermark),
+	                     pos.done, (MyBatch **)more, found, e);
+}
+
+static void eng_batch_join(EngineBatch *into, EngineBatch *more)
+{
+	my_batch_join(B(into), B(more));
+}
+
+static void eng_batch_free(EngineBatch *b)
+{
+	my_batch_free(B(b));
+}
+
+static bool eng_backlog(EngineSession *s, EngineTable *t, int64_t *n, OscErr *e)
+{
+	return my_backlog(S(s), T(t), n, e);
+}
+
+static bool eng_state_checkpoint(EngineSession *s, EngineTable *t, const EngineKey *wm, int64_t rows, int64_t applied,
+                                 OscErr *e)
+{
+	return my_state_checkpoint(S(s), T(t), K(wm), rows, applied, e);
+}
+
+static EngineKey *eng_resume_watermark(EngineTable *t, bool *copy_done)
+{
+	My *my = T(t);
+	*copy_done = my->copy_done;
+	EngineKey *k = (EngineKey *)my->watermark;
+	my->watermark = NULL; /* the core's now */
+	return k;
+}
+
+static bool eng_index_build(EngineSession *s, EngineTable *t, char *what, size_t whatsz, OscErr *e)
+{
+	(void)s;
+	return my_index_build(T(t), what, whatsz, e);
+}
+
+/* The indexes are built: the foreign keys, then the shadow is complete:
+ * its fingerprint is the one the table's name will carry after the swap,
+ * which is how a rerun recognises a swap that committed before the state
+ * row could say so (my_state.c). */
+static bool eng_shadow_complete(EngineSession *s, EngineTable *t, OscErr *e)
+{
+	My *my = T(t);
+	(void)s;
+	return my_fkeys_add(my, e) && my_keyidx_settle(my, e) && my_state_fingerprint_new(my, my->shadow, e);
+}
+
+static SwapResult eng_swap(EngineSession *s, EngineTable *t, const SwapDrain *drain, OscErr *e)
+{
+	My *my = T(t);
+	(void)s;
+	SwapResult r = my_swap(my, drain, e);
 	if (r != SWAP_DONE)
 		return r;
 	/* the RENAME committed on the swap's second connection: the row says
 	 * so now (a rerun after a kill right here decides from the catalog) */
-	fault_point(o, "swap-renamed");
+	fault_pause(my->log, "swap-renamed");
 	OscErr e2;
 	err_clear(&e2);
 	if (!my_state_record(my, "swapped", NULL, NULL, &e2))
-		log_error(&o->log, &e2);
-	osc_verify_summary(o, my->verified_chunks, my->verified_batches, my->recopied);
+		log_error(my->log, &e2);
 	return r;
 }
 
@@ -339,7 +494,7 @@ static bool eng_abort(Osc *o, OscErr *e)
 	My *my = MY(o);
 	if (my == NULL || my->table == NULL)
 		return true;
-	if (my->conn == NULL || mysql_ping(my->conn) != 0) {
+	if (my->main.conn == NULL || mysql_ping(my->main.conn) != 0) {
 		err_set(e, OSC_EXIT_FAILED, "the connection to the database is gone; run `osc cleanup --table %s` later",
 		        o->opt.table);
 		return false;
@@ -479,16 +634,38 @@ static bool eng_history(Osc *o, bool latest, OscErr *e)
 
 const Engine my_engine = {
 	.name = "mysql",
-	.open = my_open,
-	.close = my_close,
+	.open = eng_open,
+	.session_open = eng_session_open,
+	.session_close = eng_session_close,
+	.close = eng_close,
+	.is_lock_timeout = my_is_lock_refused,
+	.is_duplicate_key = my_is_duplicate,
+	.is_connection_lost = my_is_connection_lost,
+	.txn_begin = eng_begin,
+	.txn_commit = eng_commit,
+	.txn_rollback = eng_rollback,
+	.chunk_bound = eng_chunk_bound,
+	.copy_range = eng_copy_range,
+	.check_range = eng_check_range,
+	.damage_range = eng_damage_range,
+	.key_describe = eng_key_describe,
+	.key_free = eng_key_free,
+	.log_take = eng_log_take,
+	.merge = eng_merge,
+	.log_consume = eng_log_consume,
+	.check_batch = eng_check_batch,
+	.merge_stale = eng_merge_stale,
+	.batch_join = eng_batch_join,
+	.batch_free = eng_batch_free,
+	.backlog = eng_backlog,
+	.state_checkpoint = eng_state_checkpoint,
+	.index_build = eng_index_build,
+	.shadow_complete = eng_shadow_complete,
+	.swap = eng_swap,
+	.resume_watermark = eng_resume_watermark,
 	.preflight = eng_preflight,
 	.shadow_create = eng_shadow_create,
 	.capture_start = eng_capture_start,
-	.copy_chunk = eng_copy_chunk,
-	.replay = eng_replay,
-	.backlog = eng_backlog,
-	.finish_shadow = eng_finish_shadow,
-	.swap = eng_swap,
 	.finish = eng_finish,
 	.abort = eng_abort,
 	.cleanup = eng_cleanup,
@@ -498,6 +675,5 @@ const Engine my_engine = {
 	.estimate = eng_estimate,
 	.record = eng_record,
 	.history = eng_history,
-	.is_lock_timeout = my_is_lock_timeout,
 	.monitor = &my_monitor,
 };

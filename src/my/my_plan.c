@@ -255,15 +255,15 @@ static void warn_sessions(My *my, Plan *p)
  * credentials). */
 static void warn_replica(My *my, Plan *p, const char *url, const char *host, int port, const char *label)
 {
-	My rep;
+	MySession rep;
 	OscErr e;
 	MYSQL_RES *r = NULL;
 	memset(&rep, 0, sizeof(rep));
 	rep.env = my->env;
 	rep.log = my->log;
 	err_clear(&e);
-	if (!my_connect_at(&rep, url ? url : my->url, host, port, &e) ||
-	    !my_exec(&rep, "SHOW SLAVE STATUS", &r, &e)) {
+	if (!mys_connect(&rep, url ? url : my->url, host, port, &e) ||
+	    !mys_exec(&rep, "SHOW SLAVE STATUS", &r, &e)) {
 		plan_warn(p, true, "replica %s: cannot read its replication status: %s", label, e.msg);
 		goto out;
 	}
@@ -290,7 +290,7 @@ static void warn_replica(My *my, Plan *p, const char *url, const char *host, int
 		          label, behind, (long long)max_ms);
 out:
 	mysql_free_result(r);
-	my_disconnect(&rep);
+	mys_disconnect(&rep);
 }
 
 /* --replica URLs, else the replicas SHOW SLAVE HOSTS names. */
@@ -436,7 +436,7 @@ static void warn_views(My *my, Plan *p, const AlterSub *sub)
 bool my_plan_fill(My *my, Plan *p, OscErr *e)
 {
 	const EngineEnv *o = my->env;
-	const char *v = mysql_get_server_info(my->conn);
+	const char *v = mysql_get_server_info(my->main.conn);
 	p->engine = v && strstr(v, "MariaDB") ? "mariadb" : "mysql";
 	snprintf(p->table, sizeof(p->table), "%s.%s", my->db, my->table);
 	size_t n = (size_t)snprintf(p->key, sizeof(p->key), "%s (", my->key_index);

@@ -150,14 +150,14 @@ static bool to_user(const char *line)
 	return to && find_outside(to + 4, "@") != NULL;
 }
 
-bool my_privs_has(My *conn, const char *db, const char *const *privs, int n, bool direct, bool *have, OscErr *e)
+bool my_privs_has(MySession *conn, const char *db, const char *const *privs, int n, bool direct, bool *have, OscErr *e)
 {
 	MYSQL_RES *r = NULL;
 	MYSQL_ROW row;
 
 	for (int i = 0; i < n; i++)
 		have[i] = false;
-	if (!my_exec(conn, "SHOW GRANTS", &r, e))
+	if (!mys_exec(conn, "SHOW GRANTS", &r, e))
 		return false;
 	while (r && (row = mysql_fetch_row(r)) != NULL) {
 		const char *line = row[0];
@@ -230,9 +230,9 @@ bool my_privs_check(My *my, const MyServer *self, MyGrants *g, OscErr *e)
 	bool have[NDB], thave[3], ghave[3];
 	char list[200] = "", tlist[100] = "", why[300];
 
-	if (!my_privs_has(my, my->db, db_privs, NDB, false, have, e) ||
-	    !my_privs_has(my, my->db, trigger_privs, 3, true, thave, e) ||
-	    !my_privs_has(my, NULL, global_privs, 3, false, ghave, e))
+	if (!my_privs_has(&my->main, my->db, db_privs, NDB, false, have, e) ||
+	    !my_privs_has(&my->main, my->db, trigger_privs, 3, true, thave, e) ||
+	    !my_privs_has(&my->main, NULL, global_privs, 3, false, ghave, e))
 		return false;
 	for (int i = 0; i < NDB; i++)
 		if (!have[i])

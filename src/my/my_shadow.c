@@ -527,229 +527,27 @@ bool my_shadow_reopen(My *my, const char *deferred, bool copy_done, OscErr *e)
 	return true;
 }
 
-/* Applies the change log until a batch comes back short: the shadow is
- * then the original as of that batch. */
-static bool drain(My *my, OscErr *e)
-{
-	int64_t n, start = now_ms();
-	do {
-		if (!my_replay(my, 5000, &n, e))
-			return false;
-		my->osc->progress.log_applied += n;
-	} while (n >= 5000 && now_ms() - start < 60000);
-	return true;
-}
-
-/* The deferred indexes in one online ALTER.  A new UNIQUE index may meet a
- * duplicate that is not: a row whose change sits in the log while the
- * other row of a swapped value is already merged (src/my/my_conflict.c).
- * So the log is applied right before the build, and a duplicate is tried
- * again after applying it once more; one that stays is the table's own. */
-bool my_shadow_finish(My *my, OscErr *e)
+/* The deferred indexes in one online ALTER (what: "the new indexes").  A
+ * new UNIQUE index may meet a duplicate that is not: a row whose change
+ * sits in the log while the other row of a swapped value is already
+ * merged.  The core applies the log before the build and judges a
+ * duplicate (src/core/indexes.c). */
+bool my_index_build(My *my, char *what, size_t whatsz, OscErr *e)
 {
 	Sql q;
-	bool ok = true;
+	snprintf(what, whatsz, "the new indexes");
 	if (my->deferred == NULL)
-		return my_fkeys_add(my, e);
+		return true;
 	sql_init(&q, &my->dialect);
 	log_msg(my->log, LOG_INFO, "building the indexes: %s", my->deferred);
 	/* the shadow is osc's alone; online all the same, so the index build
 	 * holds no lock a replay batch would wait on */
 	sql_add(&q, "ALTER TABLE %I.%I %s, ALGORITHM=INPLACE, LOCK=NONE", my->db, my->shadow, my->deferred);
-	for (int build = 1;; build++) {
-		if (!drain(my, e)) {
-			ok = false;
-			break;
-		}
-		if (my_exec_sql(my, &q, NULL, e))
-			break;
-		bool dup = strcmp(e->sqlstate, "1062") == 0 || strcmp(e->sqlstate, "1022") == 0;
-		if (dup && build < 3) {
-			log_msg(my->log, LOG_INFO,
-			        "building the indexes met a duplicate (%s): applying the changes captured meanwhile and building "
-			        "again",
-			        e->msg);
-			err_clear(e);
-			continue;
-		}
-		if (dup)
-			err_wrap(e, OSC_EXIT_FAILED, "the table's rows violate a new unique index: ",
-			         "; nothing was changed, no row was dropped");
-		ok = false;
-		break;
-	}
+	bool ok = my_exec_sql(my, &q, NULL, e);
 	sql_free(&q);
-	return ok && my_fkeys_add(my, e);
-}
-
-void my_value_error(OscErr *e)
-{
-	/* out of range, truncated, an incorrect value or date, too long, NULL
-	 * into NOT NULL: what strict mode turns from a warning into an error */
-	static const char *const codes[] = { "1264", "1265", "1366", "1292", "1406", "1048", "1367", NULL };
-	for (const char *const *c = codes; *c; c++)
-		if (strcmp(e->sqlstate, *c) == 0) {
-			err_wrap(e, OSC_EXIT_FAILED, "a value of the table does not fit the new table: ",
-			         " (osc copies exactly or not at all; the original keeps it)");
-			return;
-		}
-}
-
-void my_key_list(My *my, Sql *q, const char *alias, bool shadow)
-{
-	for (int k = 0; k < my->nkeys; k++) {
-		if (k)
-			sql_add(q, ", ");
-		if (alias)
-			sql_add(q, "%I.", alias);
-		sql_add(q, "%I", shadow ? my->keys[k].shadow : my->keys[k].name);
+	if (ok) {
+		free(my->deferred);
+		my->deferred = NULL;
 	}
-}
-
-/* (k1 > v1) OR (k1 = v1 AND k2 > v2) ...: a row comparison spelled out, which
- * every MySQL version turns into an index range. op is ">" or "<=". */
-void my_key_compare_as(My *my, Sql *q, const char *alias, bool shadow, const char *op, char **vals)
-{
-	sql_add(q, "(");
-	for (int k = 0; k < my->nkeys; k++) {
-		if (k)
-			sql_add(q, " OR ");
-		sql_add(q, "(");
-		for (int j = 0; j <= k; j++) {
-			if (alias)
-				sql_add(q, "%I.", alias);
-			const char *last = j < k ? "=" : (k == my->nkeys - 1) ? op : (op[0] == '>' ? ">" : "<");
-			sql_add(q, "%I %s %s%s", shadow ? my->keys[j].shadow : my->keys[j].name, last, vals[j],
-			        j < k ? " AND " : "");
-		}
-		sql_add(q, ")");
-	}
-	sql_add(q, ")");
-}
-
-void my_key_compare(My *my, Sql *q, const char *alias, const char *op, char **vals)
-{
-	my_key_compare_as(my, q, alias, false, op, vals);
-}
-
-void my_copy_select(My *my, Sql *q, bool key_order)
-{
-	sql_add(q, "INSERT INTO %I.%I (", my->db, my->shadow);
-	for (int i = 0; i < my->ncols; i++)
-		sql_add(q, "%s%I", i ? ", " : "", my->cols[i].name);
-	sql_add(q, ") SELECT ");
-	for (int i = 0; i < my->ncols; i++)
-		sql_add(q, "%s%I.%I", i ? ", " : "", "src", my->cols[i].source);
-	sql_add(q, " FROM %I.%I src", my->db, my->table);
-	if (key_order)
-		sql_add(q, " FORCE INDEX (%I)", my->key_index);
-	sql_add(q, " WHERE ");
-}
-
-bool my_copy_chunk(My *my, int64_t limit, int64_t *nrows, bool *done, OscErr *e)
-{
-	MYSQL_RES *r = NULL;
-	Sql q, wm;
-	bool ok = false, began = false;
-	char **hi = NULL;
-	*nrows = 0;
-	*done = false;
-	sql_init(&q, &my->dialect);
-	sql_init(&wm, &my->dialect);
-
-	/* 1. the upper bound, and how many rows the chunk spans: fewer than
-	 * limit makes it the last (as on PostgreSQL, src/pg/pg_copy.c: a row
-	 * committed after this read is in the change log, and the replayer
-	 * merges every key once the copy is done; waiting for no row above the
-	 * watermark chases the application's inserts for as long as they come
-	 * faster than a chunk cycle) */
-	sql_add(&q, "SELECT ");
-	for (int k = 0; k < my->nkeys; k++) {
-		if (k)
-			sql_add(&q, ", ");
-		my_key_read(my, &q, NULL, k);
-	}
-	sql_add(&q, ", COUNT(*) OVER () FROM (SELECT ");
-	my_key_list(my, &q, "src", false);
-	sql_add(&q, " FROM %I.%I src FORCE INDEX (%I)", my->db, my->table, my->key_index);
-	if (my->watermark) {
-		sql_add(&q, " WHERE ");
-		my_key_compare(my, &q, "src", ">", my->watermark);
-	}
-	sql_add(&q, " ORDER BY ");
-	my_key_list(my, &q, "src", false);
-	sql_add(&q, " LIMIT %ld) b ORDER BY ", (long)limit);
-	for (int k = 0; k < my->nkeys; k++)
-		sql_add(&q, "%s%I DESC", k ? ", " : "", my->keys[k].name);
-	sql_add(&q, " LIMIT 1");
-	if (!my_exec_sql(my, &q, &r, e))
-		goto out;
-	MYSQL_ROW row = mysql_fetch_row(r);
-	if (row == NULL) {
-		my->copy_done = true;
-		*done = true;
-		ok = true;
-		goto out;
-	}
-	hi = my_key_literals(my, row, 0);
-	bool last = row[my->nkeys] && strtoll(row[my->nkeys], NULL, 10) < limit;
-	/* the checkpoint's watermark: the key's values as the server gave them */
-	sql_add(&wm, "JSON_ARRAY(");
-	for (int k = 0; k < my->nkeys; k++)
-		sql_add(&wm, "%s%L", k ? ", " : "", row[k] ? row[k] : "");
-	sql_add(&wm, ")");
-	mysql_free_result(r);
-	r = NULL;
-
-	/* 2. the copy of (watermark, hi]: a consistent read (READ COMMITTED,
-	 * no locks on the original), so the application never waits on it; a
-	 * row that changes meanwhile is logged and merged by the replayer */
-	sql_reset(&q);
-	my_copy_select(my, &q, true);
-	if (my->watermark) {
-		my_key_compare(my, &q, "src", ">", my->watermark);
-		sql_add(&q, " AND ");
-	}
-	my_key_compare(my, &q, "src", "<=", hi);
-	/* one transaction with the state row's checkpoint, so the row never
-	 * claims a chunk the shadow lacks; READ COMMITTED still, so the read of
-	 * the original takes no locks.  Compared with the original right after
-	 * the INSERT when verifying (src/my/my_verify.c) */
-	if (wm.failed) {
-		err_set(e, OSC_EXIT_FAILED, "could not quote the copy's watermark");
-		goto out;
-	}
-	if (!my_exec(my, "START TRANSACTION", NULL, e))
-		goto out;
-	began = true;
-	if (!my_verify_copy(my, &q, hi, nrows, e)) {
-		my_value_error(e);
-		goto out;
-	}
-	if (!my_state_checkpoint(my, sql_text(&wm), my->osc->progress.rows_copied + *nrows, e))
-		goto out;
-	if (!my_exec(my, "COMMIT", NULL, e))
-		goto out;
-	began = false;
-	my_free_key(my, my->watermark);
-	my->watermark = hi;
-	hi = NULL;
-	if (last) {
-		my->copy_done = true;
-		*done = true;
-	}
-	ok = true;
-out:
-	if (began) {
-		OscErr e2;
-		err_clear(&e2);
-		if (!my_exec(my, "ROLLBACK", NULL, &e2))
-			log_error(my->log, &e2);
-		*nrows = 0;
-	}
-	my_free_key(my, hi);
-	mysql_free_result(r);
-	sql_free(&q);
-	sql_free(&wm);
 	return ok;
 }

@@ -165,7 +165,7 @@ static bool insert_row(My *my, const char *phase, const char *message, OscErr *e
 		sql_add(&q, "NULL)");
 	if (!my_exec_sql(my, &q, NULL, e))
 		goto out;
-	my->state_id = (int64_t)mysql_insert_id(my->conn);
+	my->state_id = (int64_t)mysql_insert_id(my->main.conn);
 	ok = true;
 out:
 	sql_free(&q);
@@ -244,18 +244,20 @@ bool my_state_record(My *my, const char *phase, const char *outcome, const char 
 	return ok;
 }
 
-/* In the chunk's transaction: wm is a JSON_ARRAY(...) expression. */
-bool my_state_checkpoint(My *my, const char *wm, int64_t rows_total, OscErr *e)
+/* In the chunk's transaction: the watermark as a JSON array of the key's
+ * values as the server printed them (hex for binary keys). */
+bool my_state_checkpoint(MySession *ses, My *my, const MyKeyVal *wm, int64_t rows_total, int64_t applied, OscErr *e)
 {
 	if (my->state_id == 0)
 		return true;
 	Sql q;
 	sql_init(&q, &my->dialect);
-	sql_add(&q,
-	        "UPDATE %I.%I SET watermark = %s, rows_copied = %ld, changes_applied = %ld, updated_at = UTC_TIMESTAMP(3)"
-	        " WHERE id = %ld",
-	        my->db, MY_STATE_TABLE, wm, (long)rows_total, (long)my->osc->progress.log_applied, (long)my->state_id);
-	bool ok = my_exec_sql(my, &q, NULL, e);
+	sql_add(&q, "UPDATE %I.%I SET watermark = JSON_ARRAY(", my->db, MY_STATE_TABLE);
+	for (int k = 0; k < wm->n; k++)
+		sql_add(&q, "%s%L", k ? ", " : "", wm->raw[k]);
+	sql_add(&q, "), rows_copied = %ld, changes_applied = %ld, updated_at = UTC_TIMESTAMP(3) WHERE id = %ld",
+	        (long)rows_total, (long)applied, (long)my->state_id);
+	bool ok = mys_exec_sql(ses, &q, NULL, e);
 	sql_free(&q);
 	return ok;
 }
@@ -360,7 +362,7 @@ static bool load_watermark(My *my, OscErr *e)
 			        my->db, my->table);
 			ok = false;
 		} else if (row) {
-			my->watermark = my_key_literals(my, row, 1);
+			my->watermark = my_key_value(my, row, 1);
 		}
 	}
 	mysql_free_result(r);
@@ -521,7 +523,7 @@ bool my_state_resume(My *my, OscErr *e)
 		Sql wm;
 		sql_init(&wm, &sql_dialect_std);
 		for (int k = 0; my->watermark && k < my->nkeys; k++)
-			sql_add(&wm, "%s%s", k ? ", " : "", my->watermark[k]);
+			sql_add(&wm, "%s%s", k ? ", " : "", my->watermark->lit[k]);
 		log_msg(&o->log, LOG_INFO,
 		        "resuming the migration started %s (run %d): %lld rows copied so far, watermark %s, phase %s "
 		        "(decided %lldms after start)",

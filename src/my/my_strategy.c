@@ -156,7 +156,7 @@ void my_replica_label(const char *url, char *out, size_t outsz)
 
 static bool is_mariadb(My *my)
 {
-	const char *v = mysql_get_server_info(my->conn);
+	const char *v = mysql_get_server_info(my->main.conn);
 	return v && strstr(v, "MariaDB") != NULL;
 }
 

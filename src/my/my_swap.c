@@ -148,7 +148,7 @@ static bool shadow_comment(My *my, bool marked, OscErr *e)
 	return ok;
 }
 
-SwapResult my_swap(My *my, OscErr *e)
+SwapResult my_swap(My *my, const SwapDrain *drain, OscErr *e)
 {
 	Sql q;
 	MYSQL_RES *r = NULL;
@@ -156,7 +156,7 @@ SwapResult my_swap(My *my, OscErr *e)
 	bool locked = false, sentry = false, sent = false, original_dropped = false, unmarked = false,
 	     keyidx_dropped = false;
 	int moved = 0;
-	My b;
+	MySession b;
 	int64_t t0 = now_us(), t_locked = 0, t_unlocked = 0, request_us = 0;
 	int64_t drained = 0;
 
@@ -185,11 +185,11 @@ SwapResult my_swap(My *my, OscErr *e)
 	bool drop_swap = my->nchildren > 0 && my->fk_method == MY_FK_DROP_SWAP;
 	if (drop_swap && !my_fkeys_check_drop_swap(my, e))
 		goto out;
-	if (!my_connect(&b, my->url, e))
+	if (!mys_connect(&b, my->url, NULL, 0, e))
 		goto out;
 	/* B outwaits A's drain; A's own waits stay short.  drop_swap's RENAME
 	 * brings a table in under a name children's keys reference */
-	if (!my_exec(&b, "SET SESSION lock_wait_timeout = 30, foreign_key_checks = 0", NULL, e))
+	if (!mys_exec(&b, "SET SESSION lock_wait_timeout = 30, foreign_key_checks = 0", NULL, e))
 		goto out;
 	unsigned long b_id = mysql_thread_id(b.conn);
 
@@ -216,7 +216,7 @@ SwapResult my_swap(My *my, OscErr *e)
 	if (sentry)
 		sql_add(&q, ", %I.%I WRITE", my->db, my->old);
 	my_fkeys_lock_list(my, &q);
-	if (!my_exec_lock(my, &q, &request_us, e)) {
+	if (!my_exec_lock(&my->main, &q, &request_us, e)) {
 		if (my_is_lock_timeout(e)) {
 			res = SWAP_RETRY;
 			log_msg(my->log, LOG_INFO,
@@ -245,18 +245,13 @@ SwapResult my_swap(My *my, OscErr *e)
 		err_set(e, OSC_EXIT_FAILED, "cutover: the RENAME did not queue behind the table lock");
 		goto out;
 	}
-	/* drain: with the tables locked, each statement commits by itself */
-	int64_t n;
-	my->in_lock = true;
-	do {
-		if (!my_replay(my, 10000, &n, e)) {
-			my->in_lock = false;
-			goto out;
-		}
-		drained += n;
-	} while (n > 0);
-	my->in_lock = false;
-	my->osc->progress.log_applied += drained;
+	/* the core's drain: with the tables locked, each statement commits by
+	 * itself (no START TRANSACTION: it would unlock) */
+	my->main.in_lock = true;
+	bool drained_ok = drain->run(drain->ctx, &drained, e);
+	my->main.in_lock = false;
+	if (!drained_ok)
+		goto out;
 	fault_pause(my->log, "swap-locked");
 	if (!my_fkeys_repoint(my, e))
 		goto out;
@@ -320,9 +315,9 @@ SwapResult my_swap(My *my, OscErr *e)
 	res = SWAP_DONE;
 	int64_t t_end = now_us();
 	char earlier[160] = "";
-	if (my->lock_wait_max_us > 0)
+	if (my->main.lock_wait_max_us > 0)
 		snprintf(earlier, sizeof(earlier), "; earlier attempts held them up to %.1fms each",
-		         (double)my->lock_wait_max_us / 1000.0);
+		         (double)my->main.lock_wait_max_us / 1000.0);
 	log_msg(my->log, LOG_INFO,
 	        "swapped: writes waited at most %.1fms: %.1fms while the lock was requested, %.1fms under the table "
 	        "lock (%ld late changes drained), %.1fms for the RENAME%s; attempt %.1fms",
@@ -363,7 +358,7 @@ out:
 		if (keyidx_dropped && !original_dropped && !my_keyidx_ensure(my, &e3))
 			log_error(my->log, &e3);
 	}
-	my_disconnect(&b);
+	mys_disconnect(&b);
 	mysql_free_result(r);
 	sql_free(&q);
 	return res;

@@ -94,18 +94,18 @@ static bool is_on(const char *v)
 
 /* Replication on s's server: SHOW ALL SLAVES STATUS (every named
  * connection of MariaDB's multi-source), SHOW SLAVE STATUS elsewhere. */
-static bool read_replication(My *conn, MyServer *s, OscErr *e)
+static bool read_replication(MySession *conn, MyServer *s, OscErr *e)
 {
 	MYSQL_RES *r = NULL;
 	MYSQL_ROW row;
 	OscErr se;
 
 	err_clear(&se);
-	bool shown = my_exec(conn, s->mariadb ? "SHOW ALL SLAVES STATUS" : "SHOW SLAVE STATUS", &r, &se);
+	bool shown = mys_exec(conn, s->mariadb ? "SHOW ALL SLAVES STATUS" : "SHOW SLAVE STATUS", &r, &se);
 	if (!shown && !s->mariadb && strcmp(se.sqlstate, "1064") == 0) {
 		/* MySQL 8.4 knows only the new name */
 		err_clear(&se);
-		shown = my_exec(conn, "SHOW REPLICA STATUS", &r, &se);
+		shown = mys_exec(conn, "SHOW REPLICA STATUS", &r, &se);
 	}
 	if (!shown) {
 		if (strcmp(se.sqlstate, "1227") != 0 || !my_privs_denied(se.msg, s->denied, sizeof(s->denied))) {
@@ -114,7 +114,7 @@ static bool read_replication(My *conn, MyServer *s, OscErr *e)
 		}
 		/* not allowed to look: the status variables still tell a
 		 * running replica (not a stopped one, nor its primary) */
-		if (!my_exec(conn, "SHOW GLOBAL STATUS WHERE Variable_name IN ('Slave_running', 'Slaves_running')", &r, e))
+		if (!mys_exec(conn, "SHOW GLOBAL STATUS WHERE Variable_name IN ('Slave_running', 'Slaves_running')", &r, e))
 			return false;
 		while (r && (row = mysql_fetch_row(r)) != NULL)
 			if (row[1] && (is_on(row[1]) || atoi(row[1]) > 0))
@@ -143,7 +143,7 @@ static bool read_replication(My *conn, MyServer *s, OscErr *e)
 	return true;
 }
 
-bool my_server_read(My *conn, MyServer *s, OscErr *e)
+bool my_server_read(MySession *conn, MyServer *s, OscErr *e)
 {
 	MYSQL_RES *r = NULL;
 	MYSQL_ROW row;
@@ -152,7 +152,7 @@ bool my_server_read(My *conn, MyServer *s, OscErr *e)
 	const char *v = mysql_get_server_info(conn->conn);
 	s->mariadb = v && strstr(v, "MariaDB") != NULL;
 	s->version = (int)mysql_get_server_version(conn->conn);
-	if (!my_exec(conn,
+	if (!mys_exec(conn,
 	             "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('server_id', 'read_only', 'super_read_only', 'log_bin',"
 	             " 'log_bin_trust_function_creators')",
 	             &r, e))
@@ -173,7 +173,7 @@ bool my_server_read(My *conn, MyServer *s, OscErr *e)
 	}
 	mysql_free_result(r);
 	r = NULL;
-	if (!my_exec(conn, "SELECT CURRENT_USER()", &r, e))
+	if (!mys_exec(conn, "SELECT CURRENT_USER()", &r, e))
 		return false;
 	row = r ? mysql_fetch_row(r) : NULL;
 	const char *cu = row && row[0] ? row[0] : "";
@@ -230,7 +230,7 @@ static bool check_not_replica(My *my, const MyServer *self, OscErr *e)
 static bool check_replica(My *my, const MyServer *self, const char *url, const char *host, int port,
                           MyGrants *g, OscErr *e)
 {
-	My rep;
+	MySession rep;
 	MyServer rs;
 	OscErr ce;
 	char name[400], msg[700];
@@ -243,7 +243,7 @@ static bool check_replica(My *my, const MyServer *self, const char *url, const c
 	else
 		snprintf(name, sizeof(name), "%s:%d, from SHOW SLAVE HOSTS", host, port);
 	err_clear(&ce);
-	if (!(url ? my_connect(&rep, url, &ce) : my_connect_at(&rep, my->url, host, port, &ce))) {
+	if (!mys_connect(&rep, url ? url : my->url, url ? NULL : host, port, &ce)) {
 		one_line(msg, sizeof(msg), ce.msg);
 		err_set(e, OSC_EXIT_INPUT,
 		        "replica %s cannot be read (%s); osc would wait for its lag for ever: %s", name, msg,
@@ -287,7 +287,7 @@ static bool check_replica(My *my, const MyServer *self, const char *url, const c
 	}
 	ok = true;
 out:
-	my_disconnect(&rep);
+	mys_disconnect(&rep);
 	return ok;
 }
 
@@ -346,7 +346,7 @@ bool my_target_check(My *my, OscErr *e)
 	my_grants_init(&g, my);
 	/* osc plan reports each replica itself, as a warning among the rest
 	 * (my_plan.c): a refusal here would hide the plan */
-	if (!my_server_read(my, &self, e) || !check_not_replica(my, &self, e) || !my_privs_check(my, &self, &g, e) ||
+	if (!my_server_read(&my->main, &self, e) || !check_not_replica(my, &self, e) || !my_privs_check(my, &self, &g, e) ||
 	    (!o->plan && !check_replicas(my, &self, &g, e)))
 		goto out;
 	if (g.n > 0) {

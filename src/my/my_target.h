@@ -31,7 +31,7 @@ typedef struct MyServer {
 } MyServer;
 
 /* Reads the variables, the user and the replication status of conn's server. */
-bool my_server_read(My *conn, MyServer *s, OscErr *e) MUSTCHECK;
+bool my_server_read(MySession *conn, MyServer *s, OscErr *e) MUSTCHECK;
 
 /* The missing privileges, as statements for the operator to run. */
 typedef struct MyGrants {
@@ -53,7 +53,7 @@ bool my_privs_check(My *my, const MyServer *self, MyGrants *g, OscErr *e) MUSTCH
 /* Which of privs[n] conn's user holds on database db (NULL: globally),
  * into have[n], from SHOW GRANTS: the user's own and, unless direct, its
  * enabled roles'. */
-bool my_privs_has(My *conn, const char *db, const char *const *privs, int n, bool direct, bool *have,
+bool my_privs_has(MySession *conn, const char *db, const char *const *privs, int n, bool direct, bool *have,
                   OscErr *e) MUSTCHECK;
 
 #endif

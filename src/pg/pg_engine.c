@@ -10,23 +10,67 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xalloc.h"
+
+/* The phases that still take the run find the engine's state in it. */
 static Pg *PG(Osc *o)
 {
-	return o->db;
+	Pg *pg = o->db;
+	if (pg)
+		pg->osc = o;
+	return pg;
 }
 
-static bool pg_open(Osc *o, OscErr *e)
+/* The engine's opaque types are these (src/core/engine.h). */
+static Pg *T(EngineTable *t)
 {
-	Pg *pg = calloc(1, sizeof(Pg));
+	return (Pg *)t;
+}
 
-	if (pg == NULL)
-		abort();
-	pg->osc = o;
-	pg->env = &o->env;
-	pg->log = &o->log;
-	o->db = pg;
-	const char *url = o->opt.database ? o->opt.database : getenv("OSC_DATABASE_URL");
-	return pg_connect(pg, url, e) && pg_session_setup(pg, e);
+static PgSession *S(EngineSession *s)
+{
+	return (PgSession *)s;
+}
+
+static const PgKeyVal *K(const EngineKey *k)
+{
+	return (const PgKeyVal *)k;
+}
+
+static PgBatch *B(const EngineBatch *b)
+{
+	return (PgBatch *)b;
+}
+
+static bool eng_open(const EngineEnv *env, EngineTable **t, EngineSession **s, OscErr *e)
+{
+	Pg *pg = xcalloc(1, sizeof(Pg));
+	pg->env = env;
+	pg->log = env->log;
+	pg->main.env = env;
+	pg->main.log = env->log;
+	*t = (EngineTable *)pg;
+	*s = (EngineSession *)&pg->main;
+	if (!pgs_connect(&pg->main, env->url, e))
+		return false;
+	pg->dialect = pg->main.dialect;
+	return pgs_setup(&pg->main, e);
+}
+
+static bool eng_session_open(EngineTable *t, EngineSession **s, OscErr *e)
+{
+	Pg *pg = T(t);
+	PgSession *ns = xcalloc(1, sizeof(PgSession));
+	ns->env = pg->env;
+	ns->log = pg->log;
+	*s = (EngineSession *)ns;
+	return pgs_connect(ns, pg->env->url, e) && pgs_setup(ns, e);
+}
+
+static void eng_session_close(EngineSession *s)
+{
+	pgs_disconnect(S(s));
+	free(s);
 }
 
 static void free_state(Pg *pg)
@@ -71,15 +115,14 @@ static void free_state(Pg *pg)
 	pg_ddl_free(pg);
 }
 
-static void pg_close(Osc *o)
+static void eng_close(EngineTable *t)
 {
-	Pg *pg = PG(o);
+	Pg *pg = T(t);
 	if (pg == NULL)
 		return;
-	pg_disconnect(pg);
+	pgs_disconnect(&pg->main);
 	free_state(pg);
 	free(pg);
-	o->db = NULL;
 }
 
 static bool pg_preflight(Osc *o, bool lock, OscErr *e)
@@ -88,6 +131,9 @@ static bool pg_preflight(Osc *o, bool lock, OscErr *e)
 	if (!pg_find_table(pg, &o->target, e) || !pg_target_check(pg, e) || !pg_find_key(pg, e) ||
 	    !pg_check_dependents(pg, e))
 		return false;
+	snprintf(o->info.schema, sizeof(o->info.schema), "%s", pg->schema);
+	snprintf(o->info.name, sizeof(o->info.name), "%s", pg->table);
+	o->info.rows_estimate = pg->reltuples;
 	if (!lock)
 		return pg_check_leftovers(pg, e);
 	if (!pg_lock_table(pg, e) || !pg_state_resume(pg, e))
@@ -143,61 +189,133 @@ static bool eng_capture_start(Osc *o, OscErr *e)
 	return resumable(pg_capture_install(PG(o), e), e);
 }
 
-/* A lock timeout in a chunk or a replay batch: another session holds, or
- * queues for, a strong lock on the table (DDL, most likely).  The step was
- * rolled back; the lock-retry helper waits and tries again, as many times
- * as a swap would.  The definition check at the start of the next try
- * names the change once it committed (src/pg/pg_ddlwatch.c). */
-typedef struct StepArgs {
-	Osc *o;
-	int64_t limit, *n;
-	bool *done;
-	bool chunk;
-} StepArgs;
-
-static RetryResult step_attempt(void *ctx, char *note, size_t notesz, OscErr *e)
+static bool eng_begin(EngineSession *s, bool snapshot, OscErr *e)
 {
-	StepArgs *a = ctx;
-	Pg *pg = PG(a->o);
-	(void)note;
-	(void)notesz;
-	bool ok = a->chunk ? pg_copy_chunk(pg, a->limit, a->n, a->done, e) : pg_replay(pg, a->limit, a->n, e);
-	if (!ok && strcmp(e->sqlstate, "55P03") == 0) {
-		pg->def_checked_ms = 0;
-		return RETRY_AGAIN;
-	}
-	return ok ? RETRY_DONE : RETRY_FAIL;
+	return pgs_begin(S(s), snapshot, e);
 }
 
-static bool locked_step(Osc *o, StepArgs *a, OscErr *e)
+static bool eng_commit(EngineSession *s, OscErr *e)
 {
-	Pg *pg = PG(o);
-	char object[600];
-	snprintf(object, sizeof(object), "%s.%s", pg->schema, pg->table);
-	LockStep step = { .what = a->chunk ? "chunk" : "replay batch", .object = object };
-	return resumable(retry_lock(&o->retry, &step, step_attempt, a, e), e);
+	return pgs_commit(S(s), e);
 }
 
-static bool eng_copy_chunk(Osc *o, int64_t limit, int64_t *rows, bool *done, OscErr *e)
+static void eng_rollback(EngineSession *s)
 {
-	StepArgs a = { .o = o, .limit = limit, .n = rows, .done = done, .chunk = true };
-	return locked_step(o, &a, e);
+	pgs_abort(S(s));
 }
 
-static bool eng_replay(Osc *o, int64_t limit, int64_t *applied, OscErr *e)
+static bool eng_chunk_bound(EngineSession *s, EngineTable *t, const EngineKey *lo, int64_t limit, EngineKey **hi,
+                            int64_t *spanned, OscErr *e)
 {
-	StepArgs a = { .o = o, .limit = limit, .n = applied, .chunk = false };
-	return locked_step(o, &a, e);
+	return pg_chunk_bound(S(s), T(t), K(lo), limit, (PgKeyVal **)hi, spanned, e);
 }
 
-static bool eng_backlog(Osc *o, int64_t *n, OscErr *e)
+static bool eng_copy_range(EngineSession *s, EngineTable *t, const EngineKey *lo, const EngineKey *hi, int64_t *rows,
+                           OscErr *e)
 {
-	return resumable(pg_backlog(PG(o), n, e), e);
+	return pg_copy_range(S(s), T(t), K(lo), K(hi), rows, e);
 }
 
-static bool eng_finish_shadow(Osc *o, OscErr *e)
+static bool eng_check_range(EngineSession *s, EngineTable *t, const EngineKey *lo, const EngineKey *hi, bool *same,
+                            char *why, size_t whysz, OscErr *e)
 {
-	return resumable(pg_shadow_finish(PG(o), e), e);
+	return pg_check_range(S(s), T(t), K(lo), K(hi), same, why, whysz, e);
+}
+
+static bool eng_damage_range(EngineSession *s, EngineTable *t, const EngineKey *lo, const EngineKey *hi, OscErr *e)
+{
+	return pg_damage_range(S(s), T(t), K(lo), K(hi), e);
+}
+
+static void eng_key_describe(const EngineKey *k, char *out, size_t outsz)
+{
+	pg_key_describe(K(k), out, outsz);
+}
+
+static void eng_key_free(EngineKey *k)
+{
+	pg_key_free((PgKeyVal *)k);
+}
+
+static bool eng_log_take(EngineSession *s, EngineTable *t, CopyPos pos, int64_t limit, EngineBatch **b,
+                         int64_t *taken, OscErr *e)
+{
+	return pg_log_take(S(s), T(t), K(pos.watermark), pos.done, limit, (PgBatch **)b, taken, e);
+}
+
+static bool eng_merge(EngineSession *s, EngineTable *t, const EngineBatch *b, const EngineBatch *extra, CopyPos pos,
+                      OscErr *e)
+{
+	(void)pos;   /* the take kept only the keys to merge */
+	(void)extra; /* PostgreSQL returns no stale keys (eng_merge_stale) */
+	return pg_merge(S(s), T(t), B(b), e);
+}
+
+static bool eng_check_batch(EngineSession *s, EngineTable *t, const EngineBatch *b, CopyPos pos, bool *same,
+                            char *why, size_t whysz, OscErr *e)
+{
+	(void)pos;
+	return pg_check_batch(S(s), T(t), B(b), same, why, whysz, e);
+}
+
+/* PostgreSQL merges everything pending in one snapshot (pg_replay.c): no
+ * shadow row is stale after it, whatever the scope. */
+static bool eng_merge_stale(EngineSession *s, EngineTable *t, const EngineScope *scope, CopyPos pos,
+                            EngineBatch **more, int64_t *found, int64_t *consumed, OscErr *e)
+{
+	(void)scope;
+	(void)pos;
+	*more = NULL;
+	bool ok = pg_merge_pending(S(s), T(t), consumed, e);
+	*found = *consumed;
+	return ok;
+}
+
+static void eng_batch_join(EngineBatch *into, EngineBatch *more)
+{
+	pg_batch_join(B(into), B(more));
+}
+
+static void eng_batch_free(EngineBatch *b)
+{
+	pg_batch_free(B(b));
+}
+
+static bool eng_backlog(EngineSession *s, EngineTable *t, int64_t *n, OscErr *e)
+{
+	return pg_backlog(S(s), T(t), n, e);
+}
+
+static bool eng_definition_check(EngineSession *s, EngineTable *t, bool force, OscErr *e)
+{
+	(void)s; /* the definition is watched on the main session */
+	return pg_ddl_check(T(t), force, false, e);
+}
+
+static bool eng_state_checkpoint(EngineSession *s, EngineTable *t, const EngineKey *wm, int64_t rows, int64_t applied,
+                                 OscErr *e)
+{
+	return pg_state_checkpoint(S(s), T(t), K(wm), rows, applied, e);
+}
+
+/* The resumed run's checkpoint (the state row's watermark) for the core. */
+static EngineKey *eng_resume_watermark(EngineTable *t, bool *copy_done)
+{
+	Pg *pg = T(t);
+	*copy_done = pg->copy_done;
+	return pg->watermark ? (EngineKey *)pg_key_new(pg->nkeys, (const char *const *)pg->watermark) : NULL;
+}
+
+static bool eng_index_build(EngineSession *s, EngineTable *t, char *what, size_t whatsz, OscErr *e)
+{
+	(void)s;
+	return pg_index_build(T(t), what, whatsz, e);
+}
+
+static bool eng_shadow_complete(EngineSession *s, EngineTable *t, OscErr *e)
+{
+	(void)s;
+	return pg_shadow_complete(T(t), e);
 }
 
 /* Did the swap commit?  Asked after the connection broke during it: the
@@ -215,10 +333,11 @@ static bool swap_committed(Pg *pg, bool *yes, OscErr *e)
 	return true;
 }
 
-static SwapResult eng_swap(Osc *o, OscErr *e)
+static SwapResult eng_swap(EngineSession *s, EngineTable *t, const SwapDrain *drain, OscErr *e)
 {
-	Pg *pg = PG(o);
-	SwapResult r = pg_swap(pg, e);
+	Pg *pg = T(t);
+	(void)s;
+	SwapResult r = pg_swap(pg, drain, e);
 	if (r == SWAP_FAILED && pg_is_connection_lost(e)) {
 		/* the attempt was rolled back, or its COMMIT went through just
 		 * before the connection broke: the state row knows which */
@@ -226,7 +345,7 @@ static SwapResult eng_swap(Osc *o, OscErr *e)
 		bool yes = false;
 		err_clear(&e2);
 		if (pg_reconnect(pg, &e2) && swap_committed(pg, &yes, &e2)) {
-			log_msg(&o->log, LOG_WARN, "%s; the swap %s", e->msg,
+			log_msg(pg->log, LOG_WARN, "%s; the swap %s", e->msg,
 			        yes ? "had committed" : "was rolled back: trying again");
 			err_clear(e);
 			r = yes ? SWAP_DONE : SWAP_RETRY;
@@ -234,8 +353,6 @@ static SwapResult eng_swap(Osc *o, OscErr *e)
 			e->exit = OSC_EXIT_STOPPED;
 		}
 	}
-	if (r == SWAP_DONE)
-		osc_verify_summary(o, pg->verified_chunks, pg->verified_batches, pg->recopied);
 	return r;
 }
 
@@ -418,15 +535,37 @@ static bool eng_plan_fill(Osc *o, Plan *p, OscErr *e)
 
 const Engine pg_engine = {
 	.name = "postgresql",
-	.open = pg_open,
-	.close = pg_close,
+	.open = eng_open,
+	.session_open = eng_session_open,
+	.session_close = eng_session_close,
+	.close = eng_close,
+	.is_lock_timeout = pg_is_lock_refused,
+	.is_duplicate_key = pg_is_duplicate,
+	.is_connection_lost = pg_is_connection_lost,
+	.txn_begin = eng_begin,
+	.txn_commit = eng_commit,
+	.txn_rollback = eng_rollback,
+	.chunk_bound = eng_chunk_bound,
+	.copy_range = eng_copy_range,
+	.check_range = eng_check_range,
+	.damage_range = eng_damage_range,
+	.key_describe = eng_key_describe,
+	.key_free = eng_key_free,
+	.log_take = eng_log_take,
+	.merge = eng_merge,
+	.check_batch = eng_check_batch,
+	.merge_stale = eng_merge_stale,
+	.batch_join = eng_batch_join,
+	.batch_free = eng_batch_free,
+	.backlog = eng_backlog,
+	.definition_check = eng_definition_check,
+	.state_checkpoint = eng_state_checkpoint,
+	.resume_watermark = eng_resume_watermark,
 	.preflight = pg_preflight,
 	.shadow_create = eng_shadow_create,
 	.capture_start = eng_capture_start,
-	.copy_chunk = eng_copy_chunk,
-	.replay = eng_replay,
-	.backlog = eng_backlog,
-	.finish_shadow = eng_finish_shadow,
+	.index_build = eng_index_build,
+	.shadow_complete = eng_shadow_complete,
 	.swap = eng_swap,
 	.finish = eng_finish,
 	.abort = eng_abort,
@@ -437,6 +576,5 @@ const Engine pg_engine = {
 	.estimate = eng_estimate,
 	.record = eng_record,
 	.history = eng_history,
-	.is_lock_timeout = pg_is_lock_timeout,
 	.monitor = &pg_monitor,
 };

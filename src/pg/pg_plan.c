@@ -125,15 +125,9 @@ static void sizes(Pg *pg, Plan *p)
  * it could not run (its warning says why). */
 static bool sample(Pg *pg, Plan *p)
 {
-	Sql q, cols, exprs;
+	Sql q;
 	sql_init(&q, &pg->dialect);
-	sql_init(&cols, &pg->dialect);
-	sql_init(&exprs, &pg->dialect);
-	pg_copy_lists(pg, &cols, &exprs);
-	sql_add(&q, "SELECT count(*) FROM (SELECT %s FROM ONLY %I.%I src ORDER BY ", sql_text(&exprs), pg->schema,
-	        pg->table);
-	pg_key_list(pg, &q, "src", false);
-	sql_add(&q, " LIMIT " SAMPLE_ROWS ") s");
+	pg_sql_sample(pg, &q, SAMPLE_ROWS);
 	int64_t t0 = now_us();
 	PGresult *r = look(pg, p, "a sampled read", sql_text(&q), 0, NULL);
 	if (r) {
@@ -142,8 +136,6 @@ static bool sample(Pg *pg, Plan *p)
 		PQclear(r);
 	}
 	sql_free(&q);
-	sql_free(&cols);
-	sql_free(&exprs);
 	return r != NULL;
 }
 

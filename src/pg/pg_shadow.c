@@ -548,23 +548,39 @@ out:
 	return ok;
 }
 
-/* After the bulk copy: the deferred indexes and constraints, then ANALYZE,
- * so the new table has statistics the moment it serves queries. */
-bool pg_shadow_finish(Pg *pg, OscErr *e)
+/* Back to the session's own bounds after the long statements. */
+static bool bounds_again(Pg *pg, bool ok, OscErr *e)
 {
 	Sql q;
+	OscErr ignored;
+	err_clear(&ignored);
+	sql_init(&q, &pg->dialect);
+	sql_add(&q, "SELECT pg_catalog.set_config('statement_timeout', '%ldms', false),"
+	            " pg_catalog.set_config('lock_timeout', '%ldms', false)",
+	        (long)pg->env->statement_timeout_ms, (long)pg->env->lock_timeout_ms);
+	if (!pg_exec_sql(pg, &q, NULL, ok ? e : &ignored))
+		ok = false;
+	sql_free(&q);
+	return ok;
+}
+
+/* After the bulk copy: the deferred indexes and constraints, one by one (a
+ * resumed run, or an earlier attempt, may have built some); what names the
+ * one that failed.  A duplicate is the core's to judge (a row whose change
+ * is still in the log may be the cause: src/core/indexes.c). */
+bool pg_index_build(Pg *pg, char *what, size_t whatsz, OscErr *e)
+{
 	bool ok = false;
 
-	sql_init(&q, &pg->dialect);
+	what[0] = '\0';
 	/* the index builds may take long: not for a table whose definition changed */
 	if (!pg_ddl_check(pg, true, false, e))
-		goto out;
+		return false;
 	/* the shadow is osc's alone: building an index waits on nobody, it
 	 * only takes time in proportion to the table */
 	if (!pg_command(pg, "SET statement_timeout = 0", e) || !pg_command(pg, "SET lock_timeout = '10s'", e))
 		goto out;
 	for (int i = 0; i < pg->ndeferred; i++) {
-		/* a resumed run may find some already built */
 		PGresult *r = NULL;
 		char *qn = pg_qualified(pg, pg->work, pg->deferred[i].name);
 		const char *p[1] = { qn };
@@ -576,93 +592,24 @@ bool pg_shadow_finish(Pg *pg, OscErr *e)
 			goto out;
 		if (built)
 			continue;
+		snprintf(what, whatsz, "index %s", pg->deferred[i].name);
 		log_msg(pg->log, LOG_INFO, "building index %s", pg->deferred[i].name);
-		bool built_now = pg_command(pg, pg->deferred[i].create_sql, e);
-		if (!built_now && (strcmp(e->sqlstate, "23505") == 0 || strcmp(e->sqlstate, "23P01") == 0)) {
-			/* the shadow still holds rows older than changes pending in the
-			 * log: two rows that traded a unique value may meet in it.  Once
-			 * every pending change is merged (one snapshot) it equals the
-			 * original, and nothing else writes it until the build is done:
-			 * a duplicate then is the original's own */
-			int64_t n = 0;
-			log_msg(pg->log, LOG_INFO, "index %s met a duplicate (%s): merging every pending change, then "
-			        "building it again", pg->deferred[i].name, e->msg);
-			err_clear(e);
-			if (!pg_replay_all(pg, &n, false, e))
-				goto out;
-			pg->osc->progress.log_applied += n;
-			built_now = pg_command(pg, pg->deferred[i].create_sql, e);
-		}
-		if (!built_now) {
-			if (strcmp(e->sqlstate, "23505") == 0 || strcmp(e->sqlstate, "23P01") == 0) {
-				char before[512];
-				snprintf(before, sizeof(before), "the table's rows violate the new index or constraint %s: ",
-				         pg->deferred[i].name);
-				err_wrap(e, OSC_EXIT_FAILED, before, "; nothing was changed, no row was dropped");
-				snprintf(e->sqlstate, sizeof(e->sqlstate), "23505");
-			}
+		if (!pg_command(pg, pg->deferred[i].create_sql, e))
 			goto out;
-		}
 	}
-	sql_add(&q, "ANALYZE %I.%I", pg->work, pg->shadow);
-	if (!pg_exec_sql(pg, &q, NULL, e) || !pg_ddl_check(pg, true, false, e))
-		goto out;
 	ok = true;
 out:
-	sql_reset(&q);
-	sql_add(&q, "SELECT pg_catalog.set_config('statement_timeout', '%ldms', false),"
-	            " pg_catalog.set_config('lock_timeout', '%ldms', false)",
-	        (long)pg->env->statement_timeout_ms, (long)pg->env->lock_timeout_ms);
-	if (!pg_exec_sql(pg, &q, NULL, ok ? e : &(OscErr){ 0 }))
-		ok = false;
+	return bounds_again(pg, ok, e);
+}
+
+/* The indexes are built: ANALYZE, so the new table has statistics the
+ * moment it serves queries, and the definition checked once more. */
+bool pg_shadow_complete(Pg *pg, OscErr *e)
+{
+	Sql q;
+	sql_init(&q, &pg->dialect);
+	sql_add(&q, "ANALYZE %I.%I", pg->work, pg->shadow);
+	bool ok = pg_command(pg, "SET statement_timeout = 0", e) && pg_exec_sql(pg, &q, NULL, e);
 	sql_free(&q);
-	return ok;
-}
-
-void pg_copy_lists(Pg *pg, Sql *insert_cols, Sql *select_exprs)
-{
-	for (int i = 0; i < pg->ncols; i++) {
-		sql_add(insert_cols, "%s%I", i ? ", " : "", pg->cols[i].name);
-		sql_add(select_exprs, "%s%s", i ? ", " : "", pg->cols[i].expr);
-	}
-}
-
-void pg_copy_head(Pg *pg, Sql *q)
-{
-	Sql cols, exprs;
-	sql_init(&cols, &pg->dialect);
-	sql_init(&exprs, &pg->dialect);
-	pg_copy_lists(pg, &cols, &exprs);
-	sql_add(q, "INSERT INTO %I.%I (%s)%s SELECT %s FROM ONLY %I.%I src", pg->work, pg->shadow, sql_text(&cols),
-	        pg->overriding ? " OVERRIDING SYSTEM VALUE" : "", sql_text(&exprs), pg->schema, pg->table);
-	if (cols.failed || exprs.failed)
-		q->failed = true;
-	sql_free(&cols);
-	sql_free(&exprs);
-}
-
-void pg_key_list(Pg *pg, Sql *q, const char *alias, bool shadow_names)
-{
-	for (int k = 0; k < pg->nkeys; k++) {
-		if (k)
-			sql_add(q, ", ");
-		if (alias)
-			sql_add(q, "%I.", alias);
-		sql_add(q, "%I", shadow_names ? pg->keys[k].shadow_name : pg->keys[k].name);
-	}
-}
-
-void pg_key_tuple(Pg *pg, Sql *q, const char *alias, bool shadow_names)
-{
-	sql_add(q, "(");
-	pg_key_list(pg, q, alias, shadow_names);
-	sql_add(q, ")");
-}
-
-void pg_param_tuple(Pg *pg, Sql *q, int first, const char *suffix)
-{
-	sql_add(q, "(");
-	for (int k = 0; k < pg->nkeys; k++)
-		sql_add(q, "%s$%d::%s%s", k ? ", " : "", first + k, pg->keys[k].type, suffix);
-	sql_add(q, ")");
+	return bounds_again(pg, ok, e) && pg_ddl_check(pg, true, false, e);
 }

@@ -97,11 +97,6 @@ static char *key_literal(Pg *pg, char **key)
 	return sql_take(&q);
 }
 
-char *pg_watermark_literal(Pg *pg)
-{
-	return key_literal(pg, pg->watermark);
-}
-
 bool pg_state_create(Pg *pg, const char *fp, OscErr *e)
 {
 	Sql q;
@@ -258,17 +253,18 @@ bool pg_state_record(Pg *pg, const char *phase, const char *outcome, const char 
 }
 
 /* In the chunk's transaction. */
-bool pg_state_checkpoint(Pg *pg, char **watermark, int64_t rows_total, OscErr *e)
+bool pg_state_checkpoint(PgSession *s, Pg *pg, const PgKeyVal *watermark, int64_t rows_total, int64_t changes_applied,
+                         OscErr *e)
 {
 	char id[32], copied[32], applied[32];
 	if (pg->state_id == 0)
 		return true;
-	char *wm = key_literal(pg, watermark);
+	char *wm = key_literal(pg, watermark ? watermark->v : NULL);
 	snprintf(id, sizeof(id), "%lld", (long long)pg->state_id);
 	snprintf(copied, sizeof(copied), "%lld", (long long)rows_total);
-	snprintf(applied, sizeof(applied), "%lld", (long long)pg->osc->progress.log_applied);
+	snprintf(applied, sizeof(applied), "%lld", (long long)changes_applied);
 	const char *p[4] = { id, wm, copied, applied };
-	bool ok = pg_exec(pg,
+	bool ok = pgs_exec(s,
 	                  "UPDATE osc.migrations SET watermark = $2::text[], rows_copied = $3::bigint,"
 	                  " changes_applied = $4::bigint, updated_at = now() WHERE id = $1::bigint",
 	                  4, p, NULL, e);
@@ -513,7 +509,7 @@ bool pg_state_resume(Pg *pg, OscErr *e)
 	             " updated_at = now() WHERE id = $1::bigint",
 	             3, p3, NULL, e))
 		goto out;
-	char *wml = pg_watermark_literal(pg);
+	char *wml = key_literal(pg, pg->watermark);
 	log_msg(&o->log, LOG_INFO,
 	        "resuming the migration started %s (run %d): %lld rows copied so far, watermark %s, phase %s", started,
 	        runs + 1, (long long)o->rows_before, pg->watermark ? wml : "(none)", phase);

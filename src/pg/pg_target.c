@@ -95,7 +95,7 @@ static const char *self_sql =
  * read the heartbeat. */
 static bool check_replica(Pg *pg, const char *url, const char *sysid, const char *user, PgGrants *g, OscErr *e)
 {
-	Pg rep;
+	PgSession rep;
 	PGresult *r = NULL, *m = NULL;
 	OscErr ce;
 	Sql q;
@@ -106,7 +106,7 @@ static bool check_replica(Pg *pg, const char *url, const char *sysid, const char
 	sql_init(&q, &pg->dialect);
 	label(url, name, sizeof(name));
 	err_clear(&ce);
-	if (!pg_connect(&rep, url, &ce) || !pg_exec(&rep, self_sql, 0, NULL, &r, &ce)) {
+	if (!pgs_connect(&rep, url, &ce) || !pgs_exec(&rep, self_sql, 0, NULL, &r, &ce)) {
 		one_line(msg, sizeof(msg), ce.msg);
 		err_set(e, OSC_EXIT_INPUT,
 		        "--replica %s cannot be read (%s); osc would wait for its lag for ever: fix the URL, start the "
@@ -148,7 +148,7 @@ static bool check_replica(Pg *pg, const char *url, const char *sysid, const char
 out:
 	PQclear(m);
 	PQclear(r);
-	pg_disconnect(&rep);
+	pgs_disconnect(&rep);
 	sql_free(&q);
 	return ok;
 }
@@ -174,7 +174,7 @@ bool pg_target_check(Pg *pg, OscErr *e)
 		        "%s:%s is a standby (in recovery, %s): osc changes a table on the primary only, and replication "
 		        "brings the change here; point --database at the primary (--allow-on-replica does not apply to a "
 		        "PostgreSQL standby, which cannot be written)",
-		        PQhost(pg->conn), PQport(pg->conn), from);
+		        PQhost(pg->main.conn), PQport(pg->main.conn), from);
 		goto out;
 	}
 	sysid = pg_strdup(PQgetvalue(r, 0, 2));
