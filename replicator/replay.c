@@ -38,7 +38,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "copy.h"
+#include "run.h"
 
 /* Rounds of stale rows brought up to date before a duplicate counts as the
  * original's own (each round finds what the last one's rows collided with). */
@@ -181,7 +181,7 @@ bool replay_batch(Osc *o, int64_t limit, int64_t *applied, OscErr *e)
 	snprintf(object, sizeof(object), "%s.%s", o->info.schema, o->info.name);
 	LockStep step = { .what = "replay batch", .object = object };
 	BatchStep b = { .o = o, .limit = limit, .applied = applied };
-	return copy_lost_is_stop(o, retry_lock(&o->retry, &step, batch_attempt, &b, e), e);
+	return osc_lost_is_stop(o, retry_lock(&o->retry, &step, batch_attempt, &b, e), e);
 }
 
 bool replay_catch_up(Osc *o, int64_t batch, int64_t budget_ms, int64_t *applied, OscErr *e)
@@ -201,7 +201,7 @@ bool replay_catch_up(Osc *o, int64_t batch, int64_t budget_ms, int64_t *applied,
 
 bool replay_backlog(Osc *o, OscErr *e)
 {
-	return copy_lost_is_stop(o, o->engine->backlog(o->session, o->table, &o->progress.log_backlog, e), e);
+	return osc_lost_is_stop(o, o->engine->backlog(o->session, o->table, &o->progress.log_backlog, e), e);
 }
 
 /* Under the swap's lock: every change captured until then. */

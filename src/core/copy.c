@@ -41,12 +41,7 @@
 #include "chunk.h"
 #include "fault.h"
 #include "replay.h"
-
-CopyPos osc_copy_pos(const Osc *o)
-{
-	CopyPos p = { .watermark = o->watermark, .done = o->copy_done };
-	return p;
-}
+#include "run.h"
 
 void copy_free(Osc *o)
 {
@@ -201,20 +196,13 @@ static RetryResult chunk_attempt(void *ctx, char *note, size_t notesz, OscErr *e
 	return c->recheck ? RETRY_AGAIN : RETRY_FAIL;
 }
 
-bool copy_lost_is_stop(Osc *o, bool ok, OscErr *e)
-{
-	if (!ok && o->engine->is_connection_lost(e))
-		e->exit = OSC_EXIT_STOPPED;
-	return ok;
-}
-
 bool copy_chunk(Osc *o, int64_t limit, int64_t *rows, bool *done, OscErr *e)
 {
 	char object[2 * OSC_NAME_MAX + 2];
 	snprintf(object, sizeof(object), "%s.%s", o->info.schema, o->info.name);
 	LockStep step = { .what = "chunk", .object = object };
 	ChunkStep c = { .o = o, .limit = limit, .rows = rows, .done = done };
-	return copy_lost_is_stop(o, retry_lock(&o->retry, &step, chunk_attempt, &c, e), e);
+	return osc_lost_is_stop(o, retry_lock(&o->retry, &step, chunk_attempt, &c, e), e);
 }
 
 static void update_rates(Osc *o, int64_t copy_started_ms, int64_t rows_at_start)

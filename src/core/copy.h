@@ -12,8 +12,6 @@ bool copy_run(Osc *o, OscErr *e) MUSTCHECK;
 /* One chunk of at most limit rows in key order, verified and
  * checkpointed; *done after the last. */
 bool copy_chunk(Osc *o, int64_t limit, int64_t *rows, bool *done, OscErr *e) MUSTCHECK;
-/* A lost connection stops the run, resumable (exit 3): returns ok. */
-bool copy_lost_is_stop(Osc *o, bool ok, OscErr *e);
 /* Frees the watermark. */
 void copy_free(Osc *o);
 

@@ -18,8 +18,8 @@
 
 #include <stdio.h>
 
-#include "copy.h"
 #include "replay.h"
+#include "run.h"
 
 bool indexes_build(Osc *o, OscErr *e)
 {
@@ -30,7 +30,7 @@ bool indexes_build(Osc *o, OscErr *e)
 		if (E->index_build(o->session, o->table, what, sizeof(what), e))
 			break;
 		if (!E->is_duplicate_key(e)) {
-			copy_lost_is_stop(o, false, e);
+			osc_lost_is_stop(o, false, e);
 			return false;
 		}
 		if (build >= 3) {
@@ -54,5 +54,5 @@ bool indexes_build(Osc *o, OscErr *e)
 		if (!ok || !replay_catch_up(o, 5000, 60000, &applied, e))
 			return false;
 	}
-	return copy_lost_is_stop(o, E->shadow_complete(o->session, o->table, e), e);
+	return osc_lost_is_stop(o, E->shadow_complete(o->session, o->table, e), e);
 }

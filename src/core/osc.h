@@ -72,7 +72,7 @@ OscExit migrate_plan(Osc *o);
 OscExit migrate_cleanup(Osc *o);
 OscExit migrate_history(Osc *o, bool latest);
 
-/* Where the copy stands, for the replay's primitives. */
+/* Where the copy stands, for the replay's primitives (src/core/run.c). */
 CopyPos osc_copy_pos(const Osc *o);
 
 #endif

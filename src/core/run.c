@@ -98,3 +98,16 @@ void run_init(Osc *o)
 	o->retry.gate = gate;
 	o->retry.gate_ctx = o;
 }
+
+bool osc_lost_is_stop(Osc *o, bool ok, OscErr *e)
+{
+	if (!ok && o->engine->is_connection_lost(e))
+		e->exit = OSC_EXIT_STOPPED;
+	return ok;
+}
+
+CopyPos osc_copy_pos(const Osc *o)
+{
+	CopyPos p = { .watermark = o->watermark, .done = o->copy_done };
+	return p;
+}

@@ -25,4 +25,8 @@ bool osc_may_continue(Osc *o, int64_t need_ms, OscErr *e) MUSTCHECK;
  * open. */
 void run_init(Osc *o);
 
+/* A lost connection stops the run, resumable (exit 3): the server rolled
+ * the step back and the state row holds the last checkpoint.  Returns ok. */
+bool osc_lost_is_stop(Osc *o, bool ok, OscErr *e);
+
 #endif

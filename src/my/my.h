@@ -255,6 +255,8 @@ bool my_sql_mode_for_osc(const char *server, char *out, size_t outsz) MUSTCHECK;
 
 /* my_shadow.c */
 bool my_find_table(My *my, OscErr *e) MUSTCHECK;
+/* The shadow with the ALTER applied, its column map, the change log; with
+ * keep, the caller records the state row (src/my/my_engine.c). */
 bool my_shadow_create(My *my, bool keep, OscErr *e) MUSTCHECK;
 /* After the copy: the deferred indexes in one online ALTER */
 bool my_index_build(My *my, char *what, size_t whatsz, OscErr *e) MUSTCHECK;
@@ -353,8 +355,9 @@ bool my_check_batch(MySession *s, My *my, const MyBatch *b, const MyKeyVal *wm, 
 bool my_damage_range(MySession *s, My *my, const MyKeyVal *lo, const MyKeyVal *hi, OscErr *e) MUSTCHECK;
 void my_verify_free(My *my);
 
-/* my_state.c: MY_STATE_TABLE (checkpoints, resume, history) */
+/* my_fingerprint.c: a hash of the table's definition (64 hex digits) */
 bool my_fingerprint(My *my, const char *table, char *out, size_t outsz, OscErr *e) MUSTCHECK;
+/* my_state.c: MY_STATE_TABLE (checkpoints, resume, history) */
 bool my_state_create(My *my, OscErr *e) MUSTCHECK;
 bool my_state_in_place(My *my, const char *strategy, OscErr *e) MUSTCHECK;
 bool my_state_forget(My *my, OscErr *e) MUSTCHECK;
@@ -399,7 +402,7 @@ bool my_capture_create(My *my, OscErr *e) MUSTCHECK;   /* the log table */
 bool my_capture_install(My *my, OscErr *e) MUSTCHECK;  /* the triggers */
 bool my_capture_drop(My *my, OscErr *e) MUSTCHECK;
 
-/* src/my/my_heartbeat.c: the heartbeat table's name */
+/* src/my/my_owned.c: the heartbeat table's name */
 void my_heartbeat_name(My *my, char *out, size_t outsz);
 
 /* src/my/my_replay.c: the replay's primitives (replicator/replay.c drives

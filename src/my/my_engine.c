@@ -247,11 +247,25 @@ static bool eng_preflight(Osc *o, bool lock, OscErr *e)
 	return !lock || (take_lock(my, e) && my_state_resume(my, e));
 }
 
+/* Past validation the migration gets its state row; without it, the work
+ * objects just made go again. */
+static bool state_row(My *my, OscErr *e)
+{
+	if (my_state_create(my, e))
+		return true;
+	OscErr e2;
+	err_clear(&e2);
+	if (my->created && !my_drop_work_tables(my, true, &e2))
+		log_error(my->log, &e2);
+	my->created = false;
+	return false;
+}
+
 static bool eng_shadow_create(Osc *o, bool keep, OscErr *e)
 {
 	My *my = MY(o);
 	if (my_shadow_create(my, keep, e))
-		return true;
+		return !keep || state_row(my, e);
 	if (!keep && my_is_lock_timeout(e)) {
 		/* osc plan: someone holds the table, or waits for it (a waiting
 		 * exclusive request queues every new reader); the plan says who,

@@ -43,11 +43,6 @@ static void probe_close(void *probe)
 	free(p);
 }
 
-void my_heartbeat_name(My *my, char *out, size_t outsz)
-{
-	names_derive(out, outsz, "", my->table, "_osc_hb", MY_NAMELEN);
-}
-
 /* The worker's My: the database and table (fixed after preflight). */
 static My *worker(Osc *o)
 {

@@ -30,6 +30,12 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The heartbeat table, beside the table (src/my/my_heartbeat.c writes it). */
+void my_heartbeat_name(My *my, char *out, size_t outsz)
+{
+	names_derive(out, outsz, "", my->table, "_osc_hb", MY_NAMELEN);
+}
+
 static const char *role_text(MyRole r)
 {
 	switch (r) {

@@ -49,6 +49,31 @@
 
 /* LIKE matching, as the server matches a database grant's pattern: % any
  * run, _ one character, \ takes the next one as it is. */
+/* The missing privileges, each said once as the GRANT that gives it. */
+void my_grants_init(MyGrants *g, My *my)
+{
+	sql_init(&g->text, &my->dialect);
+	g->n = 0;
+}
+
+void my_grants_add(MyGrants *g, const MyServer *to, const char *privs, const char *on, const char *why)
+{
+	Sql q;
+	sql_init(&q, g->text.dialect);
+	sql_add(&q, "GRANT %s ON %s TO %L@%L", privs, on, to->user, to->host);
+	const char *s = sql_text(&q), *have = sql_text(&g->text);
+	if (strstr(have, s) == NULL) {
+		sql_add(&g->text, "\n  %s;  -- %s", s, why);
+		g->n++;
+	}
+	sql_free(&q);
+}
+
+void my_grants_free(MyGrants *g)
+{
+	sql_free(&g->text);
+}
+
 static bool like(const char *pat, const char *s)
 {
 	for (; *pat; pat++, s++) {

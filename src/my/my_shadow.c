@@ -465,9 +465,6 @@ bool my_shadow_create(My *my, bool keep, OscErr *e)
 	if (!map_columns(my, e) || !my_fkeys_read(my, e) || !defer_indexes(my, e) || !my_keyidx_ensure(my, e) ||
 	    !read_user_triggers(my, e) || !my_capture_create(my, e))
 		goto out;
-	/* past validation: the migration gets its state row */
-	if (keep && !my_state_create(my, e))
-		goto out;
 	ok = true;
 out:
 	if (!ok || !keep) {

@@ -43,6 +43,31 @@ enum {
 	P_READ_STATS, P_REPLICAS, P_WAL_LSN,
 };
 
+/* The missing privileges, each said once as the GRANT that gives it. */
+void pg_grants_init(PgGrants *g, Pg *pg)
+{
+	sql_init(&g->text, &pg->dialect);
+	g->n = 0;
+}
+
+void pg_grants_add(PgGrants *g, const Sql *stmt, const char *why)
+{
+	const char *s = sql_text(stmt);
+	const char *have = sql_text(&g->text);
+	size_t n = strlen(s);
+	/* the same statement twice (two objects of one owner) is said once */
+	for (const char *p = strstr(have, s); p; p = strstr(p + 1, s))
+		if (p[n] == ';' && p >= have + 3 && strncmp(p - 3, "\n  ", 3) == 0)
+			return;
+	sql_add(&g->text, "\n  %s;  -- %s", s, why);
+	g->n++;
+}
+
+void pg_grants_free(PgGrants *g)
+{
+	sql_free(&g->text);
+}
+
 static const char *main_sql =
     "SELECT current_user, pg_catalog.pg_get_userbyid(c.relowner),"
     "       pg_catalog.pg_has_role(c.relowner, 'USAGE'),"

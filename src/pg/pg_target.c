@@ -23,30 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void pg_grants_init(PgGrants *g, Pg *pg)
-{
-	sql_init(&g->text, &pg->dialect);
-	g->n = 0;
-}
-
-void pg_grants_add(PgGrants *g, const Sql *stmt, const char *why)
-{
-	const char *s = sql_text(stmt);
-	const char *have = sql_text(&g->text);
-	size_t n = strlen(s);
-	/* the same statement twice (two objects of one owner) is said once */
-	for (const char *p = strstr(have, s); p; p = strstr(p + 1, s))
-		if (p[n] == ';' && p >= have + 3 && strncmp(p - 3, "\n  ", 3) == 0)
-			return;
-	sql_add(&g->text, "\n  %s;  -- %s", s, why);
-	g->n++;
-}
-
-void pg_grants_free(PgGrants *g)
-{
-	sql_free(&g->text);
-}
-
 /* A libpq message on one line (it spans several). */
 static void one_line(char *out, size_t outsz, const char *msg)
 {
