@@ -88,6 +88,38 @@ typedef struct SwapDrain {
 	void *ctx;
 } SwapDrain;
 
+/* What the core decided of an earlier run of the same migration
+ * (src/core/resume.c). */
+typedef enum ResumeKind {
+	RESUME_NONE,        /* a new migration */
+	RESUME_COPY,        /* continue the copy from its checkpoint */
+	RESUME_AFTER_COPY,  /* the copy was done: indexes, catch-up, swap */
+	RESUME_SWAPPED,     /* the swap committed: only the cleanup is left */
+	RESUME_DONE,        /* this exact migration already finished: nothing to do */
+} ResumeKind;
+
+/* What the state table says of the table's migrations, as the engine reads
+ * it for the core's resume decision. */
+typedef enum StateFound {
+	STATE_NONE,        /* nothing to continue, and this migration never finished */
+	STATE_DONE,        /* this exact migration (ALTER, resulting definition) finished: done_at */
+	STATE_UNFINISHED,  /* one is running or stopped: the fields below */
+} StateFound;
+
+#define OSC_FP_MAX 65
+typedef struct StateRow {
+	StateFound found;
+	char fingerprint[OSC_FP_MAX];  /* the table's definition now */
+	char done_at[64];
+	char *alter;                   /* the unfinished migration's --alter (the core frees it) */
+	char phase[33];                /* "copy", "index", ..., "cutover", "swapped" */
+	char started[64];
+	int runs;
+	int64_t rows_copied, changes_applied;
+	char fp_orig[OSC_FP_MAX];      /* the original's definition when it started */
+	char fp_new[OSC_FP_MAX];       /* the new table's, once known ("" before) */
+} StateRow;
+
 typedef struct Osc Osc; /* the phases below still take the run */
 typedef struct Plan Plan;
 typedef struct ReplicaState ReplicaState;
@@ -226,12 +258,36 @@ typedef struct Engine {
 	 * unless SWAP_DONE. */
 	SwapResult (*swap)(EngineSession *s, EngineTable *t, const SwapDrain *drain, OscErr *e);
 
+	/* ---- resume (src/core/resume.c decides) ----
+	 * Under the run's lock on the table: the state row of the table's
+	 * latest unfinished migration, or whether this one (env->alter) is done
+	 * already.  An in-place run left "running" was killed: it is marked
+	 * failed here (its ALTER committed or not; nothing to resume). */
+	bool (*state_read)(EngineTable *t, StateRow *row, OscErr *e) MUSTCHECK;
+	/* Has the unfinished migration's swap committed?  detail: what shows it,
+	 * for the log.  May refuse (exit 2) objects osc did not make. */
+	bool (*state_swapped)(EngineTable *t, const StateRow *row, bool *swapped, char *detail, size_t detailsz,
+	                      OscErr *e) MUSTCHECK;
+	/* Takes up the unfinished migration's shadow, capture and plan as its
+	 * first run made them.  *lost: what is gone ("shadow table"; NULL when
+	 * everything is there): changes may have gone uncaptured. */
+	bool (*state_attach)(EngineTable *t, const StateRow *row, bool copy_done, const char **lost,
+	                     OscErr *e) MUSTCHECK;
+	/* This run is the migration's runner now (outcome running, one run
+	 * more), in phase. */
+	bool (*state_claim)(EngineTable *t, const char *phase, OscErr *e) MUSTCHECK;
+	/* The row is not this run's (a refused rerun): nothing it records
+	 * touches the row. */
+	void (*state_release)(EngineTable *t);
+	/* A resumed copy's watermark (NULL: nothing copied). */
+	EngineKey *(*resume_watermark)(EngineTable *t);
+	/* The preflight's checks that depend on the decision (NULL: none). */
+	bool (*preflight_resumed)(EngineTable *t, ResumeKind r, OscErr *e) MUSTCHECK;
+
 	/* ---- still whole phases (becoming primitives) ---- */
-	/* A resumed copy's watermark (NULL: nothing copied), and whether the
-	 * copy was done. */
-	EngineKey *(*resume_watermark)(EngineTable *t, bool *copy_done);
 	/* Finds the table and its key; refuses views, keyless tables, leftovers;
-	 * with lock, takes the advisory lock that keeps other runs away. */
+	 * with lock, takes the advisory lock that keeps other runs away (then the
+	 * core decides the resume, and preflight_resumed finishes). */
 	bool (*preflight)(Osc *o, bool lock, OscErr *e) MUSTCHECK;
 	/* Builds the shadow with the ALTER applied and maps its columns.  With
 	 * keep=false (plan), everything is rolled back after the mapping. */

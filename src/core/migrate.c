@@ -23,6 +23,7 @@
 #include "lag.h"
 #include "proxy_hold.h"
 #include "replay.h"
+#include "resume.h"
 #include "osc.h"
 
 static void phase(Osc *o, const char *name, const char *what)
@@ -133,14 +134,12 @@ OscExit migrate_run(Osc *o)
 	o->started_ms = now_ms();
 	run_init(o);
 	phase(o, "preflight", "checking the table, its key and the ALTER");
-	if (!engine_open(o, &e) || !o->engine->preflight(o, true, &e))
+	if (!engine_open(o, &e) || !o->engine->preflight(o, true, &e) || !resume_decide(o, &e))
 		goto fail;
 	if (o->resume == RESUME_DONE) {
 		engine_close(o);
 		return OSC_EXIT_OK;
 	}
-	if (o->resume == RESUME_COPY || o->resume == RESUME_AFTER_COPY)
-		o->watermark = o->engine->resume_watermark(o->table, &o->copy_done);
 	o->progress.rows_estimate = o->engine->estimate(o);
 	if (o->progress.rows_estimate < o->progress.rows_copied)
 		o->progress.rows_estimate = o->progress.rows_copied;

@@ -30,15 +30,6 @@
 
 typedef struct Osc Osc;
 
-/* What preflight found of an earlier run of the same migration. */
-typedef enum ResumeKind {
-	RESUME_NONE,        /* a new migration */
-	RESUME_COPY,        /* continue the copy from its checkpoint */
-	RESUME_AFTER_COPY,  /* the copy was done: indexes, catch-up, swap */
-	RESUME_SWAPPED,     /* the swap committed: only the cleanup is left */
-	RESUME_DONE,        /* this exact migration already finished: nothing to do */
-} ResumeKind;
-
 struct Osc {
 	Options opt;
 	AlterSpec alter;

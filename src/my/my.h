@@ -129,6 +129,20 @@ typedef struct MyChildFk {
 	int state;         /* during the swap: 0 untouched, 1 dropped, 2 references the shadow */
 } MyChildFk;
 
+/* my_owned.c: osc's work objects, told from a user's objects of the same
+ * names by osc's mark (see the file's banner) */
+typedef enum MyRole { MY_ROLE_SHADOW, MY_ROLE_LOG, MY_ROLE_SENTRY, MY_ROLE_HEARTBEAT } MyRole;
+#define MY_NROLES 4
+typedef enum MyOwner { MY_ABSENT, MY_OURS, MY_FOREIGN } MyOwner;
+/* the first characters of a capture trigger's body */
+#define MY_CAPTURE_MARK "BEGIN /* osc capture */"
+typedef struct MyObjects {
+	MyOwner table[MY_NROLES];  /* by MyRole; the sentry's name is the old table's */
+	MyOwner trigger[3];        /* trg_ins, trg_upd, trg_del */
+	int capture;               /* osc's capture triggers found */
+	bool shadow_unmarked;      /* osc's shadow, its comment already put back by a swap */
+} MyObjects;
+
 typedef struct My {
 	MySession main;         /* every statement but the swap's RENAME (see the banner) */
 	SqlDialect dialect;     /* the main session's quoting */
@@ -167,25 +181,14 @@ typedef struct My {
 	bool copy_done;
 	bool created;
 	int64_t state_id;       /* this migration's row in MY_STATE_TABLE (0: none) */
+	char *resume_deferred;  /* the unfinished migration's deferred indexes (its row) */
+	MyObjects resume_objects; /* osc's objects the resume found (my_state_swapped) */
 
 	/* verification (src/my/my_verify.c) */
 	char *verify_orig;      /* the row text of each side, built once */
 	char *verify_shadow;
 } My;
 
-/* my_owned.c: osc's work objects, told from a user's objects of the same
- * names by osc's mark (see the file's banner) */
-typedef enum MyRole { MY_ROLE_SHADOW, MY_ROLE_LOG, MY_ROLE_SENTRY, MY_ROLE_HEARTBEAT } MyRole;
-#define MY_NROLES 4
-typedef enum MyOwner { MY_ABSENT, MY_OURS, MY_FOREIGN } MyOwner;
-/* the first characters of a capture trigger's body */
-#define MY_CAPTURE_MARK "BEGIN /* osc capture */"
-typedef struct MyObjects {
-	MyOwner table[MY_NROLES];  /* by MyRole; the sentry's name is the old table's */
-	MyOwner trigger[3];        /* trg_ins, trg_upd, trg_del */
-	int capture;               /* osc's capture triggers found */
-	bool shadow_unmarked;      /* osc's shadow, its comment already put back by a swap */
-} MyObjects;
 /* The comment that marks a work table of role */
 void my_marker(My *my, MyRole role, char *out, size_t outsz);
 const char *my_role_name(MyRole role);
@@ -370,7 +373,23 @@ bool my_state_abandon(My *my, OscErr *e) MUSTCHECK;
 bool my_state_close(My *my, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
 bool my_state_shadow_fp(My *my, char *out, size_t outsz, OscErr *e) MUSTCHECK;
 /* Sets osc->resume (and the adapter's state when resuming), or refuses. */
-bool my_state_resume(My *my, OscErr *e) MUSTCHECK;
+/* my_finish.c: the end of a run (the Engine's finish, abort, cleanup);
+ * my_find_table_finishing: my_find_table, after completing an interrupted
+ * drop_swap if that is why the table is missing */
+bool my_finish(Osc *o, OscErr *e) MUSTCHECK;
+bool my_abort(Osc *o, OscErr *e) MUSTCHECK;
+bool my_cleanup(Osc *o, OscErr *e) MUSTCHECK;
+bool my_find_table_finishing(My *my, OscErr *e) MUSTCHECK;
+/* my_conn.c: the run's advisory lock on the table (GET_LOCK, held by the
+ * session); exit 3 naming the holder when another run has it */
+bool my_take_lock(My *my, OscErr *e) MUSTCHECK;
+/* the resume (src/core/resume.c decides): the row, whether the swap
+ * happened, the objects taken up, this run the runner */
+bool my_state_read(My *my, StateRow *row, OscErr *e) MUSTCHECK;
+bool my_state_swapped(My *my, const StateRow *row, bool *swapped, char *detail, size_t detailsz,
+                      OscErr *e) MUSTCHECK;
+bool my_state_attach(My *my, bool copy_done, const char **lost, OscErr *e) MUSTCHECK;
+bool my_state_claim(My *my, const char *phase, OscErr *e) MUSTCHECK;
 bool my_state_history(My *my, const char *table, bool latest, OscErr *e) MUSTCHECK;
 
 /* my_fkeys.c */

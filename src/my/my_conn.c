@@ -410,3 +410,35 @@ bool my_lock_retry(My *my, const char *what, Sql *q, OscErr *e)
 {
 	return lock_retry(my, what, q, true, e);
 }
+
+/* GET_LOCK is held by the session: a dead osc never blocks a rerun. */
+bool my_take_lock(My *my, OscErr *e)
+{
+	MYSQL_RES *r = NULL;
+	Sql q;
+	bool ok = false;
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "SELECT GET_LOCK(%L, 0)", my->lock_name);
+	if (!my_exec_sql(my, &q, &r, e))
+		goto out;
+	MYSQL_ROW row = mysql_fetch_row(r);
+	if (row && row[0] && strcmp(row[0], "1") == 0) {
+		ok = true;
+		goto out;
+	}
+	mysql_free_result(r);
+	r = NULL;
+	sql_reset(&q);
+	sql_add(&q,
+	        "SELECT p.ID, p.HOST, p.TIME FROM information_schema.PROCESSLIST p WHERE p.ID = IS_USED_LOCK(%L)",
+	        my->lock_name);
+	if (my_exec_sql(my, &q, &r, e) && (row = mysql_fetch_row(r)) != NULL)
+		err_set(e, OSC_EXIT_STOPPED, "another osc run holds %s.%s (connection %s from %s, connected %ss ago)",
+		        my->db, my->table, row[0], row[1] ? row[1] : "?", row[2] ? row[2] : "?");
+	else
+		err_set(e, OSC_EXIT_STOPPED, "another osc run holds %s.%s", my->db, my->table);
+out:
+	mysql_free_result(r);
+	sql_free(&q);
+	return ok;
+}

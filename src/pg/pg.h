@@ -123,6 +123,7 @@ typedef struct Pg {
 	bool capture_on;           /* the trigger is installed */
 	bool lock_held;
 	int64_t state_id;          /* this migration's row in osc.migrations */
+	bool resume_no_watermark;  /* the unfinished migration's row has no watermark yet */
 	unsigned work_oid;         /* the work schema this run made (or proved its own on resume) */
 	unsigned trigger_oids[2];  /* osc's capture triggers on the original (row, TRUNCATE) */
 	int ntriggers;
@@ -231,7 +232,15 @@ bool pg_state_create(Pg *pg, const char *fp, OscErr *e) MUSTCHECK; /* in the sha
 bool pg_state_exists(Pg *pg, bool *exists, OscErr *e) MUSTCHECK;
 bool pg_state_in_place(Pg *pg, const char *strategy, OscErr *e) MUSTCHECK; /* a row for an in-place run */
 bool pg_state_fingerprint_new(Pg *pg, unsigned oid, OscErr *e) MUSTCHECK;  /* the table as the run left it */
-bool pg_state_resume(Pg *pg, OscErr *e) MUSTCHECK;       /* sets osc->resume */
+/* pg_finish.c: the end of a run (the Engine's finish, abort, cleanup) */
+bool pg_finish(Osc *o, OscErr *e) MUSTCHECK;
+bool pg_abort(Osc *o, OscErr *e) MUSTCHECK;
+bool pg_cleanup(Osc *o, OscErr *e) MUSTCHECK;
+/* the resume (src/core/resume.c decides): the row, the objects taken up,
+ * this run the runner */
+bool pg_state_read(Pg *pg, StateRow *row, OscErr *e) MUSTCHECK;
+bool pg_state_attach(Pg *pg, bool copy_done, const char **lost, OscErr *e) MUSTCHECK;
+bool pg_state_claim(Pg *pg, OscErr *e) MUSTCHECK;
 bool pg_state_record(Pg *pg, const char *phase, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
 /* in the chunk's transaction, on its session */
 bool pg_state_checkpoint(PgSession *s, Pg *pg, const PgKeyVal *watermark, int64_t rows_total, int64_t applied,
