@@ -363,7 +363,7 @@ typedef struct PgCarry {
 	char **pre, **post;        /* malloc'd SQL texts */
 	int npre, npost;
 } PgCarry;
-/* the column map as a CTE "colmap(old_attnum, old_name, new_name, retyped)";
+/* pg_carry_rel.c: the column map as a CTE "colmap(old_attnum, old_name, new_name, retyped)";
  * $1 the original's oid, $2 the shadow's */
 extern const char pg_colmap_cte[];
 bool pg_carry_lock(Pg *pg, OscErr *e) MUSTCHECK;

@@ -2,7 +2,7 @@
  * pg_carry.h — the pieces of src/pg/pg_carry.c's reading of what a rename
  * swap does not carry (its banner says what and why): the table's own
  * properties (pg_carry_table.c) and the objects that depend on it
- * (pg_carry_deps.c), with the helpers they share.
+ * (pg_carry_deps.c), with the helpers they share (pg_carry_rel.c).
  */
 #ifndef OSC_PG_CARRY_H
 #define OSC_PG_CARRY_H
