@@ -326,6 +326,9 @@ void my_batch_join(MyBatch *into, MyBatch *more);
  * original, or of the log: alias NULL); a key as SQL literals from a result
  * row of those reads; a character set name safe to paste (a plain word) */
 MyKeyKind my_key_kind(const char *data_type, const char *charset);
+/* my_conn.c: an identifier as MySQL quotes it, `a``b` (no connection
+ * needed; literals go through the connection's escaping) */
+char *my_quote_ident(void *ctx, const char *s);
 void my_key_read(const My *my, Sql *q, const char *alias, int k);
 char **my_key_literals(const My *my, MYSQL_ROW row, int first);
 void my_free_key(const My *my, char **key);

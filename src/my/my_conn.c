@@ -44,7 +44,7 @@ char *my_strdup(const char *s)
 	return r;
 }
 
-static char *quote_ident(void *ctx, const char *s)
+char *my_quote_ident(void *ctx, const char *s)
 {
 	(void)ctx;
 	size_t n = 2;
@@ -205,7 +205,7 @@ bool mys_connect(MySession *s, const char *url, const char *host, int port, OscE
 		        mode);
 		return false;
 	}
-	s->dialect.quote_ident = quote_ident;
+	s->dialect.quote_ident = my_quote_ident;
 	s->dialect.quote_literal = quote_literal;
 	s->dialect.ctx = s->conn;
 	const char *v = mysql_get_server_info(s->conn);

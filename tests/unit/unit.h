@@ -51,5 +51,7 @@ void test_proxy_pg(void);
 void test_proxy_my(void);
 void test_proxy_url(void);
 void test_retry(void);
+void test_pg_sql(void);
+void test_my_sql(void);
 
 #endif

@@ -24,6 +24,8 @@ static const struct {
 	{ "proxy: mysql tracker", test_proxy_my },
 	{ "proxy: upstream url", test_proxy_url },
 	{ "lock retries", test_retry },
+	{ "postgresql statements", test_pg_sql },
+	{ "mariadb statements", test_my_sql },
 };
 
 int main(void)
