@@ -1,5 +1,5 @@
 /*
- * migrate.c — the pipeline, engine-neutral (DESIGN.md "The pipeline").
+ * migrate.c — the pipeline, engine-neutral (docs/ARCHITECTURE.md "The pipeline").
  *
  *   preflight -> shadow -> capture -> copy <-> replay -> indexes -> catch-up
  *   -> cutover -> cleanup

@@ -1,5 +1,5 @@
 /*
- * options.h — the command line and --config file (DESIGN.md "Command line").
+ * options.h — the command line and --config file (README.md "Commands and options").
  */
 #ifndef OSC_OPTIONS_H
 #define OSC_OPTIONS_H

@@ -4,8 +4,9 @@
  * Every function that can fail returns bool (warn_unused_result) and fills an
  * OscErr: a one-line message for the operator, the SQLSTATE when the database
  * said no, an optional detail line (the query text), and the exit code class
- * the failure belongs to (DESIGN.md: 1 failed/original intact, 2 bad input,
- * 3 stopped but resumable).  Only main turns it into an exit.
+ * the failure belongs to (docs/ARCHITECTURE.md "Exit codes": 1 failed,
+ * original intact; 2 bad input; 3 stopped but resumable).  Only main turns
+ * it into an exit.
  */
 #ifndef OSC_ERR_H
 #define OSC_ERR_H
