@@ -119,19 +119,20 @@ bool my_find_table(My *my, OscErr *e)
 	my->keys = calloc(mysql_num_rows(r) + 1, sizeof(MyKey));
 	if (my->keys == NULL)
 		abort();
+	enum { K_INDEX, K_COLUMN, K_DATA_TYPE, K_CHARSET, K_COLUMN_TYPE };
 	while ((row = mysql_fetch_row(r)) != NULL) {
 		if (my->key_index == NULL)
-			my->key_index = my_strdup(row[0]);
-		if (strcmp(row[0], my->key_index) != 0)
+			my->key_index = my_strdup(row[K_INDEX]);
+		if (strcmp(row[K_INDEX], my->key_index) != 0)
 			break;
 		MyKey *key = &my->keys[n++];
-		key->name = my_strdup(row[1]);
-		key->kind = my_key_kind(row[2], row[3]);
-		key->charset = my_strdup(row[3]);
-		key->type = my_strdup(row[4]);
-		if (key->kind == MY_KEY_HEX && !my_key_charset_ok(row[3])) {
+		key->name = my_strdup(row[K_COLUMN]);
+		key->kind = my_key_kind(row[K_DATA_TYPE], row[K_CHARSET]);
+		key->charset = my_strdup(row[K_CHARSET]);
+		key->type = my_strdup(row[K_COLUMN_TYPE]);
+		if (key->kind == MY_KEY_HEX && !my_key_charset_ok(row[K_CHARSET])) {
 			err_set(e, OSC_EXIT_INPUT, "%s.%s: key column %s has a character set osc cannot name (%s)", my->db,
-			        my->table, row[1], row[3]);
+			        my->table, row[K_COLUMN], row[K_CHARSET]);
 			my->nkeys = n;
 			goto out;
 		}
@@ -302,6 +303,7 @@ static bool defer_indexes(My *my, OscErr *e)
 	Sql q, add, drop, comment;
 	bool ok = false;
 	char current[MY_NAMELEN + 1] = "";
+	enum { I_NAME, I_NON_UNIQUE, I_COLUMN, I_SUB_PART, I_TYPE, I_COLLATION, I_COMMENT };
 
 	sql_init(&q, &my->dialect);
 	sql_init(&add, &my->dialect);
@@ -317,32 +319,32 @@ static bool defer_indexes(My *my, OscErr *e)
 		goto out;
 	while ((row = mysql_fetch_row(r)) != NULL) {
 		/* the copy's own key index stays */
-		if (strcmp(my->key_index, "PRIMARY") != 0 && strcmp(row[0], my->key_index) == 0)
+		if (strcmp(my->key_index, "PRIMARY") != 0 && strcmp(row[I_NAME], my->key_index) == 0)
 			continue;
 		/* FULLTEXT and SPATIAL indexes stay too: built later they need a
 		 * lock (FULLTEXT), or come back wrong from information_schema (a
 		 * SPATIAL index shows a prefix length it does not accept), and the
 		 * copy keeps them up to date as it goes */
-		if (strcmp(row[4], "FULLTEXT") == 0 || strcmp(row[4], "SPATIAL") == 0)
+		if (strcmp(row[I_TYPE], "FULLTEXT") == 0 || strcmp(row[I_TYPE], "SPATIAL") == 0)
 			continue;
-		if (strcmp(current, row[0]) != 0) {
+		if (strcmp(current, row[I_NAME]) != 0) {
 			if (current[0])
 				sql_add(&add, ")%s", comment.len ? sql_text(&comment) : "");
 			sql_reset(&comment);
 			/* an index's comment is part of the table */
-			if (row[6][0])
-				sql_add(&comment, " COMMENT %L", row[6]);
-			snprintf(current, sizeof(current), "%s", row[0]);
-			const char *kind = strcmp(row[1], "0") == 0 ? "UNIQUE INDEX" : "INDEX";
-			sql_add(&add, "%sADD %s %I (", add.len ? ", " : "", kind, row[0]);
-			sql_add(&drop, "%sDROP INDEX %I", drop.len ? ", " : "", row[0]);
+			if (row[I_COMMENT][0])
+				sql_add(&comment, " COMMENT %L", row[I_COMMENT]);
+			snprintf(current, sizeof(current), "%s", row[I_NAME]);
+			const char *kind = strcmp(row[I_NON_UNIQUE], "0") == 0 ? "UNIQUE INDEX" : "INDEX";
+			sql_add(&add, "%sADD %s %I (", add.len ? ", " : "", kind, row[I_NAME]);
+			sql_add(&drop, "%sDROP INDEX %I", drop.len ? ", " : "", row[I_NAME]);
 		} else {
 			sql_add(&add, ", ");
 		}
-		sql_add(&add, "%I", row[2]);
-		if (row[3])
-			sql_add(&add, "(%s)", row[3]);
-		if (strcmp(row[5], "D") == 0)
+		sql_add(&add, "%I", row[I_COLUMN]);
+		if (row[I_SUB_PART])
+			sql_add(&add, "(%s)", row[I_SUB_PART]);
+		if (strcmp(row[I_COLLATION], "D") == 0)
 			sql_add(&add, " DESC");
 	}
 	if (current[0]) {

@@ -244,29 +244,31 @@ static bool defer_indexes(Pg *pg, const char *key_attnums, OscErr *e)
 	             " ORDER BY i.indisprimary DESC, i.indisunique DESC, i.indexrelid",
 	             2, p, &r, e))
 		goto out;
+	/* the columns above; X_IS_KEY: the index is exactly the copy's key */
+	enum { X_INDEX, X_CONSTRAINT, X_INDEXDEF, X_CONSTRAINTDEF, X_IS_KEY };
 	int n = PQntuples(r), keep = -1;
 	for (int i = 0; i < n && keep < 0; i++)
-		if (PQgetvalue(r, i, 4)[0] == 't')
+		if (PQgetvalue(r, i, X_IS_KEY)[0] == 't')
 			keep = i;
 	pg->deferred = xcalloc((size_t)n, sizeof(PgDeferred));
 	pg->ndeferred = 0;
 	for (int i = 0; i < n; i++) {
 		if (i == keep)
 			continue;
-		const char *idx = PQgetvalue(r, i, 0);
-		bool constraint = !PQgetisnull(r, i, 1);
+		const char *idx = PQgetvalue(r, i, X_INDEX);
+		bool constraint = !PQgetisnull(r, i, X_CONSTRAINT);
 		PgDeferred *d = &pg->deferred[pg->ndeferred++];
 		d->name = pg_strdup(idx);
 		sql_reset(&q);
 		if (constraint)
 			sql_add(&q, "ALTER TABLE %I.%I ADD CONSTRAINT %I %s", pg->work, pg->shadow,
-			        PQgetvalue(r, i, 1), PQgetvalue(r, i, 3));
+			        PQgetvalue(r, i, X_CONSTRAINT), PQgetvalue(r, i, X_CONSTRAINTDEF));
 		else
-			sql_add(&q, "%s", PQgetvalue(r, i, 2));
+			sql_add(&q, "%s", PQgetvalue(r, i, X_INDEXDEF));
 		d->create_sql = pg_strdup(sql_text(&q));
 		sql_reset(&q);
 		if (constraint)
-			sql_add(&q, "ALTER TABLE %I.%I DROP CONSTRAINT %I", pg->work, pg->shadow, PQgetvalue(r, i, 1));
+			sql_add(&q, "ALTER TABLE %I.%I DROP CONSTRAINT %I", pg->work, pg->shadow, PQgetvalue(r, i, X_CONSTRAINT));
 		else
 			sql_add(&q, "DROP INDEX %I.%I", pg->work, idx);
 		if (!pg_exec_sql(pg, &q, NULL, e))
