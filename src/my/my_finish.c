@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "my_target.h"
 #include "names.h"
 
 /* The phases that still take the run find the engine's state in it. */
@@ -172,7 +173,10 @@ bool my_cleanup(Osc *o, OscErr *e)
 	My *my = run_my(o);
 	MyObjects f;
 	char fp[65], done[512] = "", foreign[1024] = "", trial[MY_NAMELEN + 1];
-	if (!my_find_table_finishing(my, e) || !my_take_lock(my, e) || !my_state_shadow_fp(my, fp, sizeof(fp), e) ||
+	/* a replica first: what osc made on the primary goes there by
+	 * replication, and finishing a swap here would rename a table */
+	if (!my_target_primary(my, e) || !my_find_table_finishing(my, e) || !my_take_lock(my, e) ||
+	    !my_state_shadow_fp(my, fp, sizeof(fp), e) ||
 	    !my_objects_scan(my, fp, &f, e))
 		return false;
 	int captured = f.capture;

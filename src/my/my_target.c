@@ -201,6 +201,12 @@ static bool check_not_replica(My *my, const MyServer *self, OscErr *e)
 	return false;
 }
 
+bool my_target_primary(My *my, OscErr *e)
+{
+	MyServer self;
+	return my_server_read(&my->main, &self, e) && check_not_replica(my, &self, e);
+}
+
 /* One replica to watch: reachable, replicating, not this server, its user
  * able to read the heartbeat. */
 static bool check_replica(My *my, const MyServer *self, const char *url, const char *host, int port,

@@ -14,6 +14,9 @@
  * user that lacks a privilege the run needs (the message holds the GRANT
  * statements).  After my_find_table. */
 bool my_target_check(My *my, OscErr *e) MUSTCHECK;
+/* Only the replica refusal of my_target_check (--allow-on-replica
+ * applies): `osc cleanup` writes too. */
+bool my_target_primary(My *my, OscErr *e) MUSTCHECK;
 
 /* What a server says of itself. */
 typedef struct MyServer {

@@ -6,6 +6,7 @@
  * row proves osc made.  The core decides when (src/core/migrate.c).
  */
 #include "pg.h"
+#include "pg_target.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,7 +137,9 @@ bool pg_cleanup(Osc *o, OscErr *e)
 	Pg *pg = run_pg(o);
 	PgOwned own;
 
-	if (!pg_find_table(pg, &o->target, e) || !pg_lock_table(pg, e))
+	/* a standby first: it cannot be written, and its copy of the table
+	 * follows the primary's cleanup */
+	if (!pg_target_primary(pg, e) || !pg_find_table(pg, &o->target, e) || !pg_lock_table(pg, e))
 		return false;
 	bool state = false;
 	if (!pg_state_exists(pg, &state, e))

@@ -67,6 +67,35 @@ static const char *self_sql =
     "       (SELECT s.system_identifier::text FROM pg_catalog.pg_control_system() s),"
     "       current_user, (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)";
 
+/* A standby is refused (exit 2), for a run and for `osc cleanup` alike:
+ * it cannot be written, and what osc does on the primary reaches it by
+ * replication.  r: self_sql's row. */
+static bool not_standby(Pg *pg, PGresult *r, OscErr *e)
+{
+	enum { S_IN_RECOVERY, S_PRIMARY };
+	if (PQgetvalue(r, 0, S_IN_RECOVERY)[0] != 't')
+		return true;
+	char from[300];
+	if (!PQgetisnull(r, 0, S_PRIMARY))
+		snprintf(from, sizeof(from), "replicating from %s", PQgetvalue(r, 0, S_PRIMARY));
+	else
+		snprintf(from, sizeof(from), "its primary not shown in pg_stat_wal_receiver");
+	err_set(e, OSC_EXIT_INPUT,
+	        "%s:%s is a standby (in recovery, %s): osc changes a table on the primary only, and replication "
+	        "brings the change here; point --database at the primary (--allow-on-replica does not apply to a "
+	        "PostgreSQL standby, which cannot be written)",
+	        PQhost(pg->main.conn), PQport(pg->main.conn), from);
+	return false;
+}
+
+bool pg_target_primary(Pg *pg, OscErr *e)
+{
+	PGresult *r = NULL;
+	bool ok = pg_exec(pg, self_sql, 0, NULL, &r, e) && not_standby(pg, r, e);
+	PQclear(r);
+	return ok;
+}
+
 /* One --replica: reachable, a standby of this cluster, its role able to
  * read the heartbeat. */
 static bool check_replica(Pg *pg, const char *url, const char *sysid, const char *user, PgGrants *g, OscErr *e)
@@ -138,21 +167,8 @@ bool pg_target_check(Pg *pg, OscErr *e)
 	bool ok = false;
 
 	pg_grants_init(&g, pg);
-	if (!pg_exec(pg, self_sql, 0, NULL, &r, e))
+	if (!pg_exec(pg, self_sql, 0, NULL, &r, e) || !not_standby(pg, r, e))
 		goto out;
-	if (PQgetvalue(r, 0, 0)[0] == 't') {
-		char from[300];
-		if (!PQgetisnull(r, 0, 1))
-			snprintf(from, sizeof(from), "replicating from %s", PQgetvalue(r, 0, 1));
-		else
-			snprintf(from, sizeof(from), "its primary not shown in pg_stat_wal_receiver");
-		err_set(e, OSC_EXIT_INPUT,
-		        "%s:%s is a standby (in recovery, %s): osc changes a table on the primary only, and replication "
-		        "brings the change here; point --database at the primary (--allow-on-replica does not apply to a "
-		        "PostgreSQL standby, which cannot be written)",
-		        PQhost(pg->main.conn), PQport(pg->main.conn), from);
-		goto out;
-	}
 	sysid = pg_strdup(PQgetvalue(r, 0, 2));
 	user = pg_strdup(PQgetvalue(r, 0, 3));
 	for (int i = 0; i < opt->nreplicas; i++)
