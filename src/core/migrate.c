@@ -124,6 +124,89 @@ static bool in_place(Osc *o, Strategy *st, OscExit *rc)
 	return true;
 }
 
+/* After the swap: the engine's cleanup, the summary, the hooks. */
+static OscExit run_done(Osc *o)
+{
+	OscErr e;
+	char msg[sizeof(e.msg)];
+
+	err_clear(&e);
+	lag_stop(o); /* its heartbeat goes with the work objects */
+	phase(o, "cleanup", "removing the capture objects");
+	if (!o->engine->finish(o, &e)) {
+		log_error(&o->log, &e);
+		log_msg(&o->log, LOG_WARN, "the migration is done, but cleanup failed: run `osc cleanup --table %s`",
+		        o->opt.table);
+	}
+	char took[32];
+	duration_format(took, sizeof(took), now_ms() - o->started_ms);
+	snprintf(msg, sizeof(msg), "migration complete: %lld rows copied (%lld in this run), %lld changes replayed, in %s",
+	         (long long)o->progress.rows_copied, (long long)(o->progress.rows_copied - o->rows_before),
+	         (long long)o->progress.log_applied, took);
+	phase(o, "done", msg);
+	err_clear(&e);
+	if (!record(o, "done", "done", msg, &e))
+		log_error(&o->log, &e);
+	engine_close(o);
+	hooks_run(o, o->opt.on_success, "success", OSC_EXIT_OK, msg);
+	return finish_run(o, OSC_EXIT_OK);
+}
+
+/* A run that failed or stopped: before the swap, the original stays as it
+ * was (a stop keeps the capture for a rerun; anything else removes what osc
+ * made); after it, the migration stands. */
+static OscExit run_failed(Osc *o, OscErr *err, bool created, bool swapped)
+{
+	OscErr e = *err;
+	char msg[sizeof(e.msg)];
+
+	lag_stop(o);
+	o->retry.gate = NULL; /* the abort's own retries stop only on a signal */
+	log_error(&o->log, &e);
+	snprintf(msg, sizeof(msg), "%s", e.msg);
+	if (e.exit == OSC_EXIT_OK)
+		e.exit = OSC_EXIT_FAILED;
+	if (created && !swapped && e.exit == OSC_EXIT_STOPPED && *o->stop < 2) {
+		/* stopped, not failed: the capture stays, a rerun resumes */
+		OscErr e2;
+		err_clear(&e2);
+		if (!record(o, NULL, "stopped", msg, &e2))
+			log_error(&o->log, &e2);
+		log_msg(&o->log, LOG_INFO,
+		        "stopped; the original is intact and changes are still captured: rerun the same command to resume, "
+		        "or `osc cleanup --table %s` to give up",
+		        o->opt.table);
+		engine_close(o);
+		return finish_run(o, OSC_EXIT_STOPPED);
+	}
+	if (created && !swapped) {
+		OscErr e2;
+		err_clear(&e2);
+		phase(o, "abort", "removing what osc created; the original stays as it is");
+		if (!record(o, NULL, "failed", msg, &e2))
+			log_error(&o->log, &e2);
+		err_clear(&e2);
+		if (!o->engine->abort(o, &e2)) {
+			log_error(&o->log, &e2);
+			log_msg(&o->log, LOG_ERROR,
+			        "could not remove osc's objects; the original is intact; run `osc cleanup --table %s`",
+			        o->opt.table);
+		} else {
+			log_msg(&o->log, LOG_INFO, "aborted: the original table is untouched and osc's objects are removed");
+		}
+		if (e.exit == OSC_EXIT_INPUT || e.exit == OSC_EXIT_STOPPED)
+			e.exit = OSC_EXIT_FAILED;
+	} else if (swapped) {
+		/* after the swap only the cleanup can fail: the migration stands */
+		log_msg(&o->log, LOG_WARN, "the new table is in place; run `osc cleanup --table %s` to finish tidying",
+		        o->opt.table);
+	}
+	engine_close(o);
+	if (e.exit == OSC_EXIT_FAILED || e.exit == OSC_EXIT_INPUT)
+		hooks_run(o, o->opt.on_failure, "failure", e.exit, msg);
+	return finish_run(o, e.exit);
+}
+
 OscExit migrate_run(Osc *o)
 {
 	OscErr e;
@@ -200,72 +283,10 @@ OscExit migrate_run(Osc *o)
 		hooks_run(o, o->opt.on_cutover, "cutover", OSC_EXIT_OK, "the swap committed");
 	}
 
-	lag_stop(o); /* its heartbeat goes with the work objects */
-	phase(o, "cleanup", "removing the capture objects");
-	if (!o->engine->finish(o, &e)) {
-		log_error(&o->log, &e);
-		log_msg(&o->log, LOG_WARN, "the migration is done, but cleanup failed: run `osc cleanup --table %s`",
-		        o->opt.table);
-	}
-	char took[32];
-	duration_format(took, sizeof(took), now_ms() - o->started_ms);
-	snprintf(msg, sizeof(msg), "migration complete: %lld rows copied (%lld in this run), %lld changes replayed, in %s",
-	         (long long)o->progress.rows_copied, (long long)(o->progress.rows_copied - o->rows_before),
-	         (long long)o->progress.log_applied, took);
-	phase(o, "done", msg);
-	err_clear(&e);
-	if (!record(o, "done", "done", msg, &e))
-		log_error(&o->log, &e);
-	engine_close(o);
-	hooks_run(o, o->opt.on_success, "success", OSC_EXIT_OK, msg);
-	return finish_run(o, OSC_EXIT_OK);
+	return run_done(o);
 
 fail:
-	lag_stop(o);
-	o->retry.gate = NULL; /* the abort's own retries stop only on a signal */
-	log_error(&o->log, &e);
-	snprintf(msg, sizeof(msg), "%s", e.msg);
-	if (e.exit == OSC_EXIT_OK)
-		e.exit = OSC_EXIT_FAILED;
-	if (created && !swapped && e.exit == OSC_EXIT_STOPPED && *o->stop < 2) {
-		/* stopped, not failed: the capture stays, a rerun resumes */
-		OscErr e2;
-		err_clear(&e2);
-		if (!record(o, NULL, "stopped", msg, &e2))
-			log_error(&o->log, &e2);
-		log_msg(&o->log, LOG_INFO,
-		        "stopped; the original is intact and changes are still captured: rerun the same command to resume, "
-		        "or `osc cleanup --table %s` to give up",
-		        o->opt.table);
-		engine_close(o);
-		return finish_run(o, OSC_EXIT_STOPPED);
-	}
-	if (created && !swapped) {
-		OscErr e2;
-		err_clear(&e2);
-		phase(o, "abort", "removing what osc created; the original stays as it is");
-		if (!record(o, NULL, "failed", msg, &e2))
-			log_error(&o->log, &e2);
-		err_clear(&e2);
-		if (!o->engine->abort(o, &e2)) {
-			log_error(&o->log, &e2);
-			log_msg(&o->log, LOG_ERROR,
-			        "could not remove osc's objects; the original is intact; run `osc cleanup --table %s`",
-			        o->opt.table);
-		} else {
-			log_msg(&o->log, LOG_INFO, "aborted: the original table is untouched and osc's objects are removed");
-		}
-		if (e.exit == OSC_EXIT_INPUT || e.exit == OSC_EXIT_STOPPED)
-			e.exit = OSC_EXIT_FAILED;
-	} else if (swapped) {
-		/* after the swap only the cleanup can fail: the migration stands */
-		log_msg(&o->log, LOG_WARN, "the new table is in place; run `osc cleanup --table %s` to finish tidying",
-		        o->opt.table);
-	}
-	engine_close(o);
-	if (e.exit == OSC_EXIT_FAILED || e.exit == OSC_EXIT_INPUT)
-		hooks_run(o, o->opt.on_failure, "failure", e.exit, msg);
-	return finish_run(o, e.exit);
+	return run_failed(o, &e, created, swapped);
 }
 
 OscExit migrate_plan(Osc *o)
