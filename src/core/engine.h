@@ -31,6 +31,7 @@ typedef struct EngineEnv {
 	const char *table_arg;         /* --table as given: messages say `osc cleanup --table <it>` */
 	const char *url;               /* --database, else OSC_DATABASE_URL; NULL: the client library's defaults */
 	bool plan;                     /* osc plan: nothing may change */
+	bool drop_old_table;           /* --drop-old-table: after the swap, the old table goes */
 	int64_t lock_timeout_ms;       /* --lock-timeout: every lock on the original */
 	int64_t statement_timeout_ms;
 	int cutover_retries;           /* the plan says how often a lock is tried */

@@ -76,6 +76,7 @@ void run_init(Osc *o)
 	v->alter = &o->alter;
 	v->target = &o->target;
 	v->table_arg = o->opt.table ? o->opt.table : "";
+	v->drop_old_table = o->opt.drop_old_table;
 	v->url = o->opt.database ? o->opt.database : getenv("OSC_DATABASE_URL");
 	v->plan = o->opt.command == CMD_PLAN;
 	v->lock_timeout_ms = o->opt.lock_timeout_ms;

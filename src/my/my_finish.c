@@ -111,11 +111,11 @@ bool my_finish(Osc *o, OscErr *e)
 		return false;
 	if (my->nchildren > 0 && my->fk_method == MY_FK_DROP_SWAP) {
 		log_msg(&o->log, LOG_INFO, "the original was dropped at the swap (--alter-foreign-keys-method drop_swap)");
-	} else if (o->opt.drop_old_table && ((my->nchildren > 0 && my->fk_method == MY_FK_NONE) ||
+	} else if (my->env->drop_old_table && ((my->nchildren > 0 && my->fk_method == MY_FK_NONE) ||
 	                                     (o->resume == RESUME_SWAPPED && old_is_referenced(my)))) {
 		log_msg(&o->log, LOG_WARN, "the old table %s.%s was kept: other tables' foreign keys reference it", my->db,
 		        my->old);
-	} else if (o->opt.drop_old_table) {
+	} else if (my->env->drop_old_table) {
 		Sql q;
 		OscErr e2;
 		err_clear(&e2);
@@ -144,7 +144,7 @@ bool my_abort(Osc *o, OscErr *e)
 		return true;
 	if (my->main.conn == NULL || mysql_ping(my->main.conn) != 0) {
 		err_set(e, OSC_EXIT_FAILED, "the connection to the database is gone; run `osc cleanup --table %s` later",
-		        o->opt.table);
+		        my->env->table_arg);
 		return false;
 	}
 	OscErr ce;

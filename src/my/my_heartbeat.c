@@ -21,7 +21,7 @@ static void *probe_open(Osc *o, const char *url, const char *host, int port, Osc
 {
 	MySession *p = xcalloc(1, sizeof(MySession));
 	if (url == NULL)
-		url = o->opt.database ? o->opt.database : getenv("OSC_DATABASE_URL");
+		url = o->env.url; /* --database, else OSC_DATABASE_URL */
 	OscErr ignored;
 	if (!mys_connect(p, url, host, port, e)) {
 		mys_disconnect(p);

@@ -298,7 +298,7 @@ static bool wait_for_replicas(My *my, OscErr *e)
 		err_set(e, OSC_EXIT_INPUT,
 		        "%s.%s exists: osc writes its heartbeat into a table of that name; if an osc run killed while it "
 		        "waited left it, `osc cleanup --table %s` removes it, else rename that table",
-		        my->db, hb, o->opt.table);
+		        my->db, hb, my->env->table_arg);
 		goto out;
 	}
 	log_msg(&o->log, LOG_INFO, "waiting for the replicas to show osc's heartbeat within --max-lag before the ALTER");

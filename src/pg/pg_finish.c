@@ -85,7 +85,7 @@ bool pg_finish(Osc *o, OscErr *e)
 	Pg *pg = run_pg(o);
 	if (!pg_reconnect(pg, e) || !validate_foreign_keys(pg, e) || !drop_work_schema(pg, e))
 		return false;
-	if (o->opt.drop_old_table) {
+	if (pg->env->drop_old_table) {
 		Sql q;
 		OscErr e2;
 		err_clear(&e2);

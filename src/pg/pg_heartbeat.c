@@ -62,7 +62,7 @@ static void *probe_open(Osc *o, const char *url, const char *host, int port, Osc
 	if (p == NULL)
 		abort();
 	if (url == NULL)
-		url = o->opt.database ? o->opt.database : getenv("OSC_DATABASE_URL");
+		url = o->env.url; /* --database, else OSC_DATABASE_URL */
 	if (!pgs_connect(&p->s, url, e)) {
 		free(p);
 		return NULL;
