@@ -3,33 +3,16 @@
  *
  * Before each attempt the log is drained to a short backlog, so the drain
  * inside the swap (under the exclusive lock, with writers waiting) is small.
- * A lock timeout rolls the attempt back; osc then waits an exponential,
- * jittered time (src/lib/backoff.c) and tries again, up to --cutover-retries
- * attempts, after which it aborts with the original untouched.
+ * A lock timeout rolls the attempt back; the lock-retry helper
+ * (src/core/retry.c) waits an exponential, jittered time and tries again, up
+ * to --cutover-retries attempts, after which the run aborts with the
+ * original untouched.
  */
 #include "cutover.h"
 
-#include <stdlib.h>
-#include <unistd.h>
-
-#include "backoff.h"
 #include "localpath.h"
 #include "proxy_hold.h"
-
-bool cutover_catch_up(Osc *o, int64_t batch, int64_t budget_ms, int64_t *applied, OscErr *e)
-{
-	int64_t start = now_ms(), n;
-	do {
-		/* replay pauses with the copy when throttled */
-		if (!control_gate(o, e))
-			return false;
-		if (!o->engine->replay(o, batch, &n, e))
-			return false;
-		*applied += n;
-		o->progress.log_applied += n;
-	} while (n >= batch && now_ms() - start < budget_ms && !*o->stop);
-	return true;
-}
+#include "replay.h"
 
 /* --postpone-cutover FILE: the shadow is kept caught up while FILE exists,
  * until it is removed or `osc cutover` arrives. */
@@ -54,9 +37,9 @@ static bool postpone(Osc *o, OscErr *e)
 			        flag, o->opt.table);
 			said = 1;
 		}
-		if (!osc_may_continue(o, 0, e) || !cutover_catch_up(o, 5000, 1000, &applied, e))
+		if (!osc_may_continue(o, 0, e) || !replay_catch_up(o, 5000, 1000, &applied, e))
 			return false;
-		if (!o->engine->backlog(o, &o->progress.log_backlog, e))
+		if (!replay_backlog(o, e))
 			return false;
 		control_publish(o);
 		log_progress(&o->log, &o->progress, false);
@@ -70,40 +53,36 @@ static bool postpone(Osc *o, OscErr *e)
 	return true;
 }
 
+/* One swap attempt: a catch-up first (so the drain under the lock is
+ * short), the application held around it with --proxy. */
+static RetryResult swap_attempt(void *ctx, char *note, size_t notesz, OscErr *e)
+{
+	Osc *o = ctx;
+	int64_t applied = 0;
+	(void)note;
+	(void)notesz;
+	/* never start a swap the window cannot hold: a catch-up, the lock
+	 * wait and the swap's own statement bound, with room to spare */
+	if (!osc_may_continue(o, o->opt.lock_timeout_ms + 5000 + 10000, e) || !replay_catch_up(o, 5000, 10000, &applied, e))
+		return RETRY_FAIL;
+	ProxyHold hold; /* --proxy: the application held for the attempt */
+	proxy_hold_begin(o, &hold);
+	SwapDrain drain = replay_drain(o);
+	SwapResult r = o->engine->swap(o->session, o->table, &drain, e);
+	proxy_hold_end(o, &hold);
+	return r == SWAP_DONE ? RETRY_DONE : r == SWAP_RETRY ? RETRY_AGAIN : RETRY_FAIL;
+}
+
 bool cutover_run(Osc *o, OscErr *e)
 {
-	unsigned seed = (unsigned)now_us() ^ (unsigned)getpid();
-	int retries = o->opt.cutover_retries;
-	int64_t applied = 0;
-
-	if (!postpone(o, e))
+	static const LockStep step = {
+		.what = "cutover",
+		.object = "the table",
+		.after = "; the original is untouched (long transactions on the table? try a quieter time or "
+		         "--cutover-retries)",
+	};
+	if (!postpone(o, e) || !retry_lock(&o->retry, &step, swap_attempt, o, e))
 		return false;
-	for (int attempt = 1; attempt <= retries; attempt++) {
-		/* never start a swap the window cannot hold: a catch-up, the lock
-		 * wait and the swap's own statement bound, with room to spare */
-		if (!osc_may_continue(o, o->opt.lock_timeout_ms + 5000 + 10000, e))
-			return false;
-		if (!cutover_catch_up(o, 5000, 10000, &applied, e))
-			return false;
-		ProxyHold hold; /* --proxy: the application held for the attempt */
-		proxy_hold_begin(o, &hold);
-		SwapResult r = o->engine->swap(o, e);
-		proxy_hold_end(o, &hold);
-		if (r == SWAP_DONE)
-			return true;
-		if (r == SWAP_FAILED)
-			return false;
-		int64_t wait = backoff_ms(attempt, o->opt.lock_timeout_ms, 2000, &seed);
-		log_msg(&o->log, LOG_INFO, "cutover attempt %d/%d: lock not granted within %ldms; retrying in %ldms",
-		        attempt, retries, (long)o->opt.lock_timeout_ms, (long)wait);
-		if (!osc_sleep_ms(o, wait)) {
-			err_set(e, OSC_EXIT_STOPPED, "interrupted before the swap");
-			return false;
-		}
-	}
-	err_set(e, OSC_EXIT_FAILED,
-	        "cutover: the lock on the table was not granted in %d attempts of %ldms each; the original "
-	        "is untouched (long transactions on the table? try a quieter time or --cutover-retries)",
-	        retries, (long)o->opt.lock_timeout_ms);
-	return false;
+	verify_summary(&o->verified, &o->log, o->opt.verify);
+	return true;
 }

@@ -12,8 +12,4 @@
  * swap committed; false (original intact) when every attempt failed. */
 bool cutover_run(Osc *o, OscErr *e) MUSTCHECK;
 
-/* Applies captured changes until a batch comes back short (the backlog is
- * small) or `budget_ms` is spent.  *applied accumulates. */
-bool cutover_catch_up(Osc *o, int64_t batch, int64_t budget_ms, int64_t *applied, OscErr *e) MUSTCHECK;
-
 #endif

@@ -19,6 +19,11 @@ const char *fault_value(const char *point)
 
 void fault_point(Osc *o, const char *point)
 {
+	fault_pause(&o->log, point);
+}
+
+void fault_pause(Log *log, const char *point)
+{
 	const char *v = fault_value(point);
 	if (v == NULL)
 		return;
@@ -31,7 +36,7 @@ void fault_point(Osc *o, const char *point)
 		return;
 	}
 	long ms = strtol(v, NULL, 10);
-	log_msg(&o->log, LOG_WARN, "fault injection: pausing %ldms at %s", ms, point);
+	log_msg(log, LOG_WARN, "fault injection: pausing %ldms at %s", ms, point);
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
 }

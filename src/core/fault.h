@@ -23,6 +23,8 @@
 #include "osc.h"
 
 void fault_point(Osc *o, const char *point);
+/* The same for code that has the log but not the run (the engines). */
+void fault_pause(Log *log, const char *point);
 /* The text after "<point>:" when OSC_FAULT names this point, else NULL. */
 const char *fault_value(const char *point);
 

@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "engine.h"
 #include "osc.h"
 #include "sql.h"
 
@@ -40,6 +41,36 @@
 
 /* The state table (src/my/my_state.c), in the table's own database */
 #define MY_STATE_TABLE "_osc_migrations"
+
+/* One connection (my_conn.c): the engine's EngineSession.  Every osc
+ * connection runs in UTC with osc's sql_mode. */
+typedef struct MySession {
+	MYSQL *conn;
+	SqlDialect dialect;
+	Log *log;                 /* the statements with -vv */
+	const EngineEnv *env;     /* NULL: a monitor probe, a replica's check */
+	bool mariadb;             /* MariaDB (SET STATEMENT, fractional max_statement_time) */
+	char lock_bound[32];      /* --lock-timeout in seconds, "0.100" */
+	int64_t lock_wait_max_us; /* the longest lock request that was not granted */
+	bool in_lock;             /* the swap's LOCK TABLES holds the drain: no START TRANSACTION (it would unlock) */
+} MySession;
+
+/* A key value (the engine's EngineKey): each column as the SQL literal that
+ * names it (my_keys.c), and as the server printed it (the checkpoint's
+ * JSON array). */
+typedef struct MyKeyVal {
+	int n;
+	char **lit;
+	char **raw;
+} MyKeyVal;
+
+/* Keys to merge (the engine's EngineBatch): "(v1, v2), ..." literals, and
+ * the log rows they were taken from ("id, id, ..."; "" for stale rows). */
+typedef struct MyBatch {
+	char *keys;
+	char *ids;
+	int64_t n;
+} MyBatch;
 
 typedef struct MyCol {
 	char *name;   /* in the shadow */
@@ -98,13 +129,26 @@ typedef struct MyChildFk {
 	int state;         /* during the swap: 0 untouched, 1 dropped, 2 references the shadow */
 } MyChildFk;
 
+/* my_owned.c: osc's work objects, told from a user's objects of the same
+ * names by osc's mark (see the file's banner) */
+typedef enum MyRole { MY_ROLE_SHADOW, MY_ROLE_LOG, MY_ROLE_SENTRY, MY_ROLE_HEARTBEAT } MyRole;
+#define MY_NROLES 4
+typedef enum MyOwner { MY_ABSENT, MY_OURS, MY_FOREIGN } MyOwner;
+/* the first characters of a capture trigger's body */
+#define MY_CAPTURE_MARK "BEGIN /* osc capture */"
+typedef struct MyObjects {
+	MyOwner table[MY_NROLES];  /* by MyRole; the sentry's name is the old table's */
+	MyOwner trigger[3];        /* trg_ins, trg_upd, trg_del */
+	int capture;               /* osc's capture triggers found */
+	bool shadow_unmarked;      /* osc's shadow, its comment already put back by a swap */
+} MyObjects;
+
 typedef struct My {
-	MYSQL *conn;
-	SqlDialect dialect;
-	Osc *osc;
-	bool mariadb;           /* MariaDB (SET STATEMENT, fractional max_statement_time) */
-	char lock_bound[32];    /* --lock-timeout in seconds, "0.100" */
-	int64_t lock_wait_max_us; /* the longest lock request that was not granted */
+	MySession main;         /* every statement but the swap's RENAME (see the banner) */
+	SqlDialect dialect;     /* the main session's quoting */
+	Osc *osc;               /* going: the engine's settings are in env */
+	const EngineEnv *env;
+	Log *log;
 
 	char *db, *table;
 	int64_t rows_estimate;
@@ -119,6 +163,7 @@ typedef struct My {
 	char *fkeys;            /* "ADD CONSTRAINT ... FOREIGN KEY ..." for the shadow, or NULL */
 	int nchildren;          /* foreign keys of other tables that reference the table */
 	MyFkMethod fk_method;   /* never MY_FK_AUTO after my_fkeys_choose */
+	const char *fk_method_plan; /* osc plan: the method it goes on with after a refusal (else NULL) */
 	MyChildFk *children;    /* read unless the method is none or refuse */
 	char **fk_dropped;      /* the table's foreign keys the ALTER drops */
 	int nfk_dropped;
@@ -126,37 +171,24 @@ typedef struct My {
 	char *plan_refusal;     /* osc plan: why a run's copy would refuse the ALTER (NULL: it would not) */
 	char *plan_blocked;     /* osc plan: the lock wait that kept it from building its empty shadow */
 
-	char shadow[MY_NAMELEN + 1], old[MY_NAMELEN + 1], log[MY_NAMELEN + 1];
+	char shadow[MY_NAMELEN + 1], old[MY_NAMELEN + 1], log_table[MY_NAMELEN + 1];
 	char trg_ins[MY_NAMELEN + 1], trg_upd[MY_NAMELEN + 1], trg_del[MY_NAMELEN + 1];
 	char lock_name[MY_NAMELEN + 1];
 
 	char *shadow_comment;   /* the comment the new table gets at the swap (the shadow carries osc's mark) */
 	char *url;              /* for the swap's second connection */
-	char **watermark;       /* last key copied, as SQL literals */
+	MyKeyVal *watermark;    /* the resumed run's checkpoint (resume_watermark hands it to the core) */
 	bool copy_done;
 	bool created;
-	bool in_lock;           /* under LOCK TABLES: no START TRANSACTION (it would unlock) */
 	int64_t state_id;       /* this migration's row in MY_STATE_TABLE (0: none) */
+	char *resume_deferred;  /* the unfinished migration's deferred indexes (its row) */
+	MyObjects resume_objects; /* osc's objects the resume found (my_state_swapped) */
 
 	/* verification (src/my/my_verify.c) */
 	char *verify_orig;      /* the row text of each side, built once */
 	char *verify_shadow;
-	int64_t verified_chunks, verified_batches, recopied;
 } My;
 
-/* my_owned.c: osc's work objects, told from a user's objects of the same
- * names by osc's mark (see the file's banner) */
-typedef enum MyRole { MY_ROLE_SHADOW, MY_ROLE_LOG, MY_ROLE_SENTRY, MY_ROLE_HEARTBEAT } MyRole;
-#define MY_NROLES 4
-typedef enum MyOwner { MY_ABSENT, MY_OURS, MY_FOREIGN } MyOwner;
-/* the first characters of a capture trigger's body */
-#define MY_CAPTURE_MARK "BEGIN /* osc capture */"
-typedef struct MyObjects {
-	MyOwner table[MY_NROLES];  /* by MyRole; the sentry's name is the old table's */
-	MyOwner trigger[3];        /* trg_ins, trg_upd, trg_del */
-	int capture;               /* osc's capture triggers found */
-	bool shadow_unmarked;      /* osc's shadow, its comment already put back by a swap */
-} MyObjects;
 /* The comment that marks a work table of role */
 void my_marker(My *my, MyRole role, char *out, size_t outsz);
 const char *my_role_name(MyRole role);
@@ -181,16 +213,35 @@ int my_has_rows(My *my, const char *table);
 /* Puts osc's mark of role on table (its comment). */
 bool my_mark(My *my, MyRole role, const char *table, OscErr *e) MUSTCHECK;
 
-/* my_conn.c */
+/* my_conn.c: a session.  mys_connect: the URL's server, or the same
+ * credentials and options at another address (host non-NULL); s->env
+ * (may be NULL) and s->log set by the caller. */
+bool mys_connect(MySession *s, const char *url, const char *host, int port, OscErr *e) MUSTCHECK;
+void mys_disconnect(MySession *s);
+bool mys_exec(MySession *s, const char *sql, MYSQL_RES **res, OscErr *e) MUSTCHECK;
+bool mys_exec_sql(MySession *s, Sql *q, MYSQL_RES **res, OscErr *e) MUSTCHECK;
+/* Runs q, a query of one number (a COUNT), into *n (0 without a row). */
+bool mys_count(MySession *s, Sql *q, int64_t *n, OscErr *e) MUSTCHECK;
+/* The engine's transactions: nothing under the swap's LOCK TABLES */
+bool mys_begin(MySession *s, OscErr *e) MUSTCHECK;
+bool mys_commit(MySession *s, OscErr *e) MUSTCHECK;
+void mys_rollback(MySession *s);
+/* The same on the main session (my_connect: the table's database's URL) */
 bool my_connect(My *my, const char *url, OscErr *e) MUSTCHECK;
-/* The same credentials and options at another address (host non-NULL). */
-bool my_connect_at(My *my, const char *url, const char *host, int port, OscErr *e) MUSTCHECK;
 void my_disconnect(My *my);
 bool my_exec(My *my, const char *sql, MYSQL_RES **res, OscErr *e) MUSTCHECK;
 bool my_exec_sql(My *my, Sql *q, MYSQL_RES **res, OscErr *e) MUSTCHECK;
-bool my_is_lock_timeout(const OscErr *e);
-/* Runs q, a query of one number (a COUNT), into *n (0 without a row). */
 bool my_count(My *my, Sql *q, int64_t *n, OscErr *e) MUSTCHECK;
+/* A lock not granted: ER_LOCK_WAIT_TIMEOUT, or osc's own bound on the
+ * wait (max_statement_time, my_exec_lock) */
+bool my_is_lock_timeout(const OscErr *e);
+/* ER_LOCK_WAIT_TIMEOUT alone (my_exec_lock reports its bound so): the
+ * core's classification */
+bool my_is_lock_refused(const OscErr *e);
+/* ER_DUP_ENTRY, ER_DUP_KEYNAME */
+bool my_is_duplicate(const OscErr *e);
+/* The connection went away (CR_SERVER_GONE_ERROR, CR_SERVER_LOST) */
+bool my_is_connection_lost(const OscErr *e);
 char *my_strdup(const char *s);
 /* Runs a statement that takes a metadata lock on the original under the
  * lock timeout, retried with backoff. */
@@ -199,7 +250,7 @@ bool my_ddl_retry(My *my, const char *what, Sql *q, OscErr *e) MUSTCHECK;
  * wait bounded by --lock-timeout (fractions of a second on MariaDB);
  * *waited_us (may be NULL) gets how long it took: when the lock was not
  * granted, that is how long the application's writers queued behind it. */
-bool my_exec_lock(My *my, Sql *q, int64_t *waited_us, OscErr *e) MUSTCHECK;
+bool my_exec_lock(MySession *s, Sql *q, int64_t *waited_us, OscErr *e) MUSTCHECK;
 /* my_exec_lock, retried with backoff up to --cutover-retries times. */
 bool my_lock_retry(My *my, const char *what, Sql *q, OscErr *e) MUSTCHECK;
 /* osc's sql_mode from the server's (my_conn.c); false when out is too small */
@@ -207,35 +258,81 @@ bool my_sql_mode_for_osc(const char *server, char *out, size_t outsz) MUSTCHECK;
 
 /* my_shadow.c */
 bool my_find_table(My *my, OscErr *e) MUSTCHECK;
+/* The shadow with the ALTER applied, its column map, the change log; with
+ * keep, the caller records the state row (src/my/my_engine.c). */
 bool my_shadow_create(My *my, bool keep, OscErr *e) MUSTCHECK;
-bool my_shadow_finish(My *my, OscErr *e) MUSTCHECK;
+/* After the copy: the deferred indexes in one online ALTER */
+bool my_index_build(My *my, char *what, size_t whatsz, OscErr *e) MUSTCHECK;
 /* the shadow (when asked) and the change log */
 bool my_drop_work_tables(My *my, bool shadow, OscErr *e) MUSTCHECK;
-bool my_copy_chunk(My *my, int64_t limit, int64_t *rows, bool *done, OscErr *e) MUSTCHECK;
 /* Resume: what my_shadow_create worked out, again from the table and the
  * shadow that exist; deferred (owned by the caller) is what the first run
  * left to build after the copy, dropped when the shadow already has it. */
 bool my_shadow_reopen(My *my, const char *deferred, bool copy_done, OscErr *e) MUSTCHECK;
+
+/* my_sql.c: the statements of the copy, the comparison, the replay and the
+ * capture.  Keys are SQL literals (my_keys.c); keys "(v1, v2), ...". */
+void my_key_list(const My *my, Sql *q, const char *alias, bool shadow);
+/* (k1 > v1) OR (k1 = v1 AND k2 > v2)...; op is ">" or "<=" */
+void my_key_compare(const My *my, Sql *q, const char *alias, const char *op, char *const *vals);
+/* The same over the shadow's key columns when shadow; alias NULL: unqualified */
+void my_key_compare_as(const My *my, Sql *q, const char *alias, bool shadow, const char *op, char *const *vals);
+/* (k1, k2) IN (keys) over alias, the shadow's columns when shadow */
+void my_key_in(const My *my, Sql *q, const char *alias, bool shadow, const char *keys);
 /* "INSERT INTO shadow (cols) SELECT src.sources FROM T src [FORCE INDEX (key)]
  * WHERE ": the copy's and the merge's statement, the condition to follow */
-void my_copy_select(My *my, Sql *q, bool key_order);
+void my_copy_select(const My *my, Sql *q, bool key_order);
+/* The chunk's bound after lo (NULL: the start): the key's text, the span's count */
+void my_sql_bound(const My *my, Sql *q, char *const *lo, long limit);
+void my_sql_copy_range(const My *my, Sql *q, char *const *lo, char *const *hi);
+/* The merge of keys (only those at or below wm; NULL: all) */
+void my_sql_merge_delete(const My *my, Sql *q, const char *keys, char *const *wm);
+void my_sql_merge_insert(const My *my, Sql *q, const char *keys, char *const *wm);
+/* The oldest log rows: the id, then the key as text */
+void my_sql_take(const My *my, Sql *q, long limit);
+void my_sql_consume(const My *my, Sql *q, const char *ids);
+/* What a comparison covers: a range (lo, hi], or keys (those at or below
+ * upto, when set); keys in the log are left out unless under the swap's lock */
+typedef struct MyScope {
+	char *const *lo, *const *hi;
+	const char *keys;
+	char *const *upto;
+	bool in_lock;
+} MyScope;
+/* SELECT count and checksum of both sides (my->verify_orig and
+ * verify_shadow: the row texts my_verify.c builds) */
+void my_sql_check(const My *my, Sql *q, bool checksum, const MyScope *sc);
+/* OSC_FAULT=corrupt-shadow: one row of (lo, hi], no key in the log, loses col */
+void my_sql_damage(const My *my, Sql *q, const char *col, char *const *lo, char *const *hi);
+/* The three CREATE TRIGGER statements of the capture */
+void my_sql_capture_triggers(const My *my, Sql q[3]);
+
+/* my_copy.c: the copy's primitives (src/core/copy.c drives them), and the
+ * key values that travel between them */
+bool my_chunk_bound(MySession *s, My *my, const MyKeyVal *lo, int64_t limit, MyKeyVal **hi, int64_t *spanned,
+                    OscErr *e) MUSTCHECK;
+bool my_copy_range(MySession *s, My *my, const MyKeyVal *lo, const MyKeyVal *hi, int64_t *rows, OscErr *e) MUSTCHECK;
 /* A copy or merge that strict mode stopped: says so around the server's message */
 void my_value_error(OscErr *e);
-void my_key_list(My *my, Sql *q, const char *alias, bool shadow);
+/* A key value from a result row of my_key_read's reads (from column first) */
+MyKeyVal *my_key_value(const My *my, MYSQL_ROW row, int first);
+void my_key_value_free(MyKeyVal *k);
+void my_key_value_describe(const MyKeyVal *k, char *out, size_t outsz);
+void my_batch_free(MyBatch *b);
+void my_batch_join(MyBatch *into, MyBatch *more);
 
 /* my_keys.c: a key column's kind from information_schema's DATA_TYPE and
  * CHARACTER_SET_NAME; the expression that reads key column k (of the
  * original, or of the log: alias NULL); a key as SQL literals from a result
  * row of those reads; a character set name safe to paste (a plain word) */
 MyKeyKind my_key_kind(const char *data_type, const char *charset);
-void my_key_read(My *my, Sql *q, const char *alias, int k);
-char **my_key_literals(My *my, MYSQL_ROW row, int first);
-void my_free_key(My *my, char **key);
+/* my_conn.c: an identifier as MySQL quotes it, `a``b` (no connection
+ * needed; literals go through the connection's escaping) */
+char *my_quote_ident(void *ctx, const char *s);
+void my_key_read(const My *my, Sql *q, const char *alias, int k);
+char **my_key_literals(const My *my, MYSQL_ROW row, int first);
+void my_free_key(const My *my, char **key);
 bool my_key_charset_ok(const char *charset);
-/* (k1 > v1) OR (k1 = v1 AND k2 > v2)...; op is ">" or "<=" */
-void my_key_compare(My *my, Sql *q, const char *alias, const char *op, char **vals);
-/* The same over the shadow's key columns when shadow; alias NULL: unqualified */
-void my_key_compare_as(My *my, Sql *q, const char *alias, bool shadow, const char *op, char **vals);
 
 /* my_verify.c: comparisons of the shadow with the original (--verify) */
 typedef enum MyCmp {
@@ -252,29 +349,50 @@ typedef struct MyColType {
 /* How the original column o is compared with the shadow's s; as gets the
  * type or character set of a CAST or CONVERT. */
 MyCmp my_verify_cmp(const MyColType *o, const MyColType *s, char *as, size_t assz);
-/* Runs a chunk's INSERT (rows in *nrows) and compares the range
- * (watermark, hi] with the original; a difference copies the range again,
- * a second one fails naming it. */
-bool my_verify_copy(My *my, Sql *insert, char **hi, int64_t *nrows, OscErr *e) MUSTCHECK;
-/* Compares a merged replay batch, keys "(v1, v2), ..." (those up to the
- * watermark until the copy is done), after its log rows were deleted. */
-bool my_verify_keys(My *my, const char *keys, bool *same, char *why, size_t whysz, OscErr *e) MUSTCHECK;
+/* The shadow's (lo, hi] against the original's, right after the chunk's
+ * INSERT (keys in the log are compared when they are merged). */
+bool my_check_range(MySession *s, My *my, const MyKeyVal *lo, const MyKeyVal *hi, bool *same, char *why,
+                    size_t whysz, OscErr *e) MUSTCHECK;
+/* A merged batch's keys (those at or below wm; NULL: all), after its log
+ * rows were deleted. */
+bool my_check_batch(MySession *s, My *my, const MyBatch *b, const MyKeyVal *wm, bool *same, char *why, size_t whysz,
+                    OscErr *e) MUSTCHECK;
+/* OSC_FAULT=corrupt-shadow */
+bool my_damage_range(MySession *s, My *my, const MyKeyVal *lo, const MyKeyVal *hi, OscErr *e) MUSTCHECK;
 void my_verify_free(My *my);
 
-/* my_state.c: MY_STATE_TABLE (checkpoints, resume, history) */
+/* my_fingerprint.c: a hash of the table's definition (64 hex digits) */
 bool my_fingerprint(My *my, const char *table, char *out, size_t outsz, OscErr *e) MUSTCHECK;
+/* my_state.c: MY_STATE_TABLE (checkpoints, resume, history) */
 bool my_state_create(My *my, OscErr *e) MUSTCHECK;
 bool my_state_in_place(My *my, const char *strategy, OscErr *e) MUSTCHECK;
 bool my_state_forget(My *my, OscErr *e) MUSTCHECK;
 bool my_state_fingerprint_new(My *my, const char *table, OscErr *e) MUSTCHECK;
 bool my_state_record(My *my, const char *phase, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
-/* In the chunk's transaction; wm is a JSON_ARRAY(...) of the key's values. */
-bool my_state_checkpoint(My *my, const char *wm, int64_t rows_total, OscErr *e) MUSTCHECK;
+/* In the chunk's transaction, on its session. */
+bool my_state_checkpoint(MySession *s, My *my, const MyKeyVal *wm, int64_t rows_total, int64_t applied,
+                         OscErr *e) MUSTCHECK;
 bool my_state_abandon(My *my, OscErr *e) MUSTCHECK;
 bool my_state_close(My *my, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
 bool my_state_shadow_fp(My *my, char *out, size_t outsz, OscErr *e) MUSTCHECK;
 /* Sets osc->resume (and the adapter's state when resuming), or refuses. */
-bool my_state_resume(My *my, OscErr *e) MUSTCHECK;
+/* my_finish.c: the end of a run (the Engine's finish, abort, cleanup);
+ * my_find_table_finishing: my_find_table, after completing an interrupted
+ * drop_swap if that is why the table is missing */
+bool my_finish(Osc *o, OscErr *e) MUSTCHECK;
+bool my_abort(Osc *o, OscErr *e) MUSTCHECK;
+bool my_cleanup(Osc *o, OscErr *e) MUSTCHECK;
+bool my_find_table_finishing(My *my, OscErr *e) MUSTCHECK;
+/* my_conn.c: the run's advisory lock on the table (GET_LOCK, held by the
+ * session); exit 3 naming the holder when another run has it */
+bool my_take_lock(My *my, OscErr *e) MUSTCHECK;
+/* the resume (src/core/resume.c decides): the row, whether the swap
+ * happened, the objects taken up, this run the runner */
+bool my_state_read(My *my, StateRow *row, OscErr *e) MUSTCHECK;
+bool my_state_swapped(My *my, const StateRow *row, bool *swapped, char *detail, size_t detailsz,
+                      OscErr *e) MUSTCHECK;
+bool my_state_attach(My *my, bool copy_done, const char **lost, OscErr *e) MUSTCHECK;
+bool my_state_claim(My *my, const char *phase, OscErr *e) MUSTCHECK;
 bool my_state_history(My *my, const char *table, bool latest, OscErr *e) MUSTCHECK;
 
 /* my_fkeys.c */
@@ -306,21 +424,24 @@ bool my_capture_create(My *my, OscErr *e) MUSTCHECK;   /* the log table */
 bool my_capture_install(My *my, OscErr *e) MUSTCHECK;  /* the triggers */
 bool my_capture_drop(My *my, OscErr *e) MUSTCHECK;
 
-/* src/my/my_heartbeat.c: the heartbeat table's name */
+/* src/my/my_owned.c: the heartbeat table's name */
 void my_heartbeat_name(My *my, char *out, size_t outsz);
 
-/* src/my/my_replay.c; my_merge_keys: the shadow's rows of keys "(v1,
- * v2), ..." replaced by the original's (up to the watermark while copying),
- * duplicates from stale rows resolved (keys grows by their keys) */
-bool my_replay(My *my, int64_t limit, int64_t *applied, OscErr *e) MUSTCHECK;
-bool my_merge_keys(My *my, Sql *keys, OscErr *e) MUSTCHECK;
+/* src/my/my_replay.c: the replay's primitives (replicator/replay.c drives
+ * them).  wm NULL with copy_done false: nothing copied yet, nothing merged */
+bool my_log_take(MySession *s, My *my, int64_t limit, MyBatch **b, int64_t *taken, OscErr *e) MUSTCHECK;
+/* b's keys and extra's (may be NULL) merged together */
+bool my_merge(MySession *s, My *my, const MyBatch *b, const MyBatch *extra, const MyKeyVal *wm, bool copy_done,
+              OscErr *e) MUSTCHECK;
+bool my_log_consume(MySession *s, My *my, const MyBatch *b, OscErr *e) MUSTCHECK;
+bool my_backlog(MySession *s, My *my, int64_t *n, OscErr *e) MUSTCHECK;
 
-/* src/my/my_conflict.c: the keys ("(v1, v2), ..." appended to keys) of
- * the shadow's rows that collide under one of its unique indexes with the
- * original's rows that pred (SQL over alias src) selects; *found: how many */
-#define MY_CONFLICT_ROUNDS 20
-bool my_conflicts(My *my, const char *pred, Sql *keys, int64_t *found, OscErr *e) MUSTCHECK;
-bool my_backlog(My *my, int64_t *n, OscErr *e) MUSTCHECK;
+/* src/my/my_conflict.c: the keys of the shadow's rows that collide under
+ * one of its unique indexes with the original's rows that the scope's
+ * range, batch and extra keys select (the engine's merge_stale) */
+bool my_stale_keys(MySession *s, My *my, const MyKeyVal *lo, const MyKeyVal *hi, const MyBatch *batch,
+                   const MyBatch *extra, const MyKeyVal *wm, bool copy_done, MyBatch **more, int64_t *found,
+                   OscErr *e) MUSTCHECK;
 
 /* my_strategy.c: the ALTER in place (INSTANT, NOCOPY) or the shadow copy */
 bool my_strategy_pick(My *my, Strategy *s, OscErr *e) MUSTCHECK;
@@ -362,7 +483,7 @@ bool my_keyidx_drop(My *my, bool *dropped, OscErr *e) MUSTCHECK;
  * with the key (outside the swap's lock) */
 bool my_keyidx_settle(My *my, OscErr *e) MUSTCHECK;
 
-/* src/my/my_swap.c */
-SwapResult my_swap(My *my, OscErr *e);
+/* src/my/my_swap.c: one attempt; the core's drain runs under its lock */
+SwapResult my_swap(My *my, const SwapDrain *drain, OscErr *e);
 
 #endif

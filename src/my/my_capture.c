@@ -54,7 +54,7 @@ bool my_capture_create(My *my, OscErr *e)
 	my_marker(my, MY_ROLE_LOG, mark, sizeof(mark));
 	sql_reset(&q);
 	sql_add(&q, "CREATE TABLE %I.%I (_osc_change_id BIGINT AUTO_INCREMENT PRIMARY KEY%s) ENGINE=InnoDB COMMENT = %L",
-	        my->db, my->log, sql_text(&cols), mark);
+	        my->db, my->log_table, sql_text(&cols), mark);
 	if (cols.failed)
 		q.failed = true;
 	sql_free(&cols);
@@ -67,49 +67,19 @@ out:
 	return ok;
 }
 
-static void log_insert(My *my, Sql *q, const char *row)
+/* The three CREATE TRIGGER statements (my_sql.c), under LOCK TABLES T WRITE. */
+static bool create_triggers(My *my, OscErr *e)
 {
-	sql_add(q, "INSERT INTO %I.%I (", my->db, my->log);
-	for (int k = 0; k < my->nkeys; k++)
-		sql_add(q, "%s%I", k ? ", " : "", my->keys[k].name);
-	sql_add(q, ") VALUES (");
-	for (int k = 0; k < my->nkeys; k++)
-		sql_add(q, "%s%s.%I", k ? ", " : "", row, my->keys[k].name);
-	sql_add(q, ")");
-}
-
-/* The three CREATE TRIGGER statements, run under LOCK TABLES T WRITE.
- * Each name is qualified with the table's database: a trigger lives in its
- * table's schema, and an unqualified one is made in the session's
- * (`--table otherdb.users` failed with error 1435).  Each body begins with
- * osc's mark (src/my/my_owned.c). */
-static bool create_triggers(My *my, Sql *q, OscErr *e)
-{
-	sql_reset(q);
-	sql_add(q, "CREATE TRIGGER %I.%I AFTER INSERT ON %I.%I FOR EACH ROW %s ", my->db, my->trg_ins, my->db, my->table,
-	        MY_CAPTURE_MARK);
-	log_insert(my, q, "NEW");
-	sql_add(q, "; END");
-	if (!my_exec_sql(my, q, NULL, e))
-		return false;
-	sql_reset(q);
-	sql_add(q, "CREATE TRIGGER %I.%I AFTER UPDATE ON %I.%I FOR EACH ROW %s ", my->db, my->trg_upd, my->db, my->table,
-	        MY_CAPTURE_MARK);
-	log_insert(my, q, "NEW");
-	sql_add(q, "; IF NOT (");
-	for (int k = 0; k < my->nkeys; k++)
-		sql_add(q, "%sOLD.%I <=> NEW.%I", k ? " AND " : "", my->keys[k].name, my->keys[k].name);
-	sql_add(q, ") THEN ");
-	log_insert(my, q, "OLD");
-	sql_add(q, "; END IF; END");
-	if (!my_exec_sql(my, q, NULL, e))
-		return false;
-	sql_reset(q);
-	sql_add(q, "CREATE TRIGGER %I.%I AFTER DELETE ON %I.%I FOR EACH ROW %s ", my->db, my->trg_del, my->db, my->table,
-	        MY_CAPTURE_MARK);
-	log_insert(my, q, "OLD");
-	sql_add(q, "; END");
-	return my_exec_sql(my, q, NULL, e);
+	Sql q[3];
+	bool ok = true;
+	for (int i = 0; i < 3; i++)
+		sql_init(&q[i], &my->dialect);
+	my_sql_capture_triggers(my, q);
+	for (int i = 0; i < 3 && ok; i++)
+		ok = my_exec_sql(my, &q[i], NULL, e);
+	for (int i = 0; i < 3; i++)
+		sql_free(&q[i]);
+	return ok;
 }
 
 bool my_capture_install(My *my, OscErr *e)
@@ -128,10 +98,10 @@ bool my_capture_install(My *my, OscErr *e)
 	comment = my_strdup(row && row[0] ? row[0] : "");
 	sql_reset(&q);
 	sql_add(&q, "LOCK TABLES %I.%I WRITE", my->db, my->table);
-	if (!my_lock_retry(my, "installing the capture triggers", &q, e))
+	if (!my_lock_retry(my, "capture installation", &q, e))
 		goto out;
 	locked = true;
-	if (!create_triggers(my, &q, e))
+	if (!create_triggers(my, e))
 		goto out;
 	/* the same comment again: a new table definition version, so that every
 	 * prepared statement on T is prepared afresh (see the banner) */
@@ -148,7 +118,7 @@ out:
 			if (ok)
 				*e = e2;
 			else
-				log_error(&my->osc->log, &e2);
+				log_error(my->log, &e2);
 			ok = false;
 		}
 	}
@@ -174,7 +144,7 @@ bool my_capture_drop(My *my, OscErr *e)
 			continue;
 		sql_reset(&q);
 		sql_add(&q, "DROP TRIGGER IF EXISTS %I.%I", my->db, names[i]);
-		if (!my_lock_retry(my, "dropping a capture trigger", &q, e)) {
+		if (!my_lock_retry(my, "capture removal", &q, e)) {
 			sql_free(&q);
 			return false;
 		}

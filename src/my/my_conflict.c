@@ -10,17 +10,18 @@
  * log and its read of the original).  The application's workload was valid
  * at every commit; the old code aborted the run all the same (1 run in 7).
  *
- * The rule (the same on PostgreSQL): a duplicate is a real violation only
- * if the original's current rows themselves collide.  Otherwise the
- * colliding row of the shadow is stale, and its change is in the log (it
- * was committed before the write read the original, with its log row, in
- * the same transaction).  So on a duplicate osc looks for the rows of the
- * shadow that collide, under any of its unique indexes, with the rows being
- * written, merges their keys from the original too (merging any key from
- * the source of truth is always right), and writes again.  When no row of
- * the shadow outside the write collides, the rows being written collide
- * among themselves: the original holds the duplicate, and the run aborts
- * with the server's message, which names the key.
+ * The rule is the core's (replicator/replay.c, for every engine): a
+ * duplicate is a real violation only if the original's current rows
+ * themselves collide.  Otherwise the colliding row of the shadow is stale,
+ * and its change is in the log (it was committed before the write read the
+ * original, with its log row, in the same transaction).  This file is
+ * MySQL's half of it (the engine's merge_stale): the rows of the shadow that
+ * collide, under any of its unique indexes, with the rows being written.
+ * The core merges their keys from the original with the write (merging any
+ * key from the source of truth is always right) and writes again.  When no
+ * row of the shadow outside the write collides, the rows being written
+ * collide among themselves: the original holds the duplicate, and the run
+ * aborts with the server's message, which names the key.
  *
  * The comparison is over the columns the copy maps (a new column takes its
  * default in every row, a generated one is left out): over-matching only
@@ -32,8 +33,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xalloc.h"
+
 /* The original's column the copy maps to shadow column col, or NULL. */
-static const char *source_of(My *my, const char *col)
+static const char *source_of(const My *my, const char *col)
 {
 	for (int i = 0; i < my->ncols; i++)
 		if (strcmp(my->cols[i].name, col) == 0)
@@ -42,7 +45,7 @@ static const char *source_of(My *my, const char *col)
 }
 
 /* The key of the shadow's row s, read as my_key_read reads the original's */
-static void shadow_key_read(My *my, Sql *q, int k)
+static void shadow_key_read(const My *my, Sql *q, int k)
 {
 	const MyKey *key = &my->keys[k];
 	switch (key->kind) {
@@ -67,7 +70,7 @@ static void shadow_key_read(My *my, Sql *q, int k)
 /* One unique index: "SELECT key FROM shadow s WHERE (s.a, LEFT(s.b, 10)) IN
  * (SELECT src.a, LEFT(src.b, 10) FROM T src WHERE pred)"; false (nothing
  * added) when none of its columns is mapped. */
-static bool index_query(My *my, Sql *q, MYSQL_ROW *rows, int n, const char *pred)
+static bool index_query(const My *my, Sql *q, MYSQL_ROW *rows, int n, const char *pred)
 {
 	Sql l, r;
 	int used = 0;
@@ -107,7 +110,7 @@ static bool index_query(My *my, Sql *q, MYSQL_ROW *rows, int n, const char *pred
 
 /* Is the index (its rows) exactly the merge key?  Rows of the write and of
  * the shadow never share a key, so it needs no look. */
-static bool is_merge_key(My *my, MYSQL_ROW *rows, int n)
+static bool is_merge_key(const My *my, MYSQL_ROW *rows, int n)
 {
 	if (n != my->nkeys)
 		return false;
@@ -117,7 +120,10 @@ static bool is_merge_key(My *my, MYSQL_ROW *rows, int n)
 	return true;
 }
 
-bool my_conflicts(My *my, const char *pred, Sql *keys, int64_t *found, OscErr *e)
+/* The keys ("(v1, v2), ..." appended to keys) of the shadow's rows that
+ * collide under one of its unique indexes with the original's rows that
+ * pred (SQL over alias src) selects; *found: how many. */
+static bool conflicts(MySession *ses, const My *my, const char *pred, Sql *keys, int64_t *found, OscErr *e)
 {
 	MYSQL_RES *r = NULL, *c = NULL;
 	MYSQL_ROW row;
@@ -131,11 +137,9 @@ bool my_conflicts(My *my, const char *pred, Sql *keys, int64_t *found, OscErr *e
 	        "SELECT INDEX_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %L"
 	        " AND TABLE_NAME = %L AND NON_UNIQUE = 0 ORDER BY INDEX_NAME, SEQ_IN_INDEX",
 	        my->db, my->shadow);
-	if (!my_exec_sql(my, &q, &r, e))
+	if (!mys_exec_sql(ses, &q, &r, e))
 		goto out;
-	idx = calloc(mysql_num_rows(r) + 1, sizeof(MYSQL_ROW));
-	if (idx == NULL)
-		abort();
+	idx = xcalloc(mysql_num_rows(r) + 1, sizeof(MYSQL_ROW));
 	int n = 0;
 	for (;;) {
 		row = mysql_fetch_row(r);
@@ -152,7 +156,7 @@ bool my_conflicts(My *my, const char *pred, Sql *keys, int64_t *found, OscErr *e
 		ok = true;
 		goto out;
 	}
-	if (!my_exec_sql(my, &look, &c, e))
+	if (!mys_exec_sql(ses, &look, &c, e))
 		goto out;
 	while ((row = mysql_fetch_row(c)) != NULL) {
 		char **key = my_key_literals(my, row, 0);
@@ -170,5 +174,54 @@ out:
 	mysql_free_result(c);
 	sql_free(&q);
 	sql_free(&look);
+	return ok;
+}
+
+bool my_stale_keys(MySession *s, My *my, const MyKeyVal *lo, const MyKeyVal *hi, const MyBatch *batch,
+                   const MyBatch *extra, const MyKeyVal *wm, bool copy_done, MyBatch **more, int64_t *found,
+                   OscErr *e)
+{
+	Sql pred, keys;
+	bool ok = true;
+
+	*more = NULL;
+	*found = 0;
+	sql_init(&pred, &my->dialect);
+	sql_init(&keys, &my->dialect);
+	/* the rows the write was writing: the range, the batch's keys (those
+	 * it merges), the stale keys merged with it */
+	if (hi) {
+		sql_add(&pred, "(");
+		if (lo) {
+			my_key_compare(my, &pred, "src", ">", lo->lit);
+			sql_add(&pred, " AND ");
+		}
+		my_key_compare(my, &pred, "src", "<=", hi->lit);
+		sql_add(&pred, ")");
+	}
+	if (batch && batch->keys[0] && (copy_done || wm)) {
+		sql_add(&pred, "%s(", pred.len ? " OR " : "");
+		my_key_in(my, &pred, "src", false, batch->keys);
+		if (!copy_done) {
+			sql_add(&pred, " AND ");
+			my_key_compare(my, &pred, "src", "<=", wm->lit);
+		}
+		sql_add(&pred, ")");
+	}
+	if (extra && extra->keys[0]) {
+		sql_add(&pred, "%s", pred.len ? " OR " : "");
+		my_key_in(my, &pred, "src", false, extra->keys);
+	}
+	if (pred.len > 0)
+		ok = conflicts(s, my, sql_text(&pred), &keys, found, e);
+	if (ok && *found > 0) {
+		MyBatch *b = xcalloc(1, sizeof(MyBatch));
+		b->keys = sql_take(&keys);
+		b->ids = xstrdup("");
+		b->n = *found;
+		*more = b;
+	}
+	sql_free(&pred);
+	sql_free(&keys);
 	return ok;
 }

@@ -33,7 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backoff.h"
 #include "dburl.h"
 #include "url.h"
 
@@ -45,7 +44,7 @@ char *my_strdup(const char *s)
 	return r;
 }
 
-static char *quote_ident(void *ctx, const char *s)
+char *my_quote_ident(void *ctx, const char *s)
 {
 	(void)ctx;
 	size_t n = 2;
@@ -128,14 +127,14 @@ bool my_sql_mode_for_osc(const char *server, char *out, size_t outsz)
 }
 
 /* UTC and osc's sql_mode on this connection (see the banner). */
-static bool session_setup(My *my, OscErr *e)
+static bool session_setup(MySession *s, OscErr *e)
 {
 	MYSQL_RES *r = NULL;
 	char mode[1024];
 	bool ok = false;
 	Sql q;
-	sql_init(&q, &my->dialect);
-	if (!my_exec(my, "SELECT @@SESSION.sql_mode", &r, e))
+	sql_init(&q, &s->dialect);
+	if (!mys_exec(s, "SELECT @@SESSION.sql_mode", &r, e))
 		goto out;
 	MYSQL_ROW row = mysql_fetch_row(r);
 	if (!my_sql_mode_for_osc(row && row[0] ? row[0] : "", mode, sizeof(mode))) {
@@ -143,19 +142,14 @@ static bool session_setup(My *my, OscErr *e)
 		goto out;
 	}
 	sql_add(&q, "SET SESSION time_zone = '+00:00', sql_mode = %L", mode);
-	ok = my_exec_sql(my, &q, NULL, e);
+	ok = mys_exec_sql(s, &q, NULL, e);
 out:
 	mysql_free_result(r);
 	sql_free(&q);
 	return ok;
 }
 
-bool my_connect(My *my, const char *url, OscErr *e)
-{
-	return my_connect_at(my, url, NULL, 0, e);
-}
-
-bool my_connect_at(My *my, const char *url, const char *host, int port, OscErr *e)
+bool mys_connect(MySession *s, const char *url, const char *host, int port, OscErr *e)
 {
 	Url u;
 	/* only the parameters osc knows; every message masks the password */
@@ -171,64 +165,64 @@ bool my_connect_at(My *my, const char *url, const char *host, int port, OscErr *
 		snprintf(u.host, sizeof(u.host), "%s", host);
 		u.port = port;
 	}
-	my->conn = mysql_init(NULL);
-	if (my->conn == NULL)
+	s->conn = mysql_init(NULL);
+	if (s->conn == NULL)
 		abort();
 	unsigned timeout = 10;
 	/* ~/.my.cnf [client] supplies what the URL leaves out, as for mysql(1) */
-	mysql_options(my->conn, MYSQL_READ_DEFAULT_GROUP, "client");
-	mysql_options(my->conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-	mysql_options(my->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	mysql_options(s->conn, MYSQL_READ_DEFAULT_GROUP, "client");
+	mysql_options(s->conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_options(s->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	const char *mode = url_param(&u, "ssl-mode");
 	const char *ca = url_param(&u, "ssl-ca"), *cert = url_param(&u, "ssl-cert"), *key = url_param(&u, "ssl-key");
 	if (ca || cert || key)
-		mysql_ssl_set(my->conn, key, cert, ca, NULL, NULL);
+		mysql_ssl_set(s->conn, key, cert, ca, NULL, NULL);
 	if (mode) {
 		my_bool yes = 1;
 		if (strcasecmp(mode, "REQUIRED") == 0 || strcasecmp(mode, "VERIFY_CA") == 0 ||
 		    strcasecmp(mode, "VERIFY_IDENTITY") == 0)
-			mysql_options(my->conn, MYSQL_OPT_SSL_ENFORCE, &yes);
+			mysql_options(s->conn, MYSQL_OPT_SSL_ENFORCE, &yes);
 		if (strcasecmp(mode, "VERIFY_CA") == 0 || strcasecmp(mode, "VERIFY_IDENTITY") == 0)
-			mysql_options(my->conn, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
+			mysql_options(s->conn, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
 		else if (strcasecmp(mode, "DISABLED") != 0 && strcasecmp(mode, "PREFERRED") != 0 &&
 		         strcasecmp(mode, "REQUIRED") != 0) {
 			err_set(e, OSC_EXIT_INPUT, "--database: unknown ssl-mode '%s'", mode);
 			return false;
 		}
 	}
-	if (!mysql_real_connect(my->conn, u.host[0] ? u.host : NULL, u.user[0] ? u.user : NULL,
+	if (!mysql_real_connect(s->conn, u.host[0] ? u.host : NULL, u.user[0] ? u.user : NULL,
 	                        u.password[0] ? u.password : NULL, u.db[0] ? u.db : NULL, (unsigned)u.port, NULL, 0)) {
-		err_set(e, OSC_EXIT_INPUT, "cannot connect to the database: %s", mysql_error(my->conn));
+		err_set(e, OSC_EXIT_INPUT, "cannot connect to the database: %s", mysql_error(s->conn));
 		return false;
 	}
 	/* a client library that let an unencrypted connection through when TLS
 	 * was required (seen with Connector/C 3.3 and a server without TLS) is
 	 * not trusted on its word */
 	if (mode && strcasecmp(mode, "DISABLED") != 0 && strcasecmp(mode, "PREFERRED") != 0 &&
-	    mysql_get_ssl_cipher(my->conn) == NULL) {
+	    mysql_get_ssl_cipher(s->conn) == NULL) {
 		err_set(e, OSC_EXIT_INPUT, "cannot connect to the database: ssl-mode=%s, but the connection is not encrypted "
 		                           "(does the server have TLS enabled?)",
 		        mode);
 		return false;
 	}
-	my->dialect.quote_ident = quote_ident;
-	my->dialect.quote_literal = quote_literal;
-	my->dialect.ctx = my->conn;
-	const char *v = mysql_get_server_info(my->conn);
-	my->mariadb = v && strstr(v, "MariaDB") != NULL;
+	s->dialect.quote_ident = my_quote_ident;
+	s->dialect.quote_literal = quote_literal;
+	s->dialect.ctx = s->conn;
+	const char *v = mysql_get_server_info(s->conn);
+	s->mariadb = v && strstr(v, "MariaDB") != NULL;
 	/* --lock-timeout in seconds, as max_statement_time reads it */
-	int64_t ms = my->osc ? my->osc->opt.lock_timeout_ms : 1000;
+	int64_t ms = s->env ? s->env->lock_timeout_ms : 1000;
 	if (ms < 1)
 		ms = 1; /* 0 would mean no bound at all */
-	snprintf(my->lock_bound, sizeof(my->lock_bound), "%ld.%03ld", (long)(ms / 1000), (long)(ms % 1000));
-	return session_setup(my, e);
+	snprintf(s->lock_bound, sizeof(s->lock_bound), "%ld.%03ld", (long)(ms / 1000), (long)(ms % 1000));
+	return session_setup(s, e);
 }
 
-void my_disconnect(My *my)
+void mys_disconnect(MySession *s)
 {
-	if (my->conn)
-		mysql_close(my->conn);
-	my->conn = NULL;
+	if (s->conn)
+		mysql_close(s->conn);
+	s->conn = NULL;
 }
 
 bool my_is_lock_timeout(const OscErr *e)
@@ -237,23 +231,38 @@ bool my_is_lock_timeout(const OscErr *e)
 	return strcmp(e->sqlstate, "1205") == 0 || strcmp(e->sqlstate, "1969") == 0;
 }
 
-bool my_exec(My *my, const char *sql, MYSQL_RES **res, OscErr *e)
+bool my_is_lock_refused(const OscErr *e)
+{
+	return strcmp(e->sqlstate, "1205") == 0;
+}
+
+bool my_is_duplicate(const OscErr *e)
+{
+	return strcmp(e->sqlstate, "1062") == 0 || strcmp(e->sqlstate, "1022") == 0;
+}
+
+bool my_is_connection_lost(const OscErr *e)
+{
+	return strcmp(e->sqlstate, "2006") == 0 || strcmp(e->sqlstate, "2013") == 0;
+}
+
+bool mys_exec(MySession *s, const char *sql, MYSQL_RES **res, OscErr *e)
 {
 	if (res)
 		*res = NULL;
-	if (my->osc && my->osc->log.verbosity >= 2)
-		log_msg(&my->osc->log, LOG_DEBUG, "sql: %s", sql);
-	if (mysql_real_query(my->conn, sql, (unsigned long)strlen(sql)) != 0) {
-		err_set(e, OSC_EXIT_FAILED, "%s", mysql_error(my->conn));
+	if (s->log && s->log->verbosity >= 2)
+		log_msg(s->log, LOG_DEBUG, "sql: %s", sql);
+	if (mysql_real_query(s->conn, sql, (unsigned long)strlen(sql)) != 0) {
+		err_set(e, OSC_EXIT_FAILED, "%s", mysql_error(s->conn));
 		/* the MySQL error number stands where PostgreSQL puts its SQLSTATE */
-		snprintf(e->sqlstate, sizeof(e->sqlstate), "%u", mysql_errno(my->conn));
+		snprintf(e->sqlstate, sizeof(e->sqlstate), "%u", mysql_errno(s->conn));
 		err_detail(e, "query: %.1900s", sql);
 		return false;
 	}
-	MYSQL_RES *r = mysql_store_result(my->conn);
-	if (r == NULL && mysql_field_count(my->conn) != 0) {
-		err_set(e, OSC_EXIT_FAILED, "%s", mysql_error(my->conn));
-		snprintf(e->sqlstate, sizeof(e->sqlstate), "%u", mysql_errno(my->conn));
+	MYSQL_RES *r = mysql_store_result(s->conn);
+	if (r == NULL && mysql_field_count(s->conn) != 0) {
+		err_set(e, OSC_EXIT_FAILED, "%s", mysql_error(s->conn));
+		snprintf(e->sqlstate, sizeof(e->sqlstate), "%u", mysql_errno(s->conn));
 		return false;
 	}
 	if (res)
@@ -263,19 +272,19 @@ bool my_exec(My *my, const char *sql, MYSQL_RES **res, OscErr *e)
 	return true;
 }
 
-bool my_exec_sql(My *my, Sql *q, MYSQL_RES **res, OscErr *e)
+bool mys_exec_sql(MySession *s, Sql *q, MYSQL_RES **res, OscErr *e)
 {
 	if (q->failed) {
 		err_set(e, OSC_EXIT_FAILED, "could not quote a name or value for SQL");
 		return false;
 	}
-	return my_exec(my, sql_text(q), res, e);
+	return mys_exec(s, sql_text(q), res, e);
 }
 
-bool my_count(My *my, Sql *q, int64_t *n, OscErr *e)
+bool mys_count(MySession *s, Sql *q, int64_t *n, OscErr *e)
 {
 	MYSQL_RES *r = NULL;
-	bool ok = my_exec_sql(my, q, &r, e);
+	bool ok = mys_exec_sql(s, q, &r, e);
 	if (ok) {
 		MYSQL_ROW row = mysql_fetch_row(r);
 		*n = row && row[0] ? strtoll(row[0], NULL, 10) : 0;
@@ -284,79 +293,152 @@ bool my_count(My *my, Sql *q, int64_t *n, OscErr *e)
 	return ok;
 }
 
-bool my_ddl_retry(My *my, const char *what, Sql *q, OscErr *e)
-{
-	unsigned seed = (unsigned)now_us();
-	int tries = my->osc->opt.cutover_retries;
-	for (int attempt = 1;; attempt++) {
-		if (my_exec_sql(my, q, NULL, e))
-			return true;
-		if (!my_is_lock_timeout(e) || attempt >= tries)
-			break;
-		int64_t wait = backoff_ms(attempt, my->osc->opt.lock_timeout_ms, 5000, &seed);
-		log_msg(&my->osc->log, LOG_INFO, "%s: lock not granted (attempt %d/%d), retrying in %ldms", what, attempt,
-		        tries, (long)wait);
-		if (!osc_sleep_ms(my->osc, wait)) {
-			err_set(e, OSC_EXIT_STOPPED, "%s: interrupted", what);
-			return false;
-		}
-	}
-	if (my_is_lock_timeout(e)) {
-		char msg[sizeof(e->msg)];
-		snprintf(msg, sizeof(msg), "%s", e->msg);
-		err_set(e, OSC_EXIT_FAILED, "%s: the lock on %s.%s was not granted in %d attempts (%s)", what, my->db,
-		        my->table, tries, msg);
-	}
-	return false;
-}
-
-bool my_exec_lock(My *my, Sql *q, int64_t *waited_us, OscErr *e)
+bool my_exec_lock(MySession *s, Sql *q, int64_t *waited_us, OscErr *e)
 {
 	Sql b;
 	int64_t t0 = now_us();
-	sql_init(&b, &my->dialect);
+	sql_init(&b, &s->dialect);
 	/* MySQL has no SET STATEMENT: there lock_wait_timeout (whole seconds) bounds it */
-	if (my->mariadb)
-		sql_add(&b, "SET STATEMENT max_statement_time = %s FOR ", my->lock_bound);
+	if (s->mariadb)
+		sql_add(&b, "SET STATEMENT max_statement_time = %s FOR ", s->lock_bound);
 	sql_add(&b, "%s", sql_text(q));
 	if (q->failed)
 		b.failed = true;
-	bool ok = my_exec_sql(my, &b, NULL, e);
+	bool ok = mys_exec_sql(s, &b, NULL, e);
 	int64_t took = now_us() - t0;
 	if (waited_us)
 		*waited_us = took;
-	if (!ok && my_is_lock_timeout(e) && took > my->lock_wait_max_us)
-		my->lock_wait_max_us = took;
+	if (!ok && my_is_lock_timeout(e)) {
+		/* the bound osc set, or the server's own lock wait: either way
+		 * the lock was not granted (the core's classification, 1205) */
+		snprintf(e->sqlstate, sizeof(e->sqlstate), "1205");
+		if (took > s->lock_wait_max_us)
+			s->lock_wait_max_us = took;
+	}
 	sql_free(&b);
 	return ok;
 }
 
+bool mys_begin(MySession *s, OscErr *e)
+{
+	/* under LOCK TABLES, START TRANSACTION would release the locks */
+	return s->in_lock || mys_exec(s, "START TRANSACTION", NULL, e);
+}
+
+bool mys_commit(MySession *s, OscErr *e)
+{
+	return s->in_lock || mys_exec(s, "COMMIT", NULL, e);
+}
+
+void mys_rollback(MySession *s)
+{
+	if (s->in_lock)
+		return;
+	OscErr e;
+	err_clear(&e);
+	if (!mys_exec(s, "ROLLBACK", NULL, &e) && s->log)
+		log_error(s->log, &e);
+}
+
+/* The main session. */
+bool my_connect(My *my, const char *url, OscErr *e)
+{
+	my->main.env = my->env;
+	my->main.log = my->log;
+	bool ok = mys_connect(&my->main, url, NULL, 0, e);
+	my->dialect = my->main.dialect;
+	return ok;
+}
+
+void my_disconnect(My *my)
+{
+	mys_disconnect(&my->main);
+}
+
+bool my_exec(My *my, const char *sql, MYSQL_RES **res, OscErr *e)
+{
+	return mys_exec(&my->main, sql, res, e);
+}
+
+bool my_exec_sql(My *my, Sql *q, MYSQL_RES **res, OscErr *e)
+{
+	return mys_exec_sql(&my->main, q, res, e);
+}
+
+bool my_count(My *my, Sql *q, int64_t *n, OscErr *e)
+{
+	return mys_count(&my->main, q, n, e);
+}
+
+/* One statement that waits for the table's metadata lock: bounded by
+ * max_statement_time (bounded: my_exec_lock) or by lock_wait_timeout. */
+typedef struct LockStmt {
+	My *my;
+	Sql *q;
+	bool bounded;
+} LockStmt;
+
+static RetryResult lock_attempt(void *ctx, char *note, size_t notesz, OscErr *e)
+{
+	LockStmt *l = ctx;
+	int64_t waited = 0;
+	bool ok = l->bounded ? my_exec_lock(&l->my->main, l->q, &waited, e) : my_exec_sql(l->my, l->q, NULL, e);
+	if (!ok && l->bounded)
+		snprintf(note, notesz, "writers queued behind the request for %.1fms", (double)waited / 1000.0);
+	return ok ? RETRY_DONE : my_is_lock_timeout(e) ? RETRY_AGAIN : RETRY_FAIL;
+}
+
+static bool lock_retry(My *my, const char *what, Sql *q, bool bounded, OscErr *e)
+{
+	char object[300];
+	snprintf(object, sizeof(object), "%s.%s", my->db, my->table);
+	LockStep step = { .what = what, .object = object, .cap_ms = 5000 };
+	LockStmt l = { .my = my, .q = q, .bounded = bounded };
+	if (retry_lock(my->env->retry, &step, lock_attempt, &l, e))
+		return true;
+	if (my_is_lock_timeout(e))
+		snprintf(e->sqlstate, sizeof(e->sqlstate), "1205");
+	return false;
+}
+
+bool my_ddl_retry(My *my, const char *what, Sql *q, OscErr *e)
+{
+	return lock_retry(my, what, q, false, e);
+}
+
 bool my_lock_retry(My *my, const char *what, Sql *q, OscErr *e)
 {
-	unsigned seed = (unsigned)now_us();
-	int tries = my->osc->opt.cutover_retries;
-	int64_t waited = 0;
-	for (int attempt = 1;; attempt++) {
-		if (my_exec_lock(my, q, &waited, e))
-			return true;
-		if (!my_is_lock_timeout(e) || attempt >= tries)
-			break;
-		int64_t wait = backoff_ms(attempt, my->osc->opt.lock_timeout_ms, 5000, &seed);
-		log_msg(&my->osc->log, LOG_INFO,
-		        "%s: lock not granted within %ldms (attempt %d/%d; writers queued behind the request for %.1fms), "
-		        "retrying in %ldms",
-		        what, (long)my->osc->opt.lock_timeout_ms, attempt, tries, (double)waited / 1000.0, (long)wait);
-		if (!osc_sleep_ms(my->osc, wait)) {
-			err_set(e, OSC_EXIT_STOPPED, "%s: interrupted", what);
-			return false;
-		}
+	return lock_retry(my, what, q, true, e);
+}
+
+/* GET_LOCK is held by the session: a dead osc never blocks a rerun. */
+bool my_take_lock(My *my, OscErr *e)
+{
+	MYSQL_RES *r = NULL;
+	Sql q;
+	bool ok = false;
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "SELECT GET_LOCK(%L, 0)", my->lock_name);
+	if (!my_exec_sql(my, &q, &r, e))
+		goto out;
+	MYSQL_ROW row = mysql_fetch_row(r);
+	if (row && row[0] && strcmp(row[0], "1") == 0) {
+		ok = true;
+		goto out;
 	}
-	if (my_is_lock_timeout(e)) {
-		char msg[sizeof(e->msg)];
-		snprintf(msg, sizeof(msg), "%s", e->msg);
-		err_set(e, OSC_EXIT_FAILED, "%s: the lock on %s.%s was not granted in %d attempts of %ldms (%s)", what, my->db,
-		        my->table, tries, (long)my->osc->opt.lock_timeout_ms, msg);
-		snprintf(e->sqlstate, sizeof(e->sqlstate), "1205");
-	}
-	return false;
+	mysql_free_result(r);
+	r = NULL;
+	sql_reset(&q);
+	sql_add(&q,
+	        "SELECT p.ID, p.HOST, p.TIME FROM information_schema.PROCESSLIST p WHERE p.ID = IS_USED_LOCK(%L)",
+	        my->lock_name);
+	if (my_exec_sql(my, &q, &r, e) && (row = mysql_fetch_row(r)) != NULL)
+		err_set(e, OSC_EXIT_STOPPED, "another osc run holds %s.%s (connection %s from %s, connected %ss ago)",
+		        my->db, my->table, row[0], row[1] ? row[1] : "?", row[2] ? row[2] : "?");
+	else
+		err_set(e, OSC_EXIT_STOPPED, "another osc run holds %s.%s", my->db, my->table);
+out:
+	mysql_free_result(r);
+	sql_free(&q);
+	return ok;
 }

@@ -15,38 +15,32 @@
 
 #include "my.h"
 #include "osc.h"
+#include "xalloc.h"
 
 static void *probe_open(Osc *o, const char *url, const char *host, int port, OscErr *e)
 {
-	My *p = calloc(1, sizeof(My));
-	if (p == NULL)
-		abort();
+	MySession *p = xcalloc(1, sizeof(MySession));
 	if (url == NULL)
-		url = o->opt.database ? o->opt.database : getenv("OSC_DATABASE_URL");
+		url = o->env.url; /* --database, else OSC_DATABASE_URL */
 	OscErr ignored;
-	if (!my_connect_at(p, url, host, port, e)) {
-		my_disconnect(p);
+	if (!mys_connect(p, url, host, port, e)) {
+		mys_disconnect(p);
 		free(p);
 		return NULL;
 	}
 	/* a replica that hangs must not hold the monitor for long (MariaDB's
 	 * name; MySQL has no max_statement_time, hence no error check) */
 	err_clear(&ignored);
-	if (!my_exec(p, "SET SESSION lock_wait_timeout = 1, max_statement_time = 2", NULL, &ignored))
+	if (!mys_exec(p, "SET SESSION lock_wait_timeout = 1, max_statement_time = 2", NULL, &ignored))
 		err_clear(&ignored);
 	return p;
 }
 
 static void probe_close(void *probe)
 {
-	My *p = probe;
-	my_disconnect(p);
+	MySession *p = probe;
+	mys_disconnect(p);
 	free(p);
-}
-
-void my_heartbeat_name(My *my, char *out, size_t outsz)
-{
-	names_derive(out, outsz, "", my->table, "_osc_hb", MY_NAMELEN);
 }
 
 /* The worker's My: the database and table (fixed after preflight). */
@@ -57,7 +51,8 @@ static My *worker(Osc *o)
 
 static bool heartbeat_setup(Osc *o, void *probe, OscErr *e)
 {
-	My *p = probe, *w = worker(o);
+	MySession *p = probe;
+	My *w = worker(o);
 	char hb[MY_NAMELEN + 1];
 	Sql q;
 
@@ -71,14 +66,15 @@ static bool heartbeat_setup(Osc *o, void *probe, OscErr *e)
 	        "CREATE TABLE IF NOT EXISTS %I.%I (id TINYINT UNSIGNED PRIMARY KEY, beat BIGINT NOT NULL) ENGINE=InnoDB"
 	        " COMMENT = %L",
 	        w->db, hb, mark);
-	bool ok = my_exec_sql(p, &q, NULL, e);
+	bool ok = mys_exec_sql(p, &q, NULL, e);
 	sql_free(&q);
 	return ok;
 }
 
 static bool heartbeat_write(Osc *o, void *probe, int64_t beat_ms, OscErr *e)
 {
-	My *p = probe, *w = worker(o);
+	MySession *p = probe;
+	My *w = worker(o);
 	char hb[MY_NAMELEN + 1];
 	Sql q;
 
@@ -86,14 +82,15 @@ static bool heartbeat_write(Osc *o, void *probe, int64_t beat_ms, OscErr *e)
 	sql_init(&q, &p->dialect);
 	sql_add(&q, "INSERT INTO %I.%I (id, beat) VALUES (1, %ld) ON DUPLICATE KEY UPDATE beat = VALUES(beat)", w->db, hb,
 	        (long)beat_ms);
-	bool ok = my_exec_sql(p, &q, NULL, e);
+	bool ok = mys_exec_sql(p, &q, NULL, e);
 	sql_free(&q);
 	return ok;
 }
 
 static bool heartbeat_read(Osc *o, void *probe, int64_t *beat_ms, OscErr *e)
 {
-	My *p = probe, *w = worker(o);
+	MySession *p = probe;
+	My *w = worker(o);
 	char hb[MY_NAMELEN + 1];
 	MYSQL_RES *r = NULL;
 	Sql q;
@@ -102,7 +99,7 @@ static bool heartbeat_read(Osc *o, void *probe, int64_t *beat_ms, OscErr *e)
 	my_heartbeat_name(w, hb, sizeof(hb));
 	sql_init(&q, &p->dialect);
 	sql_add(&q, "SELECT beat FROM %I.%I WHERE id = 1", w->db, hb);
-	bool ok = my_exec_sql(p, &q, &r, e);
+	bool ok = mys_exec_sql(p, &q, &r, e);
 	sql_free(&q);
 	if (!ok)
 		return strcmp(e->sqlstate, "1146") == 0; /* not replicated there yet */
@@ -117,7 +114,7 @@ static bool heartbeat_read(Osc *o, void *probe, int64_t *beat_ms, OscErr *e)
 static bool load_read(Osc *o, void *probe, const char *name, double *value, OscErr *e)
 {
 	(void)o;
-	My *p = probe;
+	MySession *p = probe;
 	MYSQL_RES *r = NULL;
 	char pattern[160];
 	size_t k = 0;
@@ -132,7 +129,7 @@ static bool load_read(Osc *o, void *probe, const char *name, double *value, OscE
 	pattern[k] = '\0';
 	sql_init(&q, &p->dialect);
 	sql_add(&q, "SHOW GLOBAL STATUS LIKE %L", pattern);
-	bool ok = my_exec_sql(p, &q, &r, e);
+	bool ok = mys_exec_sql(p, &q, &r, e);
 	sql_free(&q);
 	if (!ok)
 		return false;
@@ -151,13 +148,13 @@ static bool load_read(Osc *o, void *probe, const char *name, double *value, OscE
 static bool replicas_find(Osc *o, void *probe, ReplicaState *out, int max, int *n, bool *watch, OscErr *e)
 {
 	(void)o;
-	My *p = probe;
+	MySession *p = probe;
 	MYSQL_RES *r = NULL;
 	MYSQL_ROW row;
 
 	*n = 0;
 	*watch = true;
-	if (!my_exec(p, "SHOW SLAVE HOSTS", &r, e))
+	if (!mys_exec(p, "SHOW SLAVE HOSTS", &r, e))
 		return false;
 	if (r == NULL)
 		return true;

@@ -98,7 +98,7 @@ bool my_keyidx_ensure(My *my, OscErr *e)
 	sql_add(&q, ") COMMENT %L", MY_KEYIDX_MARK);
 	if (!my_exec_sql(my, &q, NULL, e))
 		goto out;
-	log_msg(&my->osc->log, LOG_INFO,
+	log_msg(my->log, LOG_INFO,
 	        "no index of the new table begins with %s's key: osc adds %s for its merges and drops it at the swap",
 	        my->table, name);
 	ok = true;

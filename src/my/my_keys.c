@@ -33,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xalloc.h"
+
 MyKeyKind my_key_kind(const char *data_type, const char *charset)
 {
 	static const char *const dbl[] = { "float", "double", "real", NULL };
@@ -52,7 +54,7 @@ MyKeyKind my_key_kind(const char *data_type, const char *charset)
 	return MY_KEY_TEXT;
 }
 
-void my_key_read(My *my, Sql *q, const char *alias, int k)
+void my_key_read(const My *my, Sql *q, const char *alias, int k)
 {
 	const MyKey *key = &my->keys[k];
 	const char *open = "", *close = "";
@@ -82,7 +84,7 @@ static bool all_of(const char *s, const char *set)
 }
 
 /* The literal of value v (text as my_key_read printed it) of key k. */
-static char *literal(My *my, int k, const char *v)
+static char *literal(const My *my, int k, const char *v)
 {
 	const MyKey *key = &my->keys[k];
 	Sql l;
@@ -103,17 +105,15 @@ static char *literal(My *my, int k, const char *v)
 	return sql_take(&l);
 }
 
-char **my_key_literals(My *my, MYSQL_ROW row, int first)
+char **my_key_literals(const My *my, MYSQL_ROW row, int first)
 {
-	char **key = calloc((size_t)my->nkeys, sizeof(char *));
-	if (key == NULL)
-		abort();
+	char **key = xcalloc((size_t)my->nkeys + 1, sizeof(char *));
 	for (int k = 0; k < my->nkeys; k++)
 		key[k] = literal(my, k, row[first + k] ? row[first + k] : "");
 	return key;
 }
 
-void my_free_key(My *my, char **key)
+void my_free_key(const My *my, char **key)
 {
 	if (key == NULL)
 		return;

@@ -30,6 +30,12 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The heartbeat table, beside the table (src/my/my_heartbeat.c writes it). */
+void my_heartbeat_name(My *my, char *out, size_t outsz)
+{
+	names_derive(out, outsz, "", my->table, "_osc_hb", MY_NAMELEN);
+}
+
 static const char *role_text(MyRole r)
 {
 	switch (r) {
@@ -62,7 +68,7 @@ static const char *table_of(My *my, MyRole role, char *hb, size_t hbsz)
 	case MY_ROLE_SHADOW:
 		return my->shadow;
 	case MY_ROLE_LOG:
-		return my->log;
+		return my->log_table;
 	case MY_ROLE_SENTRY:
 		return my->old;
 	case MY_ROLE_HEARTBEAT:
@@ -90,7 +96,7 @@ bool my_objects_scan(My *my, const char *shadow_fp, MyObjects *out, OscErr *e)
 	sql_add(&q,
 	        "SELECT TABLE_NAME, TABLE_COMMENT, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L"
 	        " AND TABLE_NAME IN (%L, %L, %L, %L)",
-	        my->db, my->shadow, my->log, my->old, table_of(my, MY_ROLE_HEARTBEAT, hb, sizeof(hb)));
+	        my->db, my->shadow, my->log_table, my->old, table_of(my, MY_ROLE_HEARTBEAT, hb, sizeof(hb)));
 	if (!my_exec_sql(my, &q, &r, e))
 		goto out;
 	while ((row = mysql_fetch_row(r)) != NULL) {
@@ -252,7 +258,7 @@ int my_has_rows(My *my, const char *table)
 			res = n > 0;
 	}
 	if (e.msg[0])
-		log_error(&my->osc->log, &e);
+		log_error(my->log, &e);
 	sql_free(&q);
 	return res;
 }

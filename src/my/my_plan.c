@@ -126,20 +126,20 @@ static void eta(Plan *p)
 /* The statements of the shadow copy, in order. */
 static void copy_sql(My *my, Plan *p)
 {
-	Osc *o = my->osc;
+	const EngineEnv *o = my->env;
 	Sql q;
 	sql_init(&q, &my->dialect);
 	sql_add(&q, "CREATE TABLE %I.%I LIKE %I.%I; ALTER TABLE %I.%I ", my->db, my->shadow, my->db, my->table, my->db,
 	        my->shadow);
-	plan_sql(p, "%s%s;%s", sql_text(&q), my->shadow_alter ? my->shadow_alter : o->alter.text,
+	plan_sql(p, "%s%s;%s", sql_text(&q), my->shadow_alter ? my->shadow_alter : o->alter->text,
 	         my->deferred ? "  -- its secondary indexes dropped until the copy is done" : "");
 	sql_reset(&q);
-	sql_add(&q, "CREATE TABLE %I.%I (...);  -- the change log", my->db, my->log);
+	sql_add(&q, "CREATE TABLE %I.%I (...);  -- the change log", my->db, my->log_table);
 	plan_sql(p, "%s", sql_text(&q));
 	sql_reset(&q);
 	sql_add(&q, "CREATE TRIGGER %I.%I AFTER INSERT ON %I.%I FOR EACH ROW INSERT INTO %I.%I ...;  -- also %I, %I: they "
 	            "log the changed keys, under lock_wait_timeout, retried",
-	        my->db, my->trg_ins, my->db, my->table, my->db, my->log, my->trg_upd, my->trg_del);
+	        my->db, my->trg_ins, my->db, my->table, my->db, my->log_table, my->trg_upd, my->trg_del);
 	plan_sql(p, "%s", sql_text(&q));
 	sql_reset(&q);
 	my_copy_select(my, &q, true);
@@ -149,7 +149,7 @@ static void copy_sql(My *my, Plan *p)
 	my_key_list(my, &q, "src", false);
 	sql_add(&q, ") <= (<chunk end>)");
 	plan_sql(p, "%s;  -- per chunk, sized to %ldms, READ COMMITTED (no locks on the table)", sql_text(&q),
-	         (long)o->opt.chunk_time_ms);
+	         (long)o->chunk_time_ms);
 	sql_reset(&q);
 	sql_add(&q, "DELETE FROM %I.%I WHERE <logged key>; INSERT INTO %I.%I SELECT ... FROM %I.%I WHERE <logged key>;",
 	        my->db, my->shadow, my->db, my->shadow, my->db, my->table);
@@ -166,11 +166,11 @@ static void copy_sql(My *my, Plan *p)
 	}
 	sql_reset(&q);
 	sql_add(&q, "LOCK TABLES %I.%I WRITE, %I.%I WRITE, ...; <drain the log>; RENAME TABLE %I.%I TO %I.%I, %I.%I TO %I.%I",
-	        my->db, my->table, my->db, my->log, my->db, my->table, my->db, my->old, my->db, my->shadow, my->db,
+	        my->db, my->table, my->db, my->log_table, my->db, my->table, my->db, my->old, my->db, my->shadow, my->db,
 	        my->table);
 	plan_sql(p, "%s;  -- the RENAME on a second connection, queued behind the lock; lock waits of %lds, up to %d "
 	            "attempts",
-	         sql_text(&q), (long)((o->opt.lock_timeout_ms + 999) / 1000), o->opt.cutover_retries);
+	         sql_text(&q), (long)((o->lock_timeout_ms + 999) / 1000), o->cutover_retries);
 	for (int i = 0; i < my->ncols; i++)
 		plan_column(p, "%-24s <- src.%s", my->cols[i].name, my->cols[i].source);
 	sql_free(&q);
@@ -255,14 +255,15 @@ static void warn_sessions(My *my, Plan *p)
  * credentials). */
 static void warn_replica(My *my, Plan *p, const char *url, const char *host, int port, const char *label)
 {
-	My rep;
+	MySession rep;
 	OscErr e;
 	MYSQL_RES *r = NULL;
 	memset(&rep, 0, sizeof(rep));
-	rep.osc = my->osc;
+	rep.env = my->env;
+	rep.log = my->log;
 	err_clear(&e);
-	if (!my_connect_at(&rep, url ? url : my->url, host, port, &e) ||
-	    !my_exec(&rep, "SHOW SLAVE STATUS", &r, &e)) {
+	if (!mys_connect(&rep, url ? url : my->url, host, port, &e) ||
+	    !mys_exec(&rep, "SHOW SLAVE STATUS", &r, &e)) {
 		plan_warn(p, true, "replica %s: cannot read its replication status: %s", label, e.msg);
 		goto out;
 	}
@@ -280,7 +281,7 @@ static void warn_replica(My *my, Plan *p, const char *url, const char *host, int
 		else if (strcasecmp(f[i].name, "Seconds_Behind_Master") == 0)
 			behind = row[i];
 	}
-	int64_t max_ms = my->osc->opt.limits.max_lag_ms;
+	int64_t max_ms = my->env->limits->max_lag_ms;
 	if (sql_running == NULL || strcasecmp(sql_running, "Yes") != 0 || behind == NULL)
 		plan_warn(p, true, "replica %s is not applying changes (Slave_SQL_Running %s): the copy would pause", label,
 		          sql_running ? sql_running : "?");
@@ -289,13 +290,13 @@ static void warn_replica(My *my, Plan *p, const char *url, const char *host, int
 		          label, behind, (long long)max_ms);
 out:
 	mysql_free_result(r);
-	my_disconnect(&rep);
+	mys_disconnect(&rep);
 }
 
 /* --replica URLs, else the replicas SHOW SLAVE HOSTS names. */
 static void warn_replicas(My *my, Plan *p)
 {
-	Options *opt = &my->osc->opt;
+	const EngineEnv *opt = my->env;
 	if (opt->nreplicas > 0) {
 		for (int i = 0; i < opt->nreplicas; i++) {
 			char label[300];
@@ -377,7 +378,7 @@ static void warn_duplicates(My *my, Plan *p, OscErr *e)
 	char name[MY_NAMELEN + 1];
 	OscErr te;
 	Sql q;
-	if (my_trial_refused(&my->osc->alter))
+	if (my_trial_refused(my->env->alter))
 		return;
 	err_clear(&te);
 	if (!my_trial_create(my, name, sizeof(name), &te)) {
@@ -386,7 +387,7 @@ static void warn_duplicates(My *my, Plan *p, OscErr *e)
 	}
 	sql_init(&q, &my->dialect);
 	sql_add(&q, "ALTER TABLE %I.%I %s", my->db, name,
-	        my->shadow_alter ? my->shadow_alter : my->osc->alter.text);
+	        my->shadow_alter ? my->shadow_alter : my->env->alter->text);
 	if (my_exec_sql(my, &q, NULL, &te)) {
 		sql_reset(&q);
 		/* unique in the trial table, not the same (name and columns) in the original */
@@ -434,8 +435,8 @@ static void warn_views(My *my, Plan *p, const AlterSub *sub)
 
 bool my_plan_fill(My *my, Plan *p, OscErr *e)
 {
-	Osc *o = my->osc;
-	const char *v = mysql_get_server_info(my->conn);
+	const EngineEnv *o = my->env;
+	const char *v = mysql_get_server_info(my->main.conn);
 	p->engine = v && strstr(v, "MariaDB") ? "mariadb" : "mysql";
 	snprintf(p->table, sizeof(p->table), "%s.%s", my->db, my->table);
 	size_t n = (size_t)snprintf(p->key, sizeof(p->key), "%s (", my->key_index);
@@ -451,7 +452,7 @@ bool my_plan_fill(My *my, Plan *p, OscErr *e)
 		plan_warn(p, true,
 		          "the table's metadata lock was not granted within %lds (%s): a run would wait and retry; this plan "
 		          "shows only what it could read without it",
-		          (long)((o->opt.lock_timeout_ms + 999) / 1000), my->plan_blocked);
+		          (long)((o->lock_timeout_ms + 999) / 1000), my->plan_blocked);
 	sizes(my, p);
 	if (my->ncols > 0)
 		sample(my, p);
@@ -465,8 +466,8 @@ bool my_plan_fill(My *my, Plan *p, OscErr *e)
 	warn_sessions(my, p);
 	warn_replicas(my, p);
 	warn_duplicates(my, p, e);
-	for (int i = 0; i < o->alter.n_sub; i++) {
-		const AlterSub *sub = &o->alter.sub[i];
+	for (int i = 0; i < o->alter->n_sub; i++) {
+		const AlterSub *sub = &o->alter->sub[i];
 		if (sub->column[0] && (sub->kind == ALTER_DROP_COLUMN || sub->kind == ALTER_RENAME || sub->kind == ALTER_OTHER))
 			warn_views(my, p, sub);
 	}

@@ -49,6 +49,31 @@
 
 /* LIKE matching, as the server matches a database grant's pattern: % any
  * run, _ one character, \ takes the next one as it is. */
+/* The missing privileges, each said once as the GRANT that gives it. */
+void my_grants_init(MyGrants *g, My *my)
+{
+	sql_init(&g->text, &my->dialect);
+	g->n = 0;
+}
+
+void my_grants_add(MyGrants *g, const MyServer *to, const char *privs, const char *on, const char *why)
+{
+	Sql q;
+	sql_init(&q, g->text.dialect);
+	sql_add(&q, "GRANT %s ON %s TO %L@%L", privs, on, to->user, to->host);
+	const char *s = sql_text(&q), *have = sql_text(&g->text);
+	if (strstr(have, s) == NULL) {
+		sql_add(&g->text, "\n  %s;  -- %s", s, why);
+		g->n++;
+	}
+	sql_free(&q);
+}
+
+void my_grants_free(MyGrants *g)
+{
+	sql_free(&g->text);
+}
+
 static bool like(const char *pat, const char *s)
 {
 	for (; *pat; pat++, s++) {
@@ -150,14 +175,14 @@ static bool to_user(const char *line)
 	return to && find_outside(to + 4, "@") != NULL;
 }
 
-bool my_privs_has(My *conn, const char *db, const char *const *privs, int n, bool direct, bool *have, OscErr *e)
+bool my_privs_has(MySession *conn, const char *db, const char *const *privs, int n, bool direct, bool *have, OscErr *e)
 {
 	MYSQL_RES *r = NULL;
 	MYSQL_ROW row;
 
 	for (int i = 0; i < n; i++)
 		have[i] = false;
-	if (!my_exec(conn, "SHOW GRANTS", &r, e))
+	if (!mys_exec(conn, "SHOW GRANTS", &r, e))
 		return false;
 	while (r && (row = mysql_fetch_row(r)) != NULL) {
 		const char *line = row[0];
@@ -230,9 +255,9 @@ bool my_privs_check(My *my, const MyServer *self, MyGrants *g, OscErr *e)
 	bool have[NDB], thave[3], ghave[3];
 	char list[200] = "", tlist[100] = "", why[300];
 
-	if (!my_privs_has(my, my->db, db_privs, NDB, false, have, e) ||
-	    !my_privs_has(my, my->db, trigger_privs, 3, true, thave, e) ||
-	    !my_privs_has(my, NULL, global_privs, 3, false, ghave, e))
+	if (!my_privs_has(&my->main, my->db, db_privs, NDB, false, have, e) ||
+	    !my_privs_has(&my->main, my->db, trigger_privs, 3, true, thave, e) ||
+	    !my_privs_has(&my->main, NULL, global_privs, 3, false, ghave, e))
 		return false;
 	for (int i = 0; i < NDB; i++)
 		if (!have[i])
@@ -272,7 +297,7 @@ bool my_privs_check(My *my, const MyServer *self, MyGrants *g, OscErr *e)
 		                           "server is one");
 		my_grants_add(g, self, self->denied, "*.*", why);
 	}
-	if ((self->read_only || self->super_read_only) && my->osc->opt.allow_on_replica) {
+	if ((self->read_only || self->super_read_only) && my->env->allow_on_replica) {
 		bool roa = self->mariadb && self->version >= 101100;
 		if (!(roa ? ghave[2] : ghave[0]))
 			my_grants_add(g, self, roa ? "READ_ONLY ADMIN" : "SUPER", "*.*",

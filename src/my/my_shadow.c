@@ -31,7 +31,7 @@ static bool derive(My *my, OscErr *e)
 {
 	names_derive(my->shadow, sizeof(my->shadow), "", my->table, "_osc_new", MY_NAMELEN);
 	names_derive(my->old, sizeof(my->old), "", my->table, "_osc_old", MY_NAMELEN);
-	names_derive(my->log, sizeof(my->log), "", my->table, "_osc_log", MY_NAMELEN);
+	names_derive(my->log_table, sizeof(my->log_table), "", my->table, "_osc_log", MY_NAMELEN);
 	names_derive(my->trg_ins, sizeof(my->trg_ins), "", my->table, "_osc_ins", MY_NAMELEN);
 	names_derive(my->trg_upd, sizeof(my->trg_upd), "", my->table, "_osc_upd", MY_NAMELEN);
 	names_derive(my->trg_del, sizeof(my->trg_del), "", my->table, "_osc_del", MY_NAMELEN);
@@ -50,15 +50,15 @@ static bool derive(My *my, OscErr *e)
 
 bool my_find_table(My *my, OscErr *e)
 {
-	Osc *o = my->osc;
+	const TableName *target = my->env->target;
 	MYSQL_RES *r = NULL;
 	MYSQL_ROW row;
 	Sql q;
 	bool ok = false;
 
 	sql_init(&q, &my->dialect);
-	if (o->target.schema[0]) {
-		my->db = my_strdup(o->target.schema);
+	if (target->schema[0]) {
+		my->db = my_strdup(target->schema);
 	} else {
 		if (!my_exec(my, "SELECT DATABASE()", &r, e))
 			goto out;
@@ -71,7 +71,7 @@ bool my_find_table(My *my, OscErr *e)
 		mysql_free_result(r);
 		r = NULL;
 	}
-	my->table = my_strdup(o->target.table);
+	my->table = my_strdup(target->table);
 	sql_add(&q,
 	        "SELECT TABLE_TYPE, ENGINE, COALESCE(TABLE_ROWS, 0) FROM information_schema.TABLES"
 	        " WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L",
@@ -119,19 +119,20 @@ bool my_find_table(My *my, OscErr *e)
 	my->keys = calloc(mysql_num_rows(r) + 1, sizeof(MyKey));
 	if (my->keys == NULL)
 		abort();
+	enum { K_INDEX, K_COLUMN, K_DATA_TYPE, K_CHARSET, K_COLUMN_TYPE };
 	while ((row = mysql_fetch_row(r)) != NULL) {
 		if (my->key_index == NULL)
-			my->key_index = my_strdup(row[0]);
-		if (strcmp(row[0], my->key_index) != 0)
+			my->key_index = my_strdup(row[K_INDEX]);
+		if (strcmp(row[K_INDEX], my->key_index) != 0)
 			break;
 		MyKey *key = &my->keys[n++];
-		key->name = my_strdup(row[1]);
-		key->kind = my_key_kind(row[2], row[3]);
-		key->charset = my_strdup(row[3]);
-		key->type = my_strdup(row[4]);
-		if (key->kind == MY_KEY_HEX && !my_key_charset_ok(row[3])) {
+		key->name = my_strdup(row[K_COLUMN]);
+		key->kind = my_key_kind(row[K_DATA_TYPE], row[K_CHARSET]);
+		key->charset = my_strdup(row[K_CHARSET]);
+		key->type = my_strdup(row[K_COLUMN_TYPE]);
+		if (key->kind == MY_KEY_HEX && !my_key_charset_ok(row[K_CHARSET])) {
 			err_set(e, OSC_EXIT_INPUT, "%s.%s: key column %s has a character set osc cannot name (%s)", my->db,
-			        my->table, row[1], row[3]);
+			        my->table, row[K_COLUMN], row[K_CHARSET]);
 			my->nkeys = n;
 			goto out;
 		}
@@ -177,7 +178,7 @@ static bool check_leftovers(My *my, OscErr *e)
 		err_set(e, OSC_EXIT_INPUT,
 		        "an unfinished osc run on %s.%s left its objects (%s, %s, triggers %s...); run `osc cleanup --table "
 		        "%s` first",
-		        my->db, my->table, my->shadow, my->log, my->trg_ins, my->osc->opt.table);
+		        my->db, my->table, my->shadow, my->log_table, my->trg_ins, my->env->table_arg);
 		return false;
 	}
 	return true;
@@ -201,7 +202,7 @@ static bool is_generated(const char *extra)
 /* The column map: shadow column <- original column. */
 static bool map_columns(My *my, OscErr *e)
 {
-	const AlterSpec *a = &my->osc->alter;
+	const AlterSpec *a = my->env->alter;
 	MYSQL_RES *ro = NULL, *rs = NULL;
 	MYSQL_ROW row;
 	Sql q;
@@ -302,6 +303,7 @@ static bool defer_indexes(My *my, OscErr *e)
 	Sql q, add, drop, comment;
 	bool ok = false;
 	char current[MY_NAMELEN + 1] = "";
+	enum { I_NAME, I_NON_UNIQUE, I_COLUMN, I_SUB_PART, I_TYPE, I_COLLATION, I_COMMENT };
 
 	sql_init(&q, &my->dialect);
 	sql_init(&add, &my->dialect);
@@ -317,32 +319,32 @@ static bool defer_indexes(My *my, OscErr *e)
 		goto out;
 	while ((row = mysql_fetch_row(r)) != NULL) {
 		/* the copy's own key index stays */
-		if (strcmp(my->key_index, "PRIMARY") != 0 && strcmp(row[0], my->key_index) == 0)
+		if (strcmp(my->key_index, "PRIMARY") != 0 && strcmp(row[I_NAME], my->key_index) == 0)
 			continue;
 		/* FULLTEXT and SPATIAL indexes stay too: built later they need a
 		 * lock (FULLTEXT), or come back wrong from information_schema (a
 		 * SPATIAL index shows a prefix length it does not accept), and the
 		 * copy keeps them up to date as it goes */
-		if (strcmp(row[4], "FULLTEXT") == 0 || strcmp(row[4], "SPATIAL") == 0)
+		if (strcmp(row[I_TYPE], "FULLTEXT") == 0 || strcmp(row[I_TYPE], "SPATIAL") == 0)
 			continue;
-		if (strcmp(current, row[0]) != 0) {
+		if (strcmp(current, row[I_NAME]) != 0) {
 			if (current[0])
 				sql_add(&add, ")%s", comment.len ? sql_text(&comment) : "");
 			sql_reset(&comment);
 			/* an index's comment is part of the table */
-			if (row[6][0])
-				sql_add(&comment, " COMMENT %L", row[6]);
-			snprintf(current, sizeof(current), "%s", row[0]);
-			const char *kind = strcmp(row[1], "0") == 0 ? "UNIQUE INDEX" : "INDEX";
-			sql_add(&add, "%sADD %s %I (", add.len ? ", " : "", kind, row[0]);
-			sql_add(&drop, "%sDROP INDEX %I", drop.len ? ", " : "", row[0]);
+			if (row[I_COMMENT][0])
+				sql_add(&comment, " COMMENT %L", row[I_COMMENT]);
+			snprintf(current, sizeof(current), "%s", row[I_NAME]);
+			const char *kind = strcmp(row[I_NON_UNIQUE], "0") == 0 ? "UNIQUE INDEX" : "INDEX";
+			sql_add(&add, "%sADD %s %I (", add.len ? ", " : "", kind, row[I_NAME]);
+			sql_add(&drop, "%sDROP INDEX %I", drop.len ? ", " : "", row[I_NAME]);
 		} else {
 			sql_add(&add, ", ");
 		}
-		sql_add(&add, "%I", row[2]);
-		if (row[3])
-			sql_add(&add, "(%s)", row[3]);
-		if (strcmp(row[5], "D") == 0)
+		sql_add(&add, "%I", row[I_COLUMN]);
+		if (row[I_SUB_PART])
+			sql_add(&add, "(%s)", row[I_SUB_PART]);
+		if (strcmp(row[I_COLLATION], "D") == 0)
 			sql_add(&add, " DESC");
 	}
 	if (current[0]) {
@@ -430,14 +432,14 @@ bool my_shadow_create(My *my, bool keep, OscErr *e)
 		sql_reset(&q);
 		sql_add(&q, "DROP TABLE %I.%I", my->db, my->shadow);
 		if (!my_exec_sql(my, &q, NULL, &e2))
-			log_error(&my->osc->log, &e2);
+			log_error(my->log, &e2);
 		goto out;
 	}
 	my->created = true;
 	sql_reset(&q);
 	if (!my_fkeys_alter(my, e))
 		goto out;
-	const char *alter = my->shadow_alter ? my->shadow_alter : my->osc->alter.text;
+	const char *alter = my->shadow_alter ? my->shadow_alter : my->env->alter->text;
 	/* an ALTER that only drops foreign keys leaves nothing for the shadow */
 	sql_add(&q, "ALTER TABLE %I.%I %s", my->db, my->shadow, alter);
 	if (alter[strspn(alter, " \t\r\n")] != '\0' && !my_exec_sql(my, &q, NULL, e)) {
@@ -465,16 +467,13 @@ bool my_shadow_create(My *my, bool keep, OscErr *e)
 	if (!map_columns(my, e) || !my_fkeys_read(my, e) || !defer_indexes(my, e) || !my_keyidx_ensure(my, e) ||
 	    !read_user_triggers(my, e) || !my_capture_create(my, e))
 		goto out;
-	/* past validation: the migration gets its state row */
-	if (keep && !my_state_create(my, e))
-		goto out;
 	ok = true;
 out:
 	if (!ok || !keep) {
 		OscErr e2;
 		err_clear(&e2);
 		if (my->created && !my_drop_work_tables(my, true, &e2))
-			log_error(&my->osc->log, &e2);
+			log_error(my->log, &e2);
 		my->created = false;
 	}
 	sql_free(&q);
@@ -527,229 +526,27 @@ bool my_shadow_reopen(My *my, const char *deferred, bool copy_done, OscErr *e)
 	return true;
 }
 
-/* Applies the change log until a batch comes back short: the shadow is
- * then the original as of that batch. */
-static bool drain(My *my, OscErr *e)
-{
-	int64_t n, start = now_ms();
-	do {
-		if (!my_replay(my, 5000, &n, e))
-			return false;
-		my->osc->progress.log_applied += n;
-	} while (n >= 5000 && now_ms() - start < 60000);
-	return true;
-}
-
-/* The deferred indexes in one online ALTER.  A new UNIQUE index may meet a
- * duplicate that is not: a row whose change sits in the log while the
- * other row of a swapped value is already merged (src/my/my_conflict.c).
- * So the log is applied right before the build, and a duplicate is tried
- * again after applying it once more; one that stays is the table's own. */
-bool my_shadow_finish(My *my, OscErr *e)
+/* The deferred indexes in one online ALTER (what: "the new indexes").  A
+ * new UNIQUE index may meet a duplicate that is not: a row whose change
+ * sits in the log while the other row of a swapped value is already
+ * merged.  The core applies the log before the build and judges a
+ * duplicate (src/core/indexes.c). */
+bool my_index_build(My *my, char *what, size_t whatsz, OscErr *e)
 {
 	Sql q;
-	bool ok = true;
+	snprintf(what, whatsz, "the new indexes");
 	if (my->deferred == NULL)
-		return my_fkeys_add(my, e);
+		return true;
 	sql_init(&q, &my->dialect);
-	log_msg(&my->osc->log, LOG_INFO, "building the indexes: %s", my->deferred);
+	log_msg(my->log, LOG_INFO, "building the indexes: %s", my->deferred);
 	/* the shadow is osc's alone; online all the same, so the index build
 	 * holds no lock a replay batch would wait on */
 	sql_add(&q, "ALTER TABLE %I.%I %s, ALGORITHM=INPLACE, LOCK=NONE", my->db, my->shadow, my->deferred);
-	for (int build = 1;; build++) {
-		if (!drain(my, e)) {
-			ok = false;
-			break;
-		}
-		if (my_exec_sql(my, &q, NULL, e))
-			break;
-		bool dup = strcmp(e->sqlstate, "1062") == 0 || strcmp(e->sqlstate, "1022") == 0;
-		if (dup && build < 3) {
-			log_msg(&my->osc->log, LOG_INFO,
-			        "building the indexes met a duplicate (%s): applying the changes captured meanwhile and building "
-			        "again",
-			        e->msg);
-			err_clear(e);
-			continue;
-		}
-		if (dup)
-			err_wrap(e, OSC_EXIT_FAILED, "the table's rows violate a new unique index: ",
-			         "; nothing was changed, no row was dropped");
-		ok = false;
-		break;
-	}
+	bool ok = my_exec_sql(my, &q, NULL, e);
 	sql_free(&q);
-	return ok && my_fkeys_add(my, e);
-}
-
-void my_value_error(OscErr *e)
-{
-	/* out of range, truncated, an incorrect value or date, too long, NULL
-	 * into NOT NULL: what strict mode turns from a warning into an error */
-	static const char *const codes[] = { "1264", "1265", "1366", "1292", "1406", "1048", "1367", NULL };
-	for (const char *const *c = codes; *c; c++)
-		if (strcmp(e->sqlstate, *c) == 0) {
-			err_wrap(e, OSC_EXIT_FAILED, "a value of the table does not fit the new table: ",
-			         " (osc copies exactly or not at all; the original keeps it)");
-			return;
-		}
-}
-
-void my_key_list(My *my, Sql *q, const char *alias, bool shadow)
-{
-	for (int k = 0; k < my->nkeys; k++) {
-		if (k)
-			sql_add(q, ", ");
-		if (alias)
-			sql_add(q, "%I.", alias);
-		sql_add(q, "%I", shadow ? my->keys[k].shadow : my->keys[k].name);
+	if (ok) {
+		free(my->deferred);
+		my->deferred = NULL;
 	}
-}
-
-/* (k1 > v1) OR (k1 = v1 AND k2 > v2) ...: a row comparison spelled out, which
- * every MySQL version turns into an index range. op is ">" or "<=". */
-void my_key_compare_as(My *my, Sql *q, const char *alias, bool shadow, const char *op, char **vals)
-{
-	sql_add(q, "(");
-	for (int k = 0; k < my->nkeys; k++) {
-		if (k)
-			sql_add(q, " OR ");
-		sql_add(q, "(");
-		for (int j = 0; j <= k; j++) {
-			if (alias)
-				sql_add(q, "%I.", alias);
-			const char *last = j < k ? "=" : (k == my->nkeys - 1) ? op : (op[0] == '>' ? ">" : "<");
-			sql_add(q, "%I %s %s%s", shadow ? my->keys[j].shadow : my->keys[j].name, last, vals[j],
-			        j < k ? " AND " : "");
-		}
-		sql_add(q, ")");
-	}
-	sql_add(q, ")");
-}
-
-void my_key_compare(My *my, Sql *q, const char *alias, const char *op, char **vals)
-{
-	my_key_compare_as(my, q, alias, false, op, vals);
-}
-
-void my_copy_select(My *my, Sql *q, bool key_order)
-{
-	sql_add(q, "INSERT INTO %I.%I (", my->db, my->shadow);
-	for (int i = 0; i < my->ncols; i++)
-		sql_add(q, "%s%I", i ? ", " : "", my->cols[i].name);
-	sql_add(q, ") SELECT ");
-	for (int i = 0; i < my->ncols; i++)
-		sql_add(q, "%s%I.%I", i ? ", " : "", "src", my->cols[i].source);
-	sql_add(q, " FROM %I.%I src", my->db, my->table);
-	if (key_order)
-		sql_add(q, " FORCE INDEX (%I)", my->key_index);
-	sql_add(q, " WHERE ");
-}
-
-bool my_copy_chunk(My *my, int64_t limit, int64_t *nrows, bool *done, OscErr *e)
-{
-	MYSQL_RES *r = NULL;
-	Sql q, wm;
-	bool ok = false, began = false;
-	char **hi = NULL;
-	*nrows = 0;
-	*done = false;
-	sql_init(&q, &my->dialect);
-	sql_init(&wm, &my->dialect);
-
-	/* 1. the upper bound, and how many rows the chunk spans: fewer than
-	 * limit makes it the last (as on PostgreSQL, src/pg/pg_copy.c: a row
-	 * committed after this read is in the change log, and the replayer
-	 * merges every key once the copy is done; waiting for no row above the
-	 * watermark chases the application's inserts for as long as they come
-	 * faster than a chunk cycle) */
-	sql_add(&q, "SELECT ");
-	for (int k = 0; k < my->nkeys; k++) {
-		if (k)
-			sql_add(&q, ", ");
-		my_key_read(my, &q, NULL, k);
-	}
-	sql_add(&q, ", COUNT(*) OVER () FROM (SELECT ");
-	my_key_list(my, &q, "src", false);
-	sql_add(&q, " FROM %I.%I src FORCE INDEX (%I)", my->db, my->table, my->key_index);
-	if (my->watermark) {
-		sql_add(&q, " WHERE ");
-		my_key_compare(my, &q, "src", ">", my->watermark);
-	}
-	sql_add(&q, " ORDER BY ");
-	my_key_list(my, &q, "src", false);
-	sql_add(&q, " LIMIT %ld) b ORDER BY ", (long)limit);
-	for (int k = 0; k < my->nkeys; k++)
-		sql_add(&q, "%s%I DESC", k ? ", " : "", my->keys[k].name);
-	sql_add(&q, " LIMIT 1");
-	if (!my_exec_sql(my, &q, &r, e))
-		goto out;
-	MYSQL_ROW row = mysql_fetch_row(r);
-	if (row == NULL) {
-		my->copy_done = true;
-		*done = true;
-		ok = true;
-		goto out;
-	}
-	hi = my_key_literals(my, row, 0);
-	bool last = row[my->nkeys] && strtoll(row[my->nkeys], NULL, 10) < limit;
-	/* the checkpoint's watermark: the key's values as the server gave them */
-	sql_add(&wm, "JSON_ARRAY(");
-	for (int k = 0; k < my->nkeys; k++)
-		sql_add(&wm, "%s%L", k ? ", " : "", row[k] ? row[k] : "");
-	sql_add(&wm, ")");
-	mysql_free_result(r);
-	r = NULL;
-
-	/* 2. the copy of (watermark, hi]: a consistent read (READ COMMITTED,
-	 * no locks on the original), so the application never waits on it; a
-	 * row that changes meanwhile is logged and merged by the replayer */
-	sql_reset(&q);
-	my_copy_select(my, &q, true);
-	if (my->watermark) {
-		my_key_compare(my, &q, "src", ">", my->watermark);
-		sql_add(&q, " AND ");
-	}
-	my_key_compare(my, &q, "src", "<=", hi);
-	/* one transaction with the state row's checkpoint, so the row never
-	 * claims a chunk the shadow lacks; READ COMMITTED still, so the read of
-	 * the original takes no locks.  Compared with the original right after
-	 * the INSERT when verifying (src/my/my_verify.c) */
-	if (wm.failed) {
-		err_set(e, OSC_EXIT_FAILED, "could not quote the copy's watermark");
-		goto out;
-	}
-	if (!my_exec(my, "START TRANSACTION", NULL, e))
-		goto out;
-	began = true;
-	if (!my_verify_copy(my, &q, hi, nrows, e)) {
-		my_value_error(e);
-		goto out;
-	}
-	if (!my_state_checkpoint(my, sql_text(&wm), my->osc->progress.rows_copied + *nrows, e))
-		goto out;
-	if (!my_exec(my, "COMMIT", NULL, e))
-		goto out;
-	began = false;
-	my_free_key(my, my->watermark);
-	my->watermark = hi;
-	hi = NULL;
-	if (last) {
-		my->copy_done = true;
-		*done = true;
-	}
-	ok = true;
-out:
-	if (began) {
-		OscErr e2;
-		err_clear(&e2);
-		if (!my_exec(my, "ROLLBACK", NULL, &e2))
-			log_error(&my->osc->log, &e2);
-		*nrows = 0;
-	}
-	my_free_key(my, hi);
-	mysql_free_result(r);
-	sql_free(&q);
-	sql_free(&wm);
 	return ok;
 }

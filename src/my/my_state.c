@@ -10,19 +10,14 @@
  * where it stands: phase, outcome, the copy's watermark (the last key
  * copied, as a JSON array of the key's values, hex for binary keys), the
  * counters, who runs it.  The copy updates the row in each chunk's
- * transaction (src/my/my_shadow.c), so the row never claims a chunk the shadow
+ * transaction (src/core/copy.c), so the row never claims a chunk the shadow
  * lacks.  The RENAME of the swap runs on a second connection and commits by
  * itself: the row says "swapped" right after it is known to have committed,
  * and a rerun decides from the catalog (the shadow is gone and the table's
  * name carries the new table's fingerprint, recorded before the swap), so a
  * kill between the two is still recognised.
  *
- * The fingerprint hashes what information_schema says of the columns
- * (order, name, type, nullability, default, extra, collation), the indexes
- * (but osc's own index on the merge key, src/my/my_keyidx.c) and the foreign
- * keys: never SHOW CREATE TABLE, whose AUTO_INCREMENT moves with every
- * insert.  The table's own name is not part of it, so the shadow
- * and the table it becomes have the same one.
+ * The fingerprints are src/my/my_fingerprint.c's.
  *
  * The table is created by the first run that gets past validation (the
  * ALTER applied to the empty shadow, or to the trial table of an in-place
@@ -52,47 +47,6 @@ static const char *ddl =
     " deferred LONGTEXT NULL, shadow_comment LONGTEXT NULL,"
     " KEY (table_name, id)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
-
-bool my_fingerprint(My *my, const char *table, char *out, size_t outsz, OscErr *e)
-{
-	MYSQL_RES *r = NULL;
-	MYSQL_ROW row;
-	Sql q, text;
-	bool ok = false;
-
-	sql_init(&q, &my->dialect);
-	sql_init(&text, &sql_dialect_std);
-	sql_add(&q,
-	        "SELECT CONCAT_WS(' ', 'c', LPAD(ORDINAL_POSITION, 5, '0'), COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE,"
-	        "   IFNULL(COLUMN_DEFAULT, '(no default)'), EXTRA, IFNULL(COLLATION_NAME, ''))"
-	        " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L"
-	        " UNION ALL SELECT CONCAT_WS(' ', 'i', INDEX_NAME, LPAD(SEQ_IN_INDEX, 5, '0'), COLUMN_NAME, NON_UNIQUE,"
-	        "   IFNULL(SUB_PART, ''), INDEX_TYPE, IFNULL(COLLATION, ''))"
-	        " FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L AND INDEX_COMMENT <> %L"
-	        " UNION ALL SELECT CONCAT_WS(' ', 'f', k.CONSTRAINT_NAME, LPAD(k.ORDINAL_POSITION, 5, '0'), k.COLUMN_NAME,"
-	        "   k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, c.UPDATE_RULE, c.DELETE_RULE)"
-	        " FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS c"
-	        "   ON c.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND c.CONSTRAINT_NAME = k.CONSTRAINT_NAME"
-	        "  AND c.TABLE_NAME = k.TABLE_NAME"
-	        " WHERE k.TABLE_SCHEMA = %L AND k.TABLE_NAME = %L AND k.REFERENCED_TABLE_NAME IS NOT NULL"
-	        " ORDER BY 1",
-	        my->db, table, my->db, table, MY_KEYIDX_MARK, my->db, table);
-	if (!my_exec_sql(my, &q, &r, e))
-		goto out;
-	while ((row = mysql_fetch_row(r)) != NULL)
-		sql_add(&text, "%s\n", row[0] ? row[0] : "");
-	if (text.failed) {
-		err_set(e, OSC_EXIT_FAILED, "out of memory for the fingerprint of %s.%s", my->db, table);
-		goto out;
-	}
-	names_hash_hex(out, outsz - 1 < 64 ? outsz - 1 : 64, text.buf ? text.buf : "", text.len);
-	ok = true;
-out:
-	mysql_free_result(r);
-	sql_free(&q);
-	sql_free(&text);
-	return ok;
-}
 
 static bool state_exists(My *my, bool *exists, OscErr *e)
 {
@@ -165,7 +119,7 @@ static bool insert_row(My *my, const char *phase, const char *message, OscErr *e
 		sql_add(&q, "NULL)");
 	if (!my_exec_sql(my, &q, NULL, e))
 		goto out;
-	my->state_id = (int64_t)mysql_insert_id(my->conn);
+	my->state_id = (int64_t)mysql_insert_id(my->main.conn);
 	ok = true;
 out:
 	sql_free(&q);
@@ -244,18 +198,20 @@ bool my_state_record(My *my, const char *phase, const char *outcome, const char 
 	return ok;
 }
 
-/* In the chunk's transaction: wm is a JSON_ARRAY(...) expression. */
-bool my_state_checkpoint(My *my, const char *wm, int64_t rows_total, OscErr *e)
+/* In the chunk's transaction: the watermark as a JSON array of the key's
+ * values as the server printed them (hex for binary keys). */
+bool my_state_checkpoint(MySession *ses, My *my, const MyKeyVal *wm, int64_t rows_total, int64_t applied, OscErr *e)
 {
 	if (my->state_id == 0)
 		return true;
 	Sql q;
 	sql_init(&q, &my->dialect);
-	sql_add(&q,
-	        "UPDATE %I.%I SET watermark = %s, rows_copied = %ld, changes_applied = %ld, updated_at = UTC_TIMESTAMP(3)"
-	        " WHERE id = %ld",
-	        my->db, MY_STATE_TABLE, wm, (long)rows_total, (long)my->osc->progress.log_applied, (long)my->state_id);
-	bool ok = my_exec_sql(my, &q, NULL, e);
+	sql_add(&q, "UPDATE %I.%I SET watermark = JSON_ARRAY(", my->db, MY_STATE_TABLE);
+	for (int k = 0; k < wm->n; k++)
+		sql_add(&q, "%s%L", k ? ", " : "", wm->raw[k]);
+	sql_add(&q, "), rows_copied = %ld, changes_applied = %ld, updated_at = UTC_TIMESTAMP(3) WHERE id = %ld",
+	        (long)rows_total, (long)applied, (long)my->state_id);
+	bool ok = mys_exec_sql(ses, &q, NULL, e);
 	sql_free(&q);
 	return ok;
 }
@@ -317,7 +273,7 @@ bool my_state_abandon(My *my, OscErr *e)
  * own. */
 static bool drop_sentry(My *my, OscErr *e)
 {
-	log_msg(&my->osc->log, LOG_INFO, "dropping the swap's sentry %s.%s left by the interrupted run", my->db, my->old);
+	log_msg(my->log, LOG_INFO, "dropping the swap's sentry %s.%s left by the interrupted run", my->db, my->old);
 	return my_drop_if_ours(my, MY_ROLE_SENTRY, e);
 }
 
@@ -330,7 +286,7 @@ static bool repair_swap(My *my, const MyObjects *f, OscErr *e)
 	if (f->table[MY_ROLE_SENTRY] == MY_OURS && !drop_sentry(my, e))
 		return false;
 	if (f->shadow_unmarked) {
-		log_msg(&my->osc->log, LOG_INFO, "%s.%s had its comment back from an interrupted swap: osc's mark again",
+		log_msg(my->log, LOG_INFO, "%s.%s had its comment back from an interrupted swap: osc's mark again",
 		        my->db, my->shadow);
 		if (!my_mark(my, MY_ROLE_SHADOW, my->shadow, e))
 			return false;
@@ -360,7 +316,7 @@ static bool load_watermark(My *my, OscErr *e)
 			        my->db, my->table);
 			ok = false;
 		} else if (row) {
-			my->watermark = my_key_literals(my, row, 1);
+			my->watermark = my_key_value(my, row, 1);
 		}
 	}
 	mysql_free_result(r);
@@ -368,27 +324,26 @@ static bool load_watermark(My *my, OscErr *e)
 	return ok;
 }
 
-/*
- * Finds the migration of this table a rerun should continue, and decides:
- * resume it, it is already done, or refuse.  Under the run's GET_LOCK: a
- * row still "running" belongs to a run that is gone.
- */
-bool my_state_resume(My *my, OscErr *e)
+/* The row a rerun decides from (src/core/resume.c): the latest unfinished
+ * migration of the table, else whether this one is done already.  Under
+ * the run's GET_LOCK: a row still "running" belongs to a run that is gone.
+ * The deferred indexes and the new table's comment are read into my. */
+enum { R_ID, R_ALTER, R_PHASE, R_FP_ORIG, R_FP_NEW, R_ROWS, R_CHANGES, R_STARTED, R_RUNS, R_DEFERRED, R_COMMENT };
+
+bool my_state_read(My *my, StateRow *row, OscErr *e)
 {
-	Osc *o = my->osc;
 	MYSQL_RES *r = NULL;
-	MYSQL_ROW row;
+	MYSQL_ROW v;
 	Sql q;
 	bool ok = false, exists = false;
-	char fp[65], fp_orig[65], fp_new[65], phase[33], started[64], *deferred = NULL;
 
-	o->resume = RESUME_NONE;
+	row->found = STATE_NONE;
 	my->state_id = 0;
 	if (!state_exists(my, &exists, e))
 		return false;
 	if (!exists)
 		return true;
-	if (!state_upgrade(my, e) || !my_fingerprint(my, my->table, fp, sizeof(fp), e))
+	if (!state_upgrade(my, e) || !my_fingerprint(my, my->table, row->fingerprint, sizeof(row->fingerprint), e))
 		return false;
 	sql_init(&q, &my->dialect);
 	/* an in-place run has nothing to resume: its ALTER committed or not */
@@ -407,8 +362,8 @@ bool my_state_resume(My *my, OscErr *e)
 	        my->db, MY_STATE_TABLE, my->table);
 	if (!my_exec_sql(my, &q, &r, e))
 		goto out;
-	row = mysql_fetch_row(r);
-	if (row == NULL) {
+	v = mysql_fetch_row(r);
+	if (v == NULL) {
 		/* nothing unfinished: is this exact migration already done? */
 		mysql_free_result(r);
 		r = NULL;
@@ -416,123 +371,93 @@ bool my_state_resume(My *my, OscErr *e)
 		sql_add(&q,
 		        "SELECT " TS("finished_at") " FROM %I.%I WHERE table_name = %L AND alter_spec = %L AND outcome = 'done'"
 		        " AND fingerprint_new = %L ORDER BY id DESC LIMIT 1",
-		        my->db, MY_STATE_TABLE, my->table, o->alter.text, fp);
+		        my->db, MY_STATE_TABLE, my->table, my->env->alter->text, row->fingerprint);
 		if (!my_exec_sql(my, &q, &r, e))
 			goto out;
-		if ((row = mysql_fetch_row(r)) != NULL) {
-			o->resume = RESUME_DONE;
-			log_msg(&o->log, LOG_INFO, "already done: this migration of %s.%s finished at %s; nothing to do",
-			        my->db, my->table, row[0] ? row[0] : "?");
+		if ((v = mysql_fetch_row(r)) != NULL) {
+			row->found = STATE_DONE;
+			snprintf(row->done_at, sizeof(row->done_at), "%s", v[0] ? v[0] : "?");
 		}
 		ok = true;
 		goto out;
 	}
-	my->state_id = strtoll(row[0], NULL, 10);
-	snprintf(phase, sizeof(phase), "%s", row[2]);
-	snprintf(fp_orig, sizeof(fp_orig), "%s", row[3]);
-	snprintf(fp_new, sizeof(fp_new), "%s", row[4]);
-	snprintf(started, sizeof(started), "%s", row[7] ? row[7] : "?");
-	int runs = atoi(row[8]);
-	if (strcmp(row[1], o->alter.text) != 0) {
-		err_set(e, OSC_EXIT_INPUT,
-		        "%s.%s has an unfinished migration (--alter \"%s\", started %s); rerun that command to resume "
-		        "it, or remove it with `osc cleanup --table %s`",
-		        my->db, my->table, row[1], started, o->opt.table);
-		my->state_id = 0;
-		goto out;
-	}
-	o->rows_before = strtoll(row[5], NULL, 10);
-	o->progress.rows_copied = o->rows_before;
-	o->progress.log_applied = strtoll(row[6], NULL, 10);
-	deferred = row[9] ? my_strdup(row[9]) : NULL;
+	row->found = STATE_UNFINISHED;
+	my->state_id = strtoll(v[R_ID], NULL, 10);
+	row->alter = my_strdup(v[R_ALTER]);
+	snprintf(row->phase, sizeof(row->phase), "%s", v[R_PHASE]);
+	snprintf(row->fp_orig, sizeof(row->fp_orig), "%s", v[R_FP_ORIG]);
+	snprintf(row->fp_new, sizeof(row->fp_new), "%s", v[R_FP_NEW]);
+	row->rows_copied = strtoll(v[R_ROWS], NULL, 10);
+	row->changes_applied = strtoll(v[R_CHANGES], NULL, 10);
+	snprintf(row->started, sizeof(row->started), "%s", v[R_STARTED] ? v[R_STARTED] : "?");
+	row->runs = atoi(v[R_RUNS]);
+	free(my->resume_deferred);
+	my->resume_deferred = v[R_DEFERRED] ? my_strdup(v[R_DEFERRED]) : NULL;
 	free(my->shadow_comment);
-	my->shadow_comment = row[10] ? my_strdup(row[10]) : NULL;
+	my->shadow_comment = v[R_COMMENT] ? my_strdup(v[R_COMMENT]) : NULL;
+	ok = true;
+out:
 	mysql_free_result(r);
-	r = NULL;
+	sql_free(&q);
+	return ok;
+}
 
+/* The catalog decides whether the swap happened: the RENAME commits on its
+ * own connection, before the row can say so.  Only osc's objects count
+ * (src/my/my_owned.c); before the swap, an object of osc's name that is not
+ * osc's is refused. */
+bool my_state_swapped(My *my, const StateRow *row, bool *swapped, char *detail, size_t detailsz, OscErr *e)
+{
 	/* the RENAME runs only in the cutover phase (an ALTER that changes
 	 * nothing the fingerprint sees, FORCE say, has fp_new == fp_orig: a
 	 * shadow lost earlier is not a swap) */
-	bool in_cutover = strcmp(phase, "cutover") == 0 || strcmp(phase, "swapped") == 0;
-	/* the catalog decides whether the swap happened: the RENAME commits on
-	 * its own connection, before the row can say so.  Only osc's objects
-	 * count (src/my/my_owned.c) */
-	MyObjects f;
-	if (!my_objects_scan(my, in_cutover ? fp_new : NULL, &f, e))
-		goto out;
-	bool shadow = f.table[MY_ROLE_SHADOW] != MY_ABSENT;
-	bool swapped = in_cutover && !shadow && fp_new[0] && strcmp(fp, fp_new) == 0;
-	if (!swapped) {
-		/* after the swap the old table is the original, not osc's */
-		if (!my_objects_refuse_foreign(my, &f, e)) {
-			my->state_id = 0;
-			goto out;
-		}
-	}
-	if (swapped) {
-		o->resume = RESUME_SWAPPED;
-		log_msg(&o->log, LOG_INFO,
-		        "resuming the migration started %s (run %d): the swap is done (%s.%s has the new schema%s), "
-		        "finishing the cleanup (decided %lldms after start)",
-		        started, runs + 1, my->db, my->table,
-		        f.table[MY_ROLE_SENTRY] != MY_ABSENT ? ", the original is kept as the old table" : "",
-		        (long long)(now_ms() - o->started_ms));
-	} else if (strcmp(fp, fp_orig) != 0) {
-		err_set(e, OSC_EXIT_INPUT,
-		        "the schema of %s.%s changed since its unfinished migration started (%s), so osc cannot resume "
-		        "it; run `osc cleanup --table %s` and start again",
-		        my->db, my->table, started, o->opt.table);
-		my->state_id = 0;
-		goto out;
-	} else if (f.table[MY_ROLE_SHADOW] != MY_OURS || f.table[MY_ROLE_LOG] != MY_OURS || f.capture != 3) {
-		err_set(e, OSC_EXIT_INPUT,
-		        "the unfinished migration of %s.%s lost its %s; changes may have gone uncaptured, so osc will "
-		        "not resume it: run `osc cleanup --table %s` and start again",
-		        my->db, my->table,
-		        f.table[MY_ROLE_SHADOW] != MY_OURS ? "shadow table"
-		        : f.table[MY_ROLE_LOG] != MY_OURS  ? "change log"
-		                                           : "capture triggers",
-		        o->opt.table);
-		my->state_id = 0;
-		goto out;
-	} else if (!repair_swap(my, &f, e)) {
-		my->state_id = 0;
-		goto out;
-	} else {
-		/* the plan, as the first run made it */
-		bool copy_done = strcmp(phase, "copy") != 0;
-		if (!my_shadow_reopen(my, deferred, copy_done, e) || !load_watermark(my, e))
-			goto out;
-		my->copy_done = copy_done;
-		o->resume = copy_done ? RESUME_AFTER_COPY : RESUME_COPY;
-	}
+	bool in_cutover = strcmp(row->phase, "cutover") == 0 || strcmp(row->phase, "swapped") == 0;
+	MyObjects *f = &my->resume_objects;
+	if (!my_objects_scan(my, in_cutover ? row->fp_new : NULL, f, e))
+		return false;
+	bool shadow = f->table[MY_ROLE_SHADOW] != MY_ABSENT;
+	*swapped = in_cutover && !shadow && row->fp_new[0] && strcmp(row->fingerprint, row->fp_new) == 0;
+	snprintf(detail, detailsz, "%s.%s has the new schema%s", my->db, my->table,
+	         f->table[MY_ROLE_SENTRY] != MY_ABSENT ? ", the original is kept as the old table" : "");
+	/* after the swap the old table is the original, not osc's */
+	return *swapped || my_objects_refuse_foreign(my, f, e);
+}
 
-	/* this run is now the migration's runner */
+/* The unfinished migration's objects, taken up (after my_state_swapped):
+ * the shadow, the change log and the three capture triggers must be osc's
+ * and there; an interrupted swap is undone; the plan as the first run made
+ * it, the watermark. */
+bool my_state_attach(My *my, bool copy_done, const char **lost, OscErr *e)
+{
+	const MyObjects *f = &my->resume_objects;
+	*lost = f->table[MY_ROLE_SHADOW] != MY_OURS ? "shadow table"
+	        : f->table[MY_ROLE_LOG] != MY_OURS  ? "change log"
+	        : f->capture != 3                   ? "capture triggers"
+	                                            : NULL;
+	if (*lost)
+		return true;
+	if (!repair_swap(my, f, e)) {
+		my->state_id = 0;
+		return false;
+	}
+	if (!my_shadow_reopen(my, my->resume_deferred, copy_done, e) || !load_watermark(my, e))
+		return false;
+	my->copy_done = copy_done;
+	return true;
+}
+
+/* This run is now the migration's runner, in phase. */
+bool my_state_claim(My *my, const char *phase, OscErr *e)
+{
+	Sql q;
 	char host[256] = "";
 	gethostname(host, sizeof(host) - 1);
-	sql_reset(&q);
+	sql_init(&q, &my->dialect);
 	sql_add(&q,
 	        "UPDATE %I.%I SET outcome = 'running', phase = %L, host = %L, pid = %d, runs = runs + 1,"
 	        " updated_at = UTC_TIMESTAMP(3) WHERE id = %ld",
-	        my->db, MY_STATE_TABLE, swapped ? "swapped" : phase, host, (int)getpid(), (long)my->state_id);
-	if (!my_exec_sql(my, &q, NULL, e))
-		goto out;
-	if (!swapped) {
-		Sql wm;
-		sql_init(&wm, &sql_dialect_std);
-		for (int k = 0; my->watermark && k < my->nkeys; k++)
-			sql_add(&wm, "%s%s", k ? ", " : "", my->watermark[k]);
-		log_msg(&o->log, LOG_INFO,
-		        "resuming the migration started %s (run %d): %lld rows copied so far, watermark %s, phase %s "
-		        "(decided %lldms after start)",
-		        started, runs + 1, (long long)o->rows_before, my->watermark ? sql_text(&wm) : "(none)", phase,
-		        (long long)(now_ms() - o->started_ms));
-		sql_free(&wm);
-	}
-	ok = true;
-out:
-	free(deferred);
-	mysql_free_result(r);
+	        my->db, MY_STATE_TABLE, phase, host, (int)getpid(), (long)my->state_id);
+	bool ok = my_exec_sql(my, &q, NULL, e);
 	sql_free(&q);
 	return ok;
 }

@@ -108,7 +108,7 @@ static void alter_sql(My *my, Sql *q, const char *table, StrategyKind k)
 {
 	sql_add(q, "SET STATEMENT foreign_key_checks = 1, max_statement_time = 0 FOR ALTER TABLE %I.%I %s, ALGORITHM=%s, "
 	           "LOCK=NONE",
-	        my->db, table, my->osc->alter.text, algorithm(k));
+	        my->db, table, my->env->alter->text, algorithm(k));
 }
 
 /* The first word of s (letters only), upper-cased, and where the next starts. */
@@ -156,7 +156,7 @@ void my_replica_label(const char *url, char *out, size_t outsz)
 
 static bool is_mariadb(My *my)
 {
-	const char *v = mysql_get_server_info(my->conn);
+	const char *v = mysql_get_server_info(my->main.conn);
 	return v && strstr(v, "MariaDB") != NULL;
 }
 
@@ -205,7 +205,7 @@ static bool probe(My *my, StrategyKind *kind, char *why, size_t whysz, OscErr *e
  * why it could not tell.  true when there is one, or it cannot tell. */
 static bool replicas_known(My *my, char *named, size_t namedsz)
 {
-	Options *opt = &my->osc->opt;
+	const EngineEnv *opt = my->env;
 	MYSQL_RES *r = NULL;
 	OscErr e;
 
@@ -228,11 +228,11 @@ static bool replicas_known(My *my, char *named, size_t namedsz)
 
 bool my_strategy_pick(My *my, Strategy *s, OscErr *e)
 {
-	Osc *o = my->osc;
+	const EngineEnv *o = my->env;
 	char why[400] = "";
 
 	memset(s, 0, sizeof(*s));
-	if (o->opt.strategy == STRATEGY_COPY) {
+	if (o->strategy == STRATEGY_COPY) {
 		strategy_copy(s, "--strategy copy");
 		return true;
 	}
@@ -240,7 +240,7 @@ bool my_strategy_pick(My *my, Strategy *s, OscErr *e)
 		strategy_copy(s, "in-place strategies are implemented for MariaDB only");
 		return true;
 	}
-	const char *no = my_trial_refused(&o->alter);
+	const char *no = my_trial_refused(o->alter);
 	if (no) {
 		strategy_copy(s, "%s: the shadow copy judges it", no);
 		return true;
@@ -298,7 +298,7 @@ static bool wait_for_replicas(My *my, OscErr *e)
 		err_set(e, OSC_EXIT_INPUT,
 		        "%s.%s exists: osc writes its heartbeat into a table of that name; if an osc run killed while it "
 		        "waited left it, `osc cleanup --table %s` removes it, else rename that table",
-		        my->db, hb, o->opt.table);
+		        my->db, hb, my->env->table_arg);
 		goto out;
 	}
 	log_msg(&o->log, LOG_INFO, "waiting for the replicas to show osc's heartbeat within --max-lag before the ALTER");
@@ -332,7 +332,7 @@ bool my_strategy_run(My *my, Strategy *s, OscErr *e)
 		return false;
 	sql_init(&q, &my->dialect);
 	alter_sql(my, &q, my->table, s->kind);
-	log_msg(&my->osc->log, LOG_INFO, "%s", sql_text(&q));
+	log_msg(my->log, LOG_INFO, "%s", sql_text(&q));
 	ok = my_ddl_retry(my, "ALTER TABLE", &q, e);
 	sql_free(&q);
 	if (ok)
@@ -361,7 +361,7 @@ void my_strategy_describe(My *my, const Strategy *s, Plan *p)
 	sql_init(&q, &my->dialect);
 	alter_sql(my, &q, my->table, s->kind);
 	plan_sql(p, "%s;  -- metadata lock waits of at most %lds, retried up to %d times%s", sql_text(&q),
-	         (long)((my->osc->opt.lock_timeout_ms + 999) / 1000), my->osc->opt.cutover_retries,
+	         (long)((my->env->lock_timeout_ms + 999) / 1000), my->env->cutover_retries,
 	         s->kind == STRAT_NOCOPY ? "; the build itself lets writers go on" : "");
 	sql_free(&q);
 }

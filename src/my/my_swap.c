@@ -99,7 +99,7 @@ static bool move_user_triggers(My *my, int *moved, OscErr *e)
 {
 	for (int i = 0; i < my->nuser_triggers; i++) {
 		bool dropped = false;
-		log_msg(&my->osc->log, LOG_DEBUG, "moving trigger %s.%s to the new table", my->db, my->user_triggers[i].name);
+		log_msg(my->log, LOG_DEBUG, "moving trigger %s.%s to the new table", my->db, my->user_triggers[i].name);
 		bool ok = my_trigger_move(my, &my->user_triggers[i], my->shadow, &dropped, e);
 		if (dropped)
 			*moved = i + 1;
@@ -122,9 +122,9 @@ static void restore_user_triggers(My *my, int moved)
 		bool ok = my_exec_sql(my, &q, NULL, &e);
 		sql_reset(&q);
 		if (!ok || !my_trigger_create(my, t, my->table, &e)) {
-			log_error(&my->osc->log, &e);
+			log_error(my->log, &e);
 			my_trigger_sql(my, t, my->table, &q);
-			log_msg(&my->osc->log, LOG_WARN, "could not put trigger %s back on %s.%s; create it with: %s", t->name,
+			log_msg(my->log, LOG_WARN, "could not put trigger %s back on %s.%s; create it with: %s", t->name,
 			        my->db, my->table, sql_text(&q));
 			sql_reset(&q);
 		}
@@ -148,7 +148,7 @@ static bool shadow_comment(My *my, bool marked, OscErr *e)
 	return ok;
 }
 
-SwapResult my_swap(My *my, OscErr *e)
+SwapResult my_swap(My *my, const SwapDrain *drain, OscErr *e)
 {
 	Sql q;
 	MYSQL_RES *r = NULL;
@@ -156,12 +156,13 @@ SwapResult my_swap(My *my, OscErr *e)
 	bool locked = false, sentry = false, sent = false, original_dropped = false, unmarked = false,
 	     keyidx_dropped = false;
 	int moved = 0;
-	My b;
+	MySession b;
 	int64_t t0 = now_us(), t_locked = 0, t_unlocked = 0, request_us = 0;
 	int64_t drained = 0;
 
 	memset(&b, 0, sizeof(b));
-	b.osc = my->osc;
+	b.env = my->env;
+	b.log = my->log;
 	sql_init(&q, &my->dialect);
 
 	/* AUTO_INCREMENT carries over (rows inserted meanwhile reach the shadow
@@ -184,11 +185,11 @@ SwapResult my_swap(My *my, OscErr *e)
 	bool drop_swap = my->nchildren > 0 && my->fk_method == MY_FK_DROP_SWAP;
 	if (drop_swap && !my_fkeys_check_drop_swap(my, e))
 		goto out;
-	if (!my_connect(&b, my->url, e))
+	if (!mys_connect(&b, my->url, NULL, 0, e))
 		goto out;
 	/* B outwaits A's drain; A's own waits stay short.  drop_swap's RENAME
 	 * brings a table in under a name children's keys reference */
-	if (!my_exec(&b, "SET SESSION lock_wait_timeout = 30, foreign_key_checks = 0", NULL, e))
+	if (!mys_exec(&b, "SET SESSION lock_wait_timeout = 30, foreign_key_checks = 0", NULL, e))
 		goto out;
 	unsigned long b_id = mysql_thread_id(b.conn);
 
@@ -211,17 +212,17 @@ SwapResult my_swap(My *my, OscErr *e)
 	/* the drain reads the original under the alias src: that needs a lock of
 	 * its own; child tables are locked when their keys change under it */
 	sql_add(&q, "LOCK TABLES %I.%I WRITE, %I.%I AS src READ, %I.%I WRITE, %I.%I WRITE", my->db, my->table, my->db,
-	        my->table, my->db, my->shadow, my->db, my->log);
+	        my->table, my->db, my->shadow, my->db, my->log_table);
 	if (sentry)
 		sql_add(&q, ", %I.%I WRITE", my->db, my->old);
 	my_fkeys_lock_list(my, &q);
-	if (!my_exec_lock(my, &q, &request_us, e)) {
+	if (!my_exec_lock(&my->main, &q, &request_us, e)) {
 		if (my_is_lock_timeout(e)) {
 			res = SWAP_RETRY;
-			log_msg(&my->osc->log, LOG_INFO,
+			log_msg(my->log, LOG_INFO,
 			        "cutover: the table lock was not granted within %ldms; writers queued behind the request for "
 			        "%.1fms",
-			        (long)my->osc->opt.lock_timeout_ms, (double)request_us / 1000.0);
+			        (long)my->env->lock_timeout_ms, (double)request_us / 1000.0);
 		}
 		goto out;
 	}
@@ -244,32 +245,27 @@ SwapResult my_swap(My *my, OscErr *e)
 		err_set(e, OSC_EXIT_FAILED, "cutover: the RENAME did not queue behind the table lock");
 		goto out;
 	}
-	/* drain: with the tables locked, each statement commits by itself */
-	int64_t n;
-	my->in_lock = true;
-	do {
-		if (!my_replay(my, 10000, &n, e)) {
-			my->in_lock = false;
-			goto out;
-		}
-		drained += n;
-	} while (n > 0);
-	my->in_lock = false;
-	my->osc->progress.log_applied += drained;
-	fault_point(my->osc, "swap-locked");
+	/* the core's drain: with the tables locked, each statement commits by
+	 * itself (no START TRANSACTION: it would unlock) */
+	my->main.in_lock = true;
+	bool drained_ok = drain->run(drain->ctx, &drained, e);
+	my->main.in_lock = false;
+	if (!drained_ok)
+		goto out;
+	fault_pause(my->log, "swap-locked");
 	if (!my_fkeys_repoint(my, e))
 		goto out;
-	fault_point(my->osc, "swap-repointed");
+	fault_pause(my->log, "swap-repointed");
 	/* the new table as it must be: no index of osc's (when the ALTER took
 	 * every index off the merge key, osc's served the drain just now; its
 	 * drop is a change of metadata, about 60 ms at 200k or 1M rows, where a
 	 * drain without it scanned the whole new table) */
 	if (!my_keyidx_drop(my, &keyidx_dropped, e))
 		goto out;
-	fault_point(my->osc, "swap-unmarked");
+	fault_pause(my->log, "swap-unmarked");
 	if (!move_user_triggers(my, &moved, e))
 		goto out;
-	fault_point(my->osc, "swap-triggers-moved");
+	fault_pause(my->log, "swap-triggers-moved");
 	if (drop_swap) {
 		/* from here T is missing until B's RENAME: writers wait on T's
 		 * name behind B, but a child's write after the unlock can find
@@ -285,7 +281,7 @@ SwapResult my_swap(My *my, OscErr *e)
 			goto out;
 		sentry = false;
 	}
-	fault_point(my->osc, "swap-sentry-dropped");
+	fault_pause(my->log, "swap-sentry-dropped");
 	if (!my_exec(my, "UNLOCK TABLES", NULL, e))
 		goto out;
 	locked = false;
@@ -296,14 +292,14 @@ SwapResult my_swap(My *my, OscErr *e)
 		snprintf(e->sqlstate, sizeof(e->sqlstate), "%u", mysql_errno(b.conn));
 		if (original_dropped) {
 			/* the shadow is complete and T is missing: rename it in from here */
-			log_error(&my->osc->log, e);
+			log_error(my->log, e);
 			err_clear(e);
 			sql_add(&q, "RENAME TABLE %I.%I TO %I.%I", my->db, my->shadow, my->db, my->table);
 			if (run(my, &q, e)) {
 				res = SWAP_DONE;
-				log_msg(&my->osc->log, LOG_WARN, "swapped by osc's own RENAME after the second connection's failed");
+				log_msg(my->log, LOG_WARN, "swapped by osc's own RENAME after the second connection's failed");
 			} else {
-				log_msg(&my->osc->log, LOG_ERROR,
+				log_msg(my->log, LOG_ERROR,
 				        "%s.%s is missing: the original was dropped (drop_swap) and the new table, complete, is "
 				        "%s.%s; bring it in with RENAME TABLE",
 				        my->db, my->table, my->db, my->shadow);
@@ -319,10 +315,10 @@ SwapResult my_swap(My *my, OscErr *e)
 	res = SWAP_DONE;
 	int64_t t_end = now_us();
 	char earlier[160] = "";
-	if (my->lock_wait_max_us > 0)
+	if (my->main.lock_wait_max_us > 0)
 		snprintf(earlier, sizeof(earlier), "; earlier attempts held them up to %.1fms each",
-		         (double)my->lock_wait_max_us / 1000.0);
-	log_msg(&my->osc->log, LOG_INFO,
+		         (double)my->main.lock_wait_max_us / 1000.0);
+	log_msg(my->log, LOG_INFO,
 	        "swapped: writes waited at most %.1fms: %.1fms while the lock was requested, %.1fms under the table "
 	        "lock (%ld late changes drained), %.1fms for the RENAME%s; attempt %.1fms",
 	        (double)(request_us + t_end - t_locked) / 1000.0, (double)request_us / 1000.0,
@@ -340,7 +336,7 @@ out:
 		if (!original_dropped)
 			my_fkeys_restore(my);
 		if (locked && !my_exec(my, "UNLOCK TABLES", NULL, &e3))
-			log_error(&my->osc->log, &e3);
+			log_error(my->log, &e3);
 		if (sent && b.conn) {
 			/* the sentry still exists: B's RENAME fails (or times out); wait for it */
 			(void)mysql_read_query_result(b.conn);
@@ -350,19 +346,19 @@ out:
 			sql_init(&d, &my->dialect);
 			sql_add(&d, "DROP TABLE IF EXISTS %I.%I", my->db, my->old);
 			if (!my_exec_sql(my, &d, NULL, &e3))
-				log_error(&my->osc->log, &e3);
+				log_error(my->log, &e3);
 			sql_free(&d);
 		}
 		/* osc's again, and the next attempt's drain merges by the key: its
 		 * index again, outside the lock */
 		if (unmarked && !original_dropped && !shadow_comment(my, true, &e3)) {
-			log_error(&my->osc->log, &e3);
+			log_error(my->log, &e3);
 			err_clear(&e3);
 		}
 		if (keyidx_dropped && !original_dropped && !my_keyidx_ensure(my, &e3))
-			log_error(&my->osc->log, &e3);
+			log_error(my->log, &e3);
 	}
-	my_disconnect(&b);
+	mys_disconnect(&b);
 	mysql_free_result(r);
 	sql_free(&q);
 	return res;

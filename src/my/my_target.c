@@ -35,30 +35,6 @@
 
 #include "url.h"
 
-void my_grants_init(MyGrants *g, My *my)
-{
-	sql_init(&g->text, &my->dialect);
-	g->n = 0;
-}
-
-void my_grants_add(MyGrants *g, const MyServer *to, const char *privs, const char *on, const char *why)
-{
-	Sql q;
-	sql_init(&q, g->text.dialect);
-	sql_add(&q, "GRANT %s ON %s TO %L@%L", privs, on, to->user, to->host);
-	const char *s = sql_text(&q), *have = sql_text(&g->text);
-	if (strstr(have, s) == NULL) {
-		sql_add(&g->text, "\n  %s;  -- %s", s, why);
-		g->n++;
-	}
-	sql_free(&q);
-}
-
-void my_grants_free(MyGrants *g)
-{
-	sql_free(&g->text);
-}
-
 static void one_line(char *out, size_t outsz, const char *msg)
 {
 	size_t k = 0;
@@ -94,18 +70,18 @@ static bool is_on(const char *v)
 
 /* Replication on s's server: SHOW ALL SLAVES STATUS (every named
  * connection of MariaDB's multi-source), SHOW SLAVE STATUS elsewhere. */
-static bool read_replication(My *conn, MyServer *s, OscErr *e)
+static bool read_replication(MySession *conn, MyServer *s, OscErr *e)
 {
 	MYSQL_RES *r = NULL;
 	MYSQL_ROW row;
 	OscErr se;
 
 	err_clear(&se);
-	bool shown = my_exec(conn, s->mariadb ? "SHOW ALL SLAVES STATUS" : "SHOW SLAVE STATUS", &r, &se);
+	bool shown = mys_exec(conn, s->mariadb ? "SHOW ALL SLAVES STATUS" : "SHOW SLAVE STATUS", &r, &se);
 	if (!shown && !s->mariadb && strcmp(se.sqlstate, "1064") == 0) {
 		/* MySQL 8.4 knows only the new name */
 		err_clear(&se);
-		shown = my_exec(conn, "SHOW REPLICA STATUS", &r, &se);
+		shown = mys_exec(conn, "SHOW REPLICA STATUS", &r, &se);
 	}
 	if (!shown) {
 		if (strcmp(se.sqlstate, "1227") != 0 || !my_privs_denied(se.msg, s->denied, sizeof(s->denied))) {
@@ -114,7 +90,7 @@ static bool read_replication(My *conn, MyServer *s, OscErr *e)
 		}
 		/* not allowed to look: the status variables still tell a
 		 * running replica (not a stopped one, nor its primary) */
-		if (!my_exec(conn, "SHOW GLOBAL STATUS WHERE Variable_name IN ('Slave_running', 'Slaves_running')", &r, e))
+		if (!mys_exec(conn, "SHOW GLOBAL STATUS WHERE Variable_name IN ('Slave_running', 'Slaves_running')", &r, e))
 			return false;
 		while (r && (row = mysql_fetch_row(r)) != NULL)
 			if (row[1] && (is_on(row[1]) || atoi(row[1]) > 0))
@@ -143,7 +119,7 @@ static bool read_replication(My *conn, MyServer *s, OscErr *e)
 	return true;
 }
 
-bool my_server_read(My *conn, MyServer *s, OscErr *e)
+bool my_server_read(MySession *conn, MyServer *s, OscErr *e)
 {
 	MYSQL_RES *r = NULL;
 	MYSQL_ROW row;
@@ -152,7 +128,7 @@ bool my_server_read(My *conn, MyServer *s, OscErr *e)
 	const char *v = mysql_get_server_info(conn->conn);
 	s->mariadb = v && strstr(v, "MariaDB") != NULL;
 	s->version = (int)mysql_get_server_version(conn->conn);
-	if (!my_exec(conn,
+	if (!mys_exec(conn,
 	             "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('server_id', 'read_only', 'super_read_only', 'log_bin',"
 	             " 'log_bin_trust_function_creators')",
 	             &r, e))
@@ -173,7 +149,7 @@ bool my_server_read(My *conn, MyServer *s, OscErr *e)
 	}
 	mysql_free_result(r);
 	r = NULL;
-	if (!my_exec(conn, "SELECT CURRENT_USER()", &r, e))
+	if (!mys_exec(conn, "SELECT CURRENT_USER()", &r, e))
 		return false;
 	row = r ? mysql_fetch_row(r) : NULL;
 	const char *cu = row && row[0] ? row[0] : "";
@@ -203,14 +179,14 @@ static bool check_not_replica(My *my, const MyServer *self, OscErr *e)
 		         self->super_read_only ? "super_read_only" : "read_only");
 	if (why[0] == '\0') {
 		if (self->replica_configured)
-			log_msg(&my->osc->log, LOG_WARN,
+			log_msg(my->log, LOG_WARN,
 			        "replication is configured on %s but stopped (primary %s): if this server is a replica, the "
 			        "ALTER will exist here only",
 			        where, self->primary[0] ? self->primary : "unknown");
 		return true;
 	}
-	if (my->osc->opt.allow_on_replica) {
-		log_msg(&my->osc->log, LOG_WARN,
+	if (my->env->allow_on_replica) {
+		log_msg(my->log, LOG_WARN,
 		        "%s is a replica (%s); running anyway (--allow-on-replica): the new table exists on this server "
 		        "only",
 		        where, why);
@@ -225,12 +201,18 @@ static bool check_not_replica(My *my, const MyServer *self, OscErr *e)
 	return false;
 }
 
+bool my_target_primary(My *my, OscErr *e)
+{
+	MyServer self;
+	return my_server_read(&my->main, &self, e) && check_not_replica(my, &self, e);
+}
+
 /* One replica to watch: reachable, replicating, not this server, its user
  * able to read the heartbeat. */
 static bool check_replica(My *my, const MyServer *self, const char *url, const char *host, int port,
                           MyGrants *g, OscErr *e)
 {
-	My rep;
+	MySession rep;
 	MyServer rs;
 	OscErr ce;
 	char name[400], msg[700];
@@ -243,7 +225,7 @@ static bool check_replica(My *my, const MyServer *self, const char *url, const c
 	else
 		snprintf(name, sizeof(name), "%s:%d, from SHOW SLAVE HOSTS", host, port);
 	err_clear(&ce);
-	if (!(url ? my_connect(&rep, url, &ce) : my_connect_at(&rep, my->url, host, port, &ce))) {
+	if (!mys_connect(&rep, url ? url : my->url, url ? NULL : host, port, &ce)) {
 		one_line(msg, sizeof(msg), ce.msg);
 		err_set(e, OSC_EXIT_INPUT,
 		        "replica %s cannot be read (%s); osc would wait for its lag for ever: %s", name, msg,
@@ -271,7 +253,7 @@ static bool check_replica(My *my, const MyServer *self, const char *url, const c
 		goto out;
 	}
 	if (rs.primary_server_id[0] && strcmp(rs.primary_server_id, self->server_id) != 0)
-		log_msg(&my->osc->log, LOG_WARN,
+		log_msg(my->log, LOG_WARN,
 		        "replica %s replicates from server_id %s, not from this server (server_id %s): osc watches it as a "
 		        "replica further down the chain; if it is not one, it never shows osc's heartbeat",
 		        name, rs.primary_server_id, self->server_id);
@@ -287,14 +269,14 @@ static bool check_replica(My *my, const MyServer *self, const char *url, const c
 	}
 	ok = true;
 out:
-	my_disconnect(&rep);
+	mys_disconnect(&rep);
 	return ok;
 }
 
 /* The replicas a run will watch: --replica, else SHOW SLAVE HOSTS. */
 static bool check_replicas(My *my, const MyServer *self, MyGrants *g, OscErr *e)
 {
-	const Options *opt = &my->osc->opt;
+	const EngineEnv *opt = my->env;
 	MYSQL_RES *r = NULL;
 	MYSQL_ROW row;
 	OscErr se;
@@ -331,23 +313,23 @@ out:
 
 bool my_target_check(My *my, OscErr *e)
 {
-	Osc *o = my->osc;
+	const EngineEnv *o = my->env;
 	MyServer self;
 	MyGrants g;
 	bool ok = false;
 
-	if (o->alter.mysql_hazard[0]) {
+	if (o->alter->mysql_hazard[0]) {
 		err_set(e, OSC_EXIT_INPUT,
 		        "--alter holds %s: the server would execute text that osc's reading of the ALTER does not see (a "
 		        "column renamed there would not be copied); write it as plain SQL",
-		        o->alter.mysql_hazard);
+		        o->alter->mysql_hazard);
 		return false;
 	}
 	my_grants_init(&g, my);
 	/* osc plan reports each replica itself, as a warning among the rest
 	 * (my_plan.c): a refusal here would hide the plan */
-	if (!my_server_read(my, &self, e) || !check_not_replica(my, &self, e) || !my_privs_check(my, &self, &g, e) ||
-	    (o->opt.command != CMD_PLAN && !check_replicas(my, &self, &g, e)))
+	if (!my_server_read(&my->main, &self, e) || !check_not_replica(my, &self, e) || !my_privs_check(my, &self, &g, e) ||
+	    (!o->plan && !check_replicas(my, &self, &g, e)))
 		goto out;
 	if (g.n > 0) {
 		err_set(e, OSC_EXIT_INPUT,

@@ -14,6 +14,9 @@
  * user that lacks a privilege the run needs (the message holds the GRANT
  * statements).  After my_find_table. */
 bool my_target_check(My *my, OscErr *e) MUSTCHECK;
+/* Only the replica refusal of my_target_check (--allow-on-replica
+ * applies): `osc cleanup` writes too. */
+bool my_target_primary(My *my, OscErr *e) MUSTCHECK;
 
 /* What a server says of itself. */
 typedef struct MyServer {
@@ -31,7 +34,7 @@ typedef struct MyServer {
 } MyServer;
 
 /* Reads the variables, the user and the replication status of conn's server. */
-bool my_server_read(My *conn, MyServer *s, OscErr *e) MUSTCHECK;
+bool my_server_read(MySession *conn, MyServer *s, OscErr *e) MUSTCHECK;
 
 /* The missing privileges, as statements for the operator to run. */
 typedef struct MyGrants {
@@ -53,7 +56,7 @@ bool my_privs_check(My *my, const MyServer *self, MyGrants *g, OscErr *e) MUSTCH
 /* Which of privs[n] conn's user holds on database db (NULL: globally),
  * into have[n], from SHOW GRANTS: the user's own and, unless direct, its
  * enabled roles'. */
-bool my_privs_has(My *conn, const char *db, const char *const *privs, int n, bool direct, bool *have,
+bool my_privs_has(MySession *conn, const char *db, const char *const *privs, int n, bool direct, bool *have,
                   OscErr *e) MUSTCHECK;
 
 #endif

@@ -169,7 +169,7 @@ bool my_triggers_home(My *my, OscErr *e)
 	r = NULL;
 	sql_reset(&q);
 	sql_add(&q, "LOCK TABLES %I.%I WRITE, %I.%I WRITE", my->db, my->table, my->db, my->shadow);
-	if (!my_lock_retry(my, "moving the table's own triggers back", &q, e)) {
+	if (!my_lock_retry(my, "putting the table's triggers back", &q, e)) {
 		free(comment);
 		goto out;
 	}
@@ -180,13 +180,13 @@ bool my_triggers_home(My *my, OscErr *e)
 			if (dropped) {
 				sql_reset(&q);
 				my_trigger_sql(my, &list[i], my->table, &q);
-				log_msg(&my->osc->log, LOG_ERROR, "trigger %s.%s is on neither table; create it on %s with: %s",
+				log_msg(my->log, LOG_ERROR, "trigger %s.%s is on neither table; create it on %s with: %s",
 				        my->db, list[i].name, my->table, sql_text(&q));
 			}
 			free(comment);
 			goto out;
 		}
-		log_msg(&my->osc->log, LOG_WARN, "trigger %s.%s was on %s (a swap was interrupted): back on %s", my->db,
+		log_msg(my->log, LOG_WARN, "trigger %s.%s was on %s (a swap was interrupted): back on %s", my->db,
 		        list[i].name, my->shadow, my->table);
 	}
 	/* a new definition version of T: prepared statements are prepared afresh */
@@ -204,7 +204,7 @@ out:
 			if (ok)
 				*e = e2;
 			else
-				log_error(&my->osc->log, &e2);
+				log_error(my->log, &e2);
 			ok = false;
 		}
 	}

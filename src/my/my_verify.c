@@ -25,18 +25,16 @@
  * its comparison.
  *   - a chunk: the range (watermark, hi] right after its INSERT; the
  *     replayer never writes keys above the watermark, so the shadow's range
- *     holds exactly what the INSERT wrote.  A difference deletes the range
- *     from the shadow and copies it again; a second one aborts the run
- *     naming the range.
+ *     holds exactly what the INSERT wrote;
  *   - a replay batch: its merged keys, inside its transaction, after it
  *     deleted its own log rows; keys logged again meanwhile are left out
- *     (a later batch merges them).  A difference merges the keys again; a
- *     second one aborts.
+ *     (a later batch merges them);
  *   - the drain under the swap's LOCK TABLES: writers are locked out, so
  *     nothing is left out.  That is the final delta: every key was compared
  *     when it was last written.
- * A column whose type change has no safe textual mapping is left out of
- * the checksum (a warning names it): never a false abort.
+ * What a difference leads to is the core's rule (src/core/verify.c).  A
+ * column whose type change has no safe textual mapping is left out of the
+ * checksum (a warning names it): never a false abort.
  */
 #include "my.h"
 
@@ -45,7 +43,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fault.h"
 
 static bool one_of(const char *t, const char *const *list)
 {
@@ -134,7 +131,7 @@ static void col_type(MYSQL_ROW row, MyColType *t)
 	t->dt_precision = row[6][0] ? atoi(row[6]) : -1;
 }
 
-static bool read_types(My *my, const char *table, MYSQL_RES **r, OscErr *e)
+static bool read_types(MySession *ses, My *my, const char *table, MYSQL_RES **r, OscErr *e)
 {
 	Sql q;
 	sql_init(&q, &my->dialect);
@@ -144,7 +141,7 @@ static bool read_types(My *my, const char *table, MYSQL_RES **r, OscErr *e)
 	        " IS_NULLABLE"
 	        " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L",
 	        my->db, table);
-	bool ok = my_exec_sql(my, &q, r, e);
+	bool ok = mys_exec_sql(ses, &q, r, e);
 	sql_free(&q);
 	return ok;
 }
@@ -162,7 +159,7 @@ static MYSQL_ROW find_col(MYSQL_RES *r, const char *name)
 /* The row text of both sides, once per run: my->verify_orig and
  * my->verify_shadow, "CONCAT_WS('#', ISNULL(c1), x1, ...)" (or "''" when no
  * column can be compared). */
-static bool load_rows(My *my, OscErr *e)
+static bool load_rows(MySession *ses, My *my, OscErr *e)
 {
 	MYSQL_RES *ro = NULL, *rs = NULL;
 	Sql a, b;
@@ -173,7 +170,7 @@ static bool load_rows(My *my, OscErr *e)
 		return true;
 	sql_init(&a, &my->dialect);
 	sql_init(&b, &my->dialect);
-	if (!read_types(my, my->table, &ro, e) || !read_types(my, my->shadow, &rs, e))
+	if (!read_types(ses, my, my->table, &ro, e) || !read_types(ses, my, my->shadow, &rs, e))
 		goto out;
 	sql_add(&a, "CONCAT_WS('#'");
 	sql_add(&b, "CONCAT_WS('#'");
@@ -191,7 +188,7 @@ static bool load_rows(My *my, OscErr *e)
 		MyCmp how = my_verify_cmp(&ot, &st, as, sizeof(as));
 		if (how == MY_CMP_SKIP) {
 			/* a warning: this column's values are not proven equal */
-			log_msg(&my->osc->log, LOG_WARN,
+			log_msg(my->log, LOG_WARN,
 			        "verify: column %s (%s to %s) is left out of the checksum: no exact mapping of its text",
 			        my->cols[i].name, ot.column_type, st.column_type);
 			continue;
@@ -253,77 +250,19 @@ void my_verify_free(My *my)
 	my->verify_orig = my->verify_shadow = NULL;
 }
 
-/* The key columns of one side: (src.k1, ...) or the shadow's (k1', ...). */
-static void key_tuple(My *my, Sql *q, bool shadow)
-{
-	sql_add(q, "(");
-	my_key_list(my, q, shadow ? NULL : "src", shadow);
-	sql_add(q, ")");
-}
-
-/* A scope: the range (lo, hi] (lo NULL: from the start), or the keys of a
- * replay batch "(v1, v2), ..." no higher than the watermark (when the copy
- * is not done). */
-typedef struct Scope {
-	char **lo, **hi;
-	const char *keys;
-} Scope;
-
-static void side(My *my, Sql *q, bool shadow, const Scope *sc)
-{
-	const char *alias = shadow ? NULL : "src";
-	sql_add(q, "(SELECT COUNT(*) AS n, ");
-	if (my->osc->opt.verify == VERIFY_CHECKSUM)
-		sql_add(q, "SUM(CRC32(%s)) AS h", shadow ? my->verify_shadow : my->verify_orig);
-	else
-		sql_add(q, "NULL AS h");
-	if (shadow)
-		sql_add(q, " FROM %I.%I WHERE ", my->db, my->shadow);
-	else
-		sql_add(q, " FROM %I.%I src FORCE INDEX (%I) WHERE ", my->db, my->table, my->key_index);
-	if (sc->keys) {
-		key_tuple(my, q, shadow);
-		sql_add(q, " IN (%s)", sc->keys);
-		if (!my->copy_done) {
-			sql_add(q, " AND ");
-			my_key_compare_as(my, q, alias, shadow, "<=", my->watermark);
-		}
-	} else {
-		if (sc->lo) {
-			my_key_compare_as(my, q, alias, shadow, ">", sc->lo);
-			sql_add(q, " AND ");
-		}
-		my_key_compare_as(my, q, alias, shadow, "<=", sc->hi);
-	}
-	/* under the swap's lock nothing changes, and the log may not be read
-	 * under a second name */
-	if (!my->in_lock) {
-		sql_add(q, " AND ");
-		key_tuple(my, q, shadow);
-		sql_add(q, " NOT IN (SELECT ");
-		my_key_list(my, q, "l", false);
-		sql_add(q, " FROM %I.%I l)", my->db, my->log);
-	}
-	sql_add(q, ")");
-}
-
 /* Runs the comparison over sc: *same, and a sentence for a difference. */
-static bool compare(My *my, const Scope *sc, bool *same, char *why, size_t whysz, OscErr *e)
+static bool compare(MySession *ses, My *my, const MyScope *sc, bool *same, char *why, size_t whysz, OscErr *e)
 {
 	MYSQL_RES *r = NULL;
 	Sql q;
 	bool ok = false;
 
 	*same = true;
-	if (!load_rows(my, e))
+	if (!load_rows(ses, my, e))
 		return false;
 	sql_init(&q, &my->dialect);
-	sql_add(&q, "SELECT a.n, b.n, a.h <=> b.h FROM ");
-	side(my, &q, false, sc);
-	sql_add(&q, " a, ");
-	side(my, &q, true, sc);
-	sql_add(&q, " b");
-	if (!my_exec_sql(my, &q, &r, e))
+	my_sql_check(my, &q, my->env->verify == VERIFY_CHECKSUM, sc);
+	if (!mys_exec_sql(ses, &q, &r, e))
 		goto out;
 	MYSQL_ROW row = mysql_fetch_row(r);
 	if (row == NULL || row[0] == NULL || row[1] == NULL) {
@@ -341,82 +280,28 @@ out:
 	return ok;
 }
 
-/* A key for people: the literals, quotes dropped from plain ones. */
-/* A hex literal _cs X'6B6579' of printable ASCII as its text (key), into
- * out; false when it is not one. */
-static bool hex_text(const char *v, char *out, size_t outsz)
+bool my_check_range(MySession *s, My *my, const MyKeyVal *lo, const MyKeyVal *hi, bool *same, char *why,
+                    size_t whysz, OscErr *e)
 {
-	const char *x = strstr(v, " X'");
-	size_t o = 0;
-	if (v[0] != '_' || x == NULL)
-		return false;
-	for (x += 3; isxdigit((unsigned char)x[0]) && isxdigit((unsigned char)x[1]) && o + 1 < outsz; x += 2) {
-		char pair[3] = { x[0], x[1], '\0' };
-		long c = strtol(pair, NULL, 16);
-		if (c < 0x20 || c > 0x7e)
-			return false;
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	return *x == '\'';
+	MyScope sc = { .lo = lo ? lo->lit : NULL, .hi = hi->lit, .in_lock = s->in_lock };
+	return compare(s, my, &sc, same, why, whysz, e);
 }
 
-static void key_text(My *my, char **key, char *out, size_t outsz)
+bool my_check_batch(MySession *s, My *my, const MyBatch *b, const MyKeyVal *wm, bool *same, char *why, size_t whysz,
+                    OscErr *e)
 {
-	size_t n = (size_t)snprintf(out, outsz, "(");
-	for (int k = 0; k < my->nkeys && n < outsz; k++) {
-		const char *v = key[k];
-		char plain[128];
-		size_t len = strlen(v);
-		int w = (int)len;
-		if (hex_text(v, plain, sizeof(plain))) {
-			v = plain;
-			w = (int)strlen(plain);
-		} else if (len >= 2 && v[0] == '\'' && v[len - 1] == '\'') {
-			v++;
-			w -= 2;
-		}
-		n += (size_t)snprintf(out + n, outsz - n, "%s%.*s", k ? ", " : "", w, v);
-	}
-	if (n < outsz)
-		snprintf(out + n, outsz - n, ")");
-}
-
-static void range_text(My *my, char **lo, char **hi, char *out, size_t outsz)
-{
-	char a[256], b[256];
-	key_text(my, hi, b, sizeof(b));
-	if (lo == NULL) {
-		snprintf(out, outsz, "keys from the start up to %s", b);
-		return;
-	}
-	key_text(my, lo, a, sizeof(a));
-	snprintf(out, outsz, "keys above %s up to %s", a, b);
-}
-
-static bool delete_range(My *my, char **lo, char **hi, OscErr *e)
-{
-	Sql q;
-	sql_init(&q, &my->dialect);
-	sql_add(&q, "DELETE FROM %I.%I WHERE ", my->db, my->shadow);
-	if (lo) {
-		my_key_compare_as(my, &q, NULL, true, ">", lo);
-		sql_add(&q, " AND ");
-	}
-	my_key_compare_as(my, &q, NULL, true, "<=", hi);
-	bool ok = my_exec_sql(my, &q, NULL, e);
-	sql_free(&q);
-	return ok;
-}
-
-/* OSC_FAULT=corrupt-shadow:once|always (src/core/fault.h): the first chunk's
- * first row with a value in its first non-key column, and no key in the
- * log (a logged key is compared later), loses that value. */
-static bool fault_corrupt(My *my, char **lo, char **hi, int attempt, OscErr *e)
-{
-	const char *f = fault_value("corrupt-shadow");
-	if (f == NULL || my->verified_chunks > 0 || (attempt > 1 && strcmp(f, "always") != 0))
+	*same = true;
+	if (b->keys[0] == '\0')
 		return true;
+	MyScope sc = { .keys = b->keys, .upto = wm ? wm->lit : NULL, .in_lock = s->in_lock };
+	return compare(s, my, &sc, same, why, whysz, e);
+}
+
+/* OSC_FAULT=corrupt-shadow (src/core/fault.h): the range's first row with a
+ * value in its first non-key column, and no key in the log (a logged key
+ * is compared later), loses that value. */
+bool my_damage_range(MySession *s, My *my, const MyKeyVal *lo, const MyKeyVal *hi, OscErr *e)
+{
 	const char *col = NULL;
 	for (int i = 0; i < my->ncols && col == NULL; i++) {
 		col = my->cols[i].name;
@@ -428,111 +313,11 @@ static bool fault_corrupt(My *my, char **lo, char **hi, int attempt, OscErr *e)
 		return true;
 	Sql q;
 	sql_init(&q, &my->dialect);
-	sql_add(&q, "UPDATE %I.%I SET %I = NULL WHERE %I IS NOT NULL AND ", my->db, my->shadow, col, col);
-	if (lo) {
-		my_key_compare_as(my, &q, NULL, true, ">", lo);
-		sql_add(&q, " AND ");
-	}
-	my_key_compare_as(my, &q, NULL, true, "<=", hi);
-	sql_add(&q, " AND ");
-	key_tuple(my, &q, true);
-	sql_add(&q, " NOT IN (SELECT ");
-	my_key_list(my, &q, "l", false);
-	sql_add(&q, " FROM %I.%I l) ORDER BY ", my->db, my->log);
-	my_key_list(my, &q, NULL, true);
-	sql_add(&q, " LIMIT 1");
-	bool ok = my_exec_sql(my, &q, NULL, e);
+	my_sql_damage(my, &q, col, lo ? lo->lit : NULL, hi->lit);
+	bool ok = mys_exec_sql(s, &q, NULL, e);
 	if (ok)
-		log_msg(&my->osc->log, LOG_WARN, "fault injection: set %s to NULL in %llu row of the shadow (attempt %d)", col,
-		        (unsigned long long)mysql_affected_rows(my->conn), attempt);
+		log_msg(my->log, LOG_WARN, "fault injection: set %s to NULL in %llu row of the shadow", col,
+		        (unsigned long long)mysql_affected_rows(s->conn));
 	sql_free(&q);
 	return ok;
-}
-
-/* A chunk's INSERT; a duplicate that only stale rows of the shadow cause
- * (src/my/my_conflict.c) merges their keys and inserts again. */
-static bool insert_chunk(My *my, Sql *insert, char **hi, OscErr *e)
-{
-	for (int round = 1;; round++) {
-		if (my_exec_sql(my, insert, NULL, e))
-			return true;
-		if (strcmp(e->sqlstate, "1062") != 0 || round > MY_CONFLICT_ROUNDS)
-			return false;
-		Sql pred, more;
-		OscErr ce;
-		int64_t found = 0;
-		err_clear(&ce);
-		sql_init(&pred, &my->dialect);
-		sql_init(&more, &my->dialect);
-		if (my->watermark) {
-			my_key_compare(my, &pred, "src", ">", my->watermark);
-			sql_add(&pred, " AND ");
-		}
-		my_key_compare(my, &pred, "src", "<=", hi);
-		bool ok = my_conflicts(my, sql_text(&pred), &more, &found, &ce);
-		if (!ok)
-			log_error(&my->osc->log, &ce);
-		if (ok && found > 0) {
-			log_msg(&my->osc->log, LOG_INFO,
-			        "a duplicate under a unique index of the new table came from %lld row(s) of it not yet brought "
-			        "up to date (their change is in the log): merging those keys, then the chunk again",
-			        (long long)found);
-			ok = my_merge_keys(my, &more, &ce);
-			if (!ok)
-				*e = ce;
-		}
-		sql_free(&pred);
-		sql_free(&more);
-		if (!ok || found == 0) {
-			if (strcmp(e->sqlstate, "1062") == 0)
-				err_wrap(e, OSC_EXIT_FAILED, "the table's rows violate a unique index of the new table: ",
-				         "; nothing was changed, no row was dropped");
-			return false;
-		}
-	}
-}
-
-bool my_verify_copy(My *my, Sql *insert, char **hi, int64_t *nrows, OscErr *e)
-{
-	for (int attempt = 1;; attempt++) {
-		bool same = true;
-		char why[256], range[600];
-		if (!insert_chunk(my, insert, hi, e))
-			return false;
-		*nrows = (int64_t)mysql_affected_rows(my->conn);
-		if (my->osc->opt.verify == VERIFY_NONE)
-			return true;
-		Scope sc = { .lo = my->watermark, .hi = hi, .keys = NULL };
-		if (!fault_corrupt(my, my->watermark, hi, attempt, e) || !compare(my, &sc, &same, why, sizeof(why), e))
-			return false;
-		if (same) {
-			my->verified_chunks++;
-			return true;
-		}
-		range_text(my, my->watermark, hi, range, sizeof(range));
-		if (attempt == 2) {
-			err_set(e, OSC_EXIT_FAILED,
-			        "verification: the copy of %s differs from the original twice (%s); stopped before the swap", range,
-			        why);
-			return false;
-		}
-		my->recopied++;
-		log_msg(&my->osc->log, LOG_WARN, "verification: the copy of %s differs from the original (%s); copying it again",
-		        range, why);
-		if (!delete_range(my, my->watermark, hi, e))
-			return false;
-	}
-}
-
-bool my_verify_keys(My *my, const char *keys, bool *same, char *why, size_t whysz, OscErr *e)
-{
-	*same = true;
-	if (my->osc->opt.verify == VERIFY_NONE)
-		return true;
-	Scope sc = { .lo = NULL, .hi = NULL, .keys = keys };
-	if (!compare(my, &sc, same, why, whysz, e))
-		return false;
-	if (*same)
-		my->verified_batches++;
-	return true;
 }

@@ -25,10 +25,34 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "engine.h"
 #include "osc.h"
 #include "sql.h"
 
 #define PG_NAMELEN 63 /* NAMEDATALEN - 1 */
+
+/* One connection (pg_conn.c): the engine's EngineSession. */
+typedef struct PgSession {
+	PGconn *conn;
+	SqlDialect dialect;
+	Log *log;                  /* server warnings; the statements with -vv */
+	const EngineEnv *env;      /* the settings pgs_setup applies (NULL: a monitor probe's own) */
+	bool in_swap;              /* a swap attempt's transaction holds the drain (see pg_conn.c) */
+} PgSession;
+
+/* A key value, its columns as text in key order (the engine's EngineKey). */
+typedef struct PgKeyVal {
+	int n;
+	char **v;
+} PgKeyVal;
+
+/* Keys to merge (the engine's EngineBatch): one text[] literal per key
+ * column, the keys in the same order in each. */
+typedef struct PgBatch {
+	int nkeys;
+	char **arrays;
+	int64_t n;                 /* keys in the arrays (0: nothing to merge) */
+} PgBatch;
 
 typedef struct PgKey {
 	char *name;        /* column in the original */
@@ -59,9 +83,11 @@ typedef struct PgIndexName {
 } PgIndexName;
 
 typedef struct Pg {
-	PGconn *conn;
-	SqlDialect dialect;
-	Osc *osc;
+	PgSession main;            /* introspection, copy, replay, swap: one session (see the banner) */
+	SqlDialect dialect;        /* the main session's quoting */
+	Osc *osc;                  /* going: the engine's settings are in env */
+	const EngineEnv *env;
+	Log *log;
 
 	/* the original */
 	unsigned oid;
@@ -77,7 +103,7 @@ typedef struct Pg {
 	/* derived names */
 	char work[PG_NAMELEN + 1];
 	char shadow[PG_NAMELEN + 1];
-	char log[PG_NAMELEN + 1];
+	char log_table[PG_NAMELEN + 1];
 	char old[PG_NAMELEN + 1];
 
 	/* the shadow */
@@ -92,11 +118,12 @@ typedef struct Pg {
 	int nseqs;
 
 	/* copy state */
-	char **watermark;          /* last key copied (text), NULL before the first chunk */
+	char **watermark;          /* the resumed run's checkpoint (resume_watermark hands it to the core) */
 	bool copy_done;
 	bool capture_on;           /* the trigger is installed */
 	bool lock_held;
 	int64_t state_id;          /* this migration's row in osc.migrations */
+	bool resume_no_watermark;  /* the unfinished migration's row has no watermark yet */
 	unsigned work_oid;         /* the work schema this run made (or proved its own on resume) */
 	unsigned trigger_oids[2];  /* osc's capture triggers on the original (row, TRUNCATE) */
 	int ntriggers;
@@ -112,22 +139,38 @@ typedef struct Pg {
 	/* verification (src/pg/pg_verify.c) */
 	char **col_types;          /* the shadow's type of each of cols, loaded on first use */
 	bool hash_record;          /* rows hashed by hash_record_extended(), not by their text */
-	int64_t verified_chunks, verified_batches, recopied;
-	bool verify_mismatch;      /* the last failure was a verification mismatch */
 } Pg;
 
-/* pg_conn.c */
-bool pg_connect(Pg *pg, const char *url, OscErr *e) MUSTCHECK;
-void pg_disconnect(Pg *pg);
+/* pg_conn.c: a session */
+bool pgs_connect(PgSession *s, const char *url, OscErr *e) MUSTCHECK;
+void pgs_disconnect(PgSession *s);
+/* The session's settings (s->env): bounded waits, row_security off (every
+ * osc session reads and writes every row, or fails), read committed. */
+bool pgs_setup(PgSession *s, OscErr *e) MUSTCHECK;
+bool pgs_exec(PgSession *s, const char *sql, int nparams, const char *const *params, PGresult **res,
+              OscErr *e) MUSTCHECK;
+bool pgs_exec_sql(PgSession *s, Sql *q, PGresult **res, OscErr *e) MUSTCHECK;
+/* q with parameters, no result */
+bool pgs_exec_sql_params(PgSession *s, Sql *q, int nparams, const char *const *params, OscErr *e) MUSTCHECK;
+bool pgs_command(PgSession *s, const char *sql, OscErr *e) MUSTCHECK;
+void pgs_rollback(PgSession *s);
+/* The engine's transactions (see the banner of pg_conn.c for in_swap). */
+bool pgs_begin(PgSession *s, bool snapshot, OscErr *e) MUSTCHECK;
+bool pgs_commit(PgSession *s, OscErr *e) MUSTCHECK;
+void pgs_abort(PgSession *s);
+/* The same on the main session. */
 bool pg_exec(Pg *pg, const char *sql, int nparams, const char *const *params, PGresult **res,
              OscErr *e) MUSTCHECK;
 bool pg_exec_sql(Pg *pg, Sql *q, PGresult **res, OscErr *e) MUSTCHECK;
 bool pg_command(Pg *pg, const char *sql, OscErr *e) MUSTCHECK;
 void pg_rollback(Pg *pg);
+/* A lock not granted (55P03), or a statement cancelled by its timeout
+ * (57014), which bounds a lock wait too where osc sets it so. */
 bool pg_is_lock_timeout(const OscErr *e);
-/* The session's settings: bounded waits, row_security off (every osc
- * session reads and writes every row, or fails), read committed. */
-bool pg_session_setup(Pg *pg, OscErr *e) MUSTCHECK;
+/* A lock not granted (55P03) alone: the core's classification. */
+bool pg_is_lock_refused(const OscErr *e);
+/* unique_violation or exclusion_violation */
+bool pg_is_duplicate(const OscErr *e);
 /* A statement failed because the connection is gone (terminated, server
  * restart): SQLSTATE 08006 in e. */
 bool pg_is_connection_lost(const OscErr *e);
@@ -177,16 +220,10 @@ bool pg_carry_subscription(Pg *pg, unsigned new_oid, OscErr *e) MUSTCHECK;
 
 /* pg_shadow.c */
 bool pg_shadow_create(Pg *pg, bool keep, OscErr *e) MUSTCHECK;
-bool pg_shadow_finish(Pg *pg, OscErr *e) MUSTCHECK;
-/* the SELECT list and the INSERT column list of the copy, over alias src */
-void pg_copy_lists(Pg *pg, Sql *insert_cols, Sql *select_exprs);
-/* INSERT INTO shadow (...) [OVERRIDING SYSTEM VALUE] SELECT ... FROM ONLY orig src */
-void pg_copy_head(Pg *pg, Sql *q);
-/* src.k1, src.k2 / (src.k1, src.k2) / the key casts ($n::t1, $n+1::t2) */
-void pg_key_list(Pg *pg, Sql *q, const char *alias, bool shadow_names);
-void pg_key_tuple(Pg *pg, Sql *q, const char *alias, bool shadow_names);
-void pg_param_tuple(Pg *pg, Sql *q, int first, const char *suffix);
-
+/* After the copy: the deferred indexes (what: the one being built), then
+ * ANALYZE */
+bool pg_index_build(Pg *pg, char *what, size_t whatsz, OscErr *e) MUSTCHECK;
+bool pg_shadow_complete(Pg *pg, OscErr *e) MUSTCHECK;
 /* the serial and identity sequences of the original (needs the column map) */
 bool pg_read_sequences(Pg *pg, OscErr *e) MUSTCHECK;
 
@@ -195,12 +232,21 @@ bool pg_state_create(Pg *pg, const char *fp, OscErr *e) MUSTCHECK; /* in the sha
 bool pg_state_exists(Pg *pg, bool *exists, OscErr *e) MUSTCHECK;
 bool pg_state_in_place(Pg *pg, const char *strategy, OscErr *e) MUSTCHECK; /* a row for an in-place run */
 bool pg_state_fingerprint_new(Pg *pg, unsigned oid, OscErr *e) MUSTCHECK;  /* the table as the run left it */
-bool pg_state_resume(Pg *pg, OscErr *e) MUSTCHECK;       /* sets osc->resume */
+/* pg_finish.c: the end of a run (the Engine's finish, abort, cleanup) */
+bool pg_finish(Osc *o, OscErr *e) MUSTCHECK;
+bool pg_abort(Osc *o, OscErr *e) MUSTCHECK;
+bool pg_cleanup(Osc *o, OscErr *e) MUSTCHECK;
+/* the resume (src/core/resume.c decides): the row, the objects taken up,
+ * this run the runner */
+bool pg_state_read(Pg *pg, StateRow *row, OscErr *e) MUSTCHECK;
+bool pg_state_attach(Pg *pg, bool copy_done, const char **lost, OscErr *e) MUSTCHECK;
+bool pg_state_claim(Pg *pg, OscErr *e) MUSTCHECK;
 bool pg_state_record(Pg *pg, const char *phase, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
-bool pg_state_checkpoint(Pg *pg, char **watermark, int64_t rows_total, OscErr *e) MUSTCHECK; /* in the chunk's transaction */
+/* in the chunk's transaction, on its session */
+bool pg_state_checkpoint(PgSession *s, Pg *pg, const PgKeyVal *watermark, int64_t rows_total, int64_t applied,
+                         OscErr *e) MUSTCHECK;
 bool pg_state_history(Pg *pg, const char *schema, const char *table, bool latest, OscErr *e) MUSTCHECK;
 void pg_state_holder(Pg *pg, char *out, size_t outsz);
-char *pg_watermark_literal(Pg *pg);
 
 /* pg_ddlwatch.c: the original's definition, watched for DDL by others */
 /* a hash of relation oid's definition (the state row's fingerprints) */
@@ -212,8 +258,62 @@ bool pg_ddl_baseline(Pg *pg, bool in_txn, char *fp, size_t fpsz, OscErr *e) MUST
 bool pg_ddl_check(Pg *pg, bool force, bool in_txn, OscErr *e) MUSTCHECK;
 void pg_ddl_free(Pg *pg);
 
-/* pg_copy.c */
-bool pg_copy_chunk(Pg *pg, int64_t limit, int64_t *rows, bool *done, OscErr *e) MUSTCHECK;
+/* pg_sql.c: the statements of the copy, the comparison and the replay */
+#define PG_CAPTURE_NAME "_osc_capture"
+#define PG_TRUNCATE_NAME "_osc_truncate"
+/* src.k1, src.k2 / (src.k1, src.k2) / the key casts ($n::t1, $n+1::t2) /
+ * (SELECT * FROM unnest($first::t1[], ...)): keys passed as arrays */
+void pg_key_list(const Pg *pg, Sql *q, const char *alias, bool shadow_names);
+void pg_key_tuple(const Pg *pg, Sql *q, const char *alias, bool shadow_names);
+void pg_param_tuple(const Pg *pg, Sql *q, int first, const char *suffix);
+void pg_unnest_keys(const Pg *pg, Sql *q, int first);
+/* INSERT INTO shadow (...) [OVERRIDING SYSTEM VALUE] SELECT ... FROM ONLY orig src */
+void pg_copy_head(const Pg *pg, Sql *q);
+/* osc plan's sampled read: the copy's expressions over the first rows in key order */
+void pg_sql_sample(const Pg *pg, Sql *q, const char *rows);
+/* The chunk's bound: the key `$n` rows after ($1..) in key order, and the
+ * span's row count (has_lo false: from the start) */
+void pg_sql_bound(const Pg *pg, Sql *q, bool has_lo);
+/* The chunk's copy of (lo, hi]: parameters lo's columns, then hi's */
+void pg_sql_copy_range(const Pg *pg, Sql *q, bool has_lo);
+/* The comparison of both sides, over the range (lo, hi] or the keys passed
+ * as arrays (pg_verify.c fills col_types and hash_record first) */
+void pg_sql_check(const Pg *pg, Sql *q, bool checksum, bool by_keys, bool has_lo);
+/* OSC_FAULT=corrupt-shadow: one row of (lo, hi] of the shadow loses col */
+void pg_sql_damage(const Pg *pg, Sql *q, const char *col, bool has_lo);
+/* A batch taken from the log: which keys it merges */
+typedef enum PgTakeKeys {
+	PG_TAKE_NONE, /* nothing copied yet: every key is the copy's */
+	PG_TAKE_UPTO, /* those at or below the watermark ($2..) */
+	PG_TAKE_ALL,  /* the copy is done */
+} PgTakeKeys;
+void pg_sql_take(const Pg *pg, Sql *q, PgTakeKeys keys);
+/* The result columns of pg_sql_take: taken, nkeys, one array per key
+ * column (TAKE_KEY0 + k), truncated last (TAKE_KEY0 + nkeys) */
+enum { PG_TAKE_TAKEN, PG_TAKE_NKEYS, PG_TAKE_KEY0 };
+/* The merge of the keys passed as arrays: their rows out of the shadow,
+ * their current rows in */
+void pg_sql_merge_delete(const Pg *pg, Sql *q);
+void pg_sql_merge_insert(const Pg *pg, Sql *q);
+/* Every key pending in the log out of the shadow */
+void pg_sql_unmerge_pending(const Pg *pg, Sql *q);
+/* The capture: the log table, the row trigger function's body, a trigger
+ * function, the four statements that install both triggers (ENABLE ALWAYS) */
+void pg_sql_capture_log(const Pg *pg, Sql *q);
+void pg_sql_capture_body(const Pg *pg, Sql *body);
+void pg_sql_capture_function(const Pg *pg, Sql *q, const char *name, const char *body);
+void pg_sql_capture_triggers(const Pg *pg, Sql q[4]);
+
+/* pg_copy.c: the copy's primitives (src/core/copy.c drives them) */
+bool pg_chunk_bound(PgSession *s, Pg *pg, const PgKeyVal *lo, int64_t limit, PgKeyVal **hi, int64_t *spanned,
+                    OscErr *e) MUSTCHECK;
+bool pg_copy_range(PgSession *s, Pg *pg, const PgKeyVal *lo, const PgKeyVal *hi, int64_t *rows, OscErr *e) MUSTCHECK;
+/* keys: a value's free and its text for messages; a value from its columns' text */
+PgKeyVal *pg_key_new(int n, const char *const *v);
+void pg_key_free(PgKeyVal *k);
+void pg_key_describe(const PgKeyVal *k, char *out, size_t outsz);
+void pg_batch_free(PgBatch *b);
+void pg_batch_join(PgBatch *into, PgBatch *more);
 
 /* src/pg/pg_capture.c */
 bool pg_capture_create(Pg *pg, OscErr *e) MUSTCHECK;   /* log + function, in the shadow txn */
@@ -225,15 +325,14 @@ bool pg_capture_drop(Pg *pg, OscErr *e) MUSTCHECK;
 bool pg_capture_disarm(Pg *pg, OscErr *e) MUSTCHECK;
 
 /* pg_verify.c: comparisons inside the transaction that wrote the rows */
-/* "BEGIN" or, when verifying, "BEGIN ISOLATION LEVEL REPEATABLE READ" */
-const char *pg_verify_begin(Pg *pg);
-/* The shadow's (lo, hi] against the original's (lo NULL: from the start).
- * attempt counts from 1 (the fault injection needs it). */
-bool pg_verify_chunk(Pg *pg, char **lo, char **hi, int attempt, bool *same, char *why, size_t whysz,
-                     OscErr *e) MUSTCHECK;
-/* The rows of the keys in arrays (one text array per key column). */
-bool pg_verify_keys(Pg *pg, char **arrays, bool *same, char *why, size_t whysz, OscErr *e) MUSTCHECK;
-void pg_verify_range_text(Pg *pg, char **lo, char **hi, char *out, size_t outsz);
+/* The shadow's (lo, hi] against the original's (lo NULL: from the start). */
+bool pg_check_range(PgSession *s, Pg *pg, const PgKeyVal *lo, const PgKeyVal *hi, bool *same, char *why,
+                    size_t whysz, OscErr *e) MUSTCHECK;
+/* The rows of a batch's keys. */
+bool pg_check_batch(PgSession *s, Pg *pg, const PgBatch *b, bool *same, char *why, size_t whysz,
+                    OscErr *e) MUSTCHECK;
+/* OSC_FAULT=corrupt-shadow */
+bool pg_damage_range(PgSession *s, Pg *pg, const PgKeyVal *lo, const PgKeyVal *hi, OscErr *e) MUSTCHECK;
 void pg_verify_free(Pg *pg);
 
 /* pg_strategy.c: the ALTER in place, without the shadow copy */
@@ -247,15 +346,15 @@ void pg_strategy_describe(Pg *pg, const struct Strategy *s, struct Plan *p);
 /* pg_plan.c: osc plan (after pg_shadow_create(keep=false)) */
 bool pg_plan_fill(Pg *pg, struct Plan *p, OscErr *e) MUSTCHECK;
 
-/* src/pg/pg_replay.c */
-/* (SELECT * FROM unnest($first::t1[], ...)): the keys passed as arrays */
-void pg_unnest_keys(Pg *pg, Sql *q, int first);
-bool pg_replay(Pg *pg, int64_t limit, int64_t *applied, OscErr *e) MUSTCHECK;
-/* one batch; in_txn: inside the caller's transaction (the swap) */
-bool pg_replay_batch(Pg *pg, int64_t limit, int64_t *applied, bool in_txn, OscErr *e) MUSTCHECK;
-bool pg_backlog(Pg *pg, int64_t *n, OscErr *e) MUSTCHECK;
-/* merges every pending change in one snapshot (after a duplicate in a batch) */
-bool pg_replay_all(Pg *pg, int64_t *applied, bool in_txn, OscErr *e) MUSTCHECK;
+/* src/pg/pg_replay.c: the replay's primitives (replicator/replay.c drives them) */
+bool pg_log_take(PgSession *s, Pg *pg, const PgKeyVal *wm, bool copy_done, int64_t limit, PgBatch **b,
+                 int64_t *taken, OscErr *e) MUSTCHECK;
+bool pg_merge(PgSession *s, Pg *pg, const PgBatch *b, OscErr *e) MUSTCHECK;
+bool pg_backlog(PgSession *s, Pg *pg, int64_t *n, OscErr *e) MUSTCHECK;
+/* Merges every pending change in one snapshot, the log consumed (after a
+ * duplicate: the shadow then equals the original); inside a swap, in its
+ * transaction */
+bool pg_merge_pending(PgSession *s, Pg *pg, int64_t *consumed, OscErr *e) MUSTCHECK;
 
 /* src/pg/pg_carry.c: what the rename does not carry (views, foreign keys,
  * grants, policies, triggers, publications, ...).  Statements are saved in
@@ -264,7 +363,7 @@ typedef struct PgCarry {
 	char **pre, **post;        /* malloc'd SQL texts */
 	int npre, npost;
 } PgCarry;
-/* the column map as a CTE "colmap(old_attnum, old_name, new_name, retyped)";
+/* pg_carry_rel.c: the column map as a CTE "colmap(old_attnum, old_name, new_name, retyped)";
  * $1 the original's oid, $2 the shadow's */
 extern const char pg_colmap_cte[];
 bool pg_carry_lock(Pg *pg, OscErr *e) MUSTCHECK;
@@ -278,7 +377,7 @@ void pg_carry_free(PgCarry *c);
  * *all_valid is false when one failed (reported in the log) */
 bool pg_carry_validate(Pg *pg, bool *all_valid, OscErr *e) MUSTCHECK;
 
-/* src/pg/pg_swap.c */
-SwapResult pg_swap(Pg *pg, OscErr *e);
+/* src/pg/pg_swap.c: one attempt; the core's drain runs under its lock */
+SwapResult pg_swap(Pg *pg, const SwapDrain *drain, OscErr *e);
 
 #endif

@@ -33,7 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backoff.h"
 
 #define CAPTURE_NAME "_osc_capture"
 #define TRUNCATE_NAME "_osc_truncate"
@@ -52,7 +51,7 @@ bool pg_capture_create(Pg *pg, OscErr *e)
 	sql_add(&q,
 	        "CREATE TABLE %I.%I (_osc_change_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
 	        " _osc_truncate boolean NOT NULL DEFAULT false",
-	        pg->work, pg->log);
+	        pg->work, pg->log_table);
 	for (int k = 0; k < pg->nkeys; k++)
 		sql_add(&q, ", %I %s", pg->keys[k].name, pg->keys[k].type);
 	/* consumed rows are dead rows: vacuum the log early and often */
@@ -79,8 +78,8 @@ bool pg_capture_create(Pg *pg, OscErr *e)
 	        "  END IF;\n"
 	        "  RETURN NULL;\n"
 	        "END",
-	        pg->work, pg->log, sql_text(&cols), sql_text(&keys_new), sql_text(&keys_old), sql_text(&keys_new),
-	        pg->work, pg->log, sql_text(&cols), sql_text(&keys_old));
+	        pg->work, pg->log_table, sql_text(&cols), sql_text(&keys_new), sql_text(&keys_old), sql_text(&keys_new),
+	        pg->work, pg->log_table, sql_text(&cols), sql_text(&keys_old));
 	if (cols.failed)
 		body.failed = true;
 	sql_free(&cols);
@@ -97,7 +96,7 @@ bool pg_capture_create(Pg *pg, OscErr *e)
 		goto out;
 	sql_reset(&q);
 	sql_reset(&body);
-	sql_add(&body, "BEGIN\n  INSERT INTO %I.%I (_osc_truncate) VALUES (true);\n  RETURN NULL;\nEND", pg->work, pg->log);
+	sql_add(&body, "BEGIN\n  INSERT INTO %I.%I (_osc_truncate) VALUES (true);\n  RETURN NULL;\nEND", pg->work, pg->log_table);
 	sql_add(&q,
 	        "CREATE FUNCTION %I.%I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
 	        " SET search_path = pg_catalog, pg_temp AS %L",
@@ -141,40 +140,41 @@ static bool record_triggers(Pg *pg, OscErr *e)
 	               2, p, NULL, e);
 }
 
-/* Runs statements on the original in one transaction under the lock
- * timeout, retried with backoff while the lock is not granted.  record:
- * the triggers were created, their OIDs go into the state row. */
+/* Statements on the original, run in one transaction under the lock
+ * timeout.  record: the triggers were created, their OIDs go into the
+ * state row. */
+typedef struct Ddl {
+	Pg *pg;
+	Sql *stmts;
+	int n;
+	bool record;
+} Ddl;
+
+static RetryResult ddl_attempt(void *ctx, char *note, size_t notesz, OscErr *e)
+{
+	Ddl *d = ctx;
+	Pg *pg = d->pg;
+	(void)note;
+	(void)notesz;
+	bool ok = pg_command(pg, "BEGIN", e);
+	for (int i = 0; ok && i < d->n; i++)
+		ok = pg_exec_sql(pg, &d->stmts[i], NULL, e);
+	if (ok && d->record)
+		ok = record_triggers(pg, e);
+	if (ok && pg_command(pg, "COMMIT", e))
+		return RETRY_DONE;
+	pg_rollback(pg);
+	return pg_is_lock_timeout(e) ? RETRY_AGAIN : RETRY_FAIL;
+}
+
+/* ... retried with backoff while the lock is not granted (src/core/retry.h) */
 static bool ddl_with_retries(Pg *pg, const char *what, Sql *stmts, int n, bool record, OscErr *e)
 {
-	unsigned seed = (unsigned)now_us();
-	int tries = pg->osc->opt.cutover_retries;
-
-	for (int attempt = 1;; attempt++) {
-		bool ok = pg_command(pg, "BEGIN", e);
-		for (int i = 0; ok && i < n; i++)
-			ok = pg_exec_sql(pg, &stmts[i], NULL, e);
-		if (ok && record)
-			ok = record_triggers(pg, e);
-		if (ok && pg_command(pg, "COMMIT", e))
-			return true;
-		pg_rollback(pg);
-		if (!pg_is_lock_timeout(e) || attempt >= tries)
-			break;
-		int64_t wait = backoff_ms(attempt, pg->osc->opt.lock_timeout_ms, 5000, &seed);
-		log_msg(&pg->osc->log, LOG_INFO, "%s: lock not granted within %ldms (attempt %d/%d), retrying in %ldms",
-		        what, (long)pg->osc->opt.lock_timeout_ms, attempt, tries, (long)wait);
-		if (!osc_sleep_ms(pg->osc, wait)) {
-			err_set(e, OSC_EXIT_FAILED, "%s: interrupted", what);
-			return false;
-		}
-	}
-	if (pg_is_lock_timeout(e)) {
-		char msg[sizeof(e->msg)];
-		snprintf(msg, sizeof(msg), "%s", e->msg);
-		err_set(e, OSC_EXIT_FAILED, "%s: the lock on %s.%s was not granted in %d attempts of %ldms (%s)", what,
-		        pg->schema, pg->table, tries, (long)pg->osc->opt.lock_timeout_ms, msg);
-	}
-	return false;
+	char object[600];
+	snprintf(object, sizeof(object), "%s.%s", pg->schema, pg->table);
+	LockStep step = { .what = what, .object = object, .cap_ms = 5000 };
+	Ddl d = { .pg = pg, .stmts = stmts, .n = n, .record = record };
+	return retry_lock(pg->env->retry, &step, ddl_attempt, &d, e);
 }
 
 bool pg_capture_install(Pg *pg, OscErr *e)
@@ -192,7 +192,7 @@ bool pg_capture_install(Pg *pg, OscErr *e)
 	sql_add(&q[2], "CREATE TRIGGER %I AFTER TRUNCATE ON %I.%I FOR EACH STATEMENT EXECUTE FUNCTION %I.%I()",
 	        TRUNCATE_NAME, pg->schema, pg->table, pg->work, TRUNCATE_NAME);
 	sql_add(&q[3], "ALTER TABLE %I.%I ENABLE ALWAYS TRIGGER %I", pg->schema, pg->table, TRUNCATE_NAME);
-	ok = ddl_with_retries(pg, "installing the capture triggers", q, 4, true, e);
+	ok = ddl_with_retries(pg, "capture installation", q, 4, true, e);
 	if (ok)
 		pg->capture_on = true;
 	for (int i = 0; i < 4; i++)
@@ -227,7 +227,7 @@ bool pg_capture_drop(Pg *pg, OscErr *e)
 		PQclear(r);
 		r = NULL;
 	}
-	ok = n == 0 || ddl_with_retries(pg, "dropping the capture triggers", q, n, false, e);
+	ok = n == 0 || ddl_with_retries(pg, "capture removal", q, n, false, e);
 	if (ok) {
 		pg->capture_on = false;
 		pg->ntriggers = 0;
@@ -255,7 +255,7 @@ bool pg_capture_disarm(Pg *pg, OscErr *e)
 			goto out;
 	}
 	sql_reset(&q);
-	sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I, %I.heartbeat", pg->work, pg->shadow, pg->work, pg->log, pg->work);
+	sql_add(&q, "DROP TABLE IF EXISTS %I.%I, %I.%I, %I.heartbeat", pg->work, pg->shadow, pg->work, pg->log_table, pg->work);
 	if (!pg_exec_sql(pg, &q, NULL, e))
 		goto out;
 	ok = true;

@@ -25,8 +25,6 @@
  */
 #include "pg.h"
 
-#include "backoff.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,6 +294,23 @@ static bool check_triggers(Pg *pg, bool *fine, char *why, size_t whysz, OscErr *
 	return true;
 }
 
+typedef struct ReadItems {
+	Pg *pg;
+	bool in_txn;
+	char ***items;
+	int *n;
+} ReadItems;
+
+static RetryResult read_attempt(void *ctx, char *note, size_t notesz, OscErr *e)
+{
+	ReadItems *ri = ctx;
+	(void)note;
+	(void)notesz;
+	if (read_items(ri->pg, ri->pg->oid, ri->in_txn, ri->items, ri->n, e))
+		return RETRY_DONE;
+	return strcmp(e->sqlstate, "55P03") == 0 ? RETRY_AGAIN : RETRY_FAIL;
+}
+
 bool pg_ddl_check(Pg *pg, bool force, bool in_txn, OscErr *e)
 {
 	char **items = NULL;
@@ -310,15 +325,16 @@ bool pg_ddl_check(Pg *pg, bool force, bool in_txn, OscErr *e)
 	 * that holds it (or queues for it) makes the read wait.  Outside a
 	 * transaction, wait and read again once the DDL committed; inside the
 	 * swap's, the swap is retried */
-	unsigned seed = (unsigned)now_us();
-	for (int attempt = 1; !read_items(pg, pg->oid, in_txn, &items, &n, e); attempt++) {
-		if (in_txn || strcmp(e->sqlstate, "55P03") != 0 || attempt >= pg->osc->opt.cutover_retries)
+	ReadItems ri = { .pg = pg, .in_txn = in_txn, .items = &items, .n = &n };
+	if (in_txn) {
+		if (!read_items(pg, pg->oid, true, &items, &n, e))
 			return false;
-		err_clear(e);
-		if (!osc_sleep_ms(pg->osc, backoff_ms(attempt, pg->osc->opt.lock_timeout_ms, 2000, &seed))) {
-			err_set(e, OSC_EXIT_STOPPED, "interrupted by a signal");
+	} else {
+		char object[600];
+		snprintf(object, sizeof(object), "%s.%s", pg->schema, pg->table);
+		LockStep step = { .what = "definition check", .object = object };
+		if (!retry_lock(pg->env->retry, &step, read_attempt, &ri, e))
 			return false;
-		}
 	}
 	pg->def_checked_ms = now_ms();
 	sql_init(&diff, &pg->dialect);

@@ -18,7 +18,7 @@
 #include "pg.h"
 
 typedef struct PgProbe {
-	Pg pg;
+	PgSession s;
 	int64_t wal_pos;      /* the last reading of pg_current_wal_lsn(), bytes */
 	int64_t wal_at_ms;
 	double wal_rate;
@@ -29,7 +29,7 @@ typedef struct PgProbe {
 static bool probe_settings(PgProbe *p, OscErr *e)
 {
 	/* a replica that hangs must not hold the monitor for long */
-	return pg_command(&p->pg,
+	return pgs_command(&p->s,
 	                  "SELECT pg_catalog.set_config('statement_timeout', '2s', false),"
 	                  "       pg_catalog.set_config('lock_timeout', '1s', false),"
 	                  "       pg_catalog.set_config('row_security', 'off', false),"
@@ -42,13 +42,13 @@ static bool probe_settings(PgProbe *p, OscErr *e)
  * a heartbeat that stopped would read as replica lag for ever. */
 static bool probe_alive(PgProbe *p, OscErr *e)
 {
-	if (p->pg.conn == NULL)
+	if (p->s.conn == NULL)
 		return false;
-	if (PQstatus(p->pg.conn) == CONNECTION_OK)
+	if (PQstatus(p->s.conn) == CONNECTION_OK)
 		return true;
-	PQreset(p->pg.conn);
-	if (PQstatus(p->pg.conn) != CONNECTION_OK) {
-		err_set(e, OSC_EXIT_FAILED, "no connection: %s", PQerrorMessage(p->pg.conn));
+	PQreset(p->s.conn);
+	if (PQstatus(p->s.conn) != CONNECTION_OK) {
+		err_set(e, OSC_EXIT_FAILED, "no connection: %s", PQerrorMessage(p->s.conn));
 		return false;
 	}
 	return probe_settings(p, e);
@@ -62,13 +62,13 @@ static void *probe_open(Osc *o, const char *url, const char *host, int port, Osc
 	if (p == NULL)
 		abort();
 	if (url == NULL)
-		url = o->opt.database ? o->opt.database : getenv("OSC_DATABASE_URL");
-	if (!pg_connect(&p->pg, url, e)) {
+		url = o->env.url; /* --database, else OSC_DATABASE_URL */
+	if (!pgs_connect(&p->s, url, e)) {
 		free(p);
 		return NULL;
 	}
 	if (!probe_settings(p, e)) {
-		pg_disconnect(&p->pg);
+		pgs_disconnect(&p->s);
 		free(p);
 		return NULL;
 	}
@@ -78,7 +78,7 @@ static void *probe_open(Osc *o, const char *url, const char *host, int port, Osc
 static void probe_close(void *probe)
 {
 	PgProbe *p = probe;
-	pg_disconnect(&p->pg);
+	pgs_disconnect(&p->s);
 	free(p);
 }
 
@@ -94,9 +94,9 @@ static bool heartbeat_setup(Osc *o, void *probe, OscErr *e)
 	Sql q;
 	if (!probe_alive(p, e))
 		return false;
-	sql_init(&q, &p->pg.dialect);
+	sql_init(&q, &p->s.dialect);
 	sql_add(&q, "CREATE TABLE IF NOT EXISTS %I.heartbeat (id int PRIMARY KEY, beat bigint NOT NULL)", work_schema(o));
-	bool ok = pg_exec_sql(&p->pg, &q, NULL, e);
+	bool ok = pgs_exec_sql(&p->s, &q, NULL, e);
 	sql_free(&q);
 	return ok;
 }
@@ -111,10 +111,10 @@ static bool heartbeat_write(Osc *o, void *probe, int64_t beat_ms, OscErr *e)
 	if (!probe_alive(p, e))
 		return false;
 	snprintf(v, sizeof(v), "%lld", (long long)beat_ms);
-	sql_init(&q, &p->pg.dialect);
+	sql_init(&q, &p->s.dialect);
 	sql_add(&q, "INSERT INTO %I.heartbeat (id, beat) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET beat = excluded.beat",
 	        work_schema(o));
-	bool ok = !q.failed && pg_exec(&p->pg, sql_text(&q), 1, params, NULL, e);
+	bool ok = !q.failed && pgs_exec(&p->s, sql_text(&q), 1, params, NULL, e);
 	sql_free(&q);
 	return ok;
 }
@@ -126,9 +126,9 @@ static bool heartbeat_read(Osc *o, void *probe, int64_t *beat_ms, OscErr *e)
 	Sql q;
 
 	*beat_ms = 0;
-	sql_init(&q, &p->pg.dialect);
+	sql_init(&q, &p->s.dialect);
 	sql_add(&q, "SELECT beat FROM %I.heartbeat WHERE id = 1", work_schema(o));
-	bool ok = pg_exec_sql(&p->pg, &q, &r, e);
+	bool ok = pgs_exec_sql(&p->s, &q, &r, e);
 	sql_free(&q);
 	if (!ok) {
 		/* not replayed there yet: no heartbeat, not a failure */
@@ -149,7 +149,7 @@ static bool load_read(Osc *o, void *probe, const char *name, double *value, OscE
 	if (!probe_alive(p, e))
 		return false;
 	if (strcmp(name, "active_sessions") == 0) {
-		if (!pg_exec(&p->pg,
+		if (!pgs_exec(&p->s,
 		             "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE state = 'active'"
 		             " AND backend_type = 'client backend' AND pid <> pg_catalog.pg_backend_pid()",
 		             0, NULL, &r, e))
@@ -159,7 +159,7 @@ static bool load_read(Osc *o, void *probe, const char *name, double *value, OscE
 		return true;
 	}
 	if (strcmp(name, "wal_bytes_per_sec") == 0) {
-		if (!pg_exec(&p->pg, "SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), '0/0')::bigint", 0,
+		if (!pgs_exec(&p->s, "SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), '0/0')::bigint", 0,
 		             NULL, &r, e))
 			return false;
 		int64_t pos = strtoll(PQgetvalue(r, 0, 0), NULL, 10), now = now_ms();
@@ -189,7 +189,7 @@ static bool replicas_find(Osc *o, void *probe, ReplicaState *out, int max, int *
 	*watch = false;
 	if (!probe_alive(p, e))
 		return false;
-	if (!pg_exec(&p->pg,
+	if (!pgs_exec(&p->s,
 	             "SELECT coalesce(application_name, ''), coalesce(host(client_addr), 'local'),"
 	             "       coalesce(pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), replay_lsn)::bigint, -1),"
 	             "       coalesce((extract(epoch FROM replay_lag) * 1000)::bigint, -1)"

@@ -16,6 +16,9 @@ static void lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
+/* lookup's columns */
+enum { T_OID, T_SCHEMA, T_NAME, T_KIND, T_PERSISTENCE, T_ROWS, T_BYTES };
+
 static bool lookup(Pg *pg, const char *schema, const char *table, PGresult **res, OscErr *e)
 {
 	const char *params[2] = { table, schema };
@@ -55,13 +58,13 @@ bool pg_find_table(Pg *pg, const TableName *t, OscErr *e)
 		        t->table);
 		goto fail;
 	}
-	pg->oid = (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
-	pg->schema = pg_strdup(PQgetvalue(r, 0, 1));
-	pg->table = pg_strdup(PQgetvalue(r, 0, 2));
-	char kind = PQgetvalue(r, 0, 3)[0];
-	pg->relpersistence = PQgetvalue(r, 0, 4)[0];
-	pg->reltuples = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
-	pg->relbytes = strtoll(PQgetvalue(r, 0, 6), NULL, 10);
+	pg->oid = (unsigned)strtoul(PQgetvalue(r, 0, T_OID), NULL, 10);
+	pg->schema = pg_strdup(PQgetvalue(r, 0, T_SCHEMA));
+	pg->table = pg_strdup(PQgetvalue(r, 0, T_NAME));
+	char kind = PQgetvalue(r, 0, T_KIND)[0];
+	pg->relpersistence = PQgetvalue(r, 0, T_PERSISTENCE)[0];
+	pg->reltuples = strtoll(PQgetvalue(r, 0, T_ROWS), NULL, 10);
+	pg->relbytes = strtoll(PQgetvalue(r, 0, T_BYTES), NULL, 10);
 	switch (kind) {
 	case 'r':
 		break;
@@ -123,7 +126,7 @@ void pg_derive_names(Pg *pg)
 	free(both);
 	snprintf(pg->work, sizeof(pg->work), "_osc_%s", hash);
 	names_derive(pg->shadow, sizeof(pg->shadow), "_", pg->table, "_osc_new", PG_NAMELEN);
-	names_derive(pg->log, sizeof(pg->log), "_", pg->table, "_osc_log", PG_NAMELEN);
+	names_derive(pg->log_table, sizeof(pg->log_table), "_", pg->table, "_osc_log", PG_NAMELEN);
 	names_derive(pg->old, sizeof(pg->old), "_", pg->table, "_osc_old", PG_NAMELEN);
 }
 
@@ -226,6 +229,7 @@ bool pg_lock_table(Pg *pg, OscErr *e)
 		err_set(e, OSC_EXIT_STOPPED, "another osc run holds %s.%s (%s)", pg->schema, pg->table, holder);
 		goto fail;
 	}
+	enum { H_PID, H_CLIENT, H_APP, H_SINCE };
 	if (pg_exec(pg,
 	            "SELECT a.pid, coalesce(host(a.client_addr), 'local'), a.application_name,"
 	            "       to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')"
@@ -236,8 +240,8 @@ bool pg_lock_table(Pg *pg, OscErr *e)
 	    PQntuples(r) > 0)
 		err_set(e, OSC_EXIT_STOPPED,
 		        "another osc run holds %s.%s (server pid %s, client %s, %s, since %s)", pg->schema,
-		        pg->table, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
-		        PQgetvalue(r, 0, 3));
+		        pg->table, PQgetvalue(r, 0, H_PID), PQgetvalue(r, 0, H_CLIENT), PQgetvalue(r, 0, H_APP),
+		        PQgetvalue(r, 0, H_SINCE));
 	else
 		err_set(e, OSC_EXIT_STOPPED, "another osc run holds %s.%s", pg->schema, pg->table);
 fail:
@@ -355,18 +359,19 @@ bool pg_check_alter(Pg *pg, OscErr *e)
 	if (!pg_exec(pg, sql_text(&q), 3, p, &r, e))
 		goto fail;
 	if (PQntuples(r) == 1) {
-		bool rename = PQgetvalue(r, 0, 3)[0] == 't';
+		enum { D_COLUMN, D_CHANGE, D_OBJECT, D_RENAME };
+		bool rename = PQgetvalue(r, 0, D_RENAME)[0] == 't';
 		if (rename)
 			err_set(e, OSC_EXIT_INPUT,
 			        "the ALTER renames column %s, which %s uses; osc re-creates that at the swap from its "
 			        "definition, which names the old column: rename the column with a plain ALTER TABLE "
 			        "(it is instant and carries everything), then migrate",
-			        PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 2));
+			        PQgetvalue(r, 0, D_COLUMN), PQgetvalue(r, 0, D_OBJECT));
 		else
 			err_set(e, OSC_EXIT_INPUT,
 			        "the ALTER %s %s, which %s depends on; PostgreSQL refuses that on the table too: "
 			        "drop or change that object first, then migrate",
-			        PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 2));
+			        PQgetvalue(r, 0, D_CHANGE), PQgetvalue(r, 0, D_COLUMN), PQgetvalue(r, 0, D_OBJECT));
 		goto fail;
 	}
 	ok = true;

@@ -136,7 +136,7 @@ bool pg_check_leftovers(Pg *pg, OscErr *e)
 		        "an unfinished osc run on %s.%s left its objects (%s%s%s); run `osc cleanup --table %s` first",
 		        pg->schema, pg->table, own.schema_oid ? "schema " : "", own.schema_oid ? pg->work : "",
 		        own.ntriggers ? (own.schema_oid ? ", capture triggers" : "capture triggers") : "",
-		        pg->osc->opt.table);
+		        pg->env->table_arg);
 		return false;
 	}
 	return true;

@@ -52,7 +52,7 @@ static PGresult *look(Pg *pg, Plan *p, const char *what, const char *sql, int np
 		else
 			plan_warn(p, false, "could not check %s: %s", what, e.msg);
 		if (!pg_command(pg, "ROLLBACK TO SAVEPOINT osc_plan", &e2))
-			log_error(&pg->osc->log, &e2);
+			log_error(pg->log, &e2);
 		return NULL;
 	}
 	if (!pg_command(pg, "RELEASE SAVEPOINT osc_plan", &e))
@@ -62,12 +62,12 @@ static PGresult *look(Pg *pg, Plan *p, const char *what, const char *sql, int np
 
 static void copy_sql(Pg *pg, Plan *p)
 {
-	Osc *o = pg->osc;
+	const EngineEnv *o = pg->env;
 	Sql q;
 	sql_init(&q, &pg->dialect);
 	sql_add(&q, "CREATE SCHEMA %I; CREATE TABLE %I.%I (LIKE %I.%I INCLUDING ALL); ALTER TABLE %I.%I ", pg->work,
 	        pg->work, pg->shadow, pg->schema, pg->table, pg->work, pg->shadow);
-	plan_sql(p, "%s%s;", sql_text(&q), o->alter.text);
+	plan_sql(p, "%s%s;", sql_text(&q), o->alter->text);
 	sql_reset(&q);
 	sql_add(&q, "CREATE TRIGGER _osc_capture AFTER INSERT OR UPDATE OR DELETE ON %I.%I FOR EACH ROW ...  -- logs keys",
 	        pg->schema, pg->table);
@@ -87,8 +87,8 @@ static void copy_sql(Pg *pg, Plan *p)
 	pg_key_tuple(pg, &q, "src", false);
 	sql_add(&q, " <= ");
 	pg_param_tuple(pg, &q, 1 + pg->nkeys, "");
-	plan_sql(p, "%s;  -- per chunk, sized to %ldms%s", sql_text(&q), (long)o->opt.chunk_time_ms,
-	         o->opt.verify == VERIFY_NONE ? "" : ", REPEATABLE READ, compared with the original before COMMIT");
+	plan_sql(p, "%s;  -- per chunk, sized to %ldms%s", sql_text(&q), (long)o->chunk_time_ms,
+	         o->verify == VERIFY_NONE ? "" : ", REPEATABLE READ, compared with the original before COMMIT");
 	for (int i = 0; i < pg->ndeferred; i++)
 		plan_sql(p, "%s;  -- after the copy", pg->deferred[i].create_sql);
 	sql_reset(&q);
@@ -96,7 +96,7 @@ static void copy_sql(Pg *pg, Plan *p)
 	            "ALTER TABLE %I.%I RENAME TO %I; ALTER TABLE ... SET SCHEMA %I; ...",
 	        pg->schema, pg->table, pg->schema, pg->table, pg->old, pg->work, pg->shadow, pg->table, pg->schema);
 	plan_sql(p, "%s  -- one transaction under a %ldms lock timeout, up to %d attempts", sql_text(&q),
-	         (long)o->opt.lock_timeout_ms, o->opt.cutover_retries);
+	         (long)o->lock_timeout_ms, o->cutover_retries);
 	for (int i = 0; i < pg->ncols; i++)
 		plan_column(p, "%-24s <- %s", pg->cols[i].name, pg->cols[i].expr);
 	sql_free(&q);
@@ -125,15 +125,9 @@ static void sizes(Pg *pg, Plan *p)
  * it could not run (its warning says why). */
 static bool sample(Pg *pg, Plan *p)
 {
-	Sql q, cols, exprs;
+	Sql q;
 	sql_init(&q, &pg->dialect);
-	sql_init(&cols, &pg->dialect);
-	sql_init(&exprs, &pg->dialect);
-	pg_copy_lists(pg, &cols, &exprs);
-	sql_add(&q, "SELECT count(*) FROM (SELECT %s FROM ONLY %I.%I src ORDER BY ", sql_text(&exprs), pg->schema,
-	        pg->table);
-	pg_key_list(pg, &q, "src", false);
-	sql_add(&q, " LIMIT " SAMPLE_ROWS ") s");
+	pg_sql_sample(pg, &q, SAMPLE_ROWS);
 	int64_t t0 = now_us();
 	PGresult *r = look(pg, p, "a sampled read", sql_text(&q), 0, NULL);
 	if (r) {
@@ -142,8 +136,6 @@ static bool sample(Pg *pg, Plan *p)
 		PQclear(r);
 	}
 	sql_free(&q);
-	sql_free(&cols);
-	sql_free(&exprs);
 	return r != NULL;
 }
 
@@ -280,7 +272,7 @@ static void warn_sessions(Pg *pg, Plan *p)
 static void warn_replicas(Pg *pg, Plan *p)
 {
 	char max[32];
-	snprintf(max, sizeof(max), "%lld", (long long)pg->osc->opt.limits.max_lag_ms);
+	snprintf(max, sizeof(max), "%lld", (long long)pg->env->limits->max_lag_ms);
 	const char *params[1] = { max };
 	PGresult *r = look(pg, p, "the replicas",
 	                   "SELECT coalesce(application_name, ''), state,"
@@ -353,7 +345,7 @@ static void warn_views(Pg *pg, Plan *p, const AlterSub *sub)
 
 bool pg_plan_fill(Pg *pg, Plan *p, OscErr *e)
 {
-	Osc *o = pg->osc;
+	const EngineEnv *o = pg->env;
 	p->engine = "postgresql";
 	snprintf(p->table, sizeof(p->table), "%s.%s", pg->schema, pg->table);
 	size_t n = (size_t)snprintf(p->key, sizeof(p->key), "%s (", pg->key_index);
@@ -380,8 +372,8 @@ bool pg_plan_fill(Pg *pg, Plan *p, OscErr *e)
 	}
 	warn_sessions(pg, p);
 	warn_replicas(pg, p);
-	for (int i = 0; i < o->alter.n_sub; i++) {
-		const AlterSub *sub = &o->alter.sub[i];
+	for (int i = 0; i < o->alter->n_sub; i++) {
+		const AlterSub *sub = &o->alter->sub[i];
 		if (sub->kind == ALTER_ADD_UNIQUE || sub->kind == ALTER_ADD_PRIMARY_KEY)
 			warn_duplicates(pg, p, sub);
 		if (sub->column[0] && (sub->kind == ALTER_DROP_COLUMN || sub->kind == ALTER_RENAME || sub->kind == ALTER_OTHER))

@@ -43,6 +43,31 @@ enum {
 	P_READ_STATS, P_REPLICAS, P_WAL_LSN,
 };
 
+/* The missing privileges, each said once as the GRANT that gives it. */
+void pg_grants_init(PgGrants *g, Pg *pg)
+{
+	sql_init(&g->text, &pg->dialect);
+	g->n = 0;
+}
+
+void pg_grants_add(PgGrants *g, const Sql *stmt, const char *why)
+{
+	const char *s = sql_text(stmt);
+	const char *have = sql_text(&g->text);
+	size_t n = strlen(s);
+	/* the same statement twice (two objects of one owner) is said once */
+	for (const char *p = strstr(have, s); p; p = strstr(p + 1, s))
+		if (p[n] == ';' && p >= have + 3 && strncmp(p - 3, "\n  ", 3) == 0)
+			return;
+	sql_add(&g->text, "\n  %s;  -- %s", s, why);
+	g->n++;
+}
+
+void pg_grants_free(PgGrants *g)
+{
+	sql_free(&g->text);
+}
+
 static const char *main_sql =
     "SELECT current_user, pg_catalog.pg_get_userbyid(c.relowner),"
     "       pg_catalog.pg_has_role(c.relowner, 'USAGE'),"
@@ -103,9 +128,9 @@ static bool yes(PGresult *r, int col)
 }
 
 /* A --max-load or --critical-load metric named name. */
-static bool uses_metric(const Options *opt, const char *name)
+static bool uses_metric(const EngineEnv *opt, const char *name)
 {
-	const LoadList *lists[2] = { &opt->limits.max_load, &opt->limits.critical_load };
+	const LoadList *lists[2] = { &opt->limits->max_load, &opt->limits->critical_load };
 	for (int l = 0; l < 2; l++)
 		for (int i = 0; i < lists[l]->n; i++)
 			if (strcmp(lists[l]->item[i].name, name) == 0)
@@ -115,7 +140,7 @@ static bool uses_metric(const Options *opt, const char *name)
 
 bool pg_privs_check(Pg *pg, PgGrants *g, OscErr *e)
 {
-	const Options *opt = &pg->osc->opt;
+	const EngineEnv *opt = pg->env;
 	PGresult *r = NULL;
 	Sql q;
 	char oid[16], why[512], *user = NULL;

@@ -42,7 +42,7 @@ static bool set_local_timeouts(Pg *pg, OscErr *e)
 	bool ok;
 
 	sql_init(&q, &pg->dialect);
-	snprintf(v, sizeof(v), "%ldms", (long)pg->osc->opt.lock_timeout_ms);
+	snprintf(v, sizeof(v), "%ldms", (long)pg->env->lock_timeout_ms);
 	sql_add(&q, "SELECT pg_catalog.set_config('lock_timeout', %L, true)", v);
 	ok = pg_exec_sql(pg, &q, NULL, e);
 	sql_free(&q);
@@ -171,7 +171,7 @@ static bool map_columns(Pg *pg, const PreCol *pre, int npre, char *key_attnums, 
 		const char *from = pre_name(pre, npre, attnum);
 		if (PQgetvalue(r, i, 2)[0] != '\0' || from == NULL)
 			continue; /* generated, or new: the shadow computes it */
-		const char *using = alter_using_for(&pg->osc->alter, from);
+		const char *using = alter_using_for(pg->env->alter, from);
 		sql_reset(&q);
 		if (using)
 			sql_add(&q, "(%s)", using);
@@ -244,29 +244,31 @@ static bool defer_indexes(Pg *pg, const char *key_attnums, OscErr *e)
 	             " ORDER BY i.indisprimary DESC, i.indisunique DESC, i.indexrelid",
 	             2, p, &r, e))
 		goto out;
+	/* the columns above; X_IS_KEY: the index is exactly the copy's key */
+	enum { X_INDEX, X_CONSTRAINT, X_INDEXDEF, X_CONSTRAINTDEF, X_IS_KEY };
 	int n = PQntuples(r), keep = -1;
 	for (int i = 0; i < n && keep < 0; i++)
-		if (PQgetvalue(r, i, 4)[0] == 't')
+		if (PQgetvalue(r, i, X_IS_KEY)[0] == 't')
 			keep = i;
 	pg->deferred = xcalloc((size_t)n, sizeof(PgDeferred));
 	pg->ndeferred = 0;
 	for (int i = 0; i < n; i++) {
 		if (i == keep)
 			continue;
-		const char *idx = PQgetvalue(r, i, 0);
-		bool constraint = !PQgetisnull(r, i, 1);
+		const char *idx = PQgetvalue(r, i, X_INDEX);
+		bool constraint = !PQgetisnull(r, i, X_CONSTRAINT);
 		PgDeferred *d = &pg->deferred[pg->ndeferred++];
 		d->name = pg_strdup(idx);
 		sql_reset(&q);
 		if (constraint)
 			sql_add(&q, "ALTER TABLE %I.%I ADD CONSTRAINT %I %s", pg->work, pg->shadow,
-			        PQgetvalue(r, i, 1), PQgetvalue(r, i, 3));
+			        PQgetvalue(r, i, X_CONSTRAINT), PQgetvalue(r, i, X_CONSTRAINTDEF));
 		else
-			sql_add(&q, "%s", PQgetvalue(r, i, 2));
+			sql_add(&q, "%s", PQgetvalue(r, i, X_INDEXDEF));
 		d->create_sql = pg_strdup(sql_text(&q));
 		sql_reset(&q);
 		if (constraint)
-			sql_add(&q, "ALTER TABLE %I.%I DROP CONSTRAINT %I", pg->work, pg->shadow, PQgetvalue(r, i, 1));
+			sql_add(&q, "ALTER TABLE %I.%I DROP CONSTRAINT %I", pg->work, pg->shadow, PQgetvalue(r, i, X_CONSTRAINT));
 		else
 			sql_add(&q, "DROP INDEX %I.%I", pg->work, idx);
 		if (!pg_exec_sql(pg, &q, NULL, e))
@@ -291,58 +293,6 @@ out:
 	PQclear(r);
 	sql_free(&q);
 	return ok;
-}
-
-/* Serial and identity sequences of the original, for the swap. */
-bool pg_read_sequences(Pg *pg, OscErr *e)
-{
-	PGresult *r = NULL;
-	char o[16], s[16];
-	snprintf(o, sizeof(o), "%u", pg->oid);
-	snprintf(s, sizeof(s), "%u", pg->shadow_oid);
-	const char *p[2] = { o, s };
-
-	if (!pg_exec(pg,
-	             "SELECT a.attname, sn.nspname, sq.relname, a.attidentity <> '',"
-	             "       coalesce((SELECT sa.attidentity <> '' FROM pg_catalog.pg_attribute sa"
-	             "                  WHERE sa.attrelid = $2::oid AND sa.attname = a.attname"
-	             "                    AND NOT sa.attisdropped), false)"
-	             "  FROM pg_catalog.pg_depend d"
-	             "  JOIN pg_catalog.pg_class sq ON sq.oid = d.objid AND sq.relkind = 'S'"
-	             "  JOIN pg_catalog.pg_namespace sn ON sn.oid = sq.relnamespace"
-	             "  JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid"
-	             " WHERE d.classid = 'pg_catalog.pg_class'::regclass"
-	             "   AND d.refclassid = 'pg_catalog.pg_class'::regclass"
-	             "   AND d.refobjid = $1::oid AND d.deptype IN ('a', 'i')",
-	             2, p, &r, e))
-		return false;
-	pg->seqs = xcalloc((size_t)PQntuples(r), sizeof(PgSeq));
-	pg->nseqs = 0;
-	for (int i = 0; i < PQntuples(r); i++) {
-		const char *col = PQgetvalue(r, i, 0);
-		const char *newcol = NULL;
-		/* the column in the new table: a plain copy of this one */
-		for (int c = 0; c < pg->ncols; c++) {
-			Sql q;
-			sql_init(&q, &pg->dialect);
-			sql_add(&q, "src.%I", col);
-			if (strcmp(pg->cols[c].expr, sql_text(&q)) == 0)
-				newcol = pg->cols[c].name;
-			sql_free(&q);
-		}
-		if (newcol == NULL)
-			continue; /* dropped by the ALTER: the sequence stays with the old table */
-		PgSeq *sq = &pg->seqs[pg->nseqs++];
-		sq->column = pg_strdup(newcol);
-		sq->old_schema = pg_strdup(PQgetvalue(r, i, 1));
-		sq->old_name = pg_strdup(PQgetvalue(r, i, 2));
-		sq->old_seq = pg_qualified(pg, sq->old_schema, sq->old_name);
-		/* identity in the original and still in the shadow: LIKE gave the
-		 * shadow a sequence of its own */
-		sq->identity = PQgetvalue(r, i, 3)[0] == 't' && PQgetvalue(r, i, 4)[0] == 't';
-	}
-	PQclear(r);
-	return true;
 }
 
 /* osc plan: a refusal a run would make is one of the plan's findings (the
@@ -486,7 +436,7 @@ bool pg_shadow_create(Pg *pg, bool keep, OscErr *e)
 		goto out;
 
 	sql_reset(&q);
-	sql_add(&q, "ALTER TABLE %I.%I %s", pg->work, pg->shadow, pg->osc->alter.text);
+	sql_add(&q, "ALTER TABLE %I.%I %s", pg->work, pg->shadow, pg->env->alter->text);
 	if (!pg_exec_sql(pg, &q, NULL, e)) {
 		if (!pg_is_lock_timeout(e)) {
 			/* the database speaks of the shadow; the user knows the table */
@@ -548,23 +498,39 @@ out:
 	return ok;
 }
 
-/* After the bulk copy: the deferred indexes and constraints, then ANALYZE,
- * so the new table has statistics the moment it serves queries. */
-bool pg_shadow_finish(Pg *pg, OscErr *e)
+/* Back to the session's own bounds after the long statements. */
+static bool bounds_again(Pg *pg, bool ok, OscErr *e)
 {
 	Sql q;
+	OscErr ignored;
+	err_clear(&ignored);
+	sql_init(&q, &pg->dialect);
+	sql_add(&q, "SELECT pg_catalog.set_config('statement_timeout', '%ldms', false),"
+	            " pg_catalog.set_config('lock_timeout', '%ldms', false)",
+	        (long)pg->env->statement_timeout_ms, (long)pg->env->lock_timeout_ms);
+	if (!pg_exec_sql(pg, &q, NULL, ok ? e : &ignored))
+		ok = false;
+	sql_free(&q);
+	return ok;
+}
+
+/* After the bulk copy: the deferred indexes and constraints, one by one (a
+ * resumed run, or an earlier attempt, may have built some); what names the
+ * one that failed.  A duplicate is the core's to judge (a row whose change
+ * is still in the log may be the cause: src/core/indexes.c). */
+bool pg_index_build(Pg *pg, char *what, size_t whatsz, OscErr *e)
+{
 	bool ok = false;
 
-	sql_init(&q, &pg->dialect);
+	what[0] = '\0';
 	/* the index builds may take long: not for a table whose definition changed */
 	if (!pg_ddl_check(pg, true, false, e))
-		goto out;
+		return false;
 	/* the shadow is osc's alone: building an index waits on nobody, it
 	 * only takes time in proportion to the table */
 	if (!pg_command(pg, "SET statement_timeout = 0", e) || !pg_command(pg, "SET lock_timeout = '10s'", e))
 		goto out;
 	for (int i = 0; i < pg->ndeferred; i++) {
-		/* a resumed run may find some already built */
 		PGresult *r = NULL;
 		char *qn = pg_qualified(pg, pg->work, pg->deferred[i].name);
 		const char *p[1] = { qn };
@@ -576,93 +542,24 @@ bool pg_shadow_finish(Pg *pg, OscErr *e)
 			goto out;
 		if (built)
 			continue;
-		log_msg(&pg->osc->log, LOG_INFO, "building index %s", pg->deferred[i].name);
-		bool built_now = pg_command(pg, pg->deferred[i].create_sql, e);
-		if (!built_now && (strcmp(e->sqlstate, "23505") == 0 || strcmp(e->sqlstate, "23P01") == 0)) {
-			/* the shadow still holds rows older than changes pending in the
-			 * log: two rows that traded a unique value may meet in it.  Once
-			 * every pending change is merged (one snapshot) it equals the
-			 * original, and nothing else writes it until the build is done:
-			 * a duplicate then is the original's own */
-			int64_t n = 0;
-			log_msg(&pg->osc->log, LOG_INFO, "index %s met a duplicate (%s): merging every pending change, then "
-			        "building it again", pg->deferred[i].name, e->msg);
-			err_clear(e);
-			if (!pg_replay_all(pg, &n, false, e))
-				goto out;
-			pg->osc->progress.log_applied += n;
-			built_now = pg_command(pg, pg->deferred[i].create_sql, e);
-		}
-		if (!built_now) {
-			if (strcmp(e->sqlstate, "23505") == 0 || strcmp(e->sqlstate, "23P01") == 0) {
-				char before[512];
-				snprintf(before, sizeof(before), "the table's rows violate the new index or constraint %s: ",
-				         pg->deferred[i].name);
-				err_wrap(e, OSC_EXIT_FAILED, before, "; nothing was changed, no row was dropped");
-				snprintf(e->sqlstate, sizeof(e->sqlstate), "23505");
-			}
+		snprintf(what, whatsz, "index %s", pg->deferred[i].name);
+		log_msg(pg->log, LOG_INFO, "building index %s", pg->deferred[i].name);
+		if (!pg_command(pg, pg->deferred[i].create_sql, e))
 			goto out;
-		}
 	}
-	sql_add(&q, "ANALYZE %I.%I", pg->work, pg->shadow);
-	if (!pg_exec_sql(pg, &q, NULL, e) || !pg_ddl_check(pg, true, false, e))
-		goto out;
 	ok = true;
 out:
-	sql_reset(&q);
-	sql_add(&q, "SELECT pg_catalog.set_config('statement_timeout', '%ldms', false),"
-	            " pg_catalog.set_config('lock_timeout', '%ldms', false)",
-	        (long)pg->osc->opt.statement_timeout_ms, (long)pg->osc->opt.lock_timeout_ms);
-	if (!pg_exec_sql(pg, &q, NULL, ok ? e : &(OscErr){ 0 }))
-		ok = false;
+	return bounds_again(pg, ok, e);
+}
+
+/* The indexes are built: ANALYZE, so the new table has statistics the
+ * moment it serves queries, and the definition checked once more. */
+bool pg_shadow_complete(Pg *pg, OscErr *e)
+{
+	Sql q;
+	sql_init(&q, &pg->dialect);
+	sql_add(&q, "ANALYZE %I.%I", pg->work, pg->shadow);
+	bool ok = pg_command(pg, "SET statement_timeout = 0", e) && pg_exec_sql(pg, &q, NULL, e);
 	sql_free(&q);
-	return ok;
-}
-
-void pg_copy_lists(Pg *pg, Sql *insert_cols, Sql *select_exprs)
-{
-	for (int i = 0; i < pg->ncols; i++) {
-		sql_add(insert_cols, "%s%I", i ? ", " : "", pg->cols[i].name);
-		sql_add(select_exprs, "%s%s", i ? ", " : "", pg->cols[i].expr);
-	}
-}
-
-void pg_copy_head(Pg *pg, Sql *q)
-{
-	Sql cols, exprs;
-	sql_init(&cols, &pg->dialect);
-	sql_init(&exprs, &pg->dialect);
-	pg_copy_lists(pg, &cols, &exprs);
-	sql_add(q, "INSERT INTO %I.%I (%s)%s SELECT %s FROM ONLY %I.%I src", pg->work, pg->shadow, sql_text(&cols),
-	        pg->overriding ? " OVERRIDING SYSTEM VALUE" : "", sql_text(&exprs), pg->schema, pg->table);
-	if (cols.failed || exprs.failed)
-		q->failed = true;
-	sql_free(&cols);
-	sql_free(&exprs);
-}
-
-void pg_key_list(Pg *pg, Sql *q, const char *alias, bool shadow_names)
-{
-	for (int k = 0; k < pg->nkeys; k++) {
-		if (k)
-			sql_add(q, ", ");
-		if (alias)
-			sql_add(q, "%I.", alias);
-		sql_add(q, "%I", shadow_names ? pg->keys[k].shadow_name : pg->keys[k].name);
-	}
-}
-
-void pg_key_tuple(Pg *pg, Sql *q, const char *alias, bool shadow_names)
-{
-	sql_add(q, "(");
-	pg_key_list(pg, q, alias, shadow_names);
-	sql_add(q, ")");
-}
-
-void pg_param_tuple(Pg *pg, Sql *q, int first, const char *suffix)
-{
-	sql_add(q, "(");
-	for (int k = 0; k < pg->nkeys; k++)
-		sql_add(q, "%s$%d::%s%s", k ? ", " : "", first + k, pg->keys[k].type, suffix);
-	sql_add(q, ")");
+	return bounds_again(pg, ok, e) && pg_ddl_check(pg, true, false, e);
 }

@@ -17,6 +17,7 @@
 #include "pg.h"
 
 #include "history.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,11 +98,6 @@ static char *key_literal(Pg *pg, char **key)
 	return sql_take(&q);
 }
 
-char *pg_watermark_literal(Pg *pg)
-{
-	return key_literal(pg, pg->watermark);
-}
-
 bool pg_state_create(Pg *pg, const char *fp, OscErr *e)
 {
 	Sql q;
@@ -150,7 +146,7 @@ bool pg_state_create(Pg *pg, const char *fp, OscErr *e)
 		free(dn);
 		free(ds);
 	}
-	const char *p[17] = { pg->schema, pg->table, pg->osc->alter.text, est, host, pid, pg->work, fp,
+	const char *p[17] = { pg->schema, pg->table, pg->env->alter->text, est, host, pid, pg->work, fp,
 		                  sql_text(&keys), sql_text(&names), sql_text(&exprs), pg->overriding ? "t" : "f",
 		                  sql_text(&dnames), sql_text(&dsql), pg->tmp_key_index, toid, woid };
 	sql_init(&q, &pg->dialect);
@@ -196,7 +192,7 @@ bool pg_state_in_place(Pg *pg, const char *strategy, OscErr *e)
 		snprintf(msg, sizeof(msg), "applying the ALTER in place (%s)", strategy);
 		char toid[16];
 		snprintf(toid, sizeof(toid), "%u", pg->oid);
-		const char *p[10] = { pg->schema, pg->table, pg->osc->alter.text, est, host, pid, pg->work, fp, msg, toid };
+		const char *p[10] = { pg->schema, pg->table, pg->env->alter->text, est, host, pid, pg->work, fp, msg, toid };
 		ok = pg_exec(pg,
 		             "INSERT INTO osc.migrations (schema_name, table_name, alter_spec, phase, outcome, rows_estimate,"
 		             "  host, pid, work_schema, fingerprint_orig, key_shadow, col_names, col_exprs, overriding,"
@@ -258,17 +254,18 @@ bool pg_state_record(Pg *pg, const char *phase, const char *outcome, const char 
 }
 
 /* In the chunk's transaction. */
-bool pg_state_checkpoint(Pg *pg, char **watermark, int64_t rows_total, OscErr *e)
+bool pg_state_checkpoint(PgSession *s, Pg *pg, const PgKeyVal *watermark, int64_t rows_total, int64_t changes_applied,
+                         OscErr *e)
 {
 	char id[32], copied[32], applied[32];
 	if (pg->state_id == 0)
 		return true;
-	char *wm = key_literal(pg, watermark);
+	char *wm = key_literal(pg, watermark ? watermark->v : NULL);
 	snprintf(id, sizeof(id), "%lld", (long long)pg->state_id);
 	snprintf(copied, sizeof(copied), "%lld", (long long)rows_total);
-	snprintf(applied, sizeof(applied), "%lld", (long long)pg->osc->progress.log_applied);
+	snprintf(applied, sizeof(applied), "%lld", (long long)changes_applied);
 	const char *p[4] = { id, wm, copied, applied };
-	bool ok = pg_exec(pg,
+	bool ok = pgs_exec(s,
 	                  "UPDATE osc.migrations SET watermark = $2::text[], rows_copied = $3::bigint,"
 	                  " changes_applied = $4::bigint, updated_at = now() WHERE id = $1::bigint",
 	                  4, p, NULL, e);
@@ -305,26 +302,28 @@ static bool load_array(Pg *pg, const char *column, char ***out, int *n, OscErr *
 	return ok;
 }
 
-/*
- * Finds the migration of this table that a rerun should continue, and
- * decides: resume it, it is already done, or refuse.  Fills the adapter's
- * state from the row when resuming.
- */
-bool pg_state_resume(Pg *pg, OscErr *e)
+/* The row a rerun decides from (src/core/resume.c): the latest unfinished
+ * migration of the table, else whether this one is done already.  What
+ * only PostgreSQL keeps in the row (the work schema and triggers by OID,
+ * OVERRIDING, the temporary key index) is read into pg on the way. */
+enum {
+	R_ID, R_ALTER, R_PHASE, R_FP_ORIG, R_FP_NEW, R_ROWS, R_CHANGES, R_NO_WM, R_OVERRIDING, R_TMP_KEY_INDEX,
+	R_STARTED, R_RUNS, R_WORK, R_WORK_OID, R_TRIGGERS,
+};
+
+bool pg_state_read(Pg *pg, StateRow *row, OscErr *e)
 {
-	Osc *o = pg->osc;
 	PGresult *r = NULL;
 	bool ok = false, exists;
-	char fp[64];
-	const char *p[3] = { pg->schema, pg->table, o->alter.text };
+	const char *p[2] = { pg->schema, pg->table };
 
-	o->resume = RESUME_NONE;
+	row->found = STATE_NONE;
 	if (!pg_state_exists(pg, &exists, e))
 		return false;
 	if (!exists)
 		return true;
 	/* the definition now, hashed; kept to watch for DDL if this resumes */
-	if (!pg_ddl_baseline(pg, false, fp, sizeof(fp), e))
+	if (!pg_ddl_baseline(pg, false, row->fingerprint, sizeof(row->fingerprint), e))
 		return false;
 	/* an in-place run has nothing to resume: its ALTER committed or not; one
 	 * still "running" while this run holds the table's lock was killed */
@@ -335,7 +334,7 @@ bool pg_state_resume(Pg *pg, OscErr *e)
 	             2, p, NULL, e))
 		return false;
 	if (!pg_exec(pg,
-	             "SELECT id, alter_spec, phase, outcome, fingerprint_orig, coalesce(fingerprint_new, ''),"
+	             "SELECT id, alter_spec, phase, fingerprint_orig, coalesce(fingerprint_new, ''),"
 	             "       rows_copied, changes_applied, watermark IS NULL, overriding, coalesce(tmp_key_index, ''),"
 	             "       to_char(started_at, 'YYYY-MM-DD HH24:MI:SS TZ'), runs, work_schema,"
 	             "       coalesce(work_schema_oid, 0), coalesce(array_to_string(trigger_oids, ','), '')"
@@ -351,100 +350,56 @@ bool pg_state_resume(Pg *pg, OscErr *e)
 		             "SELECT to_char(finished_at, 'YYYY-MM-DD HH24:MI:SS TZ') FROM osc.migrations"
 		             " WHERE schema_name = $1 AND table_name = $2 AND alter_spec = $3 AND outcome = 'done'"
 		             "   AND fingerprint_new = $4 ORDER BY id DESC LIMIT 1",
-		             4, (const char *const[]){ pg->schema, pg->table, o->alter.text, fp }, &r, e))
+		             4, (const char *const[]){ pg->schema, pg->table, pg->env->alter->text, row->fingerprint }, &r,
+		             e))
 			goto out;
 		if (PQntuples(r) > 0) {
-			o->resume = RESUME_DONE;
-			log_msg(&o->log, LOG_INFO, "already done: this migration of %s.%s finished at %s; nothing to do",
-			        pg->schema, pg->table, PQgetvalue(r, 0, 0));
+			row->found = STATE_DONE;
+			snprintf(row->done_at, sizeof(row->done_at), "%s", PQgetvalue(r, 0, 0));
 		}
 		ok = true;
 		goto out;
 	}
-	pg->state_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	const char *alter = PQgetvalue(r, 0, 1);
-	char phase[32]; /* outlives r */
-	snprintf(phase, sizeof(phase), "%s", PQgetvalue(r, 0, 2));
-	bool swapped = strcmp(phase, "swapped") == 0;
-	if (strcmp(alter, o->alter.text) != 0) {
-		err_set(e, OSC_EXIT_INPUT,
-		        "%s.%s has an unfinished migration (--alter \"%s\", started %s); rerun that command to resume "
-		        "it, or remove it with `osc cleanup --table %s`",
-		        pg->schema, pg->table, alter, PQgetvalue(r, 0, 11), o->opt.table);
-		pg->state_id = 0;
-		goto out;
-	}
-	if (strcmp(fp, swapped ? PQgetvalue(r, 0, 5) : PQgetvalue(r, 0, 4)) != 0) {
-		err_set(e, OSC_EXIT_INPUT,
-		        "the schema of %s.%s changed since its unfinished migration started (%s), so osc cannot resume "
-		        "it; run `osc cleanup --table %s` and start again",
-		        pg->schema, pg->table, PQgetvalue(r, 0, 11), o->opt.table);
-		pg->state_id = 0;
-		goto out;
-	}
-	o->rows_before = strtoll(PQgetvalue(r, 0, 6), NULL, 10);
-	o->progress.rows_copied = o->rows_before;
-	o->progress.log_applied = strtoll(PQgetvalue(r, 0, 7), NULL, 10);
-	bool no_watermark = PQgetvalue(r, 0, 8)[0] == 't';
-	pg->overriding = PQgetvalue(r, 0, 9)[0] == 't';
-	if (PQgetvalue(r, 0, 10)[0])
-		pg->tmp_key_index = pg_strdup(PQgetvalue(r, 0, 10));
-	char started[64];
-	snprintf(started, sizeof(started), "%s", PQgetvalue(r, 0, 11));
-	int runs = atoi(PQgetvalue(r, 0, 12));
-	if (strcmp(PQgetvalue(r, 0, 13), pg->work) != 0) {
+	row->found = STATE_UNFINISHED;
+	pg->state_id = strtoll(PQgetvalue(r, 0, R_ID), NULL, 10);
+	row->alter = pg_strdup(PQgetvalue(r, 0, R_ALTER));
+	snprintf(row->phase, sizeof(row->phase), "%s", PQgetvalue(r, 0, R_PHASE));
+	snprintf(row->fp_orig, sizeof(row->fp_orig), "%s", PQgetvalue(r, 0, R_FP_ORIG));
+	snprintf(row->fp_new, sizeof(row->fp_new), "%s", PQgetvalue(r, 0, R_FP_NEW));
+	row->rows_copied = strtoll(PQgetvalue(r, 0, R_ROWS), NULL, 10);
+	row->changes_applied = strtoll(PQgetvalue(r, 0, R_CHANGES), NULL, 10);
+	pg->resume_no_watermark = PQgetvalue(r, 0, R_NO_WM)[0] == 't';
+	pg->overriding = PQgetvalue(r, 0, R_OVERRIDING)[0] == 't';
+	if (PQgetvalue(r, 0, R_TMP_KEY_INDEX)[0])
+		pg->tmp_key_index = pg_strdup(PQgetvalue(r, 0, R_TMP_KEY_INDEX));
+	snprintf(row->started, sizeof(row->started), "%s", PQgetvalue(r, 0, R_STARTED));
+	row->runs = atoi(PQgetvalue(r, 0, R_RUNS));
+	if (strcmp(PQgetvalue(r, 0, R_WORK), pg->work) != 0) {
 		err_set(e, OSC_EXIT_FAILED, "internal: the unfinished migration's work schema is %s, expected %s",
-		        PQgetvalue(r, 0, 13), pg->work);
+		        PQgetvalue(r, 0, R_WORK), pg->work);
 		goto out;
 	}
 	/* the objects this migration recorded as its own, by OID */
-	pg->work_oid = (unsigned)strtoul(PQgetvalue(r, 0, 14), NULL, 10);
+	pg->work_oid = (unsigned)strtoul(PQgetvalue(r, 0, R_WORK_OID), NULL, 10);
 	pg->ntriggers = 0;
-	for (const char *t = PQgetvalue(r, 0, 15); *t && pg->ntriggers < 2;) {
+	for (const char *t = PQgetvalue(r, 0, R_TRIGGERS); *t && pg->ntriggers < 2;) {
 		pg->trigger_oids[pg->ntriggers++] = (unsigned)strtoul(t, NULL, 10);
 		t = strchr(t, ',');
 		t = t ? t + 1 : "";
 	}
+	ok = true;
+out:
 	PQclear(r);
-	r = NULL;
+	return ok;
+}
 
-	if (swapped) {
-		o->resume = RESUME_SWAPPED;
-		log_msg(&o->log, LOG_INFO, "resuming the migration started %s: the swap is done, finishing", started);
-		ok = true;
-		goto out;
-	}
-	/* the shadow and the capture must still be there: the work schema this
-	 * migration made (its OID), and both its triggers, ENABLE ALWAYS */
-	char woid[16], toid[16], tg[64];
-	snprintf(woid, sizeof(woid), "%u", pg->work_oid);
-	snprintf(toid, sizeof(toid), "%u", pg->oid);
-	snprintf(tg, sizeof(tg), "{%u,%u}", pg->ntriggers > 0 ? pg->trigger_oids[0] : 0,
-	         pg->ntriggers > 1 ? pg->trigger_oids[1] : 0);
-	const char *p2[5] = { pg->work, pg->shadow, woid, toid, tg };
-	if (!pg_exec(pg,
-	             "SELECT (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-	             "         WHERE n.nspname = $1 AND c.relname = $2 AND n.oid = $3::oid),"
-	             "       (SELECT count(*) = 2 FROM pg_catalog.pg_trigger t"
-	             "         WHERE t.tgrelid = $4::oid AND t.oid = ANY ($5::oid[]) AND t.tgenabled = 'A')",
-	             5, p2, &r, e))
-		goto out;
-	if (PQgetisnull(r, 0, 0) || PQgetvalue(r, 0, 1)[0] != 't') {
-		err_set(e, OSC_EXIT_INPUT,
-		        "the unfinished migration of %s.%s lost its %s; changes may have gone uncaptured, so osc will "
-		        "not resume it: run `osc cleanup --table %s` and start again",
-		        pg->schema, pg->table,
-		        PQgetisnull(r, 0, 0) ? "shadow table" : "capture triggers (or they no longer fire in every session)",
-		        o->opt.table);
-		goto out;
-	}
-	pg->shadow_oid = (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-	r = NULL;
-
-	/* the plan, as the first run made it */
+/* The plan as the first run made it: the key's and columns' names in the
+ * shadow, the deferred indexes, the watermark. */
+static bool load_plan(Pg *pg, OscErr *e)
+{
 	char **keys = NULL, **names = NULL, **exprs = NULL, **dnames = NULL, **dsql = NULL, **wm = NULL;
 	int nk = 0, nn = 0, nx = 0, ndn = 0, nds = 0, nwm = 0;
+	bool no_watermark = pg->resume_no_watermark;
 	bool loaded = load_array(pg, "key_shadow", &keys, &nk, e) && load_array(pg, "col_names", &names, &nn, e) &&
 	              load_array(pg, "col_exprs", &exprs, &nx, e) && load_array(pg, "deferred_names", &dnames, &ndn, e) &&
 	              load_array(pg, "deferred_sql", &dsql, &nds, e) && load_array(pg, "watermark", &wm, &nwm, e);
@@ -455,10 +410,8 @@ bool pg_state_resume(Pg *pg, OscErr *e)
 	if (loaded) {
 		for (int i = 0; i < nk; i++)
 			pg->keys[i].shadow_name = keys[i];
-		pg->cols = calloc((size_t)nn + 1, sizeof(PgCol));
-		pg->deferred = calloc((size_t)ndn + 1, sizeof(PgDeferred));
-		if (pg->cols == NULL || pg->deferred == NULL)
-			abort();
+		pg->cols = xcalloc((size_t)nn + 1, sizeof(PgCol));
+		pg->deferred = xcalloc((size_t)ndn + 1, sizeof(PgDeferred));
 		pg->ncols = nn;
 		for (int i = 0; i < nn; i++) {
 			pg->cols[i].name = names[i];
@@ -494,34 +447,57 @@ bool pg_state_resume(Pg *pg, OscErr *e)
 				free(all[a][i]);
 			free(all[a]);
 		}
-		goto out;
 	}
-	if (!pg_read_sequences(pg, e))
-		goto out;
-	pg->capture_on = true;
-	pg->copy_done = strcmp(phase, "copy") != 0;
-	o->resume = pg->copy_done ? RESUME_AFTER_COPY : RESUME_COPY;
+	return loaded;
+}
 
-	/* this run is now the migration's runner */
+/* The unfinished migration's objects, taken up: the work schema this
+ * migration made (its OID) with the shadow, both its triggers, ENABLE
+ * ALWAYS; then its plan. */
+bool pg_state_attach(Pg *pg, bool copy_done, const char **lost, OscErr *e)
+{
+	PGresult *r = NULL;
+	char woid[16], toid[16], tg[64];
+	snprintf(woid, sizeof(woid), "%u", pg->work_oid);
+	snprintf(toid, sizeof(toid), "%u", pg->oid);
+	snprintf(tg, sizeof(tg), "{%u,%u}", pg->ntriggers > 0 ? pg->trigger_oids[0] : 0,
+	         pg->ntriggers > 1 ? pg->trigger_oids[1] : 0);
+	const char *p[5] = { pg->work, pg->shadow, woid, toid, tg };
+
+	*lost = NULL;
+	if (!pg_exec(pg,
+	             "SELECT (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+	             "         WHERE n.nspname = $1 AND c.relname = $2 AND n.oid = $3::oid),"
+	             "       (SELECT count(*) = 2 FROM pg_catalog.pg_trigger t"
+	             "         WHERE t.tgrelid = $4::oid AND t.oid = ANY ($5::oid[]) AND t.tgenabled = 'A')",
+	             5, p, &r, e))
+		return false;
+	if (PQgetisnull(r, 0, 0) || PQgetvalue(r, 0, 1)[0] != 't') {
+		*lost = PQgetisnull(r, 0, 0) ? "shadow table" : "capture triggers (or they no longer fire in every session)";
+		PQclear(r);
+		return true;
+	}
+	pg->shadow_oid = (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	if (!load_plan(pg, e) || !pg_read_sequences(pg, e))
+		return false;
+	pg->capture_on = true;
+	pg->copy_done = copy_done;
+	return true;
+}
+
+/* This run is now the migration's runner. */
+bool pg_state_claim(Pg *pg, OscErr *e)
+{
 	char id[32], host[256] = "", pid[16];
 	gethostname(host, sizeof(host) - 1);
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	snprintf(id, sizeof(id), "%lld", (long long)pg->state_id);
-	const char *p3[3] = { id, host, pid };
-	if (!pg_exec(pg,
-	             "UPDATE osc.migrations SET outcome = 'running', host = $2, pid = $3::int, runs = runs + 1,"
-	             " updated_at = now() WHERE id = $1::bigint",
-	             3, p3, NULL, e))
-		goto out;
-	char *wml = pg_watermark_literal(pg);
-	log_msg(&o->log, LOG_INFO,
-	        "resuming the migration started %s (run %d): %lld rows copied so far, watermark %s, phase %s", started,
-	        runs + 1, (long long)o->rows_before, pg->watermark ? wml : "(none)", phase);
-	free(wml);
-	ok = true;
-out:
-	PQclear(r);
-	return ok;
+	const char *p[3] = { id, host, pid };
+	return pg_exec(pg,
+	               "UPDATE osc.migrations SET outcome = 'running', host = $2, pid = $3::int, runs = runs + 1,"
+	               " updated_at = now() WHERE id = $1::bigint",
+	               3, p, NULL, e);
 }
 
 /* The holder of the table, from the state table, for the overlap message. */

@@ -23,9 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "backoff.h"
 #include "plan.h"
 #include "strategy.h"
 
@@ -37,41 +35,48 @@ static bool set_timeout(Pg *pg, const char *name, int64_t ms, bool local, OscErr
 	return pg_exec(pg, "SELECT pg_catalog.set_config($1, $2, $3::bool)", 3, p, NULL, e);
 }
 
-/* Runs stmts in one transaction under the lock timeout, retried on lock
- * timeouts.  long_scan: no statement timeout (VALIDATE scans the table, with
- * locks that do not block writers; the lock timeout still bounds the wait). */
+/* Statements in one transaction under the lock timeout.  long_scan: no
+ * statement timeout (VALIDATE scans the table, with locks that do not
+ * block writers; the lock timeout still bounds the wait). */
+typedef struct Locked {
+	Pg *pg;
+	bool long_scan;
+	Sql *stmts;
+	int n;
+} Locked;
+
+static RetryResult locked_attempt(void *ctx, char *note, size_t notesz, OscErr *e)
+{
+	Locked *l = ctx;
+	Pg *pg = l->pg;
+	(void)note;
+	(void)notesz;
+	bool ok = pg_command(pg, "BEGIN", e) && set_timeout(pg, "lock_timeout", pg->env->lock_timeout_ms, true, e) &&
+	          (!l->long_scan || set_timeout(pg, "statement_timeout", 0, true, e));
+	for (int i = 0; ok && i < l->n; i++)
+		ok = pg_exec_sql(pg, &l->stmts[i], NULL, e);
+	if (ok && pg_command(pg, "COMMIT", e))
+		return RETRY_DONE;
+	pg_rollback(pg);
+	return pg_is_lock_timeout(e) ? RETRY_AGAIN : RETRY_FAIL;
+}
+
+/* ... retried on lock timeouts (src/core/retry.h); the run may be stopped
+ * before each statement (the operator's abort, the window) */
 static bool locked(Pg *pg, const char *what, bool long_scan, Sql *stmts, int n, OscErr *e)
 {
-	Osc *o = pg->osc;
-	unsigned seed = (unsigned)now_us() ^ (unsigned)getpid();
-
-	for (int attempt = 1;; attempt++) {
-		if (!osc_may_continue(o, 0, e))
-			return false;
-		bool ok = pg_command(pg, "BEGIN", e) && set_timeout(pg, "lock_timeout", o->opt.lock_timeout_ms, true, e) &&
-		          (!long_scan || set_timeout(pg, "statement_timeout", 0, true, e));
-		for (int i = 0; ok && i < n; i++)
-			ok = pg_exec_sql(pg, &stmts[i], NULL, e);
-		if (ok && pg_command(pg, "COMMIT", e))
-			return true;
-		pg_rollback(pg);
-		if (!pg_is_lock_timeout(e))
-			return false;
-		if (attempt >= o->opt.cutover_retries) {
-			err_set(e, OSC_EXIT_FAILED,
-			        "%s: the lock on %s.%s was not granted in %d attempts of %ldms each; nothing was changed "
-			        "(long transactions on the table? try a quieter time or --cutover-retries)",
-			        what, pg->schema, pg->table, attempt, (long)o->opt.lock_timeout_ms);
-			return false;
-		}
-		int64_t wait = backoff_ms(attempt, o->opt.lock_timeout_ms, 2000, &seed);
-		log_msg(&o->log, LOG_INFO, "%s: lock not granted within %ldms (attempt %d/%d); retrying in %ldms", what,
-		        (long)o->opt.lock_timeout_ms, attempt, o->opt.cutover_retries, (long)wait);
-		if (!osc_sleep_ms(o, wait)) {
-			err_set(e, OSC_EXIT_STOPPED, "interrupted while waiting for the lock on the table; nothing was changed");
-			return false;
-		}
-	}
+	const RetryPolicy *p = pg->env->retry;
+	char object[600];
+	snprintf(object, sizeof(object), "%s.%s", pg->schema, pg->table);
+	LockStep step = {
+		.what = what,
+		.object = object,
+		.after = "; nothing was changed (long transactions on the table? try a quieter time or --cutover-retries)",
+	};
+	Locked l = { .pg = pg, .long_scan = long_scan, .stmts = stmts, .n = n };
+	if (p->gate && !p->gate(p->gate_ctx, e))
+		return false;
+	return retry_lock(p, &step, locked_attempt, &l, e);
 }
 
 static bool locked1(Pg *pg, const char *what, bool long_scan, Sql *q, OscErr *e)
@@ -102,7 +107,7 @@ static bool probe(Pg *pg, bool *tried, bool *rewrites, char *why, size_t whysz, 
 	*rewrites = false;
 	err_clear(&pe);
 	sql_init(&q, &pg->dialect);
-	if (!pg_command(pg, "BEGIN", e) || !set_timeout(pg, "lock_timeout", pg->osc->opt.lock_timeout_ms, true, e))
+	if (!pg_command(pg, "BEGIN", e) || !set_timeout(pg, "lock_timeout", pg->env->lock_timeout_ms, true, e))
 		goto out;
 	sql_add(&q, "CREATE TEMPORARY TABLE _osc_probe (LIKE %I.%I INCLUDING ALL) ON COMMIT DROP", pg->schema, pg->table);
 	if (!pg_exec_sql(pg, &q, NULL, &pe))
@@ -114,7 +119,7 @@ static bool probe(Pg *pg, bool *tried, bool *rewrites, char *why, size_t whysz, 
 	PQclear(r);
 	r = NULL;
 	sql_reset(&q);
-	sql_add(&q, "ALTER TABLE pg_temp._osc_probe %s", pg->osc->alter.text);
+	sql_add(&q, "ALTER TABLE pg_temp._osc_probe %s", pg->env->alter->text);
 	if (!pg_exec_sql(pg, &q, NULL, &pe))
 		goto tried;
 	if (!pg_exec(pg, "SELECT relfilenode FROM pg_catalog.pg_class WHERE oid = 'pg_temp._osc_probe'::regclass", 0, NULL,
@@ -151,8 +156,7 @@ static bool column_nullable(Pg *pg, const char *col, bool *nullable, OscErr *e)
 
 bool pg_strategy_pick(Pg *pg, Strategy *s, OscErr *e)
 {
-	Osc *o = pg->osc;
-	strategy_classify(&o->alter, o->opt.strategy, s);
+	strategy_classify(pg->env->alter, pg->env->strategy, s);
 	if (s->kind == STRAT_COPY)
 		return true;
 	if (s->kind == STRAT_UNIQUE_INDEX && s->sub->kind == ALTER_ADD_PRIMARY_KEY)
@@ -185,7 +189,7 @@ static bool run_direct(Pg *pg, OscErr *e)
 	Sql q;
 	bool ok;
 	sql_init(&q, &pg->dialect);
-	sql_add(&q, "ALTER TABLE %I.%I %s", pg->schema, pg->table, pg->osc->alter.text);
+	sql_add(&q, "ALTER TABLE %I.%I %s", pg->schema, pg->table, pg->env->alter->text);
 	ok = locked1(pg, "ALTER TABLE", false, &q, e);
 	if (!ok)
 		rejected(e);
@@ -198,7 +202,7 @@ static bool run_direct(Pg *pg, OscErr *e)
  * --statement-timeout; restored afterwards. */
 static bool long_session(Pg *pg, bool on, OscErr *e)
 {
-	Options *opt = &pg->osc->opt;
+	const EngineEnv *opt = pg->env;
 	return set_timeout(pg, "statement_timeout", on ? 0 : opt->statement_timeout_ms, false, e) &&
 	       set_timeout(pg, "lock_timeout", on ? opt->statement_timeout_ms : opt->lock_timeout_ms, false, e);
 }
@@ -224,11 +228,11 @@ static void drop_index(Pg *pg, const char *name)
 	sql_init(&q, &pg->dialect);
 	sql_add(&q, "DROP INDEX CONCURRENTLY IF EXISTS %I.%I", pg->schema, name);
 	if (!long_session(pg, true, &e2) || !pg_exec_sql(pg, &q, NULL, &e2))
-		log_msg(&pg->osc->log, LOG_ERROR, "could not drop the index %s.%s osc made: %s; drop it by hand", pg->schema,
+		log_msg(pg->log, LOG_ERROR, "could not drop the index %s.%s osc made: %s; drop it by hand", pg->schema,
 		        name, e2.msg);
 	err_clear(&e2);
 	if (!long_session(pg, false, &e2))
-		log_error(&pg->osc->log, &e2);
+		log_error(pg->log, &e2);
 	sql_free(&q);
 }
 
@@ -275,7 +279,7 @@ static bool run_unique_index(Pg *pg, const AlterSub *sub, OscErr *e)
 	sql_init(&q, &pg->dialect);
 	sql_init(&attach, &pg->dialect);
 	unique_sql(pg, sub, name, &q, &attach);
-	log_msg(&pg->osc->log, LOG_INFO, "building the unique index %s concurrently (writers go on)", name);
+	log_msg(pg->log, LOG_INFO, "building the unique index %s concurrently (writers go on)", name);
 	if (!long_session(pg, true, e))
 		goto out;
 	bool built = pg_exec_sql(pg, &q, NULL, e);
@@ -355,14 +359,14 @@ static bool add_then_validate(Pg *pg, Sql *add, const char *given, char *name, s
 		}
 		snprintf(name, namesz, "%s", PQgetvalue(r, 0, 0));
 	}
-	log_msg(&pg->osc->log, LOG_INFO, "validating %s (a scan that does not block writers)", name);
+	log_msg(pg->log, LOG_INFO, "validating %s (a scan that does not block writers)", name);
 	sql_add(&q, "ALTER TABLE %I.%I VALIDATE CONSTRAINT %I", pg->schema, pg->table, name);
 	if (!locked1(pg, "VALIDATE CONSTRAINT", true, &q, e)) {
 		OscErr e2;
 		err_clear(&e2);
 		sql_add(&q, "ALTER TABLE %I.%I DROP CONSTRAINT %I", pg->schema, pg->table, name);
 		if (!locked1(pg, "DROP CONSTRAINT", false, &q, &e2))
-			log_msg(&pg->osc->log, LOG_ERROR, "could not drop the constraint %s osc added NOT VALID: %s; drop it by hand",
+			log_msg(pg->log, LOG_ERROR, "could not drop the constraint %s osc added NOT VALID: %s; drop it by hand",
 			        name, e2.msg);
 		else
 			err_wrap(e, e->exit, "", "; the constraint osc added was removed again, nothing else was changed");
@@ -422,7 +426,7 @@ static bool run_not_null(Pg *pg, const AlterSub *sub, OscErr *e)
 		OscErr e2;
 		err_clear(&e2);
 		if (!locked(pg, "DROP CONSTRAINT", false, &q[1], 1, &e2))
-			log_msg(&pg->osc->log, LOG_ERROR, "could not drop the constraint %s osc added: %s; drop it by hand", name,
+			log_msg(pg->log, LOG_ERROR, "could not drop the constraint %s osc added: %s; drop it by hand", name,
 			        e2.msg);
 	}
 out:
@@ -442,7 +446,7 @@ void pg_strategy_describe(Pg *pg, const Strategy *s, Plan *p)
 	sql_init(&b[1], &pg->dialect);
 	switch (s->kind) {
 	case STRAT_DIRECT:
-		sql_add(&a, "ALTER TABLE %I.%I %s", pg->schema, pg->table, pg->osc->alter.text);
+		sql_add(&a, "ALTER TABLE %I.%I %s", pg->schema, pg->table, pg->env->alter->text);
 		plan_sql(p, "%s;%s", sql_text(&a), lt);
 		break;
 	case STRAT_UNIQUE_INDEX:

@@ -9,9 +9,10 @@
  *     every attempt time out; views first, they queue behind osc instead
  *   the original's definition, compared with the one the shadow was made
  *     from (src/pg/pg_ddlwatch.c): under this lock nobody can change it any more
- *   drain the log into the shadow (the lock keeps new changes out); a
- *     duplicate under the new keys sends everything pending through at once
- *     (src/pg/pg_replay.c), from a savepoint
+ *   the core drains the log into the shadow (replicator/replay.c; the lock
+ *     keeps new changes out), from a savepoint it can return to (a
+ *     duplicate under the new keys sends everything pending through at
+ *     once, src/pg/pg_replay.c)
  *   identity sequences: the new one continues above the old one and the max
  *   ALTER TABLE orig RENAME TO _orig_osc_old; its indexes and identity
  *     sequences step aside to _<name>_osc_old; its capture triggers go
@@ -83,25 +84,25 @@ static void cancel_autovacuum(Pg *pg)
 	            "                 AND l.relation = $1::oid)",
 	            1, p, &r, &e))
 		for (int i = 0; i < PQntuples(r); i++)
-			log_msg(&pg->osc->log, LOG_INFO, "cancelled autovacuum (pid %s) on %s.%s: it held the lock the swap needs",
+			log_msg(pg->log, LOG_INFO, "cancelled autovacuum (pid %s) on %s.%s: it held the lock the swap needs",
 			        PQgetvalue(r, i, 0), pg->schema, pg->table);
 	PQclear(r);
 }
 
-SwapResult pg_swap(Pg *pg, OscErr *e)
+SwapResult pg_swap(Pg *pg, const SwapDrain *drain, OscErr *e)
 {
 	Sql q;
 	PGresult *r = NULL;
 	SwapResult res = SWAP_FAILED;
-	int64_t drained = 0, n;
+	int64_t drained = 0;
 	int64_t t0 = now_us(), t_locked = 0;
 	PgCarry carry = { 0 };
 
 	sql_init(&q, &pg->dialect);
-	if (!pg_command(pg, "BEGIN", e) || !set_local(pg, "lock_timeout", pg->osc->opt.lock_timeout_ms, e) ||
+	if (!pg_command(pg, "BEGIN", e) || !set_local(pg, "lock_timeout", pg->env->lock_timeout_ms, e) ||
 	    !set_local(pg, "statement_timeout", 5000, e))
 		goto out;
-	fault_point(pg->osc, "swap-before-lock");
+	fault_pause(pg->log, "swap-before-lock");
 	if (!pg_carry_lock_views(pg, e)) {
 		if (pg_is_lock_timeout(e))
 			res = SWAP_RETRY;
@@ -119,24 +120,14 @@ SwapResult pg_swap(Pg *pg, OscErr *e)
 	t_locked = now_us();
 	if (!pg_ddl_check(pg, true, true, e) || !pg_command(pg, "SAVEPOINT osc_drain", e))
 		goto out;
-	do {
-		if (!pg_replay_batch(pg, 10000, &n, true, e)) {
-			if (pg_is_lock_timeout(e))
-				res = SWAP_RETRY;
-			if (strcmp(e->sqlstate, "23505") != 0 && strcmp(e->sqlstate, "23P01") != 0)
-				goto out;
-			/* a transient duplicate between two batches, or a real one:
-			 * everything pending at once tells them apart */
-			log_msg(&pg->osc->log, LOG_INFO, "the drain met a duplicate (%s): merging every pending change at once",
-			        e->msg);
-			err_clear(e);
-			if (!pg_command(pg, "ROLLBACK TO SAVEPOINT osc_drain", e) || !pg_replay_all(pg, &n, true, e))
-				goto out;
-			drained = n;
-			break;
-		}
-		drained += n;
-	} while (n > 0);
+	pg->main.in_swap = true;
+	bool drained_ok = drain->run(drain->ctx, &drained, e);
+	pg->main.in_swap = false;
+	if (!drained_ok) {
+		if (pg_is_lock_timeout(e))
+			res = SWAP_RETRY;
+		goto out;
+	}
 
 	if (!pg_carry_lock(pg, e))
 		goto out;
@@ -259,11 +250,11 @@ SwapResult pg_swap(Pg *pg, OscErr *e)
 		             2, p2, NULL, e))
 			goto out;
 	}
-	fault_point(pg->osc, "swap-locked");
+	fault_pause(pg->log, "swap-locked");
 	if (!pg_command(pg, "COMMIT", e))
 		goto out;
 	res = SWAP_DONE;
-	log_msg(&pg->osc->log, LOG_INFO,
+	log_msg(pg->log, LOG_INFO,
 	        "swapped: table locked for %.1fms (lock wait %.1fms), %ld late changes applied under the lock",
 	        (double)(now_us() - t_locked) / 1000.0, (double)(t_locked - t0) / 1000.0, (long)drained);
 out:

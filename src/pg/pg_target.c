@@ -23,30 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void pg_grants_init(PgGrants *g, Pg *pg)
-{
-	sql_init(&g->text, &pg->dialect);
-	g->n = 0;
-}
-
-void pg_grants_add(PgGrants *g, const Sql *stmt, const char *why)
-{
-	const char *s = sql_text(stmt);
-	const char *have = sql_text(&g->text);
-	size_t n = strlen(s);
-	/* the same statement twice (two objects of one owner) is said once */
-	for (const char *p = strstr(have, s); p; p = strstr(p + 1, s))
-		if (p[n] == ';' && p >= have + 3 && strncmp(p - 3, "\n  ", 3) == 0)
-			return;
-	sql_add(&g->text, "\n  %s;  -- %s", s, why);
-	g->n++;
-}
-
-void pg_grants_free(PgGrants *g)
-{
-	sql_free(&g->text);
-}
-
 /* A libpq message on one line (it spans several). */
 static void one_line(char *out, size_t outsz, const char *msg)
 {
@@ -91,11 +67,40 @@ static const char *self_sql =
     "       (SELECT s.system_identifier::text FROM pg_catalog.pg_control_system() s),"
     "       current_user, (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)";
 
+/* A standby is refused (exit 2), for a run and for `osc cleanup` alike:
+ * it cannot be written, and what osc does on the primary reaches it by
+ * replication.  r: self_sql's row. */
+static bool not_standby(Pg *pg, PGresult *r, OscErr *e)
+{
+	enum { S_IN_RECOVERY, S_PRIMARY };
+	if (PQgetvalue(r, 0, S_IN_RECOVERY)[0] != 't')
+		return true;
+	char from[300];
+	if (!PQgetisnull(r, 0, S_PRIMARY))
+		snprintf(from, sizeof(from), "replicating from %s", PQgetvalue(r, 0, S_PRIMARY));
+	else
+		snprintf(from, sizeof(from), "its primary not shown in pg_stat_wal_receiver");
+	err_set(e, OSC_EXIT_INPUT,
+	        "%s:%s is a standby (in recovery, %s): osc changes a table on the primary only, and replication "
+	        "brings the change here; point --database at the primary (--allow-on-replica does not apply to a "
+	        "PostgreSQL standby, which cannot be written)",
+	        PQhost(pg->main.conn), PQport(pg->main.conn), from);
+	return false;
+}
+
+bool pg_target_primary(Pg *pg, OscErr *e)
+{
+	PGresult *r = NULL;
+	bool ok = pg_exec(pg, self_sql, 0, NULL, &r, e) && not_standby(pg, r, e);
+	PQclear(r);
+	return ok;
+}
+
 /* One --replica: reachable, a standby of this cluster, its role able to
  * read the heartbeat. */
 static bool check_replica(Pg *pg, const char *url, const char *sysid, const char *user, PgGrants *g, OscErr *e)
 {
-	Pg rep;
+	PgSession rep;
 	PGresult *r = NULL, *m = NULL;
 	OscErr ce;
 	Sql q;
@@ -106,7 +111,7 @@ static bool check_replica(Pg *pg, const char *url, const char *sysid, const char
 	sql_init(&q, &pg->dialect);
 	label(url, name, sizeof(name));
 	err_clear(&ce);
-	if (!pg_connect(&rep, url, &ce) || !pg_exec(&rep, self_sql, 0, NULL, &r, &ce)) {
+	if (!pgs_connect(&rep, url, &ce) || !pgs_exec(&rep, self_sql, 0, NULL, &r, &ce)) {
 		one_line(msg, sizeof(msg), ce.msg);
 		err_set(e, OSC_EXIT_INPUT,
 		        "--replica %s cannot be read (%s); osc would wait for its lag for ever: fix the URL, start the "
@@ -148,35 +153,22 @@ static bool check_replica(Pg *pg, const char *url, const char *sysid, const char
 out:
 	PQclear(m);
 	PQclear(r);
-	pg_disconnect(&rep);
+	pgs_disconnect(&rep);
 	sql_free(&q);
 	return ok;
 }
 
 bool pg_target_check(Pg *pg, OscErr *e)
 {
-	const Options *opt = &pg->osc->opt;
+	const EngineEnv *opt = pg->env;
 	PGresult *r = NULL;
 	PgGrants g;
 	char *sysid = NULL, *user = NULL;
 	bool ok = false;
 
 	pg_grants_init(&g, pg);
-	if (!pg_exec(pg, self_sql, 0, NULL, &r, e))
+	if (!pg_exec(pg, self_sql, 0, NULL, &r, e) || !not_standby(pg, r, e))
 		goto out;
-	if (PQgetvalue(r, 0, 0)[0] == 't') {
-		char from[300];
-		if (!PQgetisnull(r, 0, 1))
-			snprintf(from, sizeof(from), "replicating from %s", PQgetvalue(r, 0, 1));
-		else
-			snprintf(from, sizeof(from), "its primary not shown in pg_stat_wal_receiver");
-		err_set(e, OSC_EXIT_INPUT,
-		        "%s:%s is a standby (in recovery, %s): osc changes a table on the primary only, and replication "
-		        "brings the change here; point --database at the primary (--allow-on-replica does not apply to a "
-		        "PostgreSQL standby, which cannot be written)",
-		        PQhost(pg->conn), PQport(pg->conn), from);
-		goto out;
-	}
 	sysid = pg_strdup(PQgetvalue(r, 0, 2));
 	user = pg_strdup(PQgetvalue(r, 0, 3));
 	for (int i = 0; i < opt->nreplicas; i++)

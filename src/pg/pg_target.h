@@ -12,6 +12,8 @@
  * standby of this primary, and a role that lacks a privilege the run
  * needs (the message holds the GRANT statements).  After pg_find_table. */
 bool pg_target_check(Pg *pg, OscErr *e) MUSTCHECK;
+/* Only the standby refusal of pg_target_check: `osc cleanup` writes too. */
+bool pg_target_primary(Pg *pg, OscErr *e) MUSTCHECK;
 
 /* The missing privileges, as statements for the operator to run. */
 typedef struct PgGrants {

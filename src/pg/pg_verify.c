@@ -30,8 +30,8 @@
  *   - the drain under the swap's ACCESS EXCLUSIVE lock: the keys drained
  *     there, compared with the writers locked out.  That is the final delta:
  *     every row of the shadow was compared when it was last written.
- * A chunk that differs is rolled back and copied again; a second difference
- * aborts the run naming the key range (src/pg/pg_copy.c, src/pg/pg_replay.c).
+ * What a difference leads to is the core's rule (src/core/verify.c): the
+ * write is made again once, a second difference stops the run.
  * A USING expression that is volatile (random(), clock_timestamp()) cannot
  * be recomputed to the same value: such an ALTER needs --verify count.
  */
@@ -41,10 +41,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fault.h"
+#include "xalloc.h"
 
-/* The shadow's type of each copied column, parallel to pg->cols. */
-static bool load_types(Pg *pg, OscErr *e)
+/* The shadow's type of each copied column, parallel to pg->cols, and how
+ * rows are hashed; once, on the session of the first comparison, inside
+ * its transaction. */
+static bool load_types(PgSession *s, Pg *pg, OscErr *e)
 {
 	PGresult *r = NULL;
 	const char *p[2] = { pg->work, pg->shadow };
@@ -54,7 +56,7 @@ static bool load_types(Pg *pg, OscErr *e)
 	/* the third column: a scalar type (a base type that is no array, or an
 	 * enum, maybe under one domain), whose hash function, if it has one, is
 	 * found when hash_record_extended() meets the type, NULL or not */
-	if (!pg_exec(pg,
+	if (!pgs_exec(s,
 	             "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),"
 	             "       (b.typtype = 'e' OR (b.typtype = 'b' AND b.typcategory <> 'A'))"
 	             "  FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
@@ -64,9 +66,7 @@ static bool load_types(Pg *pg, OscErr *e)
 	             " WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
 	             2, p, &r, e))
 		return false;
-	pg->col_types = calloc((size_t)pg->ncols + 1, sizeof(char *));
-	if (pg->col_types == NULL)
-		abort();
+	pg->col_types = xcalloc((size_t)pg->ncols + 1, sizeof(char *));
 	bool scalar = true;
 	for (int i = 0; i < pg->ncols; i++)
 		for (int j = 0; j < PQntuples(r); j++)
@@ -81,10 +81,10 @@ static bool load_types(Pg *pg, OscErr *e)
 			return false;
 		}
 	pg->hash_record = false;
-	if (pg->osc->opt.verify != VERIFY_CHECKSUM)
+	if (pg->env->verify != VERIFY_CHECKSUM)
 		return true;
-	if (!scalar || PQserverVersion(pg->conn) < 140000) {
-		log_msg(&pg->osc->log, LOG_INFO, "verify (checksum): rows hashed by their text (%s)",
+	if (!scalar || PQserverVersion(s->conn) < 140000) {
+		log_msg(pg->log, LOG_INFO, "verify (checksum): rows hashed by their text (%s)",
 		        scalar ? "PostgreSQL before 14 has no hash_record_extended" : "a column is an array, a range or a composite");
 		return true;
 	}
@@ -98,17 +98,17 @@ static bool load_types(Pg *pg, OscErr *e)
 	sql_add(&q, "), 0)");
 	OscErr pe;
 	err_clear(&pe);
-	bool ok = pg_command(pg, "SAVEPOINT osc_hash_probe", e);
-	if (ok && pg_command(pg, sql_text(&q), &pe)) {
+	bool ok = pgs_command(s, "SAVEPOINT osc_hash_probe", e);
+	if (ok && pgs_command(s, sql_text(&q), &pe)) {
 		pg->hash_record = true;
-		ok = pg_command(pg, "RELEASE SAVEPOINT osc_hash_probe", e);
+		ok = pgs_command(s, "RELEASE SAVEPOINT osc_hash_probe", e);
 	} else if (ok) {
-		ok = pg_command(pg, "ROLLBACK TO SAVEPOINT osc_hash_probe", e) &&
-		     pg_command(pg, "RELEASE SAVEPOINT osc_hash_probe", e);
+		ok = pgs_command(s, "ROLLBACK TO SAVEPOINT osc_hash_probe", e) &&
+		     pgs_command(s, "RELEASE SAVEPOINT osc_hash_probe", e);
 	}
 	sql_free(&q);
 	if (ok)
-		log_msg(&pg->osc->log, LOG_INFO, "verify (checksum): rows hashed %s",
+		log_msg(pg->log, LOG_INFO, "verify (checksum): rows hashed %s",
 		        pg->hash_record ? "by their values (hash_record_extended)"
 		                        : "by their text (a column's type has no hash function of its own)");
 	return ok;
@@ -124,83 +124,20 @@ void pg_verify_free(Pg *pg)
 	pg->col_types = NULL;
 }
 
-/* The aggregate over one side: count and, with checksum, the row hash sum. */
-static void side(Pg *pg, Sql *q, bool shadow)
+/* The parameters of a range (lo, hi]: lo's columns (when lo), then hi's. */
+static const char **range_params(const PgKeyVal *lo, const PgKeyVal *hi, int *np)
 {
-	sql_add(q, "(SELECT count(*) AS n, ");
-	if (pg->osc->opt.verify != VERIFY_CHECKSUM) {
-		sql_add(q, "NULL::numeric AS h");
-	} else {
-		sql_add(q, pg->hash_record ? "sum(pg_catalog.hash_record_extended(ROW(" : "sum(pg_catalog.hashtextextended(ROW(");
-		for (int i = 0; i < pg->ncols; i++) {
-			if (i)
-				sql_add(q, ", ");
-			if (shadow)
-				sql_add(q, "s.%I", pg->cols[i].name);
-			else /* expr: built by pg_shadow.c with quoting; the type: format_type()'s output */
-				sql_add(q, "CAST(%s AS %s)", pg->cols[i].expr, pg->col_types[i]);
-		}
-		sql_add(q, pg->hash_record ? "), 0)) AS h" : ")::text, 0)) AS h");
-	}
-	if (shadow)
-		sql_add(q, " FROM %I.%I s WHERE ", pg->work, pg->shadow);
-	else
-		sql_add(q, " FROM ONLY %I.%I src WHERE ", pg->schema, pg->table);
-}
-
-/* (lo, hi] over alias; lo NULL: from the start.  Parameters: lo then hi. */
-static void range_cond(Pg *pg, Sql *q, const char *alias, bool shadow, bool has_lo)
-{
-	if (has_lo) {
-		pg_key_tuple(pg, q, alias, shadow);
-		sql_add(q, " > ");
-		pg_param_tuple(pg, q, 1, "");
-		sql_add(q, " AND ");
-	}
-	pg_key_tuple(pg, q, alias, shadow);
-	sql_add(q, " <= ");
-	pg_param_tuple(pg, q, has_lo ? pg->nkeys + 1 : 1, "");
-}
-
-/* The parameters of range_cond: lo's values (when lo), then hi's (malloc'd). */
-static const char **range_params(Pg *pg, char **lo, char **hi, int *np)
-{
-	const char **params = calloc((size_t)pg->nkeys * 2 + 1, sizeof(char *));
-	if (params == NULL)
-		abort();
+	const char **params = xcalloc((size_t)hi->n * 2 + 1, sizeof(char *));
 	*np = 0;
-	for (int k = 0; lo && k < pg->nkeys; k++)
-		params[(*np)++] = lo[k];
-	for (int k = 0; k < pg->nkeys; k++)
-		params[(*np)++] = hi[k];
+	for (int k = 0; lo && k < lo->n; k++)
+		params[(*np)++] = lo->v[k];
+	for (int k = 0; k < hi->n; k++)
+		params[(*np)++] = hi->v[k];
 	return params;
 }
 
-static void keys_cond(Pg *pg, Sql *q, const char *alias, bool shadow)
-{
-	pg_key_tuple(pg, q, alias, shadow);
-	sql_add(q, " IN ");
-	pg_unnest_keys(pg, q, 1);
-}
-
-/* The comparison statement over one scope: the keys passed as arrays, or
- * the range (lo, hi] (has_lo false: from the start). */
-static void statement(Pg *pg, Sql *q, bool by_keys, bool has_lo)
-{
-	sql_add(q, "SELECT a.n, b.n, a.h IS NOT DISTINCT FROM b.h FROM ");
-	for (int shadow = 0; shadow < 2; shadow++) {
-		const char *alias = shadow ? "s" : "src";
-		side(pg, q, shadow);
-		if (by_keys)
-			keys_cond(pg, q, alias, shadow);
-		else
-			range_cond(pg, q, alias, shadow, has_lo);
-		sql_add(q, shadow ? ") b" : ") a, ");
-	}
-}
-
 /* Runs the comparison built in q; *same, and a sentence for a mismatch. */
-static bool compare(Pg *pg, Sql *q, int np, const char *const *params, bool *same, char *why, size_t whysz,
+static bool compare(PgSession *s, Sql *q, int np, const char *const *params, bool *same, char *why, size_t whysz,
                     OscErr *e)
 {
 	PGresult *r = NULL;
@@ -208,7 +145,7 @@ static bool compare(Pg *pg, Sql *q, int np, const char *const *params, bool *sam
 		err_set(e, OSC_EXIT_FAILED, "could not quote the verification statement");
 		return false;
 	}
-	if (!pg_exec(pg, sql_text(q), np, params, &r, e))
+	if (!pgs_exec(s, sql_text(q), np, params, &r, e))
 		return false;
 	const char *na = PQgetvalue(r, 0, 0), *nb = PQgetvalue(r, 0, 1);
 	*same = strcmp(na, nb) == 0 && PQgetvalue(r, 0, 2)[0] == 't';
@@ -219,38 +156,9 @@ static bool compare(Pg *pg, Sql *q, int np, const char *const *params, bool *sam
 	return true;
 }
 
-static void key_text(Pg *pg, char **key, char *out, size_t outsz)
+bool pg_damage_range(PgSession *s, Pg *pg, const PgKeyVal *lo, const PgKeyVal *hi, OscErr *e)
 {
-	size_t n = 0;
-	if (key == NULL) {
-		snprintf(out, outsz, "the start");
-		return;
-	}
-	n += (size_t)snprintf(out + n, outsz - n, "(");
-	for (int k = 0; k < pg->nkeys && n < outsz; k++)
-		n += (size_t)snprintf(out + n, outsz - n, "%s%s", k ? ", " : "", key[k]);
-	if (n < outsz)
-		snprintf(out + n, outsz - n, ")");
-}
-
-void pg_verify_range_text(Pg *pg, char **lo, char **hi, char *out, size_t outsz)
-{
-	char a[256], b[256];
-	key_text(pg, lo, a, sizeof(a));
-	key_text(pg, hi, b, sizeof(b));
-	if (lo)
-		snprintf(out, outsz, "keys above %s up to %s", a, b);
-	else
-		snprintf(out, outsz, "keys from the start up to %s", b);
-}
-
-/* OSC_FAULT=corrupt-shadow:once|always: the first chunk's first row with a
- * value in its first non-key column loses that value (test only). */
-static bool fault_corrupt(Pg *pg, char **lo, char **hi, int attempt, OscErr *e)
-{
-	const char *f = fault_value("corrupt-shadow");
-	if (f == NULL || pg->verified_chunks > 0 || (attempt > 1 && strcmp(f, "always") != 0))
-		return true;
+	/* the first non-key column */
 	const char *col = NULL;
 	for (int i = 0; i < pg->ncols && col == NULL; i++) {
 		col = pg->cols[i].name;
@@ -263,66 +171,48 @@ static bool fault_corrupt(Pg *pg, char **lo, char **hi, int attempt, OscErr *e)
 	Sql q;
 	PGresult *r = NULL;
 	int np;
-	const char **params = range_params(pg, lo, hi, &np);
-	bool ok;
+	const char **params = range_params(lo, hi, &np);
 	sql_init(&q, &pg->dialect);
-	sql_add(&q, "UPDATE %I.%I SET %I = NULL WHERE ctid = (SELECT s.ctid FROM %I.%I s WHERE ", pg->work, pg->shadow,
-	        col, pg->work, pg->shadow);
-	range_cond(pg, &q, "s", true, lo != NULL);
-	sql_add(&q, " AND s.%I IS NOT NULL LIMIT 1)", col);
-	ok = pg_exec(pg, sql_text(&q), np, params, &r, e);
+	pg_sql_damage(pg, &q, col, lo != NULL);
+	bool ok = pgs_exec(s, sql_text(&q), np, params, &r, e);
 	if (ok)
-		log_msg(&pg->osc->log, LOG_WARN, "fault injection: set %s to NULL in %s row of the shadow (attempt %d)", col,
-		        PQcmdTuples(r), attempt);
+		log_msg(pg->log, LOG_WARN, "fault injection: set %s to NULL in %s row of the shadow", col, PQcmdTuples(r));
 	PQclear(r);
 	sql_free(&q);
 	free(params);
 	return ok;
 }
 
-bool pg_verify_chunk(Pg *pg, char **lo, char **hi, int attempt, bool *same, char *why, size_t whysz, OscErr *e)
+bool pg_check_range(PgSession *s, Pg *pg, const PgKeyVal *lo, const PgKeyVal *hi, bool *same, char *why,
+                    size_t whysz, OscErr *e)
 {
 	Sql q;
-	bool ok;
-	const char **params;
 	int np;
 
 	*same = true;
-	if (pg->osc->opt.verify == VERIFY_NONE)
-		return true;
-	if (!fault_corrupt(pg, lo, hi, attempt, e) || !load_types(pg, e))
+	if (!load_types(s, pg, e))
 		return false;
-	params = range_params(pg, lo, hi, &np);
+	const char **params = range_params(lo, hi, &np);
 	sql_init(&q, &pg->dialect);
-	statement(pg, &q, false, lo != NULL);
-	ok = compare(pg, &q, np, params, same, why, whysz, e);
-	if (ok && *same)
-		pg->verified_chunks++;
+	pg_sql_check(pg, &q, pg->env->verify == VERIFY_CHECKSUM, false, lo != NULL);
+	bool ok = compare(s, &q, np, params, same, why, whysz, e);
 	sql_free(&q);
 	free(params);
 	return ok;
 }
 
-bool pg_verify_keys(Pg *pg, char **arrays, bool *same, char *why, size_t whysz, OscErr *e)
+bool pg_check_batch(PgSession *s, Pg *pg, const PgBatch *b, bool *same, char *why, size_t whysz, OscErr *e)
 {
 	Sql q;
-	bool ok;
 
 	*same = true;
-	if (pg->osc->opt.verify == VERIFY_NONE)
+	if (b->n == 0)
 		return true;
-	if (!load_types(pg, e))
+	if (!load_types(s, pg, e))
 		return false;
 	sql_init(&q, &pg->dialect);
-	statement(pg, &q, true, false);
-	ok = compare(pg, &q, pg->nkeys, (const char *const *)arrays, same, why, whysz, e);
-	if (ok && *same)
-		pg->verified_batches++;
+	pg_sql_check(pg, &q, pg->env->verify == VERIFY_CHECKSUM, true, false);
+	bool ok = compare(s, &q, pg->nkeys, (const char *const *)b->arrays, same, why, whysz, e);
 	sql_free(&q);
 	return ok;
-}
-
-const char *pg_verify_begin(Pg *pg)
-{
-	return pg->osc->opt.verify == VERIFY_NONE ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ";
 }

@@ -52,5 +52,8 @@ void test_proxy_my(void);
 void test_proxy_url(void);
 void test_json(void);
 void test_control(void);
+void test_retry(void);
+void test_pg_sql(void);
+void test_my_sql(void);
 
 #endif

@@ -25,6 +25,9 @@ static const struct {
 	{ "proxy: upstream url", test_proxy_url },
 	{ "json writer", test_json },
 	{ "control commands", test_control },
+	{ "lock retries", test_retry },
+	{ "postgresql statements", test_pg_sql },
+	{ "mariadb statements", test_my_sql },
 };
 
 int main(void)
