@@ -1,7 +1,7 @@
 # shellcheck shell=bash
-# Helpers for the throttle and live-control tests (t_throttle_*, t_control*,
-# t_my_throttle).  Source after lib.sh.  CTL_URL is the database the
-# commands name (default: the PostgreSQL primary).
+# Helpers for the throttle and live-control tests (t_throttle*, t_control*).
+# Source after lib.sh.  CTL_URL is the database the commands name (default:
+# the PostgreSQL primary).
 
 CTL_URL=${CTL_URL:-$OSC_PG_URL}
 

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Helpers for the tests of what osc refuses before it starts (t_refuse_*,
-# t_privileges, t_my_privileges, t_alter_hidden).  Source after lib.sh.
+# t_privileges, t_alter_hidden).  Source after lib.sh.
 
 # osc_with URL WANT ARGS...: osc --log-format text ARGS --strategy $OSC_STRATEGY
 # --database URL (the option given last wins), for 120 s at most (then exit

@@ -3,7 +3,7 @@
 # (src/my/my_swap.c: OSC_FAULT pauses there, then the test kills):
 #   swap-repointed       the log drained under the lock (the children's keys
 #                        repointed: none here; t_my_fk_children kills there
-#                        with children, and t_my_resume at swap-locked)
+#                        with children, and t_resume_swap at swap-locked)
 #   swap-unmarked        the shadow has the comment the new table must carry
 #   swap-triggers-moved  the user's triggers moved from T to the shadow
 #   swap-sentry-dropped  the sentry dropped, the lock still held: the

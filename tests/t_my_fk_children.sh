@@ -96,7 +96,7 @@ after_swap "auto (rebuild_constraints)"
 note "---- auto, when the repoints would not fit in --chunk-time"
 # 8,000 rows and --verify none: 1ms chunks shrink to 10 rows, and each chunk's
 # checksum (a fixed cost of about a millisecond) made this run ten times
-# longer; the checksums are t_my_verify's
+# longer; the checksums are t_verify's
 fixture 8000
 my_migrate_with_writer int $T $R "ADD COLUMN c INT" --alter-foreign-keys-method auto --chunk-time 1ms --drop-old-table \
     --verify none
