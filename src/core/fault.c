@@ -29,7 +29,7 @@ void fault_pause(Log *log, const char *point)
 		return;
 	if (v[0] == '/') {
 		/* wait for the test's go: polled, never longer than two minutes */
-		log_msg(&o->log, LOG_WARN, "fault injection: waiting at %s for %s", point, v);
+		log_msg(log, LOG_WARN, "fault injection: waiting at %s for %s", point, v);
 		struct timespec tick = { .tv_sec = 0, .tv_nsec = 10 * 1000000L };
 		for (int i = 0; i < 12000 && access(v, F_OK) != 0; i++)
 			nanosleep(&tick, NULL);
