@@ -87,7 +87,9 @@ bool cutover_run(Osc *o, OscErr *e)
 			return false;
 		ProxyHold hold; /* --proxy: the application held for the attempt */
 		proxy_hold_begin(o, &hold);
+		int64_t t0 = now_ms();
 		SwapResult r = o->engine->swap(o, e);
+		summary_swap_attempt(o, now_ms() - t0);
 		proxy_hold_end(o, &hold);
 		if (r == SWAP_DONE)
 			return true;

@@ -100,6 +100,14 @@ static void record_begin(Log *l, Json *j, const char *event)
 	json_object(j);
 	json_kv_string(j, "ts", stamp);
 	json_kv_string(j, "event", event);
+	if (l->run_id)
+		json_kv_string(j, "run_id", l->run_id);
+	if (l->engine && l->engine[0])
+		json_kv_string(j, "engine", l->engine);
+	if (l->host)
+		json_kv_string(j, "host", l->host);
+	if (l->database)
+		json_kv_string(j, "database", l->database);
 	if (l->table)
 		json_kv_string(j, "table", l->table);
 }
@@ -109,6 +117,21 @@ static void record_end(Log *l, Json *j)
 	json_object_end(j);
 	fputs("\n", l->out);
 	fflush(l->out);
+}
+
+bool log_record_begin(Log *l, Json *j, const char *event)
+{
+	if (!l->json)
+		return false;
+	lock(l);
+	record_begin(l, j, event);
+	return true;
+}
+
+void log_record_end(Log *l, Json *j)
+{
+	record_end(l, j);
+	unlock(l);
 }
 
 void log_break(Log *l)

@@ -44,6 +44,7 @@ void osc_verify_summary(Osc *o, int64_t chunks, int64_t batches, int64_t recopie
 {
 	if (o->opt.verify == VERIFY_NONE)
 		return;
+	summary_verified(o, chunks, batches);
 	log_msg(&o->log, LOG_INFO,
 	        "verified (%s): %lld chunks and %lld merged batches (the last ones under the swap's lock) equal the "
 	        "original; %lld re-copied after a difference",
@@ -55,6 +56,7 @@ static void phase(Osc *o, const char *name, const char *what)
 {
 	o->progress.phase = name;
 	o->progress.phase_started_ms = now_ms();
+	summary_phase(o, name);
 	log_phase(&o->log, name, what);
 	control_publish(o);
 }
@@ -203,6 +205,7 @@ static bool in_place(Osc *o, Strategy *st, OscExit *rc)
 	}
 	if (!ran) {
 		log_error(&o->log, &e);
+		summary_failed(o, &e);
 		if (e.exit == OSC_EXIT_OK)
 			e.exit = OSC_EXIT_FAILED;
 		OscErr e2;
@@ -324,6 +327,7 @@ OscExit migrate_run(Osc *o)
 fail:
 	lag_stop(o);
 	log_error(&o->log, &e);
+	summary_failed(o, &e);
 	snprintf(msg, sizeof(msg), "%s", e.msg);
 	if (e.exit == OSC_EXIT_OK)
 		e.exit = OSC_EXIT_FAILED;

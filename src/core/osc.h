@@ -23,6 +23,7 @@
 #include "options.h"
 #include "plan.h"
 #include "strategy.h"
+#include "summary.h"
 
 typedef struct Osc Osc;
 
@@ -129,6 +130,7 @@ struct Osc {
 	ResumeKind resume;
 	int64_t rows_before;             /* copied by earlier runs of this migration */
 	Control ctl;                     /* shared with the control loop and the monitor */
+	RunSummary summary;              /* run id, target, what the run did (src/core/summary.h) */
 };
 
 /* The engines osc has. */

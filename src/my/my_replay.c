@@ -124,6 +124,7 @@ static bool verify(My *my, Sql *keys, OscErr *e)
 			return false;
 		}
 		my->recopied++;
+		summary_verify_mismatch(my->osc);
 		log_msg(&my->osc->log, LOG_WARN,
 		        "verification: the rows just merged from the change log differ from the original (%s); merging them "
 		        "again",

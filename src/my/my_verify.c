@@ -517,6 +517,7 @@ bool my_verify_copy(My *my, Sql *insert, char **hi, int64_t *nrows, OscErr *e)
 			return false;
 		}
 		my->recopied++;
+		summary_verify_mismatch(my->osc);
 		log_msg(&my->osc->log, LOG_WARN, "verification: the copy of %s differs from the original (%s); copying it again",
 		        range, why);
 		if (!delete_range(my, my->watermark, hi, e))

@@ -143,6 +143,7 @@ bool pg_copy_chunk(Pg *pg, int64_t limit, int64_t *rows, bool *done, OscErr *e)
 			goto out;
 		}
 		pg->recopied++;
+		summary_verify_mismatch(pg->osc);
 		log_msg(&pg->osc->log, LOG_WARN, "verification: the copy of %s differs from the original (%s); copying it again",
 		        range, why);
 	}

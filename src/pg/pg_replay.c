@@ -238,6 +238,7 @@ bool pg_replay(Pg *pg, int64_t limit, int64_t *applied, OscErr *e)
 			return false;
 		log_msg(&pg->osc->log, LOG_WARN, "%s; merging the batch again", e->msg);
 		pg->recopied++;
+		summary_verify_mismatch(pg->osc);
 		err_clear(e);
 	}
 }
