@@ -397,9 +397,10 @@ OscExit migrate_plan(Osc *o)
 		plan_print_text(&p, stdout);
 		printf("plan only: nothing was changed\n");
 	}
+	OscExit rc = plan_exit(&p, o->opt.plan_fail_on);
 	plan_free(&p);
 	o->engine->close(o);
-	return OSC_EXIT_OK;
+	return rc;
 }
 
 OscExit migrate_history(Osc *o, bool latest)

@@ -190,6 +190,7 @@ static const char *outcome_name(OscExit rc)
 	case OSC_EXIT_FAILED: return "failed";
 	case OSC_EXIT_INPUT: return "bad-input";
 	case OSC_EXIT_STOPPED: return "stopped";
+	case OSC_EXIT_RISK: return "risk";
 	}
 	return "failed";
 }
