@@ -58,6 +58,7 @@ typedef struct Control {
 	/* --- under mu --- */
 	ThrottleLimits limits;    /* osc set changes these */
 	int64_t chunk_time_ms, chunk_size_max;
+	int64_t lock_timeout_ms, cutover_retries, max_runtime_ms; /* the worker copies them to its options */
 	bool operator_paused;
 	bool cutover_requested;
 	bool abort_requested;

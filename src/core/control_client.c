@@ -96,5 +96,8 @@ OscExit control_client(Osc *o, const char *command, bool *running)
 	/* "ok\n" alone before a status body is not worth printing */
 	const char *body = strncmp(buf, "ok\n", 3) == 0 ? buf + 3 : buf;
 	fputs(body, ok ? stdout : stderr);
+	/* osc set refuses only a bad name or value: bad input, nothing changed */
+	if (!ok && strncmp(command, "set", 3) == 0 && strncmp(buf, "error", 5) == 0)
+		return OSC_EXIT_INPUT;
 	return ok ? OSC_EXIT_OK : OSC_EXIT_FAILED;
 }
