@@ -47,6 +47,7 @@ static bool postpone(Osc *o, OscErr *e)
 			log_msg(&o->log, LOG_INFO, "cutover requested: swapping although %s exists", flag);
 			return true;
 		}
+		o->progress.postponed = true; /* the progress line and osc ps say so */
 		if (said == 0) {
 			log_msg(&o->log, LOG_INFO,
 			        "cutover postponed: the copy is done and changes keep being applied; remove %s or run "
@@ -76,7 +77,9 @@ bool cutover_run(Osc *o, OscErr *e)
 	int retries = o->opt.cutover_retries;
 	int64_t applied = 0;
 
-	if (!postpone(o, e))
+	bool went = postpone(o, e);
+	o->progress.postponed = false;
+	if (!went)
 		return false;
 	for (int attempt = 1; attempt <= retries; attempt++) {
 		/* never start a swap the window cannot hold: a catch-up, the lock

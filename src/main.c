@@ -12,6 +12,7 @@
 #include "localpath.h"
 #include "osc.h"
 #include "proxy.h"
+#include "ps.h"
 #include "url.h"
 
 #define OSC_VERSION "0.1.0"
@@ -99,8 +100,19 @@ static OscExit steer(Osc *o)
 		rc = control_client(o, cmd, &running);
 	if (running)
 		return rc;
-	if (o->opt.command == CMD_STATUS)
+	if (o->opt.command == CMD_STATUS) {
+		/* before the stored state, which may look like a live one */
+		int n = o->opt.table ? 0 : ps_count(o);
+		if (o->opt.table)
+			log_msg(&o->log, LOG_INFO, "no migration of %s is running on this host; its last recorded state:",
+			        o->opt.table);
+		else if (n == 0)
+			log_msg(&o->log, LOG_INFO, "no migration is running on this host; the last recorded states:");
+		else
+			log_msg(&o->log, LOG_INFO,
+			        "%d migration(s) running on this host (osc ps lists them); the last recorded states:", n);
 		return migrate_history(o, true);
+	}
 	char path[108];
 	OscErr e;
 	err_clear(&e);
@@ -195,6 +207,7 @@ int main(int argc, char **argv)
 	case CMD_CUTOVER:
 	case CMD_ABORT:
 	case CMD_SET: rc = steer(&o); break;
+	case CMD_PS: rc = ps_main(&o); break;
 	default:
 		rc = migrate_run(&o);
 		summary_emit(&o, rc); /* the run's last line */

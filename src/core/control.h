@@ -129,5 +129,10 @@ void control_block_signals(void);
  * is false when no migration answers there; a socket or directory of
  * another user is refused (exit 2, *running true: nothing else is tried). */
 OscExit control_client(Osc *o, const char *command, bool *running);
+/* The same for one socket path: *answer (malloc'd, the caller frees it;
+ * NULL when nothing was read) is what the run said.  *running is false
+ * when nothing listens there; a socket of another user is refused (exit
+ * 2, said in the log). */
+OscExit control_ask(Osc *o, const char *path, const char *command, char **answer, bool *running);
 
 #endif

@@ -6,6 +6,7 @@
  *   pause / resume         the operator's pause, one input of the throttle
  *   cutover                the swap goes ahead (overrides --postpone-cutover)
  *   abort                  the worker stops after its step; the original stays
+ *   ps [json]              one line about the run, for `osc ps` (src/core/ps.c)
  *   set name=value...      changes limits while the run goes on, all or none
  *                          (a load metric not watched yet is read once first)
  *
@@ -21,6 +22,7 @@
 
 #include "duration.h"
 #include "osc.h"
+#include "ps.h"
 #include "xalloc.h"
 
 /* What a command answers: its text, and whether it was carried out. */
@@ -36,6 +38,12 @@ static void ctl_status(Osc *o, char *args, Reply *r)
 		control_status_json(o, r->f);
 	else
 		control_status_text(o, r->f);
+}
+
+static void ctl_ps(Osc *o, char *args, Reply *r)
+{
+	fprintf(r->f, "ok\n");
+	ps_answer(o, r->f, args && strcmp(args, "json") == 0);
 }
 
 static void ctl_pause(Osc *o, char *args, Reply *r)
@@ -260,7 +268,7 @@ typedef struct ControlCommand {
 
 static const ControlCommand commands[] = {
 	{ "status", ctl_status }, { "pause", ctl_pause }, { "resume", ctl_resume },
-	{ "cutover", ctl_cutover }, { "abort", ctl_abort }, { "set", ctl_set },
+	{ "cutover", ctl_cutover }, { "abort", ctl_abort }, { "set", ctl_set }, { "ps", ctl_ps },
 	{ NULL, NULL },
 };
 
@@ -278,7 +286,7 @@ bool control_dispatch(Osc *o, char *line, char **answer)
 			break;
 	if (cmd->name == NULL) {
 		r.ok = false;
-		fprintf(r.f, "error: unknown command '%s' (status, pause, resume, cutover, abort, set)\n", line);
+		fprintf(r.f, "error: unknown command '%s' (status, pause, resume, cutover, abort, set, ps)\n", line);
 	} else {
 		pthread_mutex_lock(&o->ctl.mu);
 		cmd->fn(o, args, &r);

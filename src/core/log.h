@@ -40,6 +40,7 @@ typedef struct Progress {
 	int64_t lag_ms;         /* the largest replica lag; -1: unknown or no replica */
 	bool throttled;
 	char throttle_reason[320];
+	bool postponed;         /* the copy is done; the swap waits for osc cutover (--postpone-cutover) */
 } Progress;
 
 typedef struct Log {

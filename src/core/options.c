@@ -96,7 +96,8 @@ typedef struct Subcommand {
 static const Subcommand subcommands[] = {
 	{ "run", CMD_RUN },         { "plan", CMD_PLAN },       { "cleanup", CMD_CLEANUP }, { "history", CMD_HISTORY },
 	{ "status", CMD_STATUS },   { "pause", CMD_PAUSE },     { "resume", CMD_RESUME },   { "cutover", CMD_CUTOVER },
-	{ "abort", CMD_ABORT },     { "set", CMD_SET },         { "help", CMD_HELP },       { NULL, CMD_RUN },
+	{ "abort", CMD_ABORT },     { "set", CMD_SET },         { "help", CMD_HELP },       { "ps", CMD_PS },
+	{ NULL, CMD_RUN },
 };
 
 void options_defaults(Options *o)

@@ -1,0 +1,29 @@
+/*
+ * runstate.c — a run's state in a few words (see runstate.h).  The
+ * throttle's reason already says what holds the run (the operator's pause,
+ * a pause file, a lagging replica, a load metric); the operator's own
+ * pause is named first because it only ends with `osc resume`.
+ */
+#include "runstate.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void run_state_text(const Progress *p, bool operator_paused, bool throttled, const char *reason, char *out,
+                    size_t outsz)
+{
+	const char *phase = p->phase ? p->phase : "starting";
+
+	if (operator_paused)
+		snprintf(out, outsz, "paused (osc pause)");
+	else if (throttled)
+		snprintf(out, outsz, "throttled: %s", reason && *reason ? reason : "?");
+	else if (p->postponed)
+		snprintf(out, outsz, "waiting for osc cutover");
+	else if (strcmp(phase, "cutover") == 0)
+		snprintf(out, outsz, "swapping");
+	else if (strcmp(phase, "copy") == 0)
+		snprintf(out, outsz, "copying");
+	else
+		snprintf(out, outsz, "%s", phase);
+}
