@@ -115,6 +115,7 @@ void control_publish(Osc *o)
 	pthread_mutex_lock(&c->mu);
 	o->progress.lag_ms = c->decision.max_lag_ms;
 	o->progress.throttled = c->decision.action != THROTTLE_GO;
+	o->progress.paused = c->operator_paused;
 	snprintf(o->progress.throttle_reason, sizeof(o->progress.throttle_reason), "%s", c->decision.reason);
 	c->progress = o->progress;
 	/* osc set's changes to what the worker reads from its options: the

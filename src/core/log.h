@@ -41,6 +41,7 @@ typedef struct Progress {
 	bool throttled;
 	char throttle_reason[320];
 	bool postponed;         /* the copy is done; the swap waits for osc cutover (--postpone-cutover) */
+	bool paused;            /* by the operator (osc pause) */
 } Progress;
 
 typedef struct Log {

@@ -26,14 +26,20 @@ static void put_field(FILE *f, const char *s)
 void ps_answer(Osc *o, FILE *f, bool json)
 {
 	Control *c = &o->ctl;
-	const Progress *p = &c->progress;
+	/* the worker's last publication, with the throttle as it is now: a
+	 * worker inside a long step has not published the pause yet */
+	Progress now = c->progress;
+	const Progress *p = &now;
 	const RunSummary *s = &o->summary;
 	char state[400], progress[64], target[1024];
 	double pct = p->rows_estimate > 0 ? 100.0 * (double)p->rows_copied / (double)p->rows_estimate : 0;
 
 	if (pct > 100)
 		pct = 100;
-	run_state_text(p, c->operator_paused, c->decision.action != THROTTLE_GO, c->decision.reason, state, sizeof(state));
+	now.paused = c->operator_paused;
+	now.throttled = c->decision.action != THROTTLE_GO;
+	snprintf(now.throttle_reason, sizeof(now.throttle_reason), "%s", c->decision.reason);
+	run_state_text(p, false, state, sizeof(state));
 	snprintf(progress, sizeof(progress), "%lld/%lld (%.1f%%)", (long long)p->rows_copied,
 	         (long long)p->rows_estimate, pct);
 	snprintf(target, sizeof(target), "%s %s%s%s/%s %s", s->engine, s->host[0] ? s->host : "(local)",

@@ -9,15 +9,21 @@
 #include <stdio.h>
 #include <string.h>
 
-void run_state_text(const Progress *p, bool operator_paused, bool throttled, const char *reason, char *out,
-                    size_t outsz)
+bool run_state_held(const Progress *p)
+{
+	return p->paused || p->throttled;
+}
+
+void run_state_text(const Progress *p, bool brief, char *out, size_t outsz)
 {
 	const char *phase = p->phase ? p->phase : "starting";
 
-	if (operator_paused)
+	if (p->paused)
 		snprintf(out, outsz, "paused (osc pause)");
-	else if (throttled)
-		snprintf(out, outsz, "throttled: %s", reason && *reason ? reason : "?");
+	else if (p->throttled && brief)
+		snprintf(out, outsz, "throttled");
+	else if (p->throttled)
+		snprintf(out, outsz, "throttled: %s", p->throttle_reason[0] ? p->throttle_reason : "?");
 	else if (p->postponed)
 		snprintf(out, outsz, "waiting for osc cutover");
 	else if (strcmp(phase, "cutover") == 0)

@@ -12,8 +12,11 @@
 #include "log.h"
 
 /* The state into out: "paused (osc pause)", "throttled: REASON",
- * "waiting for osc cutover", "swapping", "copying", or the phase. */
-void run_state_text(const Progress *p, bool operator_paused, bool throttled, const char *reason, char *out,
-                    size_t outsz);
+ * "waiting for osc cutover", "swapping", "copying", or the phase.  With
+ * brief, without the reason ("throttled"): the progress line puts it last,
+ * where a narrow terminal cuts it first. */
+void run_state_text(const Progress *p, bool brief, char *out, size_t outsz);
+/* Paused or throttled: rates and ETA mean nothing now. */
+bool run_state_held(const Progress *p);
 
 #endif
