@@ -95,11 +95,15 @@ static void ctl_abort(Osc *o, char *args, Reply *r)
 static bool watch_metric(Osc *o, const char *name, char *why, size_t whysz)
 {
 	Control *c = &o->ctl;
-	const EngineMonitor *en = o->engine->monitor;
+	const EngineMonitor *en = o->engine ? o->engine->monitor : NULL;
 	OscErr e;
 	double v = 0;
 	bool ok;
 
+	if (en == NULL) {
+		snprintf(why, whysz, "%s: this run reads no load metrics", name);
+		return false;
+	}
 	if (c->nload == THROTTLE_MAX_METRICS) {
 		snprintf(why, whysz, "%s: this run already watches %d metrics", name, THROTTLE_MAX_METRICS);
 		return false;
