@@ -30,6 +30,7 @@ static bool postpone(Osc *o, OscErr *e)
 			log_msg(&o->log, LOG_INFO, "cutover requested: swapping although %s exists", flag);
 			return true;
 		}
+		o->progress.postponed = true; /* the progress line and osc ps say so */
 		if (said == 0) {
 			log_msg(&o->log, LOG_INFO,
 			        "cutover postponed: the copy is done and changes keep being applied; remove %s or run "
@@ -68,7 +69,9 @@ static RetryResult swap_attempt(void *ctx, char *note, size_t notesz, OscErr *e)
 	ProxyHold hold; /* --proxy: the application held for the attempt */
 	proxy_hold_begin(o, &hold);
 	SwapDrain drain = replay_drain(o);
+	int64_t t0 = now_ms();
 	SwapResult r = o->engine->swap(o->session, o->table, &drain, e);
+	summary_swap_attempt(o, now_ms() - t0);
 	proxy_hold_end(o, &hold);
 	return r == SWAP_DONE ? RETRY_DONE : r == SWAP_RETRY ? RETRY_AGAIN : RETRY_FAIL;
 }
@@ -81,8 +84,12 @@ bool cutover_run(Osc *o, OscErr *e)
 		.after = "; the original is untouched (long transactions on the table? try a quieter time or "
 		         "--cutover-retries)",
 	};
-	if (!postpone(o, e) || !retry_lock(&o->retry, &step, swap_attempt, o, e))
+	bool went = postpone(o, e);
+	o->progress.postponed = false;
+	if (!went || !retry_lock(&o->retry, &step, swap_attempt, o, e))
 		return false;
 	verify_summary(&o->verified, &o->log, o->opt.verify);
+	if (o->opt.verify != VERIFY_NONE)
+		summary_verified(o, o->verified.chunks, o->verified.batches);
 	return true;
 }

@@ -106,11 +106,18 @@ static void read_replicas(Osc *o, Monitor *m)
 
 static void read_load(Osc *o, Monitor *m)
 {
-	for (int i = 0; i < o->ctl.nload; i++) {
+	/* osc set may add metrics meanwhile (src/core/control_commands.c) */
+	char names[THROTTLE_MAX_METRICS][sizeof(o->ctl.load_names[0])];
+	int n;
+	pthread_mutex_lock(&o->ctl.mu);
+	n = o->ctl.nload;
+	memcpy(names, o->ctl.load_names, sizeof(names));
+	pthread_mutex_unlock(&o->ctl.mu);
+	for (int i = 0; i < n; i++) {
 		OscErr e;
 		double v = 0;
 		err_clear(&e);
-		bool ok = m->primary && o->engine->monitor->load_read(o, m->primary, o->ctl.load_names[i], &v, &e);
+		bool ok = m->primary && o->engine->monitor->load_read(o, m->primary, names[i], &v, &e);
 		pthread_mutex_lock(&o->ctl.mu);
 		o->ctl.load[i].ok = ok;
 		o->ctl.load[i].value = v;

@@ -103,6 +103,8 @@ static bool check(Osc *o, EngineBatch *b, OscErr *e)
 			verify_judge(&o->verified, &o->log, same, false, attempt, "the rows just merged from the change log", why, e);
 		if (v == VERIFY_SAME)
 			return true;
+		if (v == VERIFY_AGAIN)
+			summary_verify_mismatch(o);
 		if (v == VERIFY_DIFFERS || !E->merge(o->session, o->table, b, NULL, osc_copy_pos(o), e))
 			return false;
 	}

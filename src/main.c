@@ -12,6 +12,7 @@
 #include "localpath.h"
 #include "osc.h"
 #include "proxy.h"
+#include "ps.h"
 #include "url.h"
 
 #define OSC_VERSION "0.1.0"
@@ -99,8 +100,19 @@ static OscExit steer(Osc *o)
 		rc = control_client(o, cmd, &running);
 	if (running)
 		return rc;
-	if (o->opt.command == CMD_STATUS)
+	if (o->opt.command == CMD_STATUS) {
+		/* before the stored state, which may look like a live one */
+		int n = o->opt.table ? 0 : ps_count(o);
+		if (o->opt.table)
+			log_msg(&o->log, LOG_INFO, "no migration of %s is running on this host; its last recorded state:",
+			        o->opt.table);
+		else if (n == 0)
+			log_msg(&o->log, LOG_INFO, "no migration is running on this host; the last recorded states:");
+		else
+			log_msg(&o->log, LOG_INFO,
+			        "%d migration(s) running on this host (osc ps lists them); the last recorded states:", n);
 		return migrate_history(o, true);
+	}
 	char path[108];
 	OscErr e;
 	err_clear(&e);
@@ -153,6 +165,9 @@ int main(int argc, char **argv)
 		return OSC_EXIT_INPUT;
 	}
 
+	/* every JSON line names the run; and its target once the URL is known good */
+	summary_init(&o.summary);
+	o.log.run_id = o.summary.run_id;
 	const char *url = o.opt.database ? o.opt.database : getenv("OSC_DATABASE_URL");
 	/* no line of the log shows a password osc was given */
 	log_add_secrets(&o.log, url);
@@ -165,11 +180,18 @@ int main(int argc, char **argv)
 	    !engine_for_url(url, &o.engine, &e) || !dburl_check("--database", url, &e) || !check_replicas(&o, &e) ||
 	    (o.opt.command == CMD_RUN && !check_local_paths(&o, &e))) {
 		log_error(&o.log, &e);
+		if (o.opt.command == CMD_RUN)
+			summary_emit(&o, OSC_EXIT_INPUT);
 		log_close(&o.log);
+		summary_free(&o.summary);
 		alter_free(&o.alter);
 		options_free(&o.opt);
 		return OSC_EXIT_INPUT;
 	}
+	summary_set_target(&o.summary, url, o.opt.table ? o.target.schema : NULL, o.opt.table ? o.target.table : NULL);
+	o.log.engine = o.summary.engine;
+	o.log.host = o.summary.host;
+	o.log.database = o.summary.database;
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -189,9 +211,14 @@ int main(int argc, char **argv)
 	case CMD_CUTOVER:
 	case CMD_ABORT:
 	case CMD_SET: rc = steer(&o); break;
-	default: rc = migrate_run(&o); break;
+	case CMD_PS: rc = ps_main(&o); break;
+	default:
+		rc = migrate_run(&o);
+		summary_emit(&o, rc); /* the run's last line */
+		break;
 	}
 	log_close(&o.log);
+	summary_free(&o.summary);
 	alter_free(&o.alter);
 	options_free(&o.opt);
 	return (int)rc;

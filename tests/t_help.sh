@@ -137,7 +137,7 @@ expect_completion() {
     [ "$got" = "$want" ] || fail "completion of '$*': got '$got', expected '$want'"
 }
 bash --norc --noprofile -c '. "$1" && complete -p osc' _ "$COMP" >/dev/null || fail "completion/osc defines no completion for osc"
-expect_completion "pause plan proxy " osc p
+expect_completion "pause plan proxy ps " osc p
 expect_completion "cleanup cutover " osc c
 expect_completion "checksum count none " osc --verify ""
 expect_completion "json " osc --log-format j
@@ -147,7 +147,7 @@ expect_completion "auto drop_swap none rebuild_constraints " osc --alter-foreign
 expect_completion "--chunk-size --chunk-size-max --chunk-time " osc --table t --chunk
 expect_completion "chunk-size-max= chunk-time= " osc set --table t chunk
 expect_completion "hold status " osc proxy ""
-expect_completion "pause plan proxy " osc help p
+expect_completion "pause plan proxy ps " osc help p
 expect_completion "--listen " osc proxy --lis
 expect_completion "" osc proxy --tab
 # a value is not the command: --table plan, then a command

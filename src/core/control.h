@@ -58,6 +58,7 @@ typedef struct Control {
 	/* --- under mu --- */
 	ThrottleLimits limits;    /* osc set changes these */
 	int64_t chunk_time_ms, chunk_size_max;
+	int64_t lock_timeout_ms, cutover_retries, max_runtime_ms; /* the worker copies them to its options */
 	bool operator_paused;
 	bool cutover_requested;
 	bool abort_requested;
@@ -128,5 +129,10 @@ void control_block_signals(void);
  * is false when no migration answers there; a socket or directory of
  * another user is refused (exit 2, *running true: nothing else is tried). */
 OscExit control_client(Osc *o, const char *command, bool *running);
+/* The same for one socket path: *answer (malloc'd, the caller frees it;
+ * NULL when nothing was read) is what the run said.  *running is false
+ * when nothing listens there; a socket of another user is refused (exit
+ * 2, said in the log). */
+OscExit control_ask(Osc *o, const char *path, const char *command, char **answer, bool *running);
 
 #endif

@@ -25,31 +25,17 @@
 
 #include "localpath.h"
 #include "osc.h"
+#include "xalloc.h"
 
-OscExit control_client(Osc *o, const char *command, bool *running)
+OscExit control_ask(Osc *o, const char *path, const char *command, char **answer, bool *running)
 {
-	char path[108];
 	struct sockaddr_un sa;
-	char buf[8192];
-	OscErr e;
 	uid_t uid;
 	pid_t pid;
+	size_t len = 0;
 
 	*running = false;
-	err_clear(&e);
-	/* the run's directory: XDG_RUNTIME_DIR's, or the one under $TMPDIR
-	 * when the run had none (cron) */
-	bool found = control_socket_path(o, false, false, path, sizeof(path), &e);
-	struct stat st;
-	if (found && o->opt.socket_path == NULL && getenv("XDG_RUNTIME_DIR") && lstat(path, &st) != 0)
-		found = control_socket_path(o, false, true, path, sizeof(path), &e);
-	if (!found || !localpath_check_socket(path, &e)) {
-		/* no answer from a place someone else controls: not even "nothing
-		 * runs", which would send status to the state table */
-		*running = true;
-		log_error(&o->log, &e);
-		return OSC_EXIT_INPUT;
-	}
+	*answer = NULL;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return OSC_EXIT_FAILED;
@@ -69,32 +55,61 @@ OscExit control_client(Osc *o, const char *command, bool *running)
 		close(fd);
 		return OSC_EXIT_INPUT;
 	}
-	size_t len = strlen(command);
-	if (write(fd, command, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
+	size_t clen = strlen(command);
+	if (write(fd, command, clen) != (ssize_t)clen || write(fd, "\n", 1) != 1) {
 		fprintf(stderr, "osc: error: control socket %s: %s\n", path, strerror(errno));
 		close(fd);
 		return OSC_EXIT_FAILED;
 	}
 	/* the answer, until the server closes (bounded: 5 s of silence) */
-	size_t got = 0;
+	FILE *f = xopen_memstream(answer, &len);
+	char buf[8192];
 	for (;;) {
 		struct pollfd p = { fd, POLLIN, 0 };
 		if (poll(&p, 1, 5000) <= 0)
 			break;
-		if (got == sizeof(buf) - 1) {
-			fwrite(buf, 1, got, stdout);
-			got = 0;
-		}
-		ssize_t n = read(fd, buf + got, sizeof(buf) - 1 - got);
+		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n <= 0)
 			break;
-		got += (size_t)n;
+		fwrite(buf, 1, (size_t)n, f);
 	}
+	fclose(f);
 	close(fd);
-	buf[got] = '\0';
+	return OSC_EXIT_OK;
+}
+
+OscExit control_client(Osc *o, const char *command, bool *running)
+{
+	char path[108];
+	OscErr e;
+
+	*running = false;
+	err_clear(&e);
+	/* the run's directory: XDG_RUNTIME_DIR's, or the one under $TMPDIR
+	 * when the run had none (cron) */
+	bool found = control_socket_path(o, false, false, path, sizeof(path), &e);
+	struct stat st;
+	if (found && o->opt.socket_path == NULL && getenv("XDG_RUNTIME_DIR") && lstat(path, &st) != 0)
+		found = control_socket_path(o, false, true, path, sizeof(path), &e);
+	if (!found || !localpath_check_socket(path, &e)) {
+		/* no answer from a place someone else controls: not even "nothing
+		 * runs", which would send status to the state table */
+		*running = true;
+		log_error(&o->log, &e);
+		return OSC_EXIT_INPUT;
+	}
+	char *buf;
+	OscExit rc = control_ask(o, path, command, &buf, running);
+	if (buf == NULL)
+		return rc;
 	bool ok = strncmp(buf, "ok", 2) == 0;
 	/* "ok\n" alone before a status body is not worth printing */
 	const char *body = strncmp(buf, "ok\n", 3) == 0 ? buf + 3 : buf;
 	fputs(body, ok ? stdout : stderr);
-	return ok ? OSC_EXIT_OK : OSC_EXIT_FAILED;
+	/* osc set refuses only a bad name or value: bad input, nothing changed */
+	rc = ok ? OSC_EXIT_OK : OSC_EXIT_FAILED;
+	if (!ok && strncmp(command, "set", 3) == 0 && strncmp(buf, "error", 5) == 0)
+		rc = OSC_EXIT_INPUT;
+	free(buf);
+	return rc;
 }

@@ -6,7 +6,9 @@
  *   pause / resume         the operator's pause, one input of the throttle
  *   cutover                the swap goes ahead (overrides --postpone-cutover)
  *   abort                  the worker stops after its step; the original stays
+ *   ps [json]              one line about the run, for `osc ps` (src/core/ps.c)
  *   set name=value...      changes limits while the run goes on, all or none
+ *                          (a load metric not watched yet is read once first)
  *
  * An answer starts with "ok" or "error"; a command that changes something
  * says so in the log too.  Commands only change Control (under its mutex)
@@ -20,6 +22,7 @@
 
 #include "duration.h"
 #include "osc.h"
+#include "ps.h"
 #include "xalloc.h"
 
 /* What a command answers: its text, and whether it was carried out. */
@@ -35,6 +38,12 @@ static void ctl_status(Osc *o, char *args, Reply *r)
 		control_status_json(o, r->f);
 	else
 		control_status_text(o, r->f);
+}
+
+static void ctl_ps(Osc *o, char *args, Reply *r)
+{
+	fprintf(r->f, "ok\n");
+	ps_answer(o, r->f, args && strcmp(args, "json") == 0);
 }
 
 static void ctl_pause(Osc *o, char *args, Reply *r)
@@ -78,67 +87,140 @@ static void ctl_abort(Osc *o, char *args, Reply *r)
 	log_msg(&o->log, LOG_WARN, "osc abort received");
 }
 
-/* One name=value of osc set, applied to c (mu held). */
-static bool set_one(Control *c, const char *name, const char *v, char *why, size_t whysz)
+/* A metric `osc set max-load|critical-load` names that the monitor does not
+ * read yet: read once on a connection of its own, as at start (a typo is
+ * bad input, not a pause for ever), then added to what the monitor reads.
+ * Runs with mu held and drops it around the query: the worker and the
+ * monitor must not wait on the control loop's connection. */
+static bool watch_metric(Osc *o, const char *name, char *why, size_t whysz)
 {
-	int64_t ms;
+	Control *c = &o->ctl;
+	const EngineMonitor *en = o->engine ? o->engine->monitor : NULL;
+	OscErr e;
+	double v = 0;
+	bool ok;
+
+	if (en == NULL) {
+		snprintf(why, whysz, "%s: this run reads no load metrics", name);
+		return false;
+	}
+	if (c->nload == THROTTLE_MAX_METRICS) {
+		snprintf(why, whysz, "%s: this run already watches %d metrics", name, THROTTLE_MAX_METRICS);
+		return false;
+	}
+	err_clear(&e);
+	pthread_mutex_unlock(&c->mu);
+	void *probe = en->probe_open(o, NULL, NULL, 0, &e);
+	ok = probe != NULL && en->load_read(o, probe, name, &v, &e);
+	if (probe)
+		en->probe_close(probe);
+	pthread_mutex_lock(&c->mu);
+	if (!ok) {
+		snprintf(why, whysz, "%.300s", e.msg);
+		return false;
+	}
+	for (int k = 0; k < c->nload; k++)
+		if (strcmp(c->load_names[k], name) == 0)
+			return true;
+	int k = c->nload;
+	snprintf(c->load_names[k], sizeof(c->load_names[k]), "%s", name);
+	c->load[k].name = c->load_names[k];
+	c->load[k].ok = true;
+	c->load[k].value = v;
+	c->nload++; /* after the slot is filled: the monitor reads up to nload */
+	return true;
+}
+
+/* What osc set can change: every limit a run takes from the command line
+ * and can change while it goes on.  The worker picks up the ones it reads
+ * itself (lock-timeout, cutover-retries, max-runtime) between its steps. */
+typedef enum SetKind { SET_DURATION, SET_COUNT, SET_LOAD } SetKind;
+typedef struct Setting {
+	const char *name;
+	SetKind kind;
+	int64_t min;
+} Setting;
+
+static const Setting settings[] = {
+	{ "chunk-time", SET_DURATION, 1 },      { "chunk-size-max", SET_COUNT, 1 },
+	{ "max-lag", SET_DURATION, 0 },         { "critical-lag", SET_DURATION, 0 },
+	{ "critical-interval", SET_DURATION, 0 }, { "max-load", SET_LOAD, 0 },
+	{ "critical-load", SET_LOAD, 0 },       { "lock-timeout", SET_DURATION, 1 },
+	{ "cutover-retries", SET_COUNT, 1 },    { "max-runtime", SET_DURATION, 0 },
+	{ NULL, SET_COUNT, 0 },
+};
+
+static int64_t *setting_target(Control *c, const char *name)
+{
+	if (strcmp(name, "chunk-time") == 0)
+		return &c->chunk_time_ms;
+	if (strcmp(name, "chunk-size-max") == 0)
+		return &c->chunk_size_max;
+	if (strcmp(name, "max-lag") == 0)
+		return &c->limits.max_lag_ms;
+	if (strcmp(name, "critical-lag") == 0)
+		return &c->limits.critical_lag_ms;
+	if (strcmp(name, "critical-interval") == 0)
+		return &c->limits.critical_interval_ms;
+	if (strcmp(name, "lock-timeout") == 0)
+		return &c->lock_timeout_ms;
+	if (strcmp(name, "cutover-retries") == 0)
+		return &c->cutover_retries;
+	return &c->max_runtime_ms;
+}
+
+/* One name=value of osc set, applied to c (mu held). */
+static bool set_one(Osc *o, const char *name, const char *v, char *why, size_t whysz)
+{
+	Control *c = &o->ctl;
+	const Setting *s;
 	LoadList ll;
 
-	if (strcmp(name, "chunk-time") == 0 || strcmp(name, "max-lag") == 0 || strcmp(name, "critical-lag") == 0 ||
-	    strcmp(name, "critical-interval") == 0) {
-		if (!duration_parse_ms(v, &ms)) {
-			snprintf(why, whysz, "%s: expected a duration such as 250ms or 2s, got '%s'", name, v);
-			return false;
-		}
-		if (strcmp(name, "chunk-time") == 0)
-			c->chunk_time_ms = ms;
-		else if (strcmp(name, "max-lag") == 0)
-			c->limits.max_lag_ms = ms;
-		else if (strcmp(name, "critical-lag") == 0)
-			c->limits.critical_lag_ms = ms;
-		else
-			c->limits.critical_interval_ms = ms;
-		return true;
+	for (s = settings; s->name && strcmp(s->name, name) != 0; s++)
+		;
+	if (s->name == NULL) {
+		size_t n = (size_t)snprintf(why, whysz, "unknown setting '%s' (", name);
+		for (s = settings; s->name && n < whysz; s++)
+			n += (size_t)snprintf(why + n, whysz - n, "%s%s", s->name, s[1].name ? ", " : ")");
+		return false;
 	}
-	if (strcmp(name, "chunk-size-max") == 0) {
+	if (s->kind == SET_DURATION || s->kind == SET_COUNT) {
+		int64_t n;
 		char *end;
-		long long n = strtoll(v, &end, 10);
-		if (end == v || *end || n < 1) {
-			snprintf(why, whysz, "chunk-size-max: expected a whole number >= 1, got '%s'", v);
+		bool ok;
+		if (s->kind == SET_DURATION) {
+			ok = duration_parse_ms(v, &n);
+		} else {
+			n = strtoll(v, &end, 10);
+			ok = end != v && *end == '\0';
+		}
+		if (!ok || n < s->min) {
+			snprintf(why, whysz, "%s: expected %s%s, got '%s'", name,
+			         s->kind == SET_DURATION ? "a duration such as 250ms or 2s" : "a whole number",
+			         s->min > 0 ? (s->kind == SET_DURATION ? " of at least 1ms" : " >= 1") : "", v);
 			return false;
 		}
-		c->chunk_size_max = n;
+		*setting_target(c, name) = n;
 		return true;
 	}
-	if (strcmp(name, "max-load") == 0 || strcmp(name, "critical-load") == 0) {
-		char err[160];
-		if (!throttle_parse_load(v, &ll, err, sizeof(err))) {
-			snprintf(why, whysz, "%s: %s", name, err);
+	char err[160];
+	if (!throttle_parse_load(v, &ll, err, sizeof(err))) {
+		snprintf(why, whysz, "%s: %s", name, err);
+		return false;
+	}
+	for (int i = 0; i < ll.n; i++) {
+		int k;
+		for (k = 0; k < c->nload; k++)
+			if (strcmp(c->load_names[k], ll.item[i].name) == 0)
+				break;
+		if (k == c->nload && !watch_metric(o, ll.item[i].name, why, whysz))
 			return false;
-		}
-		/* the monitor reads the metrics given at start; others it cannot */
-		for (int i = 0; i < ll.n; i++) {
-			int k;
-			for (k = 0; k < c->nload; k++)
-				if (strcmp(c->load_names[k], ll.item[i].name) == 0)
-					break;
-			if (k == c->nload) {
-				snprintf(why, whysz, "%s: %s is not watched by this run (only metrics named at start can change)",
-				         name, ll.item[i].name);
-				return false;
-			}
-		}
-		if (strcmp(name, "max-load") == 0)
-			c->limits.max_load = ll;
-		else
-			c->limits.critical_load = ll;
-		return true;
 	}
-	snprintf(why, whysz,
-	         "unknown setting '%s' (chunk-time, chunk-size-max, max-lag, critical-lag, critical-interval, max-load, "
-	         "critical-load)",
-	         name);
-	return false;
+	if (strcmp(name, "max-load") == 0)
+		c->limits.max_load = ll;
+	else
+		c->limits.critical_load = ll;
+	return true;
 }
 
 static void ctl_set(Osc *o, char *args, Reply *r)
@@ -148,6 +230,8 @@ static void ctl_set(Osc *o, char *args, Reply *r)
 	/* all or nothing: a bad pair puts back what the good ones changed */
 	ThrottleLimits limits = c->limits;
 	int64_t chunk_time_ms = c->chunk_time_ms, chunk_size_max = c->chunk_size_max;
+	int64_t lock_timeout_ms = c->lock_timeout_ms, cutover_retries = c->cutover_retries,
+	        max_runtime_ms = c->max_runtime_ms;
 
 	if (args == NULL) {
 		snprintf(why, sizeof(why), "expected name=value pairs");
@@ -161,7 +245,7 @@ static void ctl_set(Osc *o, char *args, Reply *r)
 			goto bad;
 		}
 		*eq = '\0';
-		if (!set_one(c, w, eq + 1, why, sizeof(why)))
+		if (!set_one(o, w, eq + 1, why, sizeof(why)))
 			goto bad;
 	}
 	log_msg(&o->log, LOG_INFO, "osc set %s", line);
@@ -172,6 +256,9 @@ bad:
 	c->limits = limits;
 	c->chunk_time_ms = chunk_time_ms;
 	c->chunk_size_max = chunk_size_max;
+	c->lock_timeout_ms = lock_timeout_ms;
+	c->cutover_retries = cutover_retries;
+	c->max_runtime_ms = max_runtime_ms;
 	r->ok = false;
 	fprintf(r->f, "error: %s; nothing was changed\n", why);
 }
@@ -185,7 +272,7 @@ typedef struct ControlCommand {
 
 static const ControlCommand commands[] = {
 	{ "status", ctl_status }, { "pause", ctl_pause }, { "resume", ctl_resume },
-	{ "cutover", ctl_cutover }, { "abort", ctl_abort }, { "set", ctl_set },
+	{ "cutover", ctl_cutover }, { "abort", ctl_abort }, { "set", ctl_set }, { "ps", ctl_ps },
 	{ NULL, NULL },
 };
 
@@ -203,7 +290,7 @@ bool control_dispatch(Osc *o, char *line, char **answer)
 			break;
 	if (cmd->name == NULL) {
 		r.ok = false;
-		fprintf(r.f, "error: unknown command '%s' (status, pause, resume, cutover, abort, set)\n", line);
+		fprintf(r.f, "error: unknown command '%s' (status, pause, resume, cutover, abort, set, ps)\n", line);
 	} else {
 		pthread_mutex_lock(&o->ctl.mu);
 		cmd->fn(o, args, &r);

@@ -23,12 +23,14 @@
 struct event_base;
 struct evconnlistener;
 struct event;
+struct evhttp;
 
 /* The libevent side of the control loop (Control.loop). */
 typedef struct ControlLoop {
 	struct event_base *base;
 	struct evconnlistener *listener;
 	struct event *tick;
+	struct evhttp *http;      /* --metrics (src/core/metrics.c); NULL: none */
 } ControlLoop;
 
 /* The shared state before the threads start: the mutex, and the limits

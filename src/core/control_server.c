@@ -33,6 +33,7 @@
 #include <event2/listener.h>
 
 #include "localpath.h"
+#include "metrics.h"
 #include "osc.h"
 #include "xalloc.h"
 
@@ -225,6 +226,10 @@ bool control_start(Osc *o, OscErr *e)
 	fd = -1;
 	if (!control_tick_add(o, lp))
 		goto fail;
+	if (!metrics_start(o, lp, e)) {
+		control_stop(o);
+		return refuse_start(o, e);
+	}
 	/* a flag file present at the start counts before the first tick */
 	control_read_flag_files(o);
 	if (pthread_create(&c->loop_thread, NULL, loop_main, o) != 0)
@@ -252,6 +257,7 @@ void control_stop(Osc *o)
 		c->started = false;
 	}
 	if (lp) {
+		metrics_stop(lp);
 		if (lp->tick)
 			event_free(lp->tick);
 		if (lp->listener)

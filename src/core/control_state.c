@@ -28,6 +28,9 @@ void control_state_init(Osc *o)
 	c->limits = o->opt.limits;
 	c->chunk_time_ms = o->opt.chunk_time_ms;
 	c->chunk_size_max = o->opt.chunk_size_max;
+	c->lock_timeout_ms = o->opt.lock_timeout_ms;
+	c->cutover_retries = o->opt.cutover_retries;
+	c->max_runtime_ms = o->opt.max_runtime_ms;
 	c->decision.max_lag_ms = -1;
 	c->progress = o->progress;
 }
@@ -112,8 +115,20 @@ void control_publish(Osc *o)
 	pthread_mutex_lock(&c->mu);
 	o->progress.lag_ms = c->decision.max_lag_ms;
 	o->progress.throttled = c->decision.action != THROTTLE_GO;
+	o->progress.paused = c->operator_paused;
 	snprintf(o->progress.throttle_reason, sizeof(o->progress.throttle_reason), "%s", c->decision.reason);
 	c->progress = o->progress;
+	/* osc set's changes to what the worker reads from its options: the
+	 * worker takes them here, between its steps, so no statement sees a
+	 * value change under it */
+	o->opt.lock_timeout_ms = c->lock_timeout_ms;
+	o->opt.cutover_retries = c->cutover_retries > 100000 ? 100000 : (int)c->cutover_retries;
+	o->opt.max_runtime_ms = c->max_runtime_ms;
+	/* and where the engine and the lock retries read them (src/core/run.c) */
+	o->env.lock_timeout_ms = o->opt.lock_timeout_ms;
+	o->env.cutover_retries = o->opt.cutover_retries;
+	o->retry.timeout_ms = o->opt.lock_timeout_ms;
+	o->retry.tries = o->opt.cutover_retries;
 	pthread_mutex_unlock(&c->mu);
 }
 

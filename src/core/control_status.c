@@ -53,6 +53,17 @@ void control_status_json(Osc *o, FILE *f)
 	json_kv_int(&j, "critical_lag_ms", c->limits.critical_lag_ms);
 	json_kv_int(&j, "critical_interval_ms", c->limits.critical_interval_ms);
 	json_kv_int(&j, "chunk_size_max", c->chunk_size_max);
+	json_kv_int(&j, "lock_timeout_ms", c->lock_timeout_ms);
+	json_kv_int(&j, "cutover_retries", c->cutover_retries);
+	json_kv_int(&j, "max_runtime_ms", c->max_runtime_ms);
+	const LoadList *lists[2] = { &c->limits.max_load, &c->limits.critical_load };
+	for (int l = 0; l < 2; l++) {
+		json_key(&j, l == 0 ? "max_load" : "critical_load");
+		json_object(&j);
+		for (int i = 0; i < lists[l]->n; i++)
+			json_kv_double(&j, lists[l]->item[i].name, lists[l]->item[i].value, -1);
+		json_object_end(&j);
+	}
 	json_object_end(&j);
 	json_key(&j, "replicas");
 	json_array(&j);

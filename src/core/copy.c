@@ -108,6 +108,8 @@ static bool chunk_write(Osc *o, const EngineKey *hi, EngineBatch *stale, int64_t
 			char what[700];
 			snprintf(what, sizeof(what), "the copy of %s", range);
 			VerifyOutcome v = verify_judge(&o->verified, &o->log, same, true, attempt, what, why, e);
+			if (v == VERIFY_AGAIN)
+				summary_verify_mismatch(o);
 			if (v != VERIFY_SAME) {
 				E->txn_rollback(s);
 				if (v == VERIFY_DIFFERS)

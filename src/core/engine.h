@@ -22,7 +22,9 @@
 #include "throttle.h"
 
 /* The run's settings, as an engine needs them.  Filled by the core before
- * open (src/core/migrate.c) and unchanged for the run. */
+ * open (src/core/run.c); `osc set` may change the lock timeout and the
+ * cutover retries, which the worker takes between its steps
+ * (src/core/control_state.c), never during an engine call. */
 typedef struct EngineEnv {
 	Log *log;
 	const RetryPolicy *retry;      /* the engine's own lock-taking statements retry through it */

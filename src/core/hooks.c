@@ -9,7 +9,9 @@
  * a notifier that logs or forwards what it is given, so the variables that
  * carry a password (PGPASSWORD, MYSQL_PWD, OSC_DATABASE_URL) are removed
  * from its environment, and OSC_DATABASE names the database with the
- * password masked.  A hook that connects brings its own (~/.pgpass,
+ * password masked (OSC_ENGINE, OSC_HOST, OSC_PORT, OSC_DBNAME name the
+ * target without credentials; OSC_RUN_ID matches the JSON log's run_id;
+ * OSC_FAILED_PHASE is the phase a failure happened in).  A hook that connects brings its own (~/.pgpass,
  * ~/.my.cnf).
  */
 #include "hooks.h"
@@ -39,6 +41,8 @@ void hooks_run(Osc *o, const char *cmd, const char *outcome, OscExit code, const
 		return;
 	const char *url = o->opt.database ? o->opt.database : getenv("OSC_DATABASE_URL");
 	char *shown = url_masked(url); /* before fork: the child only sets and execs */
+	char failed_phase[32];
+	summary_failed_phase(&o->summary, failed_phase, sizeof(failed_phase));
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -52,6 +56,13 @@ void hooks_run(Osc *o, const char *cmd, const char *outcome, OscExit code, const
 		unsetenv("MYSQL_PWD");
 		unsetenv("OSC_DATABASE_URL");
 		setenv("OSC_DATABASE", shown, 1);
+		/* the target and the run, as every JSON line names them */
+		setenv("OSC_RUN_ID", o->summary.run_id, 1);
+		setenv("OSC_ENGINE", o->summary.engine, 1);
+		setenv("OSC_HOST", o->summary.host, 1);
+		setenv("OSC_PORT", o->summary.port, 1);
+		setenv("OSC_DBNAME", o->summary.database, 1);
+		setenv("OSC_FAILED_PHASE", failed_phase, 1);
 		setenv("OSC_TABLE", o->opt.table ? o->opt.table : "", 1);
 		setenv("OSC_ALTER", o->opt.alter ? o->opt.alter : "", 1);
 		setenv("OSC_PHASE", o->progress.phase ? o->progress.phase : "", 1);

@@ -8,6 +8,8 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/time.h>
@@ -17,6 +19,7 @@
 #include "duration.h"
 #include "json.h"
 #include "localpath.h"
+#include "runstate.h"
 
 static void lock(Log *l)
 {
@@ -100,6 +103,14 @@ static void record_begin(Log *l, Json *j, const char *event)
 	json_object(j);
 	json_kv_string(j, "ts", stamp);
 	json_kv_string(j, "event", event);
+	if (l->run_id)
+		json_kv_string(j, "run_id", l->run_id);
+	if (l->engine && l->engine[0])
+		json_kv_string(j, "engine", l->engine);
+	if (l->host)
+		json_kv_string(j, "host", l->host);
+	if (l->database)
+		json_kv_string(j, "database", l->database);
 	if (l->table)
 		json_kv_string(j, "table", l->table);
 }
@@ -109,6 +120,21 @@ static void record_end(Log *l, Json *j)
 	json_object_end(j);
 	fputs("\n", l->out);
 	fflush(l->out);
+}
+
+bool log_record_begin(Log *l, Json *j, const char *event)
+{
+	if (!l->json)
+		return false;
+	lock(l);
+	record_begin(l, j, event);
+	return true;
+}
+
+void log_record_end(Log *l, Json *j)
+{
+	record_end(l, j);
+	unlock(l);
 }
 
 void log_break(Log *l)
@@ -219,6 +245,75 @@ void log_phase(Log *l, const char *phase, const char *what)
 	unlock(l);
 }
 
+/* The terminal's width: the one the terminal says, else $COLUMNS (a pty
+ * that was never sized, as under script(1)), else 80. */
+static int term_width(Log *l)
+{
+	struct winsize ws;
+	if (ioctl(fileno(l->out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	const char *c = getenv("COLUMNS");
+	int n = c ? atoi(c) : 0;
+	return n > 0 ? n : 80;
+}
+
+/* Cuts s to at most cols columns (a UTF-8 sequence is one column; control
+ * characters were masked before), never inside a character. */
+static void fit_columns(char *s, int cols)
+{
+	int n = 0;
+	for (char *q = s; *q; q++) {
+		if (((unsigned char)*q & 0xC0) == 0x80)
+			continue; /* a continuation byte: same column */
+		if (n == cols) {
+			*q = '\0';
+			return;
+		}
+		n++;
+	}
+}
+
+/* The text progress line.  Most wanted first, so that a narrow terminal
+ * cuts the least: percentage and ETA, the state (copying, throttled,
+ * paused, waiting for osc cutover, swapping), rows, rate, backlog, lag,
+ * chunk, time in the phase, and last the reason of a throttle.  While the
+ * run is held, rate and ETA say paused: they would only decay.  On a
+ * terminal the line is rewritten in place and cut to its width minus one
+ * (writing the last column wraps on some terminals). */
+static void progress_text(Log *l, const Progress *p, const char *eta, const char *lag, const char *inphase,
+                          const char *reason)
+{
+	char line[1200], state[64], rate[48];
+	bool held = run_state_held(p);
+	double pct = p->rows_estimate > 0 ? 100.0 * (double)p->rows_copied / (double)p->rows_estimate : 0;
+
+	if (pct > 100)
+		pct = 100;
+	run_state_text(p, true, state, sizeof(state));
+	if (held)
+		snprintf(rate, sizeof(rate), "rows/s paused");
+	else
+		snprintf(rate, sizeof(rate), "%.0f rows/s", p->rows_per_sec);
+	snprintf(line, sizeof(line), "osc: %.1f%% ETA %s | %s | %lld/%lld rows | %s | backlog %lld | lag %s | chunk %lld | %s%s%s",
+	         pct, held ? "paused" : eta, state, (long long)p->rows_copied, (long long)p->rows_estimate, rate,
+	         (long long)p->log_backlog, lag, (long long)p->chunk_size, inphase, p->throttled ? " | " : "",
+	         p->throttled ? reason : "");
+	for (char *q = line; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			*q = '?'; /* a reason quoting a name: nothing that moves the cursor */
+	if (l->tty) {
+		int w = term_width(l);
+		fit_columns(line, w > 1 ? w - 1 : 1);
+		fputs("\r\033[K", l->out);
+		fputs(line, l->out);
+		l->line_open = true;
+	} else {
+		fputs(line, l->out);
+		fputs("\n", l->out);
+	}
+	fflush(l->out);
+}
+
 void log_progress(Log *l, const Progress *p, bool force)
 {
 	int64_t now = now_ms();
@@ -251,6 +346,9 @@ void log_progress(Log *l, const Progress *p, bool force)
 		json_kv_int(&j, "phase_ms", now - p->phase_started_ms);
 		json_kv_int(&j, "lag_ms", p->lag_ms);
 		json_kv_bool(&j, "throttled", p->throttled);
+		char state[64];
+		run_state_text(p, true, state, sizeof(state));
+		json_kv_string(&j, "state", state);
 		if (p->throttled)
 			json_kv_string(&j, "throttle_reason", reason);
 		record_end(l, &j);
@@ -258,21 +356,7 @@ void log_progress(Log *l, const Progress *p, bool force)
 	}
 	if (l->verbosity < 0)
 		goto out;
-	double pct = p->rows_estimate > 0 ? 100.0 * (double)p->rows_copied / (double)p->rows_estimate : 0;
-	if (pct > 100)
-		pct = 100;
-	if (l->tty)
-		fputs("\r\033[K", l->out);
-	fprintf(l->out, "osc: %-8s %lld/%lld rows (%.1f%%)  %.0f rows/s  backlog %lld  chunk %lld  lag %s  %s  ETA %s%s%s",
-	        p->phase, (long long)p->rows_copied, (long long)p->rows_estimate, pct, p->rows_per_sec,
-	        (long long)p->log_backlog, (long long)p->chunk_size, lag, inphase, eta,
-	        p->throttled ? "  THROTTLED: " : "", p->throttled ? reason : "");
-	if (l->tty) {
-		l->line_open = true;
-	} else {
-		fputs("\n", l->out);
-	}
-	fflush(l->out);
+	progress_text(l, p, eta, lag, inphase, reason);
 out:
 	unlock(l);
 }

@@ -23,6 +23,8 @@
 #include "options.h"
 #include "secrets.h"
 
+struct Json;
+
 typedef enum LogLevel { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG } LogLevel;
 
 typedef struct Progress {
@@ -38,6 +40,8 @@ typedef struct Progress {
 	int64_t lag_ms;         /* the largest replica lag; -1: unknown or no replica */
 	bool throttled;
 	char throttle_reason[320];
+	bool postponed;         /* the copy is done; the swap waits for osc cutover (--postpone-cutover) */
+	bool paused;            /* by the operator (osc pause) */
 } Progress;
 
 typedef struct Log {
@@ -49,6 +53,9 @@ typedef struct Log {
 	int64_t last_progress_ms;
 	int64_t progress_every_ms; /* --progress-interval, or the default for the output */
 	const char *table; /* for JSON records */
+	/* and the run and its target on every record (src/core/summary.h;
+	 * borrowed, NULL until known) */
+	const char *run_id, *engine, *host, *database;
 	FILE *out;
 	bool to_file;      /* --log-file: errors are echoed on stderr too */
 	Secrets secrets;   /* masked out of every line (registered before threads start) */
@@ -70,6 +77,14 @@ void log_progress(Log *l, const Progress *p, bool force);
 void log_error(Log *l, const OscErr *e);
 /* Ends an open progress line (before anything else is printed). */
 void log_break(Log *l);
+
+/* A JSON record of the caller's own (the run's `summary`): with JSON lines,
+ * takes the log's lock, opens the object with the fields every record has
+ * (ts, event, run_id, the target) and returns true; the caller adds its
+ * fields and calls log_record_end, which ends the line and unlocks.  False
+ * (nothing written, nothing held) when the log is text. */
+bool log_record_begin(Log *l, struct Json *j, const char *event);
+void log_record_end(Log *l, struct Json *j);
 
 /* Writes s as a JSON string (quoted, escaped): json_write_string, for a
  * caller that builds the rest of its JSON with src/lib/json.h. */

@@ -30,6 +30,7 @@ static void phase(Osc *o, const char *name, const char *what)
 {
 	o->progress.phase = name;
 	o->progress.phase_started_ms = now_ms();
+	summary_phase(o, name);
 	log_phase(&o->log, name, what);
 	control_publish(o);
 }
@@ -100,6 +101,7 @@ static bool in_place(Osc *o, Strategy *st, OscExit *rc)
 	}
 	if (!ran) {
 		log_error(&o->log, &e);
+		summary_failed(o, &e);
 		if (e.exit == OSC_EXIT_OK)
 			e.exit = OSC_EXIT_FAILED;
 		OscErr e2;
@@ -163,6 +165,7 @@ static OscExit run_failed(Osc *o, OscErr *err, bool created, bool swapped)
 	lag_stop(o);
 	o->retry.gate = NULL; /* the abort's own retries stop only on a signal */
 	log_error(&o->log, &e);
+	summary_failed(o, &e);
 	snprintf(msg, sizeof(msg), "%s", e.msg);
 	if (e.exit == OSC_EXIT_OK)
 		e.exit = OSC_EXIT_FAILED;
@@ -316,9 +319,10 @@ OscExit migrate_plan(Osc *o)
 		plan_print_text(&p, stdout);
 		printf("plan only: nothing was changed\n");
 	}
+	OscExit rc = plan_exit(&p, o->opt.plan_fail_on);
 	plan_free(&p);
 	engine_close(o);
-	return OSC_EXIT_OK;
+	return rc;
 }
 
 OscExit migrate_history(Osc *o, bool latest)

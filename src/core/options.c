@@ -36,7 +36,7 @@ enum {
 	OPT_REPLICA, OPT_MAX_LAG, OPT_CRITICAL_LAG, OPT_CRITICAL_INTERVAL, OPT_MAX_LOAD, OPT_CRITICAL_LOAD,
 	OPT_HEARTBEAT_INTERVAL, OPT_PROGRESS_INTERVAL, OPT_PAUSE_FILE, OPT_PANIC_FILE, OPT_POSTPONE_CUTOVER, OPT_SOCKET,
 	OPT_ALTER_FK_METHOD, OPT_VERIFY, OPT_STRATEGY, OPT_FORMAT, OPT_DATABASE_FILE,
-	OPT_ALLOW_ON_REPLICA, OPT_PROXY,
+	OPT_ALLOW_ON_REPLICA, OPT_PROXY, OPT_FAIL_ON, OPT_METRICS,
 };
 
 static const struct option long_opts[] = {
@@ -78,6 +78,8 @@ static const struct option long_opts[] = {
 	{ "strategy", required_argument, NULL, OPT_STRATEGY },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "proxy", required_argument, NULL, OPT_PROXY },
+	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -94,7 +96,8 @@ typedef struct Subcommand {
 static const Subcommand subcommands[] = {
 	{ "run", CMD_RUN },         { "plan", CMD_PLAN },       { "cleanup", CMD_CLEANUP }, { "history", CMD_HISTORY },
 	{ "status", CMD_STATUS },   { "pause", CMD_PAUSE },     { "resume", CMD_RESUME },   { "cutover", CMD_CUTOVER },
-	{ "abort", CMD_ABORT },     { "set", CMD_SET },         { "help", CMD_HELP },       { NULL, CMD_RUN },
+	{ "abort", CMD_ABORT },     { "set", CMD_SET },         { "help", CMD_HELP },       { "ps", CMD_PS },
+	{ NULL, CMD_RUN },
 };
 
 void options_defaults(Options *o)
@@ -410,6 +413,17 @@ static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e
 		err_set(e, OSC_EXIT_INPUT, "--format: expected text or json, got '%s'", v);
 		return false;
 	case OPT_PROXY: o->proxy_socket = v; return true;
+	case OPT_FAIL_ON:
+		if (strcmp(v, "medium") == 0)
+			o->plan_fail_on = PLAN_RISK_MEDIUM;
+		else if (strcmp(v, "high") == 0)
+			o->plan_fail_on = PLAN_RISK_HIGH;
+		else {
+			err_set(e, OSC_EXIT_INPUT, "--fail-on: expected medium or high, got '%s'", v);
+			return false;
+		}
+		return true;
+	case OPT_METRICS: o->metrics_addr = v; return true;
 	case OPT_VERSION: o->command = CMD_VERSION; return true;
 	case 'h':
 		/* `osc plan --help`: plan's usage */
@@ -577,7 +591,15 @@ static bool parse(Options *o, int argc, char **argv, OscErr *e)
 	}
 	if (o->command == CMD_HELP || o->command == CMD_VERSION)
 		return true;
-	if (o->table == NULL && o->command != CMD_HISTORY && o->command != CMD_STATUS) {
+	if (o->plan_fail_on && o->command != CMD_PLAN) {
+		err_set(e, OSC_EXIT_INPUT, "--fail-on is an option of osc plan");
+		return false;
+	}
+	if (o->metrics_addr && o->command != CMD_RUN) {
+		err_set(e, OSC_EXIT_INPUT, "--metrics is an option of a run (osc --table T --alter SPEC)");
+		return false;
+	}
+	if (o->table == NULL && o->command != CMD_HISTORY && o->command != CMD_STATUS && o->command != CMD_PS) {
 		err_set(e, OSC_EXIT_INPUT, "--table is required (see osc --help)");
 		return false;
 	}

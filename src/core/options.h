@@ -23,9 +23,13 @@ typedef enum OscCommand {
 	CMD_CUTOVER,
 	CMD_ABORT,
 	CMD_SET,
+	CMD_PS,       /* the runs of this host, found by their sockets (src/core/ps.c) */
 	CMD_HELP,
 	CMD_VERSION,
 } OscCommand;
+
+/* A plan's risk class (src/core/plan.h), in order. */
+typedef enum PlanRisk { PLAN_RISK_LOW = 1, PLAN_RISK_MEDIUM = 2, PLAN_RISK_HIGH = 3 } PlanRisk;
 
 typedef enum LogFormat { LOG_AUTO, LOG_TEXT, LOG_JSON } LogFormat;
 
@@ -72,6 +76,8 @@ typedef struct Options {
 	VerifyMode verify;
 	StrategyChoice strategy;
 	bool plan_json;           /* osc plan --format json */
+	int plan_fail_on;         /* osc plan --fail-on: a PlanRisk, 0 none */
+	const char *metrics_addr; /* --metrics HOST:PORT (src/core/metrics.c); NULL: none */
 	int verbosity;            /* -1 quiet, 0 normal, 1+ verbose */
 	char *owned[64];          /* strings read from --config, --database-file and
 	                             copies of URLs, freed at exit */

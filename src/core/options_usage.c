@@ -25,7 +25,9 @@ void options_usage(void)
 	    "       osc status  [--table T]                live status of a running migration, else the last state\n"
 	    "       osc pause | resume | cutover | abort --table T   steer a running migration (its socket)\n"
 	    "       osc set --table T name=value...        change limits while it runs: chunk-time, chunk-size-max,\n"
-	    "                                              max-lag, critical-lag, critical-interval, max-load, critical-load\n"
+	    "                                              max-lag, critical-lag, critical-interval, max-load,\n"
+	    "                                              critical-load, lock-timeout, cutover-retries, max-runtime\n"
+	    "       osc ps                                 the migrations running on this host\n"
 	    "       osc history [--table T]                past runs\n"
 	    "Rerunning an unfinished migration (killed, stopped, window closed) resumes it.\n"
 	    "\n"
@@ -73,12 +75,14 @@ void options_usage(void)
 	    "  --strategy auto|copy    auto: metadata-only changes and constraints run in place under the lock\n"
 	    "                          timeout; copy: always the shadow copy (default auto)\n"
 	    "  --format text|json      osc plan's output (default text)\n"
+	    "  --fail-on medium|high   osc plan exits 4 when the plan's risk reaches that level\n"
+	    "  --metrics HOST:PORT     serve the run's metrics for Prometheus at http://HOST:PORT/metrics\n"
 	    "  --proxy PATH            the admin socket of the osc proxy the application connects through: its\n"
 	    "                          sessions are held at transaction boundaries for the swap (osc proxy --help)\n"
 	    "  --config FILE           read `option = value` lines (command line wins)\n"
 	    "  -q, --quiet  -v, --verbose  --version  --help\n"
 	    "durations: 250ms, 2s, 5m, 1h.  exit: 0 done, 1 failed (original intact),\n"
-	    "2 bad input (nothing changed), 3 stopped (resumable)\n",
+	    "2 bad input (nothing changed), 3 stopped (resumable), 4 osc plan --fail-on: the risk is reached\n",
 	    stdout);
 }
 
@@ -91,10 +95,12 @@ void options_usage_for(OscCommand cmd)
 	case CMD_PLAN:
 		text = "usage: osc plan --table T --alter \"SPEC\" [--database URL] [options]\n"
 		       "Validates the ALTER against the live table and prints what a run would do (strategy, locks,\n"
-		       "estimated time, warnings); changes nothing.  Exit 0; 2 when the run would be refused as bad input.\n"
+		       "estimated time, warnings); changes nothing.  Exit 0; 2 when the run would be refused as bad input;\n"
+		       "4 with --fail-on when the risk reaches that level.\n"
 		       "\n"
 		       "options:\n" CONNECT
 		       "  --format text|json      the plan's output (default text)\n"
+		       "  --fail-on medium|high   exit 4 when the plan's risk reaches that level (CI and cron gates)\n"
 		       "  --strategy auto|copy    plan for in place when possible (auto, default) or always a copy\n"
 		       "  --chunk-time DUR  --lock-timeout DUR  --cutover-retries N  --verify checksum|count|none\n"
 		       "  --max-lag DUR  --max-load N=V,...  --alter-foreign-keys-method M  --allow-on-replica\n"
@@ -138,10 +144,21 @@ void options_usage_for(OscCommand cmd)
 		text = "usage: osc set --table T [--database URL] name=value...\n"
 		       "Changes the limits of the migration of T running on this host, all or nothing:\n"
 		       "  chunk-time=DUR  chunk-size-max=N  max-lag=DUR  critical-lag=DUR  critical-interval=DUR\n"
-		       "  max-load=NAME=V,...  critical-load=NAME=V,...   (max-load only names metrics the run started with)\n"
+		       "  max-load=NAME=V,...  critical-load=NAME=V,...  lock-timeout=DUR  cutover-retries=N  max-runtime=DUR\n"
+		       "A bad name or value is exit 2 and nothing of the request is applied.\n"
 		       "e.g. osc set --table users chunk-time=200ms max-lag=3s\n"
 		       "\n"
 		       "options:\n" CONNECT STEER
+		       "  -q, -v, --help\n";
+		break;
+	case CMD_PS:
+		text = "usage: osc ps [--log-format text|json]\n"
+		       "The migrations running on this host, found by their control sockets in $XDG_RUNTIME_DIR and\n"
+		       "$TMPDIR/osc-<uid>, whatever URL started them: pid, phase, progress, state, target, socket.\n"
+		       "Runs started with --socket elsewhere are not listed.\n"
+		       "\n"
+		       "options:\n"
+		       "  --log-format text|json  a table, or one JSON object per run (default: text)\n"
 		       "  -q, -v, --help\n";
 		break;
 	case CMD_HISTORY:

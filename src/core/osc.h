@@ -27,6 +27,7 @@
 #include "run.h"
 #include "strategy.h"
 #include "verify.h"
+#include "summary.h"
 
 typedef struct Osc Osc;
 
@@ -51,6 +52,7 @@ struct Osc {
 	Control ctl;                     /* shared with the control loop and the monitor */
 	RetryPolicy retry;               /* how every lock-taking step retries (src/core/retry.h) */
 	EngineEnv env;                   /* what the engine knows of the run (src/core/engine.h) */
+	RunSummary summary;              /* run id, target, what the run did (src/core/summary.h) */
 };
 
 /* Picks the engine for a database URL (NULL: PostgreSQL through libpq's

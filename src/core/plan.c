@@ -203,3 +203,22 @@ void plan_print_json(const Plan *p, FILE *out)
 	json_object_end(&j);
 	fputc('\n', out);
 }
+
+static int risk_level(const char *risk)
+{
+	if (strcmp(risk, "high") == 0)
+		return PLAN_RISK_HIGH;
+	if (strcmp(risk, "medium") == 0)
+		return PLAN_RISK_MEDIUM;
+	return PLAN_RISK_LOW;
+}
+
+OscExit plan_exit(const Plan *p, int fail_on)
+{
+	if (fail_on == 0 || risk_level(p->risk) < fail_on)
+		return OSC_EXIT_OK;
+	/* on stderr: stdout holds the plan (perhaps JSON a CI job parses) */
+	fprintf(stderr, "osc: the plan's risk is %s, which reaches --fail-on %s: exit %d\n", p->risk,
+	        fail_on == PLAN_RISK_HIGH ? "high" : "medium", (int)OSC_EXIT_RISK);
+	return OSC_EXIT_RISK;
+}

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "err.h"
 #include "strategy.h"
 
 #define PLAN_MAX 64
@@ -56,5 +57,8 @@ void plan_warn(Plan *p, bool high, const char *fmt, ...) PRINTFLIKE(3, 4);
 void plan_classify(Plan *p);
 void plan_print_text(const Plan *p, FILE *out);
 void plan_print_json(const Plan *p, FILE *out);
+/* osc plan --fail-on (a PlanRisk, 0 none): OSC_EXIT_RISK, saying so on
+ * stderr, when the plan's risk reaches it; OSC_EXIT_OK below. */
+OscExit plan_exit(const Plan *p, int fail_on);
 
 #endif

@@ -22,6 +22,7 @@ typedef enum OscExit {
 	OSC_EXIT_FAILED = 1,  /* failed; the original is intact */
 	OSC_EXIT_INPUT = 2,   /* bad input; nothing changed */
 	OSC_EXIT_STOPPED = 3, /* stopped, resumable, or someone else holds the table */
+	OSC_EXIT_RISK = 4,    /* osc plan --fail-on: the plan's risk reached that level */
 } OscExit;
 
 typedef struct OscErr {

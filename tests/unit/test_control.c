@@ -97,8 +97,14 @@ static void test_set(Osc *o)
 	EXPECT(o, "set chunk-size-max=12x", false, "error: chunk-size-max");
 	EXPECT(o, "set max-lag", false, "error: expected name=value, got 'max-lag'");
 	EXPECT(o, "set", false, "error: expected name=value pairs");
-	/* only the metrics the monitor reads since the start can change */
-	EXPECT(o, "set max-load=Threads_running=5", false, "error: max-load: Threads_running is not watched");
+	/* a metric not watched yet is read first (no engine here: refused) */
+	EXPECT(o, "set max-load=Threads_running=5", false, "error: Threads_running: this run reads no load metrics");
+	/* the limits the worker reads from its options */
+	EXPECT(o, "set lock-timeout=250ms cutover-retries=9 max-runtime=2h", true, "ok: set");
+	CHECK(c->lock_timeout_ms == 250 && c->cutover_retries == 9 && c->max_runtime_ms == 7200000);
+	EXPECT(o, "set lock-timeout=0ms", false, "error: lock-timeout: expected a duration such as 250ms or 2s of at least 1ms");
+	EXPECT(o, "set cutover-retries=3 lock-timeout=x", false, "error: lock-timeout");
+	CHECK(c->cutover_retries == 9 && c->lock_timeout_ms == 250);
 	c->nload = 1;
 	snprintf(c->load_names[0], sizeof(c->load_names[0]), "Threads_running");
 	c->load[0].name = c->load_names[0]; /* as the monitor fills it */
@@ -125,7 +131,7 @@ static void test_cutover_abort(Osc *o)
 
 static void test_refused(Osc *o)
 {
-	EXPECT(o, "bogus", false, "error: unknown command 'bogus' (status, pause, resume, cutover, abort, set)");
+	EXPECT(o, "bogus", false, "error: unknown command 'bogus' (status, pause, resume, cutover, abort, set, ps)");
 	EXPECT(o, "", false, "error: unknown command ''");
 	EXPECT(o, "PAUSE", false, "error: unknown command 'PAUSE'");
 	EXPECT(o, "pauses", false, "error: unknown command 'pauses'");
