@@ -62,6 +62,13 @@ set_test() {
     ctl set --table $T max-load=$metric=0 >/dev/null || fail "osc set max-load=$metric=0 failed"
     assert_eq "{\"$metric\":0}" "$(lim $T max_load)" "max-load after osc set"
     status_json $T | jq -e ".load | has(\"$metric\")" >/dev/null || fail "the status shows no reading of $metric"
+    # the pause file goes once the metric reads above its limit: the copy
+    # of 3000 rows takes under a second, less than a rate's first two samples
+    for _ in $(seq 1 200); do
+        status_json $T 2>/dev/null | jq -e ".load[\"$metric\"] > 0" >/dev/null && break
+        sleep 0.1
+    done
+    status_json $T | jq -e ".load[\"$metric\"] > 0" >/dev/null || fail "$metric never read above 0: $(status_json $T | jq -c .load)"
     rm -f "$PAUSE"
     local st=
     for _ in $(seq 1 200); do
