@@ -16,6 +16,7 @@
  * which --critical-lag counts (a replica stopped before the run began).
  */
 #include "lag.h"
+#include "xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -208,9 +209,7 @@ static void *monitor_main(void *arg)
 bool lag_start(Osc *o, OscErr *e)
 {
 	const EngineMonitor *en = o->engine->monitor;
-	Monitor *m = calloc(1, sizeof(Monitor));
-	if (m == NULL)
-		abort();
+	Monitor *m = xcalloc(1, sizeof(Monitor));
 	o->ctl.monitor = m;
 
 	m->primary = en->probe_open(o, NULL, NULL, 0, e);

@@ -3,6 +3,7 @@
  * asked about itself over its control socket.
  */
 #include "ps.h"
+#include "xalloc.h"
 
 #include <dirent.h>
 #include <fnmatch.h>
@@ -82,10 +83,8 @@ void ps_answer(Osc *o, FILE *f, bool json)
 /* Prints one text row from a run's tab-separated answer. */
 static void print_row(const char *line)
 {
-	char *copy = strdup(line), *save = NULL, *f[6] = { "", "", "", "", "", "" };
+	char *copy = xstrdup(line), *save = NULL, *f[6] = { "", "", "", "", "", "" };
 	int n = 0;
-	if (copy == NULL)
-		abort();
 	for (char *w = strtok_r(copy, "\t\n", &save); w && n < 6; w = strtok_r(NULL, "\t\n", &save))
 		f[n++] = w;
 	printf("%-8s %-10s %-22s %-28s %s  %s\n", f[0], f[1], f[2], f[3], f[4], f[5]);

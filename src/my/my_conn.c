@@ -28,6 +28,7 @@
  * second; SET STATEMENT max_statement_time takes fractions.
  */
 #include "my.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,9 +39,7 @@
 
 char *my_strdup(const char *s)
 {
-	char *r = strdup(s ? s : "");
-	if (r == NULL)
-		abort();
+	char *r = xstrdup(s ? s : "");
 	return r;
 }
 
@@ -50,9 +49,7 @@ char *my_quote_ident(void *ctx, const char *s)
 	size_t n = 2;
 	for (const char *p = s; *p; p++)
 		n += *p == '`' ? 2 : 1;
-	char *out = malloc(n + 1), *o = out;
-	if (out == NULL)
-		abort();
+	char *out = xmalloc(n + 1), *o = out;
 	*o++ = '`';
 	for (const char *p = s; *p; p++) {
 		if (*p == '`')
@@ -68,9 +65,7 @@ static char *quote_literal(void *ctx, const char *s)
 {
 	MYSQL *c = ctx;
 	size_t n = strlen(s);
-	char *out = malloc(n * 2 + 3);
-	if (out == NULL)
-		abort();
+	char *out = xmalloc(n * 2 + 3);
 	out[0] = '\'';
 	unsigned long w = mysql_real_escape_string(c, out + 1, s, (unsigned long)n);
 	if (w == (unsigned long)-1) {

@@ -41,6 +41,7 @@
  *                        rebuild copies them; osc's does not.
  */
 #include "my_fkeys.h"
+#include "xalloc.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -265,10 +266,8 @@ static bool child_fk(My *my, const FkDef *fk, void *ctx, OscErr *e)
 	}
 	MyChildFk *c = &my->children[(*n)++];
 	c->ncols = fk->n;
-	c->ref_names = calloc((size_t)fk->n, sizeof(char *));
-	c->ref_shadow_names = calloc((size_t)fk->n, sizeof(char *));
-	if (c->ref_names == NULL || c->ref_shadow_names == NULL)
-		abort();
+	c->ref_names = xcalloc((size_t)fk->n, sizeof(char *));
+	c->ref_shadow_names = xcalloc((size_t)fk->n, sizeof(char *));
 	for (int i = 0; i < fk->n; i++) {
 		c->ref_names[i] = my_strdup(fk->refs[i]);
 		c->ref_shadow_names[i] = my_strdup(shadow_column(my, fk->refs[i]));
@@ -306,9 +305,7 @@ bool my_fkeys_read(My *my, OscErr *e)
 		my->fkeys = sql_take(&add);
 	if (my->nchildren > 0 && my->fk_method != MY_FK_NONE) {
 		int n = 0;
-		my->children = calloc((size_t)my->nchildren, sizeof(MyChildFk));
-		if (my->children == NULL)
-			abort();
+		my->children = xcalloc((size_t)my->nchildren, sizeof(MyChildFk));
 		if (!fk_each(my, true, child_fk, &n, e))
 			goto out;
 		my->nchildren = n;

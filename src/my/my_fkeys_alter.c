@@ -4,6 +4,7 @@
  * fk is not added to it (src/my/my_fkeys.c's banner).
  */
 #include "my_fkeys.h"
+#include "xalloc.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -115,13 +116,11 @@ bool my_fkeys_alter(My *my, OscErr *e)
 	Sql names;
 	bool ok = false;
 	size_t pos = 0, copied = 0, last_comma = (size_t)-1, len = 0;
-	char *out = malloc(strlen(s) + 1); /* the text without the clauses: never longer */
+	char *out = xmalloc(strlen(s) + 1); /* the text without the clauses: never longer */
 	int depth = 0;
 	bool clause_start = true;
 	Tok t;
 
-	if (out == NULL)
-		abort();
 	sql_init(&names, &my->dialect);
 	if (!my_fk_each_of(my, my->table, false, fk_name, &names, e))
 		goto out;
@@ -171,9 +170,7 @@ bool my_fkeys_alter(My *my, OscErr *e)
 			goto out;
 		}
 		if (known) {
-			my->fk_dropped = realloc(my->fk_dropped, (size_t)(my->nfk_dropped + 1) * sizeof(char *));
-			if (my->fk_dropped == NULL)
-				abort();
+			my->fk_dropped = xrealloc(my->fk_dropped, (size_t)(my->nfk_dropped + 1) * sizeof(char *));
 			my->fk_dropped[my->nfk_dropped++] = my_strdup(c.word);
 		}
 		/* the clause goes, with the comma before it (or after it, when it is first) */

@@ -10,6 +10,7 @@
  * so a new UNIQUE index over existing duplicates fails there, loudly.
  */
 #include "my.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,9 +117,7 @@ bool my_find_table(My *my, OscErr *e)
 	if (!rows(my, &q, &r, e))
 		goto out;
 	int n = 0;
-	my->keys = calloc(mysql_num_rows(r) + 1, sizeof(MyKey));
-	if (my->keys == NULL)
-		abort();
+	my->keys = xcalloc(mysql_num_rows(r) + 1, sizeof(MyKey));
 	enum { K_INDEX, K_COLUMN, K_DATA_TYPE, K_CHARSET, K_COLUMN_TYPE };
 	while ((row = mysql_fetch_row(r)) != NULL) {
 		if (my->key_index == NULL)
@@ -216,9 +215,7 @@ static bool map_columns(My *my, OscErr *e)
 	        my->db, my->table);
 	if (!rows(my, &q, &ro, e))
 		goto out;
-	orig = calloc(mysql_num_rows(ro) + 1, sizeof(char *));
-	if (orig == NULL)
-		abort();
+	orig = xcalloc(mysql_num_rows(ro) + 1, sizeof(char *));
 	while ((row = mysql_fetch_row(ro)) != NULL)
 		orig[norig++] = row[0];
 	sql_reset(&q);
@@ -227,9 +224,7 @@ static bool map_columns(My *my, OscErr *e)
 	        my->db, my->shadow);
 	if (!rows(my, &q, &rs, e))
 		goto out;
-	my->cols = calloc(mysql_num_rows(rs) + 1, sizeof(MyCol));
-	if (my->cols == NULL)
-		abort();
+	my->cols = xcalloc(mysql_num_rows(rs) + 1, sizeof(MyCol));
 	while ((row = mysql_fetch_row(rs)) != NULL) {
 		const char *name = row[0], *source = NULL;
 		if (is_generated(row[1] ? row[1] : ""))

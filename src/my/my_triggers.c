@@ -17,6 +17,7 @@
  * statements after a CREATE TRIGGER on a table that has triggers).
  */
 #include "my.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,9 +54,7 @@ bool my_triggers_read(My *my, const char *table, MyTrigger **out, int *n, OscErr
 	        my->db, table, my->trg_ins, my->trg_upd, my->trg_del);
 	if (!my_exec_sql(my, &q, &r, e))
 		goto out;
-	*out = calloc(mysql_num_rows(r) + 1, sizeof(MyTrigger));
-	if (*out == NULL)
-		abort();
+	*out = xcalloc(mysql_num_rows(r) + 1, sizeof(MyTrigger));
 	while ((row = mysql_fetch_row(r)) != NULL) {
 		MyTrigger *t = &(*out)[(*n)++];
 		t->name = my_strdup(row[0]);

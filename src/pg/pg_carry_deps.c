@@ -5,6 +5,7 @@
  * extended statistics.
  */
 #include "pg_carry.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,9 +99,7 @@ bool pg_carry_read_views(Pg *pg, PgCarry *c, OscErr *e)
 			sql_add(&q, "CREATE OR REPLACE VIEW %I.%I%s%s%s AS ", vs, vn, opts.len ? " WITH (" : "",
 			        sql_text(&opts), opts.len ? ")" : "");
 			/* the definition as the server wrote it, without its ';' */
-			char *d = strndup(def, dl);
-			if (d == NULL)
-				abort();
+			char *d = xstrndup(def, dl);
 			sql_add(&q, "%s", d);
 			free(d);
 			pg_carry_push(c, false, &q);
@@ -117,9 +116,7 @@ bool pg_carry_read_views(Pg *pg, PgCarry *c, OscErr *e)
 			goto out;
 		sql_add(&q, "DROP MATERIALIZED VIEW %I.%I", vs, vn);
 		pg_carry_push(c, true, &q);
-		char *d = strndup(def, dl);
-		if (d == NULL)
-			abort();
+		char *d = xstrndup(def, dl);
 		sql_add(&q, "CREATE MATERIALIZED VIEW %I.%I%s%s%s AS %s WITH %s", vs, vn, opts.len ? " WITH (" : "",
 		        sql_text(&opts), opts.len ? ")" : "", d, PQgetvalue(r, i, 5)[0] == 't' ? "DATA" : "NO DATA");
 		free(d);

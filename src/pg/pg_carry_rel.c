@@ -4,6 +4,7 @@
  * grants, comment and options (the table's, a materialized view's).
  */
 #include "pg_carry.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,9 +25,7 @@ void pg_carry_push(PgCarry *c, bool pre, Sql *q)
 {
 	char ***v = pre ? &c->pre : &c->post;
 	int *n = pre ? &c->npre : &c->npost;
-	char **nv = realloc(*v, sizeof(char *) * (size_t)(*n + 1));
-	if (nv == NULL)
-		abort();
+	char **nv = xrealloc(*v, sizeof(char *) * (size_t)(*n + 1));
 	*v = nv;
 	(*v)[(*n)++] = sql_take(q);
 	sql_init(q, q->dialect);

@@ -10,6 +10,7 @@
  * savepoint the swap set before the drain (src/pg/pg_swap.c).
  */
 #include "pg.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +19,7 @@
 
 char *pg_strdup(const char *s)
 {
-	char *r = strdup(s ? s : "");
-	if (r == NULL)
-		abort();
+	char *r = xstrdup(s ? s : "");
 	return r;
 }
 

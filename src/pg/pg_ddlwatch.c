@@ -24,6 +24,7 @@
  * rerun resumes only a migration whose table still has that definition.
  */
 #include "pg.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,9 +111,7 @@ static bool read_items(Pg *pg, unsigned oid, bool in_txn, char ***items, int *n,
 	    !pg_exec(pg, definition_sql, 1, p, &r, e))
 		goto out;
 	*n = PQntuples(r);
-	*items = calloc((size_t)*n + 1, sizeof(char *));
-	if (*items == NULL)
-		abort();
+	*items = xcalloc((size_t)*n + 1, sizeof(char *));
 	for (int i = 0; i < *n; i++) {
 		Sql s;
 		sql_init(&s, &pg->dialect);
@@ -147,9 +146,7 @@ static void hash_items(char **items, int n, char *out, size_t outsz)
 	size_t len = 0, off = 0;
 	for (int i = 0; i < n; i++)
 		len += strlen(items[i]) + 1;
-	char *all = malloc(len + 1);
-	if (all == NULL)
-		abort();
+	char *all = xmalloc(len + 1);
 	for (int i = 0; i < n; i++) {
 		size_t l = strlen(items[i]);
 		memcpy(all + off, items[i], l);
@@ -213,9 +210,7 @@ static const char *def_of(const char *item)
 static void describe(Sql *out, const char *item, const char *how, const char *before)
 {
 	size_t k = key_len(item);
-	char *key = strndup(item, k);
-	if (key == NULL)
-		abort();
+	char *key = xstrndup(item, k);
 	char *sep = strchr(key, '\x1f');
 	if (sep)
 		*sep = ' ';

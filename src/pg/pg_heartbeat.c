@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "osc.h"
+#include "xalloc.h"
 #include "pg.h"
 
 typedef struct PgProbe {
@@ -58,9 +59,7 @@ static void *probe_open(Osc *o, const char *url, const char *host, int port, Osc
 {
 	(void)host;
 	(void)port;
-	PgProbe *p = calloc(1, sizeof(PgProbe));
-	if (p == NULL)
-		abort();
+	PgProbe *p = xcalloc(1, sizeof(PgProbe));
 	if (url == NULL)
 		url = o->env.url; /* --database, else OSC_DATABASE_URL */
 	if (!pgs_connect(&p->s, url, e)) {

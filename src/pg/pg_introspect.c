@@ -4,6 +4,7 @@
  * advisory lock is session state, not a change).
  */
 #include "pg.h"
+#include "xalloc.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -116,9 +117,7 @@ void pg_derive_names(Pg *pg)
 {
 	char hash[13];
 	size_t n = strlen(pg->schema) + 1 + strlen(pg->table);
-	char *both = malloc(n + 1);
-	if (both == NULL)
-		abort();
+	char *both = xmalloc(n + 1);
 	/* NUL between the parts: "a.b"+"c" and "a"+"b.c" must differ */
 	memcpy(both, pg->schema, strlen(pg->schema) + 1);
 	memcpy(both + strlen(pg->schema) + 1, pg->table, strlen(pg->table));
@@ -175,9 +174,7 @@ bool pg_find_key(Pg *pg, OscErr *e)
 	             1, p2, &r, e))
 		goto fail;
 	pg->nkeys = PQntuples(r);
-	pg->keys = calloc((size_t)pg->nkeys, sizeof(PgKey));
-	if (pg->keys == NULL)
-		abort();
+	pg->keys = xcalloc((size_t)pg->nkeys, sizeof(PgKey));
 	for (int i = 0; i < pg->nkeys; i++) {
 		pg->keys[i].name = pg_strdup(PQgetvalue(r, i, 0));
 		pg->keys[i].type = pg_strdup(PQgetvalue(r, i, 1));
@@ -192,9 +189,7 @@ bool pg_find_key(Pg *pg, OscErr *e)
 	             1, p1, &r, e))
 		goto fail;
 	pg->nindexes = PQntuples(r);
-	pg->indexes = calloc((size_t)pg->nindexes + 1, sizeof(PgIndexName));
-	if (pg->indexes == NULL)
-		abort();
+	pg->indexes = xcalloc((size_t)pg->nindexes + 1, sizeof(PgIndexName));
 	for (int i = 0; i < pg->nindexes; i++) {
 		char old[PG_NAMELEN + 1];
 		pg->indexes[i].name = pg_strdup(PQgetvalue(r, i, 0));

@@ -17,6 +17,7 @@
  *   5. the capture's log table and trigger function (src/pg/pg_capture.c)
  */
 #include "pg.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,14 +27,6 @@ typedef struct PreCol {
 	int attnum;
 	char *name;
 } PreCol;
-
-static void *xcalloc(size_t n, size_t sz)
-{
-	void *p = calloc(n ? n : 1, sz);
-	if (p == NULL)
-		abort();
-	return p;
-}
 
 static bool set_local_timeouts(Pg *pg, OscErr *e)
 {

@@ -72,9 +72,7 @@ static void array_literal(Sql *q, char *const *items, int n)
 	sql_add(q, "{");
 	for (int i = 0; i < n; i++) {
 		const char *s = items[i];
-		char *esc = malloc(strlen(s) * 2 + 3), *o = esc;
-		if (esc == NULL)
-			abort();
+		char *esc = xmalloc(strlen(s) * 2 + 3), *o = esc;
 		*o++ = '"';
 		for (; *s; s++) {
 			if (*s == '"' || *s == '\\')
@@ -120,11 +118,9 @@ bool pg_state_create(Pg *pg, const char *fp, OscErr *e)
 	sql_init(&dnames, &pg->dialect);
 	sql_init(&dsql, &pg->dialect);
 	{
-		char **k = calloc((size_t)pg->nkeys + 1, sizeof(char *));
-		char **n = calloc((size_t)pg->ncols + 1, sizeof(char *)), **x = calloc((size_t)pg->ncols + 1, sizeof(char *));
-		char **dn = calloc((size_t)pg->ndeferred + 1, sizeof(char *)), **ds = calloc((size_t)pg->ndeferred + 1, sizeof(char *));
-		if (!k || !n || !x || !dn || !ds)
-			abort();
+		char **k = xcalloc((size_t)pg->nkeys + 1, sizeof(char *));
+		char **n = xcalloc((size_t)pg->ncols + 1, sizeof(char *)), **x = xcalloc((size_t)pg->ncols + 1, sizeof(char *));
+		char **dn = xcalloc((size_t)pg->ndeferred + 1, sizeof(char *)), **ds = xcalloc((size_t)pg->ndeferred + 1, sizeof(char *));
 		for (int i = 0; i < pg->nkeys; i++)
 			k[i] = pg->keys[i].shadow_name;
 		for (int i = 0; i < pg->ncols; i++) {
@@ -276,9 +272,7 @@ bool pg_state_checkpoint(PgSession *s, Pg *pg, const PgKeyVal *watermark, int64_
 static char **column_of(PGresult *r, int col, int *n)
 {
 	*n = PQntuples(r);
-	char **out = calloc((size_t)*n + 1, sizeof(char *));
-	if (out == NULL)
-		abort();
+	char **out = xcalloc((size_t)*n + 1, sizeof(char *));
 	for (int i = 0; i < *n; i++)
 		out[i] = pg_strdup(PQgetvalue(r, i, col));
 	return out;
