@@ -10,7 +10,7 @@ set -euo pipefail
 pkgs=(build-essential pkg-config openssl libpq-dev libevent-dev libssl-dev
       postgresql-15 postgresql-client-15 procps mariadb-server mariadb-client libmariadb-dev
       postgresql-15-repack percona-toolkit libdbd-mysql-perl time gnuplot-nox
-      groff-base man-db tmux python3)
+      groff-base man-db tmux python3 jq curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
