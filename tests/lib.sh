@@ -350,7 +350,7 @@ osc_bg() {
     local out=$1 err=$2
     shift 2
     "$OSC" "$@" --strategy "$OSC_STRATEGY" --database "$OSC_PG_URL" >"$out" 2>"$err" &
-    OSC_BG_PID=$!
+    OSC_BG_PID=$! OSC_BG_ERR=$err
     note "osc $* (background, pid $OSC_BG_PID)"
 }
 
@@ -365,6 +365,7 @@ osc_bg_wait() {
     if kill -0 "$OSC_BG_PID" 2>/dev/null; then
         kill -KILL "$OSC_BG_PID" 2>/dev/null
         wait "$OSC_BG_PID" 2>/dev/null
+        [ -n "${OSC_BG_ERR:-}" ] && grep -v '"event":"progress"' "$OSC_BG_ERR" | tail -n 12 | sed 's/^/#   /' >&2
         fail "osc (pid $OSC_BG_PID) still running after ${secs}s"
     fi
     OSC_BG_RC=0
