@@ -98,7 +98,7 @@ osc_series() {
       printf "%.3f %d %.0f %d %s\n", $t - $t0, @f{qw(rows_copied rows_per_sec chunk_size lag_ms)};
     } elsif (/^([\d.]+) osc: \[copy\]/) {
       printf "%.3f 0 NaN NaN -1\n", $1 - $t0;
-    } elsif (m{^([\d.]+) osc: \S+\s+(\d+)/\d+ rows .*?([\d.]+) rows/s.*?chunk (\d+)}) {
+    } elsif (m{^([\d.]+) osc: .*?\b(\d+)/\d+ rows .*?([\d.]+) rows/s.*?chunk (\d+)}) {
       my ($t, $rows, $rps, $chunk) = ($1, $2, $3, $4);
       my $lag = /lag ([\d.]+)(ms|s)\b/ ? ($2 eq "s" ? $1 * 1000 : $1) : -1;
       printf "%.3f %d %.0f %d %s\n", $t - $t0, $rows, $rps, $chunk, $lag;
