@@ -18,6 +18,10 @@
 # rows it had right after its swap (count and checksum), and on PostgreSQL
 # each old table's indexes, sequence and statistics carry its own suffix.
 #  6. A user's table under the next name is refused (exit 2, nothing changed).
+#  7. A table name at the longest osc takes (PostgreSQL 63 bytes, MariaDB 56:
+#     the RENAME must queue on T first, so every old name starts with T's
+#     whole name): two runs, two old tables, distinct names (PostgreSQL cuts
+#     and hashes; MariaDB's second is T_osc_2).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_engine.sh"
 need_osc
@@ -157,6 +161,56 @@ old_tables_test() {
     grep -q "osc did not create it\|is not osc's" "$OSC_ERR" || fail "the refusal does not say the table is not osc's"
     assert_eq "$before" "$(e_schema_snapshot)" "schema after the refusal"
     e_q "DROP TABLE $(e_pick "$(qi "$(old_name $T _5)")" "$(my_qi "$(old_name $T _5)")")" || fail "drop the user's table"
+
+    note "--- 7. the longest name, twice"
+    local L LR old1 old2
+    L=t_old_long_$(printf 'x%.0s' $(seq 1 $(e_pick 52 45)))
+    LR=t_old_long_ref
+    [ ${#L} = "$(e_pick 63 56)" ] || fail "the long name has ${#L} bytes"
+    if [ "$ENGINE" = pg ]; then
+        psql_q "SET client_min_messages = warning;
+                DO \$\$DECLARE r record; BEGIN
+                  FOR r IN SELECT oid::regclass AS t FROM pg_class WHERE relkind = 'r' AND relname LIKE '\_t\_old\_long%' LOOP
+                    EXECUTE 'DROP TABLE ' || r.t || ' CASCADE';
+                  END LOOP; END\$\$" || fail "drop the long old tables"
+    else
+        for i in "${L}_osc_old" "${L}_osc_2"; do my_q "DROP TABLE IF EXISTS $(my_qi "$i")" || fail "drop $i"; done
+    fi
+    if [ "$ENGINE" = pg ]; then
+        # the fixture's explicit index name would be cut onto the table's:
+        # PostgreSQL names these itself (63 bytes each)
+        osc_state_forget "$L"
+        psql_q "SET client_min_messages = warning; DROP TABLE IF EXISTS $LR;
+                CREATE TABLE $L (id int PRIMARY KEY, v text, n int, extra int NOT NULL DEFAULT 0, pad text);
+                CREATE INDEX ON $L (n);
+                INSERT INTO $L SELECT i, md5(i::text), i % 100, i, 'p' FROM generate_series(1, 500) i" \
+            || fail "the long table"
+    else
+        # (the fixture's list of names to drop has names over 64 bytes)
+        my_q "DELETE FROM _osc_migrations WHERE table_name = $(my_ql "$L");
+              DROP TABLE IF EXISTS $(my_qi "$L");
+              CREATE TABLE $(my_qi "$L") (id INT NOT NULL PRIMARY KEY, v VARCHAR(64), n INT,
+                                         extra INT NOT NULL DEFAULT 0, pad VARCHAR(200), KEY (n));
+              INSERT INTO $(my_qi "$L") SELECT seq, MD5(seq), seq % 100, seq, 'p' FROM seq_1_to_500" \
+            || fail "the long table"
+    fi
+    e_expect_osc 0 --table $L --alter "$A1"
+    e_expect_osc 0 --table $L --alter "$A2"
+    if [ "$ENGINE" = pg ]; then
+        old1=$(psql_q "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relkind = 'r'
+                       AND relname LIKE '\_t\_old\_long%osc\_old%'")
+        note "the old tables: $old1"
+        assert_eq 2 "$(tr ',' '\n' <<<"$old1" | grep -c .)" "two old tables of the long name"
+        grep -q "_osc_old_2" <<<"$old1" || fail "the second long old table's name has no _osc_old_2"
+        assert_eq 0 "$(psql_q "SELECT count(*) FROM pg_class WHERE length(relname) > 63")" "names over 63 bytes"
+        assert_eq 4 "$(psql_q "SELECT count(*) FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+                               WHERE t.relname LIKE '\_t\_old\_long%osc\_old%'")" "the old tables' indexes"
+    else
+        assert_eq 1 "$(e_has_table "${L}_osc_old")" "the first long old table"
+        assert_eq 1 "$(e_has_table "${L}_osc_2")" "the second long old table"
+        my_q "DROP TABLE $(my_qi "${L}_osc_old"), $(my_qi "${L}_osc_2")" || fail "drop the long old tables"
+    fi
+    e_q "DROP TABLE IF EXISTS $LR" || fail "drop $LR"
 }
 for_each_engine old_tables_test
 echo ok
