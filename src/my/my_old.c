@@ -15,7 +15,7 @@
  * first (src/my/my_swap.c), so every old name must start with T's whole
  * name: a name that would not fit in 64 bytes with "_osc_old_<n>" takes the
  * shorter "_osc_<n>" (a 56-byte T, the longest osc migrates on MySQL, has
- * room for _osc_2 to _osc_100).
+ * room for _osc_2 to _osc_999).
  *
  * The name is chosen before anything is created and recorded in the state
  * row (old_table) when the row is inserted; a resume and `osc cleanup`
