@@ -18,7 +18,8 @@
 # rows it had right after its swap (count and checksum), and on PostgreSQL
 # each old table's indexes, sequence and statistics carry its own suffix.
 #  6. A user's table under the next name is refused (exit 2, nothing changed).
-#  7. A table name at the longest osc takes (PostgreSQL 63 bytes, MariaDB 56:
+#  7. --drop-old-table drops this run's old table (T_osc_old_5) only.
+#  8. A table name at the longest osc takes (PostgreSQL 63 bytes, MariaDB 56:
 #     the RENAME must queue on T first, so every old name starts with T's
 #     whole name): two runs, two old tables, distinct names (PostgreSQL cuts
 #     and hashes; MariaDB's second is T_osc_2).
@@ -162,7 +163,15 @@ old_tables_test() {
     assert_eq "$before" "$(e_schema_snapshot)" "schema after the refusal"
     e_q "DROP TABLE $(e_pick "$(qi "$(old_name $T _5)")" "$(my_qi "$(old_name $T _5)")")" || fail "drop the user's table"
 
-    note "--- 7. the longest name, twice"
+    note "--- 7. --drop-old-table drops this run's old table only"
+    e_expect_osc 0 --table $T --alter "$A5" --drop-old-table
+    grep -q "dropped the old table .*$(old_name $T _5)" "$OSC_OUT" "$OSC_ERR" || fail "run 6 does not say it dropped $(old_name $T _5)"
+    assert_eq 0 "$(e_has_table "$(old_name $T _5)")" "run 6's old table after --drop-old-table"
+    for i in 1 2 3 4; do
+        check_old $T $i "$([ $i = 1 ] || echo _$i)"
+    done
+
+    note "--- 8. the longest name, twice"
     local L LR old1 old2
     L=t_old_long_$(printf 'x%.0s' $(seq 1 $(e_pick 52 45)))
     LR=t_old_long_ref
@@ -180,7 +189,7 @@ old_tables_test() {
         # the fixture's explicit index name would be cut onto the table's:
         # PostgreSQL names these itself (63 bytes each)
         osc_state_forget "$L"
-        psql_q "SET client_min_messages = warning; DROP TABLE IF EXISTS $LR;
+        psql_q "SET client_min_messages = warning; DROP TABLE IF EXISTS $LR, $L;
                 CREATE TABLE $L (id int PRIMARY KEY, v text, n int, extra int NOT NULL DEFAULT 0, pad text);
                 CREATE INDEX ON $L (n);
                 INSERT INTO $L SELECT i, md5(i::text), i % 100, i, 'p' FROM generate_series(1, 500) i" \
