@@ -18,7 +18,8 @@
 # rows it had right after its swap (count and checksum), and on PostgreSQL
 # each old table's indexes, sequence and statistics carry its own suffix.
 #  6. A user's table under the next name is refused (exit 2, nothing changed).
-#  7. --drop-old-table drops this run's old table (T_osc_old_5) only.
+#  7. run 6 is killed past the swap, and its rerun with --drop-old-table
+#     drops the old table the killed run chose (T_osc_old_5), and only it.
 #  8. A table name at the longest osc takes (PostgreSQL 63 bytes, MariaDB 56:
 #     the RENAME must queue on T first, so every old name starts with T's
 #     whole name): two runs, two old tables, distinct names (PostgreSQL cuts
@@ -163,8 +164,16 @@ old_tables_test() {
     assert_eq "$before" "$(e_schema_snapshot)" "schema after the refusal"
     e_q "DROP TABLE $(e_pick "$(qi "$(old_name $T _5)")" "$(my_qi "$(old_name $T _5)")")" || fail "drop the user's table"
 
-    note "--- 7. --drop-old-table drops this run's old table only"
-    e_expect_osc 0 --table $T --alter "$A5" --drop-old-table
+    note "--- 7. killed past the swap, rerun with --drop-old-table: this run's old table only"
+    e_start_writer $T $R
+    sleep 0.3
+    kill_at $T "$point" "$A5"
+    assert_eq 1 "$(e_has_table "$(old_name $T _5)")" "the original is kept as $(old_name $T _5) after the kill"
+    e_alter_ref $R "$A5"
+    e_run_osc --table $T --alter "$A5" --drop-old-table
+    [ "$OSC_RC" = 0 ] || { e_stop_writer; fail "the rerun of run 6 exited $OSC_RC"; }
+    e_stop_writer
+    e_tables_equal $T $R "$COLS"
     grep -q "dropped the old table .*$(old_name $T _5)" "$OSC_OUT" "$OSC_ERR" || fail "run 6 does not say it dropped $(old_name $T _5)"
     assert_eq 0 "$(e_has_table "$(old_name $T _5)")" "run 6's old table after --drop-old-table"
     for i in 1 2 3 4; do
