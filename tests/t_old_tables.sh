@@ -20,6 +20,8 @@
 #  6. A user's table under the next name is refused (exit 2, nothing changed).
 #  7. run 6 is killed past the swap, and its rerun with --drop-old-table
 #     drops the old table the killed run chose (T_osc_old_5), and only it.
+#  9. The bound: with T_osc_old to T_osc_old_100 all kept by earlier runs
+#     (their state rows say so), the run refuses (exit 2, nothing changed).
 #  8. A table name at the longest osc takes (PostgreSQL 63 bytes, MariaDB 56:
 #     the RENAME must queue on T first, so every old name starts with T's
 #     whole name): two runs, two old tables, distinct names (PostgreSQL cuts
@@ -36,18 +38,24 @@ rows_print() {
                   "SELECT CONCAT(COUNT(*), '/', IFNULL(SUM(CRC32(CONCAT_WS(':', id, v, n, extra))), '')) FROM $(my_qi "$1")")"
 }
 
-# kill_at T POINT ALTER: osc on T sleeping at POINT, SIGKILLed there
+# kill_at T POINT ALTER: osc on T sleeping at POINT, SIGKILLed there.  Each
+# kill has files of its own: the shell opens a background job's redirections
+# after it returns, so a file of an earlier kill would still say "fault
+# injection" when the loop first looks.
+KILLS=0
 kill_at() {
-    local t=$1 point=$2 alter=$3 i
-    OSC_FAULT=$point:3000 e_osc_bg "$TEST_TMP/$t.k.out" "$TEST_TMP/$t.k.err" --table "$t" --alter "$alter"
+    local t=$1 point=$2 alter=$3 i out err
+    KILLS=$((KILLS + 1))
+    out=$TEST_TMP/$t.k$KILLS.out err=$TEST_TMP/$t.k$KILLS.err
+    OSC_FAULT=$point:3000 e_osc_bg "$out" "$err" --table "$t" --alter "$alter"
     for ((i = 0; i < 600; i++)); do
-        grep -qs "fault injection" "$TEST_TMP/$t.k.out" "$TEST_TMP/$t.k.err" && break
+        grep -qs "fault injection" "$out" "$err" && break
         kill -0 "$OSC_BG_PID" 2>/dev/null || break
         sleep 0.1
     done
-    grep -qs "fault injection" "$TEST_TMP/$t.k.out" "$TEST_TMP/$t.k.err" || {
+    grep -qs "fault injection" "$out" "$err" || {
         kill -KILL "$OSC_BG_PID" 2>/dev/null; wait "$OSC_BG_PID" 2>/dev/null
-        tail -n 20 "$TEST_TMP/$t.k.err" >&2; e_stop_writer
+        tail -n 20 "$out" "$err" >&2; e_stop_writer
         fail "osc with OSC_FAULT=$point never reached it"
     }
     osc_bg_kill KILL || { e_stop_writer; fail "osc exited before the SIGKILL"; }
@@ -229,6 +237,46 @@ old_tables_test() {
         my_q "DROP TABLE $(my_qi "${L}_osc_old"), $(my_qi "${L}_osc_2")" || fail "drop the long old tables"
     fi
     e_q "DROP TABLE IF EXISTS $LR" || fail "drop $LR"
+
+    note "--- 9. every numbered name kept by an earlier run: refused"
+    local F=t_old_full_${ENGINE} FR=t_old_full_${ENGINE}_ref names
+    e_fixture $F $FR 100
+    names=$(for i in $(seq 1 100); do old_name $F "$([ $i = 1 ] || echo _$i)"; echo; done)
+    if [ "$ENGINE" = pg ]; then
+        psql_q "SET client_min_messages = warning;
+                DO \$\$DECLARE n text; BEGIN
+                  FOR n IN SELECT unnest(string_to_array($(ql "$(tr '\n' ' ' <<<"$names")"), ' ')) LOOP
+                    CONTINUE WHEN n = '';
+                    EXECUTE format('DROP TABLE IF EXISTS %I; CREATE TABLE %I (id int)', n, n);
+                  END LOOP; END\$\$;
+                CREATE SCHEMA IF NOT EXISTS osc;
+                INSERT INTO osc.migrations (schema_name, table_name, alter_spec, phase, outcome, work_schema,
+                    fingerprint_orig, key_shadow, col_names, col_exprs, overriding, deferred_names, deferred_sql,
+                    table_oid)
+                SELECT 'public', $(ql "$F"), 'an earlier run', 'done', 'done', 'x', 'x', '{}', '{}', '{}', false,
+                       '{}', '{}', c.oid
+                  FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace
+                   AND c.relname = ANY (string_to_array($(ql "$(tr '\n' ' ' <<<"$names")"), ' '))" \
+            || fail "the earlier runs' old tables of $F"
+    else
+        local sql="" n
+        for n in $names; do sql+="DROP TABLE IF EXISTS $(my_qi "$n"); CREATE TABLE $(my_qi "$n") (id INT);"; done
+        my_q "$sql" || fail "the earlier runs' old tables of $F"
+        for n in $names; do
+            my_q "INSERT INTO _osc_migrations (table_name, alter_spec, phase, outcome, started_at, updated_at,
+                      fingerprint_orig, old_table)
+                  VALUES ($(my_ql "$F"), 'an earlier run', 'done', 'done', NOW(), NOW(), 'x', $(my_ql "$n"))" \
+                || fail "state row of $n"
+        done
+    fi
+    local before
+    before=$(e_schema_snapshot)
+    e_expect_osc 2 --table $F --alter "$A1"
+    grep -q "kept by earlier osc runs hold every name" "$OSC_ERR" || fail "the refusal does not say every name is held"
+    assert_eq "$before" "$(e_schema_snapshot)" "schema after the refusal"
+    e_no_leftovers $F
+    for n in $names; do e_q "DROP TABLE $(e_pick "$(qi "$n")" "$(my_qi "$n")")" >/dev/null || fail "drop $n"; done
+    e_q "DROP TABLE $F, $FR" || fail "drop $F"
 }
 for_each_engine old_tables_test
 echo ok
