@@ -39,8 +39,9 @@ void names_derive(char *out, size_t outsz, const char *prefix, const char *base,
 /* The old table's suffix for candidate n (1, 2, ... OSC_OLD_MAX): the
  * first run keeps today's "_osc_old"; a run that finds that name taken by
  * an earlier run's old table takes "_osc_old_<n>", the lowest n whose names
- * are all free (docs/OLD_TABLES.md).  The bound keeps a forgotten cron job
- * from searching forever; it is far above what a disk holds of copies. */
+ * are all free (docs/guarantees.md, "Old tables, run after run").  The
+ * bound keeps a forgotten cron job from searching forever; it is far above
+ * what a disk holds of copies. */
 #define OSC_OLD_MAX 100
 void names_old_suffix(char *out, size_t outsz, int n);
 
