@@ -5,8 +5,8 @@
 # osc did not create it, nothing changed), and `osc cleanup` leaves it alone:
 #   1. a user's schema with data under the work schema's name _osc_<hash>;
 #   2. a user's trigger named _osc_capture on the table;
-#   3. a user's table named _T_osc_old (osc's own old table is still named
-#      as kept by an earlier migration).
+#   3. a user's table named _T_osc_old (osc's own old table, by contrast, is
+#      stepped past: the next run keeps its original as _T_osc_old_2).
 . "$(dirname "$0")/lib.sh"
 need_osc
 T=precious R=precious_ref
@@ -54,10 +54,13 @@ assert_eq "$before" "$(schema_snapshot)" "schema after the refusal"
 psql_q "DROP TABLE _${T}_osc_old" || fail "drop the user's table"
 no_osc_leftovers $T
 
-note "--- osc's own old table is named as such"
+note "--- osc's own old table is stepped past, not refused"
+psql_q "DROP TABLE IF EXISTS _${T}_osc_old_2" || fail "drop _${T}_osc_old_2"
 migrate_with_writer int $T $R "$ALTER"
 tables_equal $T $R "id, v, n, extra, pad"
-expect_osc 2 --table $T --alter "ALTER COLUMN extra TYPE bigint"
-grep -q "kept by an earlier migration" "$OSC_ERR" || fail "osc does not recognise its own old table"
+expect_osc 0 --table $T --alter "ALTER COLUMN extra TYPE bigint"
+grep -q "this run keeps the original as public._${T}_osc_old_2" "$OSC_ERR" || fail "osc does not say where the original goes"
+assert_true "to_regclass('_${T}_osc_old') IS NOT NULL AND to_regclass('_${T}_osc_old_2') IS NOT NULL" "both old tables kept"
+psql_q "DROP TABLE _${T}_osc_old_2" || fail "drop _${T}_osc_old_2"
 no_osc_leftovers $T
 echo ok

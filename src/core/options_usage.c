@@ -45,6 +45,7 @@ void options_usage(void)
 	    "  --cutover-retries N     swap attempts before giving up (default 30)\n"
 	    "  --max-runtime DUR       abort when the run takes longer (default: no limit)\n"
 	    "  --drop-old-table        drop the original after the swap instead of keeping _T_osc_old\n"
+	    "                          (_T_osc_old_<n> when an earlier run's old table has that name)\n"
 	    "  --alter-foreign-keys-method M  MySQL child tables: rebuild_constraints, drop_swap, auto or none\n"
 	    "  --allow-on-replica      MySQL/MariaDB: run although the server is a replica (replication running,\n"
 	    "                          or read_only); the ALTER then exists on that server only, and replication\n"

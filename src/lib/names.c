@@ -121,3 +121,11 @@ void names_derive(char *out, size_t outsz, const char *prefix, const char *base,
 		room--;
 	snprintf(out, outsz, "%s%.*s_%s%s", prefix, (int)room, base, hash, suffix);
 }
+
+void names_old_suffix(char *out, size_t outsz, int n)
+{
+	if (n <= 1)
+		snprintf(out, outsz, "_osc_old");
+	else
+		snprintf(out, outsz, "_osc_old_%d", n);
+}

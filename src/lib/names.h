@@ -36,6 +36,15 @@ bool names_parse_table(const char *spec, TableName *out, OscErr *e) MUSTCHECK;
 void names_derive(char *out, size_t outsz, const char *prefix, const char *base,
                   const char *suffix, size_t maxlen);
 
+/* The old table's suffix for candidate n (1, 2, ... OSC_OLD_MAX): the
+ * first run keeps today's "_osc_old"; a run that finds that name taken by
+ * an earlier run's old table takes "_osc_old_<n>", the lowest n whose names
+ * are all free (docs/guarantees.md, "Old tables, run after run").  The
+ * bound keeps a forgotten cron job from searching forever; it is far above
+ * what a disk holds of copies. */
+#define OSC_OLD_MAX 100
+void names_old_suffix(char *out, size_t outsz, int n);
+
 /* The hex SHA-256 of data, first `digits` characters. */
 void names_hash_hex(char *out, size_t digits, const void *data, size_t len);
 

@@ -172,6 +172,7 @@ typedef struct My {
 	char *plan_blocked;     /* osc plan: the lock wait that kept it from building its empty shadow */
 
 	char shadow[MY_NAMELEN + 1], old[MY_NAMELEN + 1], log_table[MY_NAMELEN + 1];
+	bool old_fixed;         /* old is the state row's (src/my/my_old.c): never chosen again */
 	char trg_ins[MY_NAMELEN + 1], trg_upd[MY_NAMELEN + 1], trg_del[MY_NAMELEN + 1];
 	char lock_name[MY_NAMELEN + 1];
 
@@ -374,7 +375,19 @@ bool my_state_checkpoint(MySession *s, My *my, const MyKeyVal *wm, int64_t rows_
                          OscErr *e) MUSTCHECK;
 bool my_state_abandon(My *my, OscErr *e) MUSTCHECK;
 bool my_state_close(My *my, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
+/* The unfinished migration's new-table fingerprint (cutover phase only,
+ * else ""), and its old table's name into my->old (src/my/my_old.c). */
 bool my_state_shadow_fp(My *my, char *out, size_t outsz, OscErr *e) MUSTCHECK;
+/* Does a state row of the table whose swap happened name `name` as its
+ * old table?  (Rows of an older osc, without the name, used T_osc_old.) */
+bool my_state_old_kept(My *my, const char *name, bool *yes, OscErr *e) MUSTCHECK;
+
+/* my_old.c: the old table's name, run after run */
+bool my_old_set(My *my, int n);  /* candidate n into my->old; false: no such name fits */
+bool my_old_use(My *my, const char *name, OscErr *e) MUSTCHECK; /* the state row's name */
+/* A new run's old name: the lowest not held by an earlier run's old table;
+ * o is the scan of osc's names with it (the caller refuses what is foreign). */
+bool my_old_choose(My *my, MyObjects *o, OscErr *e) MUSTCHECK;
 /* Sets osc->resume (and the adapter's state when resuming), or refuses. */
 /* my_finish.c: the end of a run (the Engine's finish, abort, cleanup);
  * my_find_table_finishing: my_find_table, after completing an interrupted

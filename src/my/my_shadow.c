@@ -31,7 +31,8 @@ static bool rows(My *my, Sql *q, MYSQL_RES **res, OscErr *e)
 static bool derive(My *my, OscErr *e)
 {
 	names_derive(my->shadow, sizeof(my->shadow), "", my->table, "_osc_new", MY_NAMELEN);
-	names_derive(my->old, sizeof(my->old), "", my->table, "_osc_old", MY_NAMELEN);
+	if (!my->old_fixed)
+		names_derive(my->old, sizeof(my->old), "", my->table, "_osc_old", MY_NAMELEN);
 	names_derive(my->log_table, sizeof(my->log_table), "", my->table, "_osc_log", MY_NAMELEN);
 	names_derive(my->trg_ins, sizeof(my->trg_ins), "", my->table, "_osc_ins", MY_NAMELEN);
 	names_derive(my->trg_upd, sizeof(my->trg_upd), "", my->table, "_osc_upd", MY_NAMELEN);
@@ -157,7 +158,7 @@ out:
 static bool check_leftovers(My *my, OscErr *e)
 {
 	MyObjects o;
-	if (!my_objects_scan(my, NULL, &o, e))
+	if (!my_old_choose(my, &o, e))
 		return false;
 	if (o.table[MY_ROLE_SENTRY] == MY_FOREIGN) {
 		/* most often the original an earlier migration kept */
@@ -165,10 +166,9 @@ static bool check_leftovers(My *my, OscErr *e)
 		char others[1024];
 		my_objects_foreign(my, &o, others, sizeof(others));
 		err_set(e, OSC_EXIT_INPUT,
-		        "%s.%s exists and is not osc's: osc needs the name for the original after the swap (if it is the "
-		        "table an earlier migration of %s kept, drop it when you are sure, or rename it)%s%s; osc touched "
-		        "nothing",
-		        my->db, my->old, my->table, others[0] ? "; also in the way: " : "", others);
+		        "%s.%s exists and is not osc's (no osc run recorded it as its old table): osc needs the name for "
+		        "the original after the swap; rename it%s%s; osc touched nothing",
+		        my->db, my->old, others[0] ? "; also in the way: " : "", others);
 		return false;
 	}
 	if (!my_objects_refuse_foreign(my, &o, e))

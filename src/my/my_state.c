@@ -44,7 +44,7 @@ static const char *ddl =
     " host VARCHAR(255) NULL, pid INT NULL, runs INT NOT NULL DEFAULT 1,"
     " started_at DATETIME(3) NOT NULL, updated_at DATETIME(3) NOT NULL, finished_at DATETIME(3) NULL,"
     " message LONGTEXT NULL, fingerprint_orig CHAR(64) NOT NULL, fingerprint_new CHAR(64) NULL,"
-    " deferred LONGTEXT NULL, shadow_comment LONGTEXT NULL,"
+    " deferred LONGTEXT NULL, shadow_comment LONGTEXT NULL, old_table VARCHAR(64) NULL,"
     " KEY (table_name, id)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
 
@@ -61,24 +61,47 @@ static bool state_exists(My *my, bool *exists, OscErr *e)
 	return ok;
 }
 
-/* A table made by an older osc lacks the column of the shadow's comment. */
-static bool state_upgrade(My *my, OscErr *e)
+/* A table made by an older osc lacks the columns of the shadow's comment
+ * and of the old table's name. */
+static bool add_column(My *my, const char *column, const char *type, OscErr *e)
 {
 	int64_t has = 0;
 	Sql q;
 	sql_init(&q, &my->dialect);
 	sql_add(&q,
 	        "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L"
-	        " AND COLUMN_NAME = 'shadow_comment'",
-	        my->db, MY_STATE_TABLE);
+	        " AND COLUMN_NAME = %L",
+	        my->db, MY_STATE_TABLE, column);
 	bool ok = my_count(my, &q, &has, e);
 	if (ok && has == 0) {
 		sql_reset(&q);
-		sql_add(&q, "ALTER TABLE %I.%I ADD COLUMN shadow_comment LONGTEXT NULL", my->db, MY_STATE_TABLE);
+		sql_add(&q, "ALTER TABLE %I.%I ADD COLUMN %I %s NULL", my->db, MY_STATE_TABLE, column, type);
 		ok = my_exec_sql(my, &q, NULL, e);
 	}
 	sql_free(&q);
 	return ok;
+}
+
+/* Has the state table the old table's column?  (Readers that must change
+ * nothing, osc plan among them, ask instead of adding it.) */
+static bool has_old_table(My *my, bool *has, OscErr *e)
+{
+	int64_t n = 0;
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q,
+	        "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L"
+	        " AND COLUMN_NAME = 'old_table'",
+	        my->db, MY_STATE_TABLE);
+	bool ok = my_count(my, &q, &n, e);
+	*has = n > 0;
+	sql_free(&q);
+	return ok;
+}
+
+static bool state_upgrade(My *my, OscErr *e)
+{
+	return add_column(my, "shadow_comment", "LONGTEXT", e) && add_column(my, "old_table", "VARCHAR(64)", e);
 }
 
 /* Creates the table if needed and inserts this run's row (phase given). */
@@ -101,10 +124,10 @@ static bool insert_row(My *my, const char *phase, const char *message, OscErr *e
 	sql_reset(&q);
 	sql_add(&q,
 	        "INSERT INTO %I.%I (table_name, alter_spec, phase, outcome, rows_estimate, host, pid, started_at,"
-	        " updated_at, fingerprint_orig, shadow_comment, deferred, message)"
-	        " VALUES (%L, %L, %L, 'running', %ld, %L, %d, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), %L, ",
+	        " updated_at, fingerprint_orig, old_table, shadow_comment, deferred, message)"
+	        " VALUES (%L, %L, %L, 'running', %ld, %L, %d, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), %L, %L, ",
 	        my->db, MY_STATE_TABLE, my->table, o->alter.text, phase, (long)my->rows_estimate, host, (int)getpid(),
-	        fp);
+	        fp, my->old);
 	if (my->shadow_comment)
 		sql_add(&q, "%L, ", my->shadow_comment);
 	else
@@ -230,14 +253,19 @@ bool my_state_shadow_fp(My *my, char *out, size_t outsz, OscErr *e)
 		return true;
 	Sql q;
 	sql_init(&q, &my->dialect);
+	bool has = false;
+	bool ok = has_old_table(my, &has, e);
 	sql_add(&q,
-	        "SELECT IFNULL(fingerprint_new, '') FROM %I.%I WHERE table_name = %L AND outcome IN ('running', 'stopped')"
-	        " AND phase = 'cutover' ORDER BY id DESC LIMIT 1",
-	        my->db, MY_STATE_TABLE, my->table);
-	bool ok = my_exec_sql(my, &q, &r, e);
+	        "SELECT IF(phase = 'cutover', IFNULL(fingerprint_new, ''), ''), %s FROM %I.%I"
+	        " WHERE table_name = %L AND outcome IN ('running', 'stopped') ORDER BY id DESC LIMIT 1",
+	        has ? "old_table" : "NULL", my->db, MY_STATE_TABLE, my->table);
+	ok = ok && my_exec_sql(my, &q, &r, e);
 	MYSQL_ROW row = ok ? mysql_fetch_row(r) : NULL;
 	if (row && row[0])
 		snprintf(out, outsz, "%s", row[0]);
+	/* the name the unfinished run chose for its old table and sentry */
+	if (row && row[1])
+		ok = my_old_use(my, row[1], e);
 	mysql_free_result(r);
 	sql_free(&q);
 	return ok;
@@ -259,6 +287,33 @@ bool my_state_close(My *my, const char *outcome, const char *message, OscErr *e)
 	        " updated_at = UTC_TIMESTAMP(3), message = %L WHERE table_name = %L AND outcome IN ('running', 'stopped')",
 	        my->db, MY_STATE_TABLE, outcome, outcome, message, my->table);
 	bool ok = my_exec_sql(my, &q, NULL, e);
+	sql_free(&q);
+	return ok;
+}
+
+bool my_state_old_kept(My *my, const char *name, bool *yes, OscErr *e)
+{
+	bool exists = false;
+	int64_t n = 0;
+	char first[MY_NAMELEN + 16];
+	*yes = false;
+	if (!state_exists(my, &exists, e))
+		return false;
+	bool has = false;
+	if (!exists)
+		return true;
+	if (!has_old_table(my, &has, e))
+		return false;
+	snprintf(first, sizeof(first), "%s_osc_old", my->table);
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q,
+	        "SELECT COUNT(*) FROM %I.%I WHERE table_name = %L AND phase IN ('swapped', 'done')"
+	        " AND (%s = %L OR (%s IS NULL AND %L = %L))",
+	        my->db, MY_STATE_TABLE, my->table, has ? "old_table" : "NULL", name, has ? "old_table" : "NULL", name,
+	        first);
+	bool ok = my_count(my, &q, &n, e);
+	*yes = n > 0;
 	sql_free(&q);
 	return ok;
 }
@@ -328,7 +383,7 @@ static bool load_watermark(My *my, OscErr *e)
  * migration of the table, else whether this one is done already.  Under
  * the run's GET_LOCK: a row still "running" belongs to a run that is gone.
  * The deferred indexes and the new table's comment are read into my. */
-enum { R_ID, R_ALTER, R_PHASE, R_FP_ORIG, R_FP_NEW, R_ROWS, R_CHANGES, R_STARTED, R_RUNS, R_DEFERRED, R_COMMENT };
+enum { R_ID, R_ALTER, R_PHASE, R_FP_ORIG, R_FP_NEW, R_ROWS, R_CHANGES, R_STARTED, R_RUNS, R_DEFERRED, R_COMMENT, R_OLD };
 
 bool my_state_read(My *my, StateRow *row, OscErr *e)
 {
@@ -357,7 +412,7 @@ bool my_state_read(My *my, StateRow *row, OscErr *e)
 	sql_reset(&q);
 	sql_add(&q,
 	        "SELECT id, alter_spec, phase, fingerprint_orig, IFNULL(fingerprint_new, ''), rows_copied, changes_applied,"
-	        " " TS("started_at") ", runs, deferred, shadow_comment"
+	        " " TS("started_at") ", runs, deferred, shadow_comment, old_table"
 	        " FROM %I.%I WHERE table_name = %L AND outcome IN ('running', 'stopped') ORDER BY id DESC LIMIT 1",
 	        my->db, MY_STATE_TABLE, my->table);
 	if (!my_exec_sql(my, &q, &r, e))
@@ -395,6 +450,10 @@ bool my_state_read(My *my, StateRow *row, OscErr *e)
 	my->resume_deferred = v[R_DEFERRED] ? my_strdup(v[R_DEFERRED]) : NULL;
 	free(my->shadow_comment);
 	my->shadow_comment = v[R_COMMENT] ? my_strdup(v[R_COMMENT]) : NULL;
+	/* the old table's name this migration chose (src/my/my_old.c): its
+	 * sentry, and the original after the swap, whatever the kill left */
+	if (v[R_OLD] && !my_old_use(my, v[R_OLD], e))
+		goto out;
 	ok = true;
 out:
 	mysql_free_result(r);

@@ -13,7 +13,8 @@
  *     _users_osc_log         captured keys, one row per change
  *     _osc_capture()         the trigger function (SECURITY DEFINER)
  *   app.users                trigger _osc_capture -> the function above
- *   app._users_osc_old       the original, after the swap
+ *   app._users_osc_old       the original, after the swap (_users_osc_old_2 when an
+ *                            earlier run's old table has that name: src/pg/pg_old.c)
  * The shadow lives in its own schema so its indexes and constraints can carry
  * the original names from the start (index names are unique per schema); the
  * swap moves it into place with SET SCHEMA and a rename.
@@ -105,6 +106,9 @@ typedef struct Pg {
 	char shadow[PG_NAMELEN + 1];
 	char log_table[PG_NAMELEN + 1];
 	char old[PG_NAMELEN + 1];
+	char old_suffix[24];       /* "_osc_old" or "_osc_old_<n>": of the old table and every
+	                            * name that steps aside with it (src/pg/pg_old.c) */
+	bool old_fixed;            /* the suffix is the state row's (a resume): never chosen again */
 
 	/* the shadow */
 	unsigned shadow_oid;
@@ -207,8 +211,17 @@ bool pg_owned_find(Pg *pg, PgOwned *out, OscErr *e) MUSTCHECK;
 /* a new run: osc's leftovers (exit 2: run cleanup), or a user's object
  * under osc's names (exit 2: osc did not create it) */
 bool pg_check_leftovers(Pg *pg, OscErr *e) MUSTCHECK;
-/* every name the swap needs is free (needs the shadow) */
+/* every name the swap needs is free (needs the shadow); a new run first
+ * chooses its old table's suffix (pg_old_choose) */
 bool pg_names_check(Pg *pg, OscErr *e) MUSTCHECK;
+
+/* pg_old.c: the old table's name, run after run */
+void pg_old_name(const Pg *pg, char *out, size_t outsz, const char *base); /* _<base><suffix> */
+void pg_old_set(Pg *pg, const char *suffix); /* the suffix, the old table's and indexes' names */
+/* A new run's suffix: the lowest whose names are all free or held by
+ * something not osc's (which pg_names_check then refuses); a no-op once
+ * the state row's suffix is read (old_fixed). */
+bool pg_old_choose(Pg *pg, OscErr *e) MUSTCHECK;
 
 /* pg_rls.c: refuses a role that row-level security would hold to its policies */
 bool pg_check_row_security(Pg *pg, OscErr *e) MUSTCHECK;

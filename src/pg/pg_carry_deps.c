@@ -226,7 +226,7 @@ bool pg_carry_read_statistics(Pg *pg, PgCarry *c, OscErr *e)
 	sql_init(&q, &pg->dialect);
 	for (int i = 0; i < PQntuples(r); i++) {
 		char old[PG_NAMELEN + 1];
-		names_derive(old, sizeof(old), "_", PQgetvalue(r, i, 1), "_osc_old", PG_NAMELEN);
+		pg_old_name(pg, old, sizeof(old), PQgetvalue(r, i, 1));
 		sql_add(&q, "ALTER STATISTICS %I.%I RENAME TO %I", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), old);
 		pg_carry_push(c, true, &q);
 		if (PQgetvalue(r, i, 2)[0] != 't')

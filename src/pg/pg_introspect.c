@@ -126,7 +126,10 @@ void pg_derive_names(Pg *pg)
 	snprintf(pg->work, sizeof(pg->work), "_osc_%s", hash);
 	names_derive(pg->shadow, sizeof(pg->shadow), "_", pg->table, "_osc_new", PG_NAMELEN);
 	names_derive(pg->log_table, sizeof(pg->log_table), "_", pg->table, "_osc_log", PG_NAMELEN);
-	names_derive(pg->old, sizeof(pg->old), "_", pg->table, "_osc_old", PG_NAMELEN);
+	/* the first run's old names; a later one's come from pg_old_choose or its state row */
+	if (!pg->old_suffix[0])
+		names_old_suffix(pg->old_suffix, sizeof(pg->old_suffix), 1);
+	pg_old_name(pg, pg->old, sizeof(pg->old), pg->table);
 }
 
 /* The key: the primary key, else the narrowest unique index whose columns are
@@ -193,7 +196,7 @@ bool pg_find_key(Pg *pg, OscErr *e)
 	for (int i = 0; i < pg->nindexes; i++) {
 		char old[PG_NAMELEN + 1];
 		pg->indexes[i].name = pg_strdup(PQgetvalue(r, i, 0));
-		names_derive(old, sizeof(old), "_", pg->indexes[i].name, "_osc_old", PG_NAMELEN);
+		pg_old_name(pg, old, sizeof(old), pg->indexes[i].name);
 		pg->indexes[i].old_name = pg_strdup(old);
 	}
 	ok = true;

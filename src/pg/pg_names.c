@@ -11,7 +11,8 @@
  * osc did not create it.
  *
  * Names: the swap renames the original to _T_osc_old and its indexes,
- * identity sequences and statistics to _<name>_osc_old, and moves the shadow
+ * identity sequences and statistics to _<name>_osc_old (or, when an earlier
+ * run's old table holds those, _osc_old_<n>: src/pg/pg_old.c), and moves the shadow
  * (with its indexes and identity sequences) into the original's schema under
  * its work name before renaming it to T there, so that PostgreSQL picks a
  * free name for its array type in that schema (a table `_acct` beside
@@ -230,7 +231,7 @@ bool pg_names_check(Pg *pg, OscErr *e)
 	snprintf(o, sizeof(o), "%u", pg->oid);
 	const char *ps[1] = { s };
 
-	if (!check_old_table(pg, e))
+	if (!pg_old_choose(pg, e) || !check_old_table(pg, e))
 		return false;
 	/* the shadow arrives under its work name, with its array type */
 	if (!taken(pg, pg->schema, pg->shadow, true, what, sizeof(what), e))
@@ -299,7 +300,7 @@ bool pg_names_check(Pg *pg, OscErr *e)
 		char old[PG_NAMELEN + 1];
 		if (!pg->seqs[i].identity)
 			continue;
-		names_derive(old, sizeof(old), "_", pg->seqs[i].old_name, "_osc_old", PG_NAMELEN);
+		pg_old_name(pg, old, sizeof(old), pg->seqs[i].old_name);
 		if (!taken(pg, pg->seqs[i].old_schema, old, false, what, sizeof(what), e))
 			goto out;
 		if (what[0]) {
@@ -317,7 +318,7 @@ bool pg_names_check(Pg *pg, OscErr *e)
 	for (int i = 0; i < PQntuples(r); i++) {
 		PGresult *t = NULL;
 		char old[PG_NAMELEN + 1];
-		names_derive(old, sizeof(old), "_", PQgetvalue(r, i, 1), "_osc_old", PG_NAMELEN);
+		pg_old_name(pg, old, sizeof(old), PQgetvalue(r, i, 1));
 		const char *pt[2] = { PQgetvalue(r, i, 0), old };
 		if (!pg_exec(pg,
 		             "SELECT 1 FROM pg_catalog.pg_statistic_ext x JOIN pg_catalog.pg_namespace n"

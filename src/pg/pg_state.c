@@ -39,7 +39,7 @@ static const char *ddl =
     " work_schema text NOT NULL, fingerprint_orig text NOT NULL, fingerprint_new text,"
     " key_shadow text[] NOT NULL, col_names text[] NOT NULL, col_exprs text[] NOT NULL,"
     " overriding boolean NOT NULL, deferred_names text[] NOT NULL, deferred_sql text[] NOT NULL,"
-    " tmp_key_index text, table_oid oid, work_schema_oid oid, trigger_oids oid[])";
+    " tmp_key_index text, table_oid oid, work_schema_oid oid, trigger_oids oid[], old_suffix text)";
 
 /* The state table as this osc needs it: created, or given the columns an
  * older osc's table lacks (only then: ALTER TABLE locks the table that other
@@ -53,15 +53,17 @@ static bool state_table_ready(Pg *pg, OscErr *e)
 		return false;
 	if (!pg_exec(pg,
 	             "SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = 'osc.migrations'::pg_catalog.regclass"
-	             "   AND attname IN ('table_oid', 'work_schema_oid', 'trigger_oids') AND NOT attisdropped",
+	             "   AND attname IN ('table_oid', 'work_schema_oid', 'trigger_oids', 'old_suffix')"
+	             "   AND NOT attisdropped",
 	             0, NULL, &r, e))
 		return false;
-	bool complete = strcmp(PQgetvalue(r, 0, 0), "3") == 0;
+	bool complete = strcmp(PQgetvalue(r, 0, 0), "4") == 0;
 	PQclear(r);
 	return complete || pg_command(pg,
 	                              "ALTER TABLE osc.migrations ADD COLUMN IF NOT EXISTS table_oid oid,"
 	                              " ADD COLUMN IF NOT EXISTS work_schema_oid oid,"
-	                              " ADD COLUMN IF NOT EXISTS trigger_oids oid[]",
+	                              " ADD COLUMN IF NOT EXISTS trigger_oids oid[],"
+	                              " ADD COLUMN IF NOT EXISTS old_suffix text",
 	                              e);
 }
 
@@ -142,19 +144,19 @@ bool pg_state_create(Pg *pg, const char *fp, OscErr *e)
 		free(dn);
 		free(ds);
 	}
-	const char *p[17] = { pg->schema, pg->table, pg->env->alter->text, est, host, pid, pg->work, fp,
+	const char *p[18] = { pg->schema, pg->table, pg->env->alter->text, est, host, pid, pg->work, fp,
 		                  sql_text(&keys), sql_text(&names), sql_text(&exprs), pg->overriding ? "t" : "f",
-		                  sql_text(&dnames), sql_text(&dsql), pg->tmp_key_index, toid, woid };
+		                  sql_text(&dnames), sql_text(&dsql), pg->tmp_key_index, toid, woid, pg->old_suffix };
 	sql_init(&q, &pg->dialect);
 	/* the work schema's OID is recorded in the transaction that made it:
 	 * osc drops only what a state row proves its own (src/pg/pg_names.c) */
 	if (!pg_exec(pg,
 	             "INSERT INTO osc.migrations (schema_name, table_name, alter_spec, phase, outcome, rows_estimate,"
 	             "  host, pid, work_schema, fingerprint_orig, key_shadow, col_names, col_exprs, overriding,"
-	             "  deferred_names, deferred_sql, tmp_key_index, table_oid, work_schema_oid)"
+	             "  deferred_names, deferred_sql, tmp_key_index, table_oid, work_schema_oid, old_suffix)"
 	             " VALUES ($1, $2, $3, 'copy', 'running', $4::bigint, $5, $6::int, $7, $8, $9::text[], $10::text[],"
-	             "  $11::text[], $12::boolean, $13::text[], $14::text[], $15, $16::oid, $17::oid) RETURNING id",
-	             17, p, &r, e))
+	             "  $11::text[], $12::boolean, $13::text[], $14::text[], $15, $16::oid, $17::oid, $18) RETURNING id",
+	             18, p, &r, e))
 		goto out;
 	pg->state_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	ok = true;
@@ -302,7 +304,7 @@ static bool load_array(Pg *pg, const char *column, char ***out, int *n, OscErr *
  * OVERRIDING, the temporary key index) is read into pg on the way. */
 enum {
 	R_ID, R_ALTER, R_PHASE, R_FP_ORIG, R_FP_NEW, R_ROWS, R_CHANGES, R_NO_WM, R_OVERRIDING, R_TMP_KEY_INDEX,
-	R_STARTED, R_RUNS, R_WORK, R_WORK_OID, R_TRIGGERS,
+	R_STARTED, R_RUNS, R_WORK, R_WORK_OID, R_TRIGGERS, R_OLD_SUFFIX,
 };
 
 bool pg_state_read(Pg *pg, StateRow *row, OscErr *e)
@@ -331,7 +333,8 @@ bool pg_state_read(Pg *pg, StateRow *row, OscErr *e)
 	             "SELECT id, alter_spec, phase, fingerprint_orig, coalesce(fingerprint_new, ''),"
 	             "       rows_copied, changes_applied, watermark IS NULL, overriding, coalesce(tmp_key_index, ''),"
 	             "       to_char(started_at, 'YYYY-MM-DD HH24:MI:SS TZ'), runs, work_schema,"
-	             "       coalesce(work_schema_oid, 0), coalesce(array_to_string(trigger_oids, ','), '')"
+	             "       coalesce(work_schema_oid, 0), coalesce(array_to_string(trigger_oids, ','), ''),"
+	             "       coalesce(old_suffix, '_osc_old')"
 	             "  FROM osc.migrations WHERE schema_name = $1 AND table_name = $2 AND outcome IN ('running', 'stopped')"
 	             " ORDER BY id DESC LIMIT 1",
 	             2, p, &r, e))
@@ -373,6 +376,17 @@ bool pg_state_read(Pg *pg, StateRow *row, OscErr *e)
 		        PQgetvalue(r, 0, R_WORK), pg->work);
 		goto out;
 	}
+	/* the old names this migration chose (src/pg/pg_old.c): a resume after
+	 * a kill anywhere uses the same ones; a row of an older osc has none and
+	 * used the first run's */
+	if (strncmp(PQgetvalue(r, 0, R_OLD_SUFFIX), "_osc_old", 8) != 0 ||
+	    strlen(PQgetvalue(r, 0, R_OLD_SUFFIX)) >= sizeof(pg->old_suffix)) {
+		err_set(e, OSC_EXIT_FAILED, "internal: the unfinished migration's old-table suffix %s is not osc's",
+		        PQgetvalue(r, 0, R_OLD_SUFFIX));
+		goto out;
+	}
+	pg_old_set(pg, PQgetvalue(r, 0, R_OLD_SUFFIX));
+	pg->old_fixed = true;
 	/* the objects this migration recorded as its own, by OID */
 	pg->work_oid = (unsigned)strtoul(PQgetvalue(r, 0, R_WORK_OID), NULL, 10);
 	pg->ntriggers = 0;

@@ -179,7 +179,7 @@ SwapResult pg_swap(Pg *pg, const SwapDrain *drain, OscErr *e)
 		if (!s->identity)
 			continue;
 		char old[PG_NAMELEN + 1];
-		names_derive(old, sizeof(old), "_", s->old_name, "_osc_old", PG_NAMELEN);
+		pg_old_name(pg, old, sizeof(old), s->old_name);
 		sql_add(&q, "ALTER SEQUENCE %s RENAME TO %I", s->old_seq, old);
 		if (!run(pg, &q, e))
 			goto out;

@@ -72,6 +72,19 @@ void test_names(void)
 	CHECK(strlen(out2) == 63);
 	CHECK(strcmp(out, out2) != 0); /* shortened, never collapsed into one */
 	CHECK(strncmp(out + strlen(out) - 8, "_osc_old", 8) == 0);
+	/* a later run's old names: the same cut and hash, its own suffix, so
+	 * the first and second old tables of one long name never meet */
+	char sfx[24], out3[64];
+	names_old_suffix(sfx, sizeof(sfx), 1);
+	CHECK_STR(sfx, "_osc_old");
+	names_old_suffix(sfx, sizeof(sfx), 2);
+	CHECK_STR(sfx, "_osc_old_2");
+	names_old_suffix(sfx, sizeof(sfx), OSC_OLD_MAX);
+	CHECK_STR(sfx, "_osc_old_100");
+	names_derive(out3, sizeof(out3), "_", long1, sfx, 63);
+	CHECK(strlen(out3) == 63);
+	CHECK(strncmp(out3 + strlen(out3) - strlen(sfx), sfx, strlen(sfx)) == 0);
+	CHECK(strcmp(out3, out) != 0);
 	/* a multi-byte character is never cut in half */
 	char utf[200] = "";
 	for (int i = 0; i < 40; i++)
