@@ -58,6 +58,7 @@ typedef struct Control {
 	/* --- under mu --- */
 	ThrottleLimits limits;    /* osc set changes these */
 	int64_t chunk_time_ms, chunk_size_max;
+	int64_t nice_permille;    /* --nice-ratio x 1000 */
 	int64_t lock_timeout_ms, cutover_retries, max_runtime_ms; /* the worker copies them to its options */
 	bool operator_paused;
 	bool cutover_requested;
@@ -115,6 +116,8 @@ bool control_aborted(Osc *o, OscErr *e);
 bool control_take_cutover(Osc *o);
 /* The chunk limits as they are now (osc set may change them). */
 void control_chunk_limits(Osc *o, int64_t *chunk_time_ms, int64_t *chunk_size_max);
+/* --nice-ratio as it is now, in thousandths (osc set may change it). */
+int64_t control_nice_permille(Osc *o);
 
 /* Re-evaluates the throttle with mu held; wakes the worker and logs when the
  * cause changes. */

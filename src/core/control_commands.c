@@ -134,7 +134,7 @@ static bool watch_metric(Osc *o, const char *name, char *why, size_t whysz)
 /* What osc set can change: every limit a run takes from the command line
  * and can change while it goes on.  The worker picks up the ones it reads
  * itself (lock-timeout, cutover-retries, max-runtime) between its steps. */
-typedef enum SetKind { SET_DURATION, SET_COUNT, SET_LOAD } SetKind;
+typedef enum SetKind { SET_DURATION, SET_COUNT, SET_LOAD, SET_RATIO } SetKind;
 typedef struct Setting {
 	const char *name;
 	SetKind kind;
@@ -147,6 +147,7 @@ static const Setting settings[] = {
 	{ "critical-interval", SET_DURATION, 0 }, { "max-load", SET_LOAD, 0 },
 	{ "critical-load", SET_LOAD, 0 },       { "lock-timeout", SET_DURATION, 1 },
 	{ "cutover-retries", SET_COUNT, 1 },    { "max-runtime", SET_DURATION, 0 },
+	{ "nice-ratio", SET_RATIO, 0 },
 	{ NULL, SET_COUNT, 0 },
 };
 
@@ -166,6 +167,8 @@ static int64_t *setting_target(Control *c, const char *name)
 		return &c->lock_timeout_ms;
 	if (strcmp(name, "cutover-retries") == 0)
 		return &c->cutover_retries;
+	if (strcmp(name, "nice-ratio") == 0)
+		return &c->nice_permille;
 	return &c->max_runtime_ms;
 }
 
@@ -203,6 +206,15 @@ static bool set_one(Osc *o, const char *name, const char *v, char *why, size_t w
 		*setting_target(c, name) = n;
 		return true;
 	}
+	if (s->kind == SET_RATIO) {
+		OscErr pe;
+		err_clear(&pe);
+		if (!nice_ratio_parse(v, setting_target(c, name), &pe)) {
+			snprintf(why, whysz, "%.300s", pe.msg + 2); /* without the leading "--" */
+			return false;
+		}
+		return true;
+	}
 	char err[160];
 	if (!throttle_parse_load(v, &ll, err, sizeof(err))) {
 		snprintf(why, whysz, "%s: %s", name, err);
@@ -229,7 +241,7 @@ static void ctl_set(Osc *o, char *args, Reply *r)
 	char why[400], line[1024], *save = NULL;
 	/* all or nothing: a bad pair puts back what the good ones changed */
 	ThrottleLimits limits = c->limits;
-	int64_t chunk_time_ms = c->chunk_time_ms, chunk_size_max = c->chunk_size_max;
+	int64_t chunk_time_ms = c->chunk_time_ms, chunk_size_max = c->chunk_size_max, nice = c->nice_permille;
 	int64_t lock_timeout_ms = c->lock_timeout_ms, cutover_retries = c->cutover_retries,
 	        max_runtime_ms = c->max_runtime_ms;
 
@@ -256,6 +268,7 @@ bad:
 	c->limits = limits;
 	c->chunk_time_ms = chunk_time_ms;
 	c->chunk_size_max = chunk_size_max;
+	c->nice_permille = nice;
 	c->lock_timeout_ms = lock_timeout_ms;
 	c->cutover_retries = cutover_retries;
 	c->max_runtime_ms = max_runtime_ms;

@@ -28,6 +28,7 @@ void control_state_init(Osc *o)
 	c->limits = o->opt.limits;
 	c->chunk_time_ms = o->opt.chunk_time_ms;
 	c->chunk_size_max = o->opt.chunk_size_max;
+	c->nice_permille = o->opt.nice_permille;
 	c->lock_timeout_ms = o->opt.lock_timeout_ms;
 	c->cutover_retries = o->opt.cutover_retries;
 	c->max_runtime_ms = o->opt.max_runtime_ms;
@@ -215,4 +216,15 @@ void control_chunk_limits(Osc *o, int64_t *chunk_time_ms, int64_t *chunk_size_ma
 	*chunk_time_ms = c->chunk_time_ms;
 	*chunk_size_max = c->chunk_size_max;
 	pthread_mutex_unlock(&c->mu);
+}
+
+int64_t control_nice_permille(Osc *o)
+{
+	Control *c = &o->ctl;
+	if (!c->started)
+		return o->opt.nice_permille;
+	pthread_mutex_lock(&c->mu);
+	int64_t n = c->nice_permille;
+	pthread_mutex_unlock(&c->mu);
+	return n;
 }

@@ -200,6 +200,11 @@ typedef struct Engine {
 	 * of the shadow. */
 	bool (*damage_range)(EngineSession *s, EngineTable *t, const EngineKey *lo, const EngineKey *hi,
 	                     OscErr *e) MUSTCHECK;
+	/* Deletes the shadow's rows above `above` (every row when NULL), in
+	 * its own statement: a parallel copy's chunks that committed above the
+	 * checkpoint, before they are copied again (src/core/copy_wave.c). */
+	bool (*shadow_trim)(EngineSession *s, EngineTable *t, const EngineKey *above, int64_t *rows,
+	                    OscErr *e) MUSTCHECK;
 	/* A key in messages: "(1, 'a')". */
 	void (*key_describe)(const EngineKey *k, char *out, size_t outsz);
 	void (*key_free)(EngineKey *k);

@@ -36,7 +36,7 @@ enum {
 	OPT_REPLICA, OPT_MAX_LAG, OPT_CRITICAL_LAG, OPT_CRITICAL_INTERVAL, OPT_MAX_LOAD, OPT_CRITICAL_LOAD,
 	OPT_HEARTBEAT_INTERVAL, OPT_PROGRESS_INTERVAL, OPT_PAUSE_FILE, OPT_PANIC_FILE, OPT_POSTPONE_CUTOVER, OPT_SOCKET,
 	OPT_ALTER_FK_METHOD, OPT_VERIFY, OPT_STRATEGY, OPT_FORMAT, OPT_DATABASE_FILE,
-	OPT_ALLOW_ON_REPLICA, OPT_PROXY, OPT_FAIL_ON, OPT_METRICS,
+	OPT_ALLOW_ON_REPLICA, OPT_PROXY, OPT_FAIL_ON, OPT_METRICS, OPT_THREADS, OPT_NICE_RATIO,
 };
 
 static const struct option long_opts[] = {
@@ -47,6 +47,8 @@ static const struct option long_opts[] = {
 	{ "chunk-time", required_argument, NULL, OPT_CHUNK_TIME },
 	{ "chunk-size", required_argument, NULL, OPT_CHUNK_SIZE },
 	{ "chunk-size-max", required_argument, NULL, OPT_CHUNK_SIZE_MAX },
+	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "nice-ratio", required_argument, NULL, OPT_NICE_RATIO },
 	{ "lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT },
 	{ "statement-timeout", required_argument, NULL, OPT_STATEMENT_TIMEOUT },
 	{ "cutover-retries", required_argument, NULL, OPT_CUTOVER_RETRIES },
@@ -107,6 +109,7 @@ void options_defaults(Options *o)
 	o->chunk_time_ms = 500;
 	o->chunk_size = 1000;
 	o->chunk_size_max = 200000;
+	o->threads = OSC_THREADS_DEFAULT;
 	o->lock_timeout_ms = 100;
 	o->statement_timeout_ms = 60000;
 	o->cutover_retries = 30;
@@ -120,6 +123,20 @@ void options_free(Options *o)
 	for (int i = 0; i < o->n_owned; i++)
 		free(o->owned[i]);
 	o->n_owned = 0;
+}
+
+bool nice_ratio_parse(const char *v, int64_t *permille, OscErr *e)
+{
+	char *end;
+	errno = 0;
+	double r = strtod(v, &end);
+	if (errno != 0 || end == v || *end != '\0' || !(r >= 0 && r <= 100)) {
+		err_set(e, OSC_EXIT_INPUT,
+		        "--nice-ratio: expected a number from 0 to 100 (0.5: sleep half of each chunk's time), got '%s'", v);
+		return false;
+	}
+	*permille = (int64_t)(r * 1000 + 0.5);
+	return true;
 }
 
 static bool parse_int(const char *name, const char *v, int64_t min, int64_t *out, OscErr *e)
@@ -317,6 +334,14 @@ static bool apply(Options *o, int id, const char *name, const char *v, OscErr *e
 		}
 		return true;
 	case OPT_CHUNK_SIZE_MAX: return parse_int(name, v, 1, &o->chunk_size_max, e);
+	case OPT_THREADS:
+		if (!parse_int(name, v, 1, &n, e) || n > OSC_THREADS_MAX) {
+			err_set(e, OSC_EXIT_INPUT, "--threads: expected a whole number from 1 to %d, got '%s'", OSC_THREADS_MAX, v);
+			return false;
+		}
+		o->threads = (int)n;
+		return true;
+	case OPT_NICE_RATIO: return nice_ratio_parse(v, &o->nice_permille, e);
 	case OPT_LOCK_TIMEOUT:
 		return parse_dur_min(name, v, 1, &o->lock_timeout_ms, e);
 	case OPT_STATEMENT_TIMEOUT: return parse_dur(name, v, &o->statement_timeout_ms, e);

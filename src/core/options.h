@@ -49,6 +49,8 @@ typedef struct Options {
 	int64_t chunk_time_ms;    /* target time per chunk */
 	int64_t chunk_size;       /* initial rows per chunk */
 	int64_t chunk_size_max;
+	int threads;              /* --threads: chunk copies at once (src/core/copy_wave.c) */
+	int64_t nice_permille;    /* --nice-ratio x 1000: sleep that share of each chunk's time */
 	int64_t lock_timeout_ms;  /* every lock osc takes on the original */
 	int64_t statement_timeout_ms;
 	int cutover_retries;
@@ -86,7 +88,14 @@ typedef struct Options {
 	int nscrub;
 } Options;
 
+/* --threads: two by default, what a small server spares (docs/COPY.md) */
+#define OSC_THREADS_DEFAULT 2
+#define OSC_THREADS_MAX 16
+
 void options_defaults(Options *o);
+/* --nice-ratio and `osc set nice-ratio=`: a decimal from 0 to 100, kept in
+ * thousandths; bad input is exit 2. */
+bool nice_ratio_parse(const char *v, int64_t *permille, OscErr *e) MUSTCHECK;
 /* Parses argv (and --config files it names).  Errors are exit-2 errors.
  * Before it returns, the passwords of the URLs given on the command line
  * (--database, --replica) are overwritten in argv, so that `ps` no longer

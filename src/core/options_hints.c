@@ -47,7 +47,6 @@ static const OptionHint hints[] = {
 	{ "critical-load-hibernate-seconds", "none: osc aborts at the critical load (original intact) and resumes when run again" },
 	{ "throttle-query", "--max-load NAME=VALUE or --pause-file FILE" },
 	{ "throttle-http", "--pause-file FILE, or `osc pause|resume --table T`" },
-	{ "nice-ratio", "--chunk-time DUR (a shorter chunk leaves more room to the application)" },
 	{ "sleep", "--chunk-time DUR, --max-load NAME=VALUE or --max-lag DUR" },
 	/* chunks and the swap */
 	{ "chunk-size-limit", "--chunk-size-max N" },

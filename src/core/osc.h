@@ -31,6 +31,14 @@
 
 typedef struct Osc Osc;
 
+/* Where the copy's time went, summed over its chunks (src/core/copy.c):
+ * the bound query, the INSERT ... SELECT, the comparison, the checkpoint,
+ * the commit; a parallel copy's add up over its sessions. */
+typedef struct CopyTimes {
+	int64_t chunks;
+	int64_t bound_us, copy_us, check_us, checkpoint_us, commit_us;
+} CopyTimes;
+
 struct Osc {
 	Options opt;
 	AlterSpec alter;
@@ -45,6 +53,7 @@ struct Osc {
 	EngineKey *watermark;            /* the last key copied (NULL: none yet) */
 	bool copy_done;
 	VerifyStats verified;            /* what --verify compared (src/core/verify.h) */
+	CopyTimes copy_times;
 	volatile sig_atomic_t *stop;     /* SIGINT/SIGTERM count: 1 stop, 2 abort */
 	int64_t started_ms;
 	ResumeKind resume;

@@ -286,6 +286,8 @@ void my_copy_select(const My *my, Sql *q, bool key_order);
 /* The chunk's bound after lo (NULL: the start): the key's text, the span's count */
 void my_sql_bound(const My *my, Sql *q, char *const *lo, long limit);
 void my_sql_copy_range(const My *my, Sql *q, char *const *lo, char *const *hi);
+/* DELETE FROM the shadow its rows above lo (every row without lo). */
+void my_sql_trim(const My *my, Sql *q, char *const *lo);
 /* The merge of keys (only those at or below wm; NULL: all) */
 void my_sql_merge_delete(const My *my, Sql *q, const char *keys, char *const *wm);
 void my_sql_merge_insert(const My *my, Sql *q, const char *keys, char *const *wm);
@@ -313,6 +315,7 @@ void my_sql_capture_triggers(const My *my, Sql q[3]);
 bool my_chunk_bound(MySession *s, My *my, const MyKeyVal *lo, int64_t limit, MyKeyVal **hi, int64_t *spanned,
                     OscErr *e) MUSTCHECK;
 bool my_copy_range(MySession *s, My *my, const MyKeyVal *lo, const MyKeyVal *hi, int64_t *rows, OscErr *e) MUSTCHECK;
+bool my_shadow_trim(MySession *s, My *my, const MyKeyVal *above, int64_t *rows, OscErr *e) MUSTCHECK;
 /* A copy or merge that strict mode stopped: says so around the server's message */
 void my_value_error(OscErr *e);
 /* A key value from a result row of my_key_read's reads (from column first) */

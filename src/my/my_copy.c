@@ -157,3 +157,19 @@ bool my_copy_range(MySession *s, My *my, const MyKeyVal *lo, const MyKeyVal *hi,
 	sql_free(&q);
 	return ok;
 }
+
+/* The shadow's rows above a key (all of them without one): what chunks of
+ * a parallel copy committed above the checkpoint, which a resumed or a
+ * fallen-back copy writes again (src/core/copy_wave.c). */
+bool my_shadow_trim(MySession *s, My *my, const MyKeyVal *above, int64_t *rows, OscErr *e)
+{
+	Sql q;
+	*rows = 0;
+	sql_init(&q, &my->dialect);
+	my_sql_trim(my, &q, above ? above->lit : NULL);
+	bool ok = mys_exec_sql(s, &q, NULL, e);
+	if (ok)
+		*rows = (int64_t)mysql_affected_rows(s->conn);
+	sql_free(&q);
+	return ok;
+}

@@ -102,6 +102,15 @@ void my_sql_copy_range(const My *my, Sql *q, char *const *lo, char *const *hi)
 	my_key_compare(my, q, "src", "<=", hi);
 }
 
+void my_sql_trim(const My *my, Sql *q, char *const *lo)
+{
+	sql_add(q, "DELETE FROM %I.%I", my->db, my->shadow);
+	if (lo) {
+		sql_add(q, " WHERE ");
+		my_key_compare_as(my, q, NULL, true, ">", lo);
+	}
+}
+
 void my_sql_merge_delete(const My *my, Sql *q, const char *keys, char *const *wm)
 {
 	sql_add(q, "DELETE FROM %I.%I WHERE ", my->db, my->shadow);

@@ -289,6 +289,8 @@ void pg_sql_sample(const Pg *pg, Sql *q, const char *rows);
 void pg_sql_bound(const Pg *pg, Sql *q, bool has_lo);
 /* The chunk's copy of (lo, hi]: parameters lo's columns, then hi's */
 void pg_sql_copy_range(const Pg *pg, Sql *q, bool has_lo);
+/* DELETE FROM the shadow its rows above $1.. (every row without lo). */
+void pg_sql_trim(const Pg *pg, Sql *q, bool has_lo);
 /* The comparison of both sides, over the range (lo, hi] or the keys passed
  * as arrays (pg_verify.c fills col_types and hash_record first) */
 void pg_sql_check(const Pg *pg, Sql *q, bool checksum, bool by_keys, bool has_lo);
@@ -321,6 +323,7 @@ void pg_sql_capture_triggers(const Pg *pg, Sql q[4]);
 bool pg_chunk_bound(PgSession *s, Pg *pg, const PgKeyVal *lo, int64_t limit, PgKeyVal **hi, int64_t *spanned,
                     OscErr *e) MUSTCHECK;
 bool pg_copy_range(PgSession *s, Pg *pg, const PgKeyVal *lo, const PgKeyVal *hi, int64_t *rows, OscErr *e) MUSTCHECK;
+bool pg_shadow_trim(PgSession *s, Pg *pg, const PgKeyVal *above, int64_t *rows, OscErr *e) MUSTCHECK;
 /* keys: a value's free and its text for messages; a value from its columns' text */
 PgKeyVal *pg_key_new(int n, const char *const *v);
 void pg_key_free(PgKeyVal *k);

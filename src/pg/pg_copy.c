@@ -137,3 +137,24 @@ bool pg_copy_range(PgSession *s, Pg *pg, const PgKeyVal *lo, const PgKeyVal *hi,
 	sql_free(&q);
 	return ok;
 }
+
+/* The shadow's rows above a key (all of them without one): what chunks of
+ * a parallel copy committed above the checkpoint, which a resumed or a
+ * fallen-back copy writes again (src/core/copy_wave.c). */
+bool pg_shadow_trim(PgSession *s, Pg *pg, const PgKeyVal *above, int64_t *rows, OscErr *e)
+{
+	Sql q;
+	PGresult *r = NULL;
+	*rows = 0;
+	sql_init(&q, &pg->dialect);
+	pg_sql_trim(pg, &q, above != NULL);
+	bool ok = !q.failed && pgs_exec(s, sql_text(&q), above ? above->n : 0,
+	                                above ? (const char *const *)above->v : NULL, &r, e);
+	if (q.failed)
+		err_set(e, OSC_EXIT_FAILED, "could not quote the trim statement");
+	if (ok)
+		*rows = strtoll(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	sql_free(&q);
+	return ok;
+}

@@ -260,6 +260,11 @@ static bool eng_check_range(EngineSession *s, EngineTable *t, const EngineKey *l
 	return pg_check_range(S(s), T(t), K(lo), K(hi), same, why, whysz, e);
 }
 
+static bool eng_shadow_trim(EngineSession *s, EngineTable *t, const EngineKey *above, int64_t *rows, OscErr *e)
+{
+	return pg_shadow_trim(S(s), T(t), K(above), rows, e);
+}
+
 static bool eng_damage_range(EngineSession *s, EngineTable *t, const EngineKey *lo, const EngineKey *hi, OscErr *e)
 {
 	return pg_damage_range(S(s), T(t), K(lo), K(hi), e);
@@ -431,6 +436,7 @@ const Engine pg_engine = {
 	.copy_range = eng_copy_range,
 	.check_range = eng_check_range,
 	.damage_range = eng_damage_range,
+	.shadow_trim = eng_shadow_trim,
 	.key_describe = eng_key_describe,
 	.key_free = eng_key_free,
 	.log_take = eng_log_take,

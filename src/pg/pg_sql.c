@@ -125,6 +125,17 @@ void pg_sql_copy_range(const Pg *pg, Sql *q, bool has_lo)
 	range_cond(pg, q, "src", false, has_lo);
 }
 
+void pg_sql_trim(const Pg *pg, Sql *q, bool has_lo)
+{
+	sql_add(q, "DELETE FROM %I.%I", pg->work, pg->shadow);
+	if (has_lo) {
+		sql_add(q, " WHERE ");
+		pg_key_tuple(pg, q, NULL, true);
+		sql_add(q, " > ");
+		pg_param_tuple(pg, q, 1, "");
+	}
+}
+
 /* One side of a comparison: count and, with checksum, the row hash sum. */
 static void side(const Pg *pg, Sql *q, bool shadow, bool checksum)
 {
