@@ -20,8 +20,10 @@ converge_test() {
     sleep 0.5
     t0=$(date +%s%N)
     export OSC_FAULT=chunk:200
+    # chunks of 2500: the first alone, then waves of two (--threads 2,
+    # the default), one cycle each
     e_expect_osc 0 --table $T --alter "ADD COLUMN c INT DEFAULT 1" \
-        --chunk-size 5000 --chunk-size-max 5000 --max-runtime 60s --log-format json
+        --chunk-size 2500 --chunk-size-max 2500 --max-runtime 60s --log-format json
     unset OSC_FAULT
     took=$(( ($(date +%s%N) - t0) / 1000000 ))
     sleep 1                      # the new table takes writes too
@@ -29,7 +31,7 @@ converge_test() {
     local chunks
     chunks=$(grep -c "pausing 200ms at chunk" "$OSC_ERR")
     note "osc took ${took} ms, ${chunks} chunk cycles"
-    # 20000 rows in chunks of 5000 (and the rows inserted meanwhile): a few
+    # 20000 rows in chunks of 2500 (and the rows inserted meanwhile): a few
     # cycles, not one per 200 ms of the writer's inserts
     [ "$chunks" -ge 4 ] || fail "only $chunks chunk cycles: the fault point did not slow the copy"
     [ "$chunks" -le 15 ] || fail "$chunks chunk cycles for 20000 rows: the copy chased the writer's inserts"

@@ -40,6 +40,8 @@ void options_usage(void)
 	    "  --chunk-time DUR        target time of one copy chunk (default 500ms)\n"
 	    "  --chunk-size N          rows in the first chunk (default 1000)\n"
 	    "  --chunk-size-max N      upper bound on rows per chunk (default 200000)\n"
+	    "  --threads N             chunks copied at once, each on its own connection (default 2)\n"
+	    "  --nice-ratio R          sleep R times each chunk's time after it (default 0)\n"
 	    "  --lock-timeout DUR      longest wait for any lock on the table (default 100ms)\n"
 	    "  --statement-timeout DUR bound on any one statement osc runs (default 60s)\n"
 	    "  --cutover-retries N     swap attempts before giving up (default 30)\n"
@@ -144,7 +146,7 @@ void options_usage_for(OscCommand cmd)
 	case CMD_SET:
 		text = "usage: osc set --table T [--database URL] name=value...\n"
 		       "Changes the limits of the migration of T running on this host, all or nothing:\n"
-		       "  chunk-time=DUR  chunk-size-max=N  max-lag=DUR  critical-lag=DUR  critical-interval=DUR\n"
+		       "  chunk-time=DUR  chunk-size-max=N  nice-ratio=R  max-lag=DUR  critical-lag=DUR  critical-interval=DUR\n"
 		       "  max-load=NAME=V,...  critical-load=NAME=V,...  lock-timeout=DUR  cutover-retries=N  max-runtime=DUR\n"
 		       "A bad name or value is exit 2 and nothing of the request is applied.\n"
 		       "e.g. osc set --table users chunk-time=200ms max-lag=3s\n"
