@@ -59,6 +59,13 @@ summary_test() {
         assert_eq number "$(jq -r --arg p $p '.phases_ms[$p] | type' <<<"$s")" "phases_ms.$p"
     done
     assert_eq true "$(jq '([.phases_ms[]] | add) <= .duration_ms + 5' <<<"$s")" "phases add up to at most the whole: $s"
+    # where the copy's time went: every chunk counted (the checksums say how many)
+    assert_eq 2 "$(jq -r .copy.threads <<<"$s")" "copy.threads (the default)"
+    assert_eq true "$(jq '.copy.chunks == .verification.chunks and .copy.chunks > 1' <<<"$s")" "copy.chunks: $s"
+    for p in bound insert compare checkpoint commit; do
+        assert_eq true "$(jq --arg p ${p}_ms '.copy[$p] >= 0' <<<"$s")" "copy.${p}_ms"
+    done
+    assert_eq true "$(jq '.copy.insert_ms + .copy.compare_ms > 0' <<<"$s")" "copy time measured: $s"
     assert_eq null "$(jq -r .failed_phase <<<"$s")" "no failed phase on success"
     grep -q "^OSC_RUN_ID=$RUN_ID\$" "$TEST_TMP/hook-$ENGINE.env" || fail "the hook's OSC_RUN_ID is not the log's"
     grep -q '^OSC_HOST=127.0.0.1$' "$TEST_TMP/hook-$ENGINE.env" || fail "the hook has no OSC_HOST"

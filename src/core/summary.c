@@ -241,6 +241,19 @@ void summary_emit(Osc *o, OscExit rc)
 		json_kv_int(&j, "batches", s->verify_batches);
 		json_object_end(&j);
 		json_kv_int(&j, "duration_ms", total);
+		/* where the copy's time went, summed over its chunks and sessions
+		 * (src/core/copy.c): what bench/ prints beside the phases */
+		const CopyTimes *ct = &o->copy_times;
+		json_key(&j, "copy");
+		json_object(&j);
+		json_kv_int(&j, "threads", o->opt.threads);
+		json_kv_int(&j, "chunks", ct->chunks);
+		json_kv_int(&j, "bound_ms", ct->bound_us / 1000);
+		json_kv_int(&j, "insert_ms", ct->copy_us / 1000);
+		json_kv_int(&j, "compare_ms", ct->check_us / 1000);
+		json_kv_int(&j, "checkpoint_ms", ct->checkpoint_us / 1000);
+		json_kv_int(&j, "commit_ms", ct->commit_us / 1000);
+		json_object_end(&j);
 		json_key(&j, "phases_ms");
 		json_object(&j);
 		for (int i = 0; i < s->nphases; i++)
