@@ -143,11 +143,11 @@ typedef struct Setting {
 
 static const Setting settings[] = {
 	{ "chunk-time", SET_DURATION, 1 },      { "chunk-size-max", SET_COUNT, 1 },
+	{ "nice-ratio", SET_RATIO, 0 },
 	{ "max-lag", SET_DURATION, 0 },         { "critical-lag", SET_DURATION, 0 },
 	{ "critical-interval", SET_DURATION, 0 }, { "max-load", SET_LOAD, 0 },
 	{ "critical-load", SET_LOAD, 0 },       { "lock-timeout", SET_DURATION, 1 },
 	{ "cutover-retries", SET_COUNT, 1 },    { "max-runtime", SET_DURATION, 0 },
-	{ "nice-ratio", SET_RATIO, 0 },
 	{ NULL, SET_COUNT, 0 },
 };
 
