@@ -286,6 +286,9 @@ void my_copy_select(const My *my, Sql *q, bool key_order);
 /* The chunk's bound after lo (NULL: the start): the key's text, the span's count */
 void my_sql_bound(const My *my, Sql *q, char *const *lo, long limit);
 void my_sql_copy_range(const My *my, Sql *q, char *const *lo, char *const *hi);
+/* The key `limit` rows after lo (no row: fewer are left; then my_sql_bound
+ * finds the last one and counts). */
+void my_sql_bound_skip(const My *my, Sql *q, char *const *lo, long limit);
 /* DELETE FROM the shadow its rows above lo (every row without lo). */
 void my_sql_trim(const My *my, Sql *q, char *const *lo);
 /* The merge of keys (only those at or below wm; NULL: all) */

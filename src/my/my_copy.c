@@ -131,12 +131,25 @@ bool my_chunk_bound(MySession *s, My *my, const MyKeyVal *lo, int64_t limit, MyK
 	*hi = NULL;
 	*spanned = 0;
 	sql_init(&q, &my->dialect);
-	my_sql_bound(my, &q, lo ? lo->lit : NULL, (long)limit);
+	/* most chunks: the key `limit` rows on; the last: the tail's last key
+	 * and how many rows it holds */
+	my_sql_bound_skip(my, &q, lo ? lo->lit : NULL, (long)limit);
 	bool ok = mys_exec_sql(s, &q, &r, e);
 	MYSQL_ROW row = ok ? mysql_fetch_row(r) : NULL;
 	if (row) {
 		*hi = my_key_value(my, row, 0);
-		*spanned = row[my->nkeys] ? strtoll(row[my->nkeys], NULL, 10) : 0; /* the count after the key */
+		*spanned = limit;
+	} else if (ok) {
+		mysql_free_result(r);
+		r = NULL;
+		sql_reset(&q);
+		my_sql_bound(my, &q, lo ? lo->lit : NULL, (long)limit);
+		ok = mys_exec_sql(s, &q, &r, e);
+		row = ok ? mysql_fetch_row(r) : NULL;
+		if (row) {
+			*hi = my_key_value(my, row, 0);
+			*spanned = row[my->nkeys] ? strtoll(row[my->nkeys], NULL, 10) : 0; /* the count after the key */
+		}
 	}
 	mysql_free_result(r);
 	sql_free(&q);

@@ -92,6 +92,26 @@ void my_sql_bound(const My *my, Sql *q, char *const *lo, long limit)
 	sql_add(q, " LIMIT 1");
 }
 
+void my_sql_bound_skip(const My *my, Sql *q, char *const *lo, long limit)
+{
+	/* the key `limit` rows on: the index read from lo, stepping over
+	 * limit - 1 entries, with no derived table to sort */
+	sql_add(q, "SELECT ");
+	for (int k = 0; k < my->nkeys; k++) {
+		if (k)
+			sql_add(q, ", ");
+		my_key_read(my, q, "src", k);
+	}
+	sql_add(q, " FROM %I.%I src FORCE INDEX (%I)", my->db, my->table, my->key_index);
+	if (lo) {
+		sql_add(q, " WHERE ");
+		my_key_compare(my, q, "src", ">", lo);
+	}
+	sql_add(q, " ORDER BY ");
+	my_key_list(my, q, "src", false);
+	sql_add(q, " LIMIT %ld, 1", limit - 1);
+}
+
 void my_sql_copy_range(const My *my, Sql *q, char *const *lo, char *const *hi)
 {
 	my_copy_select(my, q, true);

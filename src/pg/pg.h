@@ -289,6 +289,9 @@ void pg_sql_sample(const Pg *pg, Sql *q, const char *rows);
 void pg_sql_bound(const Pg *pg, Sql *q, bool has_lo);
 /* The chunk's copy of (lo, hi]: parameters lo's columns, then hi's */
 void pg_sql_copy_range(const Pg *pg, Sql *q, bool has_lo);
+/* The key `$n + 1` rows after $1.. (no row: fewer are left; then
+ * pg_sql_bound finds the last one and counts). */
+void pg_sql_bound_skip(const Pg *pg, Sql *q, bool has_lo);
 /* DELETE FROM the shadow its rows above $1.. (every row without lo). */
 void pg_sql_trim(const Pg *pg, Sql *q, bool has_lo);
 /* The comparison of both sides, over the range (lo, hi] or the keys passed

@@ -79,23 +79,26 @@ void pg_batch_join(PgBatch *into, PgBatch *more)
 	pg_batch_free(more);
 }
 
-bool pg_chunk_bound(PgSession *s, Pg *pg, const PgKeyVal *lo, int64_t limit, PgKeyVal **hi, int64_t *spanned,
-                    OscErr *e)
+/* One bound query: skip (the key `limit` rows on; most chunks) or the
+ * tail's (the last key and how many rows are left).  *found: a row came. */
+static bool bound_query(PgSession *s, Pg *pg, const PgKeyVal *lo, int64_t n, bool skip, PgKeyVal **hi,
+                        int64_t *spanned, OscErr *e)
 {
 	Sql q;
 	PGresult *r = NULL;
-	char lim[32];
+	char num[32];
 	int np = 0;
 	const char **params = xcalloc((size_t)pg->nkeys + 1, sizeof(char *));
 
-	*hi = NULL;
-	*spanned = 0;
 	for (int k = 0; lo && k < pg->nkeys; k++)
 		params[np++] = lo->v[k];
-	snprintf(lim, sizeof(lim), "%ld", (long)limit);
-	params[np++] = lim;
+	snprintf(num, sizeof(num), "%ld", (long)n);
+	params[np++] = num;
 	sql_init(&q, &pg->dialect);
-	pg_sql_bound(pg, &q, lo != NULL);
+	if (skip)
+		pg_sql_bound_skip(pg, &q, lo != NULL);
+	else
+		pg_sql_bound(pg, &q, lo != NULL);
 	bool ok = !q.failed && pgs_exec(s, sql_text(&q), np, params, &r, e);
 	if (q.failed)
 		err_set(e, OSC_EXIT_FAILED, "could not quote the copy statement");
@@ -104,13 +107,24 @@ bool pg_chunk_bound(PgSession *s, Pg *pg, const PgKeyVal *lo, int64_t limit, PgK
 		for (int k = 0; k < pg->nkeys; k++)
 			v[k] = PQgetvalue(r, 0, k);
 		*hi = pg_key_new(pg->nkeys, v);
-		*spanned = strtoll(PQgetvalue(r, 0, pg->nkeys), NULL, 10); /* the count after the key's columns */
+		/* the tail's query counts after the key's columns */
+		*spanned = skip ? n + 1 : strtoll(PQgetvalue(r, 0, pg->nkeys), NULL, 10);
 		free(v);
 	}
 	PQclear(r);
 	free(params);
 	sql_free(&q);
 	return ok;
+}
+
+bool pg_chunk_bound(PgSession *s, Pg *pg, const PgKeyVal *lo, int64_t limit, PgKeyVal **hi, int64_t *spanned,
+                    OscErr *e)
+{
+	*hi = NULL;
+	*spanned = 0;
+	if (!bound_query(s, pg, lo, limit - 1, true, hi, spanned, e))
+		return false;
+	return *hi != NULL || bound_query(s, pg, lo, limit, false, hi, spanned, e);
 }
 
 bool pg_copy_range(PgSession *s, Pg *pg, const PgKeyVal *lo, const PgKeyVal *hi, int64_t *rows, OscErr *e)

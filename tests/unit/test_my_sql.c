@@ -69,6 +69,16 @@ void test_my_sql(void)
 	          "FROM `app`.`us``ers` src FORCE INDEX (`PRIMARY`) WHERE ((`src`.`id` > '7') OR (`src`.`id` "
 	          "= '7' AND `src`.`te``nant` > _utf8mb4 X'61')) ORDER BY `src`.`id`, `src`.`te``nant` LIMIT "
 	          "500) b ORDER BY `id` DESC, `te``nant` DESC LIMIT 1");
+	/* most bounds: the key 500 rows on, the index read with no derived table */
+	TEXT(my_sql_bound_skip(&my, &q, lo, 500));
+	CHECK_STR(sql_text(&q),
+	          "SELECT `src`.`id`, HEX(`src`.`te``nant`) FROM `app`.`us``ers` src FORCE INDEX (`PRIMARY`) WHERE "
+	          "((`src`.`id` > '7') OR (`src`.`id` = '7' AND `src`.`te``nant` > _utf8mb4 X'61')) ORDER BY "
+	          "`src`.`id`, `src`.`te``nant` LIMIT 499, 1");
+	/* a parallel copy's rows above the checkpoint, out of the shadow (its key names) */
+	TEXT(my_sql_trim(&my, &q, lo));
+	CHECK_STR(sql_text(&q),
+	          "DELETE FROM `app`.`us``ers_osc_new` WHERE ((`id` > '7') OR (`id` = '7' AND `te nant` > _utf8mb4 X'61'))");
 	/* the copy of (lo, hi], the renamed key column mapped */
 	TEXT(my_sql_copy_range(&my, &q, lo, hi));
 	CHECK_STR(sql_text(&q),

@@ -62,6 +62,20 @@ void test_pg_sql(void)
 	          "SELECT b.*, count(*) OVER () FROM (SELECT \"src\".\"id\", \"src\".\"Te\"\"nant\" FROM "
 	          "ONLY \"app\".\"Us\"\"ers\" src ORDER BY \"src\".\"id\", \"src\".\"Te\"\"nant\" LIMIT $1) "
 	          "b ORDER BY \"id\" DESC, \"Te\"\"nant\" DESC LIMIT 1");
+	/* most bounds: the key `limit` rows on, stepping over $3 entries of the index, no sort */
+	TEXT(pg_sql_bound_skip(&pg, &q, true));
+	CHECK_STR(sql_text(&q),
+	          "SELECT \"src\".\"id\", \"src\".\"Te\"\"nant\" FROM ONLY \"app\".\"Us\"\"ers\" src WHERE "
+	          "(\"src\".\"id\", \"src\".\"Te\"\"nant\") > ($1::integer, $2::text) ORDER BY \"src\".\"id\", "
+	          "\"src\".\"Te\"\"nant\" OFFSET $3 LIMIT 1");
+	TEXT(pg_sql_bound_skip(&pg, &q, false));
+	CHECK_STR(sql_text(&q),
+	          "SELECT \"src\".\"id\", \"src\".\"Te\"\"nant\" FROM ONLY \"app\".\"Us\"\"ers\" src ORDER BY "
+	          "\"src\".\"id\", \"src\".\"Te\"\"nant\" OFFSET $1 LIMIT 1");
+	/* a parallel copy's rows above the checkpoint, out of the shadow (its key names) */
+	TEXT(pg_sql_trim(&pg, &q, true));
+	CHECK_STR(sql_text(&q),
+	          "DELETE FROM \"_osc_w\".\"_Us\"\"ers_osc_new\" WHERE (\"id\", \"te nant\") > ($1::integer, $2::text)");
 	/* the copy of (lo, hi]: the rows stream through the server, the renamed column mapped */
 	TEXT(pg_sql_copy_range(&pg, &q, true));
 	CHECK_STR(sql_text(&q),
