@@ -211,6 +211,7 @@ bool lag_start(Osc *o, OscErr *e)
 	const EngineMonitor *en = o->engine->monitor;
 	Monitor *m = xcalloc(1, sizeof(Monitor));
 	o->ctl.monitor = m;
+	atomic_store(&o->ctl.monitor_quit, false); /* a second start, after lag_stop */
 
 	m->primary = en->probe_open(o, NULL, NULL, 0, e);
 	if (m->primary == NULL)

@@ -333,7 +333,10 @@ bool copy_run(Osc *o, OscErr *e)
 				goto out;
 			alone = r == WAVE_ALONE;
 		}
-		fault_point(o, "chunk"); /* tests: a slow chunk cycle, unseen by the sizer */
+		/* tests: a slow chunk cycle, unseen by the sizer; once per chunk of a
+		 * wave, so that a test's copy lasts as long with any --threads */
+		for (int i = 0; i < (nchunks > 0 ? nchunks : 1); i++)
+			fault_point(o, "chunk");
 		/* each chunk of a wave took about the wave's time */
 		if (!done && rows > 0)
 			chunk_observe(&cs, rows / (nchunks > 0 ? nchunks : 1), took_us);

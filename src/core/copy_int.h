@@ -45,6 +45,7 @@ typedef enum WaveResult {
 typedef struct CopyWorkers {
 	EngineSession *s[OSC_THREADS_MAX]; /* worker i's session; chunk 0 of a wave runs on the main one */
 	int n;                             /* sessions open */
+	bool refused;                      /* the server refused one: no more tries */
 } CopyWorkers;
 
 /* Up to `threads` chunks of `limit` rows after the watermark, at once. */

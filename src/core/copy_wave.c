@@ -64,18 +64,26 @@ void copy_workers_close(Osc *o, CopyWorkers *w)
 	w->n = 0;
 }
 
-static bool workers_open(Osc *o, CopyWorkers *w, int n, OscErr *e)
+/* Opens worker sessions up to n.  A server that refuses more connections
+ * (max_connections) leaves the copy with fewer threads, said once, rather
+ * than stopping it. */
+static void workers_open(Osc *o, CopyWorkers *w, int n)
 {
-	while (w->n < n) {
+	while (w->n < n && !w->refused) {
 		EngineSession *s = NULL;
-		if (!o->engine->session_open(o->table, &s, e)) {
+		OscErr e;
+		err_clear(&e);
+		if (!o->engine->session_open(o->table, &s, &e)) {
 			if (s)
 				o->engine->session_close(s);
-			return osc_lost_is_stop(o, false, e);
+			w->refused = true;
+			log_msg(&o->log, LOG_WARN, "a copy worker could not connect (%s): copying %d chunk%s at a time", e.msg,
+			        w->n + 1, w->n ? "s" : "");
+			o->opt.threads = w->n + 1;
+			return;
 		}
 		w->s[w->n++] = s;
 	}
-	return true;
 }
 
 /* The bounds of up to n chunks after the watermark: hi[0..*k-1]; *last:
@@ -192,8 +200,9 @@ WaveResult copy_wave(Osc *o, CopyWorkers *w, int threads, int64_t limit, int64_t
 	/* DDL by another session since the shadow was made: stop before copying more */
 	if (E->definition_check && !E->definition_check(o->session, o->table, false, e))
 		return WAVE_FAILED;
-	if (!workers_open(o, w, threads - 1, e))
-		return WAVE_FAILED;
+	workers_open(o, w, threads - 1);
+	if (threads > w->n + 1)
+		threads = w->n + 1;
 	if (!bounds(o, threads, limit, hi, &k, &last, e)) {
 		res = E->is_lock_timeout(e) ? WAVE_ALONE : WAVE_FAILED;
 		if (res == WAVE_FAILED)

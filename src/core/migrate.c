@@ -251,6 +251,10 @@ OscExit migrate_run(Osc *o)
 		OscExit rc;
 		if (st.kind != STRAT_COPY && in_place(o, &st, &rc))
 			return rc;
+		/* the server refused the in-place way: the copy needs the monitor,
+		 * which MySQL's wait before its ALTER stopped */
+		if (!o->ctl.monitor_started && !lag_start(o, &e))
+			goto fail;
 	}
 	if (o->resume == RESUME_NONE) {
 		phase(o, "shadow", "building the new table with the ALTER applied");
