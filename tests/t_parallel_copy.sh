@@ -11,7 +11,10 @@
 #  C. osc pause stops every worker: while paused no session of osc is inside
 #     a transaction and the shadow's row count stands still; osc set
 #     nice-ratio takes a good value and refuses a bad one (exit 2);
-#  D. bad --threads / --nice-ratio: exit 2, nothing changed.
+#  D. bad --threads / --nice-ratio: exit 2, nothing changed;
+#  E. (MariaDB) a server that refuses a worker's connection (the user's
+#     MAX_USER_CONNECTIONS): the copy goes on with fewer threads and says so.
+#     PostgreSQL's CONNECTION LIMIT does not bind the tests' superuser.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_engine.sh"
 . "$(dirname "$0")/lib_control.sh"
@@ -151,11 +154,34 @@ case_bad_input() {
     assert_eq "$before" "$(e_schema_snapshot)" "schema after the refused runs"
 }
 
+case_fewer_workers() {
+    local T=t_par_my_few R=t_par_my_few_ref url
+    note "---- E: a worker's connection refused: fewer threads"
+    # osc's main session, the monitor's and one worker fit; the swap's second
+    # session finds room again once the workers are closed
+    my_q "DROP USER IF EXISTS osc_few@'%'; CREATE USER osc_few@'%' IDENTIFIED BY 'few' WITH MAX_USER_CONNECTIONS 3;
+          GRANT ALL ON *.* TO osc_few@'%'"
+    url="mysql://osc_few:few@127.0.0.1:$OSC_MY_PORT/osctest"
+    e_fixture $T $R 20000
+    e_start_writer $T $R
+    OSC_RC=0
+    "$OSC" --table $T --alter "$ALTER" --strategy copy --threads 4 --chunk-size 1000 --chunk-size-max 1000 --log-format json \
+        --database "$url" >"$TEST_TMP/E.out" 2>"$TEST_TMP/E.err" || OSC_RC=$?
+    e_stop_writer
+    my_q "DROP USER osc_few@'%'"
+    [ "$OSC_RC" = 0 ] || { tail -n 5 "$TEST_TMP/E.err" >&2; fail "osc exited $OSC_RC with a worker refused"; }
+    grep -q "a copy worker could not connect (.*max_user_connections.*): copying 2 chunks at a time" "$TEST_TMP/E.err" \
+        || { grep -v progress "$TEST_TMP/E.err" | tail -n 4 | cut -c1-600 >&2; fail "osc does not say it copies with fewer threads"; }
+    assert_eq 2 "$(tail -n 1 "$TEST_TMP/E.err" | jq -r .copy.threads)" "copy.threads in the summary"
+    finish_equal $T $R
+}
+
 body() {
     case_kill_wave
     case_worker_lost
     case_pause
     case_bad_input
+    [ "$ENGINE" = pg ] || case_fewer_workers
 }
 for_each_engine body
 echo "ok"
