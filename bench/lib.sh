@@ -19,13 +19,16 @@
 #   lag_max LAG FROM TO      the largest replica lag sampled in [FROM, TO] (ms, or "-")
 #   series FILE FROM TO T0   the lines of a "time value..." file within [FROM, TO],
 #                            time made relative to T0
-#   osc_run BASE ARGS...     osc ARGS with its text progress every 200 ms
-#                            (--progress-interval), stamped into BASE.log, peak RSS (KB)
+#   osc_run BASE ARGS...     osc ARGS with its JSON log (progress every 200 ms,
+#                            --progress-interval), stamped into BASE.log, peak RSS (KB)
 #                            in BASE.rss; returns osc's exit status
 #   osc_series LOG T0        osc's progress as "t rows rows/s chunk lag_ms" (t relative to
-#                            T0; lag_ms -1 when osc does not report it); reads both the
-#                            terminal lines and JSON progress records
-#   osc_phase LOG PHASE      when osc announced PHASE
+#                            T0; lag_ms -1 when osc does not report it); reads both JSON
+#                            progress records and the terminal's lines
+#   osc_phase LOG PHASE      when osc announced PHASE (JSON phase event or "[PHASE]" line)
+#   osc_done LOG             whether osc reached its done phase
+#   osc_msg LOG PREFIX       the first message of osc's that starts with PREFIX
+#   osc_summary LOG          osc's closing summary event, one JSON object (empty if none)
 #   sampler_start FILE SQL CLIENT...   feeds SQL to one CLIENT process every 0.2 s, its
 #   sampler_stop FILE        output appended to FILE, until sampler_stop (a stop file, no signal)
 #   plot PNG TITLE DIR PEER  the four panels of one osc-vs-peer comparison (see plot_gp)
@@ -83,20 +86,21 @@ osc_run() {
   shift
   # --strategy copy: the bench measures the shadow copy, also where osc would
   # apply a metadata-only ALTER in place
-  /usr/bin/time -f %M -o "$base.rss" "$OSC" "$@" --strategy copy --log-format text --progress-interval 200ms \
+  # --log-format json: the summary event (phases, the copy's breakdown) exists only there
+  /usr/bin/time -f %M -o "$base.rss" "$OSC" "$@" --strategy copy --log-format json --progress-interval 200ms \
     </dev/null 2>&1 | stamp >"$base.log" || rc=$?
   [ "$rc" = 0 ] || { echo "bench: osc failed (exit $rc):" >&2; tail -5 "$base.log" >&2; }
   return "$rc"
 }
 osc_series() {
-  perl -MTime::Local=timegm -ne '
+  # the time of each line is the stamp the bench gave it, as for every other series
+  perl -ne '
     BEGIN { $t0 = shift @ARGV }
-    if (/"event":"progress"/) {
-      my ($y, $mo, $d, $h, $mi, $s) = /"ts":"(\d+)-(\d+)-(\d+)T(\d+):(\d+):([\d.]+)Z"/ or next;
-      my $t = timegm(0, $mi, $h, $d, $mo - 1, $y) + $s;
-      my %f = map { /"$_":(-?[\d.]+)/ ? ($_ => $1) : ($_ => -1) } qw(rows_copied rows_per_sec chunk_size lag_ms);
+    if (/^([\d.]+) .*"event":"progress"/) {
+      my ($t, $line) = ($1, $_);
+      my %f = map { $line =~ /"$_":(-?[\d.]+)/ ? ($_ => $1) : ($_ => -1) } qw(rows_copied rows_per_sec chunk_size lag_ms);
       printf "%.3f %d %.0f %d %s\n", $t - $t0, @f{qw(rows_copied rows_per_sec chunk_size lag_ms)};
-    } elsif (/^([\d.]+) osc: \[copy\]/) {
+    } elsif (/^([\d.]+) .*"event":"phase".*"phase":"copy"/ || /^([\d.]+) osc: \[copy\]/) {
       printf "%.3f 0 NaN NaN -1\n", $1 - $t0;
     } elsif (m{^([\d.]+) osc: .*?\b(\d+)/\d+ rows .*?([\d.]+) rows/s.*?chunk (\d+)}) {
       my ($t, $rows, $rps, $chunk) = ($1, $2, $3, $4);
@@ -104,7 +108,17 @@ osc_series() {
       printf "%.3f %d %.0f %d %s\n", $t - $t0, $rows, $rps, $chunk, $lag;
     }' "$2" "$1"
 }
-osc_phase() { at "$1" "osc: [$2]"; }
+osc_phase() {
+  awk -v p="\"phase\":\"$2\"" -v t="osc: [$2]" \
+    '(index($0, "\"event\":\"phase\"") && index($0, p)) || index($0, t) { print $1; exit }' "$1"
+}
+osc_done() { [ -n "$(osc_phase "$1" done)" ]; }
+# the log's lines are "EPOCH TEXT": the text is JSON, or an error osc also wrote to stderr
+osc_json() { cut -d' ' -f2- "$1" | jq -R -c 'fromjson? // empty'; }
+osc_msg() {
+  osc_json "$1" | jq -r --arg p "$2" 'select(.event == "message" and (.msg | startswith($p))) | .msg' | head -1
+}
+osc_summary() { osc_json "$1" | jq -c 'select(.event == "summary")' | tail -1; }
 
 sampler_start() {
   local file=$1 sql=$2

@@ -220,7 +220,7 @@ run_tool() { # TOOL (osc or pt) WORKLOAD MODE (idle or w)
     swap=$(lat_max "$DIR/$run.lat" "$swap")
     diff=$(diff_rows)
     [ "$tool" = osc ] &&
-      SWAPMSG[$wl]="$(grep -m1 'osc: swapped' "$DIR/$run.log" | cut -d' ' -f2- || true); $(osc_figures "$DIR/plot-$wl")"
+      SWAPMSG[$wl]="$(osc_msg "$DIR/$run.log" swapped:); $(osc_figures "$DIR/plot-$wl")"
   else
     trig=""; swap=""
   fi

@@ -190,7 +190,7 @@ run_osc() { # WORKLOAD MODE
   osc_run "$DIR/$run" --table bench --alter "$spec" --database "$URL" "${verify[@]}" || true
   t1=$(now)
   wall=$(secs "$t0" "$t1")
-  grep -q 'osc: \[done\]' "$DIR/$run.log" || wall=failed
+  osc_done "$DIR/$run.log" || wall=failed
   rss=$(tail -1 "$DIR/$run.rss" 2>/dev/null || echo)
   if [ "$mode" = w ]; then
     writer_stop
@@ -204,7 +204,7 @@ run_osc() { # WORKLOAD MODE
     swap=$(lat_max "$DIR/$run.lat" "$swap")
     diff=$(diff_rows)
     peer=$PEER_W
-    SWAPMSG[$wl]="$(grep -m1 'osc: swapped' "$DIR/$run.log" | cut -d' ' -f2- || true); $(osc_figures "$DIR/plot-$wl")"
+    SWAPMSG[$wl]="$(osc_msg "$DIR/$run.log" swapped:); $(osc_figures "$DIR/plot-$wl")"
   else
     peer=$PEER_IDLE
   fi
