@@ -144,13 +144,16 @@ marks() {
   done
 }
 # plot PNG TITLE DIR PEER [PEER_ROWS_LABEL]: DIR holds osc.rows (t rows rows/s chunk lag), peer.rows (t rows),
-# {osc,peer}.lag (t ms) and {osc,peer}.lat (t ms), times relative to each tool's start
+# {osc,peer}.lag (t ms) and {osc,peer}.lat (t ms), times relative to each tool's start.
+# Legends sit below each panel, off the data; every panel shares one x axis (fixed margins);
+# replica lag is in seconds, a reading below 0 (a heartbeat read a moment before it was
+# written) drawn as 0, and osc's own lag drawn only where osc reported one.
 plot() {
   local png=$1 title=$2 d=$3 peer=$4 peerrows=${5:-$4}
   command -v gnuplot >/dev/null || { echo "bench: gnuplot not found, no plot" >&2; return 0; }
-  local lagcol="" 
+  local lagcol=""
   awk '$5 >= 0 { f = 1 } END { exit !f }' "$d/osc.rows" 2>/dev/null &&
-    lagcol=", '$d/osc.rows' using 1:5 with lines lw 1 dt 2 lc rgb '#1f77b4' title 'osc (its own lag_ms)'"
+    lagcol=", '$d/osc.rows' using 1:(\$5 < 0 ? NaN : \$5 / 1000) with lines lw 1.5 dt 2 lc rgb '#1f77b4' title 'osc (its own reading)'"
   for f in osc.rows peer.rows osc.lag peer.lag osc.lat peer.lat; do
     [ -s "$d/$f" ] || echo "0 0" >"$d/$f"
   done
@@ -158,31 +161,44 @@ plot() {
   xr=$(awk 'NR == 1 || $1 < lo { lo = $1 } NR == 1 || $1 > hi { hi = $1 } END { printf "[%.1f:%.1f]", lo, hi }' \
     "$d/osc.lat" "$d/peer.lat")
   gnuplot <<GP
-set terminal pngcairo size 1100,1300 font ',10' noenhanced
+set terminal pngcairo size 1100,1400 font ',11' noenhanced
 set output '$png'
-set multiplot layout 4,1 title "$title\n(dotted lines in the latency panel: where each tool starts installing its trigger and starts its swap)"
+set multiplot layout 4,1 title "$title"
+set lmargin 12
+set rmargin 12
 set grid
-set key top left
+set key below horizontal
 set xrange $xr
+set xtics nomirror
+set mxtics 2
 set xlabel 'seconds since the tool started'
-set ylabel 'rows copied'
-plot '$d/osc.rows' using 1:2 with linespoints pt 7 ps 0.4 lc rgb '#1f77b4' title 'osc', \
-     '$d/peer.rows' using 1:2 with linespoints pt 7 ps 0.4 lc rgb '#d62728' title '$peerrows'
-set ylabel 'replica lag, ms'
-plot '$d/osc.lag' using 1:2 with lines lc rgb '#1f77b4' title 'osc (sampled by the bench)', \
-     '$d/peer.lag' using 1:2 with lines lc rgb '#d62728' title '$peer (sampled by the bench)'$lagcol
-set ylabel 'writer latency, ms'
+set yrange [0:*]
+set ylabel 'rows copied, thousands'
+plot '$d/osc.rows' using 1:(\$2 / 1000) with linespoints pt 7 ps 0.5 lw 1.5 lc rgb '#1f77b4' title 'osc', \
+     '$d/peer.rows' using 1:(\$2 / 1000) with linespoints pt 7 ps 0.5 lw 1.5 lc rgb '#d62728' title '$peerrows'
+set ylabel 'replica lag, s'
+set title 'replica lag, sampled by the bench every 200 ms (a reading below 0 is drawn as 0)'
+plot '$d/osc.lag' using 1:(\$2 < 0 ? 0 : \$2 / 1000) with lines lw 1.5 lc rgb '#1f77b4' title 'during osc', \
+     '$d/peer.lag' using 1:(\$2 < 0 ? 0 : \$2 / 1000) with lines lw 1.5 lc rgb '#d62728' title 'during $peer'$lagcol
+set title 'dotted lines: where each tool starts installing its trigger, and starts its swap'
+set ylabel 'writer latency, ms (log scale)'
 set logscale y
+set yrange [*:*]
+set format y '%g'
 $(marks "$d")
-plot '$d/osc.lat' using 1:2 with points pt 7 ps 0.25 lc rgb '#1f77b4' title 'during osc', \
-     '$d/peer.lat' using 1:2 with points pt 7 ps 0.25 lc rgb '#d62728' title 'during $peer'
+plot '$d/osc.lat' using 1:2 with points pt 7 ps 0.3 lc rgb '#1f77b4' title 'writes during osc', \
+     '$d/peer.lat' using 1:2 with points pt 7 ps 0.3 lc rgb '#d62728' title 'writes during $peer'
 unset logscale y
 unset arrow
-set ylabel 'osc rows/s'
-set y2label 'osc chunk size, rows'
+unset title
+set yrange [0:*]
+set ylabel "osc's copy rate, thousand rows/s"
+set y2label 'chunk size, thousand rows'
+set y2range [0:*]
 set y2tics
-plot '$d/osc.rows' using 1:3 with linespoints pt 7 ps 0.4 lc rgb '#1f77b4' title 'osc rows/s', \
-     '$d/osc.rows' using 1:4 axes x1y2 with steps lc rgb '#2ca02c' title 'osc chunk size (right axis)'
+set ytics nomirror
+plot '$d/osc.rows' using 1:(\$3 / 1000) with linespoints pt 7 ps 0.5 lw 1.5 lc rgb '#1f77b4' title "osc's rows/s (its average since the copy started; left axis)", \
+     '$d/osc.rows' using 1:(\$4 / 1000) axes x1y2 with steps lw 1.5 lc rgb '#2ca02c' title 'chunk size (right axis)'
 unset multiplot
 GP
 }
