@@ -31,7 +31,9 @@
 #   osc_summary LOG          osc's closing summary event, one JSON object (empty if none)
 #   sampler_start FILE SQL CLIENT...   feeds SQL to one CLIENT process every 0.2 s, its
 #   sampler_stop FILE        output appended to FILE, until sampler_stop (a stop file, no signal)
-#   plot PNG TITLE DIR PEER  the four panels of one osc-vs-peer comparison (see plot_gp)
+#   plot PNG TITLE DIR PEER  the four panels of one osc-vs-peer comparison
+#   plot_threads PNG TITLE DIR   osc's copy rate at each --threads
+#   threads_section PEER NAME ENG   the engine section's part on --threads and osc's phases
 # QUICK=1 shortens the pauses; the results are written by the engine scripts.
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
@@ -202,6 +204,88 @@ plot '$d/osc.rows' using 1:(\$3 / 1000) with linespoints pt 7 ps 0.5 lw 1.5 lc r
 unset multiplot
 GP
 }
+# plot_threads PNG TITLE DIR: osc's copy at each --threads (THREADS), from DIR/thr/WL-MODE-T.rows
+# (osc_series) and DIR/runs.tsv: a panel per workload and mode with rows/s over time, one line
+# per --threads, and a bar chart of the copy phase's rows/s (rows copied ÷ the copy phase).
+plot_threads() {
+  local png=$1 title=$2 d=$3 wl mode th nwl=0 h gp="" y i
+  command -v gnuplot >/dev/null || { echo "bench: gnuplot not found, no plot" >&2; return 0; }
+  local colors=('#1f77b4' '#ff7f0e' '#2ca02c' '#d62728' '#9467bd' '#8c564b' '#e377c2')
+  {
+    for wl in $WORKLOADS; do
+      for mode in idle w; do
+        printf '%s, %s' "$wl" "$([ "$mode" = w ] && echo "writer at $RATE/s" || echo idle)"
+        for th in $THREADS; do
+          awk -F'\t' -v w="$wl" -v m="$mode" -v t="$th" '$1 == "osc" && $2 == w && $3 == m && $4 == t { v = $9 }
+            END { printf "\t%s", (v == "" || v == "-") ? "NaN" : v / 1000 }' "$d/runs.tsv"
+        done
+        echo
+      done
+    done
+  } >"$d/thr/bars.dat"
+  for wl in $WORKLOADS; do nwl=$((nwl + 1)); done
+  # 70 px for the title on top, 330 per row of time panels, 400 for the bars at the bottom
+  h=$((nwl * 330 + 470))
+  y=$(awk -v h="$h" 'BEGIN { printf "%.4f", 1 - 70 / h }')
+  for wl in $WORKLOADS; do
+    y=$(awk -v y="$y" -v h="$h" 'BEGIN { printf "%.4f", y - 330 / h }')
+    for mode in idle w; do
+      gp+="set origin $([ "$mode" = idle ] && echo 0 || echo 0.5),$y"$'\n'
+      gp+="set size 0.5,$(awk -v h="$h" 'BEGIN { printf "%.4f", 330 / h }')"$'\n'
+      gp+="set title '$wl workload, $([ "$mode" = w ] && echo "under the writer at $RATE/s" || echo idle)'"$'\n'
+      gp+="plot"
+      i=0
+      for th in $THREADS; do
+        [ "$i" -gt 0 ] && gp+=","
+        gp+=" '$d/thr/$wl-$mode-$th.rows' using 1:(\$3 > 0 ? \$3 / 1000 : NaN) with linespoints pt 7 ps 0.4 lw 1.5 lc rgb '${colors[i % 7]}' title '--threads $th'"
+        i=$((i + 1))
+      done
+      gp+=$'\n'
+    done
+  done
+  local bars="" labels="" n=0 nt=0
+  for th in $THREADS; do nt=$((nt + 1)); done
+  for th in $THREADS; do
+    [ "$n" -gt 0 ] && bars+=","
+    bars+=" '$d/thr/bars.dat' using $((n + 2)):xtic(1) lc rgb '${colors[n % 7]}' title '--threads $th'"
+    # each bar's value above it: a cluster of nt bars, each 1/(nt+1) wide, is centred on its row
+    labels+=", '$d/thr/bars.dat' using (\$0 + ($n - ($nt - 1) / 2.0) / ($nt + 1)):$((n + 2)):(sprintf('%.0f', column($((n + 2))))) with labels offset 0,0.7 notitle"
+    n=$((n + 1))
+  done
+  for f in $(for wl in $WORKLOADS; do for mode in idle w; do for th in $THREADS; do echo "$d/thr/$wl-$mode-$th.rows"; done; done; done); do
+    [ -s "$f" ] || echo "0 NaN NaN NaN -1" >"$f"
+  done
+  gnuplot <<GP
+set terminal pngcairo size 1100,$h font ',11' noenhanced
+set output '$png'
+set multiplot title "$title\n(lines: the rate osc reports, its average since the copy started)"
+set grid
+set key below horizontal
+set lmargin 10
+set rmargin 3
+set xlabel 'seconds since osc started'
+set ylabel "thousand rows/s"
+set yrange [0:*]
+set xrange [0:*]
+$gp
+unset title
+set xrange [-0.5:$((nwl * 2 - 1)).5]
+set origin 0,0
+set size 1,$(awk -v h="$h" 'BEGIN { printf "%.4f", 400 / h }')
+set title "the copy phase's rate: rows copied ÷ the copy phase's seconds (from osc's summary)"
+set xlabel ''
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set datafile separator "\t"
+set boxwidth 0.9
+set xtics nomirror
+set grid noxtics ytics
+set yrange [0:$(awk -F'\t' '{ for (i = 2; i <= NF; i++) if ($i != "NaN" && $i + 0 > m) m = $i } END { print (m > 0 ? m * 1.15 : "*") }' "$d/thr/bars.dat")]
+plot $bars$labels
+unset multiplot
+GP
+}
 
 # The engine scripts' common parts.  They set ENGINE (pg or my), ROWS, TAG, OUTDIR, DIR,
 # WRITER, URL, RATE, PAUSE and ROWSMD (the table's rows, markdown).
@@ -224,23 +308,148 @@ row() { # NAME WALL XRAW XPEER then (optional) WRITER_STATS ERRORS TRIG SWAP LAG
   local name=$1 wall=$2 xraw=$3 xpeer=$4 ws=${5:-} errs=${6:-} trig=${7:-} swap=${8:-} lag=${9:-} diff=${10:-} rss=${11:-}
   local tput=" " p50=" " p99=" " p999=" " mx=" "
   [ -n "$ws" ] && read -r _ tput p50 p99 p999 mx <<<"$ws"
-  echo "| $name | $wall | $xraw | $xpeer | $tput | $p50 | $p99 | $p999 | $mx | $errs | $trig | $swap | $lag | $diff | $rss |" >>"$ROWSMD"
+  echo "| $name | $wall | $xraw | $xpeer | $tput | $p50 | $p99 | $p999 | $mx | $errs | $trig | $swap | $lag | $diff | $rss | ${RUN_LOAD:-} | ${RUN_CPU:-} |" >>"$ROWSMD"
+  RUN_LOAD=; RUN_CPU=
 }
-summary() {
-  [ -f "$OUTDIR/summary.tsv" ] || printf 'tag\tengine\trows\tworkload\ttool\tmode\twall_s\tpeak_rss_kb\n' >"$OUTDIR/summary.tsv"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$TAG" "$ENGINE" "$ROWS" "$1" "$2" "$3" "$4" "${5:--}" >>"$OUTDIR/summary.tsv"
+# the main table's header: PEER names the peer's column
+row_header() {
+  echo "| run | wall s | ÷ raw | ÷ $1 | writes/s | p50 | p99 | p99.9 | max | errors | stall: trigger | stall: swap | replica lag max ms | rows ≠ mirror | osc peak RSS | load 1m start→end | CPU busy |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+}
+summary() { # WORKLOAD TOOL MODE WALL [RSS_KB [THREADS]]
+  local f=$OUTDIR/summary.tsv
+  [ -f "$f" ] || printf 'tag\tengine\trows\tworkload\ttool\tmode\twall_s\tpeak_rss_kb\tthreads\n' >"$f"
+  # lines from before --threads have 8 fields: the header gets the ninth
+  head -1 "$f" | grep -q 'threads$' || sed -i '1s/$/\tthreads/' "$f"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$TAG" "$ENGINE" "$ROWS" "$1" "$2" "$3" "$4" "${5:--}" "${6:--}" >>"$f"
 }
 # verify_cost: one sentence, from this run's summary.tsv lines: osc idle with
-# the default --verify checksum against osc idle with --verify none
+# the default --verify checksum against osc idle with --verify none, at the
+# same --threads
 verify_cost() {
   awk -F'\t' -v t="$TAG" -v e="$ENGINE" '
-    $1 == t && $2 == e && $5 == "osc" && $7 ~ /^[0-9.]+$/ { w[$4 "\t" $6] = $7; if (!($4 in seen)) { seen[$4] = 1; order[++n] = $4 } }
+    $1 == t && $2 == e && $5 == "osc" && $7 ~ /^[0-9.]+$/ { w[$4 "\t" $9 "\t" $6] = $7
+      if (!(($4 "\t" $9) in seen)) { seen[$4 "\t" $9] = 1; order[++n] = $4 "\t" $9 } }
     END {
       for (i = 1; i <= n; i++) { k = order[i]; c = w[k "\tidle"]; v = w[k "\tnv"]
         if (c == "" || v == "") continue
-        s = s sprintf("%s%s: %.2f s with checksums, %.2f s without, ratio %.2f", s == "" ? "" : "; ", k, c, v, c / v) }
+        split(k, f, "\t")
+        s = s sprintf("%s%s, --threads %s: %.2f s with checksums, %.2f s without, ratio %.2f", s == "" ? "" : "; ", f[1], f[2], c, v, c / v) }
       if (s != "") print "What checksumming costs (osc idle, `--verify checksum` ÷ `--verify none`): " s "." }' \
     "$OUTDIR/summary.tsv"
+}
+
+# The machine around one timed run: every process's load, not only the bench's
+# (others may share the machine).
+#   machine_start                  notes the 1-minute load average and the CPU ticks
+#   machine_end                    RUN_LOAD "start→end" and RUN_CPU, the share of all
+#                                  cores busy over the run (/proc/stat), for the next row
+cpu_ticks() { awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6; exit }' /proc/stat; }
+machine_start() { M_LOAD=$(cut -d' ' -f1 /proc/loadavg); M_TICKS=$(cpu_ticks); }
+machine_end() {
+  local b0 t0 b1 t1
+  read -r b0 t0 <<<"$M_TICKS"
+  read -r b1 t1 <<<"$(cpu_ticks)"
+  RUN_LOAD="$M_LOAD→$(cut -d' ' -f1 /proc/loadavg)"
+  RUN_CPU=$(awk -v b=$((b1 - b0)) -v t=$((t1 - t0)) 'BEGIN { if (t > 0) printf "%.0f%%", 100 * b / t; else print "-" }')
+}
+
+# --threads: BENCH_THREADS (default "1 2") are the values osc runs with, idle and
+# under the writer; MAIN_T, osc's default 2 when listed (else the last), is the run
+# that is plotted against the peer and that runs once more with --verify none.
+bench_threads() {
+  local t
+  THREADS=${BENCH_THREADS:-1 2}
+  MAIN_T=
+  for t in $THREADS; do
+    [[ "$t" =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_THREADS: \"$t\" is not a positive number" >&2; exit 2; }
+    [ "$t" = 2 ] && MAIN_T=2
+  done
+  [ -n "$MAIN_T" ] || MAIN_T=${THREADS##* }
+}
+
+# Each timed run of osc or the peer, one line of DIR/runs.tsv:
+#   tool wl mode threads wall load cpu copy_s copy_rows/s bound insert compare checkpoint commit
+# (seconds; "-" where the tool does not say).  osc's figures come from its summary event.
+#   runs_add TOOL WL MODE THREADS WALL [OSC_LOG]
+#   phase_row LABEL OSC_LOG        one row of the per-phase table (DIR/phases.md)
+#   phase_header                   that table's header
+#   threads_table PEER             osc at each --threads against the raw copy and the peer
+#   copy_shares                    where the copy's session time went, per --threads
+osc_numbers() { # LOG: the summary's figures, tab-separated (ms), or nothing
+  osc_summary "$1" | jq -r '[.copy.threads, .duration_ms,
+      (.phases_ms | .preflight, .shadow, .capture, .copy, .index, ."catch-up", .cutover, .cleanup, .done),
+      (.copy | .chunks, .bound_ms, .insert_ms, .compare_ms, .checkpoint_ms, .commit_ms),
+      .rows_copied_this_run] | map(. // 0) | @tsv'
+}
+runs_add() {
+  local tool=$1 wl=$2 mode=$3 t=$4 wall=$5 log=${6:-} n=""
+  [ -n "$log" ] && n=$(osc_numbers "$log")
+  if [ -n "$n" ]; then
+    # fields of n: 1 threads 2 total 3-11 phases 12 chunks 13-17 bound..commit 18 rows
+    awk -F'\t' -v pre="$tool\t$wl\t$mode\t$t\t$wall\t${RUN_LOAD:--}\t${RUN_CPU:--}" '{
+      c = $6 / 1000
+      printf "%s\t%.2f\t%s", pre, c, (c > 0 ? sprintf("%.0f", $18 / c) : "-")
+      for (i = 13; i <= 17; i++) printf "\t%.2f", $i / 1000
+      printf "\n" }' <<<"$n" >>"$DIR/runs.tsv"
+  else
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\t-\t-\t-\t-\t-\t-\n' "$tool" "$wl" "$mode" "$t" "$wall" "${RUN_LOAD:--}" "${RUN_CPU:--}" \
+      >>"$DIR/runs.tsv"
+  fi
+}
+phase_header() {
+  echo "| osc run | threads | load 1m | CPU busy | total s | preflight | shadow | capture | copy | index | catch-up | swap | cleanup | copy rows/s | chunks | bound | insert | compare | checkpoint | commit | sessions busy |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+}
+phase_row() {
+  local n
+  n=$(osc_numbers "$2")
+  if [ -z "$n" ]; then
+    echo "| $1 | no summary event in osc's log |" >>"$DIR/phases.md"
+    return 0
+  fi
+  awk -F'\t' -v l="$1" -v ld="${RUN_LOAD:--}" -v cpu="${RUN_CPU:--}" '
+    function s(ms) { return sprintf("%.2f", ms / 1000) }
+    { c = $6; work = $13 + $14 + $15 + $16 + $17
+      printf "| %s | %d | %s | %s | %s", l, $1, ld, cpu, s($2)
+      for (i = 3; i <= 9; i++) printf " | %s", s($i)
+      printf " | %s | %s | %d", s($10 + $11), (c > 0 ? sprintf("%.0f", $18 * 1000 / c) : "-"), $12
+      for (i = 13; i <= 17; i++) printf " | %s", s($i)
+      printf " | %s |\n", (c > 0 ? sprintf("%.2f", work / c) : "-") }' <<<"$n" >>"$DIR/phases.md"
+}
+threads_table() {
+  echo "| workload | --threads | idle s | ÷ raw | ÷ $1 | ÷ 1 thread | load 1m, CPU | under the writer s | ÷ raw | ÷ $1 | ÷ 1 thread | load 1m, CPU | copy rows/s idle / writer |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  awk -F'\t' -v raw="$RAW" '
+    function r(a, b) { return (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) ? sprintf("%.2f", a / b) : "-" }
+    $1 != "osc" { peer[$2 "\t" $3] = $5; next }
+    $3 == "nv" { next }
+    { k = $2 "\t" $4; if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+      wall[k "\t" $3] = $5; ml[k "\t" $3] = $6 ", " $7; rps[k "\t" $3] = $9
+      if ($4 == 1) one[$2 "\t" $3] = $5 }
+    END {
+      for (i = 1; i <= n; i++) { k = order[i]; split(k, f, "\t"); line = "| " f[1] " | " f[2]
+        for (m = 1; m <= 2; m++) { mode = m == 1 ? "idle" : "w"; w = wall[k "\t" mode]
+          p = (f[1] "\t" mode) in peer ? peer[f[1] "\t" mode] : peer["-\t" mode]
+          line = line sprintf(" | %s | %s | %s | %s | %s", w == "" ? "-" : w, r(w, raw), r(w, p), r(w, one[f[1] "\t" mode]),
+                              ml[k "\t" mode] == "" ? "-" : ml[k "\t" mode]) }
+        printf "%s | %s / %s |\n", line, rps[k "\tidle"] == "" ? "-" : rps[k "\tidle"], rps[k "\tw"] == "" ? "-" : rps[k "\tw"] } }' \
+    "$DIR/runs.tsv"
+}
+copy_shares() {
+  awk -F'\t' '
+    $1 == "osc" && $10 != "-" { t = $4; if (!(t in seen)) { seen[t] = 1; order[++n] = t }
+      for (i = 10; i <= 14; i++) { v[t, i] += $i; sum[t] += $i }; copy[t] += $8; runs[t]++ }
+    END {
+      split("bound insert compare checkpoint commit", name, " ")
+      for (j = 1; j <= n; j++) { t = order[j]; if (sum[t] <= 0) continue
+        s = "" # the steps, largest first
+        for (i = 10; i <= 14; i++) { best = 0
+          for (x = 10; x <= 14; x++) if (!((t, x) in used) && (best == 0 || v[t, x] > v[t, best])) best = x
+          used[t, best] = 1
+          s = s sprintf("%s%s %.0f%%", s == "" ? "" : ", ", name[best - 9], 100 * v[t, best] / sum[t]) }
+        printf "--threads %s (%d runs): %s; on average %.2f sessions were in one of these steps during the copy phase.\n", t, runs[t], s, sum[t] / copy[t] } }' \
+    "$DIR/runs.tsv"
 }
 writer_start() {
   "$WRITER" --db "$URL" --table bench --ref bench_ref --kind int --rate "$RATE" \
@@ -263,10 +472,12 @@ writer_baseline() {
   RATE_ASKED=$RATE
   for attempt in 1 2; do
     echo "bench: writer alone at $RATE/s for ${d}s"
+    machine_start
     t0=$(now)
     "$WRITER" --db "$URL" --table bench --ref bench_ref --kind int --rate "$RATE" --duration "$d" \
       --stats "$DIR/base.json" --latency-log "$DIR/base.lat"
     t1=$(now)
+    machine_end
     ws=$(lat_stats "$DIR/base.lat" "$t0" "$t1")
     got=$(awk -v n="${ws%% *}" -v d="$d" 'BEGIN { printf "%d", n / d }')
     [ "$attempt" = 2 ] || [ "$got" -ge $((RATE * 9 / 10)) ] && break
@@ -298,8 +509,34 @@ osc_figures() {
 }
 blocking() {
   local t0 w
+  machine_start
   t0=$(now)
   sql "$2"
   w=$(secs "$t0" "$(now)")
+  machine_end
   row "blocking: $1" "$w" "$(ratio "$w" "$RAW")" ""
+}
+
+threads_section() { # PEER ENGINE_NAME ENG
+  echo "### osc by \`--threads\`, and where its time went"
+  echo
+  echo "osc ran with \`--threads\` $(echo "$THREADS" | sed 's/ /, /g'), idle and under the writer, in this same run as the raw"
+  echo "copy and $1 above (on $(nproc) cores): the ratios compare runs of one server a few minutes apart."
+  echo
+  threads_table "$1"
+  echo
+  echo "Where the copy's time went, summed over its chunks and sessions (osc's summary event:"
+  echo "the bound query, the INSERT ... SELECT, the comparison of both sides, the checkpoint, the commit):"
+  echo
+  copy_shares | sed 's/^/- /'
+  echo
+  echo "osc's phases, one row per osc run, in seconds, from its summary event (\"swap\": the cutover;"
+  echo "\"cleanup\" includes the last step after it). \"copy rows/s\": the rows copied ÷ the copy phase."
+  echo "bound ... commit: the copy's steps summed over every chunk and session, so with several"
+  echo "sessions they add up to more than the copy phase; \"sessions busy\" is their sum ÷ the copy phase."
+  echo
+  phase_header
+  cat "$DIR/phases.md"
+  echo
+  echo "![$2, osc's copy rate by --threads]($TAG-$3-threads.png)"
 }
