@@ -416,6 +416,10 @@ phase_row() {
       printf " | %s | %s | %d", s($10 + $11), (c > 0 ? sprintf("%.0f", $18 * 1000 / c) : "-"), $12
       for (i = 13; i <= 17; i++) printf " | %s", s($i)
       printf " | %s |\n", (c > 0 ? sprintf("%.2f", work / c) : "-") }' <<<"$n" >>"$DIR/phases.md"
+  # and on the console, as the run ends
+  awk -F'\t' '{ printf "bench:   osc %.2f s: preflight %.2f, shadow %.2f, capture %.2f, copy %.2f (%d chunks; bound %.2f, insert %.2f, compare %.2f, checkpoint %.2f, commit %.2f), index %.2f, catch-up %.2f, swap %.2f, cleanup %.2f\n",
+    $2 / 1000, $3 / 1000, $4 / 1000, $5 / 1000, $6 / 1000, $12, $13 / 1000, $14 / 1000, $15 / 1000, $16 / 1000, $17 / 1000,
+    $7 / 1000, $8 / 1000, $9 / 1000, ($10 + $11) / 1000 }' <<<"$n"
 }
 threads_table() {
   echo "| workload | --threads | idle s | ÷ raw | ÷ $1 | ÷ 1 thread | load 1m, CPU | under the writer s | ÷ raw | ÷ $1 | ÷ 1 thread | load 1m, CPU | copy rows/s idle / writer |"
