@@ -114,7 +114,7 @@ osc_phase() {
   awk -v p="\"phase\":\"$2\"" -v t="osc: [$2]" \
     '(index($0, "\"event\":\"phase\"") && index($0, p)) || index($0, t) { print $1; exit }' "$1"
 }
-osc_done() { [ -n "$(osc_phase "$1" done)" ]; }
+osc_done() { [ -n "$(osc_phase "$1" 'done')" ]; }
 # the log's lines are "EPOCH TEXT": the text is JSON, or an error osc also wrote to stderr
 osc_json() { cut -d' ' -f2- "$1" | jq -R -c 'fromjson? // empty'; }
 osc_msg() {
@@ -524,7 +524,7 @@ blocking() {
 threads_section() { # PEER ENGINE_NAME ENG
   echo "### osc by \`--threads\`, and where its time went"
   echo
-  echo "osc ran with \`--threads\` $(echo "$THREADS" | sed 's/ /, /g'), idle and under the writer, in this same run as the raw"
+  echo "osc ran with \`--threads\` ${THREADS// /, }, idle and under the writer, in this same run as the raw"
   echo "copy and $1 above (on $(nproc) cores): the ratios compare runs of one server a few minutes apart."
   echo
   threads_table "$1"
