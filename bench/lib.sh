@@ -24,7 +24,8 @@
 #                            in BASE.rss; returns osc's exit status
 #   osc_series LOG T0        osc's progress as "t rows rows/s chunk lag_ms" (t relative to
 #                            T0; lag_ms -1 when osc does not report it); reads both JSON
-#                            progress records and the terminal's lines
+#                            progress records and the terminal's lines; the last line is
+#                            the copy's end (chunk NaN), from osc's summary
 #   osc_phase LOG PHASE      when osc announced PHASE (JSON phase event or "[PHASE]" line)
 #   osc_done LOG             whether osc reached its done phase
 #   osc_msg LOG PREFIX       the first message of osc's that starts with PREFIX
@@ -104,11 +105,21 @@ osc_series() {
       printf "%.3f %d %.0f %d %s\n", $t - $t0, @f{qw(rows_copied rows_per_sec chunk_size lag_ms)};
     } elsif (/^([\d.]+) .*"event":"phase".*"phase":"copy"/ || /^([\d.]+) osc: \[copy\]/) {
       printf "%.3f 0 NaN NaN -1\n", $1 - $t0;
+      $copying = 1;
+    } elsif ($copying && /^([\d.]+) .*"event":"phase"/) {
+      ($end, $copying) = ($1, 0);
+    } elsif (/"event":"summary"/) {
+      $rows = $1 if /"rows_copied":(\d+)/;
+      $this = $1 if /"rows_copied_this_run":(\d+)/;
+      $copy_ms = $1 if /"phases_ms":\{[^}]*"copy":(\d+)/;
     } elsif (m{^([\d.]+) osc: .*?\b(\d+)/\d+ rows .*?([\d.]+) rows/s.*?chunk (\d+)}) {
       my ($t, $rows, $rps, $chunk) = ($1, $2, $3, $4);
       my $lag = /lag ([\d.]+)(ms|s)\b/ ? ($2 eq "s" ? $1 * 1000 : $1) : -1;
       printf "%.3f %d %.0f %d %s\n", $t - $t0, $rows, $rps, $chunk, $lag;
-    }' "$2" "$1"
+    }
+    # the copy'"'"'s end, from the summary: every row, at the rate of the whole copy phase (a
+    # copy shorter than the progress interval has no other point)
+    END { printf "%.3f %d %.0f NaN -1\n", $end - $t0, $rows, $this * 1000 / $copy_ms if $end && $copy_ms }' "$2" "$1"
 }
 osc_phase() {
   awk -v p="\"phase\":\"$2\"" -v t="osc: [$2]" \
@@ -162,7 +173,7 @@ plot() {
   local xr
   xr=$(awk 'NR == 1 || $1 < lo { lo = $1 } NR == 1 || $1 > hi { hi = $1 } END { printf "[%.1f:%.1f]", lo, hi }' \
     "$d/osc.lat" "$d/peer.lat")
-  gnuplot <<GP
+  gnuplot <<GP || echo "bench: gnuplot failed, $png is incomplete" >&2
 set terminal pngcairo size 1100,1400 font ',11' noenhanced
 set output '$png'
 set multiplot layout 4,1 title "$title"
@@ -255,7 +266,7 @@ plot_threads() {
   for f in $(for wl in $WORKLOADS; do for mode in idle w; do for th in $THREADS; do echo "$d/thr/$wl-$mode-$th.rows"; done; done; done); do
     [ -s "$f" ] || echo "0 NaN NaN NaN -1" >"$f"
   done
-  gnuplot <<GP
+  gnuplot <<GP || echo "bench: gnuplot failed, $png is incomplete" >&2
 set terminal pngcairo size 1100,$h font ',11' noenhanced
 set output '$png'
 set multiplot title "$title\n(lines: the rate osc reports, its average since the copy started)"
