@@ -10,17 +10,22 @@
 # Runs, each timed on its own:
 #   raw      CREATE TABLE ... LIKE + INSERT ... SELECT, the secondary index added after
 #   alter    the blocking ALTER TABLE of each workload, ALGORITHM=COPY
-#   pt-osc, osc   each workload idle and under the writer
+#   pt-osc, osc   each workload idle and under the writer; osc once per --threads
+#                 value of BENCH_THREADS (default "1 2")
 #   osc, --verify none   idle, against osc idle with the default --verify checksum:
-#                 what checksumming costs, as a ratio
+#                 what checksumming costs, as a ratio (at --threads 2, osc's default;
+#                 the last value when 2 is not listed)
+# Every osc run's phases and the copy's breakdown (bound, insert, compare,
+# checkpoint, commit) come from osc's summary event; every run's row carries the
+# machine's load average and how busy its cores were.
 # The writer (build/mywriter) runs at RATE transactions/s (inserts, updates
 # incl. keys and NULLs, deletes; each one mirrored into bench_ref); after each
 # run under it, bench is compared with the mirror row for row.  Replica lag is
 # a heartbeat: the bench writes NOW(6) on the primary and reads its age on the
 # replica, both every 200 ms (so it is exact to 200 ms).
 # Output: OUTDIR/TAG-my.md (a section; bench/run.sh puts the sections
-# together from SECTIONS, a directory of its own), OUTDIR/TAG-my-{type,add}.png, and a line per run in
-# OUTDIR/summary.tsv.   ROWS=200000 RATE=500 bench/my.sh   (BENCH_KEEP=1 keeps the logs)
+# together from SECTIONS, a directory of its own), OUTDIR/TAG-my-{type,add,threads}.png, and a line
+# per run in OUTDIR/summary.tsv.   ROWS=200000 RATE=500 bench/my.sh   (BENCH_KEEP=1 keeps the logs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -125,9 +130,11 @@ ROWSMD=$DIR/rows.md
 
 echo "bench: raw copy (the secondary index added after the copy)"
 q -e "CREATE TABLE raw LIKE bench; ALTER TABLE raw DROP INDEX bench_n_idx"
+machine_start
 t0=$(now)
 q -e "INSERT INTO raw SELECT * FROM bench; ALTER TABLE raw ADD INDEX (n)"
 RAW=$(secs "$t0" "$(now)")
+machine_end
 q -e "DROP TABLE raw"
 row "raw copy: CREATE TABLE LIKE + INSERT ... SELECT + index" "$RAW" 1.00 ""
 summary - raw idle "$RAW"
@@ -183,27 +190,30 @@ peer_rows() { # RUN T0 T1
 # shellcheck disable=SC2054
 PT_ARGS=(--execute --no-drop-old-table --recursion-method=none --no-check-alter --no-version-check --progress=time,1)
 declare -A PEER SWAPMSG
-run_tool() { # TOOL (osc or pt) WORKLOAD MODE (idle or w)
-  local tool=$1 wl=$2 mode=$3 run=$1-$2-$3 spec t0 t1 wall ws="" e="" e1="" trig="" swap="" diff="" rss="" rc=0 xpeer
-  if [ "$wl" = type ]; then spec="MODIFY n BIGINT"; else spec="ADD COLUMN c_${tool}_$mode INT NOT NULL DEFAULT 0"; fi
+run_tool() { # TOOL (osc or pt) WORKLOAD MODE (idle, nv or w) [THREADS (osc)]
+  local tool=$1 wl=$2 mode=$3 th=${4:-} run=$1-$2-$3${4:+-$4} spec t0 t1 wall ws="" e="" e1="" trig="" swap="" diff="" rss="" rc=0 xpeer
+  if [ "$wl" = type ]; then spec="MODIFY n BIGINT"; else spec="ADD COLUMN c_${tool}_$mode${th:+_$th} INT NOT NULL DEFAULT 0"; fi
   reset_table
   [ "$mode" = w ] && { resync_ref; writer_start "$run"; }
   local verify=()
   # nv: osc idle with --verify none, against idle's default --verify checksum: what checksumming costs
   [ "$mode" = nv ] && verify=(--verify none)
+  machine_start
   t0=$(now)
   if [ "$tool" = osc ]; then
-    osc_run "$DIR/$run" --table bench --alter "$spec" --database "$URL" "${verify[@]}" || rc=$?
+    osc_run "$DIR/$run" --table bench --alter "$spec" --database "$URL" --threads "$th" "${verify[@]}" || rc=$?
   else
     "$PTOSC" --alter "$spec" "D=$DB,t=bench,h=127.0.0.1,P=$PORT,u=root" "${PT_ARGS[@]}" 2>&1 | stamp >"$DIR/$run.log" ||
       rc=$?
     [ "$rc" = 0 ] || { echo "bench: pt-online-schema-change failed:" >&2; tail -5 "$DIR/$run.log" >&2; }
   fi
   t1=$(now)
+  machine_end
   wall=$(secs "$t0" "$t1")
   [ "$rc" = 0 ] || wall="failed ($rc)"
   if [ "$tool" = osc ]; then
     rss=$(tail -1 "$DIR/$run.rss" 2>/dev/null || echo)
+    osc_series "$DIR/$run.log" "$t0" >"$DIR/thr/$wl-$mode-$th.rows"
     trig="$(osc_phase "$DIR/$run.log" capture) $(osc_phase "$DIR/$run.log" copy)"
     swap="$(osc_phase "$DIR/$run.log" cutover) $(osc_phase "$DIR/$run.log" cleanup)"
   else
@@ -214,13 +224,16 @@ run_tool() { # TOOL (osc or pt) WORKLOAD MODE (idle or w)
     writer_stop
     ws=$(lat_stats "$DIR/$run.lat" "$t0" "$t1")
     e=$(errs "$DIR/$run.json"); e1=$(first_err "$DIR/$run.json")
-    [ -n "$e1" ] && FIRSTERR+=("$tool, $wl: $e errors, the first: $e1")
-    plotdata "$([ "$tool" = osc ] && echo osc || echo peer)" "$run" "$t0" "$t1" "$trig" "$swap"
+    [ -n "$e1" ] && FIRSTERR+=("$tool, $wl${th:+, --threads $th}: $e errors, the first: $e1")
+    # the comparison plot: the peer, and osc at MAIN_T
+    if [ "$tool" = pt ] || [ "$th" = "$MAIN_T" ]; then
+      plotdata "$([ "$tool" = osc ] && echo osc || echo peer)" "$run" "$t0" "$t1" "$trig" "$swap"
+      [ "$tool" = osc ] &&
+        SWAPMSG[$wl]="$(osc_msg "$DIR/$run.log" swapped:); $(osc_figures "$DIR/plot-$wl")"
+    fi
     trig=$(lat_max "$DIR/$run.lat" "$trig")
     swap=$(lat_max "$DIR/$run.lat" "$swap")
     diff=$(diff_rows)
-    [ "$tool" = osc ] &&
-      SWAPMSG[$wl]="$(grep -m1 'osc: swapped' "$DIR/$run.log" | cut -d' ' -f2- || true); $(osc_figures "$DIR/plot-$wl")"
   else
     trig=""; swap=""
   fi
@@ -229,12 +242,22 @@ run_tool() { # TOOL (osc or pt) WORKLOAD MODE (idle or w)
   case $tool-$mode in
   *-w) label="writer at $RATE/s" ;; osc-nv) label="idle, --verify none" ;; osc-idle) label="idle (--verify checksum)" ;; *) label=idle ;;
   esac
-  row "$([ "$tool" = osc ] && echo osc || echo pt-osc) $spec, $label" \
+  if [ "$tool" = osc ]; then
+    phase_row "$wl, $label" "$DIR/$run.log"
+    runs_add osc "$wl" "$mode" "$th" "$wall" "$DIR/$run.log"
+  else
+    runs_add peer "$wl" "$mode" - "$wall"
+  fi
+  row "$([ "$tool" = osc ] && echo osc || echo pt-osc) $spec, $label${th:+, --threads $th}" \
     "$wall" "$(ratio "$wall" "$RAW")" "$xpeer" "$ws" "$e" "$trig" "$swap" "$(lag_max "$DIR/lag" "$t0" "$t1")" "$diff" \
     "${rss:+$((rss / 1024)) MB}"
-  summary "$wl" "$tool" "$mode" "$wall" "$rss"
+  summary "$wl" "$tool" "$mode" "$wall" "$rss" "$th"
 }
 
+bench_threads
+mkdir -p "$DIR/thr"
+: >"$DIR/runs.tsv"
+: >"$DIR/phases.md"
 resync_ref
 writer_baseline
 
@@ -242,15 +265,16 @@ FIRSTERR=()
 for wl in $WORKLOADS; do
   CUR_WL=$wl
   for mode in idle nv w; do
-    for tool in pt osc; do
-      [ "$mode-$tool" = nv-pt ] && continue
-      echo "bench: $tool $wl, $mode"
-      run_tool "$tool" "$wl" "$mode"
+    if [ "$mode" != nv ]; then echo "bench: pt $wl, $mode"; run_tool pt "$wl" "$mode"; fi
+    for th in $([ "$mode" = nv ] && echo "$MAIN_T" || echo "$THREADS"); do
+      echo "bench: osc $wl, $mode, --threads $th"
+      run_tool osc "$wl" "$mode" "$th"
     done
   done
-  plot "$OUTDIR/$TAG-my-$wl.png" "MariaDB, $ROWS rows, $wl workload, writer at $RATE/s: osc and pt-online-schema-change" \
+  plot "$OUTDIR/$TAG-my-$wl.png" "MariaDB, $ROWS rows, $wl workload, writer at $RATE/s: osc (--threads $MAIN_T) and pt-online-schema-change" \
     "$DIR/plot-$wl" pt-online-schema-change
 done
+plot_threads "$OUTDIR/$TAG-my-threads.png" "MariaDB, $ROWS rows: osc's copy by --threads ($(nproc) cores)" "$DIR"
 
 OUT=${SECTIONS:-$OUTDIR}/$TAG-my.md
 {
@@ -258,23 +282,26 @@ OUT=${SECTIONS:-$OUTDIR}/$TAG-my.md
   echo
   echo "$ROWS rows ($SIZE with indexes), one secondary index; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end;"
   echo "MariaDB $(q -e 'SELECT VERSION()'), default durability settings (binlog ROW, flush at every commit), one replica;"
-  echo "$("$PTOSC" --version). Reproduce: \`ROWS=$ROWS RATE=${RATE_ASKED:-$RATE}${QUICK:+ QUICK=1} bench/my.sh\`."
+  echo "$("$PTOSC" --version). Reproduce: \`ROWS=$ROWS RATE=${RATE_ASKED:-$RATE} BENCH_THREADS=\"$THREADS\"${QUICK:+ QUICK=1} bench/my.sh\`."
   echo
   [ -n "$RATE_NOTE" ] && echo "$RATE_NOTE"
   echo "Writer columns: its writes during the tool's run (each a transaction on bench and its mirror),"
   echo "in ms. \"stall\" columns: the longest write that overlapped the trigger installation / the swap"
   echo "(\"-\": no write overlapped it)."
   echo "Replica lag: the age of the newest heartbeat applied on the replica (exact to 200 ms)."
+  echo "\"load 1m\": the machine's 1-minute load average at the run's start and end; \"CPU busy\": the"
+  echo "share of all $(nproc) cores busy over the run (every process of the machine, from /proc/stat)."
   echo
-  echo "| run | wall s | ÷ raw | ÷ pt-osc | writes/s | p50 | p99 | p99.9 | max | errors | stall: trigger | stall: swap | replica lag max ms | rows ≠ mirror | osc peak RSS |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  row_header pt-osc
   cat "$ROWSMD"
   echo
   for e in "${FIRSTERR[@]}"; do echo "Writer errors under $e."; done
   verify_cost
   for wl in $WORKLOADS; do
-    echo "osc under the writer, $wl: ${SWAPMSG[$wl]:-none}."
+    echo "osc under the writer, $wl, --threads $MAIN_T: ${SWAPMSG[$wl]:-none}."
   done
+  echo
+  threads_section pt-osc MariaDB my
   echo
   for wl in $WORKLOADS; do
     echo "![MariaDB $wl workload]($TAG-my-$wl.png)"

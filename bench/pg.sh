@@ -12,14 +12,19 @@
 #            with a volatile default, since a constant default is metadata only)
 #   pg_repack -t   idle and under the writer (a rewrite that applies no ALTER:
 #            the nearest PostgreSQL peer, used as the peer of both workloads)
-#   osc      each workload idle and under the writer
+#   osc      each workload idle and under the writer, once per --threads value of
+#            BENCH_THREADS (default "1 2"), and idle with --verify none at --threads 2
+#            (osc's default; the last value when 2 is not listed)
+# Every osc run's phases and the copy's breakdown (bound, insert, compare,
+# checkpoint, commit) come from osc's summary event; every run's row carries the
+# machine's load average and how busy its cores were.
 # The writer (build/writer) runs at RATE transactions/s (inserts, updates
 # incl. keys and NULLs, deletes; each one mirrored into bench_ref); after each
 # run under it, bench is compared with the mirror row for row.  A sampler
 # reads the replica's replay lag every 200 ms all along.
 # Output: OUTDIR/TAG-pg.md (a section; bench/run.sh puts the sections
-# together from SECTIONS, a directory of its own), OUTDIR/TAG-pg-{type,add}.png, and a line per run in
-# OUTDIR/summary.tsv.   ROWS=200000 RATE=1000 bench/pg.sh
+# together from SECTIONS, a directory of its own), OUTDIR/TAG-pg-{type,add,threads}.png, and a line per
+# run in OUTDIR/summary.tsv.   ROWS=200000 RATE=1000 bench/pg.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/pgserver.sh
@@ -98,10 +103,12 @@ ROWSMD=$DIR/rows.md
 : >"$ROWSMD"
 
 echo "bench: raw copy (copy, then the primary key and the index)"
+machine_start
 t0=$(now)
 q -c "CREATE TABLE raw (LIKE bench INCLUDING DEFAULTS)" -c "INSERT INTO raw SELECT * FROM bench" \
   -c "ALTER TABLE raw ADD PRIMARY KEY (id)" -c "CREATE INDEX ON raw (n)"
 RAW=$(secs "$t0" "$(now)")
+machine_end
 q -c "DROP TABLE raw"
 row "raw copy: CREATE TABLE (LIKE) + INSERT ... SELECT + indexes" "$RAW" 1.00 ""
 summary - raw idle "$RAW"
@@ -154,9 +161,11 @@ run_peer() { # MODE (idle or w)
   local mode=$1 run=repack-$1 t0 t1 wall ws="" e="" trig="" swap="" diff=""
   reset_table
   [ "$mode" = w ] && { resync_ref; writer_start "$run"; }
+  machine_start
   t0=$(now)
   repack_run "$run" || true
   t1=$(now)
+  machine_end
   wall=$(secs "$t0" "$t1")
   [ -s "$DIR/$run.log" ] && ! grep -q 'ERROR' "$DIR/$run.log" || wall="failed"
   if [ "$mode" = w ]; then
@@ -174,48 +183,60 @@ run_peer() { # MODE (idle or w)
   else
     PEER_IDLE=$wall
   fi
+  runs_add peer - "$mode" - "$wall"
   row "pg_repack -t bench, $([ "$mode" = w ] && echo "writer at $RATE/s" || echo idle)" "$wall" \
     "$(ratio "$wall" "$RAW")" 1.00 "$ws" "$e" "$trig" "$swap" "$(lag_max "$DIR/lag" "$t0" "$t1")" "$diff"
   summary - pg_repack "$mode" "$wall"
 }
-run_osc() { # WORKLOAD MODE
-  local wl=$1 mode=$2 run=osc-$1-$2 spec t0 t1 wall ws="" e="" trig="" swap="" diff="" rss peer
-  spec=$([ "$wl" = type ] && echo "ALTER COLUMN n TYPE bigint" || echo "ADD COLUMN c_$mode int NOT NULL DEFAULT 0")
+run_osc() { # WORKLOAD MODE THREADS
+  local wl=$1 mode=$2 th=$3 run=osc-$1-$2-$3 spec t0 t1 wall ws="" e="" trig="" swap="" diff="" rss peer
+  spec=$([ "$wl" = type ] && echo "ALTER COLUMN n TYPE bigint" || echo "ADD COLUMN c_${mode}_$th int NOT NULL DEFAULT 0")
   reset_table
   [ "$mode" = w ] && { resync_ref; writer_start "$run"; }
   local verify=()
   # nv: idle with --verify none, against idle's default --verify checksum: what checksumming costs
   [ "$mode" = nv ] && verify=(--verify none)
+  machine_start
   t0=$(now)
-  osc_run "$DIR/$run" --table bench --alter "$spec" --database "$URL" "${verify[@]}" || true
+  osc_run "$DIR/$run" --table bench --alter "$spec" --database "$URL" --threads "$th" "${verify[@]}" || true
   t1=$(now)
+  machine_end
   wall=$(secs "$t0" "$t1")
-  grep -q 'osc: \[done\]' "$DIR/$run.log" || wall=failed
+  osc_done "$DIR/$run.log" || wall=failed
   rss=$(tail -1 "$DIR/$run.rss" 2>/dev/null || echo)
+  osc_series "$DIR/$run.log" "$t0" >"$DIR/thr/$wl-$mode-$th.rows"
   if [ "$mode" = w ]; then
     writer_stop
     ws=$(lat_stats "$DIR/$run.lat" "$t0" "$t1")
     e=$(errs "$DIR/$run.json")
-    [ -n "$(first_err "$DIR/$run.json")" ] && FIRSTERR+=("osc, $wl: $e errors, the first: $(first_err "$DIR/$run.json")")
+    [ -n "$(first_err "$DIR/$run.json")" ] && FIRSTERR+=("osc, $wl, --threads $th: $e errors, the first: $(first_err "$DIR/$run.json")")
     trig="$(osc_phase "$DIR/$run.log" capture) $(osc_phase "$DIR/$run.log" copy)"
     swap="$(osc_phase "$DIR/$run.log" cutover) $(osc_phase "$DIR/$run.log" cleanup)"
-    plotdata osc "$run" "$t0" "$t1" "$trig" "$swap"
+    if [ "$th" = "$MAIN_T" ]; then
+      plotdata osc "$run" "$t0" "$t1" "$trig" "$swap"
+      SWAPMSG[$wl]="$(osc_msg "$DIR/$run.log" swapped:); $(osc_figures "$DIR/plot-$wl")"
+    fi
     trig=$(lat_max "$DIR/$run.lat" "$trig")
     swap=$(lat_max "$DIR/$run.lat" "$swap")
     diff=$(diff_rows)
     peer=$PEER_W
-    SWAPMSG[$wl]="$(grep -m1 'osc: swapped' "$DIR/$run.log" | cut -d' ' -f2- || true); $(osc_figures "$DIR/plot-$wl")"
   else
     peer=$PEER_IDLE
   fi
   local label
   case $mode in w) label="writer at $RATE/s" ;; nv) label="idle, --verify none" ;; *) label="idle (--verify checksum)" ;; esac
-  row "osc $spec, $label" "$wall" "$(ratio "$wall" "$RAW")" \
+  phase_row "$wl, $label" "$DIR/$run.log"
+  runs_add osc "$wl" "$mode" "$th" "$wall" "$DIR/$run.log"
+  row "osc $spec, $label, --threads $th" "$wall" "$(ratio "$wall" "$RAW")" \
     "$(ratio "$wall" "$peer")" "$ws" "$e" "$trig" "$swap" "$(lag_max "$DIR/lag" "$t0" "$t1")" "$diff" \
     "${rss:+$((rss / 1024)) MB}"
-  summary "$wl" osc "$mode" "$wall" "$rss"
+  summary "$wl" osc "$mode" "$wall" "$rss" "$th"
 }
 
+bench_threads
+mkdir -p "$DIR/thr"
+: >"$DIR/runs.tsv"
+: >"$DIR/phases.md"
 resync_ref
 writer_baseline
 
@@ -231,12 +252,13 @@ for wl in $WORKLOADS; do
     cp "$DIR/plot-$PEER_WL"/peer.* "$DIR/plot-$wl/"
   fi
   PEER_WL=${PEER_WL:-$wl}
-  echo "bench: osc $wl, idle"; run_osc "$wl" idle
-  echo "bench: osc $wl, idle, --verify none"; run_osc "$wl" nv
-  echo "bench: osc $wl under the writer"; run_osc "$wl" w
-  plot "$OUTDIR/$TAG-pg-$wl.png" "PostgreSQL, $ROWS rows, $wl workload, writer at $RATE/s: osc and pg_repack" \
+  for th in $THREADS; do echo "bench: osc $wl, idle, --threads $th"; run_osc "$wl" idle "$th"; done
+  echo "bench: osc $wl, idle, --verify none, --threads $MAIN_T"; run_osc "$wl" nv "$MAIN_T"
+  for th in $THREADS; do echo "bench: osc $wl under the writer, --threads $th"; run_osc "$wl" w "$th"; done
+  plot "$OUTDIR/$TAG-pg-$wl.png" "PostgreSQL, $ROWS rows, $wl workload, writer at $RATE/s: osc (--threads $MAIN_T) and pg_repack" \
     "$DIR/plot-$wl" pg_repack "pg_repack (its start and end only: it reports no progress)"
 done
+plot_threads "$OUTDIR/$TAG-pg-threads.png" "PostgreSQL, $ROWS rows: osc's copy by --threads ($(nproc) cores)" "$DIR"
 
 OUT=${SECTIONS:-$OUTDIR}/$TAG-pg.md
 {
@@ -244,7 +266,7 @@ OUT=${SECTIONS:-$OUTDIR}/$TAG-pg.md
   echo
   echo "$ROWS rows ($SIZE with indexes), one secondary index; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end;"
   echo "PostgreSQL $(q -c 'SHOW server_version'), default durability settings, one streaming replica;"
-  echo "$("$REPACK" --version). Reproduce: \`ROWS=$ROWS RATE=${RATE_ASKED:-$RATE}${QUICK:+ QUICK=1} bench/pg.sh\`."
+  echo "$("$REPACK" --version). Reproduce: \`ROWS=$ROWS RATE=${RATE_ASKED:-$RATE} BENCH_THREADS=\"$THREADS\"${QUICK:+ QUICK=1} bench/pg.sh\`."
   echo
   [ -n "$RATE_NOTE" ] && echo "$RATE_NOTE"
   echo "Writer columns: its writes during the tool's run (each a transaction on bench and its mirror),"
@@ -252,15 +274,19 @@ OUT=${SECTIONS:-$OUTDIR}/$TAG-pg.md
   echo "(\"-\": no write overlapped it)."
   echo "pg_repack applies no ALTER (it only rewrites the table): it is the peer of both workloads."
   echo
-  echo "| run | wall s | ÷ raw | ÷ pg_repack | writes/s | p50 | p99 | p99.9 | max | errors | stall: trigger | stall: swap | replica lag max ms | rows ≠ mirror | osc peak RSS |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "\"load 1m\": the machine's 1-minute load average at the run's start and end; \"CPU busy\": the"
+  echo "share of all $(nproc) cores busy over the run (every process of the machine, from /proc/stat)."
+  echo
+  row_header pg_repack
   cat "$ROWSMD"
   echo
   for e in "${FIRSTERR[@]}"; do echo "Writer errors under $e."; done
   verify_cost
   for wl in $WORKLOADS; do
-    echo "osc under the writer, $wl: ${SWAPMSG[$wl]:-none}."
+    echo "osc under the writer, $wl, --threads $MAIN_T: ${SWAPMSG[$wl]:-none}."
   done
+  echo
+  threads_section pg_repack PostgreSQL pg
   echo
   for wl in $WORKLOADS; do
     echo "![PostgreSQL $wl workload]($TAG-pg-$wl.png)"

@@ -224,7 +224,7 @@ pg_swaps() {
   for i in $(seq 1 10); do
     osc_run "$DIR/s-$setup-$i" --database "postgres://postgres@127.0.0.1:$PGP/bench" --table pgbench_accounts \
       --alter "ADD COLUMN c$((off + i)) int NOT NULL DEFAULT $i" --drop-old-table "${extra[@]}" || true
-    echo "$(at "$DIR/s-$setup-$i.log" "osc: [cutover]") $(at "$DIR/s-$setup-$i.log" "osc: [cleanup]")" >>"$DIR/s-$setup.windows"
+    echo "$(osc_phase "$DIR/s-$setup-$i.log" cutover) $(osc_phase "$DIR/s-$setup-$i.log" cleanup)" >>"$DIR/s-$setup.windows"
     att=$((att + 1 + $(grep -c "cutover attempt" "$DIR/s-$setup-$i.log" || true)))
     h=$(grep -oE 'released the application after [0-9]+ms' "$DIR/s-$setup-$i.log" | grep -oE '[0-9]+' || echo 0)
     [ "${h:-0}" -gt "$holds" ] && holds=$h
@@ -262,7 +262,7 @@ my_swaps() {
   for i in $(seq 1 10); do
     osc_run "$DIR/m-$setup-$i" --database "mysql://root@127.0.0.1:$MYP/bench" --table w \
       --alter "ADD COLUMN c$((off + i)) INT NOT NULL DEFAULT $i" --drop-old-table "${extra[@]}" || true
-    echo "$(at "$DIR/m-$setup-$i.log" "osc: [cutover]") $(at "$DIR/m-$setup-$i.log" "osc: [cleanup]")" >>"$DIR/m-$setup.windows"
+    echo "$(osc_phase "$DIR/m-$setup-$i.log" cutover) $(osc_phase "$DIR/m-$setup-$i.log" cleanup)" >>"$DIR/m-$setup.windows"
     att=$((att + 1 + $(grep -c "cutover attempt" "$DIR/m-$setup-$i.log" || true)))
     h=$(grep -oE 'released the application after [0-9]+ms' "$DIR/m-$setup-$i.log" | grep -oE '[0-9]+' || echo 0)
     [ "${h:-0}" -gt "$holds" ] && holds=$h
