@@ -85,9 +85,11 @@ typedef struct Plan {
 	int64_t extra_bytes;          /* disk the run needs on top (shadow, index) */
 	char rows_basis[300];         /* how rows_estimate was found, when not from the statistics */
 	int64_t sample_rows, sample_us; /* the sampled read */
-	/* the trial copy into the shadow's definition, rolled back: its rows,
-	 * its time, and the time the deferred indexes' sorts of its rows took */
-	bool trial;
+	/* the trial: one chunk of the copy into the shadow's definition (its
+	 * bound, the copy, with trial_checked the comparison), rolled back: its
+	 * rows, its time, and the time the deferred indexes' sorts of its rows
+	 * took */
+	bool trial, trial_checked;
 	int64_t trial_rows, trial_us, trial_index_us;
 	int trial_indexes;
 	int64_t eta_ms;               /* -1: unknown */

@@ -8,14 +8,17 @@
  * (TABLESAMPLE SYSTEM, at most about 1000 pages read) and scaled to its
  * pages, so a fresh 20000-row table is not "about 0 rows".
  *
- * Time: the trial copy is the copy's own INSERT ... SELECT of the first
- * rows in key order (TRIAL_ROWS), into the temporary table that has the
- * shadow's definition and, as the run's shadow, only the key's index; then
- * each deferred index's columns of those rows are sorted, the main cost of
- * building it.  Both are timed and scaled to the table's rows.  It runs in
- * the plan's read-only transaction (an ALTER expression that writes fails
- * there), in a savepoint rolled back at once.  A temporary table writes no
- * WAL: the ETA says it is a lower bound where that matters.
+ * Time: the trial is one chunk of the copy as the run makes it, over the
+ * first TRIAL_ROWS rows in key order: the chunk's bound (a read of the
+ * key's index), the copy's own INSERT ... SELECT into the temporary table
+ * that has the shadow's definition (and, as the run's shadow, only the
+ * key's index), and with --verify the comparison's read of both sides
+ * (hashing each row, as the checksum does); then each deferred index's
+ * columns of those rows are sorted, the main cost of building it.  All of
+ * it is timed and scaled to the table's rows.  It runs in the plan's
+ * read-only transaction (an ALTER expression that writes fails there), in
+ * a savepoint rolled back at once.  A temporary table writes no WAL: the
+ * ETA says it is a lower bound.
  */
 #include "pg_plan_int.h"
 
@@ -99,6 +102,20 @@ void pg_plan_trial(Pg *pg, Plan *p, const PgPlanShadow *s, char **failed)
 		pg_plan_warn_failed(pg, p, "the trial copy", &e);
 		goto out;
 	}
+	/* the chunk's bound: the key TRIAL_ROWS rows on, and the count */
+	sql_add(&q, "SELECT count(*) FROM (SELECT ");
+	pg_key_list(pg, &q, "src", false);
+	sql_add(&q, " FROM ONLY %I.%I src ORDER BY ", pg->schema, pg->table);
+	pg_key_list(pg, &q, "src", false);
+	sql_add(&q, " LIMIT " TRIAL_ROWS ") b");
+	int64_t t0 = now_us();
+	if (!pg_plan_try(pg, sql_text(&q), 0, NULL, &r, &e)) {
+		pg_plan_warn_failed(pg, p, "the trial copy's bound", &e);
+		goto rollback;
+	}
+	PQclear(r);
+	r = NULL;
+	sql_reset(&q);
 	sql_add(&q, "INSERT INTO pg_temp.%I (", s->name);
 	for (int i = 0; i < pg->ncols; i++)
 		sql_add(&q, "%s%I", i ? ", " : "", pg->cols[i].name);
@@ -108,7 +125,6 @@ void pg_plan_trial(Pg *pg, Plan *p, const PgPlanShadow *s, char **failed)
 	sql_add(&q, " FROM ONLY %I.%I src ORDER BY ", pg->schema, pg->table);
 	pg_key_list(pg, &q, "src", false);
 	sql_add(&q, " LIMIT " TRIAL_ROWS);
-	int64_t t0 = now_us();
 	if (!pg_plan_try(pg, sql_text(&q), 0, NULL, &r, &e)) {
 		if (strcmp(e.sqlstate, "25006") == 0) {
 			pg_plan_warn_failed(pg, p, "the trial copy", &e);
@@ -120,11 +136,29 @@ void pg_plan_trial(Pg *pg, Plan *p, const PgPlanShadow *s, char **failed)
 		p->eta_ms = -1;
 		goto rollback;
 	}
-	p->trial = true;
-	p->trial_us = now_us() - t0;
 	p->trial_rows = strtoll(PQcmdTuples(r), NULL, 10);
 	PQclear(r);
 	r = NULL;
+	if (pg->env->verify != VERIFY_NONE) {
+		/* the comparison reads both sides and hashes every row */
+		sql_reset(&q);
+		sql_add(&q, "SELECT a.n, b.n, a.h = b.h FROM (SELECT count(*) AS n, sum(hashtextextended(t::text, 0)) AS h"
+		            " FROM (SELECT ");
+		for (int i = 0; i < pg->ncols; i++)
+			sql_add(&q, "%s%s", i ? ", " : "", pg->cols[i].expr);
+		sql_add(&q, " FROM ONLY %I.%I src ORDER BY ", pg->schema, pg->table);
+		pg_key_list(pg, &q, "src", false);
+		sql_add(&q, " LIMIT " TRIAL_ROWS ") t) a, (SELECT count(*) AS n, sum(hashtextextended(ROW(");
+		for (int i = 0; i < pg->ncols; i++)
+			sql_add(&q, "%ss.%I", i ? ", " : "", pg->cols[i].name);
+		sql_add(&q, ")::text, 0)) AS h FROM pg_temp.%I s) b", s->name);
+		if (pg_plan_try(pg, sql_text(&q), 0, NULL, &r, &e))
+			p->trial_checked = true;
+		PQclear(r);
+		r = NULL;
+	}
+	p->trial = true;
+	p->trial_us = now_us() - t0;
 	/* what building each deferred index costs most: sorting its columns */
 	for (int i = 0; i < s->nsorts && p->trial_rows > 0; i++) {
 		sql_reset(&q);
