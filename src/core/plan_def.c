@@ -148,7 +148,10 @@ char **plan_def_lines(const PlanDef *d, int *n)
 		v[k++] = col_line(&d->cols[i]);
 	for (int i = 0; i < d->nidx; i++) {
 		const PlanIndex *x = &d->idx[i];
-		v[k++] = xasprintf("%s %s %s", x->primary ? "PRIMARY KEY" : x->unique ? "UNIQUE" : "INDEX", x->name, x->def);
+		/* MySQL's primary key is named PRIMARY: once is enough */
+		bool named = !(x->primary && strcmp(x->name, "PRIMARY") == 0);
+		v[k++] = xasprintf("%s%s%s %s", x->primary ? "PRIMARY KEY" : x->unique ? "UNIQUE" : "INDEX", named ? " " : "",
+		                   named ? x->name : "", x->def);
 	}
 	for (int i = 0; i < d->ncons; i++)
 		v[k++] = xstrdup(d->cons[i]);
@@ -440,7 +443,7 @@ static void check_column(Plan *p, const AlterSpec *a, const PlanCol *b, const Pl
 		          b->comment);
 	if (b->collation[0] && c->collatable && strcmp(b->collation, c->collation) != 0 && !mentions(a, b->name, w_coll))
 		plan_warn(p, false, "'%s' changes column %s's collation from %s to %s (say COLLATE to keep it)", sub, b->name,
-		          b->collation, c->collation[0] ? c->collation : "the type's default");
+		          b->collation, c->collation[0] ? c->collation : "the default");
 }
 
 /* Does d have an index over cols (comma separated): exactly those and

@@ -110,6 +110,19 @@ out:
 	return ok;
 }
 
+/* WHERE for the sample's rows (all, or row $1): in a subquery, so that
+ * the sample's columns never meet a USING expression's names */
+static void sampled(const Pg *pg, Sql *q, bool one)
+{
+	sql_add(q, " WHERE (");
+	for (int k = 0; k < pg->nkeys; k++)
+		sql_add(q, "%ssrc.%I", k ? ", " : "", pg->keys[k].name);
+	sql_add(q, ") %s (SELECT ", one ? "=" : "IN");
+	for (int k = 0; k < pg->nkeys; k++)
+		sql_add(q, "%sk%d", k ? ", " : "", k + 1);
+	sql_add(q, " FROM pg_temp._osc_plan_sample%s)", one ? " WHERE n = $1" : "");
+}
+
 /* The sample's rows (all, or row $1) into the temporary shadow, as the copy
  * writes them */
 static void insert_rows(const Pg *pg, const PgPlanShadow *s, Sql *q, bool one)
@@ -120,10 +133,8 @@ static void insert_rows(const Pg *pg, const PgPlanShadow *s, Sql *q, bool one)
 	sql_add(q, ")%s SELECT ", pg->overriding ? " OVERRIDING SYSTEM VALUE" : "");
 	for (int i = 0; i < pg->ncols; i++)
 		sql_add(q, "%s%s", i ? ", " : "", pg->cols[i].expr); /* built with quoting by pg_shadow.c */
-	sql_add(q, " FROM ONLY %I.%I src JOIN pg_temp._osc_plan_sample s ON ", pg->schema, pg->table);
-	key_join(pg, q, "src", false);
-	if (one)
-		sql_add(q, " WHERE s.n = $1");
+	sql_add(q, " FROM ONLY %I.%I src", pg->schema, pg->table);
+	sampled(pg, q, one);
 }
 
 /* Row by row, each in a subtransaction: a failing row into _osc_plan_fail,
@@ -148,11 +159,9 @@ static bool per_row(Pg *pg, Plan *p, const PgPlanShadow *s)
 	        sql_text(&stmt));
 	for (int c = 0; c < s->ncand; c++) {
 		sql_reset(&stmt);
-		sql_add(&stmt, "INSERT INTO pg_temp._osc_plan_cast (n, c%d) SELECT s.n, %s FROM ONLY %I.%I src"
-		               " JOIN pg_temp._osc_plan_sample s ON ",
-		        c + 1, s->cand[c].expr, pg->schema, pg->table);
-		key_join(pg, &stmt, "src", false);
-		sql_add(&stmt, " WHERE s.n = $1");
+		sql_add(&stmt, "INSERT INTO pg_temp._osc_plan_cast (n, c%d) SELECT $1, %s FROM ONLY %I.%I src", c + 1,
+		        s->cand[c].expr, pg->schema, pg->table);
+		sampled(pg, &stmt, true);
 		sql_add(&body,
 		        " BEGIN EXECUTE %L USING i; EXCEPTION WHEN OTHERS THEN bad := true;"
 		        " INSERT INTO pg_temp._osc_plan_fail VALUES (i, %d, SQLERRM); END;",

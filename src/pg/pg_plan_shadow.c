@@ -336,27 +336,37 @@ static bool foreign_keys(Pg *pg, Plan *p, const char *orig, PGresult *own, const
 static bool defer(Pg *pg, PgPlanShadow *s, const char *temp, OscErr *e)
 {
 	PGresult *r = NULL;
-	Sql q, names;
+	Sql q;
 	bool ok = false;
+	char attnums[512];
+	size_t n = 0;
 	sql_init(&q, &pg->dialect);
-	sql_init(&names, &pg->dialect);
-	/* the key's names in the shadow, as a text[] literal's elements */
-	sql_add(&names, "{");
+	/* the key's positions in the shadow, as an int2[] literal */
+	if (!pg_exec(pg,
+	             "SELECT attnum, attname FROM pg_catalog.pg_attribute"
+	             " WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped",
+	             1, (const char *[]){ temp }, &r, e))
+		goto out;
+	n += (size_t)snprintf(attnums + n, sizeof(attnums) - n, "{");
 	for (int k = 0; k < pg->nkeys; k++) {
-		const char *n = pg->keys[k].shadow_name ? pg->keys[k].shadow_name : pg->keys[k].name;
-		sql_add(&names, "%s\"", k ? "," : "");
-		for (; *n; n++)
-			sql_add(&names, "%s%c", *n == '"' || *n == '\\' ? "\\" : "", *n);
-		sql_add(&names, "\"");
+		const char *name = pg->keys[k].shadow_name ? pg->keys[k].shadow_name : pg->keys[k].name;
+		const char *num = "0";
+		for (int i = 0; i < PQntuples(r); i++)
+			if (strcmp(PQgetvalue(r, i, 1), name) == 0)
+				num = PQgetvalue(r, i, 0);
+		if (n < sizeof(attnums))
+			n += (size_t)snprintf(attnums + n, sizeof(attnums) - n, "%s%s", k ? "," : "", num);
 	}
-	sql_add(&names, "}");
-	const char *p[2] = { temp, sql_text(&names) };
+	if (n < sizeof(attnums))
+		snprintf(attnums + n, sizeof(attnums) - n, "}");
+	PQclear(r);
+	r = NULL;
+	const char *p[2] = { temp, attnums };
 	if (!pg_exec(pg,
 	             "SELECT ic.relname, con.conname,"
-	             "       i.indpred IS NULL AND i.indexprs IS NULL AND i.indnkeyatts = cardinality($2::text[])"
-	             "       AND (SELECT array_agg(a.attname::text ORDER BY k.o) FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o)"
-	             "              JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n"
-	             "             WHERE k.o <= i.indnkeyatts) = $2::text[],"
+	             "       i.indpred IS NULL AND i.indexprs IS NULL AND i.indnkeyatts = cardinality($2::int2[])"
+	             "       AND (SELECT array_agg(k ORDER BY o) FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(k, o)"
+	             "             WHERE o <= i.indnkeyatts) = $2::int2[],"
 	             "       CASE WHEN i.indexprs IS NOT NULL THEN NULL ELSE"
 	             "         (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.o)"
 	             "            FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o)"
@@ -390,7 +400,6 @@ static bool defer(Pg *pg, PgPlanShadow *s, const char *temp, OscErr *e)
 out:
 	PQclear(r);
 	sql_free(&q);
-	sql_free(&names);
 	return ok;
 }
 
