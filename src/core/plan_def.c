@@ -525,11 +525,15 @@ static void check_indexes(Plan *p, const AlterSpec *a)
 		for (char *x = strtok_r(list, ",", &save); x && sub == NULL; x = strtok_r(NULL, ",", &save))
 			if ((sub = dropping(a, x)) != NULL)
 				col = x;
-		if (c == NULL)
+		/* an index over the dropped column alone goes with it, as meant;
+		 * one over others too takes their index away */
+		if (c == NULL && sub && strchr(b->cols, ','))
 			plan_warn(p, false, "%s %s (%s) goes with column %s ('%s') without a DROP that names it",
-			          b->unique ? "unique index" : "index", b->name, b->cols[0] ? b->cols : b->def, col ? col : "?",
-			          sub ? sub : "?");
-		else if (sub && c->cols[0] && strcasecmp(c->cols, b->cols) != 0)
+			          b->unique ? "unique index" : "index", b->name, b->cols, col, sub);
+		else if (c == NULL && sub == NULL)
+			plan_warn(p, false, "%s %s (%s) is not there after the ALTER, and no DROP names it",
+			          b->unique ? "unique index" : "index", b->name, b->cols[0] ? b->cols : b->def);
+		else if (c && sub && c->cols[0] && strcasecmp(c->cols, b->cols) != 0)
 			plan_warn(p, false, "%s %s shrinks from (%s) to (%s): '%s' takes the column out of it%s",
 			          b->unique ? "unique index" : "index", b->name, b->cols, c->cols, sub,
 			          b->unique ? ", and the fewer columns must still be unique" : "");
@@ -574,11 +578,16 @@ static void check_fks(Plan *p, const AlterSpec *a)
 			          "%s loses its index over (%s): each delete or key update on the table it references would "
 			          "scan this table",
 			          f->what, mapped);
-		else
+		else if (p->strategy.kind == STRAT_COPY)
 			plan_warn(p, false,
 			          "%s needs an index over (%s), and the ALTER drops it: a plain ALTER TABLE refuses that "
 			          "(Cannot drop index needed in a foreign key constraint); the server adds one back when osc "
 			          "adds the key after the copy",
+			          f->what, mapped);
+		else
+			plan_warn(p, true,
+			          "%s needs an index over (%s), and the ALTER drops it: the server refuses that in place "
+			          "(Cannot drop index needed in a foreign key constraint), so the run would fail",
 			          f->what, mapped);
 	}
 }
