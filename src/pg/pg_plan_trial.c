@@ -80,8 +80,8 @@ static void eta(Plan *p)
 	int64_t rows = p->rows_estimate > p->trial_rows ? p->rows_estimate : p->trial_rows;
 	p->eta_ms = (int64_t)((double)rows * (per_row_us + idx_per_row_us) / 1000.0);
 	size_t n = (size_t)snprintf(p->eta_basis, sizeof(p->eta_basis),
-	                            "the trial copy's %.0f rows/s over about %lld rows", 1e6 / (per_row_us > 0 ? per_row_us : 1),
-	                            (long long)rows);
+	                            "a trial chunk of %lld rows: %.0f rows/s over about %lld rows",
+	                            (long long)p->trial_rows, 1e6 / (per_row_us > 0 ? per_row_us : 1), (long long)rows);
 	if (p->trial_indexes > 0 && n < sizeof(p->eta_basis))
 		n += (size_t)snprintf(p->eta_basis + n, sizeof(p->eta_basis) - n, ", and %d deferred index build%s at its sort rate",
 		                      p->trial_indexes, p->trial_indexes == 1 ? "" : "s");
