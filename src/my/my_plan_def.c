@@ -260,8 +260,10 @@ static bool foreign_keys(My *my, Plan *p, const char *trial, OscErr *e)
 	while ((row = mysql_fetch_row(r)) != NULL)
 		fk_line(&p->after, row, v(row[1]));
 	mysql_free_result(r);
-	qsort(p->before.cons, (size_t)p->before.ncons, sizeof(char *), by_text);
-	qsort(p->after.cons, (size_t)p->after.ncons, sizeof(char *), by_text);
+	if (p->before.ncons > 1)
+		qsort(p->before.cons, (size_t)p->before.ncons, sizeof(char *), by_text);
+	if (p->after.ncons > 1)
+		qsort(p->after.cons, (size_t)p->after.ncons, sizeof(char *), by_text);
 	if ((r = fk_rows(my, my->table, true, e)) == NULL)
 		return false;
 	while ((row = mysql_fetch_row(r)) != NULL) {
@@ -322,7 +324,13 @@ void my_plan_trial_build(My *my, Plan *p, MyPlanTrial *t)
 		return;
 	}
 	if (!my_trial_create(my, t->name, sizeof(t->name), &e)) {
-		snprintf(p->def_note, sizeof(p->def_note), "could not make osc's trial table: %.300s", e.msg);
+		if (strcmp(e.sqlstate, "1050") == 0) /* ER_TABLE_EXISTS_ERROR */
+			snprintf(p->def_note, sizeof(p->def_note),
+			         "osc's trial table %s.%s is there already (a plan or run that was killed left it): `osc cleanup "
+			         "--table %s` drops it",
+			         my->db, t->name, my->table);
+		else
+			snprintf(p->def_note, sizeof(p->def_note), "could not make osc's trial table: %.300s", e.msg);
 		t->name[0] = '\0';
 		return;
 	}

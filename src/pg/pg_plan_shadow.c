@@ -311,8 +311,10 @@ static bool foreign_keys(Pg *pg, Plan *p, const char *orig, PGresult *own, const
 	}
 	for (int i = 0; i < fe->nadded; i++)
 		plan_def_cons(&p->after, "%s", fe->added[i]);
-	qsort(p->before.cons, (size_t)p->before.ncons, sizeof(char *), by_text);
-	qsort(p->after.cons, (size_t)p->after.ncons, sizeof(char *), by_text);
+	if (p->before.ncons > 1)
+		qsort(p->before.cons, (size_t)p->before.ncons, sizeof(char *), by_text);
+	if (p->after.ncons > 1)
+		qsort(p->after.cons, (size_t)p->after.ncons, sizeof(char *), by_text);
 	/* other tables' keys that reference it: a unique key over those columns */
 	if (!pg_exec(pg,
 	             "SELECT c.conname, c.conrelid::regclass::text,"
