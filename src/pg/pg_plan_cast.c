@@ -5,7 +5,8 @@
  *
  * The sample (at most CAST_SAMPLE rows plus the extremes, bounded whatever
  * the table's size): rows of a block sample (TABLESAMPLE SYSTEM, sized to
- * about twice CAST_SAMPLE rows, then CAST_SAMPLE of them at random), spread
+ * about twice CAST_SAMPLE rows and at most CAST_PAGES pages, then
+ * CAST_SAMPLE of them at random), spread
  * over the table however its keys run, and for each converted column that
  * a btree index begins with, its CAST_EXTREMES largest and smallest values
  * (read off the index: an overflow hides there).  Their keys go into a
@@ -34,6 +35,7 @@
 
 #define CAST_SAMPLE 1000
 #define CAST_EXTREMES 10
+#define CAST_PAGES 1000.0
 
 /* (src.k1, src.k2) = (s.k1, s.k2), alias's key as the original (or the
  * shadow) names it */
@@ -66,6 +68,10 @@ static bool sample(Pg *pg, Plan *p, const PgPlanShadow *s, int64_t *n)
 	PGresult *r = NULL;
 	bool ok = false;
 	double pct = p->rows_estimate > 2 * CAST_SAMPLE ? 100.0 * 2 * CAST_SAMPLE / (double)p->rows_estimate : 100.0;
+	/* whatever the estimate says, at most about CAST_PAGES pages are read */
+	double pages = (double)p->table_bytes / 8192.0;
+	if (pages > CAST_PAGES && pct > 100.0 * CAST_PAGES / pages)
+		pct = 100.0 * CAST_PAGES / pages;
 	char pcts[32];
 	snprintf(pcts, sizeof(pcts), "%.6f", pct);
 	sql_init(&q, &pg->dialect);
