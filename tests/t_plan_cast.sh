@@ -56,7 +56,7 @@ cast_test() {
         --fail-on high
     plan_has '^risk:       high$' \
         "^  \[high\] column v: ([0-9]+) of \1 sampled rows would fail \(.*$(e_pick 'value too long for type character varying\(10\)' "Data too long for column 'v'")\), e\.g\. id=[0-9]+: the run would stop" \
-        '^cast check: [0-9]+ rows sampled \((up to 1000 random rows|up to 1000 rows spread over the range of id)'
+        '^cast check: [0-9]+ rows sampled \((up to 1000 random rows|up to 1000 rows: 100 runs of 10 in key order, spread over the range of id)'
     n=$(sed -n 's/^cast check: \([0-9]*\) rows sampled.*/\1/p' "$OSC_OUT")
     [ "$n" -ge 500 ] && [ "$n" -le 1000 ] || fail "sampled $n rows: not about 1000"
     # (a copy without the cast check was medium: exit 0)

@@ -4,9 +4,9 @@
  * is a [high] warning in the plan, not the run's first chunk failing.
  *
  * The sample (bounded whatever the table's size): up to CAST_SAMPLE rows
- * spread over the key's range when its first column is an integer (one
- * index probe per step of the range), else the first and last rows in key
- * order; and for each converted column an index begins with, its
+ * spread over the key's range when its first column is an integer
+ * (CAST_RUNS index probes at even steps of the range, each taking the next
+ * rows in key order), else the first and last rows in key order; and for each converted column an index begins with, its
  * CAST_EXTREMES largest and smallest values.  Their keys travel as
  * literals (src/my/my_keys.c).
  *
@@ -35,6 +35,7 @@
 #define CAST_SAMPLE 1000
 #define CAST_EXTREMES 10
 #define CAST_PROBE 100 /* of a column's differing rows, tried alone in strict mode */
+#define CAST_RUNS 100  /* probes of an integer key's range, CAST_SAMPLE / CAST_RUNS rows each */
 
 /* Sampled keys: each as "(lit, lit)" for IN lists, and as text */
 typedef struct Keys {
@@ -134,26 +135,28 @@ static bool sample(My *my, Plan *p, const MyPlanTrial *t, Keys *k)
 	sql_init(&q, &my->dialect);
 	sql_init(&ext, &my->dialect);
 	if (integer_key(my)) {
-		/* one probe of the key's index per step over its range */
+		/* CAST_RUNS probes of the key's index, evenly over its range, each
+		 * taking the next rows in key order */
 		sql_add(&q, "SELECT MIN(%I), MAX(%I) FROM %I.%I", my->keys[0].name, my->keys[0].name, my->db, my->table);
 		r = my_plan_look(my, p, "the key's range", &q);
 		MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
 		if (row == NULL || row[0] == NULL || row[1] == NULL)
 			goto out;
+		long double lo = strtold(row[0], NULL), hi = strtold(row[1], NULL);
 		sql_reset(&q);
-		sql_add(&q,
-		        "WITH RECURSIVE steps(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM steps WHERE i < %d)"
-		        " SELECT DISTINCT ",
-		        CAST_SAMPLE - 1);
-		key_reads(my, &q, "src");
-		sql_add(&q,
-		        " FROM steps JOIN %I.%I src ON src.%I = (SELECT x.%I FROM %I.%I x"
-		        " WHERE x.%I >= CAST(%L AS DECIMAL(65,0)) + FLOOR((CAST(%L AS DECIMAL(65,0)) - CAST(%L AS DECIMAL(65,0)))"
-		        " * steps.i / %d) ORDER BY x.%I LIMIT 1) LIMIT %d",
-		        my->db, my->table, my->keys[0].name, my->keys[0].name, my->db, my->table, my->keys[0].name, row[0],
-		        row[1], row[0], CAST_SAMPLE, my->keys[0].name, CAST_SAMPLE);
-		len = (size_t)snprintf(p->cast_basis, sizeof(p->cast_basis), "up to %d rows spread over the range of %s",
-		                       CAST_SAMPLE, my->keys[0].name);
+		for (int i = 0; i < CAST_RUNS; i++) {
+			char at[64];
+			snprintf(at, sizeof(at), "%.0Lf", lo + (hi - lo) * (long double)i / CAST_RUNS);
+			sql_add(&q, "%s(SELECT ", i ? " UNION ALL " : "");
+			key_reads(my, &q, "src");
+			sql_add(&q, " FROM %I.%I src WHERE src.%I >= %s ORDER BY ", my->db, my->table, my->keys[0].name,
+			        at); /* a number printed here */
+			my_key_list(my, &q, "src", false);
+			sql_add(&q, " LIMIT %d)", CAST_SAMPLE / CAST_RUNS);
+		}
+		len = (size_t)snprintf(p->cast_basis, sizeof(p->cast_basis),
+		                       "up to %d rows: %d runs of %d in key order, spread over the range of %s", CAST_SAMPLE,
+		                       CAST_RUNS, CAST_SAMPLE / CAST_RUNS, my->keys[0].name);
 	} else {
 		for (int desc = 0; desc < 2; desc++) {
 			sql_add(&q, "%s(SELECT ", desc ? " UNION " : "");
