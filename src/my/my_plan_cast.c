@@ -318,25 +318,16 @@ static void message(const OscErr *e, const MyPlanTrial *t, const My *my, char *o
 		*at = '\0';
 }
 
-void my_plan_cast(My *my, Plan *p, const MyPlanTrial *t)
+/* The sampled rows k into the trial table and the findings, inside
+ * my_plan_cast's transaction (its savepoint osc_plan_cast made) */
+static void check(My *my, Plan *p, const MyPlanTrial *t, const Keys *kp, const char *loose)
 {
-	Keys k, *diff = NULL;
+	const Keys k = *kp;
+	Keys *diff = NULL;
 	OscErr e, strict_e;
-	char loose[1024], msg[600];
-	memset(&k, 0, sizeof(k));
+	char msg[600];
 	err_clear(&e);
 	err_clear(&strict_e);
-	if (!sample(my, p, t, &k))
-		goto out;
-	if (k.n == 0) {
-		snprintf(p->cast_basis, sizeof(p->cast_basis), "the table has no rows to try");
-		goto out;
-	}
-	if (!loose_mode(my, loose, sizeof(loose)) || !my_exec(my, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", NULL, &e) ||
-	    !my_exec(my, "START TRANSACTION", NULL, &e) || !my_exec(my, "SAVEPOINT osc_plan_cast", NULL, &e)) {
-		plan_warn(p, false, "could not check the casts on sampled rows: %s", e.msg);
-		goto rollback;
-	}
 	p->cast_tried = true;
 	p->cast_rows = k.n;
 	bool strict_ok = insert(my, t, &k, k.n, true, loose, &strict_e);
@@ -348,7 +339,7 @@ void my_plan_cast(My *my, Plan *p, const MyPlanTrial *t)
 			plan_warn(p, true, "the %d sampled rows fail the new definition (%s): the run would stop at the first "
 			                   "chunk holding one",
 			          k.n, msg);
-			goto rollback;
+			goto out;
 		}
 	}
 	diff = xcalloc((size_t)t->ncand + 1, sizeof(Keys));
@@ -382,11 +373,32 @@ void my_plan_cast(My *my, Plan *p, const MyPlanTrial *t)
 		                   "at the first chunk holding one",
 		          msg);
 	}
-rollback:
-	mys_rollback(&my->main);
 out:
 	for (int i = 0; diff && i < t->ncand; i++)
 		keys_free(&diff[i]);
 	free(diff);
+}
+
+void my_plan_cast(My *my, Plan *p, const MyPlanTrial *t)
+{
+	Keys k;
+	OscErr e;
+	char loose[1024];
+	memset(&k, 0, sizeof(k));
+	err_clear(&e);
+	if (!sample(my, p, t, &k)) {
+		keys_free(&k);
+		return;
+	}
+	if (k.n == 0)
+		snprintf(p->cast_basis, sizeof(p->cast_basis), "the table has no rows to try");
+	else if (!loose_mode(my, loose, sizeof(loose)) ||
+	         !my_exec(my, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", NULL, &e) ||
+	         !my_exec(my, "START TRANSACTION", NULL, &e) || !my_exec(my, "SAVEPOINT osc_plan_cast", NULL, &e))
+		plan_warn(p, false, "could not check the casts on sampled rows: %s", e.msg);
+	else
+		check(my, p, t, &k, loose);
+	if (k.n > 0)
+		mys_rollback(&my->main);
 	keys_free(&k);
 }

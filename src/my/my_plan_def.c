@@ -346,22 +346,22 @@ void my_plan_trial_build(My *my, Plan *p, MyPlanTrial *t)
 	if (!read_columns(my, my->table, &p->before, false, &e) || !read_columns(my, t->name, &p->after, true, &e) ||
 	    !read_indexes(my, my->table, &p->before, &e) || !read_indexes(my, t->name, &p->after, &e)) {
 		snprintf(p->def_note, sizeof(p->def_note), "could not read the definitions: %.300s", e.msg);
-		goto fail;
+		goto out;
 	}
 	read_checks(my, my->table, &p->before);
 	read_checks(my, t->name, &p->after);
 	if (!foreign_keys(my, p, t->name, &e)) {
 		snprintf(p->def_note, sizeof(p->def_note), "could not read the foreign keys: %.300s", e.msg);
-		goto fail;
+		goto out;
 	}
 	candidates(p, t);
 	t->built = true;
 	p->have_def = true;
-	goto out;
-fail:
-	plan_def_free(&p->before);
-	plan_def_free(&p->after);
 out:
+	if (!t->built) {
+		plan_def_free(&p->before);
+		plan_def_free(&p->after);
+	}
 	sql_free(&q);
 }
 

@@ -121,19 +121,15 @@ static void eta(Plan *p)
 		         p->trial_indexes, p->trial_indexes == 1 ? "" : "s");
 }
 
-void my_plan_trial_copy(My *my, Plan *p, const MyPlanTrial *t, char **failed)
+/* The trial chunk and its sorts, timed, inside my_plan_trial_copy's
+ * transaction */
+static void chunk(My *my, Plan *p, const MyPlanTrial *t, char **failed)
 {
 	Sql q;
 	OscErr e;
 	MYSQL_RES *r = NULL;
 	err_clear(&e);
-	*failed = NULL;
 	sql_init(&q, &my->dialect);
-	if (!my_exec(my, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", NULL, &e) ||
-	    !my_exec(my, "START TRANSACTION", NULL, &e)) {
-		plan_warn(p, false, "could not check the trial copy: %s", e.msg);
-		goto out;
-	}
 	/* the chunk's bound: a read of the key's index */
 	sql_add(&q, "SELECT COUNT(*) FROM (SELECT ");
 	my_key_list(my, &q, "src", false);
@@ -143,7 +139,7 @@ void my_plan_trial_copy(My *my, Plan *p, const MyPlanTrial *t, char **failed)
 	int64_t t0 = now_us();
 	if (!my_exec_sql(my, &q, &r, &e)) {
 		plan_warn(p, false, "could not check the trial copy's bound: %s", e.msg);
-		goto rollback;
+		goto out;
 	}
 	mysql_free_result(r);
 	r = NULL;
@@ -162,7 +158,7 @@ void my_plan_trial_copy(My *my, Plan *p, const MyPlanTrial *t, char **failed)
 		*failed = my_strdup(e.msg);
 		snprintf(p->eta_basis, sizeof(p->eta_basis), "the trial copy failed: %.250s", e.msg);
 		p->eta_ms = -1;
-		goto rollback;
+		goto out;
 	}
 	p->trial_rows = (int64_t)mysql_affected_rows(my->main.conn);
 	if (my->env->verify != VERIFY_NONE) {
@@ -202,8 +198,21 @@ void my_plan_trial_copy(My *my, Plan *p, const MyPlanTrial *t, char **failed)
 		r = NULL;
 	}
 	eta(p);
-rollback:
-	mys_rollback(&my->main);
 out:
+	mysql_free_result(r);
 	sql_free(&q);
+}
+
+void my_plan_trial_copy(My *my, Plan *p, const MyPlanTrial *t, char **failed)
+{
+	OscErr e;
+	err_clear(&e);
+	*failed = NULL;
+	if (!my_exec(my, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", NULL, &e) ||
+	    !my_exec(my, "START TRANSACTION", NULL, &e)) {
+		plan_warn(p, false, "could not check the trial copy: %s", e.msg);
+		return;
+	}
+	chunk(my, p, t, failed);
+	mys_rollback(&my->main);
 }

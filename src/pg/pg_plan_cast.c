@@ -254,7 +254,9 @@ static void changes(Pg *pg, Plan *p, const PgPlanShadow *s)
 	}
 }
 
-void pg_plan_cast(Pg *pg, Plan *p, const PgPlanShadow *s)
+/* The sample, its rows into the temporary shadow, the findings: inside
+ * pg_plan_cast's savepoint */
+static void check(Pg *pg, Plan *p, const PgPlanShadow *s)
 {
 	Sql q;
 	PGresult *r = NULL;
@@ -262,15 +264,11 @@ void pg_plan_cast(Pg *pg, Plan *p, const PgPlanShadow *s)
 	int64_t n = 0;
 	err_clear(&e);
 	sql_init(&q, &pg->dialect);
-	if (!pg_command(pg, "SAVEPOINT osc_plan_cast", &e)) {
-		pg_plan_warn_failed(pg, p, "the cast check", &e);
-		goto out;
-	}
 	if (!sample(pg, p, s, &n))
-		goto rollback;
+		goto out;
 	if (n == 0) {
 		snprintf(p->cast_basis, sizeof(p->cast_basis), "the table has no rows to try");
-		goto rollback;
+		goto out;
 	}
 	p->cast_tried = true;
 	p->cast_rows = n;
@@ -291,11 +289,21 @@ void pg_plan_cast(Pg *pg, Plan *p, const PgPlanShadow *s)
 		plan_cast(p, "", true, 1, "?", m);
 		free(m);
 	}
-rollback:
-	if (!pg_command(pg, "ROLLBACK TO SAVEPOINT osc_plan_cast", &e) ||
-	    !pg_command(pg, "RELEASE SAVEPOINT osc_plan_cast", &e))
-		pg_plan_warn_failed(pg, p, "the cast check", &e);
 out:
 	PQclear(r);
 	sql_free(&q);
+}
+
+void pg_plan_cast(Pg *pg, Plan *p, const PgPlanShadow *s)
+{
+	OscErr e;
+	err_clear(&e);
+	if (!pg_command(pg, "SAVEPOINT osc_plan_cast", &e)) {
+		pg_plan_warn_failed(pg, p, "the cast check", &e);
+		return;
+	}
+	check(pg, p, s);
+	if (!pg_command(pg, "ROLLBACK TO SAVEPOINT osc_plan_cast", &e) ||
+	    !pg_command(pg, "RELEASE SAVEPOINT osc_plan_cast", &e))
+		pg_plan_warn_failed(pg, p, "the cast check", &e);
 }

@@ -90,18 +90,14 @@ static void eta(Plan *p)
 		         "; a lower bound: the trial's temporary table writes no WAL, the run's shadow does");
 }
 
-void pg_plan_trial(Pg *pg, Plan *p, const PgPlanShadow *s, char **failed)
+/* The trial chunk and its sorts, timed, inside pg_plan_trial's savepoint */
+static void chunk(Pg *pg, Plan *p, const PgPlanShadow *s, char **failed)
 {
 	Sql q;
 	PGresult *r = NULL;
 	OscErr e;
 	err_clear(&e);
-	*failed = NULL;
 	sql_init(&q, &pg->dialect);
-	if (!pg_command(pg, "SAVEPOINT osc_plan_trial", &e)) {
-		pg_plan_warn_failed(pg, p, "the trial copy", &e);
-		goto out;
-	}
 	/* the chunk's bound: the key TRIAL_ROWS rows on, and the count */
 	sql_add(&q, "SELECT count(*) FROM (SELECT ");
 	pg_key_list(pg, &q, "src", false);
@@ -111,7 +107,7 @@ void pg_plan_trial(Pg *pg, Plan *p, const PgPlanShadow *s, char **failed)
 	int64_t t0 = now_us();
 	if (!pg_plan_try(pg, sql_text(&q), 0, NULL, &r, &e)) {
 		pg_plan_warn_failed(pg, p, "the trial copy's bound", &e);
-		goto rollback;
+		goto out;
 	}
 	PQclear(r);
 	r = NULL;
@@ -134,7 +130,7 @@ void pg_plan_trial(Pg *pg, Plan *p, const PgPlanShadow *s, char **failed)
 			snprintf(p->eta_basis, sizeof(p->eta_basis), "the trial copy failed: %.250s", *failed);
 		}
 		p->eta_ms = -1;
-		goto rollback;
+		goto out;
 	}
 	p->trial_rows = strtoll(PQcmdTuples(r), NULL, 10);
 	PQclear(r);
@@ -173,10 +169,22 @@ void pg_plan_trial(Pg *pg, Plan *p, const PgPlanShadow *s, char **failed)
 		r = NULL;
 	}
 	eta(p);
-rollback:
+out:
+	PQclear(r);
+	sql_free(&q);
+}
+
+void pg_plan_trial(Pg *pg, Plan *p, const PgPlanShadow *s, char **failed)
+{
+	OscErr e;
+	err_clear(&e);
+	*failed = NULL;
+	if (!pg_command(pg, "SAVEPOINT osc_plan_trial", &e)) {
+		pg_plan_warn_failed(pg, p, "the trial copy", &e);
+		return;
+	}
+	chunk(pg, p, s, failed);
 	if (!pg_command(pg, "ROLLBACK TO SAVEPOINT osc_plan_trial", &e) ||
 	    !pg_command(pg, "RELEASE SAVEPOINT osc_plan_trial", &e))
 		pg_plan_warn_failed(pg, p, "the trial copy", &e);
-out:
-	sql_free(&q);
 }
