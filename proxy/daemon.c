@@ -4,8 +4,8 @@
  *
  *   osc proxy --listen ADDRESS:PORT --upstream URL [--admin-socket PATH]
  *             [--tls-cert FILE --tls-key FILE] [--drain-timeout DUR]
- *             [--max-hold DUR] [--max-clients N] [--log-format text|json]
- *             [--log-file FILE] [-q] [-v]
+ *             [--max-hold DUR] [--max-clients N] [--metrics HOST:PORT]
+ *             [--log-format text|json] [--log-file FILE] [-q] [-v]
  *   osc proxy status --admin-socket PATH [--format json]
  *   osc proxy hold   --admin-socket PATH [--for DUR]
  *
@@ -40,7 +40,7 @@ int64_t px_now_ms(void)
 
 enum {
 	PO_LISTEN = 256, PO_UPSTREAM, PO_ADMIN, PO_TLS_CERT, PO_TLS_KEY, PO_DRAIN, PO_MAX_HOLD, PO_MAX_CLIENTS,
-	PO_LOG_FORMAT, PO_LOG_FILE, PO_FORMAT, PO_FOR,
+	PO_LOG_FORMAT, PO_LOG_FILE, PO_FORMAT, PO_FOR, PO_METRICS,
 };
 
 static const struct option proxy_opts[] = {
@@ -56,6 +56,7 @@ static const struct option proxy_opts[] = {
 	{ "log-file", required_argument, NULL, PO_LOG_FILE },
 	{ "format", required_argument, NULL, PO_FORMAT },
 	{ "for", required_argument, NULL, PO_FOR },
+	{ "metrics", required_argument, NULL, PO_METRICS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -63,7 +64,7 @@ static const struct option proxy_opts[] = {
 };
 
 typedef struct ProxyArgs {
-	const char *listen, *upstream, *admin, *cert, *key, *log_file;
+	const char *listen, *upstream, *admin, *cert, *key, *log_file, *metrics;
 	int64_t drain_ms, max_hold_ms, for_ms;
 	long max_clients;
 	LogFormat log_format;
@@ -92,6 +93,7 @@ static void usage(void)
 	      "                          ones are not idle (default 500ms)\n"
 	      "  --max-hold DUR          a hold ends by itself after this (dead-man switch; default 10s)\n"
 	      "  --max-clients N         client connections at once (default: half the open-files limit)\n"
+	      "  --metrics HOST:PORT     serve the proxy's numbers for Prometheus at http://HOST:PORT/metrics\n"
 	      "  --log-format text|json  --log-file FILE  -q, --quiet  -v, --verbose  --help\n",
 	      stdout);
 }
@@ -123,6 +125,7 @@ static bool parse_args(int argc, char **argv, ProxyArgs *a, OscErr *e)
 		case PO_TLS_CERT: a->cert = optarg; break;
 		case PO_TLS_KEY: a->key = optarg; break;
 		case PO_LOG_FILE: a->log_file = optarg; break;
+		case PO_METRICS: a->metrics = optarg; break;
 		case PO_DRAIN:
 			if (!dur_arg("drain-timeout", optarg, 1, &a->drain_ms, e))
 				return false;
@@ -338,7 +341,7 @@ static int run(const ProxyArgs *a)
 		goto fail;
 	/* the admin socket first: its checks are about the command line, the
 	 * port may be someone else's for a moment */
-	if (!px_admin_listen(&px, admin, &e))
+	if (!px_admin_listen(&px, admin, &e) || !px_metrics_start(&px, a->metrics, &e))
 		goto fail;
 	px.listener = evconnlistener_new_bind(px.base, on_accept, &px,
 	                                      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024,
@@ -373,6 +376,7 @@ out:
 		px_hold_end(px.holders, "stopped");
 	px_session_free_all(&px);
 	px_admin_free_all(&px);
+	px_metrics_stop(&px);
 	if (px.listener)
 		evconnlistener_free(px.listener);
 	if (px.sig_int)

@@ -180,6 +180,8 @@ static void release_all(Proxy *px, const char *how)
 	r->requests = n;
 	snprintf(r->ended, sizeof(r->ended), "%s", how);
 	px->holds_total++;
+	px->hold_ms_total += held_ms;
+	px->held_requests_total += (uint64_t)n;
 	if (held_ms > px->hold_longest_ms)
 		px->hold_longest_ms = held_ms;
 	px->hold_since_ms = 0;

@@ -130,6 +130,7 @@ static PxStep greeting(PxSession *s, struct evbuffer *in, size_t len, size_t *n)
 		p[caps_hi + 1] = (unsigned char)(shown >> 24);
 	}
 	s->ph = MYP_CLIENT_HELLO;
+	s->recheck = true;
 	s->my_next_seq = (unsigned char)(m[3] + 1);
 	*n = 4 + len;
 	return PX_PASS;
@@ -251,9 +252,12 @@ static PxStep my_client_step(PxSession *s, size_t *n)
 	unsigned char seq;
 	switch (s->ph) {
 	case MYP_GREETING:
+		/* the server speaks first: what a client sent before its greeting
+		 * is looked at once the greeting went by (s->recheck) */
+		return PX_WAIT;
 	case MYP_CLIENT_TLS:
 	case MYP_UP_TLS:
-		return PX_STOP; /* nothing from the client is due (or it goes to TLS) */
+		return PX_STOP; /* it goes to TLS */
 	default:
 		break;
 	}

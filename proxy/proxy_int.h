@@ -20,6 +20,7 @@
  *   hold.c      HOLD and RELEASE: drained, drain timeout, max hold, order
  *   admin.c     the admin Unix socket: creation, peer uid, commands
  *   status.c    what `osc proxy status` prints
+ *   metrics.c   --metrics: the same numbers for Prometheus
  *   client.c    the admin socket's client side (osc, osc proxy status/hold)
  *   upstream.c  the --upstream URL
  */
@@ -212,6 +213,15 @@ typedef struct PxProto {
 extern const PxProto px_pg_proto;
 extern const PxProto px_my_proto;
 
+/* Why a session ended in an error (the metrics count each kind). */
+typedef enum PxErrKind {
+	PX_ERR_UPSTREAM,     /* the server could not be reached, or closed during the startup */
+	PX_ERR_TLS,          /* a TLS handshake or session failed, on either leg */
+	PX_ERR_PROTOCOL,     /* refused by the protocol checks, or a message osc could not follow */
+	PX_ERR_MAX_CLIENTS,  /* --max-clients */
+	PX_ERR_N
+} PxErrKind;
+
 struct PxSession {
 	Proxy *px;
 	uint64_t id;
@@ -225,6 +235,7 @@ struct PxSession {
 	bool held;                /* its next request waits for RELEASE */
 	bool waiting;             /* a request waits for the replies to earlier ones */
 	bool recheck;             /* the server changed the state: look at the client again */
+	bool error_counted;       /* its error was counted by kind (px_session_refuse counts the rest) */
 	uint64_t held_seq;        /* arrival order among held requests */
 	int64_t busy_since_ms;    /* when it last left idle (0: idle) */
 	uint32_t server_id;       /* PostgreSQL backend pid, MySQL connection id; 0 unknown */
@@ -306,6 +317,11 @@ struct Proxy {
 	int64_t hold_drained_ms;  /* -1 until drained */
 	uint64_t holds_total;
 	int64_t hold_longest_ms;
+	int64_t hold_ms_total;    /* of the holds that ended */
+	uint64_t held_requests_total; /* requests that waited in the holds that ended */
+	uint64_t tls_client_total, tls_server_total; /* TLS handshakes completed, by leg */
+	uint64_t errors[PX_ERR_N];
+	struct evhttp *metrics;   /* --metrics: NULL when not asked */
 	PxHoldRecord history[PX_HOLD_HISTORY];
 	int nhistory;             /* records kept (ring) */
 	uint64_t history_next;
@@ -354,6 +370,14 @@ void px_hold_end(PxHolder *h, const char *how);
 void px_hold_check(Proxy *px);
 /* Counts sessions that are not idle (and not held) into busy. */
 int px_hold_busy(Proxy *px);
+
+/* Counts an error of kind for s (once per session). */
+void px_session_error(PxSession *s, PxErrKind kind);
+
+/* metrics.c: --metrics HOST:PORT on the proxy's loop (exit 2 for an
+ * address that cannot be used) */
+bool px_metrics_start(Proxy *px, const char *addr, OscErr *e) MUSTCHECK;
+void px_metrics_stop(Proxy *px);
 
 /* admin.c */
 bool px_admin_listen(Proxy *px, const char *path, OscErr *e) MUSTCHECK;

@@ -157,10 +157,20 @@ static void linger(PxSession *s)
 		px_session_close(s, "cannot linger");
 }
 
+void px_session_error(PxSession *s, PxErrKind kind)
+{
+	if (s->error_counted)
+		return;
+	s->error_counted = true;
+	s->px->errors[kind]++;
+}
+
 void px_session_refuse(PxSession *s, const char *why)
 {
 	if (s->dead || s->closing)
 		return;
+	/* the protocol modules' refusals; the others were counted by kind */
+	px_session_error(s, PX_ERR_PROTOCOL);
 	log_msg(&s->px->log, LOG_INFO, "session %llu (%s): %s", (unsigned long long)s->id, s->peer, why);
 	s->px->proto->refuse(s, why);
 	linger(s);
@@ -288,6 +298,7 @@ static void pump(PxSession *s, bool from_client)
 		} else if (st == PX_WAIT) {
 			s->waiting = true;
 		} else if (st == PX_CLOSE) {
+			px_session_error(s, PX_ERR_PROTOCOL);
 			px_session_close(s, "protocol error");
 			return;
 		}
@@ -379,12 +390,14 @@ static void on_client_event(struct bufferevent *bev, short what, void *arg)
 	if (s->dead)
 		return;
 	if (what & BEV_EVENT_CONNECTED) { /* the TLS handshake with the client is done */
+		s->px->tls_client_total++;
 		s->px->proto->client_tls_done(s);
 		return;
 	}
 	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)))
 		return;
 	if (s->client.ssl && (what & BEV_EVENT_ERROR)) {
+		px_session_error(s, PX_ERR_TLS);
 		px_tls_error(bev, err, sizeof(err));
 		log_msg(&s->px->log, LOG_INFO, "session %llu (%s): client TLS: %s", (unsigned long long)s->id, s->peer,
 		        err);
@@ -416,6 +429,7 @@ static void on_server_event(struct bufferevent *bev, short what, void *arg)
 			bufferevent_set_timeouts(bev, NULL, NULL);
 			px->proto->upstream_connected(s);
 		} else {
+			px->tls_server_total++;
 			px->proto->upstream_tls_done(s);
 		}
 		return;
@@ -423,6 +437,7 @@ static void on_server_event(struct bufferevent *bev, short what, void *arg)
 	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)))
 		return;
 	if (!s->up_ready) {
+		px_session_error(s, s->server.ssl ? PX_ERR_TLS : PX_ERR_UPSTREAM);
 		if (s->server.ssl) {
 			px_tls_error(bev, err, sizeof(err));
 			snprintf(msg, sizeof(msg), "osc proxy: TLS to the server %s:%d failed: %s", px->up.host, px->up.port,
@@ -445,6 +460,8 @@ static void on_server_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	/* the server closed (or failed): the client gets what it already sent */
+	if (what & BEV_EVENT_ERROR)
+		px_session_error(s, s->server.ssl ? PX_ERR_TLS : PX_ERR_UPSTREAM);
 	if (what & BEV_EVENT_ERROR)
 		log_msg(&px->log, LOG_INFO, "session %llu (%s): the server connection failed: %s",
 		        (unsigned long long)s->id, s->peer, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -524,6 +541,7 @@ void px_session_accept(Proxy *px, evutil_socket_t fd, struct sockaddr *sa, int s
 
 	if (px->nsessions > px->max_clients) {
 		px->refused_total++;
+		px_session_error(s, PX_ERR_MAX_CLIENTS);
 		px_session_refuse(s, "osc proxy: too many client connections (--max-clients)");
 		return;
 	}
@@ -542,6 +560,7 @@ void px_session_accept(Proxy *px, evutil_socket_t fd, struct sockaddr *sa, int s
 		char msg[800];
 		snprintf(msg, sizeof(msg), "osc proxy: cannot connect to the server %s:%d: %s", px->up.host, px->up.port,
 		         evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		px_session_error(s, PX_ERR_UPSTREAM);
 		px_session_refuse(s, msg);
 		return;
 	}

@@ -6,7 +6,8 @@
  * throttle's reason) are escaped as the text format asks: backslash,
  * double quote and new line.  A value osc does not know (a replica that
  * has shown no heartbeat yet) is NaN, so that the series exists from the
- * first scrape.
+ * first scrape.  `osc proxy --metrics` (proxy/metrics.c) serves its own
+ * numbers through the same HTTP server and text format helpers.
  */
 #include "metrics.h"
 
@@ -28,7 +29,7 @@ static const char *const phases[] = {
 	"preflight", "in-place", "shadow", "capture", "copy", "index", "catch-up", "cutover", "cleanup", "done", "abort",
 };
 
-static void label_value(struct evbuffer *b, const char *s)
+void metrics_label_value(struct evbuffer *b, const char *s)
 {
 	for (; s && *s; s++) {
 		if (*s == '\\')
@@ -42,12 +43,12 @@ static void label_value(struct evbuffer *b, const char *s)
 	}
 }
 
-static void family(struct evbuffer *b, const char *name, const char *type, const char *help)
+void metrics_family(struct evbuffer *b, const char *name, const char *type, const char *help)
 {
 	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void value(struct evbuffer *b, double v)
+void metrics_value(struct evbuffer *b, double v)
 {
 	if (isnan(v))
 		evbuffer_add_printf(b, " NaN\n");
@@ -55,21 +56,19 @@ static void value(struct evbuffer *b, double v)
 		evbuffer_add_printf(b, " %.15g\n", v);
 }
 
-/* name value, no labels */
-static void sample(struct evbuffer *b, const char *name, const char *type, const char *help, double v)
+void metrics_sample(struct evbuffer *b, const char *name, const char *type, const char *help, double v)
 {
-	family(b, name, type, help);
+	metrics_family(b, name, type, help);
 	evbuffer_add_printf(b, "%s", name);
-	value(b, v);
+	metrics_value(b, v);
 }
 
-/* name{label="lv"} value */
-static void labelled(struct evbuffer *b, const char *name, const char *label, const char *lv, double v)
+void metrics_labelled(struct evbuffer *b, const char *name, const char *label, const char *lv, double v)
 {
 	evbuffer_add_printf(b, "%s{%s=\"", name, label);
-	label_value(b, lv);
+	metrics_label_value(b, lv);
 	evbuffer_add_printf(b, "\"}");
-	value(b, v);
+	metrics_value(b, v);
 }
 
 /* Everything, with mu held. */
@@ -81,73 +80,73 @@ static void render(Osc *o, struct evbuffer *b)
 	int64_t wall = wall_ms(), now = now_ms();
 	bool throttled = c->decision.action != THROTTLE_GO;
 
-	family(b, "osc_info", "gauge", "The run and its target (always 1).");
+	metrics_family(b, "osc_info", "gauge", "The run and its target (always 1).");
 	evbuffer_add_printf(b, "osc_info{run_id=\"");
-	label_value(b, s->run_id);
+	metrics_label_value(b, s->run_id);
 	evbuffer_add_printf(b, "\",engine=\"");
-	label_value(b, s->engine);
+	metrics_label_value(b, s->engine);
 	evbuffer_add_printf(b, "\",host=\"");
-	label_value(b, s->host);
+	metrics_label_value(b, s->host);
 	evbuffer_add_printf(b, "\",database=\"");
-	label_value(b, s->database);
+	metrics_label_value(b, s->database);
 	evbuffer_add_printf(b, "\",table=\"");
-	label_value(b, o->opt.table);
+	metrics_label_value(b, o->opt.table);
 	evbuffer_add_printf(b, "\"} 1\n");
 
-	family(b, "osc_phase", "gauge", "1 for the phase the run is in, 0 for the others.");
+	metrics_family(b, "osc_phase", "gauge", "1 for the phase the run is in, 0 for the others.");
 	for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++)
-		labelled(b, "osc_phase", "phase", phases[i], p->phase && strcmp(p->phase, phases[i]) == 0 ? 1 : 0);
-	sample(b, "osc_phase_seconds", "gauge", "Time in the current phase.",
+		metrics_labelled(b, "osc_phase", "phase", phases[i], p->phase && strcmp(p->phase, phases[i]) == 0 ? 1 : 0);
+	metrics_sample(b, "osc_phase_seconds", "gauge", "Time in the current phase.",
 	       p->phase_started_ms ? (double)(now - p->phase_started_ms) / 1000.0 : 0);
-	sample(b, "osc_runtime_seconds", "gauge", "Time since the run started.", (double)(now - o->started_ms) / 1000.0);
+	metrics_sample(b, "osc_runtime_seconds", "gauge", "Time since the run started.", (double)(now - o->started_ms) / 1000.0);
 
-	sample(b, "osc_rows_copied", "gauge", "Rows copied into the new table (resumed runs included).",
+	metrics_sample(b, "osc_rows_copied", "gauge", "Rows copied into the new table (resumed runs included).",
 	       (double)p->rows_copied);
-	sample(b, "osc_rows_total", "gauge", "Rows to copy (the server's estimate, raised to rows_copied).",
+	metrics_sample(b, "osc_rows_total", "gauge", "Rows to copy (the server's estimate, raised to rows_copied).",
 	       (double)p->rows_estimate);
-	sample(b, "osc_rows_per_second", "gauge", "Copy rate over the copy so far.", p->rows_per_sec);
-	sample(b, "osc_eta_seconds", "gauge", "Estimated time left in the copy (NaN: unknown).",
+	metrics_sample(b, "osc_rows_per_second", "gauge", "Copy rate over the copy so far.", p->rows_per_sec);
+	metrics_sample(b, "osc_eta_seconds", "gauge", "Estimated time left in the copy (NaN: unknown).",
 	       p->eta_ms >= 0 ? (double)p->eta_ms / 1000.0 : NAN);
-	sample(b, "osc_chunk_size", "gauge", "Rows in the current chunk.", (double)p->chunk_size);
-	sample(b, "osc_backlog", "gauge", "Captured changes not yet replayed into the new table.", (double)p->log_backlog);
-	sample(b, "osc_changes_replayed_total", "counter", "Captured changes replayed into the new table.",
+	metrics_sample(b, "osc_chunk_size", "gauge", "Rows in the current chunk.", (double)p->chunk_size);
+	metrics_sample(b, "osc_backlog", "gauge", "Captured changes not yet replayed into the new table.", (double)p->log_backlog);
+	metrics_sample(b, "osc_changes_replayed_total", "counter", "Captured changes replayed into the new table.",
 	       (double)p->log_applied);
 
-	family(b, "osc_replica_lag_seconds", "gauge",
+	metrics_family(b, "osc_replica_lag_seconds", "gauge",
 	       "Lag of each watched replica: the age of the newest heartbeat it shows (NaN: none yet).");
 	for (int i = 0; i < c->nreplicas; i++) {
 		const ReplicaState *r = &c->replicas[i];
-		labelled(b, "osc_replica_lag_seconds", "replica", r->name,
+		metrics_labelled(b, "osc_replica_lag_seconds", "replica", r->name,
 		         r->beat_ms > 0 ? (double)(wall - r->beat_ms) / 1000.0 : NAN);
 	}
-	family(b, "osc_replica_replay_lag_seconds", "gauge",
+	metrics_family(b, "osc_replica_replay_lag_seconds", "gauge",
 	       "Replay lag the primary reports for each replica it knows of (PostgreSQL; NaN: unknown).");
 	for (int i = 0; i < c->nobserved; i++)
-		labelled(b, "osc_replica_replay_lag_seconds", "replica", c->observed[i].name,
+		metrics_labelled(b, "osc_replica_replay_lag_seconds", "replica", c->observed[i].name,
 		         c->observed[i].replay_lag_ms >= 0 ? (double)c->observed[i].replay_lag_ms / 1000.0 : NAN);
-	family(b, "osc_load", "gauge", "Each --max-load / --critical-load metric as last read (NaN: unreadable).");
+	metrics_family(b, "osc_load", "gauge", "Each --max-load / --critical-load metric as last read (NaN: unreadable).");
 	for (int i = 0; i < c->nload; i++)
-		labelled(b, "osc_load", "metric", c->load_names[i], c->load[i].ok ? c->load[i].value : NAN);
+		metrics_labelled(b, "osc_load", "metric", c->load_names[i], c->load[i].ok ? c->load[i].value : NAN);
 
-	sample(b, "osc_throttled", "gauge", "1 while copy and replay wait (throttle or pause).", throttled ? 1 : 0);
-	family(b, "osc_throttle_reason", "gauge", "1 with the reason, while throttled.");
+	metrics_sample(b, "osc_throttled", "gauge", "1 while copy and replay wait (throttle or pause).", throttled ? 1 : 0);
+	metrics_family(b, "osc_throttle_reason", "gauge", "1 with the reason, while throttled.");
 	if (throttled)
-		labelled(b, "osc_throttle_reason", "reason", c->decision.reason, 1);
-	sample(b, "osc_paused", "gauge", "1 while paused by osc pause.", c->operator_paused ? 1 : 0);
-	sample(b, "osc_throttled_seconds_total", "counter", "Time spent throttled or paused.",
+		metrics_labelled(b, "osc_throttle_reason", "reason", c->decision.reason, 1);
+	metrics_sample(b, "osc_paused", "gauge", "1 while paused by osc pause.", c->operator_paused ? 1 : 0);
+	metrics_sample(b, "osc_throttled_seconds_total", "counter", "Time spent throttled or paused.",
 	       (double)(c->throttled_total_ms + (c->throttled_since_ms ? now - c->throttled_since_ms : 0)) / 1000.0);
-	sample(b, "osc_postponed", "gauge", "1 while the swap waits for osc cutover (--postpone-cutover).",
+	metrics_sample(b, "osc_postponed", "gauge", "1 while the swap waits for osc cutover (--postpone-cutover).",
 	       p->postponed ? 1 : 0);
 
 	int64_t lock_ms, lock_last_ms, mismatches;
 	int attempts = summary_cutover_attempts(s, &lock_ms, &lock_last_ms, &mismatches);
-	sample(b, "osc_cutover_attempts_total", "counter", "Swap attempts (a lock not granted in time retries).",
+	metrics_sample(b, "osc_cutover_attempts_total", "counter", "Swap attempts (a lock not granted in time retries).",
 	       (double)attempts);
-	sample(b, "osc_lock_wait_seconds_total", "counter",
+	metrics_sample(b, "osc_lock_wait_seconds_total", "counter",
 	       "Time inside swap attempts: the wait for the table's lock and the swap under it.",
 	       (double)lock_ms / 1000.0);
-	sample(b, "osc_lock_wait_last_seconds", "gauge", "The last swap attempt's time.", (double)lock_last_ms / 1000.0);
-	sample(b, "osc_verify_mismatches_total", "counter",
+	metrics_sample(b, "osc_lock_wait_last_seconds", "gauge", "The last swap attempt's time.", (double)lock_last_ms / 1000.0);
+	metrics_sample(b, "osc_verify_mismatches_total", "counter",
 	       "Differences verification found between a copied range and the original.", (double)mismatches);
 }
 
@@ -179,40 +178,47 @@ static void on_other(struct evhttp_request *req, void *arg)
 	evhttp_send_error(req, 404, "osc serves /metrics only");
 }
 
-bool metrics_start(Osc *o, ControlLoop *lp, OscErr *e)
+struct evhttp *metrics_http_bind(struct event_base *base, const char *option, const char *addr, OscErr *e)
 {
-	const char *addr = o->opt.metrics_addr;
 	char host[256];
 	char *end;
-
-	if (addr == NULL)
-		return true;
 	/* HOST:PORT, [v6]:PORT */
 	const char *colon = strrchr(addr, ':');
 	size_t hl = colon ? (size_t)(colon - addr) : 0;
 	long port = colon ? strtol(colon + 1, &end, 10) : -1;
 	if (colon == NULL || hl == 0 || hl >= sizeof(host) || *end != '\0' || end == colon + 1 || port < 1 ||
 	    port > 65535) {
-		err_set(e, OSC_EXIT_INPUT, "--metrics: expected HOST:PORT (e.g. 127.0.0.1:9187), got '%s'", addr);
-		return false;
+		err_set(e, OSC_EXIT_INPUT, "%s: expected HOST:PORT (e.g. 127.0.0.1:9187), got '%s'", option, addr);
+		return NULL;
 	}
 	if (addr[0] == '[' && hl > 2 && addr[hl - 1] == ']')
 		snprintf(host, sizeof(host), "%.*s", (int)(hl - 2), addr + 1);
 	else
 		snprintf(host, sizeof(host), "%.*s", (int)hl, addr);
-	lp->http = evhttp_new(lp->base);
-	if (lp->http == NULL) {
-		err_set(e, OSC_EXIT_FAILED, "--metrics: cannot start the HTTP server");
-		return false;
+	struct evhttp *http = evhttp_new(base);
+	if (http == NULL) {
+		err_set(e, OSC_EXIT_FAILED, "%s: cannot start the HTTP server", option);
+		return NULL;
 	}
-	evhttp_set_allowed_methods(lp->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
 	errno = 0;
-	if (evhttp_bind_socket(lp->http, host, (ev_uint16_t)port) != 0) {
-		err_set(e, OSC_EXIT_INPUT, "--metrics %s: cannot listen there%s%s; nothing was done", addr,
-		        errno ? ": " : "", errno ? strerror(errno) : "");
-		metrics_stop(lp);
-		return false;
+	if (evhttp_bind_socket(http, host, (ev_uint16_t)port) != 0) {
+		err_set(e, OSC_EXIT_INPUT, "%s %s: cannot listen there%s%s; nothing was done", option, addr, errno ? ": " : "",
+		        errno ? strerror(errno) : "");
+		evhttp_free(http);
+		return NULL;
 	}
+	return http;
+}
+
+bool metrics_start(Osc *o, ControlLoop *lp, OscErr *e)
+{
+	const char *addr = o->opt.metrics_addr;
+	if (addr == NULL)
+		return true;
+	lp->http = metrics_http_bind(lp->base, "--metrics", addr, e);
+	if (lp->http == NULL)
+		return false;
 	evhttp_set_cb(lp->http, "/metrics", on_metrics, o);
 	evhttp_set_gencb(lp->http, on_other, NULL);
 	log_msg(&o->log, LOG_INFO, "metrics: http://%s/metrics", addr);

@@ -1,5 +1,6 @@
 /*
- * plan.c — the risk class and the two renderings of `osc plan` (see plan.h).
+ * plan.c — the risk class and the two renderings of `osc plan` (see plan.h;
+ * the definitions and their diff are plan_def.c's).
  */
 #include "plan.h"
 
@@ -30,6 +31,18 @@ void plan_free(Plan *p)
 	free_list(p->deps, p->ndeps);
 	free_list(p->warnings, p->nwarnings);
 	free_list(p->reasons, p->nreasons);
+	plan_def_free(&p->before);
+	plan_def_free(&p->after);
+	for (int i = 0; i < p->nfks; i++) {
+		free(p->fks[i].name);
+		free(p->fks[i].what);
+		free(p->fks[i].cols);
+	}
+	for (int i = 0; i < p->ncasts; i++) {
+		free(p->casts[i].column);
+		free(p->casts[i].example);
+		free(p->casts[i].detail);
+	}
 	memset(p, 0, sizeof(*p));
 }
 
@@ -112,6 +125,47 @@ void plan_classify(Plan *p)
 	p->risk = high ? "high" : medium ? "medium" : "low";
 }
 
+static double per_second(int64_t rows, int64_t us)
+{
+	return (double)rows * 1e6 / (double)(us > 0 ? us : 1);
+}
+
+static void print_cast(const Plan *p, FILE *out)
+{
+	if (!p->cast_tried) {
+		if (p->cast_basis[0])
+			fprintf(out, "cast check: not done (%s)\n", p->cast_basis);
+		return;
+	}
+	int fail = 0, change = 0;
+	for (int i = 0; i < p->ncasts; i++)
+		*(p->casts[i].fail ? &fail : &change) += 1;
+	fprintf(out, "cast check: %lld rows sampled (%s) went into the shadow's definition: ", (long long)p->cast_rows,
+	        p->cast_basis);
+	if (fail + change == 0)
+		fprintf(out, "no value fails or changes\n");
+	else
+		fprintf(out, "%d column%s with values that fail, %d with values that change (see the warnings)\n", fail,
+		        fail == 1 ? "" : "s", change);
+}
+
+static void print_definition(const Plan *p, FILE *out)
+{
+	int n;
+	char **diff = plan_def_diff(p, &n);
+	if (diff == NULL) {
+		if (p->def_note[0])
+			fprintf(out, "definition: not shown (%s)\n", p->def_note);
+		return;
+	}
+	fprintf(out, "definition (- before, + after):\n");
+	for (int i = 0; i < n; i++) {
+		fprintf(out, "  %s\n", diff[i]);
+		free(diff[i]);
+	}
+	free(diff);
+}
+
 static void mb(FILE *out, const char *label, int64_t bytes)
 {
 	fprintf(out, "%s%.1f MB", label, (double)bytes / 1048576.0);
@@ -131,15 +185,30 @@ void plan_print_text(const Plan *p, FILE *out)
 	mb(out, ", indexes ", p->index_bytes);
 	mb(out, ", total with TOAST ", p->total_bytes);
 	fprintf(out, "\n");
+	if (p->rows_basis[0])
+		fprintf(out, "estimate:   %s\n", p->rows_basis);
 	if (p->sample_rows > 0)
 		fprintf(out, "sample:     read %lld rows in key order in %.1fms (%.0f rows/s)\n", (long long)p->sample_rows,
 		        (double)p->sample_us / 1000.0, (double)p->sample_rows * 1e6 / (double)(p->sample_us ? p->sample_us : 1));
+	if (p->trial) {
+		fprintf(out,
+		        "trial:      copied %lld rows in key order into the shadow's definition as a chunk (its bound, the "
+		        "copy%s) in %.1fms (%.0f rows/s)",
+		        (long long)p->trial_rows, p->trial_checked ? ", the comparison" : "", (double)p->trial_us / 1000.0,
+		        per_second(p->trial_rows, p->trial_us));
+		if (p->trial_indexes > 0)
+			fprintf(out, ", sorted them for %d deferred index%s in %.1fms", p->trial_indexes,
+			        p->trial_indexes == 1 ? "" : "es", (double)p->trial_index_us / 1000.0);
+		fprintf(out, "; rolled back\n");
+	}
 	if (p->eta_ms >= 0)
 		fprintf(out, "eta:        about %.1fs (%s)\n", (double)p->eta_ms / 1000.0, p->eta_basis);
 	else
 		fprintf(out, "eta:        unknown (%s)\n", p->eta_basis);
 	mb(out, "extra disk: about ", p->extra_bytes);
 	fprintf(out, "\n");
+	print_cast(p, out);
+	print_definition(p, out);
 	if (p->ncolumns > 0) {
 		fprintf(out, "columns:\n");
 		for (int i = 0; i < p->ncolumns; i++)
@@ -165,6 +234,96 @@ static void json_list(Json *j, const char *name, char *const *v, int n)
 	json_array_end(j);
 }
 
+static void json_cast(Json *j, const Plan *p)
+{
+	json_key(j, "cast_check");
+	if (!p->cast_tried) {
+		json_null(j);
+		return;
+	}
+	json_object(j);
+	json_kv_int(j, "rows", p->cast_rows);
+	json_kv_string(j, "sampled", p->cast_basis);
+	json_key(j, "findings");
+	json_array(j);
+	for (int i = 0; i < p->ncasts; i++) {
+		const PlanCast *c = &p->casts[i];
+		json_object(j);
+		json_kv_string(j, "column", c->column);
+		json_kv_string(j, "outcome", c->fail ? "fail" : "change");
+		json_kv_int(j, "rows", c->rows);
+		json_kv_string(j, "example_key", c->example);
+		json_kv_string(j, "detail", c->detail);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_object_end(j);
+}
+
+static void json_def(Json *j, const char *name, const PlanDef *d, bool after)
+{
+	json_key(j, name);
+	json_object(j);
+	json_key(j, "columns");
+	json_array(j);
+	for (int i = 0; i < d->ncols; i++) {
+		const PlanCol *c = &d->cols[i];
+		json_object(j);
+		json_kv_string(j, "name", c->name);
+		if (after) {
+			if (c->from)
+				json_kv_string(j, "from", c->from);
+			else
+				json_kv_null(j, "from");
+		}
+		json_kv_string(j, "type", c->type);
+		json_kv_bool(j, "not_null", c->not_null);
+		if (c->dflt[0])
+			json_kv_string(j, "default", c->dflt);
+		else
+			json_kv_null(j, "default");
+		json_kv_string(j, "extra", c->extra);
+		json_kv_string(j, "collation", c->collation);
+		json_kv_string(j, "comment", c->comment);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_key(j, "indexes");
+	json_array(j);
+	for (int i = 0; i < d->nidx; i++) {
+		const PlanIndex *x = &d->idx[i];
+		json_object(j);
+		json_kv_string(j, "name", x->name);
+		json_kv_string(j, "definition", x->def);
+		json_kv_string(j, "columns", x->cols);
+		json_kv_bool(j, "unique", x->unique);
+		json_kv_bool(j, "primary", x->primary);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_list(j, "constraints", d->cons, d->ncons);
+	json_object_end(j);
+}
+
+static void json_definition(Json *j, const Plan *p)
+{
+	json_key(j, "definition");
+	if (!p->have_def) {
+		json_null(j);
+		json_kv_string(j, "definition_note", p->def_note);
+		return;
+	}
+	int n;
+	char **diff = plan_def_diff(p, &n);
+	json_object(j);
+	json_def(j, "before", &p->before, false);
+	json_def(j, "after", &p->after, true);
+	json_list(j, "diff", diff, n);
+	json_object_end(j);
+	free_list(diff, n);
+	free(diff);
+}
+
 void plan_print_json(const Plan *p, FILE *out)
 {
 	Json j;
@@ -183,10 +342,26 @@ void plan_print_json(const Plan *p, FILE *out)
 	json_kv_int(&j, "index_bytes", p->index_bytes);
 	json_kv_int(&j, "total_bytes", p->total_bytes);
 	json_kv_int(&j, "extra_disk_bytes", p->extra_bytes);
+	json_kv_string(&j, "rows_basis", p->rows_basis);
 	json_kv_int(&j, "sample_rows", p->sample_rows);
 	json_kv_double(&j, "sample_ms", (double)p->sample_us / 1000.0, 1);
+	json_key(&j, "trial");
+	if (p->trial) {
+		json_object(&j);
+		json_kv_int(&j, "rows", p->trial_rows);
+		json_kv_double(&j, "ms", (double)p->trial_us / 1000.0, 1);
+		json_kv_double(&j, "rows_per_s", per_second(p->trial_rows, p->trial_us), 0);
+		json_kv_bool(&j, "compared", p->trial_checked);
+		json_kv_int(&j, "indexes_sorted", p->trial_indexes);
+		json_kv_double(&j, "index_sort_ms", (double)p->trial_index_us / 1000.0, 1);
+		json_object_end(&j);
+	} else {
+		json_null(&j);
+	}
 	json_kv_int(&j, "eta_ms", p->eta_ms);
 	json_kv_string(&j, "eta_basis", p->eta_basis);
+	json_cast(&j, p);
+	json_definition(&j, p);
 	json_list(&j, "sql", p->sql, p->nsql);
 	json_list(&j, "columns", p->columns, p->ncolumns);
 	json_list(&j, "dependent_objects", p->deps, p->ndeps);

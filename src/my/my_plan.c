@@ -2,12 +2,14 @@
  * my_plan.c — `osc plan` on MySQL/MariaDB: fills a Plan (src/core/plan.h)
  * without changing anything the user owns.  It reads information_schema
  * (TABLES for sizes and the row estimate, STATISTICS, REFERENTIAL_CONSTRAINTS,
- * VIEWS, INNODB_TRX, PROCESSLIST), times a short read of the table in key
- * order (the copy's own columns, LIMIT 20000) for the ETA, and asks each
- * replica for SHOW SLAVE STATUS.  The strategy is picked as a run would, on
- * osc's empty trial table; the new unique keys are read off the same trial
- * table with the ALTER applied (the server parses the ALTER, not osc), and
- * dropped again.  A check that fails becomes a warning, not an error.
+ * VIEWS, INNODB_TRX, PROCESSLIST) and asks each replica for SHOW SLAVE
+ * STATUS.  The strategy is picked as a run would, on osc's empty trial
+ * table.  The same trial table, with the ALTER applied as the shadow gets
+ * it (the server parses the ALTER, not osc), gives the definition after
+ * the ALTER, the new unique keys to check for duplicates, a trial copy of
+ * the first rows for the ETA, and the cast check on sampled rows (both in
+ * transactions rolled back); it is dropped again (my_plan_int.h).  A check
+ * that fails becomes a warning, not an error.
  *
  * Replica lag here is the replica's own Seconds_Behind_Master: coarse, and
  * NULL when its SQL thread stopped; a run measures lag with a heartbeat
@@ -16,20 +18,23 @@
  * a warning that it may hold a metadata lock every in-place ALTER, trigger
  * installation and swap must wait for; a session already waiting for a
  * metadata lock on the table is a high one.
+ *
+ * OSC_FAULT=plan-table-rows:N makes the plan read TABLE_ROWS as N (a test
+ * of the estimate for a table whose statistics were never gathered, which
+ * MariaDB shows only after a restart).
  */
-#include "my.h"
+#include "my_plan_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "plan.h"
+#include "fault.h"
 
 #define SAMPLE_ROWS "20000"
 
-/* Runs a read-only query; a failure becomes a (medium) warning. */
-static MYSQL_RES *look(My *my, Plan *p, const char *what, Sql *q)
+MYSQL_RES *my_plan_look(My *my, Plan *p, const char *what, Sql *q)
 {
 	MYSQL_RES *r = NULL;
 	OscErr e;
@@ -41,9 +46,33 @@ static MYSQL_RES *look(My *my, Plan *p, const char *what, Sql *q)
 	return r;
 }
 
+static MYSQL_RES *look(My *my, Plan *p, const char *what, Sql *q)
+{
+	return my_plan_look(my, p, what, q);
+}
+
 static int64_t num(const char *s)
 {
 	return s ? strtoll(s, NULL, 10) : 0;
+}
+
+void my_plan_key_text(const My *my, MYSQL_ROW row, int first, char *out, size_t outsz)
+{
+	MyKeyVal *k = my_key_value(my, row, first);
+	char vals[256];
+	my_key_value_describe(k, vals, sizeof(vals));
+	my_key_value_free(k);
+	if (my->nkeys == 1) {
+		/* "(5)": id=5 */
+		size_t n = strlen(vals);
+		snprintf(out, outsz, "%s=%.*s", my->keys[0].name, n >= 2 ? (int)n - 2 : 0, vals + 1);
+		return;
+	}
+	size_t n = (size_t)snprintf(out, outsz, "(");
+	for (int i = 0; i < my->nkeys && n < outsz; i++)
+		n += (size_t)snprintf(out + n, outsz - n, "%s%s", i ? ", " : "", my->keys[i].name);
+	if (n < outsz)
+		snprintf(out + n, outsz - n, ")=%s", vals);
 }
 
 static void sizes(My *my, Plan *p)
@@ -63,6 +92,9 @@ static void sizes(My *my, Plan *p)
 		p->index_bytes = num(row[1]);
 		p->total_bytes = p->table_bytes + p->index_bytes;
 		p->rows_estimate = num(row[2]);
+		const char *f = fault_value("plan-table-rows");
+		if (f)
+			p->rows_estimate = strtoll(f, NULL, 10);
 		int64_t nidx = num(row[3]);
 		/* the shadow and its indexes; NOCOPY: one more index, as big as the
 		 * table's secondary indexes are on average (a quarter of the data
@@ -74,6 +106,7 @@ static void sizes(My *my, Plan *p)
 	}
 	mysql_free_result(r);
 	sql_free(&q);
+	my_plan_estimate_rows(my, p, p->rows_estimate);
 }
 
 /* The copy's columns over the first rows in key order, timed. */
@@ -371,43 +404,26 @@ out:
 	free(list);
 }
 
-/* The unique keys the ALTER adds, read off the trial table with the ALTER
- * applied (it is dropped again), checked against the rows. */
-static void warn_duplicates(My *my, Plan *p, OscErr *e)
+/* The unique keys the ALTER adds, read off the trial table (the ALTER
+ * applied), checked against the rows. */
+static void warn_duplicates(My *my, Plan *p, const MyPlanTrial *t)
 {
-	char name[MY_NAMELEN + 1];
-	OscErr te;
 	Sql q;
-	if (my_trial_refused(my->env->alter))
-		return;
-	err_clear(&te);
-	if (!my_trial_create(my, name, sizeof(name), &te)) {
-		plan_warn(p, false, "could not check for duplicates under a new unique key: %s", te.msg);
-		return;
-	}
 	sql_init(&q, &my->dialect);
-	sql_add(&q, "ALTER TABLE %I.%I %s", my->db, name,
-	        my->shadow_alter ? my->shadow_alter : my->env->alter->text);
-	if (my_exec_sql(my, &q, NULL, &te)) {
-		sql_reset(&q);
-		/* unique in the trial table, not the same (name and columns) in the original */
-		sql_add(&q,
-		        "SELECT n.INDEX_NAME, GROUP_CONCAT(n.COLUMN_NAME ORDER BY n.SEQ_IN_INDEX SEPARATOR ',') AS c"
-		        " FROM information_schema.STATISTICS n WHERE n.TABLE_SCHEMA = %L AND n.TABLE_NAME = %L"
-		        " AND n.NON_UNIQUE = 0 GROUP BY n.INDEX_NAME HAVING c <> COALESCE((SELECT GROUP_CONCAT(o.COLUMN_NAME"
-		        "  ORDER BY o.SEQ_IN_INDEX SEPARATOR ',') FROM information_schema.STATISTICS o"
-		        "  WHERE o.TABLE_SCHEMA = %L AND o.TABLE_NAME = %L AND o.INDEX_NAME = n.INDEX_NAME), '')",
-		        my->db, name, my->db, my->table);
-		MYSQL_RES *r = look(my, p, "the new unique keys", &q);
-		MYSQL_ROW row;
-		while (r && (row = mysql_fetch_row(r)) != NULL)
-			warn_duplicates_of(my, p, row[0], row[1]);
-		mysql_free_result(r);
-	}
+	/* unique in the trial table, not the same (name and columns) in the original */
+	sql_add(&q,
+	        "SELECT n.INDEX_NAME, GROUP_CONCAT(n.COLUMN_NAME ORDER BY n.SEQ_IN_INDEX SEPARATOR ',') AS c"
+	        " FROM information_schema.STATISTICS n WHERE n.TABLE_SCHEMA = %L AND n.TABLE_NAME = %L"
+	        " AND n.NON_UNIQUE = 0 GROUP BY n.INDEX_NAME HAVING c <> COALESCE((SELECT GROUP_CONCAT(o.COLUMN_NAME"
+	        "  ORDER BY o.SEQ_IN_INDEX SEPARATOR ',') FROM information_schema.STATISTICS o"
+	        "  WHERE o.TABLE_SCHEMA = %L AND o.TABLE_NAME = %L AND o.INDEX_NAME = n.INDEX_NAME), '')",
+	        my->db, t->name, my->db, my->table);
+	MYSQL_RES *r = look(my, p, "the new unique keys", &q);
+	MYSQL_ROW row;
+	while (r && (row = mysql_fetch_row(r)) != NULL)
+		warn_duplicates_of(my, p, row[0], row[1]);
+	mysql_free_result(r);
 	sql_free(&q);
-	if (!my_trial_drop(my, e))
-		plan_warn(p, true, "%s", e->msg);
-	err_clear(e);
 }
 
 /* A column the ALTER drops or renames that a view names. */
@@ -433,9 +449,20 @@ static void warn_views(My *my, Plan *p, const AlterSub *sub)
 	sql_free(&col);
 }
 
+/* The cast check found rows that fail: the trial's failure says no more */
+static bool cast_failed(const Plan *p)
+{
+	for (int i = 0; i < p->ncasts; i++)
+		if (p->casts[i].fail)
+			return true;
+	return false;
+}
+
 bool my_plan_fill(My *my, Plan *p, OscErr *e)
 {
 	const EngineEnv *o = my->env;
+	MyPlanTrial trial;
+	char *trial_failed = NULL;
 	const char *v = mysql_get_server_info(my->main.conn);
 	p->engine = v && strstr(v, "MariaDB") ? "mariadb" : "mysql";
 	snprintf(p->table, sizeof(p->table), "%s.%s", my->db, my->table);
@@ -454,9 +481,19 @@ bool my_plan_fill(My *my, Plan *p, OscErr *e)
 		          "shows only what it could read without it",
 		          (long)((o->lock_timeout_ms + 999) / 1000), my->plan_blocked);
 	sizes(my, p);
+	memset(&trial, 0, sizeof(trial));
 	if (my->ncols > 0)
-		sample(my, p);
-	eta(p);
+		my_plan_trial_build(my, p, &trial);
+	if (trial.built)
+		warn_duplicates(my, p, &trial);
+	my_plan_defer(my, &trial);
+	if (p->strategy.kind == STRAT_COPY && trial.built) {
+		my_plan_trial_copy(my, p, &trial, &trial_failed);
+	} else {
+		if (my->ncols > 0)
+			sample(my, p);
+		eta(p);
+	}
 	if (p->strategy.kind == STRAT_COPY && my->ncols > 0) {
 		copy_sql(my, p);
 		dependents(my, p);
@@ -465,12 +502,25 @@ bool my_plan_fill(My *my, Plan *p, OscErr *e)
 	}
 	warn_sessions(my, p);
 	warn_replicas(my, p);
-	warn_duplicates(my, p, e);
+	/* INSTANT and NOCOPY convert no value */
+	if (trial.built && (p->strategy.kind == STRAT_COPY || trial.ncand > 0))
+		my_plan_cast(my, p, &trial);
+	else if (!trial.built)
+		snprintf(p->cast_basis, sizeof(p->cast_basis), "no trial table to try it on");
+	if (trial_failed && !cast_failed(p))
+		plan_warn(p, true,
+		          "the trial copy of the first rows in key order into the shadow's definition failed (%s): the run "
+		          "would stop at its first chunk",
+		          trial_failed);
+	free(trial_failed);
+	my_plan_trial_drop(my, p, &trial);
 	for (int i = 0; i < o->alter->n_sub; i++) {
 		const AlterSub *sub = &o->alter->sub[i];
 		if (sub->column[0] && (sub->kind == ALTER_DROP_COLUMN || sub->kind == ALTER_RENAME || sub->kind == ALTER_OTHER))
 			warn_views(my, p, sub);
 	}
+	plan_def_check(p, o->alter);
 	plan_classify(p);
+	err_clear(e);
 	return true;
 }

@@ -1,20 +1,24 @@
 /*
  * pg_plan.c — `osc plan` on PostgreSQL: fills a Plan (src/core/plan.h) without
  * changing anything.  Everything here reads: the catalog, the statistics
- * views, and a short sampled read of the table in key order (the same
- * expressions the copy would compute, LIMIT 20000), which gives the ETA.
- * The strategy is picked as a run would (the probe on an empty temporary
- * copy is rolled back).  A check that fails (a missing privilege on
+ * views, and the table's rows through the copy's own expressions.  The
+ * strategy is picked as a run would (the probe on an empty temporary copy
+ * is rolled back).  A check that fails (a missing privilege on
  * pg_stat_replication, say) becomes a warning, not an error.
  *
- * The reads run in one READ ONLY transaction that is rolled back at the
- * end, each in a savepoint (a failed check must not spoil the next): the
- * sampled read evaluates the ALTER's own expressions (USING f(v), defaults),
- * and a function there that writes (to another table, a sequence) fails in
- * it instead of committing 20000 rows of side effects.  The plan says so:
- * the real copy would run that function once per row.
+ * One transaction, rolled back at the end whatever happens.  It first makes
+ * the shadow's definition as a temporary table (src/pg/pg_plan_shadow.c:
+ * the definitions before and after, for the diff), then turns READ ONLY:
+ * from there on only temporary tables can be written.  The trial copy
+ * (src/pg/pg_plan_trial.c: the ETA) and the cast check on sampled rows
+ * (src/pg/pg_plan_cast.c) evaluate the ALTER's own expressions (USING
+ * f(v), defaults), and a function there that writes (to another table, a
+ * sequence) fails instead of committing its side effects.  The plan says
+ * so: the real copy would run that function once per row.  Each check runs
+ * in a savepoint, so a failed one does not spoil the next.
+ * pg_plan_int.h describes the parts.
  */
-#include "pg.h"
+#include "pg_plan_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,35 +33,65 @@ static void oid_text(Pg *pg, char *out, size_t n)
 	snprintf(out, n, "%u", pg->oid);
 }
 
-/* Runs a query in a savepoint of the plan's read-only transaction; a
- * failure becomes a (medium) warning. */
-static PGresult *look(Pg *pg, Plan *p, const char *what, const char *sql, int np, const char *const *params)
+bool pg_plan_try(Pg *pg, const char *sql, int np, const char *const *params, PGresult **res, OscErr *e)
+{
+	PGresult *r = NULL;
+	OscErr e2;
+	*res = NULL;
+	err_clear(e);
+	err_clear(&e2);
+	if (!pg_command(pg, "SAVEPOINT osc_plan", e))
+		return false;
+	if (!pg_exec(pg, sql, np, params, &r, e)) {
+		if (!pg_command(pg, "ROLLBACK TO SAVEPOINT osc_plan", &e2))
+			log_error(pg->log, &e2);
+		return false;
+	}
+	if (!pg_command(pg, "RELEASE SAVEPOINT osc_plan", e)) {
+		PQclear(r);
+		return false;
+	}
+	*res = r;
+	return true;
+}
+
+void pg_plan_warn_failed(Pg *pg, Plan *p, const char *what, const OscErr *e)
+{
+	char *m = pg_plan_untemp(pg, e->msg);
+	if (strcmp(e->sqlstate, "25006") == 0)
+		plan_warn(p, false,
+		          "%s wrote to the database, which the plan's read-only transaction refused (%s): the copy "
+		          "would evaluate the ALTER's expressions, and their writes, once per row (and --verify "
+		          "checksum once more)",
+		          what, m);
+	else
+		plan_warn(p, false, "could not check %s: %s", what, m);
+	free(m);
+}
+
+PGresult *pg_plan_look(Pg *pg, Plan *p, const char *what, const char *sql, int np, const char *const *params)
 {
 	PGresult *r = NULL;
 	OscErr e;
-	err_clear(&e);
-	if (!pg_command(pg, "SAVEPOINT osc_plan", &e)) {
-		plan_warn(p, false, "could not check %s: %s", what, e.msg);
+	if (!pg_plan_try(pg, sql, np, params, &r, &e)) {
+		pg_plan_warn_failed(pg, p, what, &e);
 		return NULL;
 	}
-	if (!pg_exec(pg, sql, np, params, &r, &e)) {
-		OscErr e2;
-		err_clear(&e2);
-		if (strcmp(e.sqlstate, "25006") == 0)
-			plan_warn(p, false,
-			          "%s wrote to the database, which the plan's read-only transaction refused (%s): the copy "
-			          "would evaluate the ALTER's expressions, and their writes, once per row (and --verify "
-			          "checksum once more)",
-			          what, e.msg);
-		else
-			plan_warn(p, false, "could not check %s: %s", what, e.msg);
-		if (!pg_command(pg, "ROLLBACK TO SAVEPOINT osc_plan", &e2))
-			log_error(pg->log, &e2);
-		return NULL;
-	}
-	if (!pg_command(pg, "RELEASE SAVEPOINT osc_plan", &e))
-		plan_warn(p, false, "could not check %s: %s", what, e.msg);
 	return r;
+}
+
+char *pg_plan_untemp(Pg *pg, const char *s)
+{
+	OscErr e;
+	err_clear(&e);
+	snprintf(e.msg, sizeof(e.msg), "%s", s ? s : "");
+	err_replace(&e, pg->shadow, pg->table);
+	return pg_strdup(e.msg);
+}
+
+static PGresult *look(Pg *pg, Plan *p, const char *what, const char *sql, int np, const char *const *params)
+{
+	return pg_plan_look(pg, p, what, sql, np, params);
 }
 
 static void copy_sql(Pg *pg, Plan *p)
@@ -109,7 +143,8 @@ static void sizes(Pg *pg, Plan *p)
 	const char *params[1] = { oid };
 	PGresult *r = look(pg, p, "the table's size",
 	                   "SELECT pg_catalog.pg_relation_size(c.oid), pg_catalog.pg_indexes_size(c.oid),"
-	                   "       pg_catalog.pg_total_relation_size(c.oid), greatest(c.reltuples, 0)::bigint"
+	                   "       pg_catalog.pg_total_relation_size(c.oid), c.reltuples::bigint, c.relpages,"
+	                   "       pg_catalog.pg_relation_size(c.oid) / current_setting('block_size')::bigint"
 	                   "  FROM pg_catalog.pg_class c WHERE c.oid = $1::oid",
 	                   1, params);
 	if (r == NULL)
@@ -117,8 +152,12 @@ static void sizes(Pg *pg, Plan *p)
 	p->table_bytes = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	p->index_bytes = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
 	p->total_bytes = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
-	p->rows_estimate = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+	int64_t reltuples = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+	int64_t relpages = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
+	int64_t pages = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
 	PQclear(r);
+	p->rows_estimate = reltuples > 0 ? reltuples : 0;
+	pg_plan_estimate_rows(pg, p, reltuples, relpages, pages);
 }
 
 /* The copy's own SELECT over the first rows in key order, timed; false when
@@ -343,9 +382,21 @@ static void warn_views(Pg *pg, Plan *p, const AlterSub *sub)
 	PQclear(r);
 }
 
+/* The cast check found rows that fail: the trial's failure says no more */
+static bool cast_failed(const Plan *p)
+{
+	for (int i = 0; i < p->ncasts; i++)
+		if (p->casts[i].fail)
+			return true;
+	return false;
+}
+
 bool pg_plan_fill(Pg *pg, Plan *p, OscErr *e)
 {
 	const EngineEnv *o = pg->env;
+	PgPlanShadow sh;
+	char *trial_failed = NULL;
+	bool ok = false;
 	p->engine = "postgresql";
 	snprintf(p->table, sizeof(p->table), "%s.%s", pg->schema, pg->table);
 	size_t n = (size_t)snprintf(p->key, sizeof(p->key), "%s (", pg->key_index);
@@ -356,13 +407,21 @@ bool pg_plan_fill(Pg *pg, Plan *p, OscErr *e)
 		snprintf(p->key + n, sizeof(p->key) - n, ")");
 	if (!pg_strategy_pick(pg, &p->strategy, e))
 		return false;
-	/* the rest reads in one transaction, rolled back whatever happens */
-	if (!pg_command(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", e))
+	/* one transaction, rolled back whatever happens: the temporary shadow
+	 * first, then read-only (see the banner) */
+	memset(&sh, 0, sizeof(sh));
+	if (!pg_command(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ", e))
 		return false;
+	pg_plan_shadow_build(pg, p, &sh);
+	if (!pg_command(pg, "SET TRANSACTION READ ONLY", e))
+		goto out;
 	if (pg->plan_refusal)
 		plan_warn(p, true, "a run refuses this ALTER: %s", pg->plan_refusal);
 	sizes(pg, p);
-	eta(p, sample(pg, p));
+	if (p->strategy.kind == STRAT_COPY && sh.built)
+		pg_plan_trial(pg, p, &sh, &trial_failed);
+	else
+		eta(p, sample(pg, p));
 	extra_disk(pg, p);
 	if (p->strategy.kind == STRAT_COPY) {
 		copy_sql(pg, p);
@@ -372,6 +431,16 @@ bool pg_plan_fill(Pg *pg, Plan *p, OscErr *e)
 	}
 	warn_sessions(pg, p);
 	warn_replicas(pg, p);
+	/* a catalog-only change converts no value */
+	if (sh.built && (p->strategy.kind != STRAT_DIRECT || sh.ncand > 0))
+		pg_plan_cast(pg, p, &sh);
+	else if (!sh.built)
+		snprintf(p->cast_basis, sizeof(p->cast_basis), "no temporary shadow to try it on");
+	if (trial_failed && !cast_failed(p))
+		plan_warn(p, true,
+		          "the trial copy of the first rows in key order into the shadow's definition failed (%s): the run "
+		          "would stop at its first chunk",
+		          trial_failed);
 	for (int i = 0; i < o->alter->n_sub; i++) {
 		const AlterSub *sub = &o->alter->sub[i];
 		if (sub->kind == ALTER_ADD_UNIQUE || sub->kind == ALTER_ADD_PRIMARY_KEY)
@@ -379,6 +448,13 @@ bool pg_plan_fill(Pg *pg, Plan *p, OscErr *e)
 		if (sub->column[0] && (sub->kind == ALTER_DROP_COLUMN || sub->kind == ALTER_RENAME || sub->kind == ALTER_OTHER))
 			warn_views(pg, p, sub);
 	}
+	plan_def_check(p, o->alter);
 	plan_classify(p);
-	return pg_command(pg, "ROLLBACK", e);
+	ok = true;
+out:
+	free(trial_failed);
+	pg_plan_shadow_free(&sh);
+	if (!pg_command(pg, "ROLLBACK", ok ? e : &(OscErr){ 0 }))
+		ok = false;
+	return ok;
 }

@@ -31,6 +31,7 @@ extern int unit_checks, unit_failed;
 	} while (0)
 
 void test_sql(void);
+void test_plan_def(void);
 void test_names(void);
 void test_duration(void);
 void test_alter(void);

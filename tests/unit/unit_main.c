@@ -28,6 +28,7 @@ static const struct {
 	{ "lock retries", test_retry },
 	{ "postgresql statements", test_pg_sql },
 	{ "mariadb statements", test_my_sql },
+	{ "plan: definitions and silent drops", test_plan_def },
 };
 
 int main(void)
