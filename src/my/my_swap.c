@@ -69,27 +69,30 @@ static bool run(My *my, Sql *q, OscErr *e)
 	return ok;
 }
 
-/* B is waiting for the metadata lock A holds (bounded wait). */
-static bool rename_is_waiting(My *my, unsigned long id)
+/* Waits (about 2 s at most) until B is seen waiting for the metadata lock
+ * A holds.  A stop request ends the wait: the attempt fails, resumable. */
+static bool rename_queued(My *my, unsigned long id, OscErr *e)
 {
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+	         "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %lu AND STATE LIKE '%%metadata lock%%'", id);
 	for (int i = 0; i < 100; i++) {
 		MYSQL_RES *r = NULL;
-		OscErr e;
-		char sql[256];
-		snprintf(sql, sizeof(sql),
-		         "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %lu AND STATE LIKE '%%metadata lock%%'",
-		         id);
+		OscErr ignored;
 		bool waiting = false;
-		if (my_exec(my, sql, &r, &e)) {
+		if (my_exec(my, sql, &r, &ignored)) {
 			MYSQL_ROW row = mysql_fetch_row(r);
 			waiting = row && row[0] && strcmp(row[0], "1") == 0;
 		}
 		mysql_free_result(r);
 		if (waiting)
 			return true;
-		struct timespec ts = { 0, 20 * 1000000L };
-		nanosleep(&ts, NULL);
+		if (!retry_sleep(my->env->retry->stop, 20)) {
+			retry_stopped(e, "cutover");
+			return false;
+		}
 	}
+	err_set(e, OSC_EXIT_FAILED, "cutover: the RENAME did not queue behind the table lock");
 	return false;
 }
 
@@ -241,10 +244,8 @@ SwapResult my_swap(My *my, const SwapDrain *drain, OscErr *e)
 	}
 	sql_reset(&q);
 	sent = true;
-	if (!rename_is_waiting(my, b_id)) {
-		err_set(e, OSC_EXIT_FAILED, "cutover: the RENAME did not queue behind the table lock");
+	if (!rename_queued(my, b_id, e))
 		goto out;
-	}
 	/* the core's drain: with the tables locked, each statement commits by
 	 * itself (no START TRANSACTION: it would unlock) */
 	my->main.in_lock = true;
