@@ -376,6 +376,18 @@ typedef struct PgCarry {
 	char **pre, **post;        /* malloc'd SQL texts */
 	int npre, npost;
 } PgCarry;
+/* The relations whose rules read relation `rel` (an SQL expression of
+ * type oid: "$1::oid", "m.oid"): views and materialized views, and tables
+ * with rules, as a FROM item with columns view_oid and rule_oid, one row
+ * per rule.  The one place osc finds what reads a table through a query
+ * (the swap re-creates them, preflight refuses what it cannot). */
+#define PG_VIEWS_OVER(rel) \
+	"(SELECT DISTINCT rw.ev_class AS view_oid, rw.oid AS rule_oid" \
+	"   FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid" \
+	"  WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass" \
+	"    AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass" \
+	"    AND d.refobjid = " rel " AND rw.ev_class <> " rel ")"
+
 /* pg_carry_rel.c: the column map as a CTE "colmap(old_attnum, old_name, new_name, retyped)";
  * $1 the original's oid, $2 the shadow's */
 extern const char pg_colmap_cte[];

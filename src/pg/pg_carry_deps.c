@@ -76,12 +76,9 @@ bool pg_carry_read_views(Pg *pg, PgCarry *c, OscErr *e)
 	if (!pg_carry_query_oids(pg,
 	                "SELECT DISTINCT v.oid, n.nspname, v.relname, v.relkind, pg_catalog.pg_get_viewdef(v.oid),"
 	                "       v.relispopulated"
-	                "  FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid"
-	                "  JOIN pg_catalog.pg_class v ON v.oid = rw.ev_class"
+	                "  FROM " PG_VIEWS_OVER("$1::oid") " o JOIN pg_catalog.pg_class v ON v.oid = o.view_oid"
 	                "  JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace"
-	                " WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
-	                "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = $1::oid"
-	                "   AND v.oid <> $1::oid AND v.relkind IN ('v', 'm')"
+	                " WHERE v.relkind IN ('v', 'm')"
 	                " ORDER BY v.oid",
 	                1, pg->oid, 0, &r, e))
 		goto out;

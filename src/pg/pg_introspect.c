@@ -276,14 +276,10 @@ bool pg_check_dependents(Pg *pg, OscErr *e)
 	             "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = $1::oid"
 	             " UNION ALL "
 	             "SELECT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, m.oid, 0)"
-	             "       || ', which ' || pg_catalog.pg_describe_object(d2.classid, d2.objid, 0) || ' reads', 3"
-	             "  FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid"
-	             "  JOIN pg_catalog.pg_class m ON m.oid = rw.ev_class AND m.relkind = 'm'"
-	             "  JOIN pg_catalog.pg_depend d2 ON d2.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-	             "        AND d2.refobjid = m.oid AND d2.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
-	             "  JOIN pg_catalog.pg_rewrite rw2 ON rw2.oid = d2.objid AND rw2.ev_class <> m.oid"
-	             " WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
-	             "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = $1::oid"
+	             "       || ', which ' || pg_catalog.pg_describe_object('pg_catalog.pg_rewrite'::pg_catalog.regclass,"
+	             "                                                     r.rule_oid, 0) || ' reads', 3"
+	             "  FROM " PG_VIEWS_OVER("$1::oid") " o JOIN pg_catalog.pg_class m ON m.oid = o.view_oid AND m.relkind = 'm',"
+	             "       LATERAL " PG_VIEWS_OVER("m.oid") " r"
 	             " ORDER BY 2, 1 LIMIT 1",
 	             1, p, &r, e))
 		goto fail;

@@ -94,10 +94,7 @@ static const char *main_sql =
 static const char *owners_sql =
     "SELECT DISTINCT pg_catalog.pg_get_userbyid(o.owner), o.what FROM ("
     "  SELECT v.relowner AS owner, 'owns a view over the table, which the swap re-creates' AS what"
-    "    FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid"
-    "    JOIN pg_catalog.pg_class v ON v.oid = rw.ev_class"
-    "   WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.refobjid = $1::oid"
-    "     AND v.oid <> $1::oid"
+    "    FROM " PG_VIEWS_OVER("$1::oid") " vo JOIN pg_catalog.pg_class v ON v.oid = vo.view_oid"
     "  UNION ALL"
     "  SELECT ch.relowner, 'owns a table whose foreign key references it, which the swap re-points'"
     "    FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class ch ON ch.oid = k.conrelid"
