@@ -13,15 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control.h" /* ReplicaState */
 #include "my.h"
-#include "osc.h"
 #include "xalloc.h"
 
-static void *probe_open(Osc *o, const char *url, const char *host, int port, OscErr *e)
+static void *probe_open(const EngineEnv *env, const char *url, const char *host, int port, OscErr *e)
 {
 	MySession *p = xcalloc(1, sizeof(MySession));
 	if (url == NULL)
-		url = o->env.url; /* --database, else OSC_DATABASE_URL */
+		url = env->url; /* --database, else OSC_DATABASE_URL */
 	OscErr ignored;
 	if (!mys_connect(p, url, host, port, e)) {
 		mys_disconnect(p);
@@ -44,15 +44,15 @@ static void probe_close(void *probe)
 }
 
 /* The worker's My: the database and table (fixed after preflight). */
-static My *worker(Osc *o)
+static My *worker(EngineTable *t)
 {
-	return o->db;
+	return (My *)t;
 }
 
-static bool heartbeat_setup(Osc *o, void *probe, OscErr *e)
+static bool heartbeat_setup(EngineTable *t, void *probe, OscErr *e)
 {
 	MySession *p = probe;
-	My *w = worker(o);
+	My *w = worker(t);
 	char hb[MY_NAMELEN + 1];
 	Sql q;
 
@@ -71,10 +71,10 @@ static bool heartbeat_setup(Osc *o, void *probe, OscErr *e)
 	return ok;
 }
 
-static bool heartbeat_write(Osc *o, void *probe, int64_t beat_ms, OscErr *e)
+static bool heartbeat_write(EngineTable *t, void *probe, int64_t beat_ms, OscErr *e)
 {
 	MySession *p = probe;
-	My *w = worker(o);
+	My *w = worker(t);
 	char hb[MY_NAMELEN + 1];
 	Sql q;
 
@@ -87,10 +87,10 @@ static bool heartbeat_write(Osc *o, void *probe, int64_t beat_ms, OscErr *e)
 	return ok;
 }
 
-static bool heartbeat_read(Osc *o, void *probe, int64_t *beat_ms, OscErr *e)
+static bool heartbeat_read(EngineTable *t, void *probe, int64_t *beat_ms, OscErr *e)
 {
 	MySession *p = probe;
-	My *w = worker(o);
+	My *w = worker(t);
 	char hb[MY_NAMELEN + 1];
 	MYSQL_RES *r = NULL;
 	Sql q;
@@ -111,9 +111,8 @@ static bool heartbeat_read(Osc *o, void *probe, int64_t *beat_ms, OscErr *e)
 	return true;
 }
 
-static bool load_read(Osc *o, void *probe, const char *name, double *value, OscErr *e)
+static bool load_read(void *probe, const char *name, double *value, OscErr *e)
 {
-	(void)o;
 	MySession *p = probe;
 	MYSQL_RES *r = NULL;
 	char pattern[160];
@@ -145,9 +144,8 @@ static bool load_read(Osc *o, void *probe, const char *name, double *value, OscE
 	return true;
 }
 
-static bool replicas_find(Osc *o, void *probe, ReplicaState *out, int max, int *n, bool *watch, OscErr *e)
+static bool replicas_find(void *probe, ReplicaState *out, int max, int *n, bool *watch, OscErr *e)
 {
-	(void)o;
 	MySession *p = probe;
 	MYSQL_RES *r = NULL;
 	MYSQL_ROW row;

@@ -1,7 +1,7 @@
 /*
- * my_proxy.c — MySQL/MariaDB's half of the proxy check
- * (cutover/proxy_hold.h): the sessions that do not come through
- * `osc proxy`.
+ * my_proxy.c — MySQL/MariaDB's half of the proxy check (the engine's
+ * proxy_bypass, which cutover/proxy_hold.c asks): the sessions that do not
+ * come through `osc proxy`.
  *
  * An idle MySQL session does not show which tables it uses (its INFO is
  * NULL between statements), so every client session connected to the
@@ -11,14 +11,12 @@
  * own are left out by their address and port (this process's sockets).
  */
 #include "my.h"
-#include "proxy_hold.h"
 
 #include <stdio.h>
 #include <string.h>
 
-int my_proxy_bypass(Osc *o, const uint32_t *ids, int nids, char *const *mine, int nmine, char *out, size_t outsz)
+int my_proxy_bypass(My *my, const uint32_t *ids, int nids, char *const *mine, int nmine, char *out, size_t outsz)
 {
-	My *my = o->db;
 	MYSQL_RES *r = NULL;
 	MYSQL_ROW row;
 	OscErr e;

@@ -95,13 +95,22 @@ bool my_find_table(My *my, OscErr *e)
 		goto out;
 	}
 	my->rows_estimate = strtoll(row[2], NULL, 10);
+	ok = derive(my, e);
+out:
 	mysql_free_result(r);
-	r = NULL;
-	if (!derive(my, e))
-		goto out;
+	sql_free(&q);
+	return ok;
+}
 
-	/* the key: PRIMARY, else a unique index over NOT NULL columns, no prefixes */
-	sql_reset(&q);
+/* The key: PRIMARY, else a unique index over NOT NULL columns, no prefixes. */
+bool my_find_key(My *my, OscErr *e)
+{
+	MYSQL_RES *r = NULL;
+	MYSQL_ROW row;
+	Sql q;
+	bool ok = false;
+
+	sql_init(&q, &my->dialect);
 	sql_add(&q,
 	        "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.DATA_TYPE, COALESCE(c.CHARACTER_SET_NAME, ''), c.COLUMN_TYPE"
 	        " FROM information_schema.STATISTICS s"

@@ -104,10 +104,10 @@ static bool state_upgrade(My *my, OscErr *e)
 	return add_column(my, "shadow_comment", "LONGTEXT", e) && add_column(my, "old_table", "VARCHAR(64)", e);
 }
 
-/* Creates the table if needed and inserts this run's row (phase given). */
-static bool insert_row(My *my, const char *phase, const char *message, OscErr *e)
+/* Creates the table if needed and inserts this run's row (phase given);
+ * old: the name the original takes at the swap (NULL: in place, none). */
+static bool insert_row(My *my, const char *phase, const char *old, const char *message, OscErr *e)
 {
-	Osc *o = my->osc;
 	Sql q;
 	char fp[65], host[256] = "";
 	bool ok = false;
@@ -125,9 +125,13 @@ static bool insert_row(My *my, const char *phase, const char *message, OscErr *e
 	sql_add(&q,
 	        "INSERT INTO %I.%I (table_name, alter_spec, phase, outcome, rows_estimate, host, pid, started_at,"
 	        " updated_at, fingerprint_orig, old_table, shadow_comment, deferred, message)"
-	        " VALUES (%L, %L, %L, 'running', %ld, %L, %d, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), %L, %L, ",
-	        my->db, MY_STATE_TABLE, my->table, o->alter.text, phase, (long)my->rows_estimate, host, (int)getpid(),
-	        fp, my->old);
+	        " VALUES (%L, %L, %L, 'running', %ld, %L, %d, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), %L, ",
+	        my->db, MY_STATE_TABLE, my->table, my->env->alter->text, phase, (long)my->rows_estimate, host,
+	        (int)getpid(), fp);
+	if (old)
+		sql_add(&q, "%L, ", old);
+	else
+		sql_add(&q, "NULL, ");
 	if (my->shadow_comment)
 		sql_add(&q, "%L, ", my->shadow_comment);
 	else
@@ -151,7 +155,7 @@ out:
 
 bool my_state_create(My *my, OscErr *e)
 {
-	return insert_row(my, "copy", NULL, e);
+	return insert_row(my, "copy", my->old, NULL, e);
 }
 
 /* An ALTER applied in place gets a row too, so that `osc history` shows it
@@ -161,7 +165,7 @@ bool my_state_in_place(My *my, const char *strategy, OscErr *e)
 {
 	char msg[128];
 	snprintf(msg, sizeof(msg), "applying the ALTER in place (%s)", strategy);
-	return insert_row(my, "in-place", msg, e);
+	return insert_row(my, "in-place", NULL, msg, e);
 }
 
 /* The in-place strategy was refused by the server before it changed
@@ -195,9 +199,9 @@ bool my_state_fingerprint_new(My *my, const char *table, OscErr *e)
 	return ok;
 }
 
-bool my_state_record(My *my, const char *phase, const char *outcome, const char *message, OscErr *e)
+bool my_state_record(My *my, const char *phase, const char *outcome, const char *message, int64_t rows_copied,
+                     int64_t changes_applied, OscErr *e)
 {
-	Osc *o = my->osc;
 	if (my->state_id == 0)
 		return true;
 	Sql q;
@@ -215,7 +219,21 @@ bool my_state_record(My *my, const char *phase, const char *outcome, const char 
 	if (message)
 		sql_add(&q, "message = %L, ", message);
 	sql_add(&q, "rows_copied = %ld, changes_applied = %ld, updated_at = UTC_TIMESTAMP(3) WHERE id = %ld",
-	        (long)o->progress.rows_copied, (long)o->progress.log_applied, (long)my->state_id);
+	        (long)rows_copied, (long)changes_applied, (long)my->state_id);
+	bool ok = my_exec_sql(my, &q, NULL, e);
+	sql_free(&q);
+	return ok;
+}
+
+/* The phase alone: the swap's RENAME committed (my_engine.c). */
+bool my_state_record_phase(My *my, const char *phase, OscErr *e)
+{
+	if (my->state_id == 0)
+		return true;
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "UPDATE %I.%I SET phase = %L, updated_at = UTC_TIMESTAMP(3) WHERE id = %ld", my->db, MY_STATE_TABLE,
+	        phase, (long)my->state_id);
 	bool ok = my_exec_sql(my, &q, NULL, e);
 	sql_free(&q);
 	return ok;
@@ -316,11 +334,6 @@ bool my_state_old_kept(My *my, const char *name, bool *yes, OscErr *e)
 	*yes = n > 0;
 	sql_free(&q);
 	return ok;
-}
-
-bool my_state_abandon(My *my, OscErr *e)
-{
-	return my_state_close(my, "aborted", "removed by osc cleanup", e);
 }
 
 /* A kill inside the swap (my_swap.c) leaves its sentry T_osc_old: osc's
@@ -471,7 +484,7 @@ bool my_state_swapped(My *my, const StateRow *row, bool *swapped, char *detail, 
 	 * nothing the fingerprint sees, FORCE say, has fp_new == fp_orig: a
 	 * shadow lost earlier is not a swap) */
 	bool in_cutover = strcmp(row->phase, "cutover") == 0 || strcmp(row->phase, "swapped") == 0;
-	MyObjects *f = &my->resume_objects;
+	MyObjects *f = &my->found;
 	if (!my_objects_scan(my, in_cutover ? row->fp_new : NULL, f, e))
 		return false;
 	bool shadow = f->table[MY_ROLE_SHADOW] != MY_ABSENT;
@@ -488,7 +501,7 @@ bool my_state_swapped(My *my, const StateRow *row, bool *swapped, char *detail, 
  * it, the watermark. */
 bool my_state_attach(My *my, bool copy_done, const char **lost, OscErr *e)
 {
-	const MyObjects *f = &my->resume_objects;
+	const MyObjects *f = &my->found;
 	*lost = f->table[MY_ROLE_SHADOW] != MY_OURS ? "shadow table"
 	        : f->table[MY_ROLE_LOG] != MY_OURS  ? "change log"
 	        : f->capture != 3                   ? "capture triggers"
@@ -521,28 +534,35 @@ bool my_state_claim(My *my, const char *phase, OscErr *e)
 	return ok;
 }
 
-/* osc history / osc status, in the table's database */
-bool my_state_history(My *my, const char *table, bool latest, OscErr *e)
+/* osc history / osc status, in the table's database: the columns
+ * history.h lists, in its order; the old table is the one the row
+ * recorded, once the swap happened. */
+bool my_history_read(My *my, const char *table, bool latest, History *h, OscErr *e)
 {
 	MYSQL_RES *r = NULL;
 	MYSQL_ROW row;
 	Sql q;
-	bool exists = false, ok = false;
+	bool ok = false, has_old = false;
 
-	if (!state_exists(my, &exists, e))
+	if (!state_exists(my, &h->recorded, e))
 		return false;
-	if (!exists) {
-		printf("no migrations recorded in this database\n");
+	if (!h->recorded)
 		return true;
-	}
+	if (!has_old_table(my, &has_old, e))
+		return false;
 	sql_init(&q, &my->dialect);
 	sql_add(&q,
 	        "SELECT id, CONCAT(%L, '.', table_name), alter_spec, " TS("started_at") ","
 	        " IFNULL(" TS("finished_at") ", ''), outcome, phase, rows_copied, rows_estimate, changes_applied,"
 	        " TIMESTAMPDIFF(MICROSECOND, started_at, IFNULL(finished_at, updated_at)) DIV 1000,"
-	        " IFNULL(host, ''), IFNULL(pid, 0), runs, IFNULL(message, ''), " TS("updated_at") " FROM %I.%I h",
-	        my->db, my->db, MY_STATE_TABLE);
-	sql_add(&q, " WHERE 1 = 1");
+	        " IFNULL(host, ''), IFNULL(pid, 0), runs, IFNULL(message, ''), " TS("updated_at") ",",
+	        my->db);
+	if (has_old)
+		sql_add(&q, " IF(phase IN ('swapped', 'done') AND old_table IS NOT NULL, CONCAT(%L, '.', old_table), '')",
+		        my->db);
+	else
+		sql_add(&q, " ''");
+	sql_add(&q, " FROM %I.%I h WHERE 1 = 1", my->db, MY_STATE_TABLE);
 	if (table)
 		sql_add(&q, " AND table_name = %L", table);
 	if (latest)
@@ -551,13 +571,10 @@ bool my_state_history(My *my, const char *table, bool latest, OscErr *e)
 	sql_add(&q, " ORDER BY id");
 	if (!my_exec_sql(my, &q, &r, e))
 		goto out;
-	if (mysql_num_rows(r) == 0)
-		printf("no migrations recorded%s%s\n", table ? " for " : "", table ? table : "");
 	while ((row = mysql_fetch_row(r)) != NULL) {
-		const char *v[HIST_NCOLS];
+		HistoryRow *hr = history_add(h);
 		for (int c = 0; c < HIST_NCOLS; c++)
-			v[c] = row[c] ? row[c] : "";
-		history_print_row(my->osc, v, latest);
+			history_set(hr, c, row[c]);
 	}
 	ok = true;
 out:

@@ -119,6 +119,11 @@ bool pgs_setup(PgSession *s, OscErr *e)
 	               2, p, NULL, e);
 }
 
+const char *pg_value(const PGresult *r, int row)
+{
+	return PQgetvalue(r, row, 0);
+}
+
 bool pg_is_connection_lost(const OscErr *e)
 {
 	return strcmp(e->sqlstate, "08006") == 0;

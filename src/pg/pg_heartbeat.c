@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "osc.h"
+#include "control.h" /* ReplicaState */
 #include "xalloc.h"
 #include "pg.h"
 
@@ -55,13 +55,13 @@ static bool probe_alive(PgProbe *p, OscErr *e)
 	return probe_settings(p, e);
 }
 
-static void *probe_open(Osc *o, const char *url, const char *host, int port, OscErr *e)
+static void *probe_open(const EngineEnv *env, const char *url, const char *host, int port, OscErr *e)
 {
 	(void)host;
 	(void)port;
 	PgProbe *p = xcalloc(1, sizeof(PgProbe));
 	if (url == NULL)
-		url = o->env.url; /* --database, else OSC_DATABASE_URL */
+		url = env->url; /* --database, else OSC_DATABASE_URL */
 	if (!pgs_connect(&p->s, url, e)) {
 		free(p);
 		return NULL;
@@ -82,25 +82,25 @@ static void probe_close(void *probe)
 }
 
 /* The worker's work schema (fixed once preflight derived the names). */
-static const char *work_schema(Osc *o)
+static const char *work_schema(EngineTable *t)
 {
-	return ((Pg *)o->db)->work;
+	return ((Pg *)t)->work;
 }
 
-static bool heartbeat_setup(Osc *o, void *probe, OscErr *e)
+static bool heartbeat_setup(EngineTable *t, void *probe, OscErr *e)
 {
 	PgProbe *p = probe;
 	Sql q;
 	if (!probe_alive(p, e))
 		return false;
 	sql_init(&q, &p->s.dialect);
-	sql_add(&q, "CREATE TABLE IF NOT EXISTS %I.heartbeat (id int PRIMARY KEY, beat bigint NOT NULL)", work_schema(o));
+	sql_add(&q, "CREATE TABLE IF NOT EXISTS %I.heartbeat (id int PRIMARY KEY, beat bigint NOT NULL)", work_schema(t));
 	bool ok = pgs_exec_sql(&p->s, &q, NULL, e);
 	sql_free(&q);
 	return ok;
 }
 
-static bool heartbeat_write(Osc *o, void *probe, int64_t beat_ms, OscErr *e)
+static bool heartbeat_write(EngineTable *t, void *probe, int64_t beat_ms, OscErr *e)
 {
 	PgProbe *p = probe;
 	Sql q;
@@ -112,13 +112,13 @@ static bool heartbeat_write(Osc *o, void *probe, int64_t beat_ms, OscErr *e)
 	snprintf(v, sizeof(v), "%lld", (long long)beat_ms);
 	sql_init(&q, &p->s.dialect);
 	sql_add(&q, "INSERT INTO %I.heartbeat (id, beat) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET beat = excluded.beat",
-	        work_schema(o));
+	        work_schema(t));
 	bool ok = !q.failed && pgs_exec(&p->s, sql_text(&q), 1, params, NULL, e);
 	sql_free(&q);
 	return ok;
 }
 
-static bool heartbeat_read(Osc *o, void *probe, int64_t *beat_ms, OscErr *e)
+static bool heartbeat_read(EngineTable *t, void *probe, int64_t *beat_ms, OscErr *e)
 {
 	PgProbe *p = probe;
 	PGresult *r = NULL;
@@ -126,7 +126,7 @@ static bool heartbeat_read(Osc *o, void *probe, int64_t *beat_ms, OscErr *e)
 
 	*beat_ms = 0;
 	sql_init(&q, &p->s.dialect);
-	sql_add(&q, "SELECT beat FROM %I.heartbeat WHERE id = 1", work_schema(o));
+	sql_add(&q, "SELECT beat FROM %I.heartbeat WHERE id = 1", work_schema(t));
 	bool ok = pgs_exec_sql(&p->s, &q, &r, e);
 	sql_free(&q);
 	if (!ok) {
@@ -139,9 +139,8 @@ static bool heartbeat_read(Osc *o, void *probe, int64_t *beat_ms, OscErr *e)
 	return true;
 }
 
-static bool load_read(Osc *o, void *probe, const char *name, double *value, OscErr *e)
+static bool load_read(void *probe, const char *name, double *value, OscErr *e)
 {
-	(void)o;
 	PgProbe *p = probe;
 	PGresult *r = NULL;
 
@@ -178,9 +177,8 @@ static bool load_read(Osc *o, void *probe, const char *name, double *value, OscE
 	return false;
 }
 
-static bool replicas_find(Osc *o, void *probe, ReplicaState *out, int max, int *n, bool *watch, OscErr *e)
+static bool replicas_find(void *probe, ReplicaState *out, int max, int *n, bool *watch, OscErr *e)
 {
-	(void)o;
 	PgProbe *p = probe;
 	PGresult *r = NULL;
 

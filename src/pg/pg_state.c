@@ -233,14 +233,15 @@ bool pg_state_exists(Pg *pg, bool *exists, OscErr *e)
 	return true;
 }
 
-bool pg_state_record(Pg *pg, const char *phase, const char *outcome, const char *message, OscErr *e)
+bool pg_state_record(Pg *pg, const char *phase, const char *outcome, const char *message, int64_t rows_copied,
+                     int64_t changes_applied, OscErr *e)
 {
 	char id[32], copied[32], applied[32];
 	if (pg->state_id == 0)
 		return true;
 	snprintf(id, sizeof(id), "%lld", (long long)pg->state_id);
-	snprintf(copied, sizeof(copied), "%lld", (long long)(pg->osc->progress.rows_copied));
-	snprintf(applied, sizeof(applied), "%lld", (long long)(pg->osc->progress.log_applied));
+	snprintf(copied, sizeof(copied), "%lld", (long long)rows_copied);
+	snprintf(applied, sizeof(applied), "%lld", (long long)changes_applied);
 	const char *p[6] = { id, phase, outcome, message, copied, applied };
 	return pg_exec(pg,
 	               "UPDATE osc.migrations SET phase = coalesce($2, phase), outcome = coalesce($3, outcome),"
@@ -530,19 +531,49 @@ void pg_state_holder(Pg *pg, char *out, size_t outsz)
 	PQclear(r);
 }
 
-/* osc history / osc status */
-bool pg_state_history(Pg *pg, const char *schema, const char *table, bool latest, OscErr *e)
+/* `osc cleanup`: the table's unfinished migrations end with outcome
+ * ("aborted": given up; "done": its swap had committed) and message. */
+bool pg_state_close(Pg *pg, const char *outcome, const char *message, OscErr *e)
 {
-	Osc *o = pg->osc;
-	PGresult *r = NULL;
-	bool exists;
-
+	bool exists = false;
 	if (!pg_state_exists(pg, &exists, e))
 		return false;
-	if (!exists) {
-		printf("no migrations recorded in this database\n");
+	if (!exists)
 		return true;
-	}
+	const char *p[4] = { pg->schema, pg->table, outcome, message };
+	return pg_exec(pg,
+	               "UPDATE osc.migrations SET outcome = $3, phase = CASE WHEN $3 = 'done' THEN 'done' ELSE phase END,"
+	               " finished_at = now(), updated_at = now(), message = $4"
+	               " WHERE schema_name = $1 AND table_name = $2 AND outcome IN ('running', 'stopped')",
+	               4, p, NULL, e);
+}
+
+/* `osc history` / `osc status`: the columns history.h lists, in its order,
+ * then what names the old table (the table's name and the suffix the
+ * migration chose, src/pg/pg_old.c), which history.h has as one column. */
+enum { H_TABLE_NAME = HIST_OLD_TABLE, H_OLD_SUFFIX, H_SCHEMA_NAME, H_NCOLS };
+
+/* The old table of a row whose swap happened, as the log names it
+ * ("schema.name", the name pg_old_name gives it); "" when the row recorded
+ * no suffix: an in-place run, an older osc. */
+static void old_table_of(PGresult *r, int i, char *out, size_t outsz)
+{
+	char old[PG_NAMELEN + 1];
+	out[0] = '\0';
+	if (PQgetisnull(r, i, H_OLD_SUFFIX))
+		return;
+	names_derive(old, sizeof(old), "_", PQgetvalue(r, i, H_TABLE_NAME), PQgetvalue(r, i, H_OLD_SUFFIX), PG_NAMELEN);
+	snprintf(out, outsz, "%s.%s", PQgetvalue(r, i, H_SCHEMA_NAME), old);
+}
+
+bool pg_history_read(Pg *pg, const char *schema, const char *table, bool latest, History *h, OscErr *e)
+{
+	PGresult *r = NULL;
+
+	if (!pg_state_exists(pg, &h->recorded, e))
+		return false;
+	if (!h->recorded)
+		return true;
 	const char *p[3] = { schema ? schema : "", table ? table : "", latest ? "t" : "f" };
 	if (!pg_exec(pg,
 	             "SELECT * FROM (SELECT DISTINCT ON (CASE WHEN $3 THEN schema_name || '.' || table_name ELSE id::text END)"
@@ -560,20 +591,24 @@ bool pg_state_history(Pg *pg, const char *schema, const char *table, bool latest
 	             "  rows_estimate, changes_applied,"
 	             "  (extract(epoch FROM coalesce(finished_at, updated_at) - started_at) * 1000)::bigint,"
 	             "  coalesce(host, ''), coalesce(pid, 0), runs, coalesce(message, ''),"
-	             "  to_char(updated_at, 'YYYY-MM-DD HH24:MI:SS TZ')"
+	             "  to_char(updated_at, 'YYYY-MM-DD HH24:MI:SS TZ'),"
+	             /* the old table exists once the swap happened (an in-place
+	              * run has none; the row of an older osc names no suffix) */
+	             "  table_name, CASE WHEN phase IN ('swapped', 'done') AND cardinality(key_shadow) > 0"
+	             "                   THEN old_suffix END, schema_name"
 	             "  FROM osc.migrations"
 	             " WHERE ($2 = '' OR (table_name = $2 AND ($1 = '' OR schema_name = $1)))"
 	             " ORDER BY CASE WHEN $3 THEN schema_name || '.' || table_name ELSE id::text END, id DESC) h"
 	             " ORDER BY id",
 	             3, p, &r, e))
 		return false;
-	if (PQntuples(r) == 0)
-		printf("no migrations recorded%s%s\n", table ? " for " : "", table ? table : "");
 	for (int i = 0; i < PQntuples(r); i++) {
-		const char *v[HIST_NCOLS];
-		for (int c = 0; c < HIST_NCOLS; c++)
-			v[c] = PQgetvalue(r, i, c);
-		history_print_row(o, v, latest);
+		HistoryRow *row = history_add(h);
+		for (int c = 0; c < HIST_OLD_TABLE; c++)
+			history_set(row, c, PQgetvalue(r, i, c));
+		char old[2 * PG_NAMELEN + 4];
+		old_table_of(r, i, old, sizeof(old));
+		history_set(row, HIST_OLD_TABLE, old);
 	}
 	PQclear(r);
 	return true;
