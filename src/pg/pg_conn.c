@@ -135,7 +135,7 @@ bool pg_try_table_lock(Pg *pg, bool *got, OscErr *e)
 	char *qname = pg_qualified(pg, pg->schema, pg->table);
 	const char *p[1] = { qname };
 	bool ok = pg_exec(pg, "SELECT pg_catalog.pg_try_advisory_lock(7564131, pg_catalog.hashtext($1))", 1, p, &r, e);
-	*got = ok && PQgetvalue(r, 0, 0)[0] == 't';
+	*got = ok && pg_value(r, 0)[0] == 't';
 	PQclear(r);
 	free(qname);
 	return ok;

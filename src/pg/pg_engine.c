@@ -386,7 +386,7 @@ static bool swap_committed(Pg *pg, bool *yes, OscErr *e)
 	const char *p[1] = { id };
 	if (!pg_exec(pg, "SELECT phase = 'swapped' FROM osc.migrations WHERE id = $1::bigint", 1, p, &r, e))
 		return false;
-	*yes = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+	*yes = PQntuples(r) == 1 && pg_value(r, 0)[0] == 't';
 	PQclear(r);
 	return true;
 }

@@ -134,7 +134,7 @@ static bool heartbeat_read(EngineTable *t, void *probe, int64_t *beat_ms, OscErr
 		return strcmp(e->sqlstate, "42P01") == 0 || strcmp(e->sqlstate, "3F000") == 0;
 	}
 	if (PQntuples(r) == 1)
-		*beat_ms = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		*beat_ms = strtoll(pg_value(r, 0), NULL, 10);
 	PQclear(r);
 	return true;
 }
@@ -152,7 +152,7 @@ static bool load_read(void *probe, const char *name, double *value, OscErr *e)
 		             " AND backend_type = 'client backend' AND pid <> pg_catalog.pg_backend_pid()",
 		             0, NULL, &r, e))
 			return false;
-		*value = strtod(PQgetvalue(r, 0, 0), NULL);
+		*value = strtod(pg_value(r, 0), NULL);
 		PQclear(r);
 		return true;
 	}
@@ -160,7 +160,7 @@ static bool load_read(void *probe, const char *name, double *value, OscErr *e)
 		if (!pgs_exec(&p->s, "SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), '0/0')::bigint", 0,
 		             NULL, &r, e))
 			return false;
-		int64_t pos = strtoll(PQgetvalue(r, 0, 0), NULL, 10), now = now_ms();
+		int64_t pos = strtoll(pg_value(r, 0), NULL, 10), now = now_ms();
 		PQclear(r);
 		if (p->wal_at_ms > 0 && now - p->wal_at_ms >= 200) {
 			p->wal_rate = (double)(pos - p->wal_pos) * 1000.0 / (double)(now - p->wal_at_ms);
@@ -193,12 +193,13 @@ static bool replicas_find(void *probe, ReplicaState *out, int max, int *n, bool 
 	             "  FROM pg_catalog.pg_stat_replication ORDER BY 1, 2",
 	             0, NULL, &r, e))
 		return false;
+	enum { R_APPLICATION, R_CLIENT, R_BYTES_BEHIND, R_REPLAY_LAG };
 	for (int i = 0; i < PQntuples(r) && *n < max; i++) {
 		ReplicaState *s = &out[(*n)++];
 		memset(s, 0, sizeof(*s));
-		snprintf(s->name, sizeof(s->name), "%s@%s", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
-		s->bytes_behind = strtoll(PQgetvalue(r, i, 2), NULL, 10);
-		s->replay_lag_ms = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+		snprintf(s->name, sizeof(s->name), "%s@%s", PQgetvalue(r, i, R_APPLICATION), PQgetvalue(r, i, R_CLIENT));
+		s->bytes_behind = strtoll(PQgetvalue(r, i, R_BYTES_BEHIND), NULL, 10);
+		s->replay_lag_ms = strtoll(PQgetvalue(r, i, R_REPLAY_LAG), NULL, 10);
 	}
 	PQclear(r);
 	return true;

@@ -208,9 +208,10 @@ bool pg_privs_check(Pg *pg, PgGrants *g, OscErr *e)
 
 	if (!pg_exec(pg, owners_sql, 1, p, &r, e))
 		goto out;
+	enum { O_OWNER, O_WHAT };
 	for (int i = 0; i < PQntuples(r); i++) {
-		sql_add(&q, "GRANT %I TO %I", PQgetvalue(r, i, 0), user);
-		snprintf(why, sizeof(why), "%s %s", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+		sql_add(&q, "GRANT %I TO %I", PQgetvalue(r, i, O_OWNER), user);
+		snprintf(why, sizeof(why), "%s %s", PQgetvalue(r, i, O_OWNER), PQgetvalue(r, i, O_WHAT));
 		pg_grants_add(g, &q, why);
 		sql_reset(&q);
 	}
@@ -220,7 +221,7 @@ bool pg_privs_check(Pg *pg, PgGrants *g, OscErr *e)
 		goto out;
 	for (int i = 0; i < PQntuples(r); i++) {
 		/* a regprocedure's text is the server's own quoted signature */
-		sql_add(&q, "GRANT EXECUTE ON FUNCTION %s TO %I", PQgetvalue(r, i, 0), user);
+		sql_add(&q, "GRANT EXECUTE ON FUNCTION %s TO %I", pg_value(r, i), user);
 		pg_grants_add(g, &q, "a trigger of the table calls it; the swap creates that trigger on the new table");
 		sql_reset(&q);
 	}

@@ -67,12 +67,14 @@ int pg_proxy_bypass(Pg *pg, const uint32_t *ids, int nids, char *const *mine, in
 		snprintf(out, outsz, "%s", e.msg);
 		goto fail;
 	}
+	enum { B_PID, B_APP, B_CLIENT, B_STATE, B_QUERY, B_LOCKS };
 	n = PQntuples(r);
 	size_t used = 0;
 	for (int i = 0; i < n && i < 5 && used + 1 < outsz; i++) {
-		snprintf(out + used, outsz - used, "%spid %s (%s from %s, %s%s: %s)", i ? "; " : "", PQgetvalue(r, i, 0),
-		         PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
-		         PQgetvalue(r, i, 5)[0] == 't' ? ", holding or awaiting a lock on it" : "", PQgetvalue(r, i, 4));
+		snprintf(out + used, outsz - used, "%spid %s (%s from %s, %s%s: %s)", i ? "; " : "",
+		         PQgetvalue(r, i, B_PID), PQgetvalue(r, i, B_APP), PQgetvalue(r, i, B_CLIENT),
+		         PQgetvalue(r, i, B_STATE), PQgetvalue(r, i, B_LOCKS)[0] == 't' ? ", holding or awaiting a lock on it" : "",
+		         PQgetvalue(r, i, B_QUERY));
 		used = strlen(out);
 	}
 	if (n > 5 && used + 1 < outsz)

@@ -57,7 +57,7 @@ static bool state_table_ready(Pg *pg, OscErr *e)
 	             "   AND NOT attisdropped",
 	             0, NULL, &r, e))
 		return false;
-	bool complete = strcmp(PQgetvalue(r, 0, 0), "4") == 0;
+	bool complete = strcmp(pg_value(r, 0), "4") == 0;
 	PQclear(r);
 	return complete || pg_command(pg,
 	                              "ALTER TABLE osc.migrations ADD COLUMN IF NOT EXISTS table_oid oid,"
@@ -158,7 +158,7 @@ bool pg_state_create(Pg *pg, const char *fp, OscErr *e)
 	             "  $11::text[], $12::boolean, $13::text[], $14::text[], $15, $16::oid, $17::oid, $18) RETURNING id",
 	             18, p, &r, e))
 		goto out;
-	pg->state_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	pg->state_id = strtoll(pg_value(r, 0), NULL, 10);
 	ok = true;
 out:
 	PQclear(r);
@@ -200,7 +200,7 @@ bool pg_state_in_place(Pg *pg, const char *strategy, OscErr *e)
 		             10, p, &r, e);
 	}
 	if (ok)
-		pg->state_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		pg->state_id = strtoll(pg_value(r, 0), NULL, 10);
 	PQclear(r);
 	if (ok)
 		ok = pg_command(pg, "COMMIT", e);
@@ -228,7 +228,7 @@ bool pg_state_exists(Pg *pg, bool *exists, OscErr *e)
 	PGresult *r = NULL;
 	if (!pg_exec(pg, "SELECT pg_catalog.to_regclass('osc.migrations') IS NOT NULL", 0, NULL, &r, e))
 		return false;
-	*exists = PQgetvalue(r, 0, 0)[0] == 't';
+	*exists = pg_value(r, 0)[0] == 't';
 	PQclear(r);
 	return true;
 }
@@ -272,12 +272,13 @@ bool pg_state_checkpoint(PgSession *s, Pg *pg, const PgKeyVal *watermark, int64_
 	return ok;
 }
 
-static char **column_of(PGresult *r, int col, int *n)
+/* The values of a one-column result, malloc'd. */
+static char **column_of(PGresult *r, int *n)
 {
 	*n = PQntuples(r);
 	char **out = xcalloc((size_t)*n + 1, sizeof(char *));
 	for (int i = 0; i < *n; i++)
-		out[i] = pg_strdup(PQgetvalue(r, i, col));
+		out[i] = pg_strdup(pg_value(r, i));
 	return out;
 }
 
@@ -293,7 +294,7 @@ static bool load_array(Pg *pg, const char *column, char ***out, int *n, OscErr *
 	        column);
 	bool ok = pg_exec(pg, sql_text(&q), 1, p, &r, e);
 	if (ok)
-		*out = column_of(r, 0, n);
+		*out = column_of(r, n);
 	PQclear(r);
 	sql_free(&q);
 	return ok;
@@ -353,7 +354,7 @@ bool pg_state_read(Pg *pg, StateRow *row, OscErr *e)
 			goto out;
 		if (PQntuples(r) > 0) {
 			row->found = STATE_DONE;
-			snprintf(row->done_at, sizeof(row->done_at), "%s", PQgetvalue(r, 0, 0));
+			snprintf(row->done_at, sizeof(row->done_at), "%s", pg_value(r, 0));
 		}
 		ok = true;
 		goto out;
@@ -481,12 +482,14 @@ bool pg_state_attach(Pg *pg, bool copy_done, const char **lost, OscErr *e)
 	             "         WHERE t.tgrelid = $4::oid AND t.oid = ANY ($5::oid[]) AND t.tgenabled = 'A')",
 	             5, p, &r, e))
 		return false;
-	if (PQgetisnull(r, 0, 0) || PQgetvalue(r, 0, 1)[0] != 't') {
-		*lost = PQgetisnull(r, 0, 0) ? "shadow table" : "capture triggers (or they no longer fire in every session)";
+	enum { A_SHADOW_OID, A_TRIGGERS_ON };
+	if (PQgetisnull(r, 0, A_SHADOW_OID) || PQgetvalue(r, 0, A_TRIGGERS_ON)[0] != 't') {
+		*lost = PQgetisnull(r, 0, A_SHADOW_OID) ? "shadow table"
+		                                        : "capture triggers (or they no longer fire in every session)";
 		PQclear(r);
 		return true;
 	}
-	pg->shadow_oid = (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
+	pg->shadow_oid = (unsigned)strtoul(PQgetvalue(r, 0, A_SHADOW_OID), NULL, 10);
 	PQclear(r);
 	if (!load_plan(pg, e) || !pg_read_sequences(pg, e))
 		return false;
@@ -520,14 +523,16 @@ void pg_state_holder(Pg *pg, char *out, size_t outsz)
 	if (!pg_state_exists(pg, &exists, &e) || !exists)
 		return;
 	const char *p[2] = { pg->schema, pg->table };
+	enum { H_HOST, H_PID, H_SINCE, H_PHASE, H_ROWS };
 	if (pg_exec(pg,
 	            "SELECT host, pid, to_char(started_at, 'YYYY-MM-DD HH24:MI:SS TZ'), phase, rows_copied"
 	            "  FROM osc.migrations WHERE schema_name = $1 AND table_name = $2 AND outcome = 'running'"
 	            " ORDER BY id DESC LIMIT 1",
 	            2, p, &r, &e) &&
 	    PQntuples(r) == 1)
-		snprintf(out, outsz, "host %s, pid %s, since %s, phase %s, %s rows copied", PQgetvalue(r, 0, 0),
-		         PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4));
+		snprintf(out, outsz, "host %s, pid %s, since %s, phase %s, %s rows copied", PQgetvalue(r, 0, H_HOST),
+		         PQgetvalue(r, 0, H_PID), PQgetvalue(r, 0, H_SINCE), PQgetvalue(r, 0, H_PHASE),
+		         PQgetvalue(r, 0, H_ROWS));
 	PQclear(r);
 }
 
