@@ -74,6 +74,10 @@ typedef struct MyBatch {
 	int64_t n;
 } MyBatch;
 
+/* The column of a one-column result row: queries of several columns read
+ * theirs by an enum beside the query. */
+enum { MY_VALUE = 0 };
+
 typedef struct MyCol {
 	char *name;   /* in the shadow */
 	char *source; /* the original column it is copied from */

@@ -453,8 +453,8 @@ static bool eng_history_read(EngineTable *t, bool latest, History *h, OscErr *e)
 		if (!my_exec(my, "SELECT DATABASE()", &r, e))
 			return false;
 		MYSQL_ROW row = mysql_fetch_row(r);
-		if (row && row[0])
-			my->db = my_strdup(row[0]);
+		if (row && row[MY_VALUE])
+			my->db = my_strdup(row[MY_VALUE]);
 		mysql_free_result(r);
 		if (my->db == NULL) {
 			err_set(e, OSC_EXIT_INPUT, "no database: name it in --database (mysql://host/db) or as --table db.table");

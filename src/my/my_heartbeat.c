@@ -104,8 +104,8 @@ static bool heartbeat_read(EngineTable *t, void *probe, int64_t *beat_ms, OscErr
 	if (!ok)
 		return strcmp(e->sqlstate, "1146") == 0; /* not replicated there yet */
 	MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
-	if (row && row[0])
-		*beat_ms = strtoll(row[0], NULL, 10);
+	if (row && row[MY_VALUE])
+		*beat_ms = strtoll(row[MY_VALUE], NULL, 10);
 	if (r)
 		mysql_free_result(r);
 	return true;
@@ -132,14 +132,15 @@ static bool load_read(void *probe, const char *name, double *value, OscErr *e)
 	sql_free(&q);
 	if (!ok)
 		return false;
+	enum { S_NAME, S_VALUE }; /* SHOW GLOBAL STATUS */
 	MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
-	if (row == NULL || row[1] == NULL) {
+	if (row == NULL || row[S_VALUE] == NULL) {
 		if (r)
 			mysql_free_result(r);
 		err_set(e, OSC_EXIT_INPUT, "load metric '%s': the server has no such global status variable", name);
 		return false;
 	}
-	*value = strtod(row[1], NULL);
+	*value = strtod(row[S_VALUE], NULL);
 	mysql_free_result(r);
 	return true;
 }

@@ -55,11 +55,12 @@ int my_proxy_bypass(My *my, const uint32_t *ids, int nids, char *const *mine, in
 	size_t used = 0;
 	while ((row = mysql_fetch_row(r)) != NULL) {
 		if (n < 5 && used + 1 < outsz) {
-			bool busy = row[3] && strcmp(row[3], "Sleep") != 0;
-			bool trx = row[6] && row[6][0] == '1';
-			snprintf(out + used, outsz - used, "%sconnection %s (%s from %s, %s%s%s%s)", n ? "; " : "", row[0],
-			         row[1] ? row[1] : "", row[2] ? row[2] : "", busy ? "running: " : "idle",
-			         busy && row[5] ? row[5] : "", trx ? ", a transaction open" : "", "");
+			enum { P_ID, P_USER, P_HOST, P_COMMAND, P_TIME, P_INFO, P_IN_TRX };
+			bool busy = row[P_COMMAND] && strcmp(row[P_COMMAND], "Sleep") != 0;
+			bool trx = row[P_IN_TRX] && row[P_IN_TRX][0] == '1';
+			snprintf(out + used, outsz - used, "%sconnection %s (%s from %s, %s%s%s%s)", n ? "; " : "", row[P_ID],
+			         row[P_USER] ? row[P_USER] : "", row[P_HOST] ? row[P_HOST] : "", busy ? "running: " : "idle",
+			         busy && row[P_INFO] ? row[P_INFO] : "", trx ? ", a transaction open" : "", "");
 			used = strlen(out);
 		}
 		n++;

@@ -279,11 +279,12 @@ bool my_state_shadow_fp(My *my, char *out, size_t outsz, OscErr *e)
 	        has ? "old_table" : "NULL", my->db, MY_STATE_TABLE, my->table);
 	ok = ok && my_exec_sql(my, &q, &r, e);
 	MYSQL_ROW row = ok ? mysql_fetch_row(r) : NULL;
-	if (row && row[0])
-		snprintf(out, outsz, "%s", row[0]);
+	enum { F_SHADOW_FP, F_OLD };
+	if (row && row[F_SHADOW_FP])
+		snprintf(out, outsz, "%s", row[F_SHADOW_FP]);
 	/* the name the unfinished run chose for its old table and sentry */
-	if (row && row[1])
-		ok = my_old_use(my, row[1], e);
+	if (row && row[F_OLD])
+		ok = my_old_use(my, row[F_OLD], e);
 	mysql_free_result(r);
 	sql_free(&q);
 	return ok;
@@ -378,13 +379,14 @@ static bool load_watermark(My *my, OscErr *e)
 	sql_add(&q, " FROM %I.%I WHERE id = %ld AND watermark IS NOT NULL", my->db, MY_STATE_TABLE, (long)my->state_id);
 	bool ok = my_exec_sql(my, &q, &r, e);
 	if (ok) {
+		enum { W_LENGTH, W_KEY0 };
 		MYSQL_ROW row = mysql_fetch_row(r);
-		if (row && (row[0] == NULL || atoi(row[0]) != my->nkeys)) {
+		if (row && (row[W_LENGTH] == NULL || atoi(row[W_LENGTH]) != my->nkeys)) {
 			err_set(e, OSC_EXIT_FAILED, "internal: the state row of %s.%s has a watermark that does not fit its key",
 			        my->db, my->table);
 			ok = false;
 		} else if (row) {
-			my->watermark = my_key_value(my, row, 1);
+			my->watermark = my_key_value(my, row, W_KEY0);
 		}
 	}
 	mysql_free_result(r);
@@ -444,7 +446,7 @@ bool my_state_read(My *my, StateRow *row, OscErr *e)
 			goto out;
 		if ((v = mysql_fetch_row(r)) != NULL) {
 			row->found = STATE_DONE;
-			snprintf(row->done_at, sizeof(row->done_at), "%s", v[0] ? v[0] : "?");
+			snprintf(row->done_at, sizeof(row->done_at), "%s", v[MY_VALUE] ? v[MY_VALUE] : "?");
 		}
 		ok = true;
 		goto out;

@@ -217,10 +217,11 @@ static bool replicas_known(My *my, char *named, size_t namedsz)
 		snprintf(named, namedsz, "SHOW SLAVE HOSTS failed: %.200s", e.msg);
 		return true;
 	}
-	/* Server_id, Host, Port, Master_id */
+	enum { H_SERVER_ID, H_HOST, H_PORT, H_MASTER_ID }; /* SHOW SLAVE HOSTS */
 	MYSQL_ROW row = mysql_fetch_row(r);
 	if (row)
-		snprintf(named, namedsz, "%s:%s, from SHOW SLAVE HOSTS", row[1] ? row[1] : "?", row[2] ? row[2] : "?");
+		snprintf(named, namedsz, "%s:%s, from SHOW SLAVE HOSTS", row[H_HOST] ? row[H_HOST] : "?",
+		         row[H_PORT] ? row[H_PORT] : "?");
 	mysql_free_result(r);
 	return row != NULL;
 }

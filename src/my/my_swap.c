@@ -75,7 +75,7 @@ static bool rename_queued(My *my, unsigned long id, OscErr *e)
 		bool waiting = false;
 		if (my_exec(my, sql, &r, &ignored)) {
 			MYSQL_ROW row = mysql_fetch_row(r);
-			waiting = row && row[0] && strcmp(row[0], "1") == 0;
+			waiting = row && row[MY_VALUE] && strcmp(row[MY_VALUE], "1") == 0;
 		}
 		mysql_free_result(r);
 		if (waiting)
@@ -171,9 +171,9 @@ static bool carry_auto_increment(My *my, OscErr *e)
 	        my->db, my->table);
 	bool ok = my_exec_sql(my, &q, &r, e);
 	MYSQL_ROW row = ok ? mysql_fetch_row(r) : NULL;
-	if (row && row[0]) {
+	if (row && row[MY_VALUE]) {
 		sql_reset(&q);
-		sql_add(&q, "ALTER TABLE %I.%I AUTO_INCREMENT = %s", my->db, my->shadow, row[0]);
+		sql_add(&q, "ALTER TABLE %I.%I AUTO_INCREMENT = %s", my->db, my->shadow, row[MY_VALUE]);
 		ok = my_exec_sql(my, &q, NULL, e);
 	}
 	mysql_free_result(r);
