@@ -41,8 +41,10 @@
 
 #define MY_NAMELEN 64
 
-/* The state table (src/my/my_state.c), in the table's own database */
+/* The state table (src/my/my_state.c), in the table's own database; its
+ * times as text, in UTC */
 #define MY_STATE_TABLE "_osc_migrations"
+#define MY_STATE_TS(col) "DATE_FORMAT(" col ", '%%Y-%%m-%%d %%H:%%i:%%s UTC')"
 
 /* One connection (my_conn.c): the engine's EngineSession.  Every osc
  * connection runs in UTC with osc's sql_mode. */
@@ -420,8 +422,13 @@ bool my_state_swapped(My *my, const StateRow *row, bool *swapped, char *detail, 
                       OscErr *e) MUSTCHECK;
 bool my_state_attach(My *my, bool copy_done, const char **lost, OscErr *e) MUSTCHECK;
 bool my_state_claim(My *my, const char *phase, OscErr *e) MUSTCHECK;
-/* osc history / osc status: the rows of table (NULL: every table) */
-bool my_history_read(My *my, const char *table, bool latest, History *h, OscErr *e) MUSTCHECK;
+/* Is there a state table; has it the old table's column (an older osc's
+ * has not; readers that must change nothing ask instead of adding it) */
+bool my_state_exists(My *my, bool *exists, OscErr *e) MUSTCHECK;
+bool my_state_has_old_table(My *my, bool *has, OscErr *e) MUSTCHECK;
+/* my_history.c: osc history / osc status, of env->target's table (none:
+ * every table) in its database, else the URL's */
+bool my_history_read(My *my, bool latest, History *h, OscErr *e) MUSTCHECK;
 
 /* my_fkeys.c */
 bool my_fkeys_check_children(My *my, OscErr *e) MUSTCHECK;

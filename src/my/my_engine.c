@@ -441,27 +441,9 @@ static bool eng_state_record(EngineTable *t, const char *phase, const char *outc
 	return my_state_record(T(t), phase, outcome, message, rows_copied, changes_applied, e);
 }
 
-/* The state table is in the table's database: --table's, else the URL's. */
 static bool eng_history_read(EngineTable *t, bool latest, History *h, OscErr *e)
 {
-	My *my = T(t);
-	const TableName *target = my->env->target;
-	if (target->schema[0]) {
-		my->db = my_strdup(target->schema);
-	} else {
-		MYSQL_RES *r = NULL;
-		if (!my_exec(my, "SELECT DATABASE()", &r, e))
-			return false;
-		MYSQL_ROW row = mysql_fetch_row(r);
-		if (row && row[MY_VALUE])
-			my->db = my_strdup(row[MY_VALUE]);
-		mysql_free_result(r);
-		if (my->db == NULL) {
-			err_set(e, OSC_EXIT_INPUT, "no database: name it in --database (mysql://host/db) or as --table db.table");
-			return false;
-		}
-	}
-	return my_history_read(my, target->table[0] ? target->table : NULL, latest, h, e);
+	return my_history_read(T(t), latest, h, e);
 }
 
 /* The end of a run needs the main session; a lost one is not resumed. */

@@ -1,6 +1,7 @@
 /*
- * my_state.c — the state table on MySQL/MariaDB: checkpoints, resume,
- * history (the counterpart of src/pg/pg_state.c).
+ * my_state.c — the state table on MySQL/MariaDB: checkpoints, resume
+ * (the counterpart of src/pg/pg_state.c; `osc history` reads it in
+ * src/my/my_history.c).
  *
  * MY_STATE_TABLE (my.h) lives in the table's own database, so a run needs
  * no privilege beyond the ones it already uses there, and it outlives every
@@ -30,9 +31,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "history.h"
 
-#define TS(col) "DATE_FORMAT(" col ", '%%Y-%%m-%%d %%H:%%i:%%s UTC')"
+#define TS MY_STATE_TS
 
 static const char *ddl =
     "CREATE TABLE IF NOT EXISTS %I.%I ("
@@ -48,7 +48,7 @@ static const char *ddl =
     " KEY (table_name, id)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
 
-static bool state_exists(My *my, bool *exists, OscErr *e)
+bool my_state_exists(My *my, bool *exists, OscErr *e)
 {
 	Sql q;
 	int64_t n = 0;
@@ -84,7 +84,7 @@ static bool add_column(My *my, const char *column, const char *type, OscErr *e)
 
 /* Has the state table the old table's column?  (Readers that must change
  * nothing, osc plan among them, ask instead of adding it.) */
-static bool has_old_table(My *my, bool *has, OscErr *e)
+bool my_state_has_old_table(My *my, bool *has, OscErr *e)
 {
 	int64_t n = 0;
 	Sql q;
@@ -265,14 +265,14 @@ bool my_state_shadow_fp(My *my, char *out, size_t outsz, OscErr *e)
 	MYSQL_RES *r = NULL;
 	bool exists = false;
 	out[0] = '\0';
-	if (!state_exists(my, &exists, e))
+	if (!my_state_exists(my, &exists, e))
 		return false;
 	if (!exists)
 		return true;
 	Sql q;
 	sql_init(&q, &my->dialect);
 	bool has = false;
-	bool ok = has_old_table(my, &has, e);
+	bool ok = my_state_has_old_table(my, &has, e);
 	sql_add(&q,
 	        "SELECT IF(phase = 'cutover', IFNULL(fingerprint_new, ''), ''), %s FROM %I.%I"
 	        " WHERE table_name = %L AND outcome IN ('running', 'stopped') ORDER BY id DESC LIMIT 1",
@@ -295,7 +295,7 @@ bool my_state_shadow_fp(My *my, char *out, size_t outsz, OscErr *e)
 bool my_state_close(My *my, const char *outcome, const char *message, OscErr *e)
 {
 	bool exists = false;
-	if (!state_exists(my, &exists, e))
+	if (!my_state_exists(my, &exists, e))
 		return false;
 	if (!exists)
 		return true;
@@ -316,12 +316,12 @@ bool my_state_old_kept(My *my, const char *name, bool *yes, OscErr *e)
 	int64_t n = 0;
 	char first[MY_NAMELEN + 16];
 	*yes = false;
-	if (!state_exists(my, &exists, e))
+	if (!my_state_exists(my, &exists, e))
 		return false;
 	bool has = false;
 	if (!exists)
 		return true;
-	if (!has_old_table(my, &has, e))
+	if (!my_state_has_old_table(my, &has, e))
 		return false;
 	snprintf(first, sizeof(first), "%s_osc_old", my->table);
 	Sql q;
@@ -409,7 +409,7 @@ bool my_state_read(My *my, StateRow *row, OscErr *e)
 
 	row->found = STATE_NONE;
 	my->state_id = 0;
-	if (!state_exists(my, &exists, e))
+	if (!my_state_exists(my, &exists, e))
 		return false;
 	if (!exists)
 		return true;
@@ -532,55 +532,6 @@ bool my_state_claim(My *my, const char *phase, OscErr *e)
 	        " updated_at = UTC_TIMESTAMP(3) WHERE id = %ld",
 	        my->db, MY_STATE_TABLE, phase, host, (int)getpid(), (long)my->state_id);
 	bool ok = my_exec_sql(my, &q, NULL, e);
-	sql_free(&q);
-	return ok;
-}
-
-/* osc history / osc status, in the table's database: the columns
- * history.h lists, in its order; the old table is the one the row
- * recorded, once the swap happened. */
-bool my_history_read(My *my, const char *table, bool latest, History *h, OscErr *e)
-{
-	MYSQL_RES *r = NULL;
-	MYSQL_ROW row;
-	Sql q;
-	bool ok = false, has_old = false;
-
-	if (!state_exists(my, &h->recorded, e))
-		return false;
-	if (!h->recorded)
-		return true;
-	if (!has_old_table(my, &has_old, e))
-		return false;
-	sql_init(&q, &my->dialect);
-	sql_add(&q,
-	        "SELECT id, CONCAT(%L, '.', table_name), alter_spec, " TS("started_at") ","
-	        " IFNULL(" TS("finished_at") ", ''), outcome, phase, rows_copied, rows_estimate, changes_applied,"
-	        " TIMESTAMPDIFF(MICROSECOND, started_at, IFNULL(finished_at, updated_at)) DIV 1000,"
-	        " IFNULL(host, ''), IFNULL(pid, 0), runs, IFNULL(message, ''), " TS("updated_at") ",",
-	        my->db);
-	if (has_old)
-		sql_add(&q, " IF(phase IN ('swapped', 'done') AND old_table IS NOT NULL, CONCAT(%L, '.', old_table), '')",
-		        my->db);
-	else
-		sql_add(&q, " ''");
-	sql_add(&q, " FROM %I.%I h WHERE 1 = 1", my->db, MY_STATE_TABLE);
-	if (table)
-		sql_add(&q, " AND table_name = %L", table);
-	if (latest)
-		sql_add(&q, " AND id = (SELECT MAX(id) FROM %I.%I h2 WHERE h2.table_name = h.table_name)", my->db,
-		        MY_STATE_TABLE);
-	sql_add(&q, " ORDER BY id");
-	if (!my_exec_sql(my, &q, &r, e))
-		goto out;
-	while ((row = mysql_fetch_row(r)) != NULL) {
-		HistoryRow *hr = history_add(h);
-		for (int c = 0; c < HIST_NCOLS; c++)
-			history_set(hr, c, row[c]);
-	}
-	ok = true;
-out:
-	mysql_free_result(r);
 	sql_free(&q);
 	return ok;
 }
