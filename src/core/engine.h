@@ -2,7 +2,8 @@
  * engine.h — what the core hands an engine, and (below) the primitives an
  * engine supplies.  docs/ARCHITECTURE.md says how they fit together.
  *
- * An engine never sees Osc, the run's context: it gets an EngineEnv at
+ * An engine never sees Osc, the run's context (but in plan_fill, osc
+ * plan's one slot that still takes it): it gets an EngineEnv at
  * open, the settings its SQL needs, and every primitive is given what else
  * it needs (a watermark, a counter) by the core, which owns every loop and
  * every decision around the primitives.
