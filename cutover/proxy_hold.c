@@ -140,8 +140,7 @@ static int bypass(Osc *o, char *out, size_t outsz)
 		return -1;
 	}
 	int nmine = my_sockets(mine, MINE_MAX);
-	int n = strcmp(o->engine->name, "postgresql") == 0 ? pg_proxy_bypass(o, ids, nids, mine, nmine, out, outsz)
-	                                                   : my_proxy_bypass(o, ids, nids, mine, nmine, out, outsz);
+	int n = o->engine->proxy_bypass(o->table, ids, nids, mine, nmine, out, outsz);
 	for (int i = 0; i < nmine; i++)
 		free(mine[i]);
 	free(ids);

@@ -36,14 +36,4 @@ void proxy_hold_end(Osc *o, ProxyHold *h);
 /* osc plan: the sessions a hold could not keep, as warnings. */
 void proxy_hold_plan(Osc *o, Plan *p);
 
-/* The engines' halves (src/pg/pg_proxy.c, src/my/my_proxy.c): sessions
- * on the table (PostgreSQL: holding a lock on it or whose last query names
- * it; MySQL: connected to its database, since an idle MySQL session does
- * not show which tables it uses) whose server id is not among the proxy's
- * and that are not osc's own (mine: "address:port" of this process's
- * sockets).  Returns how many, describing up to a few in out; -1 when the
- * query failed (why in out). */
-int pg_proxy_bypass(Osc *o, const uint32_t *ids, int nids, char *const *mine, int nmine, char *out, size_t outsz);
-int my_proxy_bypass(Osc *o, const uint32_t *ids, int nids, char *const *mine, int nmine, char *out, size_t outsz);
-
 #endif

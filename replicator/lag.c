@@ -84,9 +84,9 @@ static void read_replicas(Osc *o, Monitor *m)
 
 		err_clear(&e);
 		if (w->probe == NULL)
-			w->probe = en->probe_open(o, w->url, w->url ? NULL : w->host, w->port, &e);
+			w->probe = en->probe_open(&o->env, w->url, w->url ? NULL : w->host, w->port, &e);
 		if (w->probe != NULL) {
-			ok = en->heartbeat_read(o, w->probe, &beat, &e);
+			ok = en->heartbeat_read(o->table, w->probe, &beat, &e);
 			if (!ok) {
 				en->probe_close(w->probe);
 				w->probe = NULL;
@@ -118,7 +118,7 @@ static void read_load(Osc *o, Monitor *m)
 		OscErr e;
 		double v = 0;
 		err_clear(&e);
-		bool ok = m->primary && o->engine->monitor->load_read(o, m->primary, names[i], &v, &e);
+		bool ok = m->primary && o->engine->monitor->load_read(m->primary, names[i], &v, &e);
 		pthread_mutex_lock(&o->ctl.mu);
 		o->ctl.load[i].ok = ok;
 		o->ctl.load[i].value = v;
@@ -138,12 +138,12 @@ static void beat(Osc *o, Monitor *m)
 		return;
 	err_clear(&e);
 	if (!m->heartbeat_ready) {
-		m->heartbeat_ready = o->engine->monitor->heartbeat_setup(o, m->primary, &e);
+		m->heartbeat_ready = o->engine->monitor->heartbeat_setup(o->table, m->primary, &e);
 		if (!m->heartbeat_ready)
 			goto fail;
 	}
 	int64_t now = wall_ms();
-	if (o->engine->monitor->heartbeat_write(o, m->primary, now, &e)) {
+	if (o->engine->monitor->heartbeat_write(o->table, m->primary, now, &e)) {
 		m->beat_error[0] = '\0';
 		/* from here on, a replica that shows none of the beats is at
 		 * least this far behind (throttle.h) */
@@ -174,7 +174,7 @@ static void refresh_shown(Osc *o, Monitor *m)
 		return;
 	m->last_find_ms = now_ms();
 	err_clear(&e);
-	if (!o->engine->monitor->replicas_find(o, m->primary, found, THROTTLE_MAX_REPLICAS, &n, &watch, &e) || watch)
+	if (!o->engine->monitor->replicas_find(m->primary, found, THROTTLE_MAX_REPLICAS, &n, &watch, &e) || watch)
 		return;
 	pthread_mutex_lock(&o->ctl.mu);
 	memcpy(o->ctl.observed, found, sizeof(found[0]) * (size_t)n);
@@ -213,7 +213,7 @@ bool lag_start(Osc *o, OscErr *e)
 	o->ctl.monitor = m;
 	atomic_store(&o->ctl.monitor_quit, false); /* a second start, after lag_stop */
 
-	m->primary = en->probe_open(o, NULL, NULL, 0, e);
+	m->primary = en->probe_open(&o->env, NULL, NULL, 0, e);
 	if (m->primary == NULL)
 		return false;
 
@@ -229,7 +229,7 @@ bool lag_start(Osc *o, OscErr *e)
 			if (k < o->ctl.nload)
 				continue;
 			double v;
-			if (!en->load_read(o, m->primary, name, &v, e))
+			if (!en->load_read(m->primary, name, &v, e))
 				return false;
 			snprintf(o->ctl.load_names[k], sizeof(o->ctl.load_names[k]), "%s", name);
 			o->ctl.load[k].name = o->ctl.load_names[k];
@@ -253,7 +253,7 @@ bool lag_start(Osc *o, OscErr *e)
 	/* those the primary reports, also beside --replica (shown, and an
 	 * in-place run's lag gate reads them from the start); only needed
 	 * without --replica (MySQL's SHOW SLAVE HOSTS wants a privilege) */
-	bool found_ok = en->replicas_find(o, m->primary, found, THROTTLE_MAX_REPLICAS, &n, &watch, &fe);
+	bool found_ok = en->replicas_find(m->primary, found, THROTTLE_MAX_REPLICAS, &n, &watch, &fe);
 	if (!found_ok && m->nreplicas == 0) {
 		*e = fe;
 		return false;
@@ -279,7 +279,7 @@ bool lag_start(Osc *o, OscErr *e)
 	for (int i = 0; i < m->nreplicas; i++) {
 		OscErr re;
 		err_clear(&re);
-		m->replicas[i].probe = en->probe_open(o, m->replicas[i].url, m->replicas[i].url ? NULL : m->replicas[i].host,
+		m->replicas[i].probe = en->probe_open(&o->env, m->replicas[i].url, m->replicas[i].url ? NULL : m->replicas[i].host,
 		                                      m->replicas[i].port, &re);
 		if (m->replicas[i].probe == NULL) {
 			one_line(o->ctl.replicas[i].error, sizeof(o->ctl.replicas[i].error), re.msg);

@@ -22,6 +22,8 @@
 #     drops the old table the killed run chose (T_osc_old_5), and only it.
 #  9. The bound: with T_osc_old to T_osc_old_100 all kept by earlier runs
 #     (their state rows say so), the run refuses (exit 2, nothing changed).
+# osc history and osc status name each finished migration's old table (text
+# and JSON), the long name's included.
 #  8. A table name at the longest osc takes (PostgreSQL 63 bytes, MariaDB 56:
 #     the RENAME must queue on T first, so every old name starts with T's
 #     whole name): two runs, two old tables, distinct names (PostgreSQL cuts
@@ -36,6 +38,14 @@ old_name() { e_pick "_${1}_osc_old${2}" "${1}_osc_old${2}"; }
 rows_print() {
     e_q "$(e_pick "SELECT count(*) || '/' || coalesce(sum(hashtext(concat_ws(':', id, v, n, extra)))::text, '') FROM $(qi "$1")" \
                   "SELECT CONCAT(COUNT(*), '/', IFNULL(SUM(CRC32(CONCAT_WS(':', id, v, n, extra))), '')) FROM $(my_qi "$1")")"
+}
+
+# status_old T: the old table `osc status` names for T's latest migration (JSON)
+status_old() {
+    e_expect_osc 0 status --table "$1" --log-format json >&2
+    python3 -c 'import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{\"id\"")]
+print(rows[-1].get("old_table") or "" if rows else "no row")' "$OSC_OUT"
 }
 
 # kill_at T POINT ALTER: osc on T sleeping at POINT, SIGKILLed there.  Each
@@ -124,6 +134,11 @@ old_tables_test() {
     e_alter_ref $R "$A2"
     check_old $T 2 _2
     check_old $T 1 ""
+    local S
+    S=$(e_pick public osctest)
+    e_expect_osc 0 history --table $T --log-format text
+    grep -q "^    old table: $S\.$(old_name $T "")\$" "$OSC_OUT" || fail "osc history does not name run 1's old table"
+    grep -q "^    old table: $S\.$(old_name $T _2)\$" "$OSC_OUT" || fail "osc history does not name run 2's old table"
 
     note "--- 3. killed holding the swap's lock, then rerun"
     kill_at $T swap-locked "$A3"
@@ -145,6 +160,7 @@ old_tables_test() {
     [ "$OSC_RC" = 0 ] || { e_stop_writer; fail "the rerun of run 4 exited $OSC_RC"; }
     grep -q "the swap is done" "$OSC_OUT" "$OSC_ERR" || { e_stop_writer; fail "the rerun of run 4 does not say the swap is done"; }
     assert_eq done "$(e_state $T outcome)" "run 4's state"
+    assert_eq "$S.$(old_name $T _4)" "$(status_old $T)" "the old table osc status names after run 4"
     check_old $T 4 _4
 
     note "--- 5. killed at the swap, then osc cleanup"
@@ -222,18 +238,22 @@ old_tables_test() {
     fi
     e_expect_osc 0 --table $L --alter "$A1"
     e_expect_osc 0 --table $L --alter "$A2"
+    old2=$(status_old $L)
+    note "osc status names the old table $old2"
     if [ "$ENGINE" = pg ]; then
         old1=$(psql_q "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relkind = 'r'
                        AND relname LIKE '\_t\_old\_long%osc\_old%'")
         note "the old tables: $old1"
         assert_eq 2 "$(tr ',' '\n' <<<"$old1" | grep -c .)" "two old tables of the long name"
         grep -q "_osc_old_2" <<<"$old1" || fail "the second long old table's name has no _osc_old_2"
+        assert_eq "public.$(tr ',' '\n' <<<"$old1" | grep _osc_old_2)" "$old2" "the long old table osc status names"
         assert_eq 0 "$(psql_q "SELECT count(*) FROM pg_class WHERE length(relname) > 63")" "names over 63 bytes"
         assert_eq 4 "$(psql_q "SELECT count(*) FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
                                WHERE t.relname LIKE '\_t\_old\_long%osc\_old%'")" "the old tables' indexes"
     else
         assert_eq 1 "$(e_has_table "${L}_osc_old")" "the first long old table"
         assert_eq 1 "$(e_has_table "${L}_osc_2")" "the second long old table"
+        assert_eq "osctest.${L}_osc_2" "$old2" "the long old table osc status names"
         my_q "DROP TABLE $(my_qi "${L}_osc_old"), $(my_qi "${L}_osc_2")" || fail "drop the long old tables"
     fi
     e_q "DROP TABLE IF EXISTS $LR" || fail "drop $LR"

@@ -110,8 +110,8 @@ static bool watch_metric(Osc *o, const char *name, char *why, size_t whysz)
 	}
 	err_clear(&e);
 	pthread_mutex_unlock(&c->mu);
-	void *probe = en->probe_open(o, NULL, NULL, 0, &e);
-	ok = probe != NULL && en->load_read(o, probe, name, &v, &e);
+	void *probe = en->probe_open(&o->env, NULL, NULL, 0, &e);
+	ok = probe != NULL && en->load_read(probe, name, &v, &e);
 	if (probe)
 		en->probe_close(probe);
 	pthread_mutex_lock(&c->mu);

@@ -2,7 +2,8 @@
  * engine.h — what the core hands an engine, and (below) the primitives an
  * engine supplies.  docs/ARCHITECTURE.md says how they fit together.
  *
- * An engine never sees Osc, the run's context: it gets an EngineEnv at
+ * An engine never sees Osc, the run's context (but in plan_fill, osc
+ * plan's one slot that still takes it): it gets an EngineEnv at
  * open, the settings its SQL needs, and every primitive is given what else
  * it needs (a watermark, a counter) by the core, which owns every loop and
  * every decision around the primitives.
@@ -123,31 +124,54 @@ typedef struct StateRow {
 	char fp_new[OSC_FP_MAX];       /* the new table's, once known ("" before) */
 } StateRow;
 
-typedef struct Osc Osc; /* the phases below still take the run */
+typedef struct Osc Osc; /* plan_fill still takes the run */
 typedef struct Plan Plan;
 typedef struct ReplicaState ReplicaState;
 typedef struct Strategy Strategy;
+typedef struct History History;
+
+/* The original after the swap, as the cleanup finds it
+ * (src/core/cleanup.c). */
+typedef struct OldTable {
+	char name[2 * OSC_NAME_MAX + 2]; /* qualified, for messages: "app._users_osc_old" */
+	const char *gone;  /* why it is gone already (MySQL: drop_swap dropped it under the swap's lock), or NULL */
+	const char *keep;  /* why --drop-old-table must keep it (other tables' foreign keys reference it), or NULL */
+} OldTable;
+
+/* What an abandoned run left, as `osc cleanup` finds it: only what is
+ * provably osc's counts (src/core/cleanup.c). */
+typedef struct Leftovers {
+	bool swapped;          /* its swap had committed (MySQL: killed after the RENAME): only the
+	                        * cleanup after a swap is left, the shadow is the table */
+	bool capture;          /* osc's capture is on the table */
+	bool shadow;           /* osc's shadow exists (an interrupted swap may have left the table's
+	                        * own things on it: swap_undo) */
+	char old[2 * OSC_NAME_MAX + 2]; /* swapped: the original's name now */
+	char foreign[1024];    /* objects under osc's names that osc did not make: left alone */
+	const char *none;      /* the engine's words when nothing of osc's is there */
+} Leftovers;
 
 /* The monitor (replicator/lag.c) calls these from its own thread, on
- * connections of its own; they never touch o->db's connection. */
+ * connections of its own; they only read the table's names, fixed once the
+ * preflight found it, and never touch its main session. */
 typedef struct EngineMonitor {
-	/* Connects: url NULL is the primary; host non-NULL means the primary's
-	 * credentials at host:port (a replica the primary told of). */
-	void *(*probe_open)(Osc *o, const char *url, const char *host, int port, OscErr *e);
+	/* Connects: url NULL is the primary (env->url); host non-NULL means the
+	 * primary's credentials at host:port (a replica the primary told of). */
+	void *(*probe_open)(const EngineEnv *env, const char *url, const char *host, int port, OscErr *e);
 	void (*probe_close)(void *probe);
 	/* On the primary: creates the heartbeat table (once the work objects exist). */
-	bool (*heartbeat_setup)(Osc *o, void *probe, OscErr *e) MUSTCHECK;
-	bool (*heartbeat_write)(Osc *o, void *probe, int64_t beat_ms, OscErr *e) MUSTCHECK;
+	bool (*heartbeat_setup)(EngineTable *t, void *probe, OscErr *e) MUSTCHECK;
+	bool (*heartbeat_write)(EngineTable *t, void *probe, int64_t beat_ms, OscErr *e) MUSTCHECK;
 	/* On a replica: the newest heartbeat there (0: none yet). */
-	bool (*heartbeat_read)(Osc *o, void *probe, int64_t *beat_ms, OscErr *e) MUSTCHECK;
+	bool (*heartbeat_read)(EngineTable *t, void *probe, int64_t *beat_ms, OscErr *e) MUSTCHECK;
 	/* On the primary: a --max-load / --critical-load metric; an unknown name
 	 * is bad input. */
-	bool (*load_read)(Osc *o, void *probe, const char *name, double *value, OscErr *e) MUSTCHECK;
+	bool (*load_read)(void *probe, const char *name, double *value, OscErr *e) MUSTCHECK;
 	/* On the primary: the replicas it knows of.  *watch: connect to them and
 	 * throttle on them when no --replica is given (MySQL's SHOW SLAVE HOSTS,
 	 * named host:port); otherwise they are only shown (PostgreSQL's
 	 * pg_stat_replication, with byte and replay lag). */
-	bool (*replicas_find)(Osc *o, void *probe, ReplicaState *out, int max, int *n, bool *watch, OscErr *e) MUSTCHECK;
+	bool (*replicas_find)(void *probe, ReplicaState *out, int max, int *n, bool *watch, OscErr *e) MUSTCHECK;
 } EngineMonitor;
 
 typedef struct Engine {
@@ -289,44 +313,140 @@ typedef struct Engine {
 	void (*state_release)(EngineTable *t);
 	/* A resumed copy's watermark (NULL: nothing copied). */
 	EngineKey *(*resume_watermark)(EngineTable *t);
-	/* The preflight's checks that depend on the decision (NULL: none). */
+	/* A resumed copy's preflight checks, which a new migration's
+	 * shadow_create makes (NULL: none). */
 	bool (*preflight_resumed)(EngineTable *t, ResumeKind r, OscErr *e) MUSTCHECK;
 
-	/* ---- still whole phases (becoming primitives) ---- */
-	/* Finds the table and its key; refuses views, keyless tables, leftovers;
-	 * with lock, takes the advisory lock that keeps other runs away (then the
-	 * core decides the resume, and preflight_resumed finishes). */
-	bool (*preflight)(Osc *o, bool lock, OscErr *e) MUSTCHECK;
-	/* Builds the shadow with the ALTER applied and maps its columns.  With
-	 * keep=false (plan), everything is rolled back after the mapping. */
-	bool (*shadow_create)(Osc *o, bool keep, OscErr *e) MUSTCHECK;
-	/* Installs the capture trigger (short lock timeout, retried). */
-	bool (*capture_start)(Osc *o, OscErr *e) MUSTCHECK;
-	/* After a swap: drop osc's work objects (and the old table if asked). */
-	bool (*finish)(Osc *o, OscErr *e) MUSTCHECK;
-	/* Before a swap: remove everything osc created; the original stays. */
-	bool (*abort)(Osc *o, OscErr *e) MUSTCHECK;
-	/* `osc cleanup`: remove what an abandoned run left. */
-	bool (*cleanup)(Osc *o, OscErr *e) MUSTCHECK;
-	/* Picks the strategy (src/core/strategy.h), confirming with the server what
-	 * the text suggests; NULL: the engine always uses the shadow copy. */
-	bool (*strategy_pick)(Osc *o, Strategy *s, OscErr *e) MUSTCHECK;
-	/* Applies the ALTER in place by a strategy other than STRAT_COPY; on
-	 * failure, removes what it added (the original as it was).  When the
+	/* ---- preflight (src/core/preflight.c says in which order) ----
+	 * Finds the table --table names and derives osc's names for it; refuses
+	 * (exit 2) what osc does not migrate: a view, a partitioned, temporary
+	 * or inheriting table, osc's own state table.  MySQL first finishes a
+	 * drop_swap interrupted before its RENAME (unless env->plan).  Fills
+	 * info. */
+	bool (*table_find)(EngineTable *t, TableInfo *info, OscErr *e) MUSTCHECK;
+	/* Refuses (exit 2) a server osc must not write to: a standby, a
+	 * replica (MySQL: unless --allow-on-replica).  `osc cleanup` asks only
+	 * this. */
+	bool (*target_primary)(EngineTable *t, OscErr *e) MUSTCHECK;
+	/* target_primary, and refuses (exit 2) a --replica that is not this
+	 * primary's and a role that lacks a privilege the run needs (the
+	 * message holds the GRANT statements). */
+	bool (*target_check)(EngineTable *t, OscErr *e) MUSTCHECK;
+	/* The key the copy walks: the primary key, else a unique index over
+	 * NOT NULL columns (exit 2 without one). */
+	bool (*key_find)(EngineTable *t, OscErr *e) MUSTCHECK;
+	/* Refuses (exit 2) what depends on the table that the swap cannot
+	 * carry.  NULL: nothing is refused. */
+	bool (*dependents_check)(EngineTable *t, OscErr *e) MUSTCHECK;
+	/* The advisory lock that keeps other runs off the table, held by the
+	 * main session until close (exit 3 naming the holder). */
+	bool (*table_lock)(EngineTable *t, OscErr *e) MUSTCHECK;
+	/* A new migration (and osc plan): refuses (exit 2) osc's leftovers
+	 * (`osc cleanup` first) and a user's objects under osc's names.
+	 * NULL: shadow_create refuses them. */
+	bool (*leftovers_check)(EngineTable *t, OscErr *e) MUSTCHECK;
+
+	/* ---- the shadow and the capture ----
+	 * Builds the shadow with the ALTER applied, maps its columns, makes the
+	 * change log, and records the migration's state row; when it fails,
+	 * nothing of it stays.  keep false (osc plan): nothing stays, and a
+	 * refusal a run would make is noted for the plan instead. */
+	bool (*shadow_create)(EngineTable *t, bool keep, OscErr *e) MUSTCHECK;
+	/* Installs the capture on the original (each attempt under
+	 * --lock-timeout, retried through env->retry); its state row knows it. */
+	bool (*capture_install)(EngineTable *t, OscErr *e) MUSTCHECK;
+
+	/* ---- the ALTER in place (src/core/inplace.c) ----
+	 * Picks the strategy (src/core/strategy.h), confirming with the server
+	 * what the text suggests.  NULL: always the shadow copy. */
+	bool (*strategy_pick)(EngineTable *t, Strategy *s, OscErr *e) MUSTCHECK;
+	/* A state row for the in-place run (phase "in-place", no shadow). */
+	bool (*state_in_place)(EngineTable *t, const char *strategy, OscErr *e) MUSTCHECK;
+	/* Applies the ALTER in place by s (not STRAT_COPY); when it fails,
+	 * what it added is gone and the original is as it was.  When the
 	 * server refuses the strategy on the table itself before changing
-	 * anything, it may turn *s into STRAT_COPY (saying why in s->why) and
-	 * return true: the pipeline goes on with the shadow copy. */
-	bool (*strategy_run)(Osc *o, Strategy *s, OscErr *e) MUSTCHECK;
+	 * anything, it may turn *s into STRAT_COPY (why in s->why) and return
+	 * true: the core goes on with the shadow copy. */
+	bool (*in_place)(EngineTable *t, Strategy *s, OscErr *e) MUSTCHECK;
+	/* in_place fell back to the copy: its state row goes (the copy records
+	 * its own).  NULL: in_place never falls back. */
+	bool (*state_forget)(EngineTable *t, OscErr *e) MUSTCHECK;
+	/* Records the definition the table's name resolves to now as what the
+	 * migration made: a rerun of the same command is then "already done". */
+	bool (*state_result)(EngineTable *t, OscErr *e) MUSTCHECK;
+	/* While an in-place run waits for its replicas, the monitor writes its
+	 * heartbeat: the table's name must be free first (exit 2 naming it),
+	 * and it goes again after the wait.  NULL: the primary reports its
+	 * replicas' lag (control_gate_reported_lag), no heartbeat is written. */
+	bool (*heartbeat_free)(EngineTable *t, OscErr *e) MUSTCHECK;
+	bool (*heartbeat_drop)(EngineTable *t, OscErr *e) MUSTCHECK;
+
+	/* ---- the state row, history ----
+	 * Records phase and outcome ("running", "stopped", "failed", "done",
+	 * "aborted"; NULL keeps the old value), the message, and the counters
+	 * in the migration's state row (none yet: nothing). */
+	bool (*state_record)(EngineTable *t, const char *phase, const char *outcome, const char *message,
+	                     int64_t rows_copied, int64_t changes_applied, OscErr *e) MUSTCHECK;
+	/* `osc history` (every row) and `osc status` (latest: the newest row of
+	 * each table): the state rows of env->target's table (no table: of
+	 * every table of the database), oldest first, into h
+	 * (src/core/history.h), which the core prints. */
+	bool (*history_read)(EngineTable *t, bool latest, History *h, OscErr *e) MUSTCHECK;
+
+	/* ---- the end of a run (src/core/cleanup.c says in which order) ----
+	 * The main session is usable and in no transaction (PostgreSQL
+	 * reconnects a lost one); false when it cannot be. */
+	bool (*session_ready)(EngineTable *t, OscErr *e) MUSTCHECK;
+	/* After the swap committed: what it leaves to do outside its lock
+	 * (PostgreSQL validates the foreign keys it re-created NOT VALID, whose
+	 * list is a work object).  NULL: nothing. */
+	bool (*swap_settle)(EngineTable *t, OscErr *e) MUSTCHECK;
+	/* Removes osc's capture from the table (the lock retried through
+	 * env->retry); nothing to do once it is gone. */
+	bool (*capture_remove)(EngineTable *t, OscErr *e) MUSTCHECK;
+	/* Before a swap, when capture_remove failed (e says why): removes what
+	 * it can while the capture, still installed, keeps the table working
+	 * (PostgreSQL, when a lock was not granted: the trigger made a no-op,
+	 * the shadow and the log dropped; MySQL: the shadow dropped, the log
+	 * kept for the triggers), and says in e what stays for `osc cleanup`.
+	 * Always false. */
+	bool (*capture_leave)(EngineTable *t, OscErr *e) MUSTCHECK;
+	/* Puts back on the original what an interrupted swap attempt moved to
+	 * the shadow (MySQL: the table's own triggers, child tables' foreign
+	 * keys).  NULL: a swap attempt leaves nothing. */
+	bool (*swap_undo)(EngineTable *t, OscErr *e) MUSTCHECK;
+	/* Drops osc's work objects: the change log, the heartbeat, and the
+	 * shadow when asked (after the swap the shadow is the table). */
+	bool (*work_drop)(EngineTable *t, bool shadow, OscErr *e) MUSTCHECK;
+	/* After the swap: the original's name now, and whether it is gone or
+	 * must stay (in doubt, it stays). */
+	void (*old_table)(EngineTable *t, OldTable *out);
+	/* --drop-old-table: drops it. */
+	bool (*old_drop)(EngineTable *t, OscErr *e) MUSTCHECK;
+	/* `osc cleanup`, under the table's lock: what an abandoned run left
+	 * (the names its state row recorded). */
+	bool (*leftovers_find)(EngineTable *t, Leftovers *lo, OscErr *e) MUSTCHECK;
+	/* Drops the work objects leftovers_find found (the shadow unless the
+	 * swap had committed); done gets what went ("the change log, the
+	 * shadow"), "" when nothing did. */
+	bool (*leftovers_drop)(EngineTable *t, const Leftovers *lo, char *done, size_t donesz, OscErr *e) MUSTCHECK;
+	/* Ends the table's unfinished migrations in the state table with
+	 * outcome ("aborted", or "done": its swap had committed) and message. */
+	bool (*state_close)(EngineTable *t, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
+
+	/* ---- the proxy (cutover/proxy_hold.c) ----
+	 * The sessions on the table (PostgreSQL: holding a lock on it or whose
+	 * last query names it; MySQL: connected to its database, since an idle
+	 * MySQL session does not show which tables it uses) whose server id is
+	 * not among the proxy's (ids) and that are not osc's own (mine:
+	 * "address:port" of this process's sockets): how many, up to a few
+	 * described in out; -1 when the query failed (why in out). */
+	int (*proxy_bypass)(EngineTable *t, const uint32_t *ids, int nids, char *const *mine, int nmine, char *out,
+	                    size_t outsz);
+
 	/* `osc plan` (src/core/plan.h): what a run would do, after
 	 * shadow_create(keep=false); printed as text or JSON by plan.c. */
 	bool (*plan_fill)(Osc *o, Plan *p, OscErr *e) MUSTCHECK;
-	/* Row estimate of the original (for progress). */
-	int64_t (*estimate)(Osc *o);
-	/* Records phase and outcome ("running", "stopped", "failed", "done",
-	 * "aborted") in the state table; NULL keeps the old value. */
-	bool (*record)(Osc *o, const char *phase, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
-	/* `osc history` (all runs) and `osc status` (latest per table). */
-	bool (*history)(Osc *o, bool latest, OscErr *e) MUSTCHECK;
 
 	/* The monitor's queries (src/pg/pg_heartbeat.c, my_heartbeat.c). */
 	const struct EngineMonitor *monitor;

@@ -14,13 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "copy.h"
 #include "cutover.h"
 #include "duration.h"
 #include "fault.h"
+#include "history.h"
 #include "hooks.h"
 #include "indexes.h"
+#include "inplace.h"
 #include "lag.h"
+#include "preflight.h"
 #include "proxy_hold.h"
 #include "replay.h"
 #include "resume.h"
@@ -43,13 +47,10 @@ static OscExit finish_run(Osc *o, OscExit rc)
 	return rc;
 }
 
-/* The engine's main session and table description; the phases that still
- * take the run find them in o->db. */
+/* The engine's main session and table description. */
 static bool engine_open(Osc *o, OscErr *e)
 {
-	bool ok = o->engine->open(&o->env, &o->table, &o->session, e);
-	o->db = o->table;
-	return ok;
+	return o->engine->open(&o->env, &o->table, &o->session, e);
 }
 
 static void engine_close(Osc *o)
@@ -59,12 +60,13 @@ static void engine_close(Osc *o)
 		o->engine->close(o->table);
 	o->table = NULL;
 	o->session = NULL;
-	o->db = NULL;
 }
 
+/* The state row says where the run stands, with the counters. */
 static bool record(Osc *o, const char *phase_name, const char *outcome, const char *message, OscErr *e)
 {
-	return o->engine->record(o, phase_name, outcome, message, e);
+	return o->engine->state_record(o->table, phase_name, outcome, message, o->progress.rows_copied,
+	                               o->progress.log_applied, e);
 }
 
 /* Enters a phase and says so, in the log and in the state table. */
@@ -86,15 +88,7 @@ static bool in_place(Osc *o, Strategy *st, OscExit *rc)
 	err_clear(&e);
 	snprintf(msg, sizeof(msg), "applying the ALTER in place (%s)", strategy_name(st->kind));
 	phase(o, "in-place", msg);
-	/* paused (operator, --pause-file), over --max-load or a replica over
-	 * --max-lag: wait before the statements, which cannot be paused once
-	 * sent.  No heartbeat here (an in-place run makes no work objects): the
-	 * lag is the one the primary reports (PostgreSQL's replay_lag) */
-	control_gate_reported_lag(o, true);
-	bool gated = control_gate(o, &e);
-	if (gated)
-		control_gate_reported_lag(o, false); /* nothing to pause once sent */
-	bool ran = gated && o->engine->strategy_run(o, st, &e);
+	bool ran = inplace_apply(o, st, &e);
 	if (ran && st->kind == STRAT_COPY) {
 		log_msg(&o->log, LOG_INFO, "strategy: %s: %s", strategy_name(st->kind), st->why);
 		return false;
@@ -135,7 +129,7 @@ static OscExit run_done(Osc *o)
 	err_clear(&e);
 	lag_stop(o); /* its heartbeat goes with the work objects */
 	phase(o, "cleanup", "removing the capture objects");
-	if (!o->engine->finish(o, &e)) {
+	if (!cleanup_after_swap(o, &e)) {
 		log_error(&o->log, &e);
 		log_msg(&o->log, LOG_WARN, "the migration is done, but cleanup failed: run `osc cleanup --table %s`",
 		        o->opt.table);
@@ -189,7 +183,7 @@ static OscExit run_failed(Osc *o, OscErr *err, bool created, bool swapped)
 		if (!record(o, NULL, "failed", msg, &e2))
 			log_error(&o->log, &e2);
 		err_clear(&e2);
-		if (!o->engine->abort(o, &e2)) {
+		if (!cleanup_abort(o, &e2)) {
 			log_error(&o->log, &e2);
 			log_msg(&o->log, LOG_ERROR,
 			        "could not remove osc's objects; the original is intact; run `osc cleanup --table %s`",
@@ -220,13 +214,13 @@ OscExit migrate_run(Osc *o)
 	o->started_ms = now_ms();
 	run_init(o);
 	phase(o, "preflight", "checking the table, its key and the ALTER");
-	if (!engine_open(o, &e) || !o->engine->preflight(o, true, &e) || !resume_decide(o, &e))
+	if (!engine_open(o, &e) || !preflight_run(o, true, &e) || !resume_decide(o, &e))
 		goto fail;
 	if (o->resume == RESUME_DONE) {
 		engine_close(o);
 		return OSC_EXIT_OK;
 	}
-	o->progress.rows_estimate = o->engine->estimate(o);
+	o->progress.rows_estimate = o->info.rows_estimate;
 	if (o->progress.rows_estimate < o->progress.rows_copied)
 		o->progress.rows_estimate = o->progress.rows_copied;
 	o->progress.eta_ms = -1;
@@ -245,7 +239,7 @@ OscExit migrate_run(Osc *o)
 		goto fail;
 	if (o->resume == RESUME_NONE && o->engine->strategy_pick) {
 		Strategy st;
-		if (!o->engine->strategy_pick(o, &st, &e))
+		if (!o->engine->strategy_pick(o->table, &st, &e))
 			goto fail;
 		log_msg(&o->log, LOG_INFO, "strategy: %s: %s", strategy_name(st.kind), st.why);
 		OscExit rc;
@@ -258,11 +252,11 @@ OscExit migrate_run(Osc *o)
 	}
 	if (o->resume == RESUME_NONE) {
 		phase(o, "shadow", "building the new table with the ALTER applied");
-		if (!o->engine->shadow_create(o, true, &e))
+		if (!o->engine->shadow_create(o->table, true, &e))
 			goto fail;
 		created = true;
 		phase(o, "capture", "installing the change-capture trigger");
-		if (!o->engine->capture_start(o, &e))
+		if (!o->engine->capture_install(o->table, &e))
 			goto fail;
 		lag_arm(o);
 	}
@@ -302,8 +296,7 @@ OscExit migrate_plan(Osc *o)
 	err_clear(&e);
 	run_init(o);
 	o->retry.gate = NULL;
-	if (!engine_open(o, &e) || !o->engine->preflight(o, false, &e) ||
-	    !o->engine->shadow_create(o, false, &e)) {
+	if (!engine_open(o, &e) || !preflight_run(o, false, &e) || !o->engine->shadow_create(o->table, false, &e)) {
 		log_error(&o->log, &e);
 		engine_close(o);
 		return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;
@@ -335,11 +328,15 @@ OscExit migrate_history(Osc *o, bool latest)
 	err_clear(&e);
 	run_init(o);
 	o->retry.gate = NULL;
-	if (!engine_open(o, &e) || !o->engine->history(o, latest, &e)) {
+	History h = { 0 };
+	if (!engine_open(o, &e) || !o->engine->history_read(o->table, latest, &h, &e)) {
+		history_free(&h);
 		log_error(&o->log, &e);
 		engine_close(o);
 		return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;
 	}
+	history_print(&h, o->log.json, latest, o->target.table[0] ? o->target.table : NULL);
+	history_free(&h);
 	engine_close(o);
 	return OSC_EXIT_OK;
 }
@@ -350,7 +347,7 @@ OscExit migrate_cleanup(Osc *o)
 	err_clear(&e);
 	run_init(o);
 	o->retry.gate = NULL;
-	if (!engine_open(o, &e) || !o->engine->cleanup(o, &e)) {
+	if (!engine_open(o, &e) || !cleanup_leftovers(o, &e)) {
 		log_error(&o->log, &e);
 		engine_close(o);
 		return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;

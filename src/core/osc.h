@@ -46,7 +46,6 @@ struct Osc {
 	Log log;
 	Progress progress;
 	const Engine *engine;
-	void *db;                        /* the engine's own state (the phases that still take Osc) */
 	EngineTable *table;              /* the engine's description of the table (src/core/engine.h) */
 	EngineSession *session;          /* the main session: preflight, copy, replay, swap */
 	TableInfo info;

@@ -121,7 +121,14 @@ bool resume_decide(Osc *o, OscErr *e)
 	o->resume = RESUME_NONE;
 	bool ok = decide(o, &row, e);
 	free(row.alter);
-	if (ok && o->engine->preflight_resumed)
-		ok = o->engine->preflight_resumed(o->table, o->resume, e);
-	return ok;
+	if (!ok)
+		return false;
+	/* a new migration: nothing of osc's may be in the way; a resumed copy:
+	 * what a new one's shadow_create checks, again */
+	const Engine *E = o->engine;
+	if (o->resume == RESUME_NONE)
+		return !E->leftovers_check || E->leftovers_check(o->table, e);
+	if (o->resume == RESUME_COPY || o->resume == RESUME_AFTER_COPY)
+		return !E->preflight_resumed || E->preflight_resumed(o->table, o->resume, e);
+	return true;
 }

@@ -34,13 +34,17 @@
 #include <stdint.h>
 
 #include "engine.h"
-#include "osc.h"
+#include "history.h"
+#include "plan.h"
 #include "sql.h"
+#include "strategy.h"
 
 #define MY_NAMELEN 64
 
-/* The state table (src/my/my_state.c), in the table's own database */
+/* The state table (src/my/my_state.c), in the table's own database; its
+ * times as text, in UTC */
 #define MY_STATE_TABLE "_osc_migrations"
+#define MY_STATE_TS(col) "DATE_FORMAT(" col ", '%%Y-%%m-%%d %%H:%%i:%%s UTC')"
 
 /* One connection (my_conn.c): the engine's EngineSession.  Every osc
  * connection runs in UTC with osc's sql_mode. */
@@ -71,6 +75,10 @@ typedef struct MyBatch {
 	char *ids;
 	int64_t n;
 } MyBatch;
+
+/* The column of a one-column result row: queries of several columns read
+ * theirs by an enum beside the query. */
+enum { MY_VALUE = 0 };
 
 typedef struct MyCol {
 	char *name;   /* in the shadow */
@@ -146,8 +154,7 @@ typedef struct MyObjects {
 typedef struct My {
 	MySession main;         /* every statement but the swap's RENAME (see the banner) */
 	SqlDialect dialect;     /* the main session's quoting */
-	Osc *osc;               /* going: the engine's settings are in env */
-	const EngineEnv *env;
+	const EngineEnv *env;   /* the run's settings (src/core/engine.h) */
 	Log *log;
 
 	char *db, *table;
@@ -183,7 +190,9 @@ typedef struct My {
 	bool created;
 	int64_t state_id;       /* this migration's row in MY_STATE_TABLE (0: none) */
 	char *resume_deferred;  /* the unfinished migration's deferred indexes (its row) */
-	MyObjects resume_objects; /* osc's objects the resume found (my_state_swapped) */
+	MyObjects found;        /* osc's objects as the resume (my_state_swapped) or `osc cleanup`
+	                         * (my_leftovers_find) found them */
+	bool resumed_swapped;   /* this run resumed after the swap: the child tables were not read */
 
 	/* verification (src/my/my_verify.c) */
 	char *verify_orig;      /* the row text of each side, built once */
@@ -258,7 +267,9 @@ bool my_lock_retry(My *my, const char *what, Sql *q, OscErr *e) MUSTCHECK;
 bool my_sql_mode_for_osc(const char *server, char *out, size_t outsz) MUSTCHECK;
 
 /* my_shadow.c */
+/* The table --table names, osc's names for it; then its key */
 bool my_find_table(My *my, OscErr *e) MUSTCHECK;
+bool my_find_key(My *my, OscErr *e) MUSTCHECK;
 /* The shadow with the ALTER applied, its column map, the change log; with
  * keep, the caller records the state row (src/my/my_engine.c). */
 bool my_shadow_create(My *my, bool keep, OscErr *e) MUSTCHECK;
@@ -375,11 +386,12 @@ bool my_state_create(My *my, OscErr *e) MUSTCHECK;
 bool my_state_in_place(My *my, const char *strategy, OscErr *e) MUSTCHECK;
 bool my_state_forget(My *my, OscErr *e) MUSTCHECK;
 bool my_state_fingerprint_new(My *my, const char *table, OscErr *e) MUSTCHECK;
-bool my_state_record(My *my, const char *phase, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
+bool my_state_record(My *my, const char *phase, const char *outcome, const char *message, int64_t rows_copied,
+                     int64_t changes_applied, OscErr *e) MUSTCHECK;
+bool my_state_record_phase(My *my, const char *phase, OscErr *e) MUSTCHECK;
 /* In the chunk's transaction, on its session. */
 bool my_state_checkpoint(MySession *s, My *my, const MyKeyVal *wm, int64_t rows_total, int64_t applied,
                          OscErr *e) MUSTCHECK;
-bool my_state_abandon(My *my, OscErr *e) MUSTCHECK;
 bool my_state_close(My *my, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
 /* The unfinished migration's new-table fingerprint (cutover phase only,
  * else ""), and its old table's name into my->old (src/my/my_old.c). */
@@ -394,13 +406,17 @@ bool my_old_use(My *my, const char *name, OscErr *e) MUSTCHECK; /* the state row
 /* A new run's old name: the lowest not held by an earlier run's old table;
  * o is the scan of osc's names with it (the caller refuses what is foreign). */
 bool my_old_choose(My *my, MyObjects *o, OscErr *e) MUSTCHECK;
-/* Sets osc->resume (and the adapter's state when resuming), or refuses. */
-/* my_finish.c: the end of a run (the Engine's finish, abort, cleanup);
- * my_find_table_finishing: my_find_table, after completing an interrupted
- * drop_swap if that is why the table is missing */
-bool my_finish(Osc *o, OscErr *e) MUSTCHECK;
-bool my_abort(Osc *o, OscErr *e) MUSTCHECK;
-bool my_cleanup(Osc *o, OscErr *e) MUSTCHECK;
+/* my_finish.c: the SQL of a run's end (src/core/cleanup.c says when):
+ * the old table after the swap; before it, what goes while the capture
+ * keeps its lock; an interrupted swap attempt undone; what an abandoned
+ * run left.  my_find_table_finishing: my_find_table, after completing an
+ * interrupted drop_swap if that is why the table is missing */
+void my_old_table(My *my, OldTable *out);
+bool my_old_drop(My *my, OscErr *e) MUSTCHECK;
+bool my_capture_leave(My *my, OscErr *e) MUSTCHECK;
+bool my_swap_undo(My *my, OscErr *e) MUSTCHECK;
+bool my_leftovers_find(My *my, Leftovers *lo, OscErr *e) MUSTCHECK;
+bool my_leftovers_drop(My *my, const Leftovers *lo, char *done, size_t donesz, OscErr *e) MUSTCHECK;
 bool my_find_table_finishing(My *my, OscErr *e) MUSTCHECK;
 /* my_conn.c: the run's advisory lock on the table (GET_LOCK, held by the
  * session); exit 3 naming the holder when another run has it */
@@ -412,7 +428,13 @@ bool my_state_swapped(My *my, const StateRow *row, bool *swapped, char *detail, 
                       OscErr *e) MUSTCHECK;
 bool my_state_attach(My *my, bool copy_done, const char **lost, OscErr *e) MUSTCHECK;
 bool my_state_claim(My *my, const char *phase, OscErr *e) MUSTCHECK;
-bool my_state_history(My *my, const char *table, bool latest, OscErr *e) MUSTCHECK;
+/* Is there a state table; has it the old table's column (an older osc's
+ * has not; readers that must change nothing ask instead of adding it) */
+bool my_state_exists(My *my, bool *exists, OscErr *e) MUSTCHECK;
+bool my_state_has_old_table(My *my, bool *has, OscErr *e) MUSTCHECK;
+/* my_history.c: osc history / osc status, of env->target's table (none:
+ * every table) in its database, else the URL's */
+bool my_history_read(My *my, bool latest, History *h, OscErr *e) MUSTCHECK;
 
 /* my_fkeys.c */
 bool my_fkeys_check_children(My *my, OscErr *e) MUSTCHECK;
@@ -462,9 +484,13 @@ bool my_stale_keys(MySession *s, My *my, const MyKeyVal *lo, const MyKeyVal *hi,
                    const MyBatch *extra, const MyKeyVal *wm, bool copy_done, MyBatch **more, int64_t *found,
                    OscErr *e) MUSTCHECK;
 
-/* my_strategy.c: the ALTER in place (INSTANT, NOCOPY) or the shadow copy */
+/* my_strategy.c: the ALTER in place (INSTANT, NOCOPY) or the shadow copy;
+ * the heartbeat table of an in-place run's wait for its replicas: free
+ * (exit 2 naming it when it exists), dropped after */
 bool my_strategy_pick(My *my, Strategy *s, OscErr *e) MUSTCHECK;
 bool my_strategy_run(My *my, Strategy *s, OscErr *e) MUSTCHECK;
+bool my_heartbeat_free(My *my, OscErr *e) MUSTCHECK;
+bool my_heartbeat_drop(My *my, OscErr *e) MUSTCHECK;
 /* the statement my_strategy_run would send, for osc plan */
 void my_strategy_describe(My *my, const Strategy *s, Plan *p);
 /* The empty trial table T_osc_try, a LIKE copy of the table (its name in
@@ -504,5 +530,9 @@ bool my_keyidx_settle(My *my, OscErr *e) MUSTCHECK;
 
 /* src/my/my_swap.c: one attempt; the core's drain runs under its lock */
 SwapResult my_swap(My *my, const SwapDrain *drain, OscErr *e);
+
+/* src/my/my_proxy.c: the sessions that bypass the proxy (the engine's
+ * proxy_bypass) */
+int my_proxy_bypass(My *my, const uint32_t *ids, int nids, char *const *mine, int nmine, char *out, size_t outsz);
 
 #endif

@@ -37,16 +37,17 @@ bool my_capture_create(My *my, OscErr *e)
 	        my->db, my->table);
 	if (!my_exec_sql(my, &q, &r, e))
 		goto out;
+	enum { C_NAME, C_TYPE, C_CHARSET, C_COLLATION };
 	Sql cols;
 	sql_init(&cols, &my->dialect);
 	for (int k = 0; k < my->nkeys; k++) {
 		mysql_data_seek(r, 0);
 		MYSQL_ROW row;
 		while ((row = mysql_fetch_row(r)) != NULL)
-			if (strcmp(row[0], my->keys[k].name) == 0) {
-				sql_add(&cols, ", %I %s", row[0], row[1]);
-				if (row[2][0])
-					sql_add(&cols, " CHARACTER SET %s COLLATE %s", row[2], row[3]);
+			if (strcmp(row[C_NAME], my->keys[k].name) == 0) {
+				sql_add(&cols, ", %I %s", row[C_NAME], row[C_TYPE]);
+				if (row[C_CHARSET][0])
+					sql_add(&cols, " CHARACTER SET %s COLLATE %s", row[C_CHARSET], row[C_COLLATION]);
 				sql_add(&cols, " NOT NULL");
 			}
 	}
@@ -95,7 +96,7 @@ bool my_capture_install(My *my, OscErr *e)
 	if (!my_exec_sql(my, &q, &r, e))
 		goto out;
 	MYSQL_ROW row = mysql_fetch_row(r);
-	comment = my_strdup(row && row[0] ? row[0] : "");
+	comment = my_strdup(row && row[MY_VALUE] ? row[MY_VALUE] : "");
 	sql_reset(&q);
 	sql_add(&q, "LOCK TABLES %I.%I WRITE", my->db, my->table);
 	if (!my_lock_retry(my, "capture installation", &q, e))

@@ -67,6 +67,9 @@ static void shadow_key_read(const My *my, Sql *q, int k)
 	}
 }
 
+/* The columns of a unique index's rows (conflicts' query). */
+enum { U_INDEX, U_COLUMN, U_SUB_PART };
+
 /* One unique index: "SELECT key FROM shadow s WHERE (s.a, LEFT(s.b, 10)) IN
  * (SELECT src.a, LEFT(src.b, 10) FROM T src WHERE pred)"; false (nothing
  * added) when none of its columns is mapped. */
@@ -77,7 +80,7 @@ static bool index_query(const My *my, Sql *q, MYSQL_ROW *rows, int n, const char
 	sql_init(&l, &my->dialect);
 	sql_init(&r, &my->dialect);
 	for (int i = 0; i < n; i++) {
-		const char *col = rows[i][1], *part = rows[i][2], *src = source_of(my, col);
+		const char *col = rows[i][U_COLUMN], *part = rows[i][U_SUB_PART], *src = source_of(my, col);
 		if (src == NULL)
 			continue;
 		const char *sep = used++ ? ", " : "";
@@ -115,7 +118,7 @@ static bool is_merge_key(const My *my, MYSQL_ROW *rows, int n)
 	if (n != my->nkeys)
 		return false;
 	for (int k = 0; k < n; k++)
-		if (strcmp(rows[k][1], my->keys[k].shadow) != 0 || rows[k][2] != NULL)
+		if (strcmp(rows[k][U_COLUMN], my->keys[k].shadow) != 0 || rows[k][U_SUB_PART] != NULL)
 			return false;
 	return true;
 }
@@ -143,7 +146,7 @@ static bool conflicts(MySession *ses, const My *my, const char *pred, Sql *keys,
 	int n = 0;
 	for (;;) {
 		row = mysql_fetch_row(r);
-		if (n > 0 && (row == NULL || strcmp(row[0], idx[0][0]) != 0)) {
+		if (n > 0 && (row == NULL || strcmp(row[U_INDEX], idx[0][U_INDEX]) != 0)) {
 			if (!is_merge_key(my, idx, n))
 				(void)index_query(my, &look, idx, n, pred);
 			n = 0;
@@ -158,8 +161,9 @@ static bool conflicts(MySession *ses, const My *my, const char *pred, Sql *keys,
 	}
 	if (!mys_exec_sql(ses, &look, &c, e))
 		goto out;
+	enum { L_KEY0 }; /* the look's columns: the key's */
 	while ((row = mysql_fetch_row(c)) != NULL) {
-		char **key = my_key_literals(my, row, 0);
+		char **key = my_key_literals(my, row, L_KEY0);
 		sql_add(keys, "%s(", keys->len ? ", " : "");
 		for (int k = 0; k < my->nkeys; k++)
 			sql_add(keys, "%s%s", k ? ", " : "", key[k]);

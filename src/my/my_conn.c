@@ -132,8 +132,8 @@ static bool session_setup(MySession *s, OscErr *e)
 	if (!mys_exec(s, "SELECT @@SESSION.sql_mode", &r, e))
 		goto out;
 	MYSQL_ROW row = mysql_fetch_row(r);
-	if (!my_sql_mode_for_osc(row && row[0] ? row[0] : "", mode, sizeof(mode))) {
-		err_set(e, OSC_EXIT_FAILED, "the server's sql_mode is too long to extend: %.200s", row[0]);
+	if (!my_sql_mode_for_osc(row && row[MY_VALUE] ? row[MY_VALUE] : "", mode, sizeof(mode))) {
+		err_set(e, OSC_EXIT_FAILED, "the server's sql_mode is too long to extend: %.200s", row[MY_VALUE]);
 		goto out;
 	}
 	sql_add(&q, "SET SESSION time_zone = '+00:00', sql_mode = %L", mode);
@@ -282,7 +282,7 @@ bool mys_count(MySession *s, Sql *q, int64_t *n, OscErr *e)
 	bool ok = mys_exec_sql(s, q, &r, e);
 	if (ok) {
 		MYSQL_ROW row = mysql_fetch_row(r);
-		*n = row && row[0] ? strtoll(row[0], NULL, 10) : 0;
+		*n = row && row[MY_VALUE] ? strtoll(row[MY_VALUE], NULL, 10) : 0;
 	}
 	mysql_free_result(r);
 	return ok;
@@ -417,7 +417,7 @@ bool my_take_lock(My *my, OscErr *e)
 	if (!my_exec_sql(my, &q, &r, e))
 		goto out;
 	MYSQL_ROW row = mysql_fetch_row(r);
-	if (row && row[0] && strcmp(row[0], "1") == 0) {
+	if (row && row[MY_VALUE] && strcmp(row[MY_VALUE], "1") == 0) {
 		ok = true;
 		goto out;
 	}
@@ -427,9 +427,10 @@ bool my_take_lock(My *my, OscErr *e)
 	sql_add(&q,
 	        "SELECT p.ID, p.HOST, p.TIME FROM information_schema.PROCESSLIST p WHERE p.ID = IS_USED_LOCK(%L)",
 	        my->lock_name);
+	enum { H_ID, H_HOST, H_TIME };
 	if (my_exec_sql(my, &q, &r, e) && (row = mysql_fetch_row(r)) != NULL)
 		err_set(e, OSC_EXIT_STOPPED, "another osc run holds %s.%s (connection %s from %s, connected %ss ago)",
-		        my->db, my->table, row[0], row[1] ? row[1] : "?", row[2] ? row[2] : "?");
+		        my->db, my->table, row[H_ID], row[H_HOST] ? row[H_HOST] : "?", row[H_TIME] ? row[H_TIME] : "?");
 	else
 		err_set(e, OSC_EXIT_STOPPED, "another osc run holds %s.%s", my->db, my->table);
 out:

@@ -1,7 +1,8 @@
 /*
- * my_engine.c — the MySQL/MariaDB Engine: the session's bounds, preflight;
- * the strategy (my_strategy.c), osc plan (my_plan.c) and the end of a run
- * (my_finish.c: finish, abort, cleanup) behind their hooks.  The state table
+ * my_engine.c — the MySQL/MariaDB Engine: wires the adapter's pieces into
+ * the interface the core drives (src/core/engine.h), and owns the
+ * session's bounds.  The strategy is my_strategy.c, osc plan my_plan.c,
+ * the SQL of a run's end my_finish.c.  The state table
  * (my_state.c, in the table's database) checkpoints every chunk and keeps
  * the history: a run that stops (a signal, a kill, the window's end) leaves
  * the capture in place and the same command resumes it from the watermark;
@@ -17,16 +18,8 @@
 #include "fault.h"
 #include "my_target.h"
 #include "names.h"
+#include "osc.h" /* plan_fill, which still takes the run */
 #include "xalloc.h"
-
-/* The phases that still take the run find the engine's state in it. */
-static My *MY(Osc *o)
-{
-	My *my = o->db;
-	if (my)
-		my->osc = o;
-	return my;
-}
 
 /* The engine's opaque types are these (src/core/engine.h). */
 static My *T(EngineTable *t)
@@ -140,22 +133,41 @@ static void eng_close(EngineTable *t)
 	free(my);
 }
 
-static bool eng_preflight(Osc *o, bool lock, OscErr *e)
+/* osc plan changes nothing: it does not finish an interrupted swap. */
+static bool eng_table_find(EngineTable *t, TableInfo *info, OscErr *e)
 {
-	My *my = MY(o);
-	o->resume = RESUME_NONE;
-	/* osc plan changes nothing: it does not finish an interrupted swap */
-	if (!(lock ? my_find_table_finishing(my, e) : my_find_table_finishing(my, e)) || !my_target_check(my, e))
+	My *my = T(t);
+	if (!(my->env->plan ? my_find_table(my, e) : my_find_table_finishing(my, e)))
 		return false;
 	if (strcmp(my->table, MY_STATE_TABLE) == 0) {
 		err_set(e, OSC_EXIT_INPUT, "%s.%s is osc's own state table; osc does not migrate it", my->db, my->table);
 		return false;
 	}
-	snprintf(o->info.schema, sizeof(o->info.schema), "%s", my->db);
-	snprintf(o->info.name, sizeof(o->info.name), "%s", my->table);
-	o->info.rows_estimate = my->rows_estimate;
-	/* the lock proves that a row still "running" belongs to a run that is gone */
-	return !lock || my_take_lock(my, e);
+	snprintf(info->schema, sizeof(info->schema), "%s", my->db);
+	snprintf(info->name, sizeof(info->name), "%s", my->table);
+	info->rows_estimate = my->rows_estimate;
+	return true;
+}
+
+static bool eng_target_primary(EngineTable *t, OscErr *e)
+{
+	return my_target_primary(T(t), e);
+}
+
+static bool eng_target_check(EngineTable *t, OscErr *e)
+{
+	return my_target_check(T(t), e);
+}
+
+static bool eng_key_find(EngineTable *t, OscErr *e)
+{
+	return my_find_key(T(t), e);
+}
+
+/* The lock proves that a row still "running" belongs to a run that is gone. */
+static bool eng_table_lock(EngineTable *t, OscErr *e)
+{
+	return my_take_lock(T(t), e);
 }
 
 static bool eng_state_read(EngineTable *t, StateRow *row, OscErr *e)
@@ -177,7 +189,9 @@ static bool eng_state_attach(EngineTable *t, const StateRow *row, bool copy_done
 
 static bool eng_state_claim(EngineTable *t, const char *phase, OscErr *e)
 {
-	return my_state_claim(T(t), phase, e);
+	My *my = T(t);
+	my->resumed_swapped = strcmp(phase, "swapped") == 0;
+	return my_state_claim(my, phase, e);
 }
 
 static void eng_state_release(EngineTable *t)
@@ -199,9 +213,9 @@ static bool state_row(My *my, OscErr *e)
 	return false;
 }
 
-static bool eng_shadow_create(Osc *o, bool keep, OscErr *e)
+static bool eng_shadow_create(EngineTable *t, bool keep, OscErr *e)
 {
-	My *my = MY(o);
+	My *my = T(t);
 	if (my_shadow_create(my, keep, e))
 		return !keep || state_row(my, e);
 	if (!keep && my_is_lock_timeout(e)) {
@@ -228,9 +242,9 @@ static bool eng_shadow_create(Osc *o, bool keep, OscErr *e)
 	return ok;
 }
 
-static bool eng_capture_start(Osc *o, OscErr *e)
+static bool eng_capture_install(EngineTable *t, OscErr *e)
 {
-	return my_capture_install(MY(o), e);
+	return my_capture_install(T(t), e);
 }
 
 static bool eng_begin(EngineSession *s, bool snapshot, OscErr *e)
@@ -385,65 +399,123 @@ static SwapResult eng_swap(EngineSession *s, EngineTable *t, const SwapDrain *dr
 	fault_pause(my->log, "swap-renamed");
 	OscErr e2;
 	err_clear(&e2);
-	if (!my_state_record(my, "swapped", NULL, NULL, &e2))
+	if (!my_state_record_phase(my, "swapped", &e2))
 		log_error(my->log, &e2);
 	return r;
 }
 
-static bool eng_plan_fill(Osc *o, Plan *p, OscErr *e)
+static bool eng_strategy_pick(EngineTable *t, Strategy *s, OscErr *e)
 {
-	return my_plan_fill(MY(o), p, e);
+	return my_strategy_pick(T(t), s, e);
 }
 
-static bool eng_strategy_pick(Osc *o, Strategy *s, OscErr *e)
+static bool eng_state_in_place(EngineTable *t, const char *strategy, OscErr *e)
 {
-	return my_strategy_pick(MY(o), s, e);
+	return my_state_in_place(T(t), strategy, e);
 }
 
-static bool eng_strategy_run(Osc *o, Strategy *s, OscErr *e)
+static bool eng_in_place(EngineTable *t, Strategy *s, OscErr *e)
 {
-	My *my = MY(o);
-	if (!my_state_in_place(my, strategy_name(s->kind), e))
-		return false;
-	if (!my_strategy_run(my, s, e))
-		return false;
-	/* refused by the server before it changed anything: the copy makes a
-	 * row of its own */
-	if (s->kind == STRAT_COPY)
-		return my_state_forget(my, e);
+	return my_strategy_run(T(t), s, e);
+}
+
+static bool eng_state_forget(EngineTable *t, OscErr *e)
+{
+	return my_state_forget(T(t), e);
+}
+
+static bool eng_state_result(EngineTable *t, OscErr *e)
+{
+	My *my = T(t);
 	return my_state_fingerprint_new(my, my->table, e);
 }
 
-static int64_t eng_estimate(Osc *o)
+static bool eng_heartbeat_free(EngineTable *t, OscErr *e)
 {
-	return MY(o)->rows_estimate;
+	return my_heartbeat_free(T(t), e);
 }
 
-static bool eng_record(Osc *o, const char *phase, const char *outcome, const char *message, OscErr *e)
+static bool eng_heartbeat_drop(EngineTable *t, OscErr *e)
 {
-	My *my = MY(o);
-	return my == NULL || my_state_record(my, phase, outcome, message, e);
+	return my_heartbeat_drop(T(t), e);
 }
 
-static bool eng_history(Osc *o, bool latest, OscErr *e)
+static bool eng_state_record(EngineTable *t, const char *phase, const char *outcome, const char *message,
+                             int64_t rows_copied, int64_t changes_applied, OscErr *e)
 {
-	My *my = MY(o);
-	if (o->target.schema[0]) {
-		my->db = my_strdup(o->target.schema);
-	} else {
-		MYSQL_RES *r = NULL;
-		if (!my_exec(my, "SELECT DATABASE()", &r, e))
-			return false;
-		MYSQL_ROW row = mysql_fetch_row(r);
-		if (row && row[0])
-			my->db = my_strdup(row[0]);
-		mysql_free_result(r);
-		if (my->db == NULL) {
-			err_set(e, OSC_EXIT_INPUT, "no database: name it in --database (mysql://host/db) or as --table db.table");
-			return false;
-		}
-	}
-	return my_state_history(my, o->target.table[0] ? o->target.table : NULL, latest, e);
+	return my_state_record(T(t), phase, outcome, message, rows_copied, changes_applied, e);
+}
+
+static bool eng_history_read(EngineTable *t, bool latest, History *h, OscErr *e)
+{
+	return my_history_read(T(t), latest, h, e);
+}
+
+/* The end of a run needs the main session; a lost one is not resumed. */
+static bool eng_session_ready(EngineTable *t, OscErr *e)
+{
+	My *my = T(t);
+	if (my->main.conn != NULL && mysql_ping(my->main.conn) == 0)
+		return true;
+	err_set(e, OSC_EXIT_FAILED, "the connection to the database is gone; run `osc cleanup --table %s` later",
+	        my->env->table_arg);
+	return false;
+}
+
+static bool eng_capture_remove(EngineTable *t, OscErr *e)
+{
+	return my_capture_drop(T(t), e);
+}
+
+static bool eng_capture_leave(EngineTable *t, OscErr *e)
+{
+	return my_capture_leave(T(t), e);
+}
+
+static bool eng_swap_undo(EngineTable *t, OscErr *e)
+{
+	return my_swap_undo(T(t), e);
+}
+
+static bool eng_work_drop(EngineTable *t, bool shadow, OscErr *e)
+{
+	return my_drop_work_tables(T(t), shadow, e);
+}
+
+static void eng_old_table(EngineTable *t, OldTable *out)
+{
+	my_old_table(T(t), out);
+}
+
+static bool eng_old_drop(EngineTable *t, OscErr *e)
+{
+	return my_old_drop(T(t), e);
+}
+
+static bool eng_leftovers_find(EngineTable *t, Leftovers *lo, OscErr *e)
+{
+	return my_leftovers_find(T(t), lo, e);
+}
+
+static bool eng_leftovers_drop(EngineTable *t, const Leftovers *lo, char *done, size_t donesz, OscErr *e)
+{
+	return my_leftovers_drop(T(t), lo, done, donesz, e);
+}
+
+static bool eng_state_close(EngineTable *t, const char *outcome, const char *message, OscErr *e)
+{
+	return my_state_close(T(t), outcome, message, e);
+}
+
+static int eng_proxy_bypass(EngineTable *t, const uint32_t *ids, int nids, char *const *mine, int nmine, char *out,
+                            size_t outsz)
+{
+	return my_proxy_bypass(T(t), ids, nids, mine, nmine, out, outsz);
+}
+
+static bool eng_plan_fill(Osc *o, Plan *p, OscErr *e)
+{
+	return my_plan_fill(T(o->table), p, e);
 }
 
 const Engine my_engine = {
@@ -483,17 +555,33 @@ const Engine my_engine = {
 	.state_claim = eng_state_claim,
 	.state_release = eng_state_release,
 	.resume_watermark = eng_resume_watermark,
-	.preflight = eng_preflight,
+	.table_find = eng_table_find,
+	.target_primary = eng_target_primary,
+	.target_check = eng_target_check,
+	.key_find = eng_key_find,
+	.table_lock = eng_table_lock,
 	.shadow_create = eng_shadow_create,
-	.capture_start = eng_capture_start,
-	.finish = my_finish,
-	.abort = my_abort,
-	.cleanup = my_cleanup,
+	.capture_install = eng_capture_install,
 	.strategy_pick = eng_strategy_pick,
-	.strategy_run = eng_strategy_run,
+	.state_in_place = eng_state_in_place,
+	.in_place = eng_in_place,
+	.state_forget = eng_state_forget,
+	.state_result = eng_state_result,
+	.heartbeat_free = eng_heartbeat_free,
+	.heartbeat_drop = eng_heartbeat_drop,
+	.state_record = eng_state_record,
+	.history_read = eng_history_read,
+	.session_ready = eng_session_ready,
+	.capture_remove = eng_capture_remove,
+	.capture_leave = eng_capture_leave,
+	.swap_undo = eng_swap_undo,
+	.work_drop = eng_work_drop,
+	.old_table = eng_old_table,
+	.old_drop = eng_old_drop,
+	.leftovers_find = eng_leftovers_find,
+	.leftovers_drop = eng_leftovers_drop,
+	.state_close = eng_state_close,
+	.proxy_bypass = eng_proxy_bypass,
 	.plan_fill = eng_plan_fill,
-	.estimate = eng_estimate,
-	.record = eng_record,
-	.history = eng_history,
 	.monitor = &my_monitor,
 };

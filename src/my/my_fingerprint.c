@@ -40,7 +40,7 @@ bool my_fingerprint(My *my, const char *table, char *out, size_t outsz, OscErr *
 	if (!my_exec_sql(my, &q, &r, e))
 		goto out;
 	while ((row = mysql_fetch_row(r)) != NULL)
-		sql_add(&text, "%s\n", row[0] ? row[0] : "");
+		sql_add(&text, "%s\n", row[MY_VALUE] ? row[MY_VALUE] : "");
 	if (text.failed) {
 		err_set(e, OSC_EXIT_FAILED, "out of memory for the fingerprint of %s.%s", my->db, table);
 		goto out;

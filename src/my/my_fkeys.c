@@ -83,10 +83,11 @@ bool my_fk_each_of(My *my, const char *parent, bool children, FkFn fn, void *ctx
 	sql_add(&q, " ORDER BY rc.CONSTRAINT_SCHEMA, rc.TABLE_NAME, rc.CONSTRAINT_NAME, k.ORDINAL_POSITION");
 	if (!my_exec_sql(my, &q, &r, e))
 		goto out;
+	enum { F_DB, F_TABLE, F_NAME, F_REF_DB, F_REF_TABLE, F_UPDATE, F_DELETE, F_COLUMN, F_REF_COLUMN };
 	for (;;) {
 		row = mysql_fetch_row(r);
-		bool same = row && fk.n > 0 && strcmp(row[0], fk.db) == 0 && strcmp(row[1], fk.table) == 0 &&
-		            strcmp(row[2], fk.name) == 0;
+		bool same = row && fk.n > 0 && strcmp(row[F_DB], fk.db) == 0 && strcmp(row[F_TABLE], fk.table) == 0 &&
+		            strcmp(row[F_NAME], fk.name) == 0;
 		if (fk.n > 0 && !same) {
 			if (!fn(my, &fk, ctx, e))
 				goto out;
@@ -95,18 +96,18 @@ bool my_fk_each_of(My *my, const char *parent, bool children, FkFn fn, void *ctx
 		if (row == NULL)
 			break;
 		if (fk.n == (int)(sizeof(fk.cols) / sizeof(fk.cols[0]))) {
-			err_set(e, OSC_EXIT_INPUT, "foreign key %s has more columns than osc handles", row[2]);
+			err_set(e, OSC_EXIT_INPUT, "foreign key %s has more columns than osc handles", row[F_NAME]);
 			goto out;
 		}
-		fk.db = row[0];
-		fk.table = row[1];
-		fk.name = row[2];
-		fk.ref_db = row[3];
-		fk.ref_table = row[4];
-		fk.upd = row[5];
-		fk.del = row[6];
-		fk.cols[fk.n] = row[7];
-		fk.refs[fk.n] = row[8];
+		fk.db = row[F_DB];
+		fk.table = row[F_TABLE];
+		fk.name = row[F_NAME];
+		fk.ref_db = row[F_REF_DB];
+		fk.ref_table = row[F_REF_TABLE];
+		fk.upd = row[F_UPDATE];
+		fk.del = row[F_DELETE];
+		fk.cols[fk.n] = row[F_COLUMN];
+		fk.refs[fk.n] = row[F_REF_COLUMN];
 		fk.n++;
 	}
 	ok = true;
@@ -153,6 +154,7 @@ bool my_fkeys_check_children(My *my, OscErr *e)
 	        my->db, my->table, my->db, my->table);
 	if (!my_exec_sql(my, &q, &r, e))
 		goto out;
+	enum { C_TABLE, C_NAME };
 	my->nchildren = (int)mysql_num_rows(r);
 	MYSQL_ROW row = mysql_fetch_row(r);
 	if (row && my->fk_method == MY_FK_REFUSE) {
@@ -160,7 +162,7 @@ bool my_fkeys_check_children(My *my, OscErr *e)
 		        "%s.%s is referenced by %d foreign key(s) of other tables (first: %s, constraint %s); after the swap "
 		        "they would reference %s.%s. Pass --alter-foreign-keys-method auto (or rebuild_constraints, "
 		        "drop_swap: see the README) to repoint them to the new table, or none to keep them on the old one",
-		        my->db, my->table, my->nchildren, row[0], row[1], my->db, my->old);
+		        my->db, my->table, my->nchildren, row[C_TABLE], row[C_NAME], my->db, my->old);
 		goto out;
 	}
 	ok = true;

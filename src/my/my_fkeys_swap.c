@@ -38,7 +38,7 @@ void my_fkeys_choose(My *my)
 	        my->db, my->shadow);
 	if (my_exec_sql(my, &q, &r, &e)) {
 		MYSQL_ROW row = mysql_fetch_row(r);
-		comment = my_strdup(row && row[0] ? row[0] : "");
+		comment = my_strdup(row && row[MY_VALUE] ? row[MY_VALUE] : "");
 	}
 	mysql_free_result(r);
 	sql_reset(&q);
@@ -99,13 +99,14 @@ static bool shadow_takes(My *my, const MyChildFk *c, OscErr *e)
 	sql_add(&q, ") = %d) x)", c->ncols);
 	if (!my_exec_sql(my, &q, &r, e))
 		goto out;
+	enum { S_COLUMNS_SAME, S_INDEXES };
 	MYSQL_ROW row = mysql_fetch_row(r);
-	if (row == NULL || row[0] == NULL || atoi(row[0]) != c->ncols) {
+	if (row == NULL || row[S_COLUMNS_SAME] == NULL || atoi(row[S_COLUMNS_SAME]) != c->ncols) {
 		err_set(e, OSC_EXIT_FAILED,
 		        "drop_swap: the ALTER changes a column that foreign key %s of %s.%s references; the RENAME after the "
 		        "DROP would fail and leave %s.%s missing. Nothing was changed; use rebuild_constraints",
 		        c->name, c->db, c->table, my->db, my->table);
-	} else if (row[1] == NULL || atoi(row[1]) < 1) {
+	} else if (row[S_INDEXES] == NULL || atoi(row[S_INDEXES]) < 1) {
 		err_set(e, OSC_EXIT_FAILED,
 		        "drop_swap: no index of the new table begins with the columns foreign key %s of %s.%s references; "
 		        "the RENAME after the DROP would fail and leave %s.%s missing. Nothing was changed",

@@ -13,15 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control.h" /* ReplicaState */
 #include "my.h"
-#include "osc.h"
 #include "xalloc.h"
 
-static void *probe_open(Osc *o, const char *url, const char *host, int port, OscErr *e)
+static void *probe_open(const EngineEnv *env, const char *url, const char *host, int port, OscErr *e)
 {
 	MySession *p = xcalloc(1, sizeof(MySession));
 	if (url == NULL)
-		url = o->env.url; /* --database, else OSC_DATABASE_URL */
+		url = env->url; /* --database, else OSC_DATABASE_URL */
 	OscErr ignored;
 	if (!mys_connect(p, url, host, port, e)) {
 		mys_disconnect(p);
@@ -44,15 +44,15 @@ static void probe_close(void *probe)
 }
 
 /* The worker's My: the database and table (fixed after preflight). */
-static My *worker(Osc *o)
+static My *worker(EngineTable *t)
 {
-	return o->db;
+	return (My *)t;
 }
 
-static bool heartbeat_setup(Osc *o, void *probe, OscErr *e)
+static bool heartbeat_setup(EngineTable *t, void *probe, OscErr *e)
 {
 	MySession *p = probe;
-	My *w = worker(o);
+	My *w = worker(t);
 	char hb[MY_NAMELEN + 1];
 	Sql q;
 
@@ -71,10 +71,10 @@ static bool heartbeat_setup(Osc *o, void *probe, OscErr *e)
 	return ok;
 }
 
-static bool heartbeat_write(Osc *o, void *probe, int64_t beat_ms, OscErr *e)
+static bool heartbeat_write(EngineTable *t, void *probe, int64_t beat_ms, OscErr *e)
 {
 	MySession *p = probe;
-	My *w = worker(o);
+	My *w = worker(t);
 	char hb[MY_NAMELEN + 1];
 	Sql q;
 
@@ -87,10 +87,10 @@ static bool heartbeat_write(Osc *o, void *probe, int64_t beat_ms, OscErr *e)
 	return ok;
 }
 
-static bool heartbeat_read(Osc *o, void *probe, int64_t *beat_ms, OscErr *e)
+static bool heartbeat_read(EngineTable *t, void *probe, int64_t *beat_ms, OscErr *e)
 {
 	MySession *p = probe;
-	My *w = worker(o);
+	My *w = worker(t);
 	char hb[MY_NAMELEN + 1];
 	MYSQL_RES *r = NULL;
 	Sql q;
@@ -104,16 +104,15 @@ static bool heartbeat_read(Osc *o, void *probe, int64_t *beat_ms, OscErr *e)
 	if (!ok)
 		return strcmp(e->sqlstate, "1146") == 0; /* not replicated there yet */
 	MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
-	if (row && row[0])
-		*beat_ms = strtoll(row[0], NULL, 10);
+	if (row && row[MY_VALUE])
+		*beat_ms = strtoll(row[MY_VALUE], NULL, 10);
 	if (r)
 		mysql_free_result(r);
 	return true;
 }
 
-static bool load_read(Osc *o, void *probe, const char *name, double *value, OscErr *e)
+static bool load_read(void *probe, const char *name, double *value, OscErr *e)
 {
-	(void)o;
 	MySession *p = probe;
 	MYSQL_RES *r = NULL;
 	char pattern[160];
@@ -133,21 +132,21 @@ static bool load_read(Osc *o, void *probe, const char *name, double *value, OscE
 	sql_free(&q);
 	if (!ok)
 		return false;
+	enum { S_NAME, S_VALUE }; /* SHOW GLOBAL STATUS */
 	MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
-	if (row == NULL || row[1] == NULL) {
+	if (row == NULL || row[S_VALUE] == NULL) {
 		if (r)
 			mysql_free_result(r);
 		err_set(e, OSC_EXIT_INPUT, "load metric '%s': the server has no such global status variable", name);
 		return false;
 	}
-	*value = strtod(row[1], NULL);
+	*value = strtod(row[S_VALUE], NULL);
 	mysql_free_result(r);
 	return true;
 }
 
-static bool replicas_find(Osc *o, void *probe, ReplicaState *out, int max, int *n, bool *watch, OscErr *e)
+static bool replicas_find(void *probe, ReplicaState *out, int max, int *n, bool *watch, OscErr *e)
 {
-	(void)o;
 	MySession *p = probe;
 	MYSQL_RES *r = NULL;
 	MYSQL_ROW row;

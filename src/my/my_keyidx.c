@@ -43,17 +43,18 @@ static bool look(My *my, bool *covered, char *ours, size_t ourssz, OscErr *e)
 	char current[MY_NAMELEN + 1] = "";
 	int matched = 0;
 	bool usable = false;
+	enum { I_NAME, I_SEQ, I_COLUMN, I_WHOLE_BTREE, I_OURS };
 	while ((row = mysql_fetch_row(r)) != NULL) {
-		if (strcmp(row[0], current) != 0) {
-			snprintf(current, sizeof(current), "%s", row[0]);
+		if (strcmp(row[I_NAME], current) != 0) {
+			snprintf(current, sizeof(current), "%s", row[I_NAME]);
 			matched = 0;
-			usable = strcmp(row[4], "1") != 0;
-			if (strcmp(row[4], "1") == 0)
-				snprintf(ours, ourssz, "%s", row[0]);
+			usable = strcmp(row[I_OURS], "1") != 0;
+			if (strcmp(row[I_OURS], "1") == 0)
+				snprintf(ours, ourssz, "%s", row[I_NAME]);
 		}
-		int seq = atoi(row[1]);
-		if (usable && seq == matched + 1 && seq <= my->nkeys && strcmp(row[3], "1") == 0 &&
-		    strcmp(row[2], my->keys[seq - 1].shadow) == 0)
+		int seq = atoi(row[I_SEQ]);
+		if (usable && seq == matched + 1 && seq <= my->nkeys && strcmp(row[I_WHOLE_BTREE], "1") == 0 &&
+		    strcmp(row[I_COLUMN], my->keys[seq - 1].shadow) == 0)
 			matched++;
 		if (usable && matched == my->nkeys)
 			*covered = true;

@@ -99,15 +99,16 @@ bool my_objects_scan(My *my, const char *shadow_fp, MyObjects *out, OscErr *e)
 	        my->db, my->shadow, my->log_table, my->old, table_of(my, MY_ROLE_HEARTBEAT, hb, sizeof(hb)));
 	if (!my_exec_sql(my, &q, &r, e))
 		goto out;
+	enum { T_NAME, T_COMMENT, T_TYPE };
 	while ((row = mysql_fetch_row(r)) != NULL) {
 		for (int role = 0; role < MY_NROLES; role++) {
 			char name[MY_NAMELEN + 1], mark[256];
 			snprintf(name, sizeof(name), "%s", table_of(my, (MyRole)role, hb, sizeof(hb)));
 			/* information_schema compares names as the file system does */
-			if (strcmp(row[0], name) != 0)
+			if (strcmp(row[T_NAME], name) != 0)
 				continue;
 			my_marker(my, (MyRole)role, mark, sizeof(mark));
-			bool marked = strcmp(row[2], "BASE TABLE") == 0 && row[1] && strcmp(row[1], mark) == 0;
+			bool marked = strcmp(row[T_TYPE], "BASE TABLE") == 0 && row[T_COMMENT] && strcmp(row[T_COMMENT], mark) == 0;
 			out->table[role] = marked ? MY_OURS : MY_FOREIGN;
 		}
 	}
@@ -130,13 +131,14 @@ bool my_objects_scan(My *my, const char *shadow_fp, MyObjects *out, OscErr *e)
 	        (int)strlen(MY_CAPTURE_MARK), MY_CAPTURE_MARK, my->db, my->trg_ins, my->trg_upd, my->trg_del);
 	if (!my_exec_sql(my, &q, &r, e))
 		goto out;
+	enum { G_NAME, G_TABLE, G_MARKED };
 	while ((row = mysql_fetch_row(r)) != NULL) {
 		const char *names[3] = { my->trg_ins, my->trg_upd, my->trg_del };
 		for (int i = 0; i < 3; i++) {
-			if (strcmp(row[0], names[i]) != 0)
+			if (strcmp(row[G_NAME], names[i]) != 0)
 				continue;
-			bool mine = row[2] && strcmp(row[2], "1") == 0 &&
-			            (strcmp(row[1], my->table) == 0 || strcmp(row[1], my->old) == 0);
+			bool mine = row[G_MARKED] && strcmp(row[G_MARKED], "1") == 0 &&
+			            (strcmp(row[G_TABLE], my->table) == 0 || strcmp(row[G_TABLE], my->old) == 0);
 			out->trigger[i] = mine ? MY_OURS : MY_FOREIGN;
 			if (mine)
 				out->capture++;

@@ -185,7 +185,7 @@ bool my_privs_has(MySession *conn, const char *db, const char *const *privs, int
 	if (!mys_exec(conn, "SHOW GRANTS", &r, e))
 		return false;
 	while (r && (row = mysql_fetch_row(r)) != NULL) {
-		const char *line = row[0];
+		const char *line = row[MY_VALUE];
 		if (line == NULL || strncmp(line, "GRANT ", 6) != 0)
 			continue;
 		const char *on = find_outside(line + 6, " ON ");

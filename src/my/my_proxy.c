@@ -1,7 +1,7 @@
 /*
- * my_proxy.c — MySQL/MariaDB's half of the proxy check
- * (cutover/proxy_hold.h): the sessions that do not come through
- * `osc proxy`.
+ * my_proxy.c — MySQL/MariaDB's half of the proxy check (the engine's
+ * proxy_bypass, which cutover/proxy_hold.c asks): the sessions that do not
+ * come through `osc proxy`.
  *
  * An idle MySQL session does not show which tables it uses (its INFO is
  * NULL between statements), so every client session connected to the
@@ -11,14 +11,12 @@
  * own are left out by their address and port (this process's sockets).
  */
 #include "my.h"
-#include "proxy_hold.h"
 
 #include <stdio.h>
 #include <string.h>
 
-int my_proxy_bypass(Osc *o, const uint32_t *ids, int nids, char *const *mine, int nmine, char *out, size_t outsz)
+int my_proxy_bypass(My *my, const uint32_t *ids, int nids, char *const *mine, int nmine, char *out, size_t outsz)
 {
-	My *my = o->db;
 	MYSQL_RES *r = NULL;
 	MYSQL_ROW row;
 	OscErr e;
@@ -57,11 +55,12 @@ int my_proxy_bypass(Osc *o, const uint32_t *ids, int nids, char *const *mine, in
 	size_t used = 0;
 	while ((row = mysql_fetch_row(r)) != NULL) {
 		if (n < 5 && used + 1 < outsz) {
-			bool busy = row[3] && strcmp(row[3], "Sleep") != 0;
-			bool trx = row[6] && row[6][0] == '1';
-			snprintf(out + used, outsz - used, "%sconnection %s (%s from %s, %s%s%s%s)", n ? "; " : "", row[0],
-			         row[1] ? row[1] : "", row[2] ? row[2] : "", busy ? "running: " : "idle",
-			         busy && row[5] ? row[5] : "", trx ? ", a transaction open" : "", "");
+			enum { P_ID, P_USER, P_HOST, P_COMMAND, P_TIME, P_INFO, P_IN_TRX };
+			bool busy = row[P_COMMAND] && strcmp(row[P_COMMAND], "Sleep") != 0;
+			bool trx = row[P_IN_TRX] && row[P_IN_TRX][0] == '1';
+			snprintf(out + used, outsz - used, "%sconnection %s (%s from %s, %s%s%s%s)", n ? "; " : "", row[P_ID],
+			         row[P_USER] ? row[P_USER] : "", row[P_HOST] ? row[P_HOST] : "", busy ? "running: " : "idle",
+			         busy && row[P_INFO] ? row[P_INFO] : "", trx ? ", a transaction open" : "", "");
 			used = strlen(out);
 		}
 		n++;

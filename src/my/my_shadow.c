@@ -65,11 +65,11 @@ bool my_find_table(My *my, OscErr *e)
 		if (!my_exec(my, "SELECT DATABASE()", &r, e))
 			goto out;
 		row = mysql_fetch_row(r);
-		if (row == NULL || row[0] == NULL) {
+		if (row == NULL || row[MY_VALUE] == NULL) {
 			err_set(e, OSC_EXIT_INPUT, "no database: name it in --database (mysql://host/db) or as --table db.table");
 			goto out;
 		}
-		my->db = my_strdup(row[0]);
+		my->db = my_strdup(row[MY_VALUE]);
 		mysql_free_result(r);
 		r = NULL;
 	}
@@ -80,28 +80,38 @@ bool my_find_table(My *my, OscErr *e)
 	        my->db, my->table);
 	if (!rows(my, &q, &r, e))
 		goto out;
+	enum { T_TYPE, T_ENGINE, T_ROWS };
 	row = mysql_fetch_row(r);
 	if (row == NULL) {
 		err_set(e, OSC_EXIT_INPUT, "table %s.%s does not exist", my->db, my->table);
 		goto out;
 	}
-	if (strcmp(row[0], "VIEW") == 0) {
+	if (strcmp(row[T_TYPE], "VIEW") == 0) {
 		err_set(e, OSC_EXIT_INPUT, "%s.%s is a view, not a table; change a view with CREATE OR REPLACE VIEW", my->db,
 		        my->table);
 		goto out;
 	}
-	if (strcmp(row[0], "BASE TABLE") != 0) {
-		err_set(e, OSC_EXIT_INPUT, "%s.%s is not an ordinary table (%s)", my->db, my->table, row[0]);
+	if (strcmp(row[T_TYPE], "BASE TABLE") != 0) {
+		err_set(e, OSC_EXIT_INPUT, "%s.%s is not an ordinary table (%s)", my->db, my->table, row[T_TYPE]);
 		goto out;
 	}
-	my->rows_estimate = strtoll(row[2], NULL, 10);
+	my->rows_estimate = strtoll(row[T_ROWS], NULL, 10);
+	ok = derive(my, e);
+out:
 	mysql_free_result(r);
-	r = NULL;
-	if (!derive(my, e))
-		goto out;
+	sql_free(&q);
+	return ok;
+}
 
-	/* the key: PRIMARY, else a unique index over NOT NULL columns, no prefixes */
-	sql_reset(&q);
+/* The key: PRIMARY, else a unique index over NOT NULL columns, no prefixes. */
+bool my_find_key(My *my, OscErr *e)
+{
+	MYSQL_RES *r = NULL;
+	MYSQL_ROW row;
+	Sql q;
+	bool ok = false;
+
+	sql_init(&q, &my->dialect);
 	sql_add(&q,
 	        "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.DATA_TYPE, COALESCE(c.CHARACTER_SET_NAME, ''), c.COLUMN_TYPE"
 	        " FROM information_schema.STATISTICS s"
@@ -210,6 +220,7 @@ static bool map_columns(My *my, OscErr *e)
 	int norig = 0;
 
 	sql_init(&q, &my->dialect);
+	enum { C_NAME, C_EXTRA, C_TYPE }; /* both queries' columns */
 	sql_add(&q, "SELECT COLUMN_NAME, EXTRA FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L"
 	            " ORDER BY ORDINAL_POSITION",
 	        my->db, my->table);
@@ -217,7 +228,7 @@ static bool map_columns(My *my, OscErr *e)
 		goto out;
 	orig = xcalloc(mysql_num_rows(ro) + 1, sizeof(char *));
 	while ((row = mysql_fetch_row(ro)) != NULL)
-		orig[norig++] = row[0];
+		orig[norig++] = row[C_NAME];
 	sql_reset(&q);
 	sql_add(&q, "SELECT COLUMN_NAME, EXTRA, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %L"
 	            " AND TABLE_NAME = %L ORDER BY ORDINAL_POSITION",
@@ -226,8 +237,8 @@ static bool map_columns(My *my, OscErr *e)
 		goto out;
 	my->cols = xcalloc(mysql_num_rows(rs) + 1, sizeof(MyCol));
 	while ((row = mysql_fetch_row(rs)) != NULL) {
-		const char *name = row[0], *source = NULL;
-		if (is_generated(row[1] ? row[1] : ""))
+		const char *name = row[C_NAME], *source = NULL;
+		if (is_generated(row[C_EXTRA] ? row[C_EXTRA] : ""))
 			continue;
 		for (int i = 0; i < a->n_rename && !source; i++)
 			if (strcasecmp(a->rename[i].to, name) == 0)
@@ -272,11 +283,11 @@ static bool map_columns(My *my, OscErr *e)
 		if (kind == MY_KEY_NUMBER || kind == MY_KEY_DOUBLE) {
 			mysql_data_seek(rs, 0);
 			while ((row = mysql_fetch_row(rs)) != NULL)
-				if (strcmp(row[0], my->keys[k].shadow) == 0 && strcmp(row[2], my->keys[k].type) != 0) {
+				if (strcmp(row[C_NAME], my->keys[k].shadow) == 0 && strcmp(row[C_TYPE], my->keys[k].type) != 0) {
 					err_set(e, OSC_EXIT_INPUT,
 					        "the ALTER changes the type of key column %s (%s to %s); osc matches rows by %s and "
 					        "cannot carry this key's values across that change",
-					        my->keys[k].name, my->keys[k].type, row[2], my->key_index);
+					        my->keys[k].name, my->keys[k].type, row[C_TYPE], my->key_index);
 					goto out;
 				}
 		}
@@ -386,20 +397,21 @@ static bool shadow_comment(My *my, OscErr *e)
 	        my->shadow, my->db, my->table, my->shadow);
 	if (!rows(my, &q, &r, e))
 		goto out;
+	enum { M_IS_SHADOW, M_COMMENT };
 	MYSQL_ROW orig = mysql_fetch_row(r), shadow = orig ? mysql_fetch_row(r) : NULL;
-	if (orig == NULL || shadow == NULL || strcmp(orig[0], "0") != 0) {
+	if (orig == NULL || shadow == NULL || strcmp(orig[M_IS_SHADOW], "0") != 0) {
 		err_set(e, OSC_EXIT_FAILED, "internal: cannot read the comments of %s.%s and its new table", my->db,
 		        my->table);
 		goto out;
 	}
 	free(my->shadow_comment);
-	if (shadow[1] && strcmp(shadow[1], mark) != 0) {
+	if (shadow[M_COMMENT] && strcmp(shadow[M_COMMENT], mark) != 0) {
 		/* the ALTER set one: the mark again */
-		my->shadow_comment = my_strdup(shadow[1]);
+		my->shadow_comment = my_strdup(shadow[M_COMMENT]);
 		if (!my_mark(my, MY_ROLE_SHADOW, my->shadow, e))
 			goto out;
 	} else {
-		my->shadow_comment = my_strdup(orig[1]);
+		my->shadow_comment = my_strdup(orig[M_COMMENT]);
 	}
 	ok = true;
 out:
@@ -450,7 +462,7 @@ bool my_shadow_create(My *my, bool keep, OscErr *e)
 		        my->shadow);
 		if (!rows(my, &q, &r, e))
 			goto out;
-		bool there = strcmp(mysql_fetch_row(r)[0], "1") == 0;
+		bool there = strcmp(mysql_fetch_row(r)[MY_VALUE], "1") == 0;
 		mysql_free_result(r);
 		if (!there) {
 			err_set(e, OSC_EXIT_INPUT, "the ALTER renames the table; do that with RENAME TABLE, which is instant");

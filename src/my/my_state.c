@@ -1,6 +1,7 @@
 /*
- * my_state.c — the state table on MySQL/MariaDB: checkpoints, resume,
- * history (the counterpart of src/pg/pg_state.c).
+ * my_state.c — the state table on MySQL/MariaDB: checkpoints, resume
+ * (the counterpart of src/pg/pg_state.c; `osc history` reads it in
+ * src/my/my_history.c).
  *
  * MY_STATE_TABLE (my.h) lives in the table's own database, so a run needs
  * no privilege beyond the ones it already uses there, and it outlives every
@@ -30,9 +31,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "history.h"
 
-#define TS(col) "DATE_FORMAT(" col ", '%%Y-%%m-%%d %%H:%%i:%%s UTC')"
+#define TS MY_STATE_TS
 
 static const char *ddl =
     "CREATE TABLE IF NOT EXISTS %I.%I ("
@@ -48,7 +48,7 @@ static const char *ddl =
     " KEY (table_name, id)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
 
-static bool state_exists(My *my, bool *exists, OscErr *e)
+bool my_state_exists(My *my, bool *exists, OscErr *e)
 {
 	Sql q;
 	int64_t n = 0;
@@ -84,7 +84,7 @@ static bool add_column(My *my, const char *column, const char *type, OscErr *e)
 
 /* Has the state table the old table's column?  (Readers that must change
  * nothing, osc plan among them, ask instead of adding it.) */
-static bool has_old_table(My *my, bool *has, OscErr *e)
+bool my_state_has_old_table(My *my, bool *has, OscErr *e)
 {
 	int64_t n = 0;
 	Sql q;
@@ -104,10 +104,10 @@ static bool state_upgrade(My *my, OscErr *e)
 	return add_column(my, "shadow_comment", "LONGTEXT", e) && add_column(my, "old_table", "VARCHAR(64)", e);
 }
 
-/* Creates the table if needed and inserts this run's row (phase given). */
-static bool insert_row(My *my, const char *phase, const char *message, OscErr *e)
+/* Creates the table if needed and inserts this run's row (phase given);
+ * old: the name the original takes at the swap (NULL: in place, none). */
+static bool insert_row(My *my, const char *phase, const char *old, const char *message, OscErr *e)
 {
-	Osc *o = my->osc;
 	Sql q;
 	char fp[65], host[256] = "";
 	bool ok = false;
@@ -125,9 +125,13 @@ static bool insert_row(My *my, const char *phase, const char *message, OscErr *e
 	sql_add(&q,
 	        "INSERT INTO %I.%I (table_name, alter_spec, phase, outcome, rows_estimate, host, pid, started_at,"
 	        " updated_at, fingerprint_orig, old_table, shadow_comment, deferred, message)"
-	        " VALUES (%L, %L, %L, 'running', %ld, %L, %d, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), %L, %L, ",
-	        my->db, MY_STATE_TABLE, my->table, o->alter.text, phase, (long)my->rows_estimate, host, (int)getpid(),
-	        fp, my->old);
+	        " VALUES (%L, %L, %L, 'running', %ld, %L, %d, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), %L, ",
+	        my->db, MY_STATE_TABLE, my->table, my->env->alter->text, phase, (long)my->rows_estimate, host,
+	        (int)getpid(), fp);
+	if (old)
+		sql_add(&q, "%L, ", old);
+	else
+		sql_add(&q, "NULL, ");
 	if (my->shadow_comment)
 		sql_add(&q, "%L, ", my->shadow_comment);
 	else
@@ -151,7 +155,7 @@ out:
 
 bool my_state_create(My *my, OscErr *e)
 {
-	return insert_row(my, "copy", NULL, e);
+	return insert_row(my, "copy", my->old, NULL, e);
 }
 
 /* An ALTER applied in place gets a row too, so that `osc history` shows it
@@ -161,7 +165,7 @@ bool my_state_in_place(My *my, const char *strategy, OscErr *e)
 {
 	char msg[128];
 	snprintf(msg, sizeof(msg), "applying the ALTER in place (%s)", strategy);
-	return insert_row(my, "in-place", msg, e);
+	return insert_row(my, "in-place", NULL, msg, e);
 }
 
 /* The in-place strategy was refused by the server before it changed
@@ -195,9 +199,9 @@ bool my_state_fingerprint_new(My *my, const char *table, OscErr *e)
 	return ok;
 }
 
-bool my_state_record(My *my, const char *phase, const char *outcome, const char *message, OscErr *e)
+bool my_state_record(My *my, const char *phase, const char *outcome, const char *message, int64_t rows_copied,
+                     int64_t changes_applied, OscErr *e)
 {
-	Osc *o = my->osc;
 	if (my->state_id == 0)
 		return true;
 	Sql q;
@@ -215,7 +219,21 @@ bool my_state_record(My *my, const char *phase, const char *outcome, const char 
 	if (message)
 		sql_add(&q, "message = %L, ", message);
 	sql_add(&q, "rows_copied = %ld, changes_applied = %ld, updated_at = UTC_TIMESTAMP(3) WHERE id = %ld",
-	        (long)o->progress.rows_copied, (long)o->progress.log_applied, (long)my->state_id);
+	        (long)rows_copied, (long)changes_applied, (long)my->state_id);
+	bool ok = my_exec_sql(my, &q, NULL, e);
+	sql_free(&q);
+	return ok;
+}
+
+/* The phase alone: the swap's RENAME committed (my_engine.c). */
+bool my_state_record_phase(My *my, const char *phase, OscErr *e)
+{
+	if (my->state_id == 0)
+		return true;
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "UPDATE %I.%I SET phase = %L, updated_at = UTC_TIMESTAMP(3) WHERE id = %ld", my->db, MY_STATE_TABLE,
+	        phase, (long)my->state_id);
 	bool ok = my_exec_sql(my, &q, NULL, e);
 	sql_free(&q);
 	return ok;
@@ -247,25 +265,26 @@ bool my_state_shadow_fp(My *my, char *out, size_t outsz, OscErr *e)
 	MYSQL_RES *r = NULL;
 	bool exists = false;
 	out[0] = '\0';
-	if (!state_exists(my, &exists, e))
+	if (!my_state_exists(my, &exists, e))
 		return false;
 	if (!exists)
 		return true;
 	Sql q;
 	sql_init(&q, &my->dialect);
 	bool has = false;
-	bool ok = has_old_table(my, &has, e);
+	bool ok = my_state_has_old_table(my, &has, e);
 	sql_add(&q,
 	        "SELECT IF(phase = 'cutover', IFNULL(fingerprint_new, ''), ''), %s FROM %I.%I"
 	        " WHERE table_name = %L AND outcome IN ('running', 'stopped') ORDER BY id DESC LIMIT 1",
 	        has ? "old_table" : "NULL", my->db, MY_STATE_TABLE, my->table);
 	ok = ok && my_exec_sql(my, &q, &r, e);
 	MYSQL_ROW row = ok ? mysql_fetch_row(r) : NULL;
-	if (row && row[0])
-		snprintf(out, outsz, "%s", row[0]);
+	enum { F_SHADOW_FP, F_OLD };
+	if (row && row[F_SHADOW_FP])
+		snprintf(out, outsz, "%s", row[F_SHADOW_FP]);
 	/* the name the unfinished run chose for its old table and sentry */
-	if (row && row[1])
-		ok = my_old_use(my, row[1], e);
+	if (row && row[F_OLD])
+		ok = my_old_use(my, row[F_OLD], e);
 	mysql_free_result(r);
 	sql_free(&q);
 	return ok;
@@ -276,7 +295,7 @@ bool my_state_shadow_fp(My *my, char *out, size_t outsz, OscErr *e)
 bool my_state_close(My *my, const char *outcome, const char *message, OscErr *e)
 {
 	bool exists = false;
-	if (!state_exists(my, &exists, e))
+	if (!my_state_exists(my, &exists, e))
 		return false;
 	if (!exists)
 		return true;
@@ -297,12 +316,12 @@ bool my_state_old_kept(My *my, const char *name, bool *yes, OscErr *e)
 	int64_t n = 0;
 	char first[MY_NAMELEN + 16];
 	*yes = false;
-	if (!state_exists(my, &exists, e))
+	if (!my_state_exists(my, &exists, e))
 		return false;
 	bool has = false;
 	if (!exists)
 		return true;
-	if (!has_old_table(my, &has, e))
+	if (!my_state_has_old_table(my, &has, e))
 		return false;
 	snprintf(first, sizeof(first), "%s_osc_old", my->table);
 	Sql q;
@@ -316,11 +335,6 @@ bool my_state_old_kept(My *my, const char *name, bool *yes, OscErr *e)
 	*yes = n > 0;
 	sql_free(&q);
 	return ok;
-}
-
-bool my_state_abandon(My *my, OscErr *e)
-{
-	return my_state_close(my, "aborted", "removed by osc cleanup", e);
 }
 
 /* A kill inside the swap (my_swap.c) leaves its sentry T_osc_old: osc's
@@ -365,13 +379,14 @@ static bool load_watermark(My *my, OscErr *e)
 	sql_add(&q, " FROM %I.%I WHERE id = %ld AND watermark IS NOT NULL", my->db, MY_STATE_TABLE, (long)my->state_id);
 	bool ok = my_exec_sql(my, &q, &r, e);
 	if (ok) {
+		enum { W_LENGTH, W_KEY0 };
 		MYSQL_ROW row = mysql_fetch_row(r);
-		if (row && (row[0] == NULL || atoi(row[0]) != my->nkeys)) {
+		if (row && (row[W_LENGTH] == NULL || atoi(row[W_LENGTH]) != my->nkeys)) {
 			err_set(e, OSC_EXIT_FAILED, "internal: the state row of %s.%s has a watermark that does not fit its key",
 			        my->db, my->table);
 			ok = false;
 		} else if (row) {
-			my->watermark = my_key_value(my, row, 1);
+			my->watermark = my_key_value(my, row, W_KEY0);
 		}
 	}
 	mysql_free_result(r);
@@ -394,7 +409,7 @@ bool my_state_read(My *my, StateRow *row, OscErr *e)
 
 	row->found = STATE_NONE;
 	my->state_id = 0;
-	if (!state_exists(my, &exists, e))
+	if (!my_state_exists(my, &exists, e))
 		return false;
 	if (!exists)
 		return true;
@@ -431,7 +446,7 @@ bool my_state_read(My *my, StateRow *row, OscErr *e)
 			goto out;
 		if ((v = mysql_fetch_row(r)) != NULL) {
 			row->found = STATE_DONE;
-			snprintf(row->done_at, sizeof(row->done_at), "%s", v[0] ? v[0] : "?");
+			snprintf(row->done_at, sizeof(row->done_at), "%s", v[MY_VALUE] ? v[MY_VALUE] : "?");
 		}
 		ok = true;
 		goto out;
@@ -471,7 +486,7 @@ bool my_state_swapped(My *my, const StateRow *row, bool *swapped, char *detail, 
 	 * nothing the fingerprint sees, FORCE say, has fp_new == fp_orig: a
 	 * shadow lost earlier is not a swap) */
 	bool in_cutover = strcmp(row->phase, "cutover") == 0 || strcmp(row->phase, "swapped") == 0;
-	MyObjects *f = &my->resume_objects;
+	MyObjects *f = &my->found;
 	if (!my_objects_scan(my, in_cutover ? row->fp_new : NULL, f, e))
 		return false;
 	bool shadow = f->table[MY_ROLE_SHADOW] != MY_ABSENT;
@@ -488,7 +503,7 @@ bool my_state_swapped(My *my, const StateRow *row, bool *swapped, char *detail, 
  * it, the watermark. */
 bool my_state_attach(My *my, bool copy_done, const char **lost, OscErr *e)
 {
-	const MyObjects *f = &my->resume_objects;
+	const MyObjects *f = &my->found;
 	*lost = f->table[MY_ROLE_SHADOW] != MY_OURS ? "shadow table"
 	        : f->table[MY_ROLE_LOG] != MY_OURS  ? "change log"
 	        : f->capture != 3                   ? "capture triggers"
@@ -517,51 +532,6 @@ bool my_state_claim(My *my, const char *phase, OscErr *e)
 	        " updated_at = UTC_TIMESTAMP(3) WHERE id = %ld",
 	        my->db, MY_STATE_TABLE, phase, host, (int)getpid(), (long)my->state_id);
 	bool ok = my_exec_sql(my, &q, NULL, e);
-	sql_free(&q);
-	return ok;
-}
-
-/* osc history / osc status, in the table's database */
-bool my_state_history(My *my, const char *table, bool latest, OscErr *e)
-{
-	MYSQL_RES *r = NULL;
-	MYSQL_ROW row;
-	Sql q;
-	bool exists = false, ok = false;
-
-	if (!state_exists(my, &exists, e))
-		return false;
-	if (!exists) {
-		printf("no migrations recorded in this database\n");
-		return true;
-	}
-	sql_init(&q, &my->dialect);
-	sql_add(&q,
-	        "SELECT id, CONCAT(%L, '.', table_name), alter_spec, " TS("started_at") ","
-	        " IFNULL(" TS("finished_at") ", ''), outcome, phase, rows_copied, rows_estimate, changes_applied,"
-	        " TIMESTAMPDIFF(MICROSECOND, started_at, IFNULL(finished_at, updated_at)) DIV 1000,"
-	        " IFNULL(host, ''), IFNULL(pid, 0), runs, IFNULL(message, ''), " TS("updated_at") " FROM %I.%I h",
-	        my->db, my->db, MY_STATE_TABLE);
-	sql_add(&q, " WHERE 1 = 1");
-	if (table)
-		sql_add(&q, " AND table_name = %L", table);
-	if (latest)
-		sql_add(&q, " AND id = (SELECT MAX(id) FROM %I.%I h2 WHERE h2.table_name = h.table_name)", my->db,
-		        MY_STATE_TABLE);
-	sql_add(&q, " ORDER BY id");
-	if (!my_exec_sql(my, &q, &r, e))
-		goto out;
-	if (mysql_num_rows(r) == 0)
-		printf("no migrations recorded%s%s\n", table ? " for " : "", table ? table : "");
-	while ((row = mysql_fetch_row(r)) != NULL) {
-		const char *v[HIST_NCOLS];
-		for (int c = 0; c < HIST_NCOLS; c++)
-			v[c] = row[c] ? row[c] : "";
-		history_print_row(my->osc, v, latest);
-	}
-	ok = true;
-out:
-	mysql_free_result(r);
 	sql_free(&q);
 	return ok;
 }

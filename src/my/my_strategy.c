@@ -37,12 +37,12 @@
  *
  * Replicas hold an in-place ALTER back as they hold a copy: the server
  * reports no replica's lag, so osc writes its heartbeat (T_osc_hb, as for
- * a copy) for the length of the wait, and the throttle decides as it does
- * for a copy: a replica behind --max-lag, stopped, or unreadable pauses
- * the run before the statement (fail closed), --critical-lag aborts it
- * (a replica that never shows a heartbeat counts from the first one
- * written).  The heartbeat table is dropped again before the ALTER, or when
- * the wait ends otherwise.
+ * a copy) for the length of the wait (src/core/inplace.c), and the
+ * throttle decides as it does for a copy: a replica behind --max-lag,
+ * stopped, or unreadable pauses the run before the statement (fail
+ * closed), --critical-lag aborts it (a replica that never shows a
+ * heartbeat counts from the first one written).  The heartbeat table is
+ * dropped again before the ALTER, or when the wait ends otherwise.
  */
 #include "my.h"
 
@@ -52,7 +52,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "lag.h"
 #include "names.h"
 #include "url.h"
 
@@ -218,10 +217,11 @@ static bool replicas_known(My *my, char *named, size_t namedsz)
 		snprintf(named, namedsz, "SHOW SLAVE HOSTS failed: %.200s", e.msg);
 		return true;
 	}
-	/* Server_id, Host, Port, Master_id */
+	enum { H_SERVER_ID, H_HOST, H_PORT, H_MASTER_ID }; /* SHOW SLAVE HOSTS */
 	MYSQL_ROW row = mysql_fetch_row(r);
 	if (row)
-		snprintf(named, namedsz, "%s:%s, from SHOW SLAVE HOSTS", row[1] ? row[1] : "?", row[2] ? row[2] : "?");
+		snprintf(named, namedsz, "%s:%s, from SHOW SLAVE HOSTS", row[H_HOST] ? row[H_HOST] : "?",
+		         row[H_PORT] ? row[H_PORT] : "?");
 	mysql_free_result(r);
 	return row != NULL;
 }
@@ -275,50 +275,38 @@ bool my_strategy_pick(My *my, Strategy *s, OscErr *e)
 	return true;
 }
 
-/* Waits, before the in-place statement, until every watched replica shows
- * osc's heartbeat within --max-lag (see the banner). */
-static bool wait_for_replicas(My *my, OscErr *e)
+/* The heartbeat table of an in-place run's wait for its replicas
+ * (src/core/inplace.c): a table of that name in the way is refused. */
+bool my_heartbeat_free(My *my, OscErr *e)
 {
-	Osc *o = my->osc;
 	char hb[MY_NAMELEN + 1];
 	Sql q;
 	int64_t n = 0;
-	bool ok = false;
-	OscErr e2;
 
-	if (!o->ctl.started || o->ctl.nreplicas == 0)
-		return true;
 	my_heartbeat_name(my, hb, sizeof(hb));
 	sql_init(&q, &my->dialect);
 	sql_add(&q, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L", my->db,
 	        hb);
-	if (!my_count(my, &q, &n, e))
-		goto out;
-	if (n > 0) {
+	bool ok = my_count(my, &q, &n, e);
+	sql_free(&q);
+	if (ok && n > 0) {
 		err_set(e, OSC_EXIT_INPUT,
 		        "%s.%s exists: osc writes its heartbeat into a table of that name; if an osc run killed while it "
 		        "waited left it, `osc cleanup --table %s` removes it, else rename that table",
 		        my->db, hb, my->env->table_arg);
-		goto out;
-	}
-	log_msg(&o->log, LOG_INFO, "waiting for the replicas to show osc's heartbeat within --max-lag before the ALTER");
-	lag_arm(o);
-	ok = control_gate(o, e);
-	lag_stop(o);
-	if (ok)
-		lag_disarm(o); /* its readings would age during the ALTER */
-	sql_reset(&q);
-	sql_add(&q, "DROP TABLE IF EXISTS %I.%I", my->db, hb);
-	err_clear(&e2);
-	if (!my_exec_sql(my, &q, NULL, &e2)) {
-		err_wrap(&e2, OSC_EXIT_FAILED, "could not drop osc's heartbeat table: ", "; drop it by hand");
-		if (ok)
-			*e = e2;
-		else
-			log_error(&o->log, &e2);
 		ok = false;
 	}
-out:
+	return ok;
+}
+
+bool my_heartbeat_drop(My *my, OscErr *e)
+{
+	char hb[MY_NAMELEN + 1];
+	Sql q;
+	my_heartbeat_name(my, hb, sizeof(hb));
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "DROP TABLE IF EXISTS %I.%I", my->db, hb);
+	bool ok = my_exec_sql(my, &q, NULL, e);
 	sql_free(&q);
 	return ok;
 }
@@ -328,8 +316,6 @@ bool my_strategy_run(My *my, Strategy *s, OscErr *e)
 	Sql q;
 	bool ok;
 
-	if (!wait_for_replicas(my, e))
-		return false;
 	sql_init(&q, &my->dialect);
 	alter_sql(my, &q, my->table, s->kind);
 	log_msg(my->log, LOG_INFO, "%s", sql_text(&q));

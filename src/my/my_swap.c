@@ -62,34 +62,30 @@
 
 #include "fault.h"
 
-static bool run(My *my, Sql *q, OscErr *e)
+/* Waits (about 2 s at most) until B is seen waiting for the metadata lock
+ * A holds.  A stop request ends the wait: the attempt fails, resumable. */
+static bool rename_queued(My *my, unsigned long id, OscErr *e)
 {
-	bool ok = my_exec_sql(my, q, NULL, e);
-	sql_reset(q);
-	return ok;
-}
-
-/* B is waiting for the metadata lock A holds (bounded wait). */
-static bool rename_is_waiting(My *my, unsigned long id)
-{
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+	         "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %lu AND STATE LIKE '%%metadata lock%%'", id);
 	for (int i = 0; i < 100; i++) {
 		MYSQL_RES *r = NULL;
-		OscErr e;
-		char sql[256];
-		snprintf(sql, sizeof(sql),
-		         "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %lu AND STATE LIKE '%%metadata lock%%'",
-		         id);
+		OscErr ignored;
 		bool waiting = false;
-		if (my_exec(my, sql, &r, &e)) {
+		if (my_exec(my, sql, &r, &ignored)) {
 			MYSQL_ROW row = mysql_fetch_row(r);
-			waiting = row && row[0] && strcmp(row[0], "1") == 0;
+			waiting = row && row[MY_VALUE] && strcmp(row[MY_VALUE], "1") == 0;
 		}
 		mysql_free_result(r);
 		if (waiting)
 			return true;
-		struct timespec ts = { 0, 20 * 1000000L };
-		nanosleep(&ts, NULL);
+		if (!retry_sleep(my->env->retry->stop, 20)) {
+			retry_stopped(e, "cutover");
+			return false;
+		}
 	}
+	err_set(e, OSC_EXIT_FAILED, "cutover: the RENAME did not queue behind the table lock");
 	return false;
 }
 
@@ -148,171 +144,165 @@ static bool shadow_comment(My *my, bool marked, OscErr *e)
 	return ok;
 }
 
-SwapResult my_swap(My *my, const SwapDrain *drain, OscErr *e)
+/* One attempt's state: what is done so far, which the undo reads, and the
+ * times the report gives. */
+typedef struct Attempt {
+	My *my;
+	MySession b;              /* B: the RENAME's connection */
+	bool drop_swap;           /* --alter-foreign-keys-method drop_swap, with children */
+	bool unmarked;            /* the shadow carries the new table's comment */
+	bool sentry;              /* the sentry exists */
+	bool locked;              /* A holds LOCK TABLES */
+	bool sent;                /* B's RENAME is sent, its result not read */
+	bool keyidx_dropped;      /* osc's index on the merge key went */
+	bool original_dropped;    /* drop_swap dropped T */
+	int moved;                /* the table's own triggers no longer on T */
+	int64_t t0, t_locked, t_unlocked, request_us, drained;
+} Attempt;
+
+/* AUTO_INCREMENT carries over (rows inserted meanwhile reach the shadow
+ * with their ids, which only raises the counter). */
+static bool carry_auto_increment(My *my, OscErr *e)
 {
-	Sql q;
 	MYSQL_RES *r = NULL;
-	SwapResult res = SWAP_FAILED;
-	bool locked = false, sentry = false, sent = false, original_dropped = false, unmarked = false,
-	     keyidx_dropped = false;
-	int moved = 0;
-	MySession b;
-	int64_t t0 = now_us(), t_locked = 0, t_unlocked = 0, request_us = 0;
-	int64_t drained = 0;
-
-	memset(&b, 0, sizeof(b));
-	b.env = my->env;
-	b.log = my->log;
+	Sql q;
 	sql_init(&q, &my->dialect);
-
-	/* AUTO_INCREMENT carries over (rows inserted meanwhile reach the shadow
-	 * with their ids, which only raises the counter) */
 	sql_add(&q, "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L",
 	        my->db, my->table);
-	if (!my_exec_sql(my, &q, &r, e))
-		goto out;
-	sql_reset(&q);
-	MYSQL_ROW row = mysql_fetch_row(r);
-	if (row && row[0]) {
-		sql_add(&q, "ALTER TABLE %I.%I AUTO_INCREMENT = %s", my->db, my->shadow, row[0]);
-		if (!run(my, &q, e))
-			goto out;
+	bool ok = my_exec_sql(my, &q, &r, e);
+	MYSQL_ROW row = ok ? mysql_fetch_row(r) : NULL;
+	if (row && row[MY_VALUE]) {
+		sql_reset(&q);
+		sql_add(&q, "ALTER TABLE %I.%I AUTO_INCREMENT = %s", my->db, my->shadow, row[MY_VALUE]);
+		ok = my_exec_sql(my, &q, NULL, e);
 	}
 	mysql_free_result(r);
-	r = NULL;
+	sql_free(&q);
+	return ok;
+}
 
-	my_fkeys_choose(my);
-	bool drop_swap = my->nchildren > 0 && my->fk_method == MY_FK_DROP_SWAP;
-	if (drop_swap && !my_fkeys_check_drop_swap(my, e))
-		goto out;
-	if (!mys_connect(&b, my->url, NULL, 0, e))
-		goto out;
-	/* B outwaits A's drain; A's own waits stay short.  drop_swap's RENAME
-	 * brings a table in under a name children's keys reference */
-	if (!mys_exec(&b, "SET SESSION lock_wait_timeout = 30, foreign_key_checks = 0", NULL, e))
-		goto out;
-	unsigned long b_id = mysql_thread_id(b.conn);
+/* B, whose RENAME outwaits A's drain while A's own waits stay short;
+ * drop_swap's RENAME brings a table in under a name children's keys
+ * reference. */
+static bool rename_session(Attempt *a, OscErr *e)
+{
+	return mys_connect(&a->b, a->my->url, NULL, 0, e) &&
+	       mys_exec(&a->b, "SET SESSION lock_wait_timeout = 30, foreign_key_checks = 0", NULL, e);
+}
 
-	/* the new table's own comment now (osc's mark goes): from here until
-	 * the RENAME a rerun or cleanup knows the shadow by the fingerprint
-	 * the state row recorded (src/my/my_owned.c); a failed attempt marks it
-	 * again */
+/* The new table's own comment now (osc's mark goes): from here until the
+ * RENAME a rerun or cleanup knows the shadow by the fingerprint the state
+ * row recorded (src/my/my_owned.c); a failed attempt marks it again.  And
+ * the sentry, which drop_swap does without: its RENAME fails while T
+ * exists. */
+static bool prepare(Attempt *a, OscErr *e)
+{
+	My *my = a->my;
 	if (!shadow_comment(my, false, e))
-		goto out;
-	unmarked = true;
-	/* drop_swap needs no sentry: B's RENAME fails while T exists */
-	if (!drop_swap) {
-		char mark[256];
-		my_marker(my, MY_ROLE_SENTRY, mark, sizeof(mark));
-		sql_add(&q, "CREATE TABLE %I.%I (sentry INT) ENGINE=InnoDB COMMENT = %L", my->db, my->old, mark);
-		if (!run(my, &q, e))
-			goto out;
-		sentry = true;
-	}
-	/* the drain reads the original under the alias src: that needs a lock of
-	 * its own; child tables are locked when their keys change under it */
+		return false;
+	a->unmarked = true;
+	if (a->drop_swap)
+		return true;
+	char mark[256];
+	Sql q;
+	my_marker(my, MY_ROLE_SENTRY, mark, sizeof(mark));
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "CREATE TABLE %I.%I (sentry INT) ENGINE=InnoDB COMMENT = %L", my->db, my->old, mark);
+	a->sentry = my_exec_sql(my, &q, NULL, e);
+	sql_free(&q);
+	return a->sentry;
+}
+
+/* A: LOCK TABLES T, the shadow, the log, the sentry and the child tables
+ * whose keys change under it; the drain reads the original under the
+ * alias src, which needs a lock of its own.  The request waits at most
+ * --lock-timeout: not granted, the attempt is retried. */
+static SwapResult lock_tables(Attempt *a, OscErr *e)
+{
+	My *my = a->my;
+	Sql q;
+	sql_init(&q, &my->dialect);
 	sql_add(&q, "LOCK TABLES %I.%I WRITE, %I.%I AS src READ, %I.%I WRITE, %I.%I WRITE", my->db, my->table, my->db,
 	        my->table, my->db, my->shadow, my->db, my->log_table);
-	if (sentry)
+	if (a->sentry)
 		sql_add(&q, ", %I.%I WRITE", my->db, my->old);
 	my_fkeys_lock_list(my, &q);
-	if (!my_exec_lock(&my->main, &q, &request_us, e)) {
-		if (my_is_lock_timeout(e)) {
-			res = SWAP_RETRY;
-			log_msg(my->log, LOG_INFO,
-			        "cutover: the table lock was not granted within %ldms; writers queued behind the request for "
-			        "%.1fms",
-			        (long)my->env->lock_timeout_ms, (double)request_us / 1000.0);
-		}
-		goto out;
+	a->locked = my_exec_lock(&my->main, &q, &a->request_us, e);
+	sql_free(&q);
+	if (a->locked) {
+		a->t_locked = now_us();
+		return SWAP_DONE;
 	}
-	sql_reset(&q);
-	locked = true;
-	t_locked = now_us();
+	if (!my_is_lock_timeout(e))
+		return SWAP_FAILED;
+	log_msg(my->log, LOG_INFO,
+	        "cutover: the table lock was not granted within %ldms; writers queued behind the request for %.1fms",
+	        (long)my->env->lock_timeout_ms, (double)a->request_us / 1000.0);
+	return SWAP_RETRY;
+}
 
-	if (drop_swap)
+/* B: RENAME TABLE T TO T_osc_old, shadow TO T (drop_swap: shadow TO T),
+ * sent to wait behind A's lock. */
+static bool rename_send(Attempt *a, OscErr *e)
+{
+	My *my = a->my;
+	Sql q;
+	sql_init(&q, &my->dialect);
+	if (a->drop_swap)
 		sql_add(&q, "RENAME TABLE %I.%I TO %I.%I", my->db, my->shadow, my->db, my->table);
 	else
 		sql_add(&q, "RENAME TABLE %I.%I TO %I.%I, %I.%I TO %I.%I", my->db, my->table, my->db, my->old, my->db,
 		        my->shadow, my->db, my->table);
-	if (q.failed || mysql_send_query(b.conn, sql_text(&q), (unsigned long)q.len) != 0) {
-		err_set(e, OSC_EXIT_FAILED, "cutover: cannot send the RENAME: %s", mysql_error(b.conn));
-		goto out;
-	}
-	sql_reset(&q);
-	sent = true;
-	if (!rename_is_waiting(my, b_id)) {
-		err_set(e, OSC_EXIT_FAILED, "cutover: the RENAME did not queue behind the table lock");
-		goto out;
-	}
-	/* the core's drain: with the tables locked, each statement commits by
-	 * itself (no START TRANSACTION: it would unlock) */
+	a->sent = !q.failed && mysql_send_query(a->b.conn, sql_text(&q), (unsigned long)q.len) == 0;
+	sql_free(&q);
+	if (!a->sent)
+		err_set(e, OSC_EXIT_FAILED, "cutover: cannot send the RENAME: %s", mysql_error(a->b.conn));
+	return a->sent && rename_queued(my, mysql_thread_id(a->b.conn), e);
+}
+
+/* A, under its lock with B queued: the core's drain (each statement
+ * commits by itself: START TRANSACTION would unlock), the children's keys
+ * to the shadow, osc's index on the merge key (when the ALTER took every
+ * index off the key, osc's served the drain just now; its drop is a change
+ * of metadata, about 60 ms at 200k or 1M rows, where a drain without it
+ * scanned the whole new table), the table's own triggers to the shadow;
+ * last, the sentry (from here, were A alone to die, B's RENAME would
+ * swap), or drop_swap's DROP of T (from here T is missing until B's
+ * RENAME: writers wait on T's name behind B, but a child's write after the
+ * unlock can find no parent, README). */
+static bool under_lock(Attempt *a, const SwapDrain *drain, OscErr *e)
+{
+	My *my = a->my;
 	my->main.in_lock = true;
-	bool drained_ok = drain->run(drain->ctx, &drained, e);
+	bool drained = drain->run(drain->ctx, &a->drained, e);
 	my->main.in_lock = false;
-	if (!drained_ok)
-		goto out;
+	if (!drained)
+		return false;
 	fault_pause(my->log, "swap-locked");
 	if (!my_fkeys_repoint(my, e))
-		goto out;
+		return false;
 	fault_pause(my->log, "swap-repointed");
-	/* the new table as it must be: no index of osc's (when the ALTER took
-	 * every index off the merge key, osc's served the drain just now; its
-	 * drop is a change of metadata, about 60 ms at 200k or 1M rows, where a
-	 * drain without it scanned the whole new table) */
-	if (!my_keyidx_drop(my, &keyidx_dropped, e))
-		goto out;
+	if (!my_keyidx_drop(my, &a->keyidx_dropped, e))
+		return false;
 	fault_pause(my->log, "swap-unmarked");
-	if (!move_user_triggers(my, &moved, e))
-		goto out;
+	if (!move_user_triggers(my, &a->moved, e))
+		return false;
 	fault_pause(my->log, "swap-triggers-moved");
-	if (drop_swap) {
-		/* from here T is missing until B's RENAME: writers wait on T's
-		 * name behind B, but a child's write after the unlock can find
-		 * no parent (README) */
-		sql_add(&q, "DROP TABLE %I.%I", my->db, my->table);
-		if (!run(my, &q, e))
-			goto out;
-		original_dropped = true;
-	} else {
-		/* last: from here, were A alone to die, B's RENAME would swap */
-		sql_add(&q, "DROP TABLE %I.%I", my->db, my->old);
-		if (!run(my, &q, e))
-			goto out;
-		sentry = false;
-	}
-	fault_pause(my->log, "swap-sentry-dropped");
-	if (!my_exec(my, "UNLOCK TABLES", NULL, e))
-		goto out;
-	locked = false;
-	t_unlocked = now_us();
-	sent = false;
-	if (mysql_read_query_result(b.conn) != 0) {
-		err_set(e, OSC_EXIT_FAILED, "cutover: the RENAME failed: %s", mysql_error(b.conn));
-		snprintf(e->sqlstate, sizeof(e->sqlstate), "%u", mysql_errno(b.conn));
-		if (original_dropped) {
-			/* the shadow is complete and T is missing: rename it in from here */
-			log_error(my->log, e);
-			err_clear(e);
-			sql_add(&q, "RENAME TABLE %I.%I TO %I.%I", my->db, my->shadow, my->db, my->table);
-			if (run(my, &q, e)) {
-				res = SWAP_DONE;
-				log_msg(my->log, LOG_WARN, "swapped by osc's own RENAME after the second connection's failed");
-			} else {
-				log_msg(my->log, LOG_ERROR,
-				        "%s.%s is missing: the original was dropped (drop_swap) and the new table, complete, is "
-				        "%s.%s; bring it in with RENAME TABLE",
-				        my->db, my->table, my->db, my->shadow);
-			}
-			goto out;
-		}
-		/* the capture is whole (the log stays until the RENAME is done):
-		 * a timeout is one more attempt */
-		if (my_is_lock_timeout(e))
-			res = SWAP_RETRY;
-		goto out;
-	}
-	res = SWAP_DONE;
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "DROP TABLE %I.%I", my->db, a->drop_swap ? my->table : my->old);
+	bool ok = my_exec_sql(my, &q, NULL, e);
+	sql_free(&q);
+	if (ok && a->drop_swap)
+		a->original_dropped = true;
+	else if (ok)
+		a->sentry = false;
+	return ok;
+}
+
+static void report(const Attempt *a)
+{
+	My *my = a->my;
 	int64_t t_end = now_us();
 	char earlier[160] = "";
 	if (my->main.lock_wait_max_us > 0)
@@ -321,45 +311,113 @@ SwapResult my_swap(My *my, const SwapDrain *drain, OscErr *e)
 	log_msg(my->log, LOG_INFO,
 	        "swapped: writes waited at most %.1fms: %.1fms while the lock was requested, %.1fms under the table "
 	        "lock (%ld late changes drained), %.1fms for the RENAME%s; attempt %.1fms",
-	        (double)(request_us + t_end - t_locked) / 1000.0, (double)request_us / 1000.0,
-	        (double)(t_unlocked - t_locked) / 1000.0, (long)drained, (double)(t_end - t_unlocked) / 1000.0, earlier,
-	        (double)(t_end - t0) / 1000.0);
-out:
-	if (res != SWAP_DONE) {
-		OscErr e3;
-		err_clear(&e3);
-		/* past drop_swap's DROP, the triggers and keys belong to the new
-		 * table; otherwise everything goes back as it was, under the lock
-		 * while A still holds it */
-		if (moved > 0 && !original_dropped)
-			restore_user_triggers(my, moved);
-		if (!original_dropped)
-			my_fkeys_restore(my);
-		if (locked && !my_exec(my, "UNLOCK TABLES", NULL, &e3))
-			log_error(my->log, &e3);
-		if (sent && b.conn) {
-			/* the sentry still exists: B's RENAME fails (or times out); wait for it */
-			(void)mysql_read_query_result(b.conn);
-		}
-		if (sentry) {
-			Sql d;
-			sql_init(&d, &my->dialect);
-			sql_add(&d, "DROP TABLE IF EXISTS %I.%I", my->db, my->old);
-			if (!my_exec_sql(my, &d, NULL, &e3))
-				log_error(my->log, &e3);
-			sql_free(&d);
-		}
-		/* osc's again, and the next attempt's drain merges by the key: its
-		 * index again, outside the lock */
-		if (unmarked && !original_dropped && !shadow_comment(my, true, &e3)) {
-			log_error(my->log, &e3);
-			err_clear(&e3);
-		}
-		if (keyidx_dropped && !original_dropped && !my_keyidx_ensure(my, &e3))
-			log_error(my->log, &e3);
+	        (double)(a->request_us + t_end - a->t_locked) / 1000.0, (double)a->request_us / 1000.0,
+	        (double)(a->t_unlocked - a->t_locked) / 1000.0, (long)a->drained, (double)(t_end - a->t_unlocked) / 1000.0,
+	        earlier, (double)(t_end - a->t0) / 1000.0);
+}
+
+/* A: UNLOCK TABLES; B's RENAME runs before any writer.  Its failure after
+ * drop_swap's DROP leaves T missing with the new table complete: A renames
+ * it in. */
+static SwapResult unlock_and_rename(Attempt *a, OscErr *e)
+{
+	My *my = a->my;
+	fault_pause(my->log, "swap-sentry-dropped");
+	if (!my_exec(my, "UNLOCK TABLES", NULL, e))
+		return SWAP_FAILED;
+	a->locked = false;
+	a->t_unlocked = now_us();
+	a->sent = false;
+	if (mysql_read_query_result(a->b.conn) == 0) {
+		report(a);
+		return SWAP_DONE;
 	}
-	mys_disconnect(&b);
-	mysql_free_result(r);
+	err_set(e, OSC_EXIT_FAILED, "cutover: the RENAME failed: %s", mysql_error(a->b.conn));
+	snprintf(e->sqlstate, sizeof(e->sqlstate), "%u", mysql_errno(a->b.conn));
+	if (!a->original_dropped) {
+		/* the capture is whole (the log stays until the RENAME is done):
+		 * a timeout is one more attempt */
+		return my_is_lock_timeout(e) ? SWAP_RETRY : SWAP_FAILED;
+	}
+	log_error(my->log, e);
+	err_clear(e);
+	Sql q;
+	sql_init(&q, &my->dialect);
+	sql_add(&q, "RENAME TABLE %I.%I TO %I.%I", my->db, my->shadow, my->db, my->table);
+	bool ok = my_exec_sql(my, &q, NULL, e);
 	sql_free(&q);
+	if (ok) {
+		log_msg(my->log, LOG_WARN, "swapped by osc's own RENAME after the second connection's failed");
+		return SWAP_DONE;
+	}
+	log_msg(my->log, LOG_ERROR,
+	        "%s.%s is missing: the original was dropped (drop_swap) and the new table, complete, is %s.%s; bring "
+	        "it in with RENAME TABLE",
+	        my->db, my->table, my->db, my->shadow);
+	return SWAP_FAILED;
+}
+
+/* An attempt that did not swap: past drop_swap's DROP, the triggers and
+ * keys belong to the new table; otherwise everything goes back as it was,
+ * under the lock while A still holds it, then the sentry, osc's mark and
+ * the merge key's index (the next attempt's drain merges by it), outside
+ * the lock. */
+static void undo(Attempt *a)
+{
+	My *my = a->my;
+	OscErr e3;
+	err_clear(&e3);
+	if (a->moved > 0 && !a->original_dropped)
+		restore_user_triggers(my, a->moved);
+	if (!a->original_dropped)
+		my_fkeys_restore(my);
+	if (a->locked && !my_exec(my, "UNLOCK TABLES", NULL, &e3))
+		log_error(my->log, &e3);
+	if (a->sent && a->b.conn) {
+		/* the sentry still exists: B's RENAME fails (or times out); wait for it */
+		(void)mysql_read_query_result(a->b.conn);
+	}
+	if (a->sentry) {
+		Sql d;
+		sql_init(&d, &my->dialect);
+		sql_add(&d, "DROP TABLE IF EXISTS %I.%I", my->db, my->old);
+		if (!my_exec_sql(my, &d, NULL, &e3))
+			log_error(my->log, &e3);
+		sql_free(&d);
+	}
+	if (a->unmarked && !a->original_dropped && !shadow_comment(my, true, &e3)) {
+		log_error(my->log, &e3);
+		err_clear(&e3);
+	}
+	if (a->keyidx_dropped && !a->original_dropped && !my_keyidx_ensure(my, &e3))
+		log_error(my->log, &e3);
+}
+
+SwapResult my_swap(My *my, const SwapDrain *drain, OscErr *e)
+{
+	Attempt a;
+	SwapResult res = SWAP_FAILED;
+
+	memset(&a, 0, sizeof(a));
+	a.my = my;
+	a.b.env = my->env;
+	a.b.log = my->log;
+	a.t0 = now_us();
+	my_fkeys_choose(my);
+	a.drop_swap = my->nchildren > 0 && my->fk_method == MY_FK_DROP_SWAP;
+	if (!carry_auto_increment(my, e) || (a.drop_swap && !my_fkeys_check_drop_swap(my, e)) ||
+	    !rename_session(&a, e) || !prepare(&a, e))
+		goto out;
+	res = lock_tables(&a, e);
+	if (res != SWAP_DONE)
+		goto out;
+	res = SWAP_FAILED;
+	if (!rename_send(&a, e) || !under_lock(&a, drain, e))
+		goto out;
+	res = unlock_and_rename(&a, e);
+out:
+	if (res != SWAP_DONE)
+		undo(&a);
+	mys_disconnect(&a.b);
 	return res;
 }

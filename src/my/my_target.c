@@ -63,6 +63,9 @@ static int column(MYSQL_RES *r, const char *name)
 	return -1;
 }
 
+/* The columns of SHOW GLOBAL STATUS and SHOW GLOBAL VARIABLES. */
+enum { V_NAME, V_VALUE };
+
 static bool is_on(const char *v)
 {
 	return v && (strcasecmp(v, "ON") == 0 || strcmp(v, "1") == 0);
@@ -93,7 +96,7 @@ static bool read_replication(MySession *conn, MyServer *s, OscErr *e)
 		if (!mys_exec(conn, "SHOW GLOBAL STATUS WHERE Variable_name IN ('Slave_running', 'Slaves_running')", &r, e))
 			return false;
 		while (r && (row = mysql_fetch_row(r)) != NULL)
-			if (row[1] && (is_on(row[1]) || atoi(row[1]) > 0))
+			if (row[V_VALUE] && (is_on(row[V_VALUE]) || atoi(row[V_VALUE]) > 0))
 				s->replica_configured = s->replica_running = true;
 		mysql_free_result(r);
 		return true;
@@ -134,25 +137,26 @@ bool my_server_read(MySession *conn, MyServer *s, OscErr *e)
 	             &r, e))
 		return false;
 	while (r && (row = mysql_fetch_row(r)) != NULL) {
-		if (row[0] == NULL || row[1] == NULL)
+		const char *name = row[V_NAME], *value = row[V_VALUE];
+		if (name == NULL || value == NULL)
 			continue;
-		if (strcasecmp(row[0], "server_id") == 0)
-			snprintf(s->server_id, sizeof(s->server_id), "%s", row[1]);
-		else if (strcasecmp(row[0], "read_only") == 0)
-			s->read_only = is_on(row[1]);
-		else if (strcasecmp(row[0], "super_read_only") == 0)
-			s->super_read_only = is_on(row[1]);
-		else if (strcasecmp(row[0], "log_bin") == 0)
-			s->log_bin = is_on(row[1]);
+		if (strcasecmp(name, "server_id") == 0)
+			snprintf(s->server_id, sizeof(s->server_id), "%s", value);
+		else if (strcasecmp(name, "read_only") == 0)
+			s->read_only = is_on(value);
+		else if (strcasecmp(name, "super_read_only") == 0)
+			s->super_read_only = is_on(value);
+		else if (strcasecmp(name, "log_bin") == 0)
+			s->log_bin = is_on(value);
 		else
-			s->trust_creators = is_on(row[1]);
+			s->trust_creators = is_on(value);
 	}
 	mysql_free_result(r);
 	r = NULL;
 	if (!mys_exec(conn, "SELECT CURRENT_USER()", &r, e))
 		return false;
 	row = r ? mysql_fetch_row(r) : NULL;
-	const char *cu = row && row[0] ? row[0] : "";
+	const char *cu = row && row[MY_VALUE] ? row[MY_VALUE] : "";
 	const char *at = strrchr(cu, '@');
 	snprintf(s->user, sizeof(s->user), "%.*s", at ? (int)(at - cu) : (int)strlen(cu), cu);
 	snprintf(s->host, sizeof(s->host), "%s", at ? at + 1 : "%");

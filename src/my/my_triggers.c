@@ -54,15 +54,16 @@ bool my_triggers_read(My *my, const char *table, MyTrigger **out, int *n, OscErr
 	        my->db, table, my->trg_ins, my->trg_upd, my->trg_del);
 	if (!my_exec_sql(my, &q, &r, e))
 		goto out;
+	enum { T_NAME, T_TIMING, T_EVENT, T_BODY, T_DEFINER, T_SQL_MODE };
 	*out = xcalloc(mysql_num_rows(r) + 1, sizeof(MyTrigger));
 	while ((row = mysql_fetch_row(r)) != NULL) {
 		MyTrigger *t = &(*out)[(*n)++];
-		t->name = my_strdup(row[0]);
-		t->timing = my_strdup(row[1]);
-		t->event = my_strdup(row[2]);
-		t->body = my_strdup(row[3]);
-		t->definer = my_strdup(row[4]);
-		t->sql_mode = my_strdup(row[5]);
+		t->name = my_strdup(row[T_NAME]);
+		t->timing = my_strdup(row[T_TIMING]);
+		t->event = my_strdup(row[T_EVENT]);
+		t->body = my_strdup(row[T_BODY]);
+		t->definer = my_strdup(row[T_DEFINER]);
+		t->sql_mode = my_strdup(row[T_SQL_MODE]);
 	}
 	ok = true;
 out:
@@ -96,7 +97,7 @@ static char *session_mode(My *my, OscErr *e)
 	char *mode = NULL;
 	if (my_exec(my, "SELECT @@SESSION.sql_mode", &r, e)) {
 		MYSQL_ROW row = mysql_fetch_row(r);
-		mode = my_strdup(row && row[0] ? row[0] : "");
+		mode = my_strdup(row && row[MY_VALUE] ? row[MY_VALUE] : "");
 	}
 	mysql_free_result(r);
 	return mode;
@@ -163,7 +164,7 @@ bool my_triggers_home(My *my, OscErr *e)
 	if (!my_exec_sql(my, &q, &r, e))
 		goto out;
 	MYSQL_ROW row = mysql_fetch_row(r);
-	char *comment = my_strdup(row && row[0] ? row[0] : "");
+	char *comment = my_strdup(row && row[MY_VALUE] ? row[MY_VALUE] : "");
 	mysql_free_result(r);
 	r = NULL;
 	sql_reset(&q);

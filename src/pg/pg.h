@@ -27,8 +27,9 @@
 #include <stdint.h>
 
 #include "engine.h"
-#include "osc.h"
+#include "history.h"
 #include "sql.h"
+#include "strategy.h"
 
 #define PG_NAMELEN 63 /* NAMEDATALEN - 1 */
 
@@ -86,8 +87,7 @@ typedef struct PgIndexName {
 typedef struct Pg {
 	PgSession main;            /* introspection, copy, replay, swap: one session (see the banner) */
 	SqlDialect dialect;        /* the main session's quoting */
-	Osc *osc;                  /* going: the engine's settings are in env */
-	const EngineEnv *env;
+	const EngineEnv *env;      /* the run's settings (src/core/engine.h) */
 	Log *log;
 
 	/* the original */
@@ -167,6 +167,9 @@ bool pg_exec(Pg *pg, const char *sql, int nparams, const char *const *params, PG
              OscErr *e) MUSTCHECK;
 bool pg_exec_sql(Pg *pg, Sql *q, PGresult **res, OscErr *e) MUSTCHECK;
 bool pg_command(Pg *pg, const char *sql, OscErr *e) MUSTCHECK;
+/* The value in row of a one-column result (a query of one thing: an OID, a
+ * count, a name); queries of several columns read theirs by an enum. */
+const char *pg_value(const PGresult *r, int row);
 void pg_rollback(Pg *pg);
 /* A lock not granted (55P03), or a statement cancelled by its timeout
  * (57014), which bounds a lock wait too where osc sets it so. */
@@ -245,20 +248,32 @@ bool pg_state_create(Pg *pg, const char *fp, OscErr *e) MUSTCHECK; /* in the sha
 bool pg_state_exists(Pg *pg, bool *exists, OscErr *e) MUSTCHECK;
 bool pg_state_in_place(Pg *pg, const char *strategy, OscErr *e) MUSTCHECK; /* a row for an in-place run */
 bool pg_state_fingerprint_new(Pg *pg, unsigned oid, OscErr *e) MUSTCHECK;  /* the table as the run left it */
-/* pg_finish.c: the end of a run (the Engine's finish, abort, cleanup) */
-bool pg_finish(Osc *o, OscErr *e) MUSTCHECK;
-bool pg_abort(Osc *o, OscErr *e) MUSTCHECK;
-bool pg_cleanup(Osc *o, OscErr *e) MUSTCHECK;
+/* pg_finish.c: the SQL of a run's end (src/core/cleanup.c says when):
+ * the work schema this run made or proved osc's; after the swap, the
+ * foreign keys' validation; before it, a capture that keeps its lock made
+ * a no-op; the old table; what an abandoned run left */
+bool pg_work_drop(Pg *pg, OscErr *e) MUSTCHECK;
+bool pg_swap_settle(Pg *pg, OscErr *e) MUSTCHECK;
+bool pg_capture_leave(Pg *pg, OscErr *e) MUSTCHECK;
+void pg_old_table(Pg *pg, OldTable *out);
+bool pg_old_drop(Pg *pg, OscErr *e) MUSTCHECK;
+bool pg_leftovers_find(Pg *pg, Leftovers *lo, OscErr *e) MUSTCHECK;
+bool pg_leftovers_drop(Pg *pg, const Leftovers *lo, char *done, size_t donesz, OscErr *e) MUSTCHECK;
 /* the resume (src/core/resume.c decides): the row, the objects taken up,
  * this run the runner */
 bool pg_state_read(Pg *pg, StateRow *row, OscErr *e) MUSTCHECK;
 bool pg_state_attach(Pg *pg, bool copy_done, const char **lost, OscErr *e) MUSTCHECK;
 bool pg_state_claim(Pg *pg, OscErr *e) MUSTCHECK;
-bool pg_state_record(Pg *pg, const char *phase, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
+bool pg_state_record(Pg *pg, const char *phase, const char *outcome, const char *message, int64_t rows_copied,
+                     int64_t changes_applied, OscErr *e) MUSTCHECK;
+/* `osc cleanup`: the table's unfinished migrations end so */
+bool pg_state_close(Pg *pg, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
 /* in the chunk's transaction, on its session */
 bool pg_state_checkpoint(PgSession *s, Pg *pg, const PgKeyVal *watermark, int64_t rows_total, int64_t applied,
                          OscErr *e) MUSTCHECK;
-bool pg_state_history(Pg *pg, const char *schema, const char *table, bool latest, OscErr *e) MUSTCHECK;
+/* osc history / osc status: the rows of table (NULL: every table), of
+ * schema ("": any) */
+bool pg_history_read(Pg *pg, const char *schema, const char *table, bool latest, History *h, OscErr *e) MUSTCHECK;
 void pg_state_holder(Pg *pg, char *out, size_t outsz);
 
 /* pg_ddlwatch.c: the original's definition, watched for DDL by others */
@@ -382,6 +397,18 @@ typedef struct PgCarry {
 	char **pre, **post;        /* malloc'd SQL texts */
 	int npre, npost;
 } PgCarry;
+/* The relations whose rules read relation `rel` (an SQL expression of
+ * type oid: "$1::oid", "m.oid"): views and materialized views, and tables
+ * with rules, as a FROM item with columns view_oid and rule_oid, one row
+ * per rule.  The one place osc finds what reads a table through a query
+ * (the swap re-creates them, preflight refuses what it cannot). */
+#define PG_VIEWS_OVER(rel) \
+	"(SELECT DISTINCT rw.ev_class AS view_oid, rw.oid AS rule_oid" \
+	"   FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid" \
+	"  WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass" \
+	"    AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass" \
+	"    AND d.refobjid = " rel " AND rw.ev_class <> " rel ")"
+
 /* pg_carry_rel.c: the column map as a CTE "colmap(old_attnum, old_name, new_name, retyped)";
  * $1 the original's oid, $2 the shadow's */
 extern const char pg_colmap_cte[];
@@ -398,5 +425,9 @@ bool pg_carry_validate(Pg *pg, bool *all_valid, OscErr *e) MUSTCHECK;
 
 /* src/pg/pg_swap.c: one attempt; the core's drain runs under its lock */
 SwapResult pg_swap(Pg *pg, const SwapDrain *drain, OscErr *e);
+
+/* src/pg/pg_proxy.c: the sessions on the table that bypass the proxy (the
+ * engine's proxy_bypass) */
+int pg_proxy_bypass(Pg *pg, const uint32_t *ids, int nids, char *const *mine, int nmine, char *out, size_t outsz);
 
 #endif

@@ -129,7 +129,7 @@ static bool record_triggers(Pg *pg, OscErr *e)
 		return false;
 	pg->ntriggers = 0;
 	for (int i = 0; i < PQntuples(r) && i < 2; i++)
-		pg->trigger_oids[pg->ntriggers++] = (unsigned)strtoul(PQgetvalue(r, i, 0), NULL, 10);
+		pg->trigger_oids[pg->ntriggers++] = (unsigned)strtoul(pg_value(r, i), NULL, 10);
 	PQclear(r);
 	if (pg->state_id == 0)
 		return true;
@@ -221,9 +221,10 @@ bool pg_capture_drop(Pg *pg, OscErr *e)
 		             "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE t.oid = $1::oid",
 		             1, p, &r, e))
 			goto out;
+		enum { T_NAME, T_SCHEMA, T_TABLE };
 		if (PQntuples(r) == 1)
-			sql_add(&q[n++], "DROP TRIGGER %I ON %I.%I", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
-			        PQgetvalue(r, 0, 2));
+			sql_add(&q[n++], "DROP TRIGGER %I ON %I.%I", PQgetvalue(r, 0, T_NAME), PQgetvalue(r, 0, T_SCHEMA),
+			        PQgetvalue(r, 0, T_TABLE));
 		PQclear(r);
 		r = NULL;
 	}

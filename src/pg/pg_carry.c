@@ -66,9 +66,10 @@ bool pg_carry_lock(Pg *pg, OscErr *e)
 		ok = true;
 		goto out;
 	}
+	enum { R_OID, R_SCHEMA, R_NAME };
 	sql_add(&q, "LOCK TABLE ");
 	for (int i = 0; i < PQntuples(r); i++)
-		sql_add(&q, "%sONLY %I.%I", i ? ", " : "", PQgetvalue(r, i, 1), PQgetvalue(r, i, 2));
+		sql_add(&q, "%sONLY %I.%I", i ? ", " : "", PQgetvalue(r, i, R_SCHEMA), PQgetvalue(r, i, R_NAME));
 	sql_add(&q, " IN ACCESS EXCLUSIVE MODE");
 	ok = pg_exec_sql(pg, &q, NULL, e);
 out:
@@ -92,19 +93,17 @@ bool pg_carry_lock_views(Pg *pg, OscErr *e)
 	sql_init(&q, &pg->dialect);
 	if (!pg_carry_query_oids(pg,
 	                "SELECT DISTINCT v.oid, n.nspname, v.relname, v.relkind, pg_catalog.pg_get_userbyid(v.relowner)"
-	                "  FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid"
-	                "  JOIN pg_catalog.pg_class v ON v.oid = rw.ev_class"
+	                "  FROM " PG_VIEWS_OVER("$1::oid") " o JOIN pg_catalog.pg_class v ON v.oid = o.view_oid"
 	                "  JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace"
-	                " WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
-	                "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = $1::oid"
-	                "   AND v.oid <> $1::oid AND v.relkind IN ('v', 'm')"
+	                " WHERE v.relkind IN ('v', 'm')"
 	                " ORDER BY v.oid",
 	                1, pg->oid, 0, &r, e))
 		goto out;
+	enum { V_OID, V_SCHEMA, V_NAME, V_KIND, V_OWNER };
 	for (int i = 0; i < PQntuples(r); i++) {
 		sql_reset(&q);
-		sql_add(&q, "ALTER %s %I.%I OWNER TO %I", PQgetvalue(r, i, 3)[0] == 'm' ? "MATERIALIZED VIEW" : "VIEW",
-		        PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 4));
+		sql_add(&q, "ALTER %s %I.%I OWNER TO %I", PQgetvalue(r, i, V_KIND)[0] == 'm' ? "MATERIALIZED VIEW" : "VIEW",
+		        PQgetvalue(r, i, V_SCHEMA), PQgetvalue(r, i, V_NAME), PQgetvalue(r, i, V_OWNER));
 		if (!pg_exec_sql(pg, &q, NULL, e))
 			goto out;
 	}
@@ -124,7 +123,7 @@ bool pg_carry_read(Pg *pg, PgCarry *c, OscErr *e)
 	memset(c, 0, sizeof(*c));
 	if (!pg_exec(pg, "SELECT pg_catalog.current_setting('search_path')", 0, NULL, &r, e))
 		return false;
-	saved = pg_strdup(PQgetvalue(r, 0, 0));
+	saved = pg_strdup(pg_value(r, 0));
 	PQclear(r);
 	/* nothing is visible: every name the server deparses is qualified */
 	if (!pg_command(pg, "SELECT pg_catalog.set_config('search_path', '', true)", e))
@@ -183,7 +182,7 @@ bool pg_carry_validate(Pg *pg, bool *all_valid, OscErr *e)
 	sql_init(&q, &pg->dialect);
 	if (!pg_exec(pg, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, (const char *[]){ list }, &r, e))
 		goto out;
-	if (PQgetvalue(r, 0, 0)[0] != 't') {
+	if (pg_value(r, 0)[0] != 't') {
 		ok = true;
 		goto out;
 	}
@@ -193,7 +192,8 @@ bool pg_carry_validate(Pg *pg, bool *all_valid, OscErr *e)
 	if (!pg_exec_sql(pg, &q, &r, e) || !pg_command(pg, "SET statement_timeout = 0", e))
 		goto out;
 	for (int i = 0; i < PQntuples(r); i++) {
-		const char *ts = PQgetvalue(r, i, 0), *tn = PQgetvalue(r, i, 1), *cn = PQgetvalue(r, i, 2);
+		enum { F_SCHEMA, F_TABLE, F_CONSTRAINT };
+		const char *ts = PQgetvalue(r, i, F_SCHEMA), *tn = PQgetvalue(r, i, F_TABLE), *cn = PQgetvalue(r, i, F_CONSTRAINT);
 		OscErr ve;
 		char what[600];
 		err_clear(&ve);

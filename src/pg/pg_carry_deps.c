@@ -28,6 +28,7 @@ bool pg_carry_read_publications(Pg *pg, PgCarry *c, OscErr *e)
 	             " WHERE pr.oid = $3::oid AND m.old_attnum = ANY (pr.prattrs::int2[])"
 	             "   AND m.new_name IS NOT NULL ORDER BY m.old_attnum",
 	        pg_colmap_cte);
+	enum { P_NAME, P_WHERE, P_OID, P_HAS_COLUMNS };
 	if (!pg_exec(pg,
 	             "SELECT pb.pubname, pg_catalog.pg_get_expr(pr.prqual, pr.prrelid), pr.oid, pr.prattrs IS NOT NULL"
 	             "  FROM pg_catalog.pg_publication_rel pr JOIN pg_catalog.pg_publication pb ON pb.oid = pr.prpubid"
@@ -35,19 +36,19 @@ bool pg_carry_read_publications(Pg *pg, PgCarry *c, OscErr *e)
 	             1, (const char *[]){ o }, &r, e))
 		goto out;
 	for (int i = 0; i < PQntuples(r); i++) {
-		sql_add(&q, "ALTER PUBLICATION %I ADD TABLE ONLY %I.%I", PQgetvalue(r, i, 0), pg->schema, pg->table);
-		if (PQgetvalue(r, i, 3)[0] == 't') {
-			if (!pg_exec(pg, sql_text(&cq), 3, (const char *[]){ o, s, PQgetvalue(r, i, 2) }, &cols, e))
+		sql_add(&q, "ALTER PUBLICATION %I ADD TABLE ONLY %I.%I", PQgetvalue(r, i, P_NAME), pg->schema, pg->table);
+		if (PQgetvalue(r, i, P_HAS_COLUMNS)[0] == 't') {
+			if (!pg_exec(pg, sql_text(&cq), 3, (const char *[]){ o, s, PQgetvalue(r, i, P_OID) }, &cols, e))
 				goto out;
 			sql_add(&q, " (");
 			for (int k = 0; k < PQntuples(cols); k++)
-				sql_add(&q, "%s%I", k ? ", " : "", PQgetvalue(cols, k, 0));
+				sql_add(&q, "%s%I", k ? ", " : "", pg_value(cols, k));
 			sql_add(&q, ")");
 			PQclear(cols);
 			cols = NULL;
 		}
-		if (pg_carry_val(r, i, 1))
-			sql_add(&q, " WHERE (%s)", pg_carry_val(r, i, 1));
+		if (pg_carry_val(r, i, P_WHERE))
+			sql_add(&q, " WHERE (%s)", pg_carry_val(r, i, P_WHERE));
 		pg_carry_push(c, false, &q);
 	}
 	ok = true;
@@ -76,19 +77,17 @@ bool pg_carry_read_views(Pg *pg, PgCarry *c, OscErr *e)
 	if (!pg_carry_query_oids(pg,
 	                "SELECT DISTINCT v.oid, n.nspname, v.relname, v.relkind, pg_catalog.pg_get_viewdef(v.oid),"
 	                "       v.relispopulated"
-	                "  FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid"
-	                "  JOIN pg_catalog.pg_class v ON v.oid = rw.ev_class"
+	                "  FROM " PG_VIEWS_OVER("$1::oid") " o JOIN pg_catalog.pg_class v ON v.oid = o.view_oid"
 	                "  JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace"
-	                " WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
-	                "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = $1::oid"
-	                "   AND v.oid <> $1::oid AND v.relkind IN ('v', 'm')"
+	                " WHERE v.relkind IN ('v', 'm')"
 	                " ORDER BY v.oid",
 	                1, pg->oid, 0, &r, e))
 		goto out;
 	for (int i = 0; i < PQntuples(r); i++) {
-		unsigned voi = (unsigned)strtoul(PQgetvalue(r, i, 0), NULL, 10);
-		const char *vs = PQgetvalue(r, i, 1), *vn = PQgetvalue(r, i, 2), *def = PQgetvalue(r, i, 4);
-		bool mat = PQgetvalue(r, i, 3)[0] == 'm';
+		enum { V_OID, V_SCHEMA, V_NAME, V_KIND, V_DEF, V_POPULATED };
+		unsigned voi = (unsigned)strtoul(PQgetvalue(r, i, V_OID), NULL, 10);
+		const char *vs = PQgetvalue(r, i, V_SCHEMA), *vn = PQgetvalue(r, i, V_NAME), *def = PQgetvalue(r, i, V_DEF);
+		bool mat = PQgetvalue(r, i, V_KIND)[0] == 'm';
 		size_t dl = strlen(def);
 		while (dl > 0 && (def[dl - 1] == ';' || def[dl - 1] == ' ' || def[dl - 1] == '\n'))
 			dl--;
@@ -118,18 +117,19 @@ bool pg_carry_read_views(Pg *pg, PgCarry *c, OscErr *e)
 		pg_carry_push(c, true, &q);
 		char *d = xstrndup(def, dl);
 		sql_add(&q, "CREATE MATERIALIZED VIEW %I.%I%s%s%s AS %s WITH %s", vs, vn, opts.len ? " WITH (" : "",
-		        sql_text(&opts), opts.len ? ")" : "", d, PQgetvalue(r, i, 5)[0] == 't' ? "DATA" : "NO DATA");
+		        sql_text(&opts), opts.len ? ")" : "", d, PQgetvalue(r, i, V_POPULATED)[0] == 't' ? "DATA" : "NO DATA");
 		free(d);
 		pg_carry_push(c, false, &q);
+		enum { X_DEF, X_COMMENT, X_NAME, X_CLUSTERED };
 		for (int k = 0; k < PQntuples(ix); k++) {
-			sql_add(&q, "%s", PQgetvalue(ix, k, 0));
+			sql_add(&q, "%s", PQgetvalue(ix, k, X_DEF));
 			pg_carry_push(c, false, &q);
-			if (pg_carry_val(ix, k, 1)) {
-				sql_add(&q, "COMMENT ON INDEX %I.%I IS %L", vs, PQgetvalue(ix, k, 2), pg_carry_val(ix, k, 1));
+			if (pg_carry_val(ix, k, X_COMMENT)) {
+				sql_add(&q, "COMMENT ON INDEX %I.%I IS %L", vs, PQgetvalue(ix, k, X_NAME), pg_carry_val(ix, k, X_COMMENT));
 				pg_carry_push(c, false, &q);
 			}
-			if (PQgetvalue(ix, k, 3)[0] == 't') {
-				sql_add(&q, "ALTER MATERIALIZED VIEW %I.%I CLUSTER ON %I", vs, vn, PQgetvalue(ix, k, 2));
+			if (PQgetvalue(ix, k, X_CLUSTERED)[0] == 't') {
+				sql_add(&q, "ALTER MATERIALIZED VIEW %I.%I CLUSTER ON %I", vs, vn, PQgetvalue(ix, k, X_NAME));
 				pg_carry_push(c, false, &q);
 			}
 		}
@@ -142,7 +142,9 @@ bool pg_carry_read_views(Pg *pg, PgCarry *c, OscErr *e)
 		             1, (const char *[]){ vo }, &ix, e))
 			goto out;
 		for (int k = 0; k < PQntuples(ix); k++) {
-			sql_add(&q, "COMMENT ON COLUMN %I.%I.%I IS %L", vs, vn, PQgetvalue(ix, k, 0), PQgetvalue(ix, k, 1));
+			enum { M_COLUMN, M_COMMENT };
+			sql_add(&q, "COMMENT ON COLUMN %I.%I.%I IS %L", vs, vn, PQgetvalue(ix, k, M_COLUMN),
+			        PQgetvalue(ix, k, M_COMMENT));
 			pg_carry_push(c, false, &q);
 		}
 		PQclear(ix);
@@ -185,15 +187,16 @@ bool pg_carry_read_foreign_keys(Pg *pg, PgCarry *c, OscErr *e)
 		pg_carry_push(c, false, &q);
 	}
 	for (int i = 0; i < PQntuples(r); i++) {
-		const char *name = PQgetvalue(r, i, 0), *ts = PQgetvalue(r, i, 1), *tn = PQgetvalue(r, i, 2);
-		bool valid = PQgetvalue(r, i, 4)[0] == 't';
+		enum { F_NAME, F_SCHEMA, F_TABLE, F_DEF, F_VALIDATED, F_COMMENT };
+		const char *name = PQgetvalue(r, i, F_NAME), *ts = PQgetvalue(r, i, F_SCHEMA), *tn = PQgetvalue(r, i, F_TABLE);
+		bool valid = PQgetvalue(r, i, F_VALIDATED)[0] == 't';
 		sql_add(&q, "ALTER TABLE %I.%I DROP CONSTRAINT %I", ts, tn, name);
 		pg_carry_push(c, true, &q);
-		sql_add(&q, "ALTER TABLE %I.%I ADD CONSTRAINT %I %s%s", ts, tn, name, PQgetvalue(r, i, 3),
+		sql_add(&q, "ALTER TABLE %I.%I ADD CONSTRAINT %I %s%s", ts, tn, name, PQgetvalue(r, i, F_DEF),
 		        valid ? " NOT VALID" : "");
 		pg_carry_push(c, false, &q);
-		if (pg_carry_val(r, i, 5)) {
-			sql_add(&q, "COMMENT ON CONSTRAINT %I ON %I.%I IS %L", name, ts, tn, pg_carry_val(r, i, 5));
+		if (pg_carry_val(r, i, F_COMMENT)) {
+			sql_add(&q, "COMMENT ON CONSTRAINT %I ON %I.%I IS %L", name, ts, tn, pg_carry_val(r, i, F_COMMENT));
 			pg_carry_push(c, false, &q);
 		}
 		if (valid) {
@@ -226,12 +229,13 @@ bool pg_carry_read_statistics(Pg *pg, PgCarry *c, OscErr *e)
 	sql_init(&q, &pg->dialect);
 	for (int i = 0; i < PQntuples(r); i++) {
 		char old[PG_NAMELEN + 1];
-		pg_old_name(pg, old, sizeof(old), PQgetvalue(r, i, 1));
-		sql_add(&q, "ALTER STATISTICS %I.%I RENAME TO %I", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), old);
+		enum { S_SCHEMA, S_NAME, S_IN_SHADOW };
+		pg_old_name(pg, old, sizeof(old), PQgetvalue(r, i, S_NAME));
+		sql_add(&q, "ALTER STATISTICS %I.%I RENAME TO %I", PQgetvalue(r, i, S_SCHEMA), PQgetvalue(r, i, S_NAME), old);
 		pg_carry_push(c, true, &q);
-		if (PQgetvalue(r, i, 2)[0] != 't')
+		if (PQgetvalue(r, i, S_IN_SHADOW)[0] != 't')
 			continue; /* the ALTER dropped its columns */
-		sql_add(&q, "ALTER STATISTICS %I.%I SET SCHEMA %I", pg->work, PQgetvalue(r, i, 1), PQgetvalue(r, i, 0));
+		sql_add(&q, "ALTER STATISTICS %I.%I SET SCHEMA %I", pg->work, PQgetvalue(r, i, S_NAME), PQgetvalue(r, i, S_SCHEMA));
 		pg_carry_push(c, false, &q);
 	}
 	PQclear(r);

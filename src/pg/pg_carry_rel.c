@@ -84,11 +84,12 @@ bool pg_carry_rel_props(Pg *pg, PgCarry *c, unsigned oid, unsigned from, const c
 		err_set(e, OSC_EXIT_FAILED, "internal: relation %s.%s vanished during the swap", schema, name);
 		goto out;
 	}
-	const char *owner = PQgetvalue(r, 0, 0);
+	enum { R_OWNER, R_COMMENT };
+	const char *owner = PQgetvalue(r, 0, R_OWNER);
 	sql_add(&q, "ALTER %s %I.%I OWNER TO %I", kind, schema, name, owner);
 	pg_carry_push(c, false, &q);
-	if (pg_carry_val(r, 0, 1)) {
-		sql_add(&q, "COMMENT ON %s %I.%I IS %L", kind, schema, name, pg_carry_val(r, 0, 1));
+	if (pg_carry_val(r, 0, R_COMMENT)) {
+		sql_add(&q, "COMMENT ON %s %I.%I IS %L", kind, schema, name, pg_carry_val(r, 0, R_COMMENT));
 		pg_carry_push(c, false, &q);
 	}
 	PQclear(r);
@@ -104,10 +105,11 @@ bool pg_carry_rel_props(Pg *pg, PgCarry *c, unsigned oid, unsigned from, const c
 	             " UNION SELECT NULL ORDER BY 1 NULLS FIRST",
 	             2, p, &r, e))
 		goto out;
+	enum { U_ROLE };
 	sql_add(&q, "REVOKE ALL ON TABLE %I.%I FROM ", schema, name);
 	for (int i = 0; i < PQntuples(r); i++) {
-		if (pg_carry_val(r, i, 0))
-			sql_add(&q, "%s%I", i ? ", " : "", pg_carry_val(r, i, 0));
+		if (pg_carry_val(r, i, U_ROLE))
+			sql_add(&q, "%s%I", i ? ", " : "", pg_carry_val(r, i, U_ROLE));
 		else
 			sql_add(&q, "%sPUBLIC", i ? ", " : "");
 	}
@@ -122,18 +124,19 @@ bool pg_carry_rel_props(Pg *pg, PgCarry *c, unsigned oid, unsigned from, const c
 	             " WHERE t.oid = $1::oid ORDER BY 1, 2",
 	             1, p, &r, e))
 		goto out;
+	enum { G_GRANTEE, G_PRIVILEGE, G_GRANTABLE };
 	for (int i = 0; i < PQntuples(r); i++) {
-		if (!pg_carry_is_privilege(PQgetvalue(r, i, 1))) {
-			err_set(e, OSC_EXIT_FAILED, "internal: unexpected privilege %s on %s.%s", PQgetvalue(r, i, 1), schema,
-			        name);
+		const char *priv = PQgetvalue(r, i, G_PRIVILEGE);
+		if (!pg_carry_is_privilege(priv)) {
+			err_set(e, OSC_EXIT_FAILED, "internal: unexpected privilege %s on %s.%s", priv, schema, name);
 			goto out;
 		}
-		sql_add(&q, "GRANT %s ON %I.%I TO ", PQgetvalue(r, i, 1), schema, name);
-		if (pg_carry_val(r, i, 0))
-			sql_add(&q, "%I", pg_carry_val(r, i, 0));
+		sql_add(&q, "GRANT %s ON %I.%I TO ", priv, schema, name);
+		if (pg_carry_val(r, i, G_GRANTEE))
+			sql_add(&q, "%I", pg_carry_val(r, i, G_GRANTEE));
 		else
 			sql_add(&q, "PUBLIC");
-		if (PQgetvalue(r, i, 2)[0] == 't')
+		if (PQgetvalue(r, i, G_GRANTABLE)[0] == 't')
 			sql_add(&q, " WITH GRANT OPTION");
 		pg_carry_push(c, false, &q);
 	}
@@ -162,11 +165,12 @@ bool pg_carry_add_options(Pg *pg, Sql *out, const char *prefix, unsigned oid, co
 	                           1, p, &r, e);
 	if (!ok)
 		return false;
+	enum { O_NAME, O_VALUE };
 	for (int i = 0; i < PQntuples(r); i++) {
 		sql_add(out, "%s", out->len && out->buf[out->len - 1] != '(' ? ", " : "");
 		if (prefix)
 			sql_add(out, "%I.", prefix);
-		sql_add(out, "%I = %L", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+		sql_add(out, "%I = %L", PQgetvalue(r, i, O_NAME), PQgetvalue(r, i, O_VALUE));
 	}
 	PQclear(r);
 	return true;

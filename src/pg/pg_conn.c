@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 char *pg_strdup(const char *s)
 {
@@ -120,6 +119,11 @@ bool pgs_setup(PgSession *s, OscErr *e)
 	               2, p, NULL, e);
 }
 
+const char *pg_value(const PGresult *r, int row)
+{
+	return PQgetvalue(r, row, 0);
+}
+
 bool pg_is_connection_lost(const OscErr *e)
 {
 	return strcmp(e->sqlstate, "08006") == 0;
@@ -131,7 +135,7 @@ bool pg_try_table_lock(Pg *pg, bool *got, OscErr *e)
 	char *qname = pg_qualified(pg, pg->schema, pg->table);
 	const char *p[1] = { qname };
 	bool ok = pg_exec(pg, "SELECT pg_catalog.pg_try_advisory_lock(7564131, pg_catalog.hashtext($1))", 1, p, &r, e);
-	*got = ok && PQgetvalue(r, 0, 0)[0] == 't';
+	*got = ok && pg_value(r, 0)[0] == 't';
 	PQclear(r);
 	free(qname);
 	return ok;
@@ -147,19 +151,25 @@ bool pg_reconnect(Pg *pg, OscErr *e)
 	if (PQstatus(c) == CONNECTION_OK)
 		return true;
 	pg->main.in_swap = false; /* what was in flight is gone */
-	/* a fast restart takes a second or two; a terminated session is back at once */
+	/* a fast restart takes a second or two; a terminated session is back
+	 * at once.  The wait between attempts ends on a stop request: the run
+	 * stops as it would have, resumable */
+	bool stopped = false;
 	for (int attempt = 0; attempt < 8; attempt++) {
 		PQreset(c);
 		if (PQstatus(c) == CONNECTION_OK)
 			break;
-		struct timespec ts = { .tv_sec = 0, .tv_nsec = 500000000L };
-		nanosleep(&ts, NULL);
+		if (attempt < 7 && !retry_sleep(pg->env->retry->stop, 500)) {
+			stopped = true;
+			break;
+		}
 	}
 	if (PQstatus(c) != CONNECTION_OK) {
 		char msg[512];
 		snprintf(msg, sizeof(msg), "%s", PQerrorMessage(c));
 		msg[strcspn(msg, "\n")] = '\0';
-		err_set(e, OSC_EXIT_STOPPED, "lost the connection to the database and could not reconnect: %s", msg);
+		err_set(e, OSC_EXIT_STOPPED, "lost the connection to the database and could not reconnect%s: %s",
+		        stopped ? " (interrupted by a signal)" : "", msg);
 		snprintf(e->sqlstate, sizeof(e->sqlstate), "08006");
 		return false;
 	}

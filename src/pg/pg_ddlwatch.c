@@ -33,6 +33,7 @@
 #define SEP "\x1f"
 
 /* $1: the relation.  One row per item: kind, name, definition. */
+enum { D_KIND, D_NAME, D_DEF };
 static const char definition_sql[] =
 	"SELECT kind, name, def FROM ("
 	" SELECT 'table' AS kind, 'name' AS name, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS def"
@@ -104,7 +105,7 @@ static bool read_items(Pg *pg, unsigned oid, bool in_txn, char ***items, int *n,
 	 * the text does not depend on the session's search_path */
 	if (!pg_exec(pg, "SELECT pg_catalog.current_setting('search_path')", 0, NULL, &r, e))
 		goto out;
-	saved = pg_strdup(PQgetvalue(r, 0, 0));
+	saved = pg_strdup(pg_value(r, 0));
 	PQclear(r);
 	r = NULL;
 	if (!pg_command(pg, "SELECT pg_catalog.set_config('search_path', 'pg_catalog', true)", e) ||
@@ -115,7 +116,7 @@ static bool read_items(Pg *pg, unsigned oid, bool in_txn, char ***items, int *n,
 	for (int i = 0; i < *n; i++) {
 		Sql s;
 		sql_init(&s, &pg->dialect);
-		sql_add(&s, "%s" SEP "%s" SEP "%s", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2));
+		sql_add(&s, "%s" SEP "%s" SEP "%s", PQgetvalue(r, i, D_KIND), PQgetvalue(r, i, D_NAME), PQgetvalue(r, i, D_DEF));
 		(*items)[i] = sql_take(&s);
 	}
 	PQclear(r);
@@ -266,6 +267,7 @@ static int differences(char **a, int na, char **b, int nb, Sql *out)
 static bool check_triggers(Pg *pg, bool *fine, char *why, size_t whysz, OscErr *e)
 {
 	PGresult *r = NULL;
+	enum { G_NAME, G_ENABLED };
 	*fine = true;
 	for (int i = 0; i < pg->ntriggers && *fine; i++) {
 		char oid[16], rel[16];
@@ -278,10 +280,10 @@ static bool check_triggers(Pg *pg, bool *fine, char *why, size_t whysz, OscErr *
 		if (PQntuples(r) == 0) {
 			*fine = false;
 			snprintf(why, whysz, "one of osc's capture triggers was dropped");
-		} else if (PQgetvalue(r, 0, 1)[0] != 'A') {
+		} else if (PQgetvalue(r, 0, G_ENABLED)[0] != 'A') {
 			*fine = false;
-			snprintf(why, whysz, "osc's capture trigger %s was %s", PQgetvalue(r, 0, 0),
-			         PQgetvalue(r, 0, 1)[0] == 'D' ? "disabled" : "set to fire only in some sessions");
+			snprintf(why, whysz, "osc's capture trigger %s was %s", PQgetvalue(r, 0, G_NAME),
+			         PQgetvalue(r, 0, G_ENABLED)[0] == 'D' ? "disabled" : "set to fire only in some sessions");
 		}
 		PQclear(r);
 		r = NULL;

@@ -1,25 +1,18 @@
 /*
  * pg_engine.c — the PostgreSQL Engine: wires the adapter's pieces into the
- * interface the core drives (src/core/engine.h), and owns the session's
- * settings.  How a run ends (finish, abort, cleanup) is src/pg/pg_finish.c.
+ * interface the core drives (src/core/engine.h).  The SQL of a run's end
+ * is src/pg/pg_finish.c.
  */
 #include "pg.h"
 #include "pg_target.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "osc.h" /* plan_fill, which still takes the run */
 #include "xalloc.h"
-
-/* The phases that still take the run find the engine's state in it. */
-static Pg *PG(Osc *o)
-{
-	Pg *pg = o->db;
-	if (pg)
-		pg->osc = o;
-	return pg;
-}
 
 /* The engine's opaque types are these (src/core/engine.h). */
 static Pg *T(EngineTable *t)
@@ -125,31 +118,54 @@ static void eng_close(EngineTable *t)
 	free(pg);
 }
 
-static bool pg_preflight(Osc *o, bool lock, OscErr *e)
+static bool eng_table_find(EngineTable *t, TableInfo *info, OscErr *e)
 {
-	Pg *pg = PG(o);
-	if (!pg_find_table(pg, &o->target, e) || !pg_target_check(pg, e) || !pg_find_key(pg, e) ||
-	    !pg_check_dependents(pg, e))
+	Pg *pg = T(t);
+	if (!pg_find_table(pg, pg->env->target, e))
 		return false;
-	snprintf(o->info.schema, sizeof(o->info.schema), "%s", pg->schema);
-	snprintf(o->info.name, sizeof(o->info.name), "%s", pg->table);
-	o->info.rows_estimate = pg->reltuples;
-	if (!lock)
-		return pg_check_leftovers(pg, e);
-	return pg_lock_table(pg, e);
+	snprintf(info->schema, sizeof(info->schema), "%s", pg->schema);
+	snprintf(info->name, sizeof(info->name), "%s", pg->table);
+	info->rows_estimate = pg->reltuples;
+	return true;
 }
 
-/* After the core's resume decision (src/core/resume.c). */
+static bool eng_target_primary(EngineTable *t, OscErr *e)
+{
+	return pg_target_primary(T(t), e);
+}
+
+static bool eng_target_check(EngineTable *t, OscErr *e)
+{
+	return pg_target_check(T(t), e);
+}
+
+static bool eng_key_find(EngineTable *t, OscErr *e)
+{
+	return pg_find_key(T(t), e);
+}
+
+static bool eng_dependents_check(EngineTable *t, OscErr *e)
+{
+	return pg_check_dependents(T(t), e);
+}
+
+static bool eng_table_lock(EngineTable *t, OscErr *e)
+{
+	return pg_lock_table(T(t), e);
+}
+
+static bool eng_leftovers_check(EngineTable *t, OscErr *e)
+{
+	return pg_check_leftovers(T(t), e);
+}
+
+/* A resumed copy: what a new run's pg_shadow_create checks, again; the
+ * swap's names among them. */
 static bool eng_preflight_resumed(EngineTable *t, ResumeKind resume, OscErr *e)
 {
 	Pg *pg = T(t);
-	if (resume == RESUME_NONE)
-		return pg_check_leftovers(pg, e);
-	/* a resumed run still has every name of its swap (a new run checks
-	 * them when it makes the shadow) */
-	if (resume == RESUME_COPY || resume == RESUME_AFTER_COPY)
-		return pg_check_row_security(pg, e) && pg_check_subscription(pg, e) && pg_names_check(pg, e);
-	return true;
+	(void)resume;
+	return pg_check_row_security(pg, e) && pg_check_subscription(pg, e) && pg_names_check(pg, e);
 }
 
 static bool eng_state_read(EngineTable *t, StateRow *row, OscErr *e)
@@ -196,35 +212,40 @@ static bool resumable(bool ok, OscErr *e)
 	return ok;
 }
 
-static bool eng_record(Osc *o, const char *phase, const char *outcome, const char *message, OscErr *e)
+static bool eng_state_record(EngineTable *t, const char *phase, const char *outcome, const char *message,
+                             int64_t rows_copied, int64_t changes_applied, OscErr *e)
 {
-	Pg *pg = PG(o);
+	Pg *pg = T(t);
+	if (pg->state_id == 0)
+		return true;
 	/* after a lost connection the state row must still say how the run ended */
-	return pg_reconnect(pg, e) && pg_state_record(pg, phase, outcome, message, e);
+	return pg_reconnect(pg, e) && pg_state_record(pg, phase, outcome, message, rows_copied, changes_applied, e);
 }
 
-static bool eng_history(Osc *o, bool latest, OscErr *e)
+/* An unquoted name folds to lower case, as in psql. */
+static void fold(char *s, bool quoted)
 {
-	Pg *pg = PG(o);
-	const char *table = o->target.table[0] ? o->target.table : NULL;
-	if (table && !o->target.table_quoted) {
-		/* unquoted names fold to lower case, as in psql */
-		for (char *c = o->target.table; *c; c++)
-			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-		for (char *c = o->target.schema; *c && !o->target.schema_quoted; c++)
-			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-	}
-	return pg_state_history(pg, o->target.schema, table, latest, e);
+	for (; *s && !quoted; s++)
+		*s = (char)tolower((unsigned char)*s);
 }
 
-static bool eng_shadow_create(Osc *o, bool keep, OscErr *e)
+static bool eng_history_read(EngineTable *t, bool latest, History *h, OscErr *e)
 {
-	return pg_shadow_create(PG(o), keep, e);
+	Pg *pg = T(t);
+	TableName n = *pg->env->target;
+	fold(n.table, n.table_quoted);
+	fold(n.schema, n.schema_quoted);
+	return pg_history_read(pg, n.schema, n.table[0] ? n.table : NULL, latest, h, e);
 }
 
-static bool eng_capture_start(Osc *o, OscErr *e)
+static bool eng_shadow_create(EngineTable *t, bool keep, OscErr *e)
 {
-	return resumable(pg_capture_install(PG(o), e), e);
+	return pg_shadow_create(T(t), keep, e);
+}
+
+static bool eng_capture_install(EngineTable *t, OscErr *e)
+{
+	return resumable(pg_capture_install(T(t), e), e);
 }
 
 static bool eng_begin(EngineSession *s, bool snapshot, OscErr *e)
@@ -370,7 +391,7 @@ static bool swap_committed(Pg *pg, bool *yes, OscErr *e)
 	const char *p[1] = { id };
 	if (!pg_exec(pg, "SELECT phase = 'swapped' FROM osc.migrations WHERE id = $1::bigint", 1, p, &r, e))
 		return false;
-	*yes = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+	*yes = PQntuples(r) == 1 && pg_value(r, 0)[0] == 't';
 	PQclear(r);
 	return true;
 }
@@ -398,26 +419,93 @@ static SwapResult eng_swap(EngineSession *s, EngineTable *t, const SwapDrain *dr
 	return r;
 }
 
-static bool eng_strategy_pick(Osc *o, Strategy *s, OscErr *e)
+static bool eng_strategy_pick(EngineTable *t, Strategy *s, OscErr *e)
 {
-	return pg_strategy_pick(PG(o), s, e);
+	return pg_strategy_pick(T(t), s, e);
 }
 
-static bool eng_strategy_run(Osc *o, Strategy *s, OscErr *e)
+static bool eng_state_in_place(EngineTable *t, const char *strategy, OscErr *e)
 {
-	Pg *pg = PG(o);
-	return pg_state_in_place(pg, strategy_name(s->kind), e) && pg_strategy_run(pg, s, e) &&
-	       pg_state_fingerprint_new(pg, pg->oid, e);
+	return pg_state_in_place(T(t), strategy, e);
 }
 
-static int64_t eng_estimate(Osc *o)
+static bool eng_in_place(EngineTable *t, Strategy *s, OscErr *e)
 {
-	return PG(o)->reltuples;
+	return pg_strategy_run(T(t), s, e);
+}
+
+static bool eng_state_result(EngineTable *t, OscErr *e)
+{
+	Pg *pg = T(t);
+	return pg_state_fingerprint_new(pg, pg->oid, e);
+}
+
+/* The end of a run: the main session usable, outside a transaction. */
+static bool eng_session_ready(EngineTable *t, OscErr *e)
+{
+	Pg *pg = T(t);
+	if (!pg_reconnect(pg, e))
+		return false;
+	pg_rollback(pg);
+	return true;
+}
+
+static bool eng_swap_settle(EngineTable *t, OscErr *e)
+{
+	return pg_swap_settle(T(t), e);
+}
+
+static bool eng_capture_remove(EngineTable *t, OscErr *e)
+{
+	return pg_capture_drop(T(t), e);
+}
+
+static bool eng_capture_leave(EngineTable *t, OscErr *e)
+{
+	return pg_capture_leave(T(t), e);
+}
+
+/* The work schema holds the shadow until the swap moves it out. */
+static bool eng_work_drop(EngineTable *t, bool shadow, OscErr *e)
+{
+	(void)shadow;
+	return pg_work_drop(T(t), e);
+}
+
+static void eng_old_table(EngineTable *t, OldTable *out)
+{
+	pg_old_table(T(t), out);
+}
+
+static bool eng_old_drop(EngineTable *t, OscErr *e)
+{
+	return pg_old_drop(T(t), e);
+}
+
+static bool eng_leftovers_find(EngineTable *t, Leftovers *lo, OscErr *e)
+{
+	return pg_leftovers_find(T(t), lo, e);
+}
+
+static bool eng_leftovers_drop(EngineTable *t, const Leftovers *lo, char *done, size_t donesz, OscErr *e)
+{
+	return pg_leftovers_drop(T(t), lo, done, donesz, e);
+}
+
+static bool eng_state_close(EngineTable *t, const char *outcome, const char *message, OscErr *e)
+{
+	return pg_state_close(T(t), outcome, message, e);
+}
+
+static int eng_proxy_bypass(EngineTable *t, const uint32_t *ids, int nids, char *const *mine, int nmine, char *out,
+                            size_t outsz)
+{
+	return pg_proxy_bypass(T(t), ids, nids, mine, nmine, out, outsz);
 }
 
 static bool eng_plan_fill(Osc *o, Plan *p, OscErr *e)
 {
-	return pg_plan_fill(PG(o), p, e);
+	return pg_plan_fill(T(o->table), p, e);
 }
 
 const Engine pg_engine = {
@@ -455,20 +543,35 @@ const Engine pg_engine = {
 	.state_release = eng_state_release,
 	.resume_watermark = eng_resume_watermark,
 	.preflight_resumed = eng_preflight_resumed,
-	.preflight = pg_preflight,
+	.table_find = eng_table_find,
+	.target_primary = eng_target_primary,
+	.target_check = eng_target_check,
+	.key_find = eng_key_find,
+	.dependents_check = eng_dependents_check,
+	.table_lock = eng_table_lock,
+	.leftovers_check = eng_leftovers_check,
 	.shadow_create = eng_shadow_create,
-	.capture_start = eng_capture_start,
+	.capture_install = eng_capture_install,
 	.index_build = eng_index_build,
 	.shadow_complete = eng_shadow_complete,
 	.swap = eng_swap,
-	.finish = pg_finish,
-	.abort = pg_abort,
-	.cleanup = pg_cleanup,
 	.strategy_pick = eng_strategy_pick,
-	.strategy_run = eng_strategy_run,
+	.state_in_place = eng_state_in_place,
+	.in_place = eng_in_place,
+	.state_result = eng_state_result,
+	.state_record = eng_state_record,
+	.history_read = eng_history_read,
+	.session_ready = eng_session_ready,
+	.swap_settle = eng_swap_settle,
+	.capture_remove = eng_capture_remove,
+	.capture_leave = eng_capture_leave,
+	.work_drop = eng_work_drop,
+	.old_table = eng_old_table,
+	.old_drop = eng_old_drop,
+	.leftovers_find = eng_leftovers_find,
+	.leftovers_drop = eng_leftovers_drop,
+	.state_close = eng_state_close,
+	.proxy_bypass = eng_proxy_bypass,
 	.plan_fill = eng_plan_fill,
-	.estimate = eng_estimate,
-	.record = eng_record,
-	.history = eng_history,
 	.monitor = &pg_monitor,
 };

@@ -1,31 +1,22 @@
 /*
- * pg_finish.c — how a PostgreSQL run ends: after the swap, the work schema
- * goes and the foreign keys re-created NOT VALID are validated (finish);
- * before a swap, everything osc made goes and the original stays (abort);
- * `osc cleanup` removes what an abandoned run left, and only what a state
- * row proves osc made.  The core decides when (src/core/migrate.c).
+ * pg_finish.c — the SQL of a PostgreSQL run's end, in the order
+ * src/core/cleanup.c calls it: after the swap, the foreign keys it
+ * re-created NOT VALID are validated and the work schema goes; before a
+ * swap, the capture triggers and the work schema go, or, when the
+ * triggers' lock is not granted, the triggers become no-ops; `osc cleanup`
+ * removes only what a state row proves osc made (src/pg/pg_names.c).
  */
 #include "pg.h"
-#include "pg_target.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The phases that still take the run find the engine's state in it. */
-static Pg *run_pg(Osc *o)
-{
-	Pg *pg = o->db;
-	if (pg)
-		pg->osc = o;
-	return pg;
-}
-
 /* Called once the capture trigger is gone: nothing of the application
  * touches the work schema any more, so waiting longer for its locks (an
  * autovacuum worker on the log, a writer finishing its last insert into it)
  * stalls nobody; autovacuum yields to a wait longer than deadlock_timeout. */
-static bool drop_work_schema(Pg *pg, OscErr *e)
+bool pg_work_drop(Pg *pg, OscErr *e)
 {
 	PGresult *r = NULL;
 	Sql q;
@@ -42,7 +33,7 @@ static bool drop_work_schema(Pg *pg, OscErr *e)
 	     pg_command(pg, "SELECT pg_catalog.set_config('lock_timeout', '10s', true)", e) &&
 	     pg_exec(pg, "SELECT nspname FROM pg_catalog.pg_namespace WHERE oid = $1::oid", 1, p, &r, e);
 	if (ok && PQntuples(r) == 1) {
-		sql_add(&q, "DROP SCHEMA %I CASCADE", PQgetvalue(r, 0, 0));
+		sql_add(&q, "DROP SCHEMA %I CASCADE", pg_value(r, 0));
 		ok = pg_exec_sql(pg, &q, NULL, e);
 	}
 	ok = ok && pg_command(pg, "COMMIT", e);
@@ -56,10 +47,10 @@ static bool drop_work_schema(Pg *pg, OscErr *e)
 }
 
 /* The foreign keys the swap re-created NOT VALID are validated now (their
- * list is in the work schema, so do this before dropping it).  The state
- * row's fingerprint of the new table then drops the "NOT VALID" the swap
+ * list is in the work schema: before it goes).  The state row's
+ * fingerprint of the new table then drops the "NOT VALID" the swap
  * recorded, so a rerun of the same command still sees it done. */
-static bool validate_foreign_keys(Pg *pg, OscErr *e)
+bool pg_swap_settle(Pg *pg, OscErr *e)
 {
 	PGresult *r = NULL;
 	bool all_valid = false, ok = false;
@@ -73,52 +64,21 @@ static bool validate_foreign_keys(Pg *pg, OscErr *e)
 	}
 	if (!pg_exec(pg, "SELECT $1::regclass::oid", 1, (const char *[]){ table }, &r, e))
 		goto out;
-	ok = pg_state_fingerprint_new(pg, (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10), e);
+	ok = pg_state_fingerprint_new(pg, (unsigned)strtoul(pg_value(r, 0), NULL, 10), e);
 out:
 	PQclear(r);
 	free(table);
 	return ok;
 }
 
-bool pg_finish(Osc *o, OscErr *e)
+/* The lock that kept the swap out (a long transaction on the table) keeps
+ * the trigger's removal out too.  Make the trigger a no-op, which locks
+ * nothing on the table, and drop the shadow and the log; the empty trigger
+ * and its schema wait for `osc cleanup`. */
+bool pg_capture_leave(Pg *pg, OscErr *e)
 {
-	Pg *pg = run_pg(o);
-	if (!pg_reconnect(pg, e) || !validate_foreign_keys(pg, e) || !drop_work_schema(pg, e))
-		return false;
-	if (pg->env->drop_old_table) {
-		Sql q;
-		OscErr e2;
-		err_clear(&e2);
-		sql_init(&q, &pg->dialect);
-		sql_add(&q, "DROP TABLE %I.%I", pg->schema, pg->old);
-		if (!pg_exec_sql(pg, &q, NULL, &e2))
-			log_msg(&o->log, LOG_WARN, "the old table %s.%s was kept: %s", pg->schema, pg->old, e2.msg);
-		else
-			log_msg(&o->log, LOG_INFO, "dropped the old table %s.%s", pg->schema, pg->old);
-		sql_free(&q);
-	} else {
-		log_msg(&o->log, LOG_INFO, "the original is kept as %s.%s (drop it when you are sure)", pg->schema,
-		        pg->old);
-	}
-	return true;
-}
-
-bool pg_abort(Osc *o, OscErr *e)
-{
-	Pg *pg = run_pg(o);
-	if (pg == NULL || pg->schema == NULL)
-		return true;
-	if (!pg_reconnect(pg, e))
-		return false;
-	pg_rollback(pg);
-	if (pg_capture_drop(pg, e))
-		return drop_work_schema(pg, e);
 	if (!pg_is_lock_timeout(e) && strstr(e->msg, "not granted") == NULL)
 		return false;
-	/* The lock that kept the swap out (a long transaction on the table)
-	 * keeps the trigger's removal out too.  Make the trigger a no-op, which
-	 * locks nothing on the table, and drop the shadow and the log; the
-	 * empty trigger and its schema wait for `osc cleanup`. */
 	OscErr e2;
 	err_clear(&e2);
 	if (!pg_capture_disarm(pg, &e2)) {
@@ -132,48 +92,54 @@ bool pg_abort(Osc *o, OscErr *e)
 	return false;
 }
 
-bool pg_cleanup(Osc *o, OscErr *e)
+void pg_old_table(Pg *pg, OldTable *out)
 {
-	Pg *pg = run_pg(o);
-	PgOwned own;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s.%s", pg->schema, pg->old);
+}
 
-	/* a standby first: it cannot be written, and its copy of the table
-	 * follows the primary's cleanup */
-	if (!pg_target_primary(pg, e) || !pg_find_table(pg, &o->target, e) || !pg_lock_table(pg, e))
-		return false;
-	bool state = false;
-	if (!pg_state_exists(pg, &state, e))
-		return false;
-	if (state) {
-		const char *ps[2] = { pg->schema, pg->table };
-		if (!pg_exec(pg,
-		             "UPDATE osc.migrations SET outcome = 'aborted', finished_at = now(), updated_at = now(),"
-		             " message = 'removed by osc cleanup'"
-		             " WHERE schema_name = $1 AND table_name = $2 AND outcome IN ('running', 'stopped')",
-		             2, ps, NULL, e))
-			return false;
-	}
-	/* only what a state row proves osc made, by OID: a user's schema or
-	 * trigger under osc's names is left alone */
+bool pg_old_drop(Pg *pg, OscErr *e)
+{
+	Sql q;
+	sql_init(&q, &pg->dialect);
+	sql_add(&q, "DROP TABLE %I.%I", pg->schema, pg->old);
+	bool ok = pg_exec_sql(pg, &q, NULL, e);
+	sql_free(&q);
+	return ok;
+}
+
+/* `osc cleanup`: the work schema and the capture triggers a state row
+ * proves osc's, by OID; a user's schema or trigger under osc's names is
+ * named and left alone.  The triggers and the schema to drop become this
+ * run's (capture_remove and pg_work_drop drop what they hold). */
+bool pg_leftovers_find(Pg *pg, Leftovers *lo, OscErr *e)
+{
+	PgOwned own;
+	memset(lo, 0, sizeof(*lo));
+	lo->none = "nothing of osc's to clean up for";
 	if (!pg_owned_find(pg, &own, e))
 		return false;
+	size_t n = 0;
 	if (own.schema_foreign)
-		log_msg(&o->log, LOG_WARN, "schema %s was not created by osc (no osc run recorded it): left alone", pg->work);
-	if (own.foreign_trigger[0])
-		log_msg(&o->log, LOG_WARN, "trigger %s on %s.%s was not created by osc (no osc run recorded it): left alone",
-		        own.foreign_trigger, pg->schema, pg->table);
-	bool schema = own.schema_oid != 0, trigger = own.ntriggers > 0;
-	if (!schema && !trigger) {
-		log_msg(&o->log, LOG_INFO, "nothing of osc's to clean up for %s.%s", pg->schema, pg->table);
-		return true;
-	}
+		n += (size_t)snprintf(lo->foreign, sizeof(lo->foreign), "schema %s (no osc run recorded it)", pg->work);
+	if (own.foreign_trigger[0] && n < sizeof(lo->foreign))
+		snprintf(lo->foreign + n, sizeof(lo->foreign) - n, "%strigger %s on %s.%s (no osc run recorded it)",
+		         n ? ", " : "", own.foreign_trigger, pg->schema, pg->table);
 	memcpy(pg->trigger_oids, own.triggers, sizeof(own.triggers));
 	pg->ntriggers = own.ntriggers;
 	pg->work_oid = own.schema_oid;
-	if ((trigger && !pg_capture_drop(pg, e)) || (schema && !drop_work_schema(pg, e)))
+	lo->capture = own.ntriggers > 0;
+	lo->shadow = own.schema_oid != 0;
+	return true;
+}
+
+bool pg_leftovers_drop(Pg *pg, const Leftovers *lo, char *done, size_t donesz, OscErr *e)
+{
+	done[0] = '\0';
+	if (!lo->shadow)
+		return true;
+	if (!pg_work_drop(pg, e))
 		return false;
-	log_msg(&o->log, LOG_INFO, "removed %s%s%s; %s.%s is untouched", trigger ? "the capture triggers" : "",
-	        trigger && schema ? " and " : "", schema ? "the work schema (shadow, log)" : "", pg->schema,
-	        pg->table);
+	snprintf(done, donesz, "the work schema (shadow, log)");
 	return true;
 }

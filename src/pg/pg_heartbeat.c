@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "osc.h"
+#include "control.h" /* ReplicaState */
 #include "xalloc.h"
 #include "pg.h"
 
@@ -55,13 +55,13 @@ static bool probe_alive(PgProbe *p, OscErr *e)
 	return probe_settings(p, e);
 }
 
-static void *probe_open(Osc *o, const char *url, const char *host, int port, OscErr *e)
+static void *probe_open(const EngineEnv *env, const char *url, const char *host, int port, OscErr *e)
 {
 	(void)host;
 	(void)port;
 	PgProbe *p = xcalloc(1, sizeof(PgProbe));
 	if (url == NULL)
-		url = o->env.url; /* --database, else OSC_DATABASE_URL */
+		url = env->url; /* --database, else OSC_DATABASE_URL */
 	if (!pgs_connect(&p->s, url, e)) {
 		free(p);
 		return NULL;
@@ -82,25 +82,25 @@ static void probe_close(void *probe)
 }
 
 /* The worker's work schema (fixed once preflight derived the names). */
-static const char *work_schema(Osc *o)
+static const char *work_schema(EngineTable *t)
 {
-	return ((Pg *)o->db)->work;
+	return ((Pg *)t)->work;
 }
 
-static bool heartbeat_setup(Osc *o, void *probe, OscErr *e)
+static bool heartbeat_setup(EngineTable *t, void *probe, OscErr *e)
 {
 	PgProbe *p = probe;
 	Sql q;
 	if (!probe_alive(p, e))
 		return false;
 	sql_init(&q, &p->s.dialect);
-	sql_add(&q, "CREATE TABLE IF NOT EXISTS %I.heartbeat (id int PRIMARY KEY, beat bigint NOT NULL)", work_schema(o));
+	sql_add(&q, "CREATE TABLE IF NOT EXISTS %I.heartbeat (id int PRIMARY KEY, beat bigint NOT NULL)", work_schema(t));
 	bool ok = pgs_exec_sql(&p->s, &q, NULL, e);
 	sql_free(&q);
 	return ok;
 }
 
-static bool heartbeat_write(Osc *o, void *probe, int64_t beat_ms, OscErr *e)
+static bool heartbeat_write(EngineTable *t, void *probe, int64_t beat_ms, OscErr *e)
 {
 	PgProbe *p = probe;
 	Sql q;
@@ -112,13 +112,13 @@ static bool heartbeat_write(Osc *o, void *probe, int64_t beat_ms, OscErr *e)
 	snprintf(v, sizeof(v), "%lld", (long long)beat_ms);
 	sql_init(&q, &p->s.dialect);
 	sql_add(&q, "INSERT INTO %I.heartbeat (id, beat) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET beat = excluded.beat",
-	        work_schema(o));
+	        work_schema(t));
 	bool ok = !q.failed && pgs_exec(&p->s, sql_text(&q), 1, params, NULL, e);
 	sql_free(&q);
 	return ok;
 }
 
-static bool heartbeat_read(Osc *o, void *probe, int64_t *beat_ms, OscErr *e)
+static bool heartbeat_read(EngineTable *t, void *probe, int64_t *beat_ms, OscErr *e)
 {
 	PgProbe *p = probe;
 	PGresult *r = NULL;
@@ -126,7 +126,7 @@ static bool heartbeat_read(Osc *o, void *probe, int64_t *beat_ms, OscErr *e)
 
 	*beat_ms = 0;
 	sql_init(&q, &p->s.dialect);
-	sql_add(&q, "SELECT beat FROM %I.heartbeat WHERE id = 1", work_schema(o));
+	sql_add(&q, "SELECT beat FROM %I.heartbeat WHERE id = 1", work_schema(t));
 	bool ok = pgs_exec_sql(&p->s, &q, &r, e);
 	sql_free(&q);
 	if (!ok) {
@@ -134,14 +134,13 @@ static bool heartbeat_read(Osc *o, void *probe, int64_t *beat_ms, OscErr *e)
 		return strcmp(e->sqlstate, "42P01") == 0 || strcmp(e->sqlstate, "3F000") == 0;
 	}
 	if (PQntuples(r) == 1)
-		*beat_ms = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		*beat_ms = strtoll(pg_value(r, 0), NULL, 10);
 	PQclear(r);
 	return true;
 }
 
-static bool load_read(Osc *o, void *probe, const char *name, double *value, OscErr *e)
+static bool load_read(void *probe, const char *name, double *value, OscErr *e)
 {
-	(void)o;
 	PgProbe *p = probe;
 	PGresult *r = NULL;
 
@@ -153,7 +152,7 @@ static bool load_read(Osc *o, void *probe, const char *name, double *value, OscE
 		             " AND backend_type = 'client backend' AND pid <> pg_catalog.pg_backend_pid()",
 		             0, NULL, &r, e))
 			return false;
-		*value = strtod(PQgetvalue(r, 0, 0), NULL);
+		*value = strtod(pg_value(r, 0), NULL);
 		PQclear(r);
 		return true;
 	}
@@ -161,7 +160,7 @@ static bool load_read(Osc *o, void *probe, const char *name, double *value, OscE
 		if (!pgs_exec(&p->s, "SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), '0/0')::bigint", 0,
 		             NULL, &r, e))
 			return false;
-		int64_t pos = strtoll(PQgetvalue(r, 0, 0), NULL, 10), now = now_ms();
+		int64_t pos = strtoll(pg_value(r, 0), NULL, 10), now = now_ms();
 		PQclear(r);
 		if (p->wal_at_ms > 0 && now - p->wal_at_ms >= 200) {
 			p->wal_rate = (double)(pos - p->wal_pos) * 1000.0 / (double)(now - p->wal_at_ms);
@@ -178,9 +177,8 @@ static bool load_read(Osc *o, void *probe, const char *name, double *value, OscE
 	return false;
 }
 
-static bool replicas_find(Osc *o, void *probe, ReplicaState *out, int max, int *n, bool *watch, OscErr *e)
+static bool replicas_find(void *probe, ReplicaState *out, int max, int *n, bool *watch, OscErr *e)
 {
-	(void)o;
 	PgProbe *p = probe;
 	PGresult *r = NULL;
 
@@ -195,12 +193,13 @@ static bool replicas_find(Osc *o, void *probe, ReplicaState *out, int max, int *
 	             "  FROM pg_catalog.pg_stat_replication ORDER BY 1, 2",
 	             0, NULL, &r, e))
 		return false;
+	enum { R_APPLICATION, R_CLIENT, R_BYTES_BEHIND, R_REPLAY_LAG };
 	for (int i = 0; i < PQntuples(r) && *n < max; i++) {
 		ReplicaState *s = &out[(*n)++];
 		memset(s, 0, sizeof(*s));
-		snprintf(s->name, sizeof(s->name), "%s@%s", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
-		s->bytes_behind = strtoll(PQgetvalue(r, i, 2), NULL, 10);
-		s->replay_lag_ms = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+		snprintf(s->name, sizeof(s->name), "%s@%s", PQgetvalue(r, i, R_APPLICATION), PQgetvalue(r, i, R_CLIENT));
+		s->bytes_behind = strtoll(PQgetvalue(r, i, R_BYTES_BEHIND), NULL, 10);
+		s->replay_lag_ms = strtoll(PQgetvalue(r, i, R_REPLAY_LAG), NULL, 10);
 	}
 	PQclear(r);
 	return true;

@@ -101,7 +101,7 @@ bool pg_find_table(Pg *pg, const TableName *t, OscErr *e)
 	if (!pg_exec(pg, "SELECT count(*) FROM pg_catalog.pg_inherits WHERE inhparent = $1::oid OR inhrelid = $1::oid",
 	             1, p1, &r, e))
 		goto fail;
-	if (strcmp(PQgetvalue(r, 0, 0), "0") != 0) {
+	if (strcmp(pg_value(r, 0), "0") != 0) {
 		err_set(e, OSC_EXIT_INPUT, "%s.%s takes part in table inheritance; osc does not migrate such tables",
 		        pg->schema, pg->table);
 		goto fail;
@@ -160,9 +160,10 @@ bool pg_find_key(Pg *pg, OscErr *e)
 		        pg->schema, pg->table);
 		goto fail;
 	}
+	enum { K_INDEX_OID, K_INDEX_NAME };
 	char idx[16];
-	snprintf(idx, sizeof(idx), "%s", PQgetvalue(r, 0, 0));
-	pg->key_index = pg_strdup(PQgetvalue(r, 0, 1));
+	snprintf(idx, sizeof(idx), "%s", PQgetvalue(r, 0, K_INDEX_OID));
+	pg->key_index = pg_strdup(PQgetvalue(r, 0, K_INDEX_NAME));
 	PQclear(r);
 	r = NULL;
 	const char *p2[1] = { idx };
@@ -179,8 +180,9 @@ bool pg_find_key(Pg *pg, OscErr *e)
 	pg->nkeys = PQntuples(r);
 	pg->keys = xcalloc((size_t)pg->nkeys, sizeof(PgKey));
 	for (int i = 0; i < pg->nkeys; i++) {
-		pg->keys[i].name = pg_strdup(PQgetvalue(r, i, 0));
-		pg->keys[i].type = pg_strdup(PQgetvalue(r, i, 1));
+		enum { C_NAME, C_TYPE };
+		pg->keys[i].name = pg_strdup(PQgetvalue(r, i, C_NAME));
+		pg->keys[i].type = pg_strdup(PQgetvalue(r, i, C_TYPE));
 	}
 	PQclear(r);
 	r = NULL;
@@ -195,7 +197,7 @@ bool pg_find_key(Pg *pg, OscErr *e)
 	pg->indexes = xcalloc((size_t)pg->nindexes + 1, sizeof(PgIndexName));
 	for (int i = 0; i < pg->nindexes; i++) {
 		char old[PG_NAMELEN + 1];
-		pg->indexes[i].name = pg_strdup(PQgetvalue(r, i, 0));
+		pg->indexes[i].name = pg_strdup(pg_value(r, i));
 		pg_old_name(pg, old, sizeof(old), pg->indexes[i].name);
 		pg->indexes[i].old_name = pg_strdup(old);
 	}
@@ -276,14 +278,10 @@ bool pg_check_dependents(Pg *pg, OscErr *e)
 	             "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = $1::oid"
 	             " UNION ALL "
 	             "SELECT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, m.oid, 0)"
-	             "       || ', which ' || pg_catalog.pg_describe_object(d2.classid, d2.objid, 0) || ' reads', 3"
-	             "  FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid"
-	             "  JOIN pg_catalog.pg_class m ON m.oid = rw.ev_class AND m.relkind = 'm'"
-	             "  JOIN pg_catalog.pg_depend d2 ON d2.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-	             "        AND d2.refobjid = m.oid AND d2.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
-	             "  JOIN pg_catalog.pg_rewrite rw2 ON rw2.oid = d2.objid AND rw2.ev_class <> m.oid"
-	             " WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
-	             "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = $1::oid"
+	             "       || ', which ' || pg_catalog.pg_describe_object('pg_catalog.pg_rewrite'::pg_catalog.regclass,"
+	             "                                                     r.rule_oid, 0) || ' reads', 3"
+	             "  FROM " PG_VIEWS_OVER("$1::oid") " o JOIN pg_catalog.pg_class m ON m.oid = o.view_oid AND m.relkind = 'm',"
+	             "       LATERAL " PG_VIEWS_OVER("m.oid") " r"
 	             " ORDER BY 2, 1 LIMIT 1",
 	             1, p, &r, e))
 		goto fail;
@@ -293,9 +291,10 @@ bool pg_check_dependents(Pg *pg, OscErr *e)
 			"its body is bound to the table and osc cannot re-create it at the swap",
 			"re-creating the materialized view at the swap would drop the views over it",
 		};
-		int k = atoi(PQgetvalue(r, 0, 1));
+		enum { D_OBJECT, D_KIND };
+		int k = atoi(PQgetvalue(r, 0, D_KIND));
 		err_set(e, OSC_EXIT_INPUT, "%s depends on %s.%s: %s (drop it, migrate, and create it again)",
-		        PQgetvalue(r, 0, 0), pg->schema, pg->table, why[k >= 1 && k <= 3 ? k - 1 : 0]);
+		        PQgetvalue(r, 0, D_OBJECT), pg->schema, pg->table, why[k >= 1 && k <= 3 ? k - 1 : 0]);
 		goto fail;
 	}
 	ok = true;

@@ -37,7 +37,7 @@ static bool state_has_oids(Pg *pg, bool *has, OscErr *e)
 	             "   AND attname IN ('table_oid', 'work_schema_oid', 'trigger_oids')",
 	             0, NULL, &r, e))
 		return false;
-	*has = PQgetvalue(r, 0, 0)[0] == 't';
+	*has = pg_value(r, 0)[0] == 't';
 	PQclear(r);
 	return true;
 }
@@ -54,7 +54,7 @@ static bool state_says(Pg *pg, const char *sql, int n, const char *const *p, boo
 		return true;
 	if (!pg_exec(pg, sql, n, p, &r, e))
 		return false;
-	*yes = PQntuples(r) > 0 && PQgetvalue(r, 0, 0)[0] == 't';
+	*yes = PQntuples(r) > 0 && pg_value(r, 0)[0] == 't';
 	PQclear(r);
 	return true;
 }
@@ -73,7 +73,7 @@ bool pg_owned_find(Pg *pg, PgOwned *out, OscErr *e)
 	if (PQntuples(r) == 1) {
 		char so[16];
 		bool yes;
-		snprintf(so, sizeof(so), "%s", PQgetvalue(r, 0, 0));
+		snprintf(so, sizeof(so), "%s", pg_value(r, 0));
 		const char *p[2] = { so, pg->work };
 		if (!state_says(pg,
 		                "SELECT EXISTS (SELECT 1 FROM osc.migrations WHERE work_schema_oid = $1::oid AND work_schema = $2)",
@@ -92,18 +92,19 @@ bool pg_owned_find(Pg *pg, PgOwned *out, OscErr *e)
 	             "   AND tgname IN ('_osc_capture', '_osc_truncate') ORDER BY tgname",
 	             1, p2, &r, e))
 		goto out;
+	enum { T_OID, T_NAME };
 	for (int i = 0; i < PQntuples(r); i++) {
 		bool yes;
-		const char *p[2] = { PQgetvalue(r, i, 0), oid };
+		const char *p[2] = { PQgetvalue(r, i, T_OID), oid };
 		if (!state_says(pg,
 		                "SELECT EXISTS (SELECT 1 FROM osc.migrations"
 		                "                WHERE $1::oid = ANY (trigger_oids) AND table_oid = $2::oid)",
 		                2, p, &yes, e))
 			goto out;
 		if (yes && out->ntriggers < 2)
-			out->triggers[out->ntriggers++] = (unsigned)strtoul(PQgetvalue(r, i, 0), NULL, 10);
+			out->triggers[out->ntriggers++] = (unsigned)strtoul(PQgetvalue(r, i, T_OID), NULL, 10);
 		else if (!yes)
-			snprintf(out->foreign_trigger, sizeof(out->foreign_trigger), "%s", PQgetvalue(r, i, 1));
+			snprintf(out->foreign_trigger, sizeof(out->foreign_trigger), "%s", PQgetvalue(r, i, T_NAME));
 	}
 	ok = true;
 out:
@@ -169,7 +170,7 @@ static bool taken(Pg *pg, const char *nsp, const char *name, bool types, char *w
 	             3, p, &r, e))
 		return false;
 	if (PQntuples(r) > 0)
-		snprintf(what, whatsz, "%s", PQgetvalue(r, 0, 0));
+		snprintf(what, whatsz, "%s", pg_value(r, 0));
 	PQclear(r);
 	return true;
 }
@@ -201,7 +202,7 @@ static bool check_old_table(Pg *pg, OscErr *e)
 		return false;
 	char oid[16] = "0";
 	if (PQntuples(r) == 1)
-		snprintf(oid, sizeof(oid), "%s", PQgetvalue(r, 0, 0));
+		snprintf(oid, sizeof(oid), "%s", pg_value(r, 0));
 	PQclear(r);
 	bool ours = false;
 	const char *p2[1] = { oid };
@@ -244,10 +245,10 @@ bool pg_names_check(Pg *pg, OscErr *e)
 	             1, ps, &r, e))
 		goto out;
 	for (int i = 0; i < PQntuples(r); i++) {
-		if (!taken(pg, pg->schema, PQgetvalue(r, i, 0), true, what, sizeof(what), e))
+		if (!taken(pg, pg->schema, pg_value(r, i), true, what, sizeof(what), e))
 			goto out;
 		if (what[0]) {
-			refuse(pg->schema, PQgetvalue(r, i, 0), "the new table's array type passes through it", what, e);
+			refuse(pg->schema, pg_value(r, i), "the new table's array type passes through it", what, e);
 			goto out;
 		}
 	}
@@ -276,7 +277,7 @@ bool pg_names_check(Pg *pg, OscErr *e)
 		goto out;
 	int nnames = PQntuples(r);
 	for (int i = 0; i < nnames + pg->ndeferred; i++) {
-		const char *name = i < nnames ? PQgetvalue(r, i, 0) : pg->deferred[i - nnames].name;
+		const char *name = i < nnames ? pg_value(r, i) : pg->deferred[i - nnames].name;
 		bool original = false;
 		for (int k = 0; k < pg->nindexes && !original; k++)
 			original = strcmp(pg->indexes[k].name, name) == 0;
@@ -318,8 +319,9 @@ bool pg_names_check(Pg *pg, OscErr *e)
 	for (int i = 0; i < PQntuples(r); i++) {
 		PGresult *t = NULL;
 		char old[PG_NAMELEN + 1];
-		pg_old_name(pg, old, sizeof(old), PQgetvalue(r, i, 1));
-		const char *pt[2] = { PQgetvalue(r, i, 0), old };
+		enum { S_SCHEMA, S_NAME };
+		pg_old_name(pg, old, sizeof(old), PQgetvalue(r, i, S_NAME));
+		const char *pt[2] = { PQgetvalue(r, i, S_SCHEMA), old };
 		if (!pg_exec(pg,
 		             "SELECT 1 FROM pg_catalog.pg_statistic_ext x JOIN pg_catalog.pg_namespace n"
 		             "    ON n.oid = x.stxnamespace WHERE n.nspname = $1 AND x.stxname = $2",
@@ -328,9 +330,9 @@ bool pg_names_check(Pg *pg, OscErr *e)
 		bool dup = PQntuples(t) > 0;
 		PQclear(t);
 		if (dup) {
-			snprintf(why, sizeof(why), "the original's statistics %s is renamed to it", PQgetvalue(r, i, 1));
-			snprintf(what, sizeof(what), "statistics object %s.%s", PQgetvalue(r, i, 0), old);
-			refuse(PQgetvalue(r, i, 0), old, why, what, e);
+			snprintf(why, sizeof(why), "the original's statistics %s is renamed to it", PQgetvalue(r, i, S_NAME));
+			snprintf(what, sizeof(what), "statistics object %s.%s", PQgetvalue(r, i, S_SCHEMA), old);
+			refuse(PQgetvalue(r, i, S_SCHEMA), old, why, what, e);
 			goto out;
 		}
 	}

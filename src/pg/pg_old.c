@@ -72,8 +72,14 @@ static bool holder(Pg *pg, const char *nsp, const char *name, bool state, bool *
 	             "            ON n.oid = x.stxnamespace WHERE n.nspname = $1 AND x.stxname = $2)",
 	             2, p, &r, e))
 		return false;
-	const char *oid = !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : !PQgetisnull(r, 0, 2) ? PQgetvalue(r, 0, 2) : NULL;
-	*taken = PQgetvalue(r, 0, 1)[0] == 't' || !PQgetisnull(r, 0, 2);
+	/* the table a relation of that name belongs to; whether the name is
+	 * taken (a relation, a free-standing type); the table statistics of
+	 * that name are on */
+	enum { H_TABLE, H_TAKEN, H_STATS_TABLE };
+	const char *oid = !PQgetisnull(r, 0, H_TABLE)         ? PQgetvalue(r, 0, H_TABLE)
+	                  : !PQgetisnull(r, 0, H_STATS_TABLE) ? PQgetvalue(r, 0, H_STATS_TABLE)
+	                                                      : NULL;
+	*taken = PQgetvalue(r, 0, H_TAKEN)[0] == 't' || !PQgetisnull(r, 0, H_STATS_TABLE);
 	bool ok = true;
 	if (*taken && oid && state) {
 		PGresult *s = NULL;
@@ -83,7 +89,7 @@ static bool holder(Pg *pg, const char *nsp, const char *name, bool state, bool *
 		             "                 AND phase IN ('swapped', 'done'))",
 		             1, ps, &s, e);
 		if (ok)
-			*earlier = PQgetvalue(s, 0, 0)[0] == 't';
+			*earlier = pg_value(s, 0)[0] == 't';
 		PQclear(s);
 	}
 	PQclear(r);
@@ -106,6 +112,9 @@ static bool one(Pg *pg, const char *nsp, const char *name, bool state, bool *fre
 
 /* One candidate: *free_ when every name is free, *blocked when one is held
  * by something that is not an earlier run's old table. */
+/* The columns of the statistics query of pg_old_choose. */
+enum { STATS_SCHEMA, STATS_NAME };
+
 static bool candidate(Pg *pg, PGresult *stats, bool state, bool *free_, bool *blocked, OscErr *e)
 {
 	char old[PG_NAMELEN + 1];
@@ -124,8 +133,8 @@ static bool candidate(Pg *pg, PGresult *stats, bool state, bool *free_, bool *bl
 			return false;
 	}
 	for (int i = 0; i < PQntuples(stats) && !*blocked; i++) {
-		pg_old_name(pg, old, sizeof(old), PQgetvalue(stats, i, 1));
-		if (!one(pg, PQgetvalue(stats, i, 0), old, state, free_, blocked, e))
+		pg_old_name(pg, old, sizeof(old), PQgetvalue(stats, i, STATS_NAME));
+		if (!one(pg, PQgetvalue(stats, i, STATS_SCHEMA), old, state, free_, blocked, e))
 			return false;
 	}
 	return true;
@@ -148,7 +157,7 @@ bool pg_old_choose(Pg *pg, OscErr *e)
 	             "   AND attname = 'table_oid'",
 	             0, NULL, &stats, e))
 		return false;
-	state = PQgetvalue(stats, 0, 0)[0] == 't';
+	state = pg_value(stats, 0)[0] == 't';
 	PQclear(stats);
 	stats = NULL;
 	if (!pg_exec(pg,

@@ -94,10 +94,7 @@ static const char *main_sql =
 static const char *owners_sql =
     "SELECT DISTINCT pg_catalog.pg_get_userbyid(o.owner), o.what FROM ("
     "  SELECT v.relowner AS owner, 'owns a view over the table, which the swap re-creates' AS what"
-    "    FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid"
-    "    JOIN pg_catalog.pg_class v ON v.oid = rw.ev_class"
-    "   WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.refobjid = $1::oid"
-    "     AND v.oid <> $1::oid"
+    "    FROM " PG_VIEWS_OVER("$1::oid") " vo JOIN pg_catalog.pg_class v ON v.oid = vo.view_oid"
     "  UNION ALL"
     "  SELECT ch.relowner, 'owns a table whose foreign key references it, which the swap re-points'"
     "    FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class ch ON ch.oid = k.conrelid"
@@ -211,9 +208,10 @@ bool pg_privs_check(Pg *pg, PgGrants *g, OscErr *e)
 
 	if (!pg_exec(pg, owners_sql, 1, p, &r, e))
 		goto out;
+	enum { O_OWNER, O_WHAT };
 	for (int i = 0; i < PQntuples(r); i++) {
-		sql_add(&q, "GRANT %I TO %I", PQgetvalue(r, i, 0), user);
-		snprintf(why, sizeof(why), "%s %s", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+		sql_add(&q, "GRANT %I TO %I", PQgetvalue(r, i, O_OWNER), user);
+		snprintf(why, sizeof(why), "%s %s", PQgetvalue(r, i, O_OWNER), PQgetvalue(r, i, O_WHAT));
 		pg_grants_add(g, &q, why);
 		sql_reset(&q);
 	}
@@ -223,7 +221,7 @@ bool pg_privs_check(Pg *pg, PgGrants *g, OscErr *e)
 		goto out;
 	for (int i = 0; i < PQntuples(r); i++) {
 		/* a regprocedure's text is the server's own quoted signature */
-		sql_add(&q, "GRANT EXECUTE ON FUNCTION %s TO %I", PQgetvalue(r, i, 0), user);
+		sql_add(&q, "GRANT EXECUTE ON FUNCTION %s TO %I", pg_value(r, i), user);
 		pg_grants_add(g, &q, "a trigger of the table calls it; the swap creates that trigger on the new table");
 		sql_reset(&q);
 	}

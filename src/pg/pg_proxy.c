@@ -1,6 +1,7 @@
 /*
- * pg_proxy.c — PostgreSQL's half of the proxy check (cutover/proxy_hold.h):
- * the sessions on the table that do not come through `osc proxy`.
+ * pg_proxy.c — PostgreSQL's half of the proxy check (the engine's
+ * proxy_bypass, which cutover/proxy_hold.c asks): the sessions on the
+ * table that do not come through `osc proxy`.
  *
  * A session counts when it holds (or waits for) a lock on the table, or its
  * last query names it; it bypasses the proxy when its backend pid is not
@@ -9,7 +10,6 @@
  * by their application_name.
  */
 #include "pg.h"
-#include "proxy_hold.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,9 +35,8 @@ static char *array_text(const uint32_t *ids, int nids, char *const *strs, int ns
 	return s;
 }
 
-int pg_proxy_bypass(Osc *o, const uint32_t *ids, int nids, char *const *mine, int nmine, char *out, size_t outsz)
+int pg_proxy_bypass(Pg *pg, const uint32_t *ids, int nids, char *const *mine, int nmine, char *out, size_t outsz)
 {
-	Pg *pg = o->db;
 	PGresult *r = NULL;
 	OscErr e;
 	char oid[16];
@@ -68,12 +67,14 @@ int pg_proxy_bypass(Osc *o, const uint32_t *ids, int nids, char *const *mine, in
 		snprintf(out, outsz, "%s", e.msg);
 		goto fail;
 	}
+	enum { B_PID, B_APP, B_CLIENT, B_STATE, B_QUERY, B_LOCKS };
 	n = PQntuples(r);
 	size_t used = 0;
 	for (int i = 0; i < n && i < 5 && used + 1 < outsz; i++) {
-		snprintf(out + used, outsz - used, "%spid %s (%s from %s, %s%s: %s)", i ? "; " : "", PQgetvalue(r, i, 0),
-		         PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
-		         PQgetvalue(r, i, 5)[0] == 't' ? ", holding or awaiting a lock on it" : "", PQgetvalue(r, i, 4));
+		snprintf(out + used, outsz - used, "%spid %s (%s from %s, %s%s: %s)", i ? "; " : "",
+		         PQgetvalue(r, i, B_PID), PQgetvalue(r, i, B_APP), PQgetvalue(r, i, B_CLIENT),
+		         PQgetvalue(r, i, B_STATE), PQgetvalue(r, i, B_LOCKS)[0] == 't' ? ", holding or awaiting a lock on it" : "",
+		         PQgetvalue(r, i, B_QUERY));
 		used = strlen(out);
 	}
 	if (n > 5 && used + 1 < outsz)

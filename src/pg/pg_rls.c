@@ -34,12 +34,13 @@ bool pg_check_row_security(Pg *pg, OscErr *e)
 	             "  FROM pg_catalog.pg_class c WHERE c.oid = $1::oid",
 	             1, p, &r, e))
 		goto out;
-	if (PQntuples(r) != 1 || PQgetvalue(r, 0, 0)[0] != 't') {
+	enum { R_ACTIVE, R_FORCE, R_OWNER, R_ROLE, R_POLICIES };
+	if (PQntuples(r) != 1 || PQgetvalue(r, 0, R_ACTIVE)[0] != 't') {
 		ok = true;
 		goto out;
 	}
-	bool force = PQgetvalue(r, 0, 1)[0] == 't', owner = PQgetvalue(r, 0, 2)[0] == 't';
-	const char *role = PQgetvalue(r, 0, 3), *policies = PQgetvalue(r, 0, 4);
+	bool force = PQgetvalue(r, 0, R_FORCE)[0] == 't', owner = PQgetvalue(r, 0, R_OWNER)[0] == 't';
+	const char *role = PQgetvalue(r, 0, R_ROLE), *policies = PQgetvalue(r, 0, R_POLICIES);
 	err_set(e, OSC_EXIT_INPUT,
 	        "row-level security on %s.%s applies to role %s (%s; %s%s): osc must read and write every row, so it "
 	        "runs with row_security = off, which this role may not do; run osc as a role with BYPASSRLS "

@@ -34,10 +34,11 @@ bool pg_read_sequences(Pg *pg, OscErr *e)
 	             "   AND d.refobjid = $1::oid AND d.deptype IN ('a', 'i')",
 	             2, p, &r, e))
 		return false;
+	enum { S_COLUMN, S_SCHEMA, S_NAME, S_IDENTITY, S_SHADOW_IDENTITY };
 	pg->seqs = xcalloc((size_t)PQntuples(r), sizeof(PgSeq));
 	pg->nseqs = 0;
 	for (int i = 0; i < PQntuples(r); i++) {
-		const char *col = PQgetvalue(r, i, 0);
+		const char *col = PQgetvalue(r, i, S_COLUMN);
 		const char *newcol = NULL;
 		/* the column in the new table: a plain copy of this one */
 		for (int c = 0; c < pg->ncols; c++) {
@@ -52,12 +53,12 @@ bool pg_read_sequences(Pg *pg, OscErr *e)
 			continue; /* dropped by the ALTER: the sequence stays with the old table */
 		PgSeq *sq = &pg->seqs[pg->nseqs++];
 		sq->column = pg_strdup(newcol);
-		sq->old_schema = pg_strdup(PQgetvalue(r, i, 1));
-		sq->old_name = pg_strdup(PQgetvalue(r, i, 2));
+		sq->old_schema = pg_strdup(PQgetvalue(r, i, S_SCHEMA));
+		sq->old_name = pg_strdup(PQgetvalue(r, i, S_NAME));
 		sq->old_seq = pg_qualified(pg, sq->old_schema, sq->old_name);
 		/* identity in the original and still in the shadow: LIKE gave the
 		 * shadow a sequence of its own */
-		sq->identity = PQgetvalue(r, i, 3)[0] == 't' && PQgetvalue(r, i, 4)[0] == 't';
+		sq->identity = PQgetvalue(r, i, S_IDENTITY)[0] == 't' && PQgetvalue(r, i, S_SHADOW_IDENTITY)[0] == 't';
 	}
 	PQclear(r);
 	return true;

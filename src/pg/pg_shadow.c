@@ -63,15 +63,17 @@ static bool pair_names(Pg *pg, const char *sel, const char *kw, OscErr *e)
 		        PQntuples(a));
 		goto out;
 	}
+	enum { PAIR_NAME, PAIR_MATCH }; /* the name, then from PAIR_MATCH on what must match */
 	for (int i = 0; i < PQntuples(a); i++) {
-		for (int c = 1; c < PQnfields(a); c++)
+		for (int c = PAIR_MATCH; c < PQnfields(a); c++)
 			if (strcmp(PQgetvalue(a, i, c), PQgetvalue(b, i, c)) != 0) {
 				err_set(e, OSC_EXIT_FAILED, "internal: cannot pair the shadow's %s %s with %s", kw,
-				        PQgetvalue(b, i, 0), PQgetvalue(a, i, 0));
+				        PQgetvalue(b, i, PAIR_NAME), PQgetvalue(a, i, PAIR_NAME));
 				goto out;
 			}
 		sql_reset(&q);
-		sql_add(&q, "ALTER %s %I.%I RENAME TO %I", kw, pg->work, PQgetvalue(b, i, 0), PQgetvalue(a, i, 0));
+		sql_add(&q, "ALTER %s %I.%I RENAME TO %I", kw, pg->work, PQgetvalue(b, i, PAIR_NAME),
+		        PQgetvalue(a, i, PAIR_NAME));
 		if (!pg_exec_sql(pg, &q, NULL, e))
 			goto out;
 	}
@@ -120,11 +122,12 @@ static bool read_pre_columns(Pg *pg, PreCol **out, int *n, OscErr *e)
 	             " WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
 	             1, p, &r, e))
 		return false;
+	enum { A_NUM, A_NAME };
 	*n = PQntuples(r);
 	*out = xcalloc((size_t)*n, sizeof(PreCol));
 	for (int i = 0; i < *n; i++) {
-		(*out)[i].attnum = atoi(PQgetvalue(r, i, 0));
-		(*out)[i].name = pg_strdup(PQgetvalue(r, i, 1));
+		(*out)[i].attnum = atoi(PQgetvalue(r, i, A_NUM));
+		(*out)[i].name = pg_strdup(PQgetvalue(r, i, A_NAME));
 	}
 	PQclear(r);
 	return true;
@@ -154,15 +157,16 @@ static bool map_columns(Pg *pg, const PreCol *pre, int npre, char *key_attnums, 
 	             " WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
 	             1, p, &r, e))
 		goto out;
+	enum { A_NUM, A_NAME, A_GENERATED, A_IDENTITY };
 	int n = PQntuples(r);
 	pg->cols = xcalloc((size_t)n, sizeof(PgCol));
 	pg->ncols = 0;
 	int *key_attnum = xcalloc((size_t)pg->nkeys, sizeof(int));
 	for (int i = 0; i < n; i++) {
-		int attnum = atoi(PQgetvalue(r, i, 0));
-		const char *name = PQgetvalue(r, i, 1);
+		int attnum = atoi(PQgetvalue(r, i, A_NUM));
+		const char *name = PQgetvalue(r, i, A_NAME);
 		const char *from = pre_name(pre, npre, attnum);
-		if (PQgetvalue(r, i, 2)[0] != '\0' || from == NULL)
+		if (PQgetvalue(r, i, A_GENERATED)[0] != '\0' || from == NULL)
 			continue; /* generated, or new: the shadow computes it */
 		const char *using = alter_using_for(pg->env->alter, from);
 		sql_reset(&q);
@@ -173,7 +177,7 @@ static bool map_columns(Pg *pg, const PreCol *pre, int npre, char *key_attnums, 
 		PgCol *c = &pg->cols[pg->ncols++];
 		c->name = pg_strdup(name);
 		c->expr = pg_strdup(sql_text(&q));
-		if (PQgetvalue(r, i, 3)[0] == 'a')
+		if (PQgetvalue(r, i, A_IDENTITY)[0] == 'a')
 			pg->overriding = true;
 		for (int k = 0; k < pg->nkeys; k++)
 			if (strcmp(pg->keys[k].name, from) == 0) {
@@ -288,13 +292,18 @@ out:
 	return ok;
 }
 
-/* osc plan: a refusal a run would make is one of the plan's findings (the
- * first one found), and the plan goes on. */
-static void plan_refuses(Pg *pg, OscErr *e)
+/* A refusal a run would make (ok false, e says which): a run stops; osc
+ * plan notes the first one among its findings and goes on (true). */
+static bool refuses(Pg *pg, bool keep, bool ok, OscErr *e)
 {
+	if (ok)
+		return true;
+	if (keep || e->exit != OSC_EXIT_INPUT)
+		return false;
 	if (pg->plan_refusal == NULL)
 		pg->plan_refusal = pg_strdup(e->msg);
 	err_clear(e);
+	return true;
 }
 
 /* Step 3b: a key column the ALTER retypes must still compare with the
@@ -345,14 +354,15 @@ static bool check_key_types(Pg *pg, OscErr *e)
 		             " WHERE a.attrelid = $1::oid AND a.attname = $2 AND b.attrelid = $3::oid AND b.attname = $4",
 		             4, p, &r, e))
 			goto out;
-		if (PQntuples(r) == 1 && PQgetvalue(r, 0, 2)[0] != 't') {
+		enum { T_OLD, T_NEW, T_COMPARES };
+		if (PQntuples(r) == 1 && PQgetvalue(r, 0, T_COMPARES)[0] != 't') {
 			err_set(e, OSC_EXIT_INPUT,
 			        "the ALTER changes key column %s from %s to %s%s; osc copies in key order and finds changed "
 			        "rows by the key, which needs the new type to compare with the old values as they are (the "
 			        "same type, a wider one such as integer to bigint, a longer varchar): change the key in a "
 			        "separate step (a new column, filled, then made the key); nothing was changed",
-			        pg->keys[k].name, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
-			        strcmp(PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1)) == 0 ? " (another collation)" : "");
+			        pg->keys[k].name, PQgetvalue(r, 0, T_OLD), PQgetvalue(r, 0, T_NEW),
+			        strcmp(PQgetvalue(r, 0, T_OLD), PQgetvalue(r, 0, T_NEW)) == 0 ? " (another collation)" : "");
 			goto out;
 		}
 		PQclear(r);
@@ -364,130 +374,124 @@ out:
 	return ok;
 }
 
+/* Step 1: CREATE SCHEMA work (its OID noted: osc drops only what it made,
+ * src/pg/pg_names.c), CREATE TABLE work.shadow (LIKE orig INCLUDING ALL).
+ * No autovacuum on the shadow until the swap: a worker there would hold a
+ * lock that osc's short lock timeouts (index builds, the swap) cannot
+ * outwait, since autovacuum yields only to waits past deadlock_timeout. */
+static bool create_shadow(Pg *pg, OscErr *e)
+{
+	PGresult *r = NULL;
+	Sql q;
+	bool ok = false;
+
+	sql_init(&q, &pg->dialect);
+	sql_add(&q, "CREATE SCHEMA %I", pg->work);
+	if (!pg_exec_sql(pg, &q, NULL, e) ||
+	    !pg_exec(pg, "SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1", 1, (const char *[]){ pg->work }, &r,
+	             e))
+		goto out;
+	pg->work_oid = (unsigned)strtoul(pg_value(r, 0), NULL, 10);
+	PQclear(r);
+	r = NULL;
+	sql_reset(&q);
+	sql_add(&q, "COMMENT ON SCHEMA %I IS %L", pg->work, "osc: online ALTER in progress; `osc cleanup` removes this schema");
+	if (!pg_exec_sql(pg, &q, NULL, e))
+		goto out;
+	sql_reset(&q);
+	sql_add(&q, "CREATE %sTABLE %I.%I (LIKE %I.%I INCLUDING ALL)"
+	            " WITH (autovacuum_enabled = false, toast.autovacuum_enabled = false)",
+	        pg->relpersistence == 'u' ? "UNLOGGED " : "", pg->work, pg->shadow, pg->schema, pg->table);
+	if (!pg_exec_sql(pg, &q, NULL, e))
+		goto out;
+	char *qn = pg_qualified(pg, pg->work, pg->shadow);
+	bool got = pg_exec(pg, "SELECT $1::regclass::oid", 1, (const char *[]){ qn }, &r, e);
+	free(qn);
+	if (!got)
+		goto out;
+	pg->shadow_oid = (unsigned)strtoul(pg_value(r, 0), NULL, 10);
+	ok = true;
+out:
+	PQclear(r);
+	sql_free(&q);
+	return ok;
+}
+
+/* Step 3: ALTER TABLE work.shadow <the ALTER>.  The database speaks of the
+ * shadow; the user knows the table.  The ALTER must leave the shadow where
+ * it was. */
+static bool alter_shadow(Pg *pg, OscErr *e)
+{
+	PGresult *r = NULL;
+	Sql q;
+	char o[16];
+
+	sql_init(&q, &pg->dialect);
+	sql_add(&q, "ALTER TABLE %I.%I %s", pg->work, pg->shadow, pg->env->alter->text);
+	bool ok = pg_exec_sql(pg, &q, NULL, e);
+	sql_free(&q);
+	if (!ok) {
+		if (!pg_is_lock_timeout(e)) {
+			err_replace(e, pg->shadow, pg->table);
+			err_wrap(e, OSC_EXIT_INPUT, "the database rejected the ALTER: ", "");
+		}
+		return false;
+	}
+	snprintf(o, sizeof(o), "%u", pg->shadow_oid);
+	const char *p[3] = { o, pg->work, pg->shadow };
+	if (!pg_exec(pg,
+	             "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+	             " WHERE c.oid = $1::oid AND n.nspname = $2 AND c.relname = $3",
+	             3, p, &r, e))
+		return false;
+	ok = strcmp(pg_value(r, 0), "1") == 0;
+	PQclear(r);
+	if (!ok)
+		err_set(e, OSC_EXIT_INPUT,
+		        "the ALTER renames the table or moves it to another schema; do that with a plain ALTER TABLE, which "
+		        "is instant, not with osc");
+	return ok;
+}
+
 bool pg_shadow_create(Pg *pg, bool keep, OscErr *e)
 {
-	Sql q;
-	PGresult *r = NULL;
 	PreCol *pre = NULL;
 	int npre = 0;
 	bool ok = false;
 	char key_attnums[512], fp[64] = "";
 
-	sql_init(&q, &pg->dialect);
 	/* the copy reads every row and the swap replaces the table: a role that
 	 * row security holds to its policies, or a subscriber's table osc may
 	 * not move in pg_subscription_rel, is refused (a plan says so) */
-	if (!pg_check_row_security(pg, e) || !pg_check_subscription(pg, e)) {
-		if (keep || e->exit != OSC_EXIT_INPUT)
-			goto out;
-		plan_refuses(pg, e);
-	}
+	if (!refuses(pg, keep, pg_check_row_security(pg, e) && pg_check_subscription(pg, e), e))
+		return false;
 	if (!pg_command(pg, "BEGIN", e) || !set_local_timeouts(pg, e))
 		goto out;
 	/* the definition the shadow is made from, read before it is: a change
 	 * by another session from here on is caught (src/pg/pg_ddlwatch.c) */
 	if (keep && !pg_ddl_baseline(pg, true, fp, sizeof(fp), e))
 		goto out;
-	sql_add(&q, "CREATE SCHEMA %I", pg->work);
-	if (!pg_exec_sql(pg, &q, NULL, e))
+	if (!create_shadow(pg, e) || !name_indexes(pg, e) || !name_statistics(pg, e) ||
+	    !read_pre_columns(pg, &pre, &npre, e) || !alter_shadow(pg, e))
 		goto out;
-	{
-		const char *p[1] = { pg->work };
-		if (!pg_exec(pg, "SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1", 1, p, &r, e))
-			goto out;
-		pg->work_oid = (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
-		PQclear(r);
-		r = NULL;
-	}
-	sql_reset(&q);
-	sql_add(&q, "COMMENT ON SCHEMA %I IS %L", pg->work,
-	        "osc: online ALTER in progress; `osc cleanup` removes this schema");
-	if (!pg_exec_sql(pg, &q, NULL, e))
+	/* what the swap re-creates must survive the ALTER; every name the swap
+	 * needs must be free (rolled back: nothing changed) */
+	if (!refuses(pg, keep, pg_check_alter(pg, e), e) ||
+	    !map_columns(pg, pre, npre, key_attnums, sizeof(key_attnums), e) || !check_key_types(pg, e) ||
+	    !defer_indexes(pg, key_attnums, e) || !pg_read_sequences(pg, e) ||
+	    !refuses(pg, keep, pg_names_check(pg, e), e))
 		goto out;
-	sql_reset(&q);
-	/* no autovacuum on the shadow until the swap: a worker there would hold
-	 * a lock that osc's short lock timeouts (index builds, the swap) cannot
-	 * outwait, since autovacuum yields only to waits past deadlock_timeout */
-	sql_add(&q, "CREATE %sTABLE %I.%I (LIKE %I.%I INCLUDING ALL)"
-	            " WITH (autovacuum_enabled = false, toast.autovacuum_enabled = false)",
-	        pg->relpersistence == 'u' ? "UNLOGGED " : "",
-	        pg->work, pg->shadow, pg->schema, pg->table);
-	if (!pg_exec_sql(pg, &q, NULL, e))
-		goto out;
-	{
-		char *qn = pg_qualified(pg, pg->work, pg->shadow);
-		const char *p[1] = { qn };
-		bool got = pg_exec(pg, "SELECT $1::regclass::oid", 1, p, &r, e);
-		free(qn);
-		if (!got)
-			goto out;
-		pg->shadow_oid = (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
-		PQclear(r);
-		r = NULL;
-	}
-	if (!name_indexes(pg, e) || !name_statistics(pg, e) || !read_pre_columns(pg, &pre, &npre, e))
-		goto out;
-
-	sql_reset(&q);
-	sql_add(&q, "ALTER TABLE %I.%I %s", pg->work, pg->shadow, pg->env->alter->text);
-	if (!pg_exec_sql(pg, &q, NULL, e)) {
-		if (!pg_is_lock_timeout(e)) {
-			/* the database speaks of the shadow; the user knows the table */
-			err_replace(e, pg->shadow, pg->table);
-			err_wrap(e, OSC_EXIT_INPUT, "the database rejected the ALTER: ", "");
-		}
-		goto out;
-	}
-	/* the ALTER must leave the shadow where it was */
-	{
-		char o[16];
-		snprintf(o, sizeof(o), "%u", pg->shadow_oid);
-		const char *p[3] = { o, pg->work, pg->shadow };
-		if (!pg_exec(pg,
-		             "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
-		             "    ON n.oid = c.relnamespace"
-		             " WHERE c.oid = $1::oid AND n.nspname = $2 AND c.relname = $3",
-		             3, p, &r, e))
-			goto out;
-		if (strcmp(PQgetvalue(r, 0, 0), "1") != 0) {
-			err_set(e, OSC_EXIT_INPUT,
-			        "the ALTER renames the table or moves it to another schema; do that with a plain "
-			        "ALTER TABLE, which is instant, not with osc");
-			goto out;
-		}
-		PQclear(r);
-		r = NULL;
-	}
-	if (!pg_check_alter(pg, e)) {
-		/* a run refuses here; a plan says so among its findings and goes on */
-		if (keep || e->exit != OSC_EXIT_INPUT)
-			goto out;
-		plan_refuses(pg, e);
-	}
-	if (!map_columns(pg, pre, npre, key_attnums, sizeof(key_attnums), e) || !check_key_types(pg, e) ||
-	    !defer_indexes(pg, key_attnums, e) || !pg_read_sequences(pg, e))
-		goto out;
-	if (!pg_names_check(pg, e)) {
-		/* a run refuses here (rolled back: nothing changed); a plan says so */
-		if (keep || e->exit != OSC_EXIT_INPUT)
-			goto out;
-		plan_refuses(pg, e);
-	}
 	if (!pg_capture_create(pg, e) || (keep && !pg_state_create(pg, fp, e)))
 		goto out;
-	if (!pg_command(pg, keep ? "COMMIT" : "ROLLBACK", e))
-		goto out;
-	ok = true;
+	ok = pg_command(pg, keep ? "COMMIT" : "ROLLBACK", e);
 out:
 	if (!ok || !keep)
 		pg->work_oid = 0;
 	if (!ok)
 		pg_rollback(pg);
-	PQclear(r);
 	for (int i = 0; i < npre; i++)
 		free(pre[i].name);
 	free(pre);
-	sql_free(&q);
 	return ok;
 }
 
@@ -528,7 +532,7 @@ bool pg_index_build(Pg *pg, char *what, size_t whatsz, OscErr *e)
 		char *qn = pg_qualified(pg, pg->work, pg->deferred[i].name);
 		const char *p[1] = { qn };
 		bool got = pg_exec(pg, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, p, &r, e);
-		bool built = got && PQgetvalue(r, 0, 0)[0] == 't';
+		bool built = got && pg_value(r, 0)[0] == 't';
 		free(qn);
 		PQclear(r);
 		if (!got)

@@ -1,5 +1,6 @@
 /*
- * pg_state.c — the state table on PostgreSQL: checkpoints, resume, history.
+ * pg_state.c — the state table on PostgreSQL: checkpoints, resume (`osc
+ * history` reads it in src/pg/pg_history.c).
  *
  * osc.migrations has one row per migration (not per invocation): what it
  * changes (table, ALTER, a fingerprint of the original's schema), how (the
@@ -16,7 +17,6 @@
  */
 #include "pg.h"
 
-#include "history.h"
 #include "xalloc.h"
 
 #include <stdio.h>
@@ -57,7 +57,7 @@ static bool state_table_ready(Pg *pg, OscErr *e)
 	             "   AND NOT attisdropped",
 	             0, NULL, &r, e))
 		return false;
-	bool complete = strcmp(PQgetvalue(r, 0, 0), "4") == 0;
+	bool complete = strcmp(pg_value(r, 0), "4") == 0;
 	PQclear(r);
 	return complete || pg_command(pg,
 	                              "ALTER TABLE osc.migrations ADD COLUMN IF NOT EXISTS table_oid oid,"
@@ -158,7 +158,7 @@ bool pg_state_create(Pg *pg, const char *fp, OscErr *e)
 	             "  $11::text[], $12::boolean, $13::text[], $14::text[], $15, $16::oid, $17::oid, $18) RETURNING id",
 	             18, p, &r, e))
 		goto out;
-	pg->state_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	pg->state_id = strtoll(pg_value(r, 0), NULL, 10);
 	ok = true;
 out:
 	PQclear(r);
@@ -200,7 +200,7 @@ bool pg_state_in_place(Pg *pg, const char *strategy, OscErr *e)
 		             10, p, &r, e);
 	}
 	if (ok)
-		pg->state_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		pg->state_id = strtoll(pg_value(r, 0), NULL, 10);
 	PQclear(r);
 	if (ok)
 		ok = pg_command(pg, "COMMIT", e);
@@ -228,19 +228,20 @@ bool pg_state_exists(Pg *pg, bool *exists, OscErr *e)
 	PGresult *r = NULL;
 	if (!pg_exec(pg, "SELECT pg_catalog.to_regclass('osc.migrations') IS NOT NULL", 0, NULL, &r, e))
 		return false;
-	*exists = PQgetvalue(r, 0, 0)[0] == 't';
+	*exists = pg_value(r, 0)[0] == 't';
 	PQclear(r);
 	return true;
 }
 
-bool pg_state_record(Pg *pg, const char *phase, const char *outcome, const char *message, OscErr *e)
+bool pg_state_record(Pg *pg, const char *phase, const char *outcome, const char *message, int64_t rows_copied,
+                     int64_t changes_applied, OscErr *e)
 {
 	char id[32], copied[32], applied[32];
 	if (pg->state_id == 0)
 		return true;
 	snprintf(id, sizeof(id), "%lld", (long long)pg->state_id);
-	snprintf(copied, sizeof(copied), "%lld", (long long)(pg->osc->progress.rows_copied));
-	snprintf(applied, sizeof(applied), "%lld", (long long)(pg->osc->progress.log_applied));
+	snprintf(copied, sizeof(copied), "%lld", (long long)rows_copied);
+	snprintf(applied, sizeof(applied), "%lld", (long long)changes_applied);
 	const char *p[6] = { id, phase, outcome, message, copied, applied };
 	return pg_exec(pg,
 	               "UPDATE osc.migrations SET phase = coalesce($2, phase), outcome = coalesce($3, outcome),"
@@ -271,12 +272,13 @@ bool pg_state_checkpoint(PgSession *s, Pg *pg, const PgKeyVal *watermark, int64_
 	return ok;
 }
 
-static char **column_of(PGresult *r, int col, int *n)
+/* The values of a one-column result, malloc'd. */
+static char **column_of(PGresult *r, int *n)
 {
 	*n = PQntuples(r);
 	char **out = xcalloc((size_t)*n + 1, sizeof(char *));
 	for (int i = 0; i < *n; i++)
-		out[i] = pg_strdup(PQgetvalue(r, i, col));
+		out[i] = pg_strdup(pg_value(r, i));
 	return out;
 }
 
@@ -292,7 +294,7 @@ static bool load_array(Pg *pg, const char *column, char ***out, int *n, OscErr *
 	        column);
 	bool ok = pg_exec(pg, sql_text(&q), 1, p, &r, e);
 	if (ok)
-		*out = column_of(r, 0, n);
+		*out = column_of(r, n);
 	PQclear(r);
 	sql_free(&q);
 	return ok;
@@ -352,7 +354,7 @@ bool pg_state_read(Pg *pg, StateRow *row, OscErr *e)
 			goto out;
 		if (PQntuples(r) > 0) {
 			row->found = STATE_DONE;
-			snprintf(row->done_at, sizeof(row->done_at), "%s", PQgetvalue(r, 0, 0));
+			snprintf(row->done_at, sizeof(row->done_at), "%s", pg_value(r, 0));
 		}
 		ok = true;
 		goto out;
@@ -480,12 +482,14 @@ bool pg_state_attach(Pg *pg, bool copy_done, const char **lost, OscErr *e)
 	             "         WHERE t.tgrelid = $4::oid AND t.oid = ANY ($5::oid[]) AND t.tgenabled = 'A')",
 	             5, p, &r, e))
 		return false;
-	if (PQgetisnull(r, 0, 0) || PQgetvalue(r, 0, 1)[0] != 't') {
-		*lost = PQgetisnull(r, 0, 0) ? "shadow table" : "capture triggers (or they no longer fire in every session)";
+	enum { A_SHADOW_OID, A_TRIGGERS_ON };
+	if (PQgetisnull(r, 0, A_SHADOW_OID) || PQgetvalue(r, 0, A_TRIGGERS_ON)[0] != 't') {
+		*lost = PQgetisnull(r, 0, A_SHADOW_OID) ? "shadow table"
+		                                        : "capture triggers (or they no longer fire in every session)";
 		PQclear(r);
 		return true;
 	}
-	pg->shadow_oid = (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
+	pg->shadow_oid = (unsigned)strtoul(PQgetvalue(r, 0, A_SHADOW_OID), NULL, 10);
 	PQclear(r);
 	if (!load_plan(pg, e) || !pg_read_sequences(pg, e))
 		return false;
@@ -519,62 +523,32 @@ void pg_state_holder(Pg *pg, char *out, size_t outsz)
 	if (!pg_state_exists(pg, &exists, &e) || !exists)
 		return;
 	const char *p[2] = { pg->schema, pg->table };
+	enum { H_HOST, H_PID, H_SINCE, H_PHASE, H_ROWS };
 	if (pg_exec(pg,
 	            "SELECT host, pid, to_char(started_at, 'YYYY-MM-DD HH24:MI:SS TZ'), phase, rows_copied"
 	            "  FROM osc.migrations WHERE schema_name = $1 AND table_name = $2 AND outcome = 'running'"
 	            " ORDER BY id DESC LIMIT 1",
 	            2, p, &r, &e) &&
 	    PQntuples(r) == 1)
-		snprintf(out, outsz, "host %s, pid %s, since %s, phase %s, %s rows copied", PQgetvalue(r, 0, 0),
-		         PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4));
+		snprintf(out, outsz, "host %s, pid %s, since %s, phase %s, %s rows copied", PQgetvalue(r, 0, H_HOST),
+		         PQgetvalue(r, 0, H_PID), PQgetvalue(r, 0, H_SINCE), PQgetvalue(r, 0, H_PHASE),
+		         PQgetvalue(r, 0, H_ROWS));
 	PQclear(r);
 }
 
-/* osc history / osc status */
-bool pg_state_history(Pg *pg, const char *schema, const char *table, bool latest, OscErr *e)
+/* `osc cleanup`: the table's unfinished migrations end with outcome
+ * ("aborted": given up; "done": its swap had committed) and message. */
+bool pg_state_close(Pg *pg, const char *outcome, const char *message, OscErr *e)
 {
-	Osc *o = pg->osc;
-	PGresult *r = NULL;
-	bool exists;
-
+	bool exists = false;
 	if (!pg_state_exists(pg, &exists, e))
 		return false;
-	if (!exists) {
-		printf("no migrations recorded in this database\n");
+	if (!exists)
 		return true;
-	}
-	const char *p[3] = { schema ? schema : "", table ? table : "", latest ? "t" : "f" };
-	if (!pg_exec(pg,
-	             "SELECT * FROM (SELECT DISTINCT ON (CASE WHEN $3 THEN schema_name || '.' || table_name ELSE id::text END)"
-	             "  id, quote_ident(schema_name) || '.' || quote_ident(table_name), alter_spec,"
-	             "  to_char(started_at, 'YYYY-MM-DD HH24:MI:SS TZ'),"
-	             "  coalesce(to_char(finished_at, 'YYYY-MM-DD HH24:MI:SS TZ'), ''),"
-	             /* "running" with nobody holding the table's advisory lock: the
-	              * run died (killed, its connection lost); a rerun resumes it */
-	             "  CASE WHEN outcome = 'running' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l"
-	             "         WHERE l.locktype = 'advisory' AND l.classid = 7564131 AND l.objsubid = 2 AND l.granted"
-	             "           AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())"
-	             "           AND l.objid = pg_catalog.hashtext('\"' || replace(schema_name, '\"', '\"\"') || '\".\"'"
-	             "                                             || replace(table_name, '\"', '\"\"') || '\"')::oid)"
-	             "       THEN 'interrupted' ELSE outcome END, phase, rows_copied,"
-	             "  rows_estimate, changes_applied,"
-	             "  (extract(epoch FROM coalesce(finished_at, updated_at) - started_at) * 1000)::bigint,"
-	             "  coalesce(host, ''), coalesce(pid, 0), runs, coalesce(message, ''),"
-	             "  to_char(updated_at, 'YYYY-MM-DD HH24:MI:SS TZ')"
-	             "  FROM osc.migrations"
-	             " WHERE ($2 = '' OR (table_name = $2 AND ($1 = '' OR schema_name = $1)))"
-	             " ORDER BY CASE WHEN $3 THEN schema_name || '.' || table_name ELSE id::text END, id DESC) h"
-	             " ORDER BY id",
-	             3, p, &r, e))
-		return false;
-	if (PQntuples(r) == 0)
-		printf("no migrations recorded%s%s\n", table ? " for " : "", table ? table : "");
-	for (int i = 0; i < PQntuples(r); i++) {
-		const char *v[HIST_NCOLS];
-		for (int c = 0; c < HIST_NCOLS; c++)
-			v[c] = PQgetvalue(r, i, c);
-		history_print_row(o, v, latest);
-	}
-	PQclear(r);
-	return true;
+	const char *p[4] = { pg->schema, pg->table, outcome, message };
+	return pg_exec(pg,
+	               "UPDATE osc.migrations SET outcome = $3, phase = CASE WHEN $3 = 'done' THEN 'done' ELSE phase END,"
+	               " finished_at = now(), updated_at = now(), message = $4"
+	               " WHERE schema_name = $1 AND table_name = $2 AND outcome IN ('running', 'stopped')",
+	               4, p, NULL, e);
 }

@@ -115,7 +115,7 @@ static bool probe(Pg *pg, bool *tried, bool *rewrites, char *why, size_t whysz, 
 	if (!pg_exec(pg, "SELECT relfilenode FROM pg_catalog.pg_class WHERE oid = 'pg_temp._osc_probe'::regclass", 0, NULL,
 	             &r, e))
 		goto out;
-	snprintf(before, sizeof(before), "%s", PQgetvalue(r, 0, 0));
+	snprintf(before, sizeof(before), "%s", pg_value(r, 0));
 	PQclear(r);
 	r = NULL;
 	sql_reset(&q);
@@ -126,7 +126,7 @@ static bool probe(Pg *pg, bool *tried, bool *rewrites, char *why, size_t whysz, 
 	             &r, e))
 		goto out;
 	*tried = true;
-	*rewrites = strcmp(before, PQgetvalue(r, 0, 0)) != 0;
+	*rewrites = strcmp(before, pg_value(r, 0)) != 0;
 tried:
 	if (!*tried)
 		snprintf(why, whysz, "%.200s", pe.msg);
@@ -149,7 +149,7 @@ static bool column_nullable(Pg *pg, const char *col, bool *nullable, OscErr *e)
 	             " AND attnum > 0 AND NOT attisdropped",
 	             2, p, &r, e))
 		return false;
-	*nullable = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+	*nullable = PQntuples(r) == 1 && pg_value(r, 0)[0] == 't';
 	PQclear(r);
 	return true;
 }
@@ -214,7 +214,7 @@ static bool index_exists(Pg *pg, const char *name, bool *exists, OscErr *e)
 	const char *p[1] = { qn };
 	bool ok = pg_exec(pg, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, p, &r, e);
 	if (ok)
-		*exists = PQgetvalue(r, 0, 0)[0] == 't';
+		*exists = pg_value(r, 0)[0] == 't';
 	PQclear(r);
 	free(qn);
 	return ok;
@@ -320,7 +320,7 @@ static bool not_validated(Pg *pg, char **out, OscErr *e)
 	             " WHERE conrelid = $1::oid AND NOT convalidated",
 	             1, p, &r, e))
 		return false;
-	*out = pg_strdup(PQgetvalue(r, 0, 0));
+	*out = pg_strdup(pg_value(r, 0));
 	PQclear(r);
 	return true;
 }
@@ -357,7 +357,7 @@ static bool add_then_validate(Pg *pg, Sql *add, const char *given, char *name, s
 			err_set(e, OSC_EXIT_FAILED, "could not find the constraint just added to %s.%s", pg->schema, pg->table);
 			goto out;
 		}
-		snprintf(name, namesz, "%s", PQgetvalue(r, 0, 0));
+		snprintf(name, namesz, "%s", pg_value(r, 0));
 	}
 	log_msg(pg->log, LOG_INFO, "validating %s (a scan that does not block writers)", name);
 	sql_add(&q, "ALTER TABLE %I.%I VALIDATE CONSTRAINT %I", pg->schema, pg->table, name);

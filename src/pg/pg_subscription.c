@@ -41,19 +41,20 @@ bool pg_check_subscription(Pg *pg, OscErr *e)
 		ok = true;
 		goto out;
 	}
-	if (PQgetvalue(r, 0, 1)[0] != 'r') {
+	enum { S_NAME, S_STATE, S_SUPERUSER };
+	if (PQgetvalue(r, 0, S_STATE)[0] != 'r') {
 		err_set(e, OSC_EXIT_INPUT,
 		        "subscription %s is still synchronizing %s.%s (state %s): run osc once it is ready "
 		        "(pg_subscription_rel.srsubstate = 'r'); nothing was changed",
-		        PQgetvalue(r, 0, 0), pg->schema, pg->table, PQgetvalue(r, 0, 1));
+		        PQgetvalue(r, 0, S_NAME), pg->schema, pg->table, PQgetvalue(r, 0, S_STATE));
 		goto out;
 	}
-	if (PQgetvalue(r, 0, 2)[0] != 't') {
+	if (PQgetvalue(r, 0, S_SUPERUSER)[0] != 't') {
 		err_set(e, OSC_EXIT_INPUT,
 		        "subscription %s replicates into %s.%s: the swap must move the table's row in "
 		        "pg_subscription_rel to the new table (or the subscription would skip it after its next "
 		        "restart), which only a superuser may do; run osc as a superuser; nothing was changed",
-		        PQgetvalue(r, 0, 0), pg->schema, pg->table);
+		        PQgetvalue(r, 0, S_NAME), pg->schema, pg->table);
 		goto out;
 	}
 	pg->subscribed = true;

@@ -76,6 +76,7 @@ static void cancel_autovacuum(Pg *pg)
 	char o[16];
 	snprintf(o, sizeof(o), "%u", pg->oid);
 	const char *p[1] = { o };
+	enum { A_PID, A_CANCELLED };
 	err_clear(&e);
 	if (pg_exec(pg,
 	            "SELECT a.pid, pg_catalog.pg_cancel_backend(a.pid) FROM pg_catalog.pg_stat_activity a"
@@ -85,171 +86,209 @@ static void cancel_autovacuum(Pg *pg)
 	            1, p, &r, &e))
 		for (int i = 0; i < PQntuples(r); i++)
 			log_msg(pg->log, LOG_INFO, "cancelled autovacuum (pid %s) on %s.%s: it held the lock the swap needs",
-			        PQgetvalue(r, i, 0), pg->schema, pg->table);
+			        PQgetvalue(r, i, A_PID), pg->schema, pg->table);
 	PQclear(r);
 }
 
-SwapResult pg_swap(Pg *pg, const SwapDrain *drain, OscErr *e)
+/* BEGIN, with the swap's short lock timeout and a bound on each statement. */
+static bool swap_begin(Pg *pg, OscErr *e)
+{
+	return pg_command(pg, "BEGIN", e) && set_local(pg, "lock_timeout", pg->env->lock_timeout_ms, e) &&
+	       set_local(pg, "statement_timeout", 5000, e);
+}
+
+/* The views over the table, then the table (see the banner); a lock not
+ * granted is one more attempt, after autovacuum was asked to yield. */
+static SwapResult lock_table(Pg *pg, OscErr *e)
 {
 	Sql q;
-	PGresult *r = NULL;
-	SwapResult res = SWAP_FAILED;
-	int64_t drained = 0;
-	int64_t t0 = now_us(), t_locked = 0;
-	PgCarry carry = { 0 };
-
-	sql_init(&q, &pg->dialect);
-	if (!pg_command(pg, "BEGIN", e) || !set_local(pg, "lock_timeout", pg->env->lock_timeout_ms, e) ||
-	    !set_local(pg, "statement_timeout", 5000, e))
-		goto out;
 	fault_pause(pg->log, "swap-before-lock");
-	if (!pg_carry_lock_views(pg, e)) {
-		if (pg_is_lock_timeout(e))
-			res = SWAP_RETRY;
-		goto out;
-	}
+	if (!pg_carry_lock_views(pg, e))
+		return pg_is_lock_timeout(e) ? SWAP_RETRY : SWAP_FAILED;
+	sql_init(&q, &pg->dialect);
 	sql_add(&q, "LOCK TABLE ONLY %I.%I IN ACCESS EXCLUSIVE MODE", pg->schema, pg->table);
-	if (!run(pg, &q, e)) {
-		if (pg_is_lock_timeout(e)) {
-			res = SWAP_RETRY;
-			pg_rollback(pg);
-			cancel_autovacuum(pg);
-		}
-		goto out;
-	}
-	t_locked = now_us();
-	if (!pg_ddl_check(pg, true, true, e) || !pg_command(pg, "SAVEPOINT osc_drain", e))
-		goto out;
-	pg->main.in_swap = true;
-	bool drained_ok = drain->run(drain->ctx, &drained, e);
-	pg->main.in_swap = false;
-	if (!drained_ok) {
-		if (pg_is_lock_timeout(e))
-			res = SWAP_RETRY;
-		goto out;
-	}
+	bool ok = pg_exec_sql(pg, &q, NULL, e);
+	sql_free(&q);
+	if (ok)
+		return SWAP_DONE;
+	if (!pg_is_lock_timeout(e))
+		return SWAP_FAILED;
+	pg_rollback(pg);
+	cancel_autovacuum(pg);
+	return SWAP_RETRY;
+}
 
-	if (!pg_carry_lock(pg, e))
-		goto out;
+/* Under the lock: the definition checked once more, then the core's drain
+ * from a savepoint it can return to. */
+static SwapResult drain_log(Pg *pg, const SwapDrain *drain, int64_t *drained, OscErr *e)
+{
+	if (!pg_ddl_check(pg, true, true, e) || !pg_command(pg, "SAVEPOINT osc_drain", e))
+		return SWAP_FAILED;
+	pg->main.in_swap = true;
+	bool ok = drain->run(drain->ctx, drained, e);
+	pg->main.in_swap = false;
+	if (ok)
+		return SWAP_DONE;
+	return pg_is_lock_timeout(e) ? SWAP_RETRY : SWAP_FAILED;
+}
+
+/* The replay's own key index goes; identity: continue above both the old
+ * sequence and the copied rows; serial: the shared sequence moves up only
+ * if a row is above it (rows inserted with explicit values), never down. */
+static bool sequences_continue(Pg *pg, Sql *q, OscErr *e)
+{
 	if (pg->tmp_key_index) {
-		sql_add(&q, "DROP INDEX %I.%I", pg->work, pg->tmp_key_index);
-		if (!run(pg, &q, e))
-			goto out;
+		sql_add(q, "DROP INDEX %I.%I", pg->work, pg->tmp_key_index);
+		if (!run(pg, q, e))
+			return false;
 	}
-	/* identity: continue above both the old sequence and the copied rows;
-	 * serial: the shared sequence moves up only if a row is above it (rows
-	 * inserted with explicit values), never down */
-	for (int i = 0; i < pg->nseqs; i++) {
+	char *shadow = pg_qualified(pg, pg->work, pg->shadow);
+	bool ok = true;
+	for (int i = 0; ok && i < pg->nseqs; i++) {
 		PgSeq *s = &pg->seqs[i];
-		char *shadow = pg_qualified(pg, pg->work, pg->shadow);
 		if (s->identity)
-			sql_add(&q,
+			sql_add(q,
 			        "SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence(%L, %L),"
 			        " greatest((SELECT max(%I) FROM %s),"
 			        "          (SELECT CASE WHEN is_called THEN last_value END FROM %s)), true)",
 			        shadow, s->column, s->column, shadow, s->old_seq);
 		else
-			sql_add(&q,
+			sql_add(q,
 			        "SELECT pg_catalog.setval(%L, m.v) FROM (SELECT max(%I) AS v FROM %s) m, %s sq"
 			        " WHERE m.v > CASE WHEN sq.is_called THEN sq.last_value ELSE sq.last_value - 1 END",
 			        s->old_seq, s->column, shadow, s->old_seq);
-		free(shadow);
-		if (!run(pg, &q, e))
-			goto out;
+		ok = run(pg, q, e);
 	}
-	if (!pg_carry_read(pg, &carry, e))
-		goto out;
-	/* retire the original */
-	sql_add(&q, "ALTER TABLE %I.%I RENAME TO %I", pg->schema, pg->table, pg->old);
-	if (!run(pg, &q, e))
-		goto out;
+	free(shadow);
+	return ok;
+}
+
+/* ALTER TABLE orig RENAME TO its old name; its indexes and identity
+ * sequences step aside with the same suffix; its capture triggers go. */
+static bool retire_original(Pg *pg, Sql *q, OscErr *e)
+{
+	sql_add(q, "ALTER TABLE %I.%I RENAME TO %I", pg->schema, pg->table, pg->old);
+	if (!run(pg, q, e))
+		return false;
 	for (int i = 0; i < pg->nindexes; i++) {
-		sql_add(&q, "ALTER INDEX %I.%I RENAME TO %I", pg->schema, pg->indexes[i].name, pg->indexes[i].old_name);
-		if (!run(pg, &q, e))
-			goto out;
+		sql_add(q, "ALTER INDEX %I.%I RENAME TO %I", pg->schema, pg->indexes[i].name, pg->indexes[i].old_name);
+		if (!run(pg, q, e))
+			return false;
 	}
-	sql_add(&q, "DROP TRIGGER %I ON %I.%I", "_osc_capture", pg->schema, pg->old);
-	if (!run(pg, &q, e))
-		goto out;
-	sql_add(&q, "DROP TRIGGER %I ON %I.%I", "_osc_truncate", pg->schema, pg->old);
-	if (!run(pg, &q, e))
-		goto out;
+	sql_add(q, "DROP TRIGGER %I ON %I.%I", PG_CAPTURE_NAME, pg->schema, pg->old);
+	if (!run(pg, q, e))
+		return false;
+	sql_add(q, "DROP TRIGGER %I ON %I.%I", PG_TRUNCATE_NAME, pg->schema, pg->old);
+	if (!run(pg, q, e))
+		return false;
 	for (int i = 0; i < pg->nseqs; i++) {
 		PgSeq *s = &pg->seqs[i];
 		if (!s->identity)
 			continue;
 		char old[PG_NAMELEN + 1];
 		pg_old_name(pg, old, sizeof(old), s->old_name);
-		sql_add(&q, "ALTER SEQUENCE %s RENAME TO %I", s->old_seq, old);
-		if (!run(pg, &q, e))
-			goto out;
+		sql_add(q, "ALTER SEQUENCE %s RENAME TO %I", s->old_seq, old);
+		if (!run(pg, q, e))
+			return false;
 	}
-	/* move the shadow in */
-	sql_add(&q, "ALTER TABLE %I.%I SET SCHEMA %I", pg->work, pg->shadow, pg->schema);
-	if (!run(pg, &q, e))
-		goto out;
-	sql_add(&q, "ALTER TABLE %I.%I RENAME TO %I", pg->schema, pg->shadow, pg->table);
-	if (!run(pg, &q, e))
-		goto out;
-	/* the new table is the table now: autovacuum may look after it (the
-	 * original's own reloptions follow with the carried properties, and
-	 * the owner, which the sequences' OWNED BY below needs) */
-	sql_add(&q, "ALTER TABLE %I.%I RESET (autovacuum_enabled, toast.autovacuum_enabled)", pg->schema, pg->table);
-	if (!run(pg, &q, e) || !pg_carry_apply(pg, &carry, e))
-		goto out;
-	for (int i = 0; i < pg->nseqs; i++) {
+	return true;
+}
+
+/* ALTER TABLE work.shadow SET SCHEMA, then RENAME TO orig there (see the
+ * banner); autovacuum may look after it now (the original's own
+ * reloptions follow with the carried properties, and the owner, which
+ * the sequences' OWNED BY needs). */
+static bool shadow_in(Pg *pg, Sql *q, PgCarry *carry, OscErr *e)
+{
+	sql_add(q, "ALTER TABLE %I.%I SET SCHEMA %I", pg->work, pg->shadow, pg->schema);
+	if (!run(pg, q, e))
+		return false;
+	sql_add(q, "ALTER TABLE %I.%I RENAME TO %I", pg->schema, pg->shadow, pg->table);
+	if (!run(pg, q, e))
+		return false;
+	sql_add(q, "ALTER TABLE %I.%I RESET (autovacuum_enabled, toast.autovacuum_enabled)", pg->schema, pg->table);
+	return run(pg, q, e) && pg_carry_apply(pg, carry, e);
+}
+
+/* The shadow's own identity sequence takes the original's name; a serial
+ * sequence is OWNED BY the new table. */
+static bool sequences_attach(Pg *pg, Sql *q, OscErr *e)
+{
+	PGresult *r = NULL;
+	enum { S_SCHEMA, S_NAME };
+	char *table = pg_qualified(pg, pg->schema, pg->table);
+	bool ok = true;
+	for (int i = 0; ok && i < pg->nseqs; i++) {
 		PgSeq *s = &pg->seqs[i];
-		char *table = pg_qualified(pg, pg->schema, pg->table);
-		if (s->identity) {
-			/* the shadow's own identity sequence takes the original's name */
-			const char *p[2] = { table, s->column };
-			bool got = pg_exec(pg,
-			                   "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
-			                   "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-			                   " WHERE c.oid = pg_catalog.pg_get_serial_sequence($1, $2)::regclass",
-			                   2, p, &r, e);
-			free(table);
-			if (!got)
-				goto out;
-			if (PQntuples(r) == 1)
-				sql_add(&q, "ALTER SEQUENCE %I.%I RENAME TO %I", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
-				        s->old_name);
-			PQclear(r);
-			r = NULL;
-		} else {
-			sql_add(&q, "ALTER SEQUENCE %s OWNED BY %s.%I", s->old_seq, table, s->column);
-			free(table);
+		if (!s->identity) {
+			sql_add(q, "ALTER SEQUENCE %s OWNED BY %s.%I", s->old_seq, table, s->column);
+			ok = run(pg, q, e);
+			continue;
 		}
-		if (q.len > 0 && !run(pg, &q, e))
-			goto out;
-	}
-	if (!pg_carry_subscription(pg, pg->shadow_oid, e))
-		goto out;
-	/* the state row says "swapped" exactly when the swap is committed, and
-	 * remembers the new table's fingerprint, which tells a rerun of the
-	 * same command that it is done */
-	{
-		char fp[64], id[32];
-		char *table = pg_qualified(pg, pg->schema, pg->table);
-		const char *p[1] = { table };
-		bool got = pg_exec(pg, "SELECT $1::regclass::oid", 1, p, &r, e);
-		free(table);
-		if (!got)
-			goto out;
-		unsigned oid = (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
+		const char *p[2] = { table, s->column };
+		ok = pg_exec(pg,
+		             "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
+		             "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		             " WHERE c.oid = pg_catalog.pg_get_serial_sequence($1, $2)::regclass",
+		             2, p, &r, e);
+		if (ok && PQntuples(r) == 1) {
+			sql_add(q, "ALTER SEQUENCE %I.%I RENAME TO %I", PQgetvalue(r, 0, S_SCHEMA), PQgetvalue(r, 0, S_NAME),
+			        s->old_name);
+			ok = run(pg, q, e);
+		}
 		PQclear(r);
 		r = NULL;
-		if (!pg_fingerprint(pg, oid, fp, sizeof(fp), true, e))
-			goto out;
-		snprintf(id, sizeof(id), "%lld", (long long)pg->state_id);
-		const char *p2[2] = { id, fp };
-		if (pg->state_id &&
-		    !pg_exec(pg,
-		             "UPDATE osc.migrations SET phase = 'swapped', fingerprint_new = $2, updated_at = now()"
-		             " WHERE id = $1::bigint",
-		             2, p2, NULL, e))
-			goto out;
 	}
+	free(table);
+	return ok;
+}
+
+/* The state row says "swapped" exactly when the swap is committed, and
+ * remembers the new table's fingerprint, which tells a rerun of the same
+ * command that it is done. */
+static bool record_swapped(Pg *pg, OscErr *e)
+{
+	PGresult *r = NULL;
+	char fp[64], id[32];
+	char *table = pg_qualified(pg, pg->schema, pg->table);
+	const char *p[1] = { table };
+	bool ok = pg_exec(pg, "SELECT $1::regclass::oid", 1, p, &r, e) &&
+	          pg_fingerprint(pg, (unsigned)strtoul(pg_value(r, 0), NULL, 10), fp, sizeof(fp), true, e);
+	PQclear(r);
+	free(table);
+	if (!ok || pg->state_id == 0)
+		return ok;
+	snprintf(id, sizeof(id), "%lld", (long long)pg->state_id);
+	const char *p2[2] = { id, fp };
+	return pg_exec(pg,
+	               "UPDATE osc.migrations SET phase = 'swapped', fingerprint_new = $2, updated_at = now()"
+	               " WHERE id = $1::bigint",
+	               2, p2, NULL, e);
+}
+
+SwapResult pg_swap(Pg *pg, const SwapDrain *drain, OscErr *e)
+{
+	Sql q;
+	SwapResult res = SWAP_FAILED;
+	int64_t drained = 0;
+	int64_t t0 = now_us(), t_locked = 0;
+	PgCarry carry = { 0 };
+
+	sql_init(&q, &pg->dialect);
+	if (!swap_begin(pg, e))
+		goto out;
+	if ((res = lock_table(pg, e)) != SWAP_DONE)
+		goto out;
+	t_locked = now_us();
+	if ((res = drain_log(pg, drain, &drained, e)) != SWAP_DONE)
+		goto out;
+	res = SWAP_FAILED;
+	/* what the rename does not carry is read while the definitions still
+	 * name the original (src/pg/pg_carry.c) */
+	if (!pg_carry_lock(pg, e) || !sequences_continue(pg, &q, e) || !pg_carry_read(pg, &carry, e) ||
+	    !retire_original(pg, &q, e) || !shadow_in(pg, &q, &carry, e) || !sequences_attach(pg, &q, e) ||
+	    !pg_carry_subscription(pg, pg->shadow_oid, e) || !record_swapped(pg, e))
+		goto out;
 	fault_pause(pg->log, "swap-locked");
 	if (!pg_command(pg, "COMMIT", e))
 		goto out;
@@ -265,7 +304,6 @@ out:
 	if (res != SWAP_DONE)
 		pg_rollback(pg);
 	pg_carry_free(&carry);
-	PQclear(r);
 	sql_free(&q);
 	return res;
 }

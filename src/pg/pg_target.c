@@ -60,6 +60,7 @@ static void label(const char *url, char *out, size_t outsz)
 /* The server's own reading of itself: [0] in recovery, [1] its primary
  * (host:port, NULL when not shown), [2] system identifier, [3] role,
  * [4] superuser. */
+enum { S_IN_RECOVERY, S_PRIMARY, S_SYSID, S_USER, S_SUPERUSER };
 static const char *self_sql =
     "SELECT pg_catalog.pg_is_in_recovery(),"
     "       (SELECT w.sender_host || ':' || w.sender_port FROM pg_catalog.pg_stat_wal_receiver w"
@@ -72,7 +73,6 @@ static const char *self_sql =
  * replication.  r: self_sql's row. */
 static bool not_standby(Pg *pg, PGresult *r, OscErr *e)
 {
-	enum { S_IN_RECOVERY, S_PRIMARY };
 	if (PQgetvalue(r, 0, S_IN_RECOVERY)[0] != 't')
 		return true;
 	char from[300];
@@ -119,30 +119,30 @@ static bool check_replica(Pg *pg, const char *url, const char *sysid, const char
 		        name, msg);
 		goto out;
 	}
-	if (PQgetvalue(r, 0, 0)[0] != 't') {
+	if (PQgetvalue(r, 0, S_IN_RECOVERY)[0] != 't') {
 		err_set(e, OSC_EXIT_INPUT,
 		        "--replica %s is not a standby (it is not in recovery): its lag would always read as none; name "
 		        "a streaming replica of this primary",
 		        name);
 		goto out;
 	}
-	if (strcmp(PQgetvalue(r, 0, 2), sysid) != 0) {
+	if (strcmp(PQgetvalue(r, 0, S_SYSID), sysid) != 0) {
 		err_set(e, OSC_EXIT_INPUT,
 		        "--replica %s is a standby of another cluster (system identifier %s, this primary's is %s): it "
 		        "would never show osc's heartbeat",
-		        name, PQgetvalue(r, 0, 2), sysid);
+		        name, PQgetvalue(r, 0, S_SYSID), sysid);
 		goto out;
 	}
 	/* the heartbeat table belongs to the primary's role */
-	const char *ruser = PQgetvalue(r, 0, 3);
-	if (strcmp(ruser, user) != 0 && PQgetvalue(r, 0, 4)[0] != 't') {
+	const char *ruser = PQgetvalue(r, 0, S_USER);
+	if (strcmp(ruser, user) != 0 && PQgetvalue(r, 0, S_SUPERUSER)[0] != 't') {
 		const char *p[1] = { ruser };
 		if (!pg_exec(pg,
 		             "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1)"
 		             "            THEN pg_catalog.pg_has_role($1::name, current_user, 'USAGE') ELSE false END",
 		             1, p, &m, e))
 			goto out;
-		if (PQgetvalue(m, 0, 0)[0] != 't') {
+		if (pg_value(m, 0)[0] != 't') {
 			sql_add(&q, "GRANT %I TO %I", user, ruser);
 			snprintf(msg, sizeof(msg), "--replica %s connects as %s, which must read osc's heartbeat (owned by %s)",
 			         name, ruser, user);
@@ -169,8 +169,8 @@ bool pg_target_check(Pg *pg, OscErr *e)
 	pg_grants_init(&g, pg);
 	if (!pg_exec(pg, self_sql, 0, NULL, &r, e) || !not_standby(pg, r, e))
 		goto out;
-	sysid = pg_strdup(PQgetvalue(r, 0, 2));
-	user = pg_strdup(PQgetvalue(r, 0, 3));
+	sysid = pg_strdup(PQgetvalue(r, 0, S_SYSID));
+	user = pg_strdup(PQgetvalue(r, 0, S_USER));
 	for (int i = 0; i < opt->nreplicas; i++)
 		if (!check_replica(pg, opt->replicas[i], sysid, user, &g, e))
 			goto out;
