@@ -37,7 +37,7 @@ cd "$(dirname "$0")/.." || exit 1
 # The operator's views: the run's summary event (t_run_summary), the metrics
 # endpoint (t_metrics), osc set reading a new load metric (t_set), osc ps
 # asking two runs (t_ps).
-SAN_TESTS="t_bad_input t_hostile_names t_add_column_default t_kill:pg t_resume_kill t_resume_swap t_carry_objects t_carry_resume t_unique_duplicates t_control t_plan t_verify:pg t_resume_refuse:my t_overlap_sigterm:my t_secrets t_my_unique_swap t_pg_unique_swap t_pg_conn_loss t_privileges t_proxy_faults t_proxy_tls t_run_summary:pg t_metrics:pg t_set:pg t_ps t_old_tables"
+SAN_TESTS="t_bad_input t_hostile_names t_add_column_default t_kill:pg t_resume_kill t_resume_swap t_carry_objects t_carry_resume t_unique_duplicates t_control t_plan t_verify:pg t_resume_refuse:my t_overlap_sigterm:my t_secrets t_my_unique_swap t_pg_unique_swap t_connection:pg t_privileges t_proxy_faults t_proxy_tls t_run_summary:pg t_metrics:pg t_set:pg t_ps t_old_tables"
 
 TIMEOUT=${OSC_TEST_TIMEOUT:-300}
 pass=0
