@@ -285,13 +285,12 @@ expect_osc() {
 }
 
 # migrate_with_writer KIND T R ALTER [osc options...]: the writer runs during the
-# whole osc run (from 0.5 s before it, and 0.5 s after it, so the new table
-# takes writes too: 500 at the default rate); osc must exit 0
+# whole osc run (start_writer returns once it writes), and 0.5 s after it, so
+# the new table takes writes too (500 at the default rate); osc must exit 0
 migrate_with_writer() {
     local kind=$1 t=$2 r=$3 alter=$4
     shift 4
     start_writer "$kind" "$t" "$r"
-    sleep 0.5
     run_osc --table "$t" --alter "$alter" "$@"
     if [ "$OSC_RC" != 0 ]; then
         stop_writer
@@ -804,15 +803,14 @@ expect_osc_my() {
 }
 
 # my_migrate_with_writer KIND T R ALTER [osc options...]: mywriter runs during the
-# whole osc run (from 0.5 s before it, and 0.5 s after it, so the new table
-# takes writes too); osc must
-# exit 0, the writer must see no error, and no writer transaction may take longer
-# than WRITER_MAX_MS (default 3000)
+# whole osc run (start_mywriter returns once it writes), and 0.5 s after it,
+# so the new table takes writes too; osc must exit 0, the writer must see no
+# error, and no writer transaction may take longer than WRITER_MAX_MS
+# (default 3000)
 my_migrate_with_writer() {
     local kind=$1 t=$2 r=$3 alter=$4
     shift 4
     start_mywriter "$kind" "$t" "$r"
-    sleep 0.5
     run_osc_my --table "$t" --alter "$alter" "$@"
     if [ "$OSC_RC" != 0 ]; then
         stop_mywriter

@@ -28,7 +28,8 @@ cd "$(dirname "$0")/.." || exit 1
 # on both engines, osc plan, the chunk checksums (with a damaged row) and
 # the masking of passwords (t_secrets).
 # NAME:ENGINE runs one engine of a test that runs both (OSC_TEST_ENGINES):
-# t_kill's MariaDB half is left out (t_resume_kill kills and cleans up there);
+# t_kill is left out (t_resume_kill kills mid-copy on both engines, and
+# t_old_tables kills and runs osc cleanup on both);
 # t_resume_refuse and t_overlap_sigterm run their MariaDB half (the state
 # table's refusals, cleanup and history; SIGTERM and resume under the writer);
 # t_verify runs the half that was in this pass before its two scripts became one.
@@ -37,7 +38,7 @@ cd "$(dirname "$0")/.." || exit 1
 # The operator's views: the run's summary event (t_run_summary), the metrics
 # endpoint (t_metrics), osc set reading a new load metric (t_set), osc ps
 # asking two runs (t_ps).
-SAN_TESTS="t_bad_input t_hostile_names t_add_column_default t_kill:pg t_resume_kill t_resume_swap t_carry_objects t_carry_resume t_unique_duplicates t_control t_plan t_verify:pg t_resume_refuse:my t_overlap_sigterm:my t_secrets t_my_unique_swap t_pg_unique_swap t_connection:pg t_privileges t_proxy_faults t_proxy_tls t_run_summary:pg t_metrics:pg t_set:pg t_ps t_old_tables"
+SAN_TESTS="t_bad_input t_hostile_names t_add_column_default t_resume_kill t_resume_swap t_carry_objects t_carry_resume t_unique_duplicates t_control t_plan t_verify:pg t_resume_refuse:my t_overlap_sigterm:my t_secrets t_my_unique_swap t_pg_unique_swap t_connection:pg t_privileges t_proxy_faults t_proxy_tls t_run_summary:pg t_metrics:pg t_set:pg t_ps t_old_tables"
 
 TIMEOUT=${OSC_TEST_TIMEOUT:-300}
 pass=0
