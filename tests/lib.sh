@@ -285,13 +285,12 @@ expect_osc() {
 }
 
 # migrate_with_writer KIND T R ALTER [osc options...]: the writer runs during the
-# whole osc run (from 0.5 s before it, and 0.5 s after it, so the new table
-# takes writes too: 500 at the default rate); osc must exit 0
+# whole osc run (start_writer returns once it writes), and 0.5 s after it, so
+# the new table takes writes too (500 at the default rate); osc must exit 0
 migrate_with_writer() {
     local kind=$1 t=$2 r=$3 alter=$4
     shift 4
     start_writer "$kind" "$t" "$r"
-    sleep 0.5
     run_osc --table "$t" --alter "$alter" "$@"
     if [ "$OSC_RC" != 0 ]; then
         stop_writer
@@ -641,16 +640,17 @@ stop_mywriter() {
 # (sum of MD5(JSON_ARRAY(cols)), exact DECIMAL sums) of both tables, read in
 # one statement: about 1.3 s per 100000 rows. On a difference prints up to 5
 # rows of each side that the other lacks (EXCEPT ALL, slower), and fails.
-# T and R are plain names (quoted here); the columns are SQL as written, or "*".
+# T and R are plain names (quoted here), in the database DB (default
+# osctest); the columns are SQL as written, or "*".
 my_tables_equal() {
-    local t=$1 r=$2 cols=$3 qt qr a b
-    qt=$(my_qi "$t")
-    qr=$(my_qi "$r")
+    local t=$1 r=$2 cols=$3 db=${4:-osctest} qt qr a b
+    qt=$(my_qi "$db").$(my_qi "$t")
+    qr=$(my_qi "$db").$(my_qi "$r")
     if [ "$cols" = "*" ]; then
         cols=$(my_q "SELECT GROUP_CONCAT(CONCAT('\`', REPLACE(COLUMN_NAME, '\`', '\`\`'), '\`')
                                         ORDER BY ORDINAL_POSITION SEPARATOR ', ')
                      FROM information_schema.COLUMNS
-                     WHERE TABLE_SCHEMA = 'osctest' AND TABLE_NAME = $(my_ql "$t")") \
+                     WHERE TABLE_SCHEMA = $(my_ql "$db") AND TABLE_NAME = $(my_ql "$t")") \
             || fail "my_tables_equal: cannot list the columns of $t"
         [ -n "$cols" ] && [ "$cols" != NULL ] || fail "my_tables_equal: no table $t"
     fi
@@ -709,20 +709,21 @@ my_schema_snapshot() {
         ) s" || fail "my_schema_snapshot failed"
 }
 
-# my_no_osc_leftovers T: no _T_osc_new / _T_osc_log / _T_osc_dup table in osctest,
-# no trigger whose name starts with _T_osc (the kept _T_osc_old is fine). The
-# same names without the leading underscore (T_osc_new ...) count as leftovers too.
+# my_no_osc_leftovers T [DB]: no _T_osc_new / _T_osc_log / _T_osc_dup table in DB
+# (default osctest), no trigger whose name starts with _T_osc (the kept
+# _T_osc_old is fine). The same names without the leading underscore
+# (T_osc_new ...) count as leftovers too.
 my_no_osc_leftovers() {
-    local t=$1 n names="" p
+    local t=$1 db=${2:-osctest} n names="" p
     for p in "_${t}" "${t}"; do
         names+="${names:+, }$(my_ql "${p}_osc_new"), $(my_ql "${p}_osc_log"), $(my_ql "${p}_osc_dup"), $(my_ql "${p}_osc_hb")"
     done
     n=$(my_q "SELECT GROUP_CONCAT(TABLE_NAME SEPARATOR ', ') FROM information_schema.TABLES
-              WHERE TABLE_SCHEMA = 'osctest' AND TABLE_NAME IN ($names)")
+              WHERE TABLE_SCHEMA = $(my_ql "$db") AND TABLE_NAME IN ($names)")
     [ "$n" = NULL ] || [ -z "$n" ] || fail "leftover osc table(s): $n"
     n=$(my_q "SELECT GROUP_CONCAT(CONCAT(EVENT_OBJECT_TABLE, '.', TRIGGER_NAME) SEPARATOR ', ')
               FROM information_schema.TRIGGERS
-              WHERE TRIGGER_SCHEMA = 'osctest'
+              WHERE TRIGGER_SCHEMA = $(my_ql "$db")
                 AND (LEFT(TRIGGER_NAME, $((${#t} + 5))) = $(my_ql "_${t}_osc")
                      OR LEFT(TRIGGER_NAME, $((${#t} + 4))) = $(my_ql "${t}_osc"))")
     [ "$n" = NULL ] || [ -z "$n" ] || fail "leftover osc trigger(s): $n"
@@ -802,15 +803,14 @@ expect_osc_my() {
 }
 
 # my_migrate_with_writer KIND T R ALTER [osc options...]: mywriter runs during the
-# whole osc run (from 0.5 s before it, and 0.5 s after it, so the new table
-# takes writes too); osc must
-# exit 0, the writer must see no error, and no writer transaction may take longer
-# than WRITER_MAX_MS (default 3000)
+# whole osc run (start_mywriter returns once it writes), and 0.5 s after it,
+# so the new table takes writes too; osc must exit 0, the writer must see no
+# error, and no writer transaction may take longer than WRITER_MAX_MS
+# (default 3000)
 my_migrate_with_writer() {
     local kind=$1 t=$2 r=$3 alter=$4
     shift 4
     start_mywriter "$kind" "$t" "$r"
-    sleep 0.5
     run_osc_my --table "$t" --alter "$alter" "$@"
     if [ "$OSC_RC" != 0 ]; then
         stop_mywriter

@@ -2,6 +2,8 @@
 # Runs osc's tests: starts throwaway servers (tests/servers.sh) in a temp dir,
 # runs every tests/t_*.sh (or the ones named as arguments), then build/unit,
 # stops the servers, and ends with exactly one line "N passed, N failed".
+# Each result line gives the test's seconds; before the last line come the
+# slowest tests and where the time went (servers, tests, sanitizer pass).
 # Builds nothing: `make test` builds build/osc, build/writer, build/unit and
 # the sanitizer build build-san/ first.
 #
@@ -26,7 +28,8 @@ cd "$(dirname "$0")/.." || exit 1
 # on both engines, osc plan, the chunk checksums (with a damaged row) and
 # the masking of passwords (t_secrets).
 # NAME:ENGINE runs one engine of a test that runs both (OSC_TEST_ENGINES):
-# t_kill's MariaDB half is left out (t_resume_kill kills and cleans up there);
+# t_kill is left out (t_resume_kill kills mid-copy on both engines, and
+# t_old_tables kills and runs osc cleanup on both);
 # t_resume_refuse and t_overlap_sigterm run their MariaDB half (the state
 # table's refusals, cleanup and history; SIGTERM and resume under the writer);
 # t_verify runs the half that was in this pass before its two scripts became one.
@@ -38,12 +41,13 @@ cd "$(dirname "$0")/.." || exit 1
 # cast check where values fail, row by row (t_plan_cast).  The parallel
 # copy: worker threads and sessions, a wave killed, a worker lost, pause
 # (t_parallel_copy).
-SAN_TESTS="t_bad_input t_hostile_names t_add_column_default t_kill:pg t_resume_kill t_resume_swap t_carry_objects t_carry_resume t_unique_duplicates t_control t_plan t_verify:pg t_resume_refuse:my t_overlap_sigterm:my t_secrets t_my_unique_swap t_pg_unique_swap t_pg_conn_loss t_privileges t_proxy_faults t_proxy_tls t_run_summary:pg t_metrics:pg t_set:pg t_ps t_old_tables t_proxy_metrics t_plan_cast t_parallel_copy"
+SAN_TESTS="t_bad_input t_hostile_names t_add_column_default t_resume_kill t_resume_swap t_carry_objects t_carry_resume t_unique_duplicates t_control t_plan t_verify:pg t_resume_refuse:my t_overlap_sigterm:my t_secrets t_my_unique_swap t_pg_unique_swap t_connection:pg t_privileges t_proxy_faults t_proxy_tls t_run_summary:pg t_metrics:pg t_set:pg t_ps t_old_tables t_proxy_metrics t_plan_cast t_parallel_copy"
 
 TIMEOUT=${OSC_TEST_TIMEOUT:-300}
 pass=0
 failed=0
 failed_names=()
+times=()   # "SECONDS LABEL" of every test run, for the slowest list
 
 TMP=$(mktemp -d /tmp/osc-test.XXXXXX) || exit 1
 chmod 0755 "$TMP"
@@ -67,6 +71,7 @@ not_ok() {
 }
 
 # ---- servers -------------------------------------------------------------------
+t_start=$SECONDS
 if ! tests/servers.sh start "$SRV" >"$TMP/servers.log" 2>&1; then
     not_ok "servers start" "$TMP/servers.log"
     echo "$pass passed, $failed failed"
@@ -74,7 +79,8 @@ if ! tests/servers.sh start "$SRV" >"$TMP/servers.log" 2>&1; then
 fi
 # shellcheck disable=SC1091
 . "$SRV/env"
-echo "# servers: PostgreSQL primary $OSC_PG_URL, replica $OSC_PG_REPLICA_URL"
+echo "# servers: PostgreSQL primary $OSC_PG_URL, replica $OSC_PG_REPLICA_URL ($((SECONDS - t_start))s to start)"
+t_servers=$((SECONDS - t_start))
 
 # ---- which tests ---------------------------------------------------------------
 tests=()
@@ -98,6 +104,7 @@ run_one() {
     local log=$TMP/$safe.log t0=$SECONDS rc=0
     env "$@" timeout -k 10 "$TIMEOUT" bash "tests/$name.sh" >"$log" 2>&1 || rc=$?
     local dt=$((SECONDS - t0))
+    times+=("$dt $label")
     if [ "$rc" = 0 ] && ! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log"; then
         ok "$label (${dt}s)"
     else
@@ -106,11 +113,14 @@ run_one() {
     fi
 }
 
+t0_tests=$SECONDS
 for t in "${tests[@]}"; do
     run_one "$t" "$t"
 done
+t_tests=$((SECONDS - t0_tests))
 
 # ---- sanitizer pass ------------------------------------------------------------
+t0_san=$SECONDS
 san=${OSC_SAN:-auto}
 if [ "$san" = auto ]; then
     if [ -x build-san/osc ]; then san=1; else san=0; echo "# sanitizer pass skipped: no build-san/osc"; fi
@@ -130,6 +140,8 @@ if [ "$san" = 1 ]; then
         done
     fi
 fi
+
+t_san=$((SECONDS - t0_san))
 
 # ---- unit tests ----------------------------------------------------------------
 # build/unit (and build-san/unit, the sanitizer build) print their own
@@ -162,6 +174,11 @@ for unit in build/unit build-san/unit; do
     fi
 done
 
+if [ ${#times[@]} -gt 0 ]; then
+    echo "# slowest:"
+    printf '%s\n' "${times[@]}" | sort -rn | head -n 15 | awk '{ printf "#   %4ds  %s\n", $1, $2 }'
+fi
+echo "# time: servers ${t_servers}s, tests ${t_tests}s, sanitizer pass ${t_san}s, all ${SECONDS}s"
 [ ${#failed_names[@]} -gt 0 ] && echo "# failed: ${failed_names[*]}"
 [ "${OSC_TEST_KEEP:-0}" = 1 ] && echo "# kept the logs and servers' data in $TMP"
 echo "$pass passed, $failed failed"

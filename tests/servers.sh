@@ -7,6 +7,8 @@
 #   tests/servers.sh my-replica-detach|my-replica-attach DIR
 #                                 the MariaDB replica stops (starts) replicating, so
 #                                 the primary knows no replica (tests of NOCOPY)
+#   tests/servers.sh my-primary-restart DIR
+#                                 the MariaDB primary shuts down and starts again
 #
 # After `start`, DIR/env holds the variables the tests use (source it):
 #   PGHOST PGPORT PGUSER PGDATABASE          libpq defaults -> the primary
@@ -16,6 +18,7 @@
 #   OSC_MY_PORT OSC_MY_REPLICA_PORT          MariaDB primary and replica (GTID replication)
 #   OSC_MY_URL                               mysql://root@127.0.0.1:PORT/osctest
 #   OSC_MY_REPLICA_URL                       the MariaDB replica (PORT+1)
+#   OSC_TLS_CA (and OSC_MY_TLS_CA)           the CA of both primaries' certificates
 # Ports: primary ${OSC_TEST_PG_PORT:-55432}, replica +1; 127.0.0.1 only; unix sockets in DIR.
 # MariaDB: ${OSC_TEST_MY_PORT:-53306} and +1.
 # Test-speed settings (fsync=off etc.) are for these throwaway servers only.
@@ -74,6 +77,10 @@ logging_collector = off
 log_min_messages = warning
 log_line_prefix = '%m [%p] %a '
 EOF
+    # the primary's certificate (tls_certs); its ssl stays off but while
+    # t_connection switches it on, so that the suite's connections are plain
+    install -o postgres -m 0644 "$dir/tls/server-cert.pem" "$pd/server.crt"
+    install -o postgres -m 0600 "$dir/tls/server-key.pem" "$pd/server.key"
     cat >"$pd/pg_hba.conf" <<EOF
 local   all          postgres                trust
 host    all          postgres  127.0.0.1/32  trust
@@ -81,6 +88,9 @@ local   replication  postgres                trust
 host    replication  postgres  127.0.0.1/32  trust
 # tests that need a password (secrets, TLS) connect as the role osc_pw
 host    all          osc_pw    127.0.0.1/32  scram-sha-256
+# the role osc_tls gets in over TLS only (t_connection)
+hostssl   all        osc_tls   127.0.0.1/32  trust
+hostnossl all        osc_tls   127.0.0.1/32  reject
 # tests of limited roles (privileges, row security) connect as other roles
 local   all          all                     trust
 host    all          all       127.0.0.1/32  trust
@@ -123,6 +133,7 @@ export OSC_PG_REPLICA_PORT=$PG_REPLICA_PORT
 export OSC_PG_URL=postgres://postgres@127.0.0.1:$PG_PORT/osctest
 export OSC_PG_REPLICA_URL=postgres://postgres@127.0.0.1:$PG_REPLICA_PORT/osctest
 export OSC_TEST_DIR=$dir
+export OSC_TLS_CA=$dir/tls/ca.pem
 EOF
     chmod 0644 "$dir/env"
 }
@@ -131,6 +142,25 @@ pg_stop() {
     local dir=$1
     pg_stop_dir "$dir/pg-replica"
     pg_stop_dir "$dir/pg-primary"
+}
+
+# tls_certs DIR: a CA and a server certificate for 127.0.0.1 signed by it,
+# in DIR/tls (ca.pem, server-cert.pem, server-key.pem; the key readable by
+# mysql), for both primaries (t_connection): MariaDB's speaks TLS from the
+# start, PostgreSQL's has the files and t_connection switches its ssl on
+tls_certs() {
+    local t=$1/tls
+    rm -rf "$t"; mkdir -p "$t"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=osc test CA" \
+        -keyout "$t/ca-key.pem" -out "$t/ca.pem" >"$t/openssl.log" 2>&1 &&
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+        -keyout "$t/server-key.pem" -out "$t/server.csr" >>"$t/openssl.log" 2>&1 &&
+    printf 'subjectAltName=IP:127.0.0.1\n' >"$t/ext.cnf" &&
+    openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca-key.pem" -CAcreateserial \
+        -days 2 -extfile "$t/ext.cnf" -out "$t/server-cert.pem" >>"$t/openssl.log" 2>&1 ||
+        { cat "$t/openssl.log" >&2; return 1; }
+    chmod 0755 "$t"
+    chown -R mysql "$t"
 }
 
 # ---- MariaDB ---------------------------------------------------------------
@@ -197,22 +227,6 @@ my_init() {
     return 1
 }
 
-# my_tls DIR: a CA and a server certificate for 127.0.0.1 signed by it, in
-# DIR/my-tls (ca.pem, server-cert.pem, server-key.pem), readable by mysql
-my_tls() {
-    local t=$1/my-tls
-    rm -rf "$t"; mkdir -p "$t"
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=osc test CA" \
-        -keyout "$t/ca-key.pem" -out "$t/ca.pem" >"$t/openssl.log" 2>&1 &&
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
-        -keyout "$t/server-key.pem" -out "$t/server.csr" >>"$t/openssl.log" 2>&1 &&
-    printf 'subjectAltName=IP:127.0.0.1\n' >"$t/ext.cnf" &&
-    openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca-key.pem" -CAcreateserial \
-        -days 2 -extfile "$t/ext.cnf" -out "$t/server-cert.pem" >>"$t/openssl.log" 2>&1 ||
-        { cat "$t/openssl.log" >&2; return 1; }
-    chown -R mysql "$t"
-}
-
 # my_launch D PORT SERVER_ID [OPTION...]: start mariadbd in the background
 my_launch() {
     local d=$1 port=$2 id=$3
@@ -228,6 +242,13 @@ my_launch() {
         --max-connections=200 --character-set-server=utf8mb4 \
         --collation-server=utf8mb4_general_ci \
         </dev/null >>"$d/mariadbd.out" 2>&1 &
+}
+
+# my_launch_primary DIR PORT: the primary, which speaks TLS (t_connection);
+# the replica does not
+my_launch_primary() {
+    my_launch "$1/my-primary" "$2" 1 --ssl-ca="$1/tls/ca.pem" \
+        --ssl-cert="$1/tls/server-cert.pem" --ssl-key="$1/tls/server-key.pem"
 }
 
 # my_wait_ready D PORT: mariadb-admin ping answers (max 30 s) while the process lives
@@ -262,10 +283,7 @@ my_start() {
     my_init "$rd" & p2=$!
     wait "$p1" || my_fail "$md" "install-db failed (primary)"
     wait "$p2" || my_fail "$rd" "install-db failed (replica)"
-    # the primary speaks TLS (t_my_connection); the replica does not
-    my_tls "$dir" || die "MariaDB: could not make the TLS certificates (openssl)"
-    my_launch "$md" "$MY_PORT" 1 --ssl-ca="$dir/my-tls/ca.pem" \
-        --ssl-cert="$dir/my-tls/server-cert.pem" --ssl-key="$dir/my-tls/server-key.pem"
+    my_launch_primary "$dir" "$MY_PORT"
     my_launch "$rd" "$MY_REPLICA_PORT" 2
     my_wait_ready "$md" "$MY_PORT" || my_fail "$md" "primary did not start" "$MY_PORT"
     my_wait_ready "$rd" "$MY_REPLICA_PORT" || my_fail "$rd" "replica did not start" "$MY_REPLICA_PORT"
@@ -305,7 +323,7 @@ export OSC_MY_PORT=$MY_PORT
 export OSC_MY_REPLICA_PORT=$MY_REPLICA_PORT
 export OSC_MY_URL=mysql://root@127.0.0.1:$MY_PORT/osctest
 export OSC_MY_REPLICA_URL=mysql://root@127.0.0.1:$MY_REPLICA_PORT/osctest
-export OSC_MY_TLS_CA=$dir/my-tls/ca.pem
+export OSC_MY_TLS_CA=$dir/tls/ca.pem
 EOF
 }
 
@@ -339,6 +357,9 @@ start)
     # are appended to DIR/env once both are up
     mkdir -p "$dir"
     rm -f "$dir/env.my"
+    chown postgres "$dir"
+    chmod 0755 "$dir"
+    tls_certs "$dir" || die "could not make the TLS certificates (openssl)"
     ( my_start "$dir" ) & my_job=$!
     pg_rc=0
     ( pg_start "$dir" ) & pg_job=$!   # a job of its own, so that set -e holds inside
@@ -380,11 +401,18 @@ my-replica-detach)
         my_cli "$mp" "KILL $id" 2>/dev/null || true
     done
     my_wait_replicas "$mp" 0 || die "the MariaDB primary still lists a replica" ;;
+# the MariaDB primary shut down and started again (t_connection); its
+# replica reconnects by itself
+my-primary-restart)
+    mp=${OSC_MY_PORT:-$MY_PORT}
+    my_stop_dir "$dir/my-primary"
+    my_launch_primary "$dir" "$mp"
+    my_wait_ready "$dir/my-primary" "$mp" || my_fail "$dir/my-primary" "primary did not start again" "$mp" ;;
 my-replica-attach)
     mp=${OSC_MY_PORT:-$MY_PORT} rp=${OSC_MY_REPLICA_PORT:-$MY_REPLICA_PORT}
     my_cli "$rp" "START SLAVE" || die "START SLAVE on the MariaDB replica failed"
     pos=$(my_cli "$mp" "SELECT @@GLOBAL.gtid_binlog_pos")
     [ "$(my_cli "$rp" "SELECT MASTER_GTID_WAIT('$pos', 30)")" = 0 ] || die "the MariaDB replica did not catch up"
     my_wait_replicas "$mp" 1 || die "the MariaDB primary does not list its replica again" ;;
-*) die "usage: $0 start|stop|pg-replica-stop|pg-replica-start|my-replica-detach|my-replica-attach DIR" ;;
+*) die "usage: $0 start|stop|pg-replica-stop|pg-replica-start|my-replica-detach|my-replica-attach|my-primary-restart DIR" ;;
 esac

@@ -35,10 +35,13 @@ grep -q '"throttle_reason":"paused by the operator' <<<"$st" || fail "status giv
 ctl status --table $T --log-format text | grep -q '^throttle:  PAUSED for .*paused by the operator' \
     || fail "the text status does not say paused"
 ctl resume --table $T | grep -q '^ok: resumed' || fail "osc resume failed"
-sleep 1
-after=$(rows_copied $T)
+for ((i = 0; i < 100; i++)); do
+    after=$(rows_copied $T)
+    [ "$after" -gt "$frozen" ] && break
+    sleep 0.1
+done
 [ "$after" -gt "$frozen" ] || fail "the copy did not restart after osc resume ($frozen -> $after)"
-note "paused at $frozen rows for 2 s, $after rows 1 s after resume"
+note "paused at $frozen rows for 2 s, $after rows after resume"
 
 # the pause file
 touch "$PAUSE"
@@ -63,8 +66,11 @@ sleep 2
 kill -0 "$OSC_BG_PID" 2>/dev/null || fail "osc did not wait at the swap"
 [ "$(has_column $T c)" = f ] || fail "swapped although the cutover was postponed"
 a1=$(json_num "$(status_json $T)" log_applied)
-sleep 1
-a2=$(json_num "$(status_json $T)" log_applied)
+for ((i = 0; i < 100; i++)); do
+    a2=$(json_num "$(status_json $T)" log_applied)
+    [ "$a2" -gt "$a1" ] && break
+    sleep 0.1
+done
 [ "$a2" -gt "$a1" ] || fail "changes were not applied while the cutover waited ($a1 -> $a2)"
 ctl cutover --table $T | grep -q '^ok' || fail "osc cutover failed"
 osc_bg_wait 60

@@ -70,12 +70,14 @@ fi
 note "man/osc.1: groff -ww and man --warnings are silent"
 
 # ---- every option, documented -------------------------------------------------------
-# opts_of FILE TABLE: the long option names of a `struct option TABLE[]` in FILE
+# opts_of FILE TABLE: the long option names of the option table TABLE[] in
+# FILE: a `struct option` table ({ "name", ...), or osc's own, whose lines
+# start with the name (STRING("name", ...) or { "name", ...)
 opts_of() {
     awk -v t="$2" '$0 ~ t"\\[\\] = \\{" { on = 1; next } on && /^\};/ { exit } on' "$1" |
-        grep -oE '\{ "[a-z0-9-]+"' | sed 's/{ "//; s/"//'
+        grep -oE '^[[:space:]]*(\{ |[A-Z_]+\()"[a-z0-9-]+"' | grep -oE '"[a-z0-9-]+"' | tr -d '"'
 }
-main_opts=$(opts_of "$ROOT/src/core/options.c" long_opts)
+main_opts=$(opts_of "$ROOT/src/core/options_table.c" option_table)
 proxy_opts=$(opts_of "$ROOT/proxy/daemon.c" proxy_opts)
 [ "$(echo "$main_opts" | wc -l)" -gt 30 ] || fail "could not read osc's option table: $main_opts"
 [ "$(echo "$proxy_opts" | wc -l)" -gt 10 ] || fail "could not read the proxy's option table: $proxy_opts"

@@ -93,7 +93,14 @@ pg_cases() {
     psql -XAtq -c "BEGIN; LOCK TABLE $T IN ROW EXCLUSIVE MODE; SELECT pg_sleep(20); COMMIT" >/dev/null 2>&1 &
     local locker=$!
     bg_pids+=("$locker")
-    sleep 2
+    # the plan names a lock held by a transaction open for over a second
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [ "$(psql_q "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                     WHERE l.relation = '$T'::regclass AND l.granted AND l.mode = 'RowExclusiveLock'
+                       AND a.xact_start < now() - interval '1100 milliseconds'")" -ge 1 ] && break
+        sleep 0.1
+    done
     plan_case auto "ADD COLUMN c int" direct high "\\[high\\] pid [0-9]+ holds RowExclusiveLock on public.t_plan"
     kill $locker 2>/dev/null; wait $locker 2>/dev/null
     bg_pids=()

@@ -74,7 +74,8 @@ pg_strategy() {
     # an in-place run waits at its start while the pause file is there
     PAUSE=$(mktemp /tmp/osc-pause.XXXXXX)
     osc_bg "$OSC_OUT" "$OSC_ERR" --table $T --alter "ADD COLUMN paused int" --pause-file "$PAUSE"
-    sleep 2
+    # waiting: osc says so (throttled by the pause file), and is still there
+    wait_for_text "throttled: the pause file .* exists" 30 "$OSC_ERR" || fail "the in-place run does not say it waits for the pause file"
     kill -0 "$OSC_BG_PID" 2>/dev/null || fail "the in-place run did not wait for the pause file"
     assert_true "NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '$T'::regclass AND attname = 'paused')" \
         "nothing applied while paused"

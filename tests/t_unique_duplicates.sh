@@ -8,7 +8,13 @@
 #      dropped, both rows are still there, the key was not added;
 #  (b) MariaDB: the duplicates are written (into T and R, in one transaction)
 #      while osc copies in small chunks: one duplicates a row the copy has
-#      passed, one a row it has not reached yet.
+#      passed, one a row it has not reached yet;
+#  (c) on PostgreSQL and MariaDB (one body), a duplicate written after the
+#      copy, while the swap is postponed (the new table has its UNIQUE index
+#      already): the replay meets it, and the run fails naming the key and
+#      the value (PostgreSQL: and saying no row was dropped); the key is not
+#      added.  (Here until it was the last case of t_pg_unique_swap and
+#      t_my_unique_swap, one each.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_engine.sh"
 need_osc
@@ -108,4 +114,38 @@ written_during_copy_test() {
     my_no_osc_leftovers $T
 }
 case " ${OSC_TEST_ENGINES:-pg my} " in *" my "*) eng_use my; written_during_copy_test ;; esac
+
+# ---- (c) a duplicate written while the swap waits -----------------------------------
+written_while_postponed_test() {
+    local T=t_uniq_${ENGINE}3 R=t_uniq_${ENGINE}3_ref K=t_uniq_${ENGINE}3_uw t flag=$TEST_TMP/postpone.$ENGINE
+    e_fixture $T $R 10000
+    for t in $T $R; do e_q "ALTER TABLE $t ADD COLUMN w int NULL" || fail "column w"; done
+    e_q "UPDATE $T SET w = id; UPDATE $R SET w = id" || fail "w = id"
+    e_start_writer $T $R
+    # rows the writer never touches (below its keys)
+    e_q "INSERT INTO $T (id, v, w) VALUES (-1, 'dup', -1), (-2, 'dup', -2);
+         INSERT INTO $R (id, v, w) VALUES (-1, 'dup', -1), (-2, 'dup', -2)" || fail "the rows of the duplicate"
+    touch "$flag"
+    e_osc_bg "$TEST_TMP/c.out" "$TEST_TMP/c.err" --table $T --alter "$(e_pick "ADD CONSTRAINT $K UNIQUE (w)" "ADD UNIQUE KEY $K (w)")" \
+        --postpone-cutover "$flag" --log-format json
+    wait_for_text "cutover postponed" 60 "$TEST_TMP/c.err" || { tail -n 20 "$TEST_TMP/c.err" >&2; e_stop_writer; fail "no postponed cutover"; }
+    e_q "$(e_pick BEGIN "START TRANSACTION"); UPDATE $T SET w = -1 WHERE id = -2; UPDATE $R SET w = -1 WHERE id = -2; COMMIT" \
+        || { e_stop_writer; fail "the duplicate"; }
+    osc_bg_wait 60
+    rm -f "$flag"
+    e_stop_writer
+    grep -E "error" "$TEST_TMP/c.err" | sed 's/^/#   /' | tail -n 3
+    assert_eq 1 "$OSC_BG_RC" "osc's exit status over a real duplicate"
+    grep -q "$(e_pick 'Key (w)=(-1) already exists' "Duplicate entry '-1' for key '$K'")" "$TEST_TMP/c.err" \
+        || fail "the failure does not name the duplicate key"
+    if [ "$ENGINE" = pg ]; then
+        grep -q 'no row was dropped' "$TEST_TMP/c.err" || fail "the message does not say no row was lost"
+        assert_true "NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '$K')" "no constraint added"
+    else
+        assert_eq 0 "$(my_has_index $T $K)" "the original's indexes"
+    fi
+    e_tables_equal $T $R "id, v, n, extra, pad, w"
+    e_no_leftovers $T
+}
+for_each_engine written_while_postponed_test
 echo "ok"

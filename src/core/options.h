@@ -88,7 +88,7 @@ typedef struct Options {
 	int nscrub;
 } Options;
 
-/* --threads: two by default, what a small server spares (docs/COPY.md) */
+/* --threads: two by default, what a small server spares (docs/how-it-works.md, "The parallel copy") */
 #define OSC_THREADS_DEFAULT 2
 #define OSC_THREADS_MAX 16
 

@@ -1,6 +1,6 @@
 /*
  * options_usage.c — the text of `osc --help`: every command and option of
- * options.c, with its default, in the order a user looks for them; and of
+ * options_table.c, with its default, in the order a user looks for them; and of
  * `osc CMD --help`, the options that command reads (man/osc.1 has it all,
  * tests/t_help.sh checks that both name every option).
  */

@@ -86,6 +86,25 @@ char *writer_asprintf(const char *fmt, ...)
     return p;
 }
 
+void writer_sql_free(WriterSql *s)
+{
+    free(s->ins);
+    for (int i = 0; i < UPD__COUNT; i++)
+        free(s->upd[i]);
+    free(s->pk);
+    free(s->del);
+}
+
+int64_t writer_key_b(int64_t n)
+{
+    return n % 7;
+}
+
+void writer_text_key(char *buf, size_t size, int64_t n)
+{
+    snprintf(buf, size, "key-%06" PRId64, n);
+}
+
 /* ---- random numbers: splitmix64, seeded, reproducible ---- */
 static uint64_t g_rng;
 

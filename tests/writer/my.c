@@ -50,14 +50,6 @@ static const WriterKind my_kinds[] = {
     {NULL, false},
 };
 
-/* the SQL for one table */
-typedef struct Sqls {
-    char *ins;
-    char *upd[UPD__COUNT];
-    char *pk;
-    char *del;
-} Sqls;
-
 /* its prepared statements (per connection) */
 typedef struct Prepared {
     MYSQL_STMT *ins;
@@ -231,7 +223,7 @@ static const char *key_set(int k)
     return k == KIND_COMPOSITE ? "a = ?, b = ?" : key_cond(k);
 }
 
-static void build_sqls(Sqls *s, int k, const char *qt)
+static void build_sqls(WriterSql *s, int k, const char *qt)
 {
     const char *cond = key_cond(k);
     switch (k) {
@@ -258,15 +250,6 @@ static void build_sqls(Sqls *s, int k, const char *qt)
     s->upd[UPD_VN] = writer_asprintf("UPDATE %s SET v = ?, n = ? WHERE %s", qt, cond);
     s->pk = writer_asprintf("UPDATE %s SET %s WHERE %s", qt, key_set(k), cond);
     s->del = writer_asprintf("DELETE FROM %s WHERE %s", qt, cond);
-}
-
-static void free_sqls(Sqls *s)
-{
-    free(s->ins);
-    for (int i = 0; i < UPD__COUNT; i++)
-        free(s->upd[i]);
-    free(s->pk);
-    free(s->del);
 }
 
 /* ---- parameters ---- */
@@ -308,11 +291,14 @@ static void key_params(int k, int64_t n, Param *p)
     switch (k) {
     case KIND_COMPOSITE:
         p_int(&p[0], (long long)n);
-        p_int(&p[1], (long long)(n % 7));
+        p_int(&p[1], (long long)writer_key_b(n));
         return;
-    case KIND_VARCHAR:
-        p_str(&p[0], "key-%06" PRId64, n);
+    case KIND_VARCHAR: {
+        char key[32];
+        writer_text_key(key, sizeof key, n);
+        p_str(&p[0], "%s", key);
         return;
+    }
     case KIND_BINARY16:
         p_str(&p[0], "%" PRId64, n); /* UNHEX(MD5(?)) in the SQL */
         return;
@@ -345,7 +331,7 @@ typedef struct MyWriter {
     MYSQL *c; /* NULL after a lost connection that could not be renewed */
     Url url;
     int kind;
-    Sqls t, r;       /* SQL text */
+    WriterSql t, r;       /* SQL text */
     Prepared pt, pr; /* prepared on c */
     char *qt, *qr;
     bool lost;       /* the last failure lost the session */
@@ -421,7 +407,7 @@ static void close_prepared(Prepared *p)
     }
 }
 
-static int prepare_all(MYSQL *c, const Sqls *s, Prepared *p, char *errbuf, size_t errlen)
+static int prepare_all(MYSQL *c, const WriterSql *s, Prepared *p, char *errbuf, size_t errlen)
 {
     memset(p, 0, sizeof *p);
     if (!(p->ins = prepare(c, s->ins, errbuf, errlen)))
@@ -681,8 +667,8 @@ static void my_close(void *s)
 {
     MyWriter *w = s;
     disconnect(w);
-    free_sqls(&w->t);
-    free_sqls(&w->r);
+    writer_sql_free(&w->t);
+    writer_sql_free(&w->r);
     free(w->qt);
     free(w->qr);
     free_url(&w->url);

@@ -35,18 +35,10 @@ static const WriterKind pg_kinds[] = {
     {NULL, false},
 };
 
-/* the SQL for one table */
-typedef struct Stmts {
-    char *ins;
-    char *upd[UPD__COUNT];
-    char *pk;
-    char *del;
-} Stmts;
-
 typedef struct PgWriter {
     PGconn *c;
     int kind;
-    Stmts t, r;
+    WriterSql t, r;
     char *qt, *qr;
 } PgWriter;
 
@@ -106,7 +98,7 @@ static const char *key_cols(int k)
 
 /* the statements for one table; is_target: the identity-generating side.
  * Parameters: the key first, then the values */
-static void build_stmts(Stmts *s, int k, const char *qt, int is_target)
+static void build_stmts(WriterSql *s, int k, const char *qt, int is_target)
 {
     int nk = nkeys(k);
     char *cond = key_cond(k, 1);
@@ -127,15 +119,6 @@ static void build_stmts(Stmts *s, int k, const char *qt, int is_target)
     free(cond);
 }
 
-static void free_stmts(Stmts *s)
-{
-    free(s->ins);
-    for (int i = 0; i < UPD__COUNT; i++)
-        free(s->upd[i]);
-    free(s->pk);
-    free(s->del);
-}
-
 /* ---- parameters as text ---- */
 typedef struct KeyBuf {
     char a[32];
@@ -148,12 +131,12 @@ static void key_params(int k, int64_t n, KeyBuf *kb, const char **params)
     switch (k) {
     case KIND_COMPOSITE:
         snprintf(kb->a, sizeof kb->a, "%" PRId64, n);
-        snprintf(kb->b, sizeof kb->b, "%" PRId64, n % 7);
+        snprintf(kb->b, sizeof kb->b, "%" PRId64, writer_key_b(n));
         params[0] = kb->a;
         params[1] = kb->b;
         return;
     case KIND_TEXT:
-        snprintf(kb->a, sizeof kb->a, "key-%06" PRId64, n);
+        writer_text_key(kb->a, sizeof kb->a, n);
         params[0] = kb->a;
         return;
     default:
@@ -240,7 +223,7 @@ static bool pg_begin(void *s, char *err, size_t errlen)
 static long long pg_exec(void *s, bool ref, WriterOp *op, char *err, size_t errlen)
 {
     PgWriter *w = s;
-    const Stmts *st = ref ? &w->r : &w->t;
+    const WriterSql *st = ref ? &w->r : &w->t;
     const char *p[8] = {0};
     KeyBuf kb, kb2;
     char nbuf[16];
@@ -334,8 +317,8 @@ static void pg_reconnect(void *s)
 static void pg_close(void *s)
 {
     PgWriter *w = s;
-    free_stmts(&w->t);
-    free_stmts(&w->r);
+    writer_sql_free(&w->t);
+    writer_sql_free(&w->r);
     free(w->qt);
     free(w->qr);
     PQfinish(w->c);

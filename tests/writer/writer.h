@@ -39,6 +39,16 @@ typedef struct WriterOp {
     char vbuf[24];  /* storage for v */
 } WriterOp;
 
+/* the SQL of one table (the target or the reference), one statement per
+ * kind of operation: an engine builds it in its dialect, writer_sql_free
+ * releases it */
+typedef struct WriterSql {
+    char *ins;
+    char *upd[UPD__COUNT];
+    char *pk;
+    char *del;
+} WriterSql;
+
 typedef struct WriterOpts {
     const char *db;
     const char *table;
@@ -95,5 +105,12 @@ void writer_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noret
 /* allocation that never returns NULL (writer_die instead); the caller frees */
 void *writer_malloc(size_t n);
 char *writer_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void writer_sql_free(WriterSql *s);
+
+/* key number n in the key layouts of tests/lib.sh's fixtures, both engines:
+ * a composite key (a, b) is (n, writer_key_b(n)); a text key is
+ * writer_text_key's "key-000042" */
+int64_t writer_key_b(int64_t n);
+void writer_text_key(char *buf, size_t size, int64_t n);
 
 #endif
