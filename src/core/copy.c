@@ -357,7 +357,7 @@ bool copy_run(Osc *o, OscErr *e)
 		update_rates(o, started, rows_at_start);
 		control_publish(o);
 		log_progress(&o->log, &o->progress, done);
-		if (!done && !be_nice(o, now_us() - t0, e))
+		if (!done && !be_nice(o, took_us, e))
 			goto out;
 	}
 	ok = true;
