@@ -57,7 +57,7 @@ finish_equal() {
 case_kill_wave() {
     local T=t_par_${ENGINE}_kill R=t_par_${ENGINE}_kill_ref F=$TEST_TMP/wave.$ENGINE n ck
     note "---- A: SIGKILL with a wave's chunks committed above the checkpoint ----"
-    e_fixture $T $R 20000
+    e_fixture $T $R 8000
     e_start_writer $T $R
     OSC_FAULT=wave:$F e_osc_bg "$TEST_TMP/A.out" "$TEST_TMP/A.err" --table $T --alter "$ALTER" \
         --threads 3 --chunk-size 500 --chunk-size-max 500 --log-format json
@@ -95,7 +95,7 @@ kill_worker() {
 case_worker_lost() {
     local T=t_par_${ENGINE}_lost R=t_par_${ENGINE}_lost_ref F=$TEST_TMP/worker.$ENGINE
     note "---- B: a worker's connection killed mid-chunk ----"
-    e_fixture $T $R 20000
+    e_fixture $T $R 8000
     e_start_writer $T $R
     OSC_FAULT=worker-chunk:$F e_osc_bg "$TEST_TMP/B.out" "$TEST_TMP/B.err" --table $T --alter "$ALTER" \
         --threads 2 --chunk-size 500 --chunk-size-max 500 --log-format json
@@ -113,7 +113,7 @@ case_worker_lost() {
 case_pause() {
     local T=t_par_${ENGINE}_pause R=t_par_${ENGINE}_pause_ref a b i out rc
     note "---- C: osc pause stops every worker ----"
-    e_fixture $T $R 30000
+    e_fixture $T $R 12000
     e_start_writer $T $R
     OSC_FAULT=chunk:100 e_osc_bg "$TEST_TMP/C.out" "$TEST_TMP/C.err" --table $T --alter "$ALTER" \
         --threads 3 --chunk-size 300 --chunk-size-max 300 --log-format json
@@ -162,7 +162,7 @@ case_fewer_workers() {
     my_q "DROP USER IF EXISTS osc_few@'%'; CREATE USER osc_few@'%' IDENTIFIED BY 'few' WITH MAX_USER_CONNECTIONS 3;
           GRANT ALL ON *.* TO osc_few@'%'"
     url="mysql://osc_few:few@127.0.0.1:$OSC_MY_PORT/osctest"
-    e_fixture $T $R 20000
+    e_fixture $T $R 8000
     e_start_writer $T $R
     OSC_RC=0
     "$OSC" --table $T --alter "$ALTER" --strategy copy --threads 4 --chunk-size 1000 --chunk-size-max 1000 --log-format json \
