@@ -178,9 +178,9 @@ int main(int argc, char **argv)
 	if ((o.opt.table != NULL && !names_parse_table(o.opt.table, &o.target, &e)) ||
 	    ((o.opt.command == CMD_RUN || o.opt.command == CMD_PLAN) && !alter_parse(o.opt.alter, &o.alter, &e)) ||
 	    !engine_for_url(url, &o.engine, &e) || !dburl_check("--database", url, &e) || !check_replicas(&o, &e) ||
-	    (o.opt.command == CMD_RUN && !check_local_paths(&o, &e))) {
+	    ((o.opt.command == CMD_RUN || o.opt.command == CMD_REVERT) && !check_local_paths(&o, &e))) {
 		log_error(&o.log, &e);
-		if (o.opt.command == CMD_RUN)
+		if (o.opt.command == CMD_RUN || o.opt.command == CMD_REVERT)
 			summary_emit(&o, OSC_EXIT_INPUT);
 		log_close(&o.log);
 		summary_free(&o.summary);
@@ -212,6 +212,11 @@ int main(int argc, char **argv)
 	case CMD_ABORT:
 	case CMD_SET: rc = steer(&o); break;
 	case CMD_PS: rc = ps_main(&o); break;
+	case CMD_FINISH: rc = migrate_finish(&o); break;
+	case CMD_REVERT:
+		rc = migrate_revert(&o);
+		summary_emit(&o, rc);
+		break;
 	default:
 		rc = migrate_run(&o);
 		summary_emit(&o, rc); /* the run's last line */

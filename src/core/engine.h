@@ -35,6 +35,8 @@ typedef struct EngineEnv {
 	const char *url;               /* --database, else OSC_DATABASE_URL; NULL: the client library's defaults */
 	bool plan;                     /* osc plan: nothing may change */
 	bool drop_old_table;           /* --drop-old-table: after the swap, the old table goes */
+	bool revertible;               /* --revertible: the swap keeps the original in step (docs/ARCHITECTURE.md
+	                                * "The revert") and the cleanup keeps it */
 	int64_t lock_timeout_ms;       /* --lock-timeout: every lock on the original */
 	int64_t statement_timeout_ms;
 	int cutover_retries;           /* the plan says how often a lock is tried */
@@ -150,6 +152,15 @@ typedef struct Leftovers {
 	char foreign[1024];    /* objects under osc's names that osc did not make: left alone */
 	const char *none;      /* the engine's words when nothing of osc's is there */
 } Leftovers;
+
+/* A --revertible migration after its swap, as `osc revert` and `osc
+ * finish` find it (src/core/revert.c). */
+typedef struct RevertInfo {
+	char old[2 * OSC_NAME_MAX + 2]; /* the original, kept in step: "app._osc_1a2b..._users_osc_old" */
+	char *alter;                    /* the forward migration's --alter (the core frees it) */
+	bool swapped;                   /* a revert's swap committed already: only its cleanup is left */
+	int64_t backlog;                /* changes to the table since the swap not yet in the original */
+} RevertInfo;
 
 /* The monitor (replicator/lag.c) calls these from its own thread, on
  * connections of its own; they only read the table's names, fixed once the
@@ -433,6 +444,38 @@ typedef struct Engine {
 	/* Ends the table's unfinished migrations in the state table with
 	 * outcome ("aborted", or "done": its swap had committed) and message. */
 	bool (*state_close)(EngineTable *t, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
+
+	/* ---- the revert (src/core/revert.c; docs/ARCHITECTURE.md "The revert") ----
+	 * With env->revertible, the forward run's swap also installs, in its
+	 * transaction or under its lock, a capture on the new table into a
+	 * reverse log (every write after the swap is logged), and leaves the
+	 * original without what the swap carried to the new table (its own
+	 * triggers and policies; foreign keys are dropped as always); the
+	 * cleanup after it keeps the original, the reverse capture and its log,
+	 * and the state row says "revertible".  shadow_create refuses (exit 2)
+	 * an ALTER without an inverse: an original column the new table cannot
+	 * give back a value for (dropped, NOT NULL without a default), a type
+	 * with no cast back, a changed key.
+	 *
+	 * Under the table's lock: finds the table's revertible migration (exit
+	 * 2 when there is none, when the table's or the original's definition
+	 * changed since the swap, or the reverse capture is gone) and fills ri.
+	 * Unless finish, t is turned around for the revert: the original is
+	 * the table, the shadow the forward run's original (its column map the
+	 * inverse: an added column left out, a dropped one its default or NULL,
+	 * a renamed one back, a retyped one cast back), the change log the
+	 * reverse log, the copy done, the swap and the cleanup after it those of
+	 * a migration from the new schema back to the old one (what the swap
+	 * takes out of the table's name keeps the old table's suffix and
+	 * --drop-old-table drops it).  A revert whose swap committed (ri->swapped)
+	 * leaves only that cleanup, then state_close. */
+	bool (*revert_attach)(EngineTable *t, bool finish, RevertInfo *ri, OscErr *e) MUSTCHECK;
+	/* `osc finish`: drops the reverse capture and its log (and the
+	 * original with drop_old); the state row says "finished". */
+	bool (*revert_finish)(EngineTable *t, bool drop_old, OscErr *e) MUSTCHECK;
+	/* A value the target table cannot hold: a cast out of range, a NOT
+	 * NULL or CHECK violation (a revert names the key and refuses). */
+	bool (*is_data_error)(const OscErr *e);
 
 	/* ---- the proxy (cutover/proxy_hold.c) ----
 	 * The sessions on the table (PostgreSQL: holding a lock on it or whose

@@ -30,6 +30,8 @@ enum {
 	HIST_UPDATED,
 	HIST_OLD_TABLE,   /* the original's name after the swap, qualified; '' before the swap, for an
 	                   * in-place run, and in rows of an osc that did not record it */
+	HIST_REVERT,      /* "revertible", "reverting", "reverted", "finished"; '' for a run without --revertible */
+	HIST_BACKLOG,     /* revertible: the changes `osc revert` would replay; '' otherwise */
 	HIST_NCOLS
 };
 

@@ -28,9 +28,10 @@
 #include "proxy_hold.h"
 #include "replay.h"
 #include "resume.h"
+#include "migrate_int.h"
 #include "osc.h"
 
-static void phase(Osc *o, const char *name, const char *what)
+void mig_phase(Osc *o, const char *name, const char *what)
 {
 	o->progress.phase = name;
 	o->progress.phase_started_ms = now_ms();
@@ -40,7 +41,7 @@ static void phase(Osc *o, const char *name, const char *what)
 }
 
 /* The control loop and the monitor stop with the run, whatever its end. */
-static OscExit finish_run(Osc *o, OscExit rc)
+OscExit mig_finish(Osc *o, OscExit rc)
 {
 	lag_stop(o);
 	control_stop(o);
@@ -48,12 +49,12 @@ static OscExit finish_run(Osc *o, OscExit rc)
 }
 
 /* The engine's main session and table description. */
-static bool engine_open(Osc *o, OscErr *e)
+bool mig_open(Osc *o, OscErr *e)
 {
 	return o->engine->open(&o->env, &o->table, &o->session, e);
 }
 
-static void engine_close(Osc *o)
+void mig_close(Osc *o)
 {
 	copy_free(o);
 	if (o->table)
@@ -63,17 +64,17 @@ static void engine_close(Osc *o)
 }
 
 /* The state row says where the run stands, with the counters. */
-static bool record(Osc *o, const char *phase_name, const char *outcome, const char *message, OscErr *e)
+bool mig_record(Osc *o, const char *phase_name, const char *outcome, const char *message, OscErr *e)
 {
 	return o->engine->state_record(o->table, phase_name, outcome, message, o->progress.rows_copied,
 	                               o->progress.log_applied, e);
 }
 
 /* Enters a phase and says so, in the log and in the state table. */
-static bool enter(Osc *o, const char *name, const char *what, OscErr *e)
+bool mig_enter(Osc *o, const char *name, const char *what, OscErr *e)
 {
-	phase(o, name, what);
-	return record(o, name, "running", NULL, e);
+	mig_phase(o, name, what);
+	return mig_record(o, name, "running", NULL, e);
 }
 
 /* The ALTER applied in place (src/core/strategy.h): no shadow, no capture, no
@@ -87,7 +88,7 @@ static bool in_place(Osc *o, Strategy *st, OscExit *rc)
 
 	err_clear(&e);
 	snprintf(msg, sizeof(msg), "applying the ALTER in place (%s)", strategy_name(st->kind));
-	phase(o, "in-place", msg);
+	mig_phase(o, "in-place", msg);
 	bool ran = inplace_apply(o, st, &e);
 	if (ran && st->kind == STRAT_COPY) {
 		log_msg(&o->log, LOG_INFO, "strategy: %s: %s", strategy_name(st->kind), st->why);
@@ -99,24 +100,24 @@ static bool in_place(Osc *o, Strategy *st, OscExit *rc)
 		if (e.exit == OSC_EXIT_OK)
 			e.exit = OSC_EXIT_FAILED;
 		OscErr e2;
-		if (!record(o, NULL, "failed", e.msg, &e2))
+		if (!mig_record(o, NULL, "failed", e.msg, &e2))
 			log_error(&o->log, &e2);
-		engine_close(o);
+		mig_close(o);
 		if (e.exit == OSC_EXIT_FAILED || e.exit == OSC_EXIT_INPUT)
 			hooks_run(o, o->opt.on_failure, "failure", e.exit, e.msg);
-		*rc = finish_run(o, e.exit);
+		*rc = mig_finish(o, e.exit);
 		return true;
 	}
 	char took[32];
 	duration_format(took, sizeof(took), now_ms() - o->started_ms);
 	snprintf(msg, sizeof(msg), "migration complete: applied in place (%s), no copy, in %s", strategy_name(st->kind),
 	         took);
-	phase(o, "done", msg);
-	if (!record(o, "done", "done", msg, &e))
+	mig_phase(o, "done", msg);
+	if (!mig_record(o, "done", "done", msg, &e))
 		log_error(&o->log, &e);
-	engine_close(o);
+	mig_close(o);
 	hooks_run(o, o->opt.on_success, "success", OSC_EXIT_OK, msg);
-	*rc = finish_run(o, OSC_EXIT_OK);
+	*rc = mig_finish(o, OSC_EXIT_OK);
 	return true;
 }
 
@@ -128,7 +129,7 @@ static OscExit run_done(Osc *o)
 
 	err_clear(&e);
 	lag_stop(o); /* its heartbeat goes with the work objects */
-	phase(o, "cleanup", "removing the capture objects");
+	mig_phase(o, "cleanup", "removing the capture objects");
 	if (!cleanup_after_swap(o, &e)) {
 		log_error(&o->log, &e);
 		log_msg(&o->log, LOG_WARN, "the migration is done, but cleanup failed: run `osc cleanup --table %s`",
@@ -139,13 +140,13 @@ static OscExit run_done(Osc *o)
 	snprintf(msg, sizeof(msg), "migration complete: %lld rows copied (%lld in this run), %lld changes replayed, in %s",
 	         (long long)o->progress.rows_copied, (long long)(o->progress.rows_copied - o->rows_before),
 	         (long long)o->progress.log_applied, took);
-	phase(o, "done", msg);
+	mig_phase(o, "done", msg);
 	err_clear(&e);
-	if (!record(o, "done", "done", msg, &e))
+	if (!mig_record(o, "done", "done", msg, &e))
 		log_error(&o->log, &e);
-	engine_close(o);
+	mig_close(o);
 	hooks_run(o, o->opt.on_success, "success", OSC_EXIT_OK, msg);
-	return finish_run(o, OSC_EXIT_OK);
+	return mig_finish(o, OSC_EXIT_OK);
 }
 
 /* A run that failed or stopped: before the swap, the original stays as it
@@ -167,20 +168,20 @@ static OscExit run_failed(Osc *o, OscErr *err, bool created, bool swapped)
 		/* stopped, not failed: the capture stays, a rerun resumes */
 		OscErr e2;
 		err_clear(&e2);
-		if (!record(o, NULL, "stopped", msg, &e2))
+		if (!mig_record(o, NULL, "stopped", msg, &e2))
 			log_error(&o->log, &e2);
 		log_msg(&o->log, LOG_INFO,
 		        "stopped; the original is intact and changes are still captured: rerun the same command to resume, "
 		        "or `osc cleanup --table %s` to give up",
 		        o->opt.table);
-		engine_close(o);
-		return finish_run(o, OSC_EXIT_STOPPED);
+		mig_close(o);
+		return mig_finish(o, OSC_EXIT_STOPPED);
 	}
 	if (created && !swapped) {
 		OscErr e2;
 		err_clear(&e2);
-		phase(o, "abort", "removing what osc created; the original stays as it is");
-		if (!record(o, NULL, "failed", msg, &e2))
+		mig_phase(o, "abort", "removing what osc created; the original stays as it is");
+		if (!mig_record(o, NULL, "failed", msg, &e2))
 			log_error(&o->log, &e2);
 		err_clear(&e2);
 		if (!cleanup_abort(o, &e2)) {
@@ -198,10 +199,10 @@ static OscExit run_failed(Osc *o, OscErr *err, bool created, bool swapped)
 		log_msg(&o->log, LOG_WARN, "the new table is in place; run `osc cleanup --table %s` to finish tidying",
 		        o->opt.table);
 	}
-	engine_close(o);
+	mig_close(o);
 	if (e.exit == OSC_EXIT_FAILED || e.exit == OSC_EXIT_INPUT)
 		hooks_run(o, o->opt.on_failure, "failure", e.exit, msg);
-	return finish_run(o, e.exit);
+	return mig_finish(o, e.exit);
 }
 
 OscExit migrate_run(Osc *o)
@@ -213,11 +214,11 @@ OscExit migrate_run(Osc *o)
 	err_clear(&e);
 	o->started_ms = now_ms();
 	run_init(o);
-	phase(o, "preflight", "checking the table, its key and the ALTER");
-	if (!engine_open(o, &e) || !preflight_run(o, true, &e) || !resume_decide(o, &e))
+	mig_phase(o, "preflight", "checking the table, its key and the ALTER");
+	if (!mig_open(o, &e) || !preflight_run(o, true, &e) || !resume_decide(o, &e))
 		goto fail;
 	if (o->resume == RESUME_DONE) {
-		engine_close(o);
+		mig_close(o);
 		return OSC_EXIT_OK;
 	}
 	o->progress.rows_estimate = o->info.rows_estimate;
@@ -251,11 +252,11 @@ OscExit migrate_run(Osc *o)
 			goto fail;
 	}
 	if (o->resume == RESUME_NONE) {
-		phase(o, "shadow", "building the new table with the ALTER applied");
+		mig_phase(o, "shadow", "building the new table with the ALTER applied");
 		if (!o->engine->shadow_create(o->table, true, &e))
 			goto fail;
 		created = true;
-		phase(o, "capture", "installing the change-capture trigger");
+		mig_phase(o, "capture", "installing the change-capture trigger");
 		if (!o->engine->capture_install(o->table, &e))
 			goto fail;
 		lag_arm(o);
@@ -263,20 +264,20 @@ OscExit migrate_run(Osc *o)
 	if (o->resume <= RESUME_COPY) {
 		snprintf(msg, sizeof(msg), "copying about %lld rows in chunks of about %ldms",
 		         (long long)(o->progress.rows_estimate - o->progress.rows_copied), (long)o->opt.chunk_time_ms);
-		phase(o, "copy", msg);
+		mig_phase(o, "copy", msg);
 		if (!copy_run(o, &e))
 			goto fail;
 	}
 	if (!swapped) {
 		if (!osc_may_continue(o, 0, &e) ||
-		    !enter(o, "index", "building secondary indexes and constraints on the new table", &e) ||
+		    !mig_enter(o, "index", "building secondary indexes and constraints on the new table", &e) ||
 		    !indexes_build(o, &e))
 			goto fail;
 		int64_t applied = 0;
-		if (!osc_may_continue(o, 0, &e) || !enter(o, "catch-up", "applying the changes captured meanwhile", &e) ||
+		if (!osc_may_continue(o, 0, &e) || !mig_enter(o, "catch-up", "applying the changes captured meanwhile", &e) ||
 		    !replay_catch_up(o, 5000, 600000, &applied, &e))
 			goto fail;
-		if (!enter(o, "cutover", "swapping the tables", &e) || !cutover_run(o, &e))
+		if (!mig_enter(o, "cutover", "swapping the tables", &e) || !cutover_run(o, &e))
 			goto fail;
 		swapped = true;
 		o->retry.gate = NULL; /* nothing stops the cleanup after a swap */
@@ -296,9 +297,9 @@ OscExit migrate_plan(Osc *o)
 	err_clear(&e);
 	run_init(o);
 	o->retry.gate = NULL;
-	if (!engine_open(o, &e) || !preflight_run(o, false, &e) || !o->engine->shadow_create(o->table, false, &e)) {
+	if (!mig_open(o, &e) || !preflight_run(o, false, &e) || !o->engine->shadow_create(o->table, false, &e)) {
 		log_error(&o->log, &e);
-		engine_close(o);
+		mig_close(o);
 		return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;
 	}
 	Plan p;
@@ -306,7 +307,7 @@ OscExit migrate_plan(Osc *o)
 	if (!o->engine->plan_fill(o, &p, &e)) {
 		plan_free(&p);
 		log_error(&o->log, &e);
-		engine_close(o);
+		mig_close(o);
 		return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;
 	}
 	proxy_hold_plan(o, &p);
@@ -318,7 +319,7 @@ OscExit migrate_plan(Osc *o)
 	}
 	OscExit rc = plan_exit(&p, o->opt.plan_fail_on);
 	plan_free(&p);
-	engine_close(o);
+	mig_close(o);
 	return rc;
 }
 
@@ -329,15 +330,15 @@ OscExit migrate_history(Osc *o, bool latest)
 	run_init(o);
 	o->retry.gate = NULL;
 	History h = { 0 };
-	if (!engine_open(o, &e) || !o->engine->history_read(o->table, latest, &h, &e)) {
+	if (!mig_open(o, &e) || !o->engine->history_read(o->table, latest, &h, &e)) {
 		history_free(&h);
 		log_error(&o->log, &e);
-		engine_close(o);
+		mig_close(o);
 		return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;
 	}
 	history_print(&h, o->log.json, latest, o->target.table[0] ? o->target.table : NULL);
 	history_free(&h);
-	engine_close(o);
+	mig_close(o);
 	return OSC_EXIT_OK;
 }
 
@@ -347,11 +348,11 @@ OscExit migrate_cleanup(Osc *o)
 	err_clear(&e);
 	run_init(o);
 	o->retry.gate = NULL;
-	if (!engine_open(o, &e) || !cleanup_leftovers(o, &e)) {
+	if (!mig_open(o, &e) || !cleanup_leftovers(o, &e)) {
 		log_error(&o->log, &e);
-		engine_close(o);
+		mig_close(o);
 		return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;
 	}
-	engine_close(o);
+	mig_close(o);
 	return OSC_EXIT_OK;
 }

@@ -32,6 +32,7 @@ static const Subcommand subcommands[] = {
 	{ "run", CMD_RUN },         { "plan", CMD_PLAN },       { "cleanup", CMD_CLEANUP }, { "history", CMD_HISTORY },
 	{ "status", CMD_STATUS },   { "pause", CMD_PAUSE },     { "resume", CMD_RESUME },   { "cutover", CMD_CUTOVER },
 	{ "abort", CMD_ABORT },     { "set", CMD_SET },         { "help", CMD_HELP },       { "ps", CMD_PS },
+	{ "revert", CMD_REVERT },   { "finish", CMD_FINISH },
 	{ NULL, CMD_RUN },
 };
 
@@ -233,6 +234,15 @@ static bool parse(Options *o, int argc, char **argv, OscErr *e)
 	}
 	if (o->table == NULL && o->command != CMD_HISTORY && o->command != CMD_STATUS && o->command != CMD_PS) {
 		err_set(e, OSC_EXIT_INPUT, "--table is required (see osc --help)");
+		return false;
+	}
+	if (o->revertible && o->command != CMD_RUN && o->command != CMD_PLAN) {
+		err_set(e, OSC_EXIT_INPUT, "--revertible is an option of a run (osc --table T --alter SPEC --revertible)");
+		return false;
+	}
+	if ((o->command == CMD_REVERT || o->command == CMD_FINISH) && o->alter) {
+		err_set(e, OSC_EXIT_INPUT, "osc %s takes no --alter: it acts on the table's --revertible migration",
+		        o->command == CMD_REVERT ? "revert" : "finish");
 		return false;
 	}
 	if ((o->command == CMD_RUN || o->command == CMD_PLAN) && o->alter == NULL) {

@@ -24,6 +24,8 @@ typedef enum OscCommand {
 	CMD_ABORT,
 	CMD_SET,
 	CMD_PS,       /* the runs of this host, found by their sockets (src/core/ps.c) */
+	CMD_REVERT,   /* back to the schema before a --revertible run's swap (src/core/revert.c) */
+	CMD_FINISH,   /* ends a --revertible run's revertibility */
 	CMD_HELP,
 	CMD_VERSION,
 } OscCommand;
@@ -56,6 +58,7 @@ typedef struct Options {
 	int cutover_retries;
 	int64_t max_runtime_ms;   /* 0: none */
 	bool drop_old_table;
+	bool revertible;          /* --revertible: the original is kept in step after the swap (osc revert) */
 	bool allow_on_replica;    /* --allow-on-replica: MySQL/MariaDB, run on a replica anyway (never a PostgreSQL standby) */
 	const char *alter_fk_method; /* --alter-foreign-keys-method; NULL: refuse when child tables exist */
 	Window window;            /* copy only inside it */

@@ -278,6 +278,7 @@ const OptionDef option_table[] = {
 	CALL("cutover-retries", set_cutover_retries),
 	DURATION("max-runtime", max_runtime_ms, 0),
 	FLAG("drop-old-table", drop_old_table),
+	FLAG("revertible", revertible),
 	FLAG("allow-on-replica", allow_on_replica),
 	STRING("alter-foreign-keys-method", alter_fk_method),
 	CHOICE("log-format", log_format, log_format_words),

@@ -72,6 +72,9 @@ OscExit migrate_run(Osc *o);
 OscExit migrate_plan(Osc *o);
 OscExit migrate_cleanup(Osc *o);
 OscExit migrate_history(Osc *o, bool latest);
+/* osc revert, osc finish (src/core/revert.c). */
+OscExit migrate_revert(Osc *o);
+OscExit migrate_finish(Osc *o);
 
 /* Where the copy stands, for the replay's primitives (src/core/run.c). */
 CopyPos osc_copy_pos(const Osc *o);

@@ -77,6 +77,7 @@ void run_init(Osc *o)
 	v->target = &o->target;
 	v->table_arg = o->opt.table ? o->opt.table : "";
 	v->drop_old_table = o->opt.drop_old_table;
+	v->revertible = o->opt.revertible;
 	v->url = o->opt.database ? o->opt.database : getenv("OSC_DATABASE_URL");
 	v->plan = o->opt.command == CMD_PLAN;
 	v->lock_timeout_ms = o->opt.lock_timeout_ms;
@@ -84,7 +85,8 @@ void run_init(Osc *o)
 	v->cutover_retries = o->opt.cutover_retries;
 	v->chunk_time_ms = o->opt.chunk_time_ms;
 	v->verify = o->opt.verify;
-	v->strategy = o->opt.strategy;
+	/* an ALTER in place has no swap to keep the original in step across */
+	v->strategy = o->opt.revertible ? STRATEGY_COPY : o->opt.strategy;
 	v->allow_on_replica = o->opt.allow_on_replica;
 	v->alter_fk_method = o->opt.alter_fk_method;
 	v->replicas = o->opt.replicas;
