@@ -39,7 +39,12 @@ bool cleanup_after_swap(Osc *o, OscErr *e)
 		return false;
 	OldTable old;
 	E->old_table(t, &old);
-	if (old.gone) {
+	if (o->env.revertible) {
+		log_msg(&o->log, LOG_INFO,
+		        "the original is kept in step as %s: `osc revert --table %s` goes back to it with every row written "
+		        "since, `osc finish --table %s` ends that",
+		        old.name, o->opt.table, o->opt.table);
+	} else if (old.gone) {
 		log_msg(&o->log, LOG_INFO, "the original was dropped at the swap (%s)", old.gone);
 	} else if (!o->env.drop_old_table) {
 		log_msg(&o->log, LOG_INFO, "the original is kept as %s (drop it when you are sure)", old.name);

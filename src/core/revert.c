@@ -183,11 +183,14 @@ OscExit migrate_finish(Osc *o)
 		mig_close(o);
 		return e.exit == OSC_EXIT_OK ? OSC_EXIT_FAILED : e.exit;
 	}
+	OldTable old;
+	o->engine->old_table(o->table, &old);
+	if (o->opt.drop_old_table)
+		snprintf(old.name, sizeof(old.name), "%s", ri.old);
 	log_msg(&o->log, LOG_INFO,
-	        "finished: %s.%s keeps its definition after `%s`; the reverse capture is removed (%lld changes since the "
-	        "swap were not replayed), and the original %s %s",
-	        o->info.schema, o->info.name, ri.alter ? ri.alter : "?", (long long)ri.backlog, ri.old,
-	        o->opt.drop_old_table ? "is dropped" : "is kept (drop it when you are sure, or rerun with --drop-old-table)");
+	        "finished: %s.%s keeps its definition after `%s`; the reverse capture is removed, and the original %s %s",
+	        o->info.schema, o->info.name, ri.alter ? ri.alter : "?", old.name,
+	        o->opt.drop_old_table ? "is dropped" : "is kept (drop it when you are sure)");
 	free(ri.alter);
 	mig_close(o);
 	return OSC_EXIT_OK;

@@ -140,6 +140,12 @@ typedef struct Pg {
 	int64_t def_checked_ms;    /* the last comparison with the live catalog */
 	char *plan_refusal;        /* osc plan: why a run would refuse this ALTER (NULL: it would not) */
 
+	/* the revert (src/pg/pg_revert.c): this run is `osc revert`, turned
+	 * around (the original is the new table, the shadow the kept original) */
+	bool reverse;
+	char rlog[PG_NAMELEN + 1];  /* the reverse log, in the work schema */
+	char kept[PG_NAMELEN + 1];  /* the original's name in the work schema while revertible */
+
 	/* verification (src/pg/pg_verify.c) */
 	char **col_types;          /* the shadow's type of each of cols, loaded on first use */
 	bool hash_record;          /* rows hashed by hash_record_extended(), not by their text */
@@ -351,6 +357,9 @@ void pg_batch_join(PgBatch *into, PgBatch *more);
 
 /* src/pg/pg_capture.c */
 bool pg_capture_create(Pg *pg, OscErr *e) MUSTCHECK;   /* log + function, in the shadow txn */
+/* the log `log` and the functions fn, fn_truncate; reverse: a --revertible run's reverse log */
+bool pg_capture_make(Pg *pg, const char *log, const char *fn, const char *fn_truncate, bool reverse,
+                     OscErr *e) MUSTCHECK;
 bool pg_capture_install(Pg *pg, OscErr *e) MUSTCHECK;  /* the triggers (ALWAYS), with retries; OIDs in the state row */
 /* drops the triggers in pg->trigger_oids (this run's, or proved osc's) */
 bool pg_capture_drop(Pg *pg, OscErr *e) MUSTCHECK;
@@ -422,6 +431,32 @@ void pg_carry_free(PgCarry *c);
 /* after the commit: VALIDATE the foreign keys re-created NOT VALID;
  * *all_valid is false when one failed (reported in the log) */
 bool pg_carry_validate(Pg *pg, bool *all_valid, OscErr *e) MUSTCHECK;
+
+/* src/pg/pg_revert_keep.c: a --revertible run keeps the original in step */
+#define PG_RCAPTURE_NAME "_osc_rcapture"
+#define PG_RTRUNCATE_NAME "_osc_rtruncate"
+/* --revertible: refuses (exit 2) an ALTER without an inverse (the shadow exists) */
+bool pg_revert_check(Pg *pg, OscErr *e) MUSTCHECK;
+/* The reverse log and its trigger functions (again when they exist), before the catch-up */
+bool pg_revert_log_create(Pg *pg, OscErr *e) MUSTCHECK;
+/* In the swap, after the drain: the reverse capture on the shadow */
+bool pg_revert_capture_on(Pg *pg, OscErr *e) MUSTCHECK;
+/* In the swap, after the new table took the name: the original, renamed
+ * _T_osc_old, loses its own triggers and policies (carried to the new
+ * table), moves into the work schema as pg->kept, its indexes, identity
+ * sequences and statistics back under their own names there */
+bool pg_revert_keep(Pg *pg, OscErr *e) MUSTCHECK;
+/* After a --revertible swap: the forward log, capture functions and heartbeat go, the rest stays */
+bool pg_revert_work_trim(Pg *pg, OscErr *e) MUSTCHECK;
+/* src/pg/pg_revert.c: osc revert, osc finish */
+bool pg_revert_attach(Pg *pg, bool finish, RevertInfo *ri, OscErr *e) MUSTCHECK;
+bool pg_revert_finish(Pg *pg, bool drop_old, OscErr *e) MUSTCHECK;
+/* A revert's state_record: on the forward migration's row, its revert column */
+bool pg_revert_record(Pg *pg, const char *phase, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
+/* A revertible migration of the table (exit 2 telling to revert or finish it first). */
+bool pg_revert_refuse_new(Pg *pg, OscErr *e) MUSTCHECK;
+/* A value the old table cannot hold: class 22, NOT NULL, CHECK */
+bool pg_is_data_error(const OscErr *e);
 
 /* src/pg/pg_swap.c: one attempt; the core's drain runs under its lock */
 SwapResult pg_swap(Pg *pg, const SwapDrain *drain, OscErr *e);

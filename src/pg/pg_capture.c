@@ -37,37 +37,38 @@
 #define CAPTURE_NAME "_osc_capture"
 #define TRUNCATE_NAME "_osc_truncate"
 
-bool pg_capture_create(Pg *pg, OscErr *e)
+/* The log and the two trigger functions.  reverse: the reverse log of a
+ * --revertible run (src/pg/pg_revert_keep.c), keyed by the key's columns as
+ * the new table names them, made again when it exists (a resumed run). */
+bool pg_capture_make(Pg *pg, const char *log, const char *fn, const char *fn_truncate, bool reverse, OscErr *e)
 {
-	Sql q, body, keys_new, keys_old;
+	Sql q, body, keys_new, keys_old, cols;
 	bool ok = false;
+	const char *replace = reverse ? " OR REPLACE" : "";
 
 	sql_init(&q, &pg->dialect);
 	sql_init(&body, &pg->dialect);
 	sql_init(&keys_new, &pg->dialect);
 	sql_init(&keys_old, &pg->dialect);
+	sql_init(&cols, &pg->dialect);
 
 	/* a TRUNCATE's marker has no key: the key columns take NULL there */
 	sql_add(&q,
-	        "CREATE TABLE %I.%I (_osc_change_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	        "CREATE TABLE%s %I.%I (_osc_change_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
 	        " _osc_truncate boolean NOT NULL DEFAULT false",
-	        pg->work, pg->log_table);
-	for (int k = 0; k < pg->nkeys; k++)
-		sql_add(&q, ", %I %s", pg->keys[k].name, pg->keys[k].type);
+	        reverse ? " IF NOT EXISTS" : "", pg->work, log);
+	for (int k = 0; k < pg->nkeys; k++) {
+		const char *name = reverse ? pg->keys[k].shadow_name : pg->keys[k].name;
+		sql_add(&q, ", %I %s", name, pg->keys[k].type);
+		sql_add(&keys_new, "%sNEW.%I", k ? ", " : "", name);
+		sql_add(&keys_old, "%sOLD.%I", k ? ", " : "", name);
+		sql_add(&cols, "%s%I", k ? ", " : "", name);
+	}
 	/* consumed rows are dead rows: vacuum the log early and often */
 	sql_add(&q, ") WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000,"
 	            " autovacuum_vacuum_cost_delay = 0)");
 	if (!pg_exec_sql(pg, &q, NULL, e))
 		goto out;
-
-	for (int k = 0; k < pg->nkeys; k++) {
-		sql_add(&keys_new, "%sNEW.%I", k ? ", " : "", pg->keys[k].name);
-		sql_add(&keys_old, "%sOLD.%I", k ? ", " : "", pg->keys[k].name);
-	}
-	Sql cols;
-	sql_init(&cols, &pg->dialect);
-	for (int k = 0; k < pg->nkeys; k++)
-		sql_add(&cols, "%s%I", k ? ", " : "", pg->keys[k].name);
 	sql_add(&body,
 	        "BEGIN\n"
 	        "  IF TG_OP <> 'DELETE' THEN\n"
@@ -78,29 +79,26 @@ bool pg_capture_create(Pg *pg, OscErr *e)
 	        "  END IF;\n"
 	        "  RETURN NULL;\n"
 	        "END",
-	        pg->work, pg->log_table, sql_text(&cols), sql_text(&keys_new), sql_text(&keys_old), sql_text(&keys_new),
-	        pg->work, pg->log_table, sql_text(&cols), sql_text(&keys_old));
-	if (cols.failed)
-		body.failed = true;
-	sql_free(&cols);
-	if (body.failed || keys_new.failed || keys_old.failed) {
+	        pg->work, log, sql_text(&cols), sql_text(&keys_new), sql_text(&keys_old), sql_text(&keys_new),
+	        pg->work, log, sql_text(&cols), sql_text(&keys_old));
+	if (body.failed || keys_new.failed || keys_old.failed || cols.failed) {
 		err_set(e, OSC_EXIT_FAILED, "could not quote the key columns");
 		goto out;
 	}
 	sql_reset(&q);
 	sql_add(&q,
-	        "CREATE FUNCTION %I.%I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
+	        "CREATE%s FUNCTION %I.%I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
 	        " SET search_path = pg_catalog, pg_temp AS %L",
-	        pg->work, CAPTURE_NAME, sql_text(&body));
+	        replace, pg->work, fn, sql_text(&body));
 	if (!pg_exec_sql(pg, &q, NULL, e))
 		goto out;
 	sql_reset(&q);
 	sql_reset(&body);
-	sql_add(&body, "BEGIN\n  INSERT INTO %I.%I (_osc_truncate) VALUES (true);\n  RETURN NULL;\nEND", pg->work, pg->log_table);
+	sql_add(&body, "BEGIN\n  INSERT INTO %I.%I (_osc_truncate) VALUES (true);\n  RETURN NULL;\nEND", pg->work, log);
 	sql_add(&q,
-	        "CREATE FUNCTION %I.%I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
+	        "CREATE%s FUNCTION %I.%I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
 	        " SET search_path = pg_catalog, pg_temp AS %L",
-	        pg->work, TRUNCATE_NAME, sql_text(&body));
+	        replace, pg->work, fn_truncate, sql_text(&body));
 	if (body.failed || !pg_exec_sql(pg, &q, NULL, e))
 		goto out;
 	ok = true;
@@ -109,7 +107,13 @@ out:
 	sql_free(&body);
 	sql_free(&keys_new);
 	sql_free(&keys_old);
+	sql_free(&cols);
 	return ok;
+}
+
+bool pg_capture_create(Pg *pg, OscErr *e)
+{
+	return pg_capture_make(pg, pg->log_table, CAPTURE_NAME, TRUNCATE_NAME, false, e);
 }
 
 /* Notes the OIDs of osc's triggers on the original in the state row, in the

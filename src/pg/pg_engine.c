@@ -156,7 +156,7 @@ static bool eng_table_lock(EngineTable *t, OscErr *e)
 
 static bool eng_leftovers_check(EngineTable *t, OscErr *e)
 {
-	return pg_check_leftovers(T(t), e);
+	return pg_revert_refuse_new(T(t), e) && pg_check_leftovers(T(t), e);
 }
 
 /* A resumed copy: what a new run's pg_shadow_create checks, again; the
@@ -377,8 +377,12 @@ static bool eng_index_build(EngineSession *s, EngineTable *t, char *what, size_t
 
 static bool eng_shadow_complete(EngineSession *s, EngineTable *t, OscErr *e)
 {
+	Pg *pg = T(t);
 	(void)s;
-	return pg_shadow_complete(T(t), e);
+	/* --revertible: the reverse log before the catch-up (a resumed run's
+	 * too), the swap puts its triggers on (src/pg/pg_revert_keep.c) */
+	return pg_shadow_complete(pg, e) &&
+	       (!pg->env->revertible || pg_revert_log_create(pg, e));
 }
 
 /* Did the swap commit?  Asked after the connection broke during it: the
@@ -465,11 +469,14 @@ static bool eng_capture_leave(EngineTable *t, OscErr *e)
 	return pg_capture_leave(T(t), e);
 }
 
-/* The work schema holds the shadow until the swap moves it out. */
+/* The work schema holds the shadow until the swap moves it out; after a
+ * --revertible swap, the original and the reverse log. */
 static bool eng_work_drop(EngineTable *t, bool shadow, OscErr *e)
 {
-	(void)shadow;
-	return pg_work_drop(T(t), e);
+	Pg *pg = T(t);
+	if (!shadow && pg->env->revertible && !pg->reverse)
+		return pg_revert_work_trim(pg, e);
+	return pg_work_drop(pg, e);
 }
 
 static void eng_old_table(EngineTable *t, OldTable *out)
@@ -484,7 +491,17 @@ static bool eng_old_drop(EngineTable *t, OscErr *e)
 
 static bool eng_leftovers_find(EngineTable *t, Leftovers *lo, OscErr *e)
 {
-	return pg_leftovers_find(T(t), lo, e);
+	return pg_revert_refuse_new(T(t), e) && pg_leftovers_find(T(t), lo, e);
+}
+
+static bool eng_revert_attach(EngineTable *t, bool finish, RevertInfo *ri, OscErr *e)
+{
+	return pg_revert_attach(T(t), finish, ri, e);
+}
+
+static bool eng_revert_finish(EngineTable *t, bool drop_old, OscErr *e)
+{
+	return pg_revert_finish(T(t), drop_old, e);
 }
 
 static bool eng_leftovers_drop(EngineTable *t, const Leftovers *lo, char *done, size_t donesz, OscErr *e)
@@ -571,6 +588,9 @@ const Engine pg_engine = {
 	.leftovers_find = eng_leftovers_find,
 	.leftovers_drop = eng_leftovers_drop,
 	.state_close = eng_state_close,
+	.revert_attach = eng_revert_attach,
+	.revert_finish = eng_revert_finish,
+	.is_data_error = pg_is_data_error,
 	.proxy_bypass = eng_proxy_bypass,
 	.plan_fill = eng_plan_fill,
 	.monitor = &pg_monitor,

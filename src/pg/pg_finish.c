@@ -58,7 +58,8 @@ bool pg_swap_settle(Pg *pg, OscErr *e)
 
 	if (!pg_carry_validate(pg, &all_valid, e))
 		goto out;
-	if (!all_valid || pg->state_id == 0) {
+	/* a revert's swap: the row's fingerprint stays the migration's result */
+	if (!all_valid || pg->state_id == 0 || pg->reverse) {
 		ok = true;
 		goto out;
 	}
@@ -95,6 +96,11 @@ bool pg_capture_leave(Pg *pg, OscErr *e)
 void pg_old_table(Pg *pg, OldTable *out)
 {
 	memset(out, 0, sizeof(*out));
+	if (pg->env->revertible && !pg->reverse) {
+		snprintf(out->name, sizeof(out->name), "%s.%s", pg->work, pg->kept);
+		out->keep = "the migration is revertible (`osc finish --drop-old-table` drops it)";
+		return;
+	}
 	snprintf(out->name, sizeof(out->name), "%s.%s", pg->schema, pg->old);
 }
 

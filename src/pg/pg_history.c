@@ -8,11 +8,12 @@
 #include "pg.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* `osc history` / `osc status`: the columns history.h lists, in its order,
  * then what names the old table (the table's name and the suffix the
  * migration chose, src/pg/pg_old.c), which history.h has as one column. */
-enum { H_TABLE_NAME = HIST_OLD_TABLE, H_OLD_SUFFIX, H_SCHEMA_NAME, H_NCOLS };
+enum { H_TABLE_NAME = HIST_OLD_TABLE, H_OLD_SUFFIX, H_SCHEMA_NAME, H_REVERT, H_WORK, H_NCOLS };
 
 /* The old table of a row whose swap happened, as the log names it
  * ("schema.name", the name pg_old_name gives it); "" when the row recorded
@@ -21,6 +22,13 @@ static void old_table_of(PGresult *r, int i, char *out, size_t outsz)
 {
 	char old[PG_NAMELEN + 1];
 	out[0] = '\0';
+	const char *revert = PQgetvalue(r, i, H_REVERT);
+	if (strcmp(revert, "revertible") == 0 || strcmp(revert, "reverting") == 0) {
+		/* kept in step in the work schema (src/pg/pg_revert_keep.c) */
+		names_derive(old, sizeof(old), "_", PQgetvalue(r, i, H_TABLE_NAME), "_osc_orig", PG_NAMELEN);
+		snprintf(out, outsz, "%s.%s", PQgetvalue(r, i, H_WORK), old);
+		return;
+	}
 	if (PQgetisnull(r, i, H_OLD_SUFFIX))
 		return;
 	names_derive(old, sizeof(old), "_", PQgetvalue(r, i, H_TABLE_NAME), PQgetvalue(r, i, H_OLD_SUFFIX), PG_NAMELEN);
@@ -56,8 +64,10 @@ bool pg_history_read(Pg *pg, const char *schema, const char *table, bool latest,
 	             /* the old table exists once the swap happened (an in-place
 	              * run has none; the row of an older osc names no suffix) */
 	             "  table_name, CASE WHEN phase IN ('swapped', 'done') AND cardinality(key_shadow) > 0"
-	             "                   THEN old_suffix END, schema_name"
-	             "  FROM osc.migrations"
+	             "                   THEN old_suffix END, schema_name,"
+	             /* an older osc's table has no revert column */
+	             "  coalesce(pg_catalog.to_jsonb(m) ->> 'revert', ''), work_schema"
+	             "  FROM osc.migrations m"
 	             " WHERE ($2 = '' OR (table_name = $2 AND ($1 = '' OR schema_name = $1)))"
 	             " ORDER BY CASE WHEN $3 THEN schema_name || '.' || table_name ELSE id::text END, id DESC) h"
 	             " ORDER BY id",
@@ -70,6 +80,23 @@ bool pg_history_read(Pg *pg, const char *schema, const char *table, bool latest,
 		char old[2 * PG_NAMELEN + 4];
 		old_table_of(r, i, old, sizeof(old));
 		history_set(row, HIST_OLD_TABLE, old);
+		const char *revert = PQgetvalue(r, i, H_REVERT);
+		history_set(row, HIST_REVERT, revert);
+		if (strcmp(revert, "revertible") == 0 || strcmp(revert, "reverting") == 0) {
+			/* what a revert would replay: the reverse log's rows */
+			PGresult *n = NULL;
+			Sql q;
+			char rlog[PG_NAMELEN + 1];
+			OscErr e2;
+			err_clear(&e2);
+			names_derive(rlog, sizeof(rlog), "_", PQgetvalue(r, i, H_TABLE_NAME), "_osc_rlog", PG_NAMELEN);
+			sql_init(&q, &pg->dialect);
+			sql_add(&q, "SELECT count(*) FROM %I.%I", PQgetvalue(r, i, H_WORK), rlog);
+			if (pg_exec_sql(pg, &q, &n, &e2))
+				history_set(row, HIST_BACKLOG, pg_value(n, 0));
+			PQclear(n);
+			sql_free(&q);
+		}
 	}
 	PQclear(r);
 	return true;

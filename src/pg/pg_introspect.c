@@ -126,6 +126,8 @@ void pg_derive_names(Pg *pg)
 	snprintf(pg->work, sizeof(pg->work), "_osc_%s", hash);
 	names_derive(pg->shadow, sizeof(pg->shadow), "_", pg->table, "_osc_new", PG_NAMELEN);
 	names_derive(pg->log_table, sizeof(pg->log_table), "_", pg->table, "_osc_log", PG_NAMELEN);
+	names_derive(pg->rlog, sizeof(pg->rlog), "_", pg->table, "_osc_rlog", PG_NAMELEN);
+	names_derive(pg->kept, sizeof(pg->kept), "_", pg->table, "_osc_orig", PG_NAMELEN);
 	/* the first run's old names; a later one's come from pg_old_choose or its state row */
 	if (!pg->old_suffix[0])
 		names_old_suffix(pg->old_suffix, sizeof(pg->old_suffix), 1);

@@ -90,6 +90,62 @@ out:
 }
 
 /* The keys of b, taken at or below the watermark already. */
+/* A revert's merge met a value the original cannot hold: the batch's keys
+ * one at a time, each in a savepoint rolled back, until one fails; e then
+ * names it (src/pg/pg_revert.c).  insert: the merge's INSERT. */
+static void name_the_key(PgSession *s, Pg *pg, const PgBatch *b, Sql *insert, OscErr *e)
+{
+	PGresult *r = NULL;
+	Sql q;
+	OscErr e2;
+
+	err_clear(&e2);
+	sql_init(&q, &pg->dialect);
+	/* each key as one-element arrays, quoted by the server */
+	sql_add(&q, "SELECT ");
+	for (int k = 0; k < pg->nkeys; k++)
+		sql_add(&q, "%sARRAY[u.k%d]::text, u.k%d::text", k ? ", " : "", k, k);
+	sql_add(&q, " FROM unnest(");
+	for (int k = 0; k < pg->nkeys; k++)
+		sql_add(&q, "%s$%d::%s[]", k ? ", " : "", k + 1, pg->keys[k].type);
+	sql_add(&q, ") u(");
+	for (int k = 0; k < pg->nkeys; k++)
+		sql_add(&q, "%sk%d", k ? ", " : "", k);
+	sql_add(&q, ")");
+	if (pg->nkeys > 32 || !pgs_command(s, "ROLLBACK TO SAVEPOINT osc_back", &e2) ||
+	    !pgs_exec(s, sql_text(&q), pg->nkeys, (const char *const *)b->arrays, &r, &e2))
+		goto out;
+	for (int i = 0; i < PQntuples(r); i++) {
+		const char *one[32];
+		for (int k = 0; k < pg->nkeys && k < 32; k++)
+			one[k] = PQgetvalue(r, i, 2 * k);
+		if (!pgs_command(s, "SAVEPOINT osc_key", &e2))
+			goto out;
+		OscErr why;
+		err_clear(&why);
+		bool fine = pgs_exec_sql_params(s, insert, pg->nkeys, one, &why);
+		if (!pgs_command(s, "ROLLBACK TO SAVEPOINT osc_key", &e2))
+			goto out;
+		if (fine)
+			continue;
+		char key[512];
+		size_t n = (size_t)snprintf(key, sizeof(key), "(");
+		for (int k = 0; k < pg->nkeys && n < sizeof(key); k++)
+			n += (size_t)snprintf(key + n, sizeof(key) - n, "%s%s", k ? ", " : "", PQgetvalue(r, i, 2 * k + 1));
+		if (n < sizeof(key))
+			snprintf(key + n, sizeof(key) - n, ")");
+		char sqlstate[sizeof(why.sqlstate)];
+		snprintf(sqlstate, sizeof(sqlstate), "%s", why.sqlstate);
+		err_set(e, OSC_EXIT_INPUT, "the row with key %s of %s.%s cannot go back into the original: %s", key,
+		        pg->schema, pg->table, why.msg);
+		snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", sqlstate);
+		break;
+	}
+out:
+	PQclear(r);
+	sql_free(&q);
+}
+
 bool pg_merge(PgSession *s, Pg *pg, const PgBatch *b, OscErr *e)
 {
 	Sql q;
@@ -103,7 +159,11 @@ bool pg_merge(PgSession *s, Pg *pg, const PgBatch *b, OscErr *e)
 		goto out;
 	sql_reset(&q);
 	pg_sql_merge_insert(pg, &q);
+	if (pg->reverse && !pgs_command(s, "SAVEPOINT osc_back", e))
+		goto out;
 	ok = pgs_exec_sql_params(s, &q, pg->nkeys, (const char *const *)b->arrays, e);
+	if (!ok && pg->reverse && pg_is_data_error(e))
+		name_the_key(s, pg, b, &q, e);
 out:
 	sql_free(&q);
 	return ok;

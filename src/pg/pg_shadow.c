@@ -479,7 +479,8 @@ bool pg_shadow_create(Pg *pg, bool keep, OscErr *e)
 	if (!refuses(pg, keep, pg_check_alter(pg, e), e) ||
 	    !map_columns(pg, pre, npre, key_attnums, sizeof(key_attnums), e) || !check_key_types(pg, e) ||
 	    !defer_indexes(pg, key_attnums, e) || !pg_read_sequences(pg, e) ||
-	    !refuses(pg, keep, pg_names_check(pg, e), e))
+	    !refuses(pg, keep, pg_names_check(pg, e), e) ||
+	    (pg->env->revertible && !refuses(pg, keep, pg_revert_check(pg, e), e)))
 		goto out;
 	if (!pg_capture_create(pg, e) || (keep && !pg_state_create(pg, fp, e)))
 		goto out;

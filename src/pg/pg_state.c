@@ -39,7 +39,8 @@ static const char *ddl =
     " work_schema text NOT NULL, fingerprint_orig text NOT NULL, fingerprint_new text,"
     " key_shadow text[] NOT NULL, col_names text[] NOT NULL, col_exprs text[] NOT NULL,"
     " overriding boolean NOT NULL, deferred_names text[] NOT NULL, deferred_sql text[] NOT NULL,"
-    " tmp_key_index text, table_oid oid, work_schema_oid oid, trigger_oids oid[], old_suffix text)";
+    " tmp_key_index text, table_oid oid, work_schema_oid oid, trigger_oids oid[], old_suffix text,"
+    " revert text, revert_trigger_oids oid[])";
 
 /* The state table as this osc needs it: created, or given the columns an
  * older osc's table lacks (only then: ALTER TABLE locks the table that other
@@ -53,17 +54,20 @@ static bool state_table_ready(Pg *pg, OscErr *e)
 		return false;
 	if (!pg_exec(pg,
 	             "SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = 'osc.migrations'::pg_catalog.regclass"
-	             "   AND attname IN ('table_oid', 'work_schema_oid', 'trigger_oids', 'old_suffix')"
+	             "   AND attname IN ('table_oid', 'work_schema_oid', 'trigger_oids', 'old_suffix', 'revert',"
+	             "                   'revert_trigger_oids')"
 	             "   AND NOT attisdropped",
 	             0, NULL, &r, e))
 		return false;
-	bool complete = strcmp(pg_value(r, 0), "4") == 0;
+	bool complete = strcmp(pg_value(r, 0), "6") == 0;
 	PQclear(r);
 	return complete || pg_command(pg,
 	                              "ALTER TABLE osc.migrations ADD COLUMN IF NOT EXISTS table_oid oid,"
 	                              " ADD COLUMN IF NOT EXISTS work_schema_oid oid,"
 	                              " ADD COLUMN IF NOT EXISTS trigger_oids oid[],"
-	                              " ADD COLUMN IF NOT EXISTS old_suffix text",
+	                              " ADD COLUMN IF NOT EXISTS old_suffix text,"
+	                              " ADD COLUMN IF NOT EXISTS revert text,"
+	                              " ADD COLUMN IF NOT EXISTS revert_trigger_oids oid[]",
 	                              e);
 }
 
@@ -239,6 +243,8 @@ bool pg_state_record(Pg *pg, const char *phase, const char *outcome, const char 
 	char id[32], copied[32], applied[32];
 	if (pg->state_id == 0)
 		return true;
+	if (pg->reverse)
+		return pg_revert_record(pg, phase, outcome, message, e);
 	snprintf(id, sizeof(id), "%lld", (long long)pg->state_id);
 	snprintf(copied, sizeof(copied), "%lld", (long long)rows_copied);
 	snprintf(applied, sizeof(applied), "%lld", (long long)changes_applied);

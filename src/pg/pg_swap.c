@@ -25,6 +25,9 @@
  *   apply what was read: owner, grants, views, foreign keys NOT VALID, ...
  *   serial sequences: OWNED BY the new table (which needs the owner)
  *   a subscription's row for the table moves to the new one (src/pg/pg_subscription.c)
+ *   --revertible: the reverse capture on the new table, the original kept
+ *     in the work schema (src/pg/pg_revert_keep.c); `osc revert` runs this
+ *     same swap with the roles turned around (src/pg/pg_revert.c)
  *   COMMIT; the foreign keys are validated later, in the cleanup
  * A lock timeout (or a deadlock) in any statement, not only the first LOCK,
  * rolls the attempt back for a retry: the relatives at the other end of a
@@ -250,6 +253,16 @@ static bool record_swapped(Pg *pg, OscErr *e)
 {
 	PGresult *r = NULL;
 	char fp[64], id[32];
+	if (pg->reverse) {
+		/* the revert's swap: a rerun after a kill finds it, and the name the
+		 * new-schema table took */
+		snprintf(id, sizeof(id), "%lld", (long long)pg->state_id);
+		const char *p[2] = { id, pg->old_suffix };
+		return pg_exec(pg,
+		               "UPDATE osc.migrations SET phase = 'reverted', old_suffix = $2, updated_at = now()"
+		               " WHERE id = $1::bigint",
+		               2, p, NULL, e);
+	}
 	char *table = pg_qualified(pg, pg->schema, pg->table);
 	const char *p[1] = { table };
 	bool ok = pg_exec(pg, "SELECT $1::regclass::oid", 1, p, &r, e) &&
@@ -285,8 +298,12 @@ SwapResult pg_swap(Pg *pg, const SwapDrain *drain, OscErr *e)
 	res = SWAP_FAILED;
 	/* what the rename does not carry is read while the definitions still
 	 * name the original (src/pg/pg_carry.c) */
+	/* --revertible: the new table's capture, the original kept in step
+	 * (src/pg/pg_revert_keep.c) */
+	bool keep = pg->env->revertible && !pg->reverse;
 	if (!pg_carry_lock(pg, e) || !sequences_continue(pg, &q, e) || !pg_carry_read(pg, &carry, e) ||
-	    !retire_original(pg, &q, e) || !shadow_in(pg, &q, &carry, e) || !sequences_attach(pg, &q, e) ||
+	    (keep && !pg_revert_capture_on(pg, e)) || !retire_original(pg, &q, e) || !shadow_in(pg, &q, &carry, e) ||
+	    !sequences_attach(pg, &q, e) || (keep && !pg_revert_keep(pg, e)) ||
 	    !pg_carry_subscription(pg, pg->shadow_oid, e) || !record_swapped(pg, e))
 		goto out;
 	fault_pause(pg->log, "swap-locked");
