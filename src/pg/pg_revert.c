@@ -335,7 +335,7 @@ static bool kept_out(Pg *pg, OscErr *e)
 	    !pg_carry_query_oids(pg,
 	                         "SELECT c.relname, c.relkind = 'S' FROM pg_catalog.pg_class c"
 	                         " WHERE c.oid IN (SELECT indexrelid FROM pg_catalog.pg_index WHERE indrelid = $1::oid)"
-	                         "    OR c.oid IN (SELECT objid FROM pg_catalog.pg_depend"
+	                         "    OR c.relkind = 'S' AND c.oid IN (SELECT objid FROM pg_catalog.pg_depend"
 	                         "                  WHERE classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
 	                         "                    AND refobjid = $1::oid AND deptype IN ('a', 'i'))",
 	                         1, kept, 0, &r, e) ||
