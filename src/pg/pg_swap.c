@@ -234,7 +234,8 @@ static bool sequences_attach(Pg *pg, Sql *q, OscErr *e)
 		             "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 		             " WHERE c.oid = pg_catalog.pg_get_serial_sequence($1, $2)::regclass",
 		             2, p, &r, e);
-		if (ok && PQntuples(r) == 1) {
+		/* a revert's kept original brings its own back under that name */
+		if (ok && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, S_NAME), s->old_name) != 0) {
 			sql_add(q, "ALTER SEQUENCE %I.%I RENAME TO %I", PQgetvalue(r, 0, S_SCHEMA), PQgetvalue(r, 0, S_NAME),
 			        s->old_name);
 			ok = run(pg, q, e);
