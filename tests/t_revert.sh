@@ -16,6 +16,9 @@
 #  D. `osc finish` keeps the new definition and leaves no osc object behind
 #     (with --drop-old-table, not the original either); a revert after it is
 #     refused;
+#  F. a --revertible run killed right after its swap committed, finished by
+#     a rerun without --revertible: the migration stays revertible (the first
+#     run's choice), and the revert goes through;
 #  E. bad input, exit 2 and nothing changed: osc revert of a table with no
 #     revertible migration, --revertible for an ALTER without an inverse (a
 #     NOT NULL column without a default dropped), a new migration of a table
@@ -188,6 +191,11 @@ case_bad_input() {
     e_expect_osc 2 revert --table $T --alter "ADD COLUMN x int"
     # a revertible table takes no new migration until it is reverted or finished
     migrate_revertible $T "$(alter_widen)"
+    # another session's DDL after the swap: the revert would lose it
+    e_q "ALTER TABLE $T ADD COLUMN z int" >/dev/null
+    e_expect_osc 2 revert --table $T
+    grep -q "changed since the swap" "$OSC_ERR" || fail "osc revert of a table changed since the swap does not say why"
+    e_q "ALTER TABLE $T DROP COLUMN z" >/dev/null
     snap=$(e_schema_snapshot)
     e_expect_osc 2 --table $T --alter "ADD COLUMN y int"
     grep -q "osc finish --table" "$OSC_ERR" || fail "a new migration of a revertible table does not say what to do"
@@ -196,11 +204,31 @@ case_bad_input() {
     e_expect_osc 0 finish --table $T --drop-old-table
 }
 
+case_resumed() {
+    local T=t_rev_${ENGINE}_f R=t_rev_${ENGINE}_f_ref before F=$TEST_TMP/hold.f
+    note "---- F: killed after the swap, finished without --revertible: still revertible ----"
+    e_fixture $T $R 500
+    before=$(definition $T)
+    OSC_FAULT=swap-committed:$F e_osc_bg "$TEST_TMP/F.out" "$TEST_TMP/F.err" --table $T --alter "$(alter_fwd)" \
+        --revertible --log-format json
+    wait_for_text "waiting at swap-committed" 60 "$TEST_TMP/F.err" || fail "the run never reached swap-committed"
+    osc_bg_kill KILL || fail "the run ended before the kill"
+    e_run_osc --table $T --alter "$(alter_fwd)" --log-format json
+    [ "$OSC_RC" = 0 ] || fail "the rerun exited $OSC_RC"
+    assert_eq revertible "$(revert_state $T)" "the state row's revert column after the rerun"
+    e_q "UPDATE $T SET v = 'after' WHERE id = 9" >/dev/null
+    e_q "UPDATE $R SET v = 'after' WHERE id = 9" >/dev/null
+    e_expect_osc 0 revert --table $T --drop-old-table
+    assert_eq "$before" "$(definition $T)" "the definition after the revert"
+    e_tables_equal $T $R "$COLS"
+}
+
 body() {
     case_revert_under_writer
     case_refused
     case_kill
     case_finish
+    case_resumed
     case_bad_input
 }
 for_each_engine body

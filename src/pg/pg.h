@@ -143,6 +143,7 @@ typedef struct Pg {
 	/* the revert (src/pg/pg_revert.c): this run is `osc revert`, turned
 	 * around (the original is the new table, the shadow the kept original) */
 	bool reverse;
+	bool revertible;           /* this migration keeps the original in step (--revertible when it began) */
 	char rlog[PG_NAMELEN + 1];  /* the reverse log, in the work schema */
 	char kept[PG_NAMELEN + 1];  /* the original's name in the work schema while revertible */
 

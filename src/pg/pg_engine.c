@@ -382,7 +382,7 @@ static bool eng_shadow_complete(EngineSession *s, EngineTable *t, OscErr *e)
 	/* --revertible: the reverse log before the catch-up (a resumed run's
 	 * too), the swap puts its triggers on (src/pg/pg_revert_keep.c) */
 	return pg_shadow_complete(pg, e) &&
-	       (!pg->env->revertible || pg_revert_log_create(pg, e));
+	       (!pg->revertible || pg_revert_log_create(pg, e));
 }
 
 /* Did the swap commit?  Asked after the connection broke during it: the
@@ -474,7 +474,7 @@ static bool eng_capture_leave(EngineTable *t, OscErr *e)
 static bool eng_work_drop(EngineTable *t, bool shadow, OscErr *e)
 {
 	Pg *pg = T(t);
-	if (!shadow && pg->env->revertible && !pg->reverse)
+	if (!shadow && pg->revertible && !pg->reverse)
 		return pg_revert_work_trim(pg, e);
 	return pg_work_drop(pg, e);
 }

@@ -96,7 +96,7 @@ bool pg_capture_leave(Pg *pg, OscErr *e)
 void pg_old_table(Pg *pg, OldTable *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (pg->env->revertible && !pg->reverse) {
+	if (pg->revertible && !pg->reverse) {
 		snprintf(out->name, sizeof(out->name), "%s.%s", pg->work, pg->kept);
 		out->keep = "the migration is revertible (`osc finish --drop-old-table` drops it)";
 		return;

@@ -465,6 +465,7 @@ bool pg_shadow_create(Pg *pg, bool keep, OscErr *e)
 	 * not move in pg_subscription_rel, is refused (a plan says so) */
 	if (!refuses(pg, keep, pg_check_row_security(pg, e) && pg_check_subscription(pg, e), e))
 		return false;
+	pg->revertible = pg->env->revertible;
 	if (!pg_command(pg, "BEGIN", e) || !set_local_timeouts(pg, e))
 		goto out;
 	/* the definition the shadow is made from, read before it is: a change

@@ -148,19 +148,21 @@ bool pg_state_create(Pg *pg, const char *fp, OscErr *e)
 		free(dn);
 		free(ds);
 	}
-	const char *p[18] = { pg->schema, pg->table, pg->env->alter->text, est, host, pid, pg->work, fp,
+	const char *p[19] = { pg->schema, pg->table, pg->env->alter->text, est, host, pid, pg->work, fp,
 		                  sql_text(&keys), sql_text(&names), sql_text(&exprs), pg->overriding ? "t" : "f",
-		                  sql_text(&dnames), sql_text(&dsql), pg->tmp_key_index, toid, woid, pg->old_suffix };
+		                  sql_text(&dnames), sql_text(&dsql), pg->tmp_key_index, toid, woid, pg->old_suffix,
+		                  pg->revertible ? "pending" : NULL };
 	sql_init(&q, &pg->dialect);
 	/* the work schema's OID is recorded in the transaction that made it:
 	 * osc drops only what a state row proves its own (src/pg/pg_names.c) */
 	if (!pg_exec(pg,
 	             "INSERT INTO osc.migrations (schema_name, table_name, alter_spec, phase, outcome, rows_estimate,"
 	             "  host, pid, work_schema, fingerprint_orig, key_shadow, col_names, col_exprs, overriding,"
-	             "  deferred_names, deferred_sql, tmp_key_index, table_oid, work_schema_oid, old_suffix)"
+	             "  deferred_names, deferred_sql, tmp_key_index, table_oid, work_schema_oid, old_suffix, revert)"
 	             " VALUES ($1, $2, $3, 'copy', 'running', $4::bigint, $5, $6::int, $7, $8, $9::text[], $10::text[],"
-	             "  $11::text[], $12::boolean, $13::text[], $14::text[], $15, $16::oid, $17::oid, $18) RETURNING id",
-	             18, p, &r, e))
+	             "  $11::text[], $12::boolean, $13::text[], $14::text[], $15, $16::oid, $17::oid, $18, $19)"
+	             " RETURNING id",
+	             19, p, &r, e))
 		goto out;
 	pg->state_id = strtoll(pg_value(r, 0), NULL, 10);
 	ok = true;
@@ -312,7 +314,7 @@ static bool load_array(Pg *pg, const char *column, char ***out, int *n, OscErr *
  * OVERRIDING, the temporary key index) is read into pg on the way. */
 enum {
 	R_ID, R_ALTER, R_PHASE, R_FP_ORIG, R_FP_NEW, R_ROWS, R_CHANGES, R_NO_WM, R_OVERRIDING, R_TMP_KEY_INDEX,
-	R_STARTED, R_RUNS, R_WORK, R_WORK_OID, R_TRIGGERS, R_OLD_SUFFIX,
+	R_STARTED, R_RUNS, R_WORK, R_WORK_OID, R_TRIGGERS, R_OLD_SUFFIX, R_REVERTIBLE,
 };
 
 bool pg_state_read(Pg *pg, StateRow *row, OscErr *e)
@@ -342,7 +344,7 @@ bool pg_state_read(Pg *pg, StateRow *row, OscErr *e)
 	             "       rows_copied, changes_applied, watermark IS NULL, overriding, coalesce(tmp_key_index, ''),"
 	             "       to_char(started_at, 'YYYY-MM-DD HH24:MI:SS TZ'), runs, work_schema,"
 	             "       coalesce(work_schema_oid, 0), coalesce(array_to_string(trigger_oids, ','), ''),"
-	             "       coalesce(old_suffix, '_osc_old')"
+	             "       coalesce(old_suffix, '_osc_old'), coalesce(revert IN ('pending', 'revertible'), false)"
 	             "  FROM osc.migrations WHERE schema_name = $1 AND table_name = $2 AND outcome IN ('running', 'stopped')"
 	             " ORDER BY id DESC LIMIT 1",
 	             2, p, &r, e))
@@ -395,6 +397,10 @@ bool pg_state_read(Pg *pg, StateRow *row, OscErr *e)
 	}
 	pg_old_set(pg, PQgetvalue(r, 0, R_OLD_SUFFIX));
 	pg->old_fixed = true;
+	/* --revertible is the first run's choice (src/pg/pg_revert_keep.c) */
+	pg->revertible = PQgetvalue(r, 0, R_REVERTIBLE)[0] == 't';
+	if (pg->env->revertible && !pg->revertible)
+		log_msg(pg->log, LOG_WARN, "this migration began without --revertible: it goes on without it");
 	/* the objects this migration recorded as its own, by OID */
 	pg->work_oid = (unsigned)strtoul(PQgetvalue(r, 0, R_WORK_OID), NULL, 10);
 	pg->ntriggers = 0;

@@ -301,7 +301,7 @@ SwapResult pg_swap(Pg *pg, const SwapDrain *drain, OscErr *e)
 	 * name the original (src/pg/pg_carry.c) */
 	/* --revertible: the new table's capture, the original kept in step
 	 * (src/pg/pg_revert_keep.c) */
-	bool keep = pg->env->revertible && !pg->reverse;
+	bool keep = pg->revertible && !pg->reverse;
 	if (!pg_carry_lock(pg, e) || !sequences_continue(pg, &q, e) || !pg_carry_read(pg, &carry, e) ||
 	    (keep && !pg_revert_capture_on(pg, e)) || !retire_original(pg, &q, e) || !shadow_in(pg, &q, &carry, e) ||
 	    !sequences_attach(pg, &q, e) || (keep && !pg_revert_keep(pg, e)) ||
