@@ -20,12 +20,13 @@ OUTDIR=${OUTDIR:-bench/results}
 TAG=${TAG:-$(date -u +%Y-%m-%d)}
 export OSC_TEST_PG_PORT=$PORT OSC_TEST_MY_PORT=$((PORT + 100))
 export WRITER_RATE=${WRITER_RATE:-500}
-SRV=$(mktemp -d /tmp/osc-bench-revert.XXXXXX)
+SRV=/tmp/osc-bench-revert.$$
 OUT=$OUTDIR/$TAG-revert.md
 make -s all >/dev/null
-tests/servers.sh start "$SRV/srv" >"$SRV/servers.log" 2>&1 || { cat "$SRV/servers.log" >&2; exit 1; }
-trap 'tests/servers.sh stop "$SRV/srv" >/dev/null 2>&1 || true; rm -rf "$SRV"' EXIT
-. "$SRV/srv/env"
+# servers.sh makes the directory, readable by the servers' users
+tests/servers.sh start "$SRV" >"$SRV.log" 2>&1 || { cat "$SRV.log" >&2; exit 1; }
+trap 'tests/servers.sh stop "$SRV" >/dev/null 2>&1 || true; rm -f "$SRV.log"' EXIT
+. "$SRV/env"
 TEST_NAME=bench_revert
 . tests/lib.sh
 . tests/lib_engine.sh

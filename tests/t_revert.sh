@@ -19,12 +19,16 @@
 #  F. a --revertible run killed right after its swap committed, finished by
 #     a rerun without --revertible: the migration stays revertible (the first
 #     run's choice), and the revert goes through;
+#  G. (PostgreSQL) through osc proxy: the mirrored writer connects through the
+#     proxy, and the forward swap and the swap back both hold the application
+#     at the proxy; the table then equals the mirror;
 #  E. bad input, exit 2 and nothing changed: osc revert of a table with no
 #     revertible migration, --revertible for an ALTER without an inverse (a
 #     NOT NULL column without a default dropped), a new migration of a table
 #     that is revertible, osc revert --alter.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_engine.sh"
+. "$(dirname "$0")/lib_proxy.sh"
 need_osc
 COLS="id, v, n, extra, pad"
 
@@ -223,12 +227,34 @@ case_resumed() {
     e_tables_equal $T $R "$COLS"
 }
 
+case_proxy() {
+    local T=t_rev_pg_g R=t_rev_pg_g_ref before PORT=$((PROXY_BASE_PORT + 7)) SOCK=$TEST_TMP/rev.sock
+    note "---- G: the forward swap and the swap back held at osc proxy ----"
+    proxy_start rev PORT "postgres://127.0.0.1:$OSC_PG_PORT"
+    e_fixture $T $R 2000
+    before=$(definition $T)
+    OSC_PG_URL=postgres://postgres@127.0.0.1:$PORT/osctest e_start_writer $T $R
+    e_run_osc --table $T --alter "$(alter_fwd)" --revertible --proxy "$SOCK" --log-format text
+    [ "$OSC_RC" = 0 ] || { e_stop_writer; fail "the --revertible run through the proxy exited $OSC_RC"; }
+    grep -q "released the application after" "$OSC_ERR" || { e_stop_writer; fail "the forward swap did not hold the application"; }
+    sleep 1
+    e_run_osc revert --table $T --proxy "$SOCK" --drop-old-table --log-format text
+    [ "$OSC_RC" = 0 ] || { e_stop_writer; fail "osc revert through the proxy exited $OSC_RC"; }
+    grep -q "released the application after" "$OSC_ERR" || { e_stop_writer; fail "the swap back did not hold the application"; }
+    sleep 1
+    e_stop_writer
+    assert_eq "$before" "$(definition $T)" "the definition after the revert through the proxy"
+    e_tables_equal $T $R "$COLS"
+    proxy_stop rev
+}
+
 body() {
     case_revert_under_writer
     case_refused
     case_kill
     case_finish
     case_resumed
+    [ "$ENGINE" = my ] || case_proxy
     case_bad_input
 }
 for_each_engine body
