@@ -39,15 +39,17 @@ bool cleanup_after_swap(Osc *o, OscErr *e)
 		return false;
 	OldTable old;
 	E->old_table(t, &old);
+	/* after `osc revert` the table the swap took out has the new definition */
+	const char *what = o->opt.command == CMD_REVERT ? "the table with the new definition" : "the original";
 	if (o->env.revertible) {
 		log_msg(&o->log, LOG_INFO,
 		        "the original is kept in step as %s: `osc revert --table %s` goes back to it with every row written "
 		        "since, `osc finish --table %s` ends that",
 		        old.name, o->opt.table, o->opt.table);
 	} else if (old.gone) {
-		log_msg(&o->log, LOG_INFO, "the original was dropped at the swap (%s)", old.gone);
+		log_msg(&o->log, LOG_INFO, "%s was dropped at the swap (%s)", what, old.gone);
 	} else if (!o->env.drop_old_table) {
-		log_msg(&o->log, LOG_INFO, "the original is kept as %s (drop it when you are sure)", old.name);
+		log_msg(&o->log, LOG_INFO, "%s is kept as %s (drop it when you are sure)", what, old.name);
 	} else if (old.keep) {
 		log_msg(&o->log, LOG_WARN, "the old table %s was kept: %s", old.name, old.keep);
 	} else {
