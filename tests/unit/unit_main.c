@@ -30,6 +30,7 @@ static const struct {
 	{ "mariadb statements", test_my_sql },
 	{ "plan: definitions and silent drops", test_plan_def },
 	{ "plan: what a revert would do", test_plan_revert },
+	{ "history and status lines", test_history },
 };
 
 int main(void)
