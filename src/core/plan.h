@@ -174,8 +174,9 @@ void plan_cast(Plan *p, const char *column, bool fail, int64_t rows, const char 
  * written after the swap may fail (the revert then refuses, naming the
  * key), or is refilled with its default or NULL; the new table's added
  * columns left out; a changed key or a dropped NOT NULL column without a
- * default: no inverse.  With p->revertible and no inverse, a high warning:
- * the run refuses.  plan_classify calls it first. */
+ * default: no inverse.  With p->revertible and no inverse, a high warning
+ * that the run refuses (unless the engine's own check warned so already).
+ * plan_classify calls it first. */
 void plan_revert(Plan *p);
 /* Every value of type from is a value of type into, unchanged (an integer
  * or a varchar no wider, a numeric with no more digits either side of the

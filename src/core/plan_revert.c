@@ -463,7 +463,12 @@ void plan_revert(Plan *p)
 	}
 	constraints(p, r, key);
 	r->possible = r->nwhy_not == 0;
-	if (p->revertible && !r->possible) {
+	/* the engine may have said it already, in the run's own words (its
+	 * check on the shadow refuses the same ALTER: a plan notes that) */
+	bool said = false;
+	for (int i = 0; i < p->nwarnings && !said; i++)
+		said = p->warn_high[i] && strstr(p->warnings[i], "--revertible") != NULL;
+	if (p->revertible && !r->possible && !said) {
 		char *why = xstrdup("");
 		for (int i = 0; i < r->nwhy_not; i++) {
 			char *t = xasprintf("%s%s%s", why, i ? "; " : "", r->why_not[i]);

@@ -163,6 +163,13 @@ void test_plan_revert(void)
 	CHECK_STR(p.risk, "high");
 	CHECK(!p.revert.possible);
 	plan_free(&p);
+	/* the engine's own refusal already warned: not twice */
+	pg_table(&p, true);
+	drop_col(&p.after, "v");
+	plan_warn(&p, true, "a run refuses this ALTER: --revertible: the ALTER drops column v, NOT NULL without a default");
+	plan_revert(&p);
+	CHECK(!p.revert.possible && p.nwarnings == 1);
+	plan_free(&p);
 	/* the same without --revertible: said, not a warning */
 	pg_table(&p, false);
 	drop_col(&p.after, "v");
