@@ -28,7 +28,7 @@ err=$TEST_TMP/err
 "$OSC" --help >"$out" 2>"$err" || fail "osc --help: exit $?"
 full=$(cat "$out")
 grep -q '^usage: osc --table T --alter' "$out" || fail "osc --help: no usage line"
-for cmd in plan cleanup status pause resume cutover abort set history; do
+for cmd in plan revert finish cleanup status pause resume cutover abort set history; do
     for form in "$cmd --help" "$cmd -h" "--help $cmd" "help $cmd"; do
         # shellcheck disable=SC2086
         "$OSC" $form >"$out" 2>"$err" || fail "osc $form: exit $?: $(cat "$err")"
@@ -42,6 +42,8 @@ done
 "$OSC" plan --help >"$out" && grep -q -- '--format text|json' "$out" || fail "osc plan --help: no --format"
 "$OSC" set --help >"$out" && grep -q 'chunk-time=DUR' "$out" || fail "osc set --help: no chunk-time="
 "$OSC" status --help >"$out" && grep -q -- '--socket PATH' "$out" || fail "osc status --help: no --socket"
+"$OSC" revert --help >"$out" && grep -q -- '--drop-old-table' "$out" || fail "osc revert --help: no --drop-old-table"
+"$OSC" finish --help >"$out" && grep -q -- '--drop-old-table' "$out" || fail "osc finish --help: no --drop-old-table"
 # run and help are the whole usage
 for form in "run --help" "help" "help run" "-h"; do
     # shellcheck disable=SC2086
@@ -141,6 +143,9 @@ expect_completion() {
 bash --norc --noprofile -c '. "$1" && complete -p osc' _ "$COMP" >/dev/null || fail "completion/osc defines no completion for osc"
 expect_completion "pause plan proxy ps " osc p
 expect_completion "cleanup cutover " osc c
+expect_completion "resume revert " osc re
+expect_completion "finish " osc help f
+expect_completion "--revertible " osc --table t --rev
 expect_completion "checksum count none " osc --verify ""
 expect_completion "json " osc --log-format j
 expect_completion "auto copy " osc plan --table t --strategy ""

@@ -8,6 +8,7 @@
 #define OSC_HISTORY_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 /* The columns of a state row as text, in this order (the engines' queries
  * select them so): */
@@ -58,5 +59,7 @@ void history_free(History *h);
  * latest: `osc status` (says where a running migration runs); table: what
  * --table named, for "no migrations recorded for <it>" (NULL: none). */
 void history_print(const History *h, bool json, bool latest, const char *table);
+/* The same into out. */
+void history_fprint(FILE *out, const History *h, bool json, bool latest, const char *table);
 
 #endif

@@ -21,6 +21,9 @@ void options_usage(void)
 	fputs(
 	    "usage: osc --table T --alter \"SPEC\" [--database URL] [options]   run an online ALTER\n"
 	    "       osc plan    --table T --alter \"SPEC\"   validate and print the plan; changes nothing\n"
+	    "       osc revert  --table T                  back to the definition before a --revertible run's swap,\n"
+	    "                                              with every row written since\n"
+	    "       osc finish  --table T [--drop-old-table]  keep the new definition: end the run's revertibility\n"
 	    "       osc cleanup --table T                  remove what an abandoned run left\n"
 	    "       osc status  [--table T]                live status of a running migration, else the last state\n"
 	    "       osc pause | resume | cutover | abort --table T   steer a running migration (its socket)\n"
@@ -48,6 +51,8 @@ void options_usage(void)
 	    "  --max-runtime DUR       abort when the run takes longer (default: no limit)\n"
 	    "  --drop-old-table        drop the original after the swap instead of keeping _T_osc_old\n"
 	    "                          (_T_osc_old_<n> when an earlier run's old table has that name)\n"
+	    "  --revertible            after the swap, keep the original in step so that osc revert can go back\n"
+	    "                          (one log row per write to the table until osc finish; always a copy)\n"
 	    "  --alter-foreign-keys-method M  MySQL child tables: rebuild_constraints, drop_swap, auto or none\n"
 	    "  --allow-on-replica      MySQL/MariaDB: run although the server is a replica (replication running,\n"
 	    "                          or read_only); the ALTER then exists on that server only, and replication\n"
@@ -98,16 +103,47 @@ void options_usage_for(OscCommand cmd)
 	case CMD_PLAN:
 		text = "usage: osc plan --table T --alter \"SPEC\" [--database URL] [options]\n"
 		       "Validates the ALTER against the live table and prints what a run would do (strategy, locks,\n"
-		       "estimated time, warnings); changes nothing.  Exit 0; 2 when the run would be refused as bad input;\n"
+		       "estimated time, warnings, whether and how a revert could go back); changes nothing.  Exit 0; 2 when the run would be refused as bad input;\n"
 		       "4 with --fail-on when the risk reaches that level.\n"
 		       "\n"
 		       "options:\n" CONNECT
 		       "  --format text|json      the plan's output (default text)\n"
 		       "  --fail-on medium|high   exit 4 when the plan's risk reaches that level (CI and cron gates)\n"
 		       "  --strategy auto|copy    plan for in place when possible (auto, default) or always a copy\n"
+		       "  --revertible            plan a --revertible run (a high warning when the ALTER has no inverse)\n"
 		       "  --chunk-time DUR  --lock-timeout DUR  --cutover-retries N  --verify checksum|count|none\n"
 		       "  --max-lag DUR  --max-load N=V,...  --alter-foreign-keys-method M  --allow-on-replica\n"
 		       "                          as for the run: the plan shows their effect\n"
+		       "  -q, -v, --help\n";
+		break;
+	case CMD_REVERT:
+		text = "usage: osc revert --table T [--database URL] [options]\n"
+		       "Goes back to the definition T had before the swap of its --revertible migration, with every row\n"
+		       "the application wrote since: those changes are replayed into the original (kept in step since\n"
+		       "the swap) and verified as in a run, then the original is swapped back in under the same short\n"
+		       "lock with retries.  A value written since that the old definition cannot hold (out of the old\n"
+		       "type's range, a NULL for NOT NULL) is refused with its key named: exit 2, and T keeps its new\n"
+		       "definition, still revertible, as after any failure before the swap back.  Rerun after a stop\n"
+		       "or a kill to go on.\n"
+		       "\n"
+		       "options:\n" CONNECT
+		       "  --drop-old-table        drop the table with the new definition that the swap back takes out of T\n"
+		       "  --lock-timeout DUR  --cutover-retries N  --statement-timeout DUR  --proxy PATH\n"
+		       "  --replica URL  --max-lag DUR  --critical-lag DUR  --socket PATH  --log-format text|json\n"
+		       "  --log-file FILE  --on-success CMD  --on-failure CMD  --on-cutover CMD\n"
+		       "                          as for the run\n"
+		       "  -q, -v, --help\n";
+		break;
+	case CMD_FINISH:
+		text = "usage: osc finish --table T [--drop-old-table] [--database URL]\n"
+		       "Ends the revertibility of T's --revertible migration: T keeps its new definition, the capture on\n"
+		       "it and its reverse log are dropped, and the original is kept (dropped with --drop-old-table).\n"
+		       "After it, osc revert is no longer possible.\n"
+		       "\n"
+		       "options:\n" CONNECT
+		       "  --drop-old-table        drop the original too\n"
+		       "  --lock-timeout DUR      longest wait for the lock that removing the capture takes (default 100ms)\n"
+		       "  --cutover-retries N     attempts at that lock (default 30)\n"
 		       "  -q, -v, --help\n";
 		break;
 	case CMD_CLEANUP:
@@ -167,7 +203,7 @@ void options_usage_for(OscCommand cmd)
 	case CMD_HISTORY:
 		text = "usage: osc history [--table T] [--database URL]\n"
 		       "Every migration recorded in this database (of T only, with --table): its ALTER, outcome,\n"
-		       "phase, rows and times.\n"
+		       "phase, rows and times; for a --revertible one, where its revert stands.\n"
 		       "\n"
 		       "options:\n" CONNECT
 		       "  -q, -v, --help\n";

@@ -31,6 +31,9 @@ void plan_free(Plan *p)
 	free_list(p->deps, p->ndeps);
 	free_list(p->warnings, p->nwarnings);
 	free_list(p->reasons, p->nreasons);
+	free_list(p->revert.why_not, p->revert.nwhy_not);
+	free_list(p->revert.loses, p->revert.nloses);
+	free_list(p->revert.refuses, p->revert.nrefuses);
 	plan_def_free(&p->before);
 	plan_def_free(&p->after);
 	for (int i = 0; i < p->nfks; i++) {
@@ -82,6 +85,7 @@ void plan_warn(Plan *p, bool high, const char *fmt, ...)
 void plan_classify(Plan *p)
 {
 	bool high = false, medium = false;
+	plan_revert(p); /* its warning is one of the risk's */
 	for (int i = 0; i < p->nwarnings; i++)
 		if (p->warn_high[i]) {
 			high = true;
@@ -166,6 +170,34 @@ static void print_definition(const Plan *p, FILE *out)
 	free(diff);
 }
 
+/* Whether the ALTER has an inverse, and what a revert would lose or refuse */
+static void print_revert(const Plan *p, FILE *out)
+{
+	const PlanRevert *r = &p->revert;
+	if (!r->known) {
+		fprintf(out, "revert:     unknown: no definition after the ALTER to judge by\n");
+		return;
+	}
+	if (!r->possible) {
+		fprintf(out, "revert:     not possible: the ALTER has no inverse%s\n",
+		        p->revertible ? " (--revertible: a run refuses it)" : "");
+		for (int i = 0; i < r->nwhy_not; i++)
+			fprintf(out, "  - %s\n", r->why_not[i]);
+		return;
+	}
+	if (p->revertible)
+		fprintf(out, "revert:     possible: this run is --revertible (`osc revert` after the swap, until `osc finish`)\n");
+	else
+		fprintf(out, "revert:     possible with --revertible%s\n",
+		        p->strategy.kind == STRAT_COPY ? "" : ", which copies the table instead of changing it in place");
+	if (r->nloses + r->nrefuses == 0)
+		fprintf(out, "  a revert gives every original column back exactly\n");
+	for (int i = 0; i < r->nloses; i++)
+		fprintf(out, "  a revert would lose: %s\n", r->loses[i]);
+	for (int i = 0; i < r->nrefuses; i++)
+		fprintf(out, "  a revert would refuse: %s\n", r->refuses[i]);
+}
+
 static void mb(FILE *out, const char *label, int64_t bytes)
 {
 	fprintf(out, "%s%.1f MB", label, (double)bytes / 1048576.0);
@@ -209,6 +241,7 @@ void plan_print_text(const Plan *p, FILE *out)
 	fprintf(out, "\n");
 	print_cast(p, out);
 	print_definition(p, out);
+	print_revert(p, out);
 	if (p->ncolumns > 0) {
 		fprintf(out, "columns:\n");
 		for (int i = 0; i < p->ncolumns; i++)
@@ -305,6 +338,23 @@ static void json_def(Json *j, const char *name, const PlanDef *d, bool after)
 	json_object_end(j);
 }
 
+static void json_revert(Json *j, const Plan *p)
+{
+	const PlanRevert *r = &p->revert;
+	json_key(j, "revert");
+	json_object(j);
+	json_kv_bool(j, "known", r->known);
+	if (r->known)
+		json_kv_bool(j, "possible", r->possible);
+	else
+		json_kv_null(j, "possible");
+	json_kv_bool(j, "requested", p->revertible);
+	json_list(j, "why_not", r->why_not, r->nwhy_not);
+	json_list(j, "loses", r->loses, r->nloses);
+	json_list(j, "refuses", r->refuses, r->nrefuses);
+	json_object_end(j);
+}
+
 static void json_definition(Json *j, const Plan *p)
 {
 	json_key(j, "definition");
@@ -362,6 +412,7 @@ void plan_print_json(const Plan *p, FILE *out)
 	json_kv_string(&j, "eta_basis", p->eta_basis);
 	json_cast(&j, p);
 	json_definition(&j, p);
+	json_revert(&j, p);
 	json_list(&j, "sql", p->sql, p->nsql);
 	json_list(&j, "columns", p->columns, p->ncolumns);
 	json_list(&j, "dependent_objects", p->deps, p->ndeps);

@@ -4,7 +4,8 @@
  * table's definition before and after, a cast check on sampled rows,
  * warnings), plan.c classifies the risk and prints it as text or JSON, and
  * plan_def.c compares the two definitions (the diff, and what the ALTER
- * drops without saying so).
+ * drops without saying so), and plan_revert.c reads from them what a revert
+ * of the migration would do (docs/ARCHITECTURE.md "The revert").
  *
  * Risk: high when a warning says the run would fail or stall (duplicates
  * under a new UNIQUE key, a long transaction or a lock holder on the table,
@@ -75,8 +76,22 @@ typedef struct PlanCast {
 	char *detail;     /* the server's message, or what changes */
 } PlanCast;
 
+/* What `osc revert` of this migration would do, from the two definitions
+ * (plan_revert.c).  Every string is malloc'd and owned by the Plan. */
+typedef struct PlanRevert {
+	bool known;                   /* false: no definition to judge by (have_def false) */
+	bool possible;                /* the ALTER has an inverse: a run takes --revertible */
+	char *why_not[PLAN_MAX];      /* what has no inverse (possible false) */
+	int nwhy_not;
+	char *loses[PLAN_MAX];        /* what a revert leaves out or fills in */
+	int nloses;
+	char *refuses[PLAN_MAX];      /* what, written after the swap, makes a revert refuse */
+	int nrefuses;
+} PlanRevert;
+
 typedef struct Plan {
 	const char *engine;
+	bool revertible;              /* the run has --revertible (the core sets it before plan_fill) */
 	char table[600];
 	char key[600];
 	Strategy strategy;
@@ -115,6 +130,7 @@ typedef struct Plan {
 	char *warnings[PLAN_MAX];
 	bool warn_high[PLAN_MAX];
 	int nwarnings;
+	PlanRevert revert;            /* plan_revert() fills it */
 	const char *risk;             /* "low", "medium", "high" */
 	char *reasons[PLAN_MAX];
 	int nreasons;
@@ -153,7 +169,22 @@ bool plan_text_names(const char *s, const char *name);
 /* A cast-check finding, and its warning (high: the run would fail). */
 void plan_cast(Plan *p, const char *column, bool fail, int64_t rows, const char *example, const char *detail);
 
-/* Sets risk and reasons from what the engine filled in. */
+/* plan_revert.c: p->revert from the definitions: per original column
+ * whether it maps back exactly, comes back through a cast that a value
+ * written after the swap may fail (the revert then refuses, naming the
+ * key), or is refilled with its default or NULL; the new table's added
+ * columns left out; a changed key or a dropped NOT NULL column without a
+ * default: no inverse.  With p->revertible and no inverse, a high warning
+ * that the run refuses (unless the engine's own check warned so already).
+ * plan_classify calls it first. */
+void plan_revert(Plan *p);
+/* Every value of type from is a value of type into, unchanged (an integer
+ * or a varchar no wider, a numeric with no more digits either side of the
+ * point; the types as the engines print them): the cast back cannot fail. */
+bool plan_type_fits(const char *from, const char *into);
+
+/* Sets risk and reasons from what the engine filled in (plan_revert's
+ * warning included). */
 void plan_classify(Plan *p);
 void plan_print_text(const Plan *p, FILE *out);
 void plan_print_json(const Plan *p, FILE *out);

@@ -32,6 +32,8 @@ extern int unit_checks, unit_failed;
 
 void test_sql(void);
 void test_plan_def(void);
+void test_plan_revert(void);
+void test_history(void);
 void test_names(void);
 void test_duration(void);
 void test_alter(void);

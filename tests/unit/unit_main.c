@@ -29,6 +29,8 @@ static const struct {
 	{ "postgresql statements", test_pg_sql },
 	{ "mariadb statements", test_my_sql },
 	{ "plan: definitions and silent drops", test_plan_def },
+	{ "plan: what a revert would do", test_plan_revert },
+	{ "history and status lines", test_history },
 };
 
 int main(void)
