@@ -304,6 +304,7 @@ OscExit migrate_plan(Osc *o)
 	}
 	Plan p;
 	plan_init(&p);
+	p.revertible = o->opt.revertible;
 	if (!o->engine->plan_fill(o, &p, &e)) {
 		plan_free(&p);
 		log_error(&o->log, &e);
