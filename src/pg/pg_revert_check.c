@@ -7,8 +7,9 @@
  *     default (not an identity or generated one): a row written after the
  *     swap would have no value for it in the original;
  *   - a column the ALTER retypes to a type with no cast back;
- *   - a key column retyped, or the key's unique index dropped: the revert
- *     matches rows by the new table's key.
+ *   - a key column retyped, the key's unique index dropped, or a primary key
+ *     over other columns added: the revert matches rows by the new table's
+ *     key, which must be the copy's.
  * What a revert cannot give back exactly is only refused when it happens:
  * a value written after the swap that the old type cannot hold makes `osc
  * revert` refuse, naming the key (src/pg/pg_revert.c).
@@ -56,6 +57,16 @@ bool pg_revert_check(Pg *pg, OscErr *e)
 		        pg->key_index);
 		return false;
 	}
+	/* a primary key the ALTER adds over other columns becomes the key a
+	 * revert would find rows by (the copy's key is the one it kept) */
+	for (int i = 0; i < pg->ndeferred; i++)
+		if (strstr(pg->deferred[i].create_sql, " PRIMARY KEY (")) {
+			err_set(e, OSC_EXIT_INPUT,
+			        "--revertible: the ALTER gives the table a primary key other than %s, the key osc matches rows "
+			        "by; a revert could not match them (run without --revertible)",
+			        pg->key_index);
+			return false;
+		}
 	sql_init(&q, &pg->dialect);
 	sql_add(&q, "%s SELECT m.old_name, m.new_name, m.retyped, a.attnotnull AND NOT a.atthasdef"
 	            "       AND a.attidentity = '' AND a.attgenerated = '',"
