@@ -134,7 +134,7 @@ case_kill() {
     e_start_writer $T $R
     migrate_revertible $T "$(alter_fwd)"
     sleep 1
-    kill_at swap-before-lock $T
+    kill_at revert-cutover $T
     [ "$(definition $T)" != "$before" ] || { e_stop_writer; fail "killed before the swap back, the table has the old definition"; }
     kill_at swap-locked $T
     [ "$(definition $T)" != "$before" ] || { e_stop_writer; fail "killed inside the swap back, the table has the old definition"; }

@@ -153,7 +153,10 @@ OscExit migrate_revert(Osc *o)
 	    !mig_enter(o, "revert", "replaying the changes made since the swap into the original", &e) ||
 	    !replay_catch_up(o, 5000, 600000, &applied, &e))
 		goto fail;
-	if (!mig_enter(o, "cutover", "swapping the original back in", &e) || !cutover_run(o, &e))
+	if (!mig_enter(o, "cutover", "swapping the original back in", &e))
+		goto fail;
+	fault_point(o, "revert-cutover");
+	if (!cutover_run(o, &e))
 		goto fail;
 	o->retry.gate = NULL; /* nothing stops the cleanup after a swap */
 	fault_point(o, "revert-committed");
