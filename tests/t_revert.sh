@@ -68,6 +68,18 @@ osc_objects() {
     fi
 }
 
+# fresh T R ROWS: the fixture, without what an earlier run of this test
+# against the same servers left under T's names
+fresh() {
+    if [ "$ENGINE" = my ]; then
+        local n
+        for n in "$1_osc_rev" "$1_osc_rev_2" "$1_osc_old" "$1_osc_rlog"; do
+            my_q "DROP TABLE IF EXISTS osctest.\`$n\`" >/dev/null
+        done
+    fi
+    e_fixture "$@"
+}
+
 migrate_revertible() {
     e_run_osc --table "$1" --alter "$2" --revertible --log-format json
     [ "$OSC_RC" = 0 ] || fail "the --revertible migration exited $OSC_RC"
@@ -77,7 +89,7 @@ migrate_revertible() {
 case_revert_under_writer() {
     local T=t_rev_${ENGINE}_a R=t_rev_${ENGINE}_a_ref before after n
     note "---- A: migrate --revertible, write, revert under the writer ----"
-    e_fixture $T $R 3000
+    fresh $T $R 3000
     before=$(definition $T)
     e_start_writer $T $R
     migrate_revertible $T "$(alter_fwd)"
@@ -99,7 +111,7 @@ case_revert_under_writer() {
 case_refused() {
     local T=t_rev_${ENGINE}_b R=t_rev_${ENGINE}_b_ref newdef
     note "---- B: a value the old type cannot hold: refused, naming its key ----"
-    e_fixture $T $R 500
+    fresh $T $R 500
     migrate_revertible $T "$(alter_widen)"
     newdef=$(definition $T)
     e_q "UPDATE $T SET n = 3000000000 WHERE id = 77" >/dev/null
@@ -129,7 +141,7 @@ kill_at() {
 case_kill() {
     local T=t_rev_${ENGINE}_c R=t_rev_${ENGINE}_c_ref before
     note "---- C: SIGKILL of osc revert before, inside and after the swap back ----"
-    e_fixture $T $R 3000
+    fresh $T $R 3000
     before=$(definition $T)
     e_start_writer $T $R
     migrate_revertible $T "$(alter_fwd)"
@@ -154,7 +166,7 @@ case_kill() {
 case_finish() {
     local T=t_rev_${ENGINE}_d R=t_rev_${ENGINE}_d_ref newdef n
     note "---- D: osc finish ends revertibility ----"
-    e_fixture $T $R 500
+    fresh $T $R 500
     migrate_revertible $T "$(alter_fwd)"
     newdef=$(definition $T)
     e_q "UPDATE $T SET v = 'after' WHERE id = 3" >/dev/null
@@ -167,7 +179,7 @@ case_finish() {
     e_expect_osc 2 revert --table $T
     grep -q "no revertible migration" "$OSC_ERR" || fail "osc revert after osc finish does not say why"
     # without --drop-old-table the original stays where a plain run leaves it
-    e_fixture $T $R 500
+    fresh $T $R 500
     migrate_revertible $T "$(alter_fwd)"
     e_expect_osc 0 finish --table $T
     assert_eq 1 "$(e_has_table "$(e_old_table $T)")" "the original kept as $(e_old_table $T) after osc finish"
@@ -177,7 +189,7 @@ case_finish() {
 case_bad_input() {
     local T=t_rev_${ENGINE}_e R=t_rev_${ENGINE}_e_ref snap
     note "---- E: bad input changes nothing ----"
-    e_fixture $T $R 200
+    fresh $T $R 200
     snap=$(e_schema_snapshot)
     e_expect_osc 2 revert --table $T
     grep -q "no revertible migration" "$OSC_ERR" || fail "osc revert of a plain table does not say why"
@@ -211,7 +223,7 @@ case_bad_input() {
 case_resumed() {
     local T=t_rev_${ENGINE}_f R=t_rev_${ENGINE}_f_ref before F=$TEST_TMP/hold.f
     note "---- F: killed after the swap, finished without --revertible: still revertible ----"
-    e_fixture $T $R 500
+    fresh $T $R 500
     before=$(definition $T)
     OSC_FAULT=swap-committed:$F e_osc_bg "$TEST_TMP/F.out" "$TEST_TMP/F.err" --table $T --alter "$(alter_fwd)" \
         --revertible --log-format json
@@ -231,7 +243,7 @@ case_proxy() {
     local T=t_rev_pg_g R=t_rev_pg_g_ref before PORT=$((PROXY_BASE_PORT + 7)) SOCK=$TEST_TMP/rev.sock
     note "---- G: the forward swap and the swap back held at osc proxy ----"
     proxy_start rev PORT "postgres://127.0.0.1:$OSC_PG_PORT"
-    e_fixture $T $R 2000
+    fresh $T $R 2000
     before=$(definition $T)
     OSC_PG_URL=postgres://postgres@127.0.0.1:$PORT/osctest e_start_writer $T $R
     e_run_osc --table $T --alter "$(alter_fwd)" --revertible --proxy "$SOCK" --log-format text
