@@ -182,6 +182,11 @@ typedef struct My {
 	bool old_fixed;         /* old is the state row's (src/my/my_old.c): never chosen again */
 	char trg_ins[MY_NAMELEN + 1], trg_upd[MY_NAMELEN + 1], trg_del[MY_NAMELEN + 1];
 	char lock_name[MY_NAMELEN + 1];
+	/* the reverse capture of a --revertible migration (src/my/my_revert_capture.c):
+	 * T_osc_rlog and T_osc_rins/rupd/rdel.  A revert turns the table around
+	 * (my_revert.c): these and log_table/trg_* trade places */
+	char rlog[MY_NAMELEN + 1];
+	char rtrg_ins[MY_NAMELEN + 1], rtrg_upd[MY_NAMELEN + 1], rtrg_del[MY_NAMELEN + 1];
 
 	char *shadow_comment;   /* the comment the new table gets at the swap (the shadow carries osc's mark) */
 	char *url;              /* for the swap's second connection */
@@ -321,7 +326,20 @@ typedef struct MyScope {
 void my_sql_check(const My *my, Sql *q, bool checksum, const MyScope *sc);
 /* OSC_FAULT=corrupt-shadow: one row of (lo, hi], no key in the log, loses col */
 void my_sql_damage(const My *my, Sql *q, const char *col, char *const *lo, char *const *hi);
-/* The three CREATE TRIGGER statements of the capture */
+/* A capture: triggers named trg[] on table append the changed key to log.
+ * The forward one is on T, keyed by the original's key columns; the
+ * reverse one (a --revertible swap puts it on the shadow, which then
+ * becomes T) by the shadow's (shadow: keys[k].shadow). */
+typedef struct MyCapture {
+	const char *table, *log;
+	const char *trg[3]; /* insert, update, delete */
+	bool shadow;
+} MyCapture;
+void my_capture_forward(const My *my, MyCapture *c);
+void my_capture_reverse(const My *my, MyCapture *c);
+/* The three CREATE TRIGGER statements of capture c */
+void my_sql_capture(const My *my, const MyCapture *c, Sql q[3]);
+/* ... of the forward capture */
 void my_sql_capture_triggers(const My *my, Sql q[3]);
 
 /* my_copy.c: the copy's primitives (src/core/copy.c drives them), and the
@@ -462,6 +480,8 @@ void my_fkeys_free(My *my);
 
 /* src/my/my_capture.c */
 bool my_capture_create(My *my, OscErr *e) MUSTCHECK;   /* the log table */
+/* capture c's log table, its key columns typed as c->table's */
+bool my_capture_log(My *my, const MyCapture *c, OscErr *e) MUSTCHECK;
 bool my_capture_install(My *my, OscErr *e) MUSTCHECK;  /* the triggers */
 bool my_capture_drop(My *my, OscErr *e) MUSTCHECK;
 

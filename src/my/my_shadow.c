@@ -37,6 +37,11 @@ static bool derive(My *my, OscErr *e)
 	names_derive(my->trg_ins, sizeof(my->trg_ins), "", my->table, "_osc_ins", MY_NAMELEN);
 	names_derive(my->trg_upd, sizeof(my->trg_upd), "", my->table, "_osc_upd", MY_NAMELEN);
 	names_derive(my->trg_del, sizeof(my->trg_del), "", my->table, "_osc_del", MY_NAMELEN);
+	/* the reverse capture of a --revertible migration (src/my/my_revert_capture.c) */
+	names_derive(my->rlog, sizeof(my->rlog), "", my->table, "_osc_rlog", MY_NAMELEN);
+	names_derive(my->rtrg_ins, sizeof(my->rtrg_ins), "", my->table, "_osc_rins", MY_NAMELEN);
+	names_derive(my->rtrg_upd, sizeof(my->rtrg_upd), "", my->table, "_osc_rupd", MY_NAMELEN);
+	names_derive(my->rtrg_del, sizeof(my->rtrg_del), "", my->table, "_osc_rdel", MY_NAMELEN);
 	char both[2 * OSC_NAME_MAX + 2], hash[17];
 	snprintf(both, sizeof(both), "%s.%s", my->db, my->table);
 	names_hash_hex(hash, 16, both, strlen(both));
