@@ -229,8 +229,7 @@ static bool rev_name(My *my, int n, char *out, size_t outsz)
 		snprintf(suffix, sizeof(suffix), "_osc_r%d", n);
 	if (strlen(my->table) + strlen(suffix) > MY_NAMELEN)
 		return false;
-	snprintf(out, outsz, "%s%s", my->table, suffix);
-	return true;
+	return snprintf(out, outsz, "%s%s", my->table, suffix) < (int)outsz;
 }
 
 /* my->old: the recorded name when it is free or a killed attempt's sentry,
