@@ -6,7 +6,8 @@
 #      the mirror row for row, has its old definition again (SHOW CREATE
 #      TABLE, its user triggers, which fired once per write throughout),
 #      and no osc object is left but the new-schema table T_osc_rev;
-#   b. a value that cannot go back (n = 3000000000 after MODIFY n BIGINT):
+#   b. a value that cannot go back (n = 3000000000 after MODIFY n BIGINT,
+#      with a column renamed, which goes back to its name):
 #      `osc revert` refuses, exit 2, naming the row; the table keeps its new
 #      definition, serves, and stays revertible; once the value fits, the
 #      revert goes through;
@@ -14,12 +15,15 @@
 #      --drop-old-table drops too); while the migration is revertible a new
 #      one (in place too) and `osc cleanup` are refused, nothing changed;
 #   d. osc revert killed (SIGKILL) while its replay waits, under its swap's
-#      lock (after T's triggers moved to the original, after the sentry
-#      went), right after its RENAME and after the swap back: T always
+#      lock (after T's triggers moved to the original; after the sentry
+#      went, its RENAME ended first), right after its RENAME (the catalog
+#      says it swapped) and after the swap back (the row says so): T always
 #      resolves to a complete table the application writes at once, and a
 #      rerun of `osc revert` finishes (one table and one writer for all the
 #      rounds, a --revertible migration each: the swaps back leave
-#      T_osc_rev, T_osc_rev_2, ...);
+#      T_osc_rev, T_osc_rev_2, ...); and the --revertible migration's own
+#      swap killed once its reverse capture is on the shadow: the rerun
+#      takes it off and swaps, revertible;
 #   e. bad input, exit 2, nothing changed: a revert or a finish of a table
 #      without a revertible migration; --revertible with an ALTER that drops
 #      a NOT NULL column without a default, or changes the key.
@@ -32,8 +36,9 @@ trap 'my_replica_q "START SLAVE SQL_THREAD" >/dev/null 2>&1; _lib_cleanup' EXIT
 
 # setup T R [ROWS]: the fixture, a user trigger on both that audits each write
 setup() {
-    local t=$1 r=$2 rows=${3:-2000} x
-    my_q "DROP TABLE IF EXISTS ${t}_osc_old, ${t}_osc_rev, ${t}_osc_rev_2, ${t}_osc_rlog, ${t}_osc_hb" \
+    local t=$1 r=$2 rows=${3:-2000} x old="" i
+    for i in 2 3 4 5 6 7 8 9; do old+=", ${t}_osc_rev_$i"; done
+    my_q "DROP TABLE IF EXISTS ${t}_osc_old, ${t}_osc_rev$old, ${t}_osc_rlog, ${t}_osc_hb" \
         || fail "setup: old tables of $t"
     my_fixture int "$t" "$r" "$rows"
     for x in "$t" "$r"; do
@@ -76,9 +81,18 @@ audits_equal() { my_tables_equal "${1}_audit" "${2}_audit" "ev, old_id, new_id";
 # mirrored_write T R K: one transaction on each, at once after a kill
 mirrored_write() {
     local out
-    out=$(my_q "START TRANSACTION; INSERT INTO $1 (id, v, n) VALUES ($3, 'k', 1); INSERT INTO $2 (id, v, n) VALUES ($3, 'k', 1);
-                COMMIT; START TRANSACTION; UPDATE $1 SET v = 'kk' WHERE id = $3; UPDATE $2 SET v = 'kk' WHERE id = $3; COMMIT" 2>&1) \
+    out=$(my_q "START TRANSACTION; INSERT INTO $1 (id, n) VALUES ($3, 1); INSERT INTO $2 (id, n) VALUES ($3, 1); COMMIT;
+                START TRANSACTION; UPDATE $1 SET n = 2 WHERE id = $3; UPDATE $2 SET n = 2 WHERE id = $3; COMMIT" 2>&1) \
         || fail "the application cannot write $1: $out"
+}
+
+# kill_rename: end the swap's second connection (its RENAME queued behind
+# osc's lock) before osc dies, so that the server never runs it
+kill_rename() {
+    local id
+    id=$(my_q "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'RENAME TABLE%' AND ID <> CONNECTION_ID()")
+    [ -n "$id" ] || fail "no RENAME queued behind osc's lock"
+    my_q "KILL $id"
 }
 
 # forward T: the --revertible migration, which must leave T revertible
@@ -94,7 +108,7 @@ forward() {
 # ---- a. under the mirrored writer -------------------------------------------------
 note "---- a. migrate, write, revert, write ----"
 T=t_rv_a R=t_rv_a_ref
-setup $T $R 3000
+setup $T $R 2000
 before=$(definition $T)
 create=$(create_of $T)
 start_mywriter int $T $R
@@ -133,9 +147,9 @@ note "---- b. a refused revert ----"
 T=t_rv_b R=t_rv_b_ref
 setup $T $R
 before=$(definition $T)
-forward $T "MODIFY n BIGINT"
+forward $T "MODIFY n BIGINT, CHANGE v v2 VARCHAR(64)"
 after=$(definition $T)
-my_q "UPDATE $T SET n = 3000000000 WHERE id = 42; UPDATE $T SET v = 'w' WHERE id BETWEEN 100 AND 110;
+my_q "UPDATE $T SET n = 3000000000 WHERE id = 42; UPDATE $T SET v2 = 'w' WHERE id BETWEEN 100 AND 110;
       UPDATE $R SET v = 'w' WHERE id BETWEEN 100 AND 110" || fail "writes to $T"
 expect_osc_my 2 revert --table $T
 grep -q "revert refused: the row (id)=(42) cannot go back to the original: Out of range value for column 'n'" "$OSC_ERR" \
@@ -189,46 +203,74 @@ setup $T $R 1000
 before=$(definition $T)
 revs=""
 start_mywriter int $T $R
-round=0
-for point in replay swap-triggers-moved swap-sentry-dropped swap-renamed revert-committed; do
+round=0 rev=0
+for step in replay swap-triggers-moved swap-sentry-dropped:norename swap-renamed revert-committed \
+            swap-triggers-moved:forward; do
     round=$((round + 1))
-    note "---- d. osc revert killed: $point ----"
-    expect_osc_my 0 --table $T --alter "$ALTER" --revertible
-    assert_eq revertible "$(revert_of $T)" "the state row of $T after a --revertible migration"
-    sleep 0.5 # writes for the revert to replay
-    base=$(my_sessions)
-    if [ $point = replay ]; then
-        # the replica stops applying: the revert's replay waits for its lag
-        my_replica_q "STOP SLAVE SQL_THREAD" || fail "STOP SLAVE SQL_THREAD"
-        osc_bg_my "$TEST_TMP/k.out" "$TEST_TMP/k.err" revert --table $T
-        wait_for_text 'replaying the changes made since the swap' 30 "$TEST_TMP/k.err" \
-            || { tail -n 20 "$TEST_TMP/k.err" >&2; fail "the revert never reached its replay"; }
-        wait_for_text 'throttled' 30 "$TEST_TMP/k.err" || fail "the revert's replay never waited"
-    else
-        OSC_FAULT=$point:$TEST_TMP/never osc_bg_my "$TEST_TMP/k.out" "$TEST_TMP/k.err" revert --table $T
+    IFS=: read -r point how <<<"$step"
+    note "---- d. killed: $point ${how:-} ----"
+    if [ "${how:-}" = forward ]; then
+        # the --revertible migration's own swap, killed after the reverse
+        # capture went on the shadow: the rerun takes it off and swaps
+        base=$(my_sessions)
+        OSC_FAULT=$point:$TEST_TMP/never osc_bg_my "$TEST_TMP/k.out" "$TEST_TMP/k.err" --table $T --alter "$ALTER" \
+            --revertible
         wait_for_text "fault injection: waiting at $point" 60 "$TEST_TMP/k.err" \
-            || { tail -n 20 "$TEST_TMP/k.err" >&2; fail "osc revert never reached $point"; }
-    fi
-    kill -KILL "$OSC_BG_PID"
-    wait "$OSC_BG_PID" 2>/dev/null
-    my_wait_sessions_at_most "$base"
-    [ $point = replay ] && { my_replica_q "START SLAVE SQL_THREAD" || fail "START SLAVE SQL_THREAD"; }
-    swapped=$((1 - $(my_has_column $T bio)))
-    case $point in
-    swap-renamed | revert-committed) assert_eq 1 "$swapped" "$T is the original after a kill at $point" ;;
-    swap-sentry-dropped) note "after the kill at $point $T is the $([ $swapped = 1 ] && echo original || echo new table)" ;;
-    *) assert_eq 0 "$swapped" "$T is the new table after a kill at $point" ;;
-    esac
-    mirrored_write $T $R $((900000000 + round))
-    run_osc_my revert --table $T
-    [ "$OSC_RC" = 0 ] || fail "the rerun of osc revert after a kill at $point exited $OSC_RC"
-    if [ "$swapped" = 1 ]; then
-        grep -q "the revert's swap had committed before osc stopped" "$OSC_ERR" \
-            || fail "the rerun does not say the swap back had committed"
+            || { tail -n 20 "$TEST_TMP/k.err" >&2; fail "osc never reached $point"; }
+        kill -KILL "$OSC_BG_PID"
+        wait "$OSC_BG_PID" 2>/dev/null
+        my_wait_sessions_at_most "$base"
+        assert_eq 0 "$(my_has_column $T bio)" "$T is the original after a kill at $point"
+        mirrored_write $T $R $((900000000 + round))
+        expect_osc_my 0 --table $T --alter "$ALTER" --revertible
+        grep -q "resuming the migration" "$OSC_ERR" || fail "the rerun did not resume"
+        assert_eq revertible "$(revert_of $T)" "the state row after the rerun"
+        assert_eq "" "$(my_q "SELECT COALESCE(GROUP_CONCAT(TRIGGER_NAME), '') FROM information_schema.TRIGGERS
+                              WHERE TRIGGER_SCHEMA = 'osctest' AND EVENT_OBJECT_TABLE = '${T}_osc_old'")" \
+            "triggers on the original after the rerun"
+        sleep 0.5
+        expect_osc_my 0 revert --table $T
+    else
+        expect_osc_my 0 --table $T --alter "$ALTER" --revertible
+        assert_eq revertible "$(revert_of $T)" "the state row of $T after a --revertible migration"
+        sleep 0.5 # writes for the revert to replay
+        base=$(my_sessions)
+        if [ "$point" = replay ]; then
+            # the replica stops applying: the revert's replay waits for its lag
+            my_replica_q "STOP SLAVE SQL_THREAD" || fail "STOP SLAVE SQL_THREAD"
+            osc_bg_my "$TEST_TMP/k.out" "$TEST_TMP/k.err" revert --table $T
+            wait_for_text 'replaying the changes made since the swap' 30 "$TEST_TMP/k.err" \
+                || { tail -n 20 "$TEST_TMP/k.err" >&2; fail "the revert never reached its replay"; }
+            wait_for_text 'throttled' 30 "$TEST_TMP/k.err" || fail "the revert's replay never waited"
+        else
+            OSC_FAULT=$point:$TEST_TMP/never osc_bg_my "$TEST_TMP/k.out" "$TEST_TMP/k.err" revert --table $T
+            wait_for_text "fault injection: waiting at $point" 60 "$TEST_TMP/k.err" \
+                || { tail -n 20 "$TEST_TMP/k.err" >&2; fail "osc revert never reached $point"; }
+        fi
+        [ "${how:-}" = norename ] && kill_rename
+        kill -KILL "$OSC_BG_PID"
+        wait "$OSC_BG_PID" 2>/dev/null
+        my_wait_sessions_at_most "$base"
+        [ "$point" = replay ] && { my_replica_q "START SLAVE SQL_THREAD" || fail "START SLAVE SQL_THREAD"; }
+        swapped=$((1 - $(my_has_column $T bio)))
+        # past the RENAME T is the original; before it (its RENAME ended
+        # first, at the sentry's drop) the new table
+        case $point in
+        swap-renamed | revert-committed) assert_eq 1 "$swapped" "$T is the original after a kill at $point" ;;
+        *) assert_eq 0 "$swapped" "$T is the new table after a kill at $point" ;;
+        esac
+        mirrored_write $T $R $((900000000 + round))
+        run_osc_my revert --table $T
+        [ "$OSC_RC" = 0 ] || fail "the rerun of osc revert after a kill at $point exited $OSC_RC"
+        if [ "$swapped" = 1 ]; then
+            grep -q "the revert's swap had committed before osc stopped" "$OSC_ERR" \
+                || fail "the rerun does not say the swap back had committed"
+        fi
     fi
     my_tables_equal $T $R "*"
     assert_eq "$before" "$(definition $T)" "the definition of $T after the rerun"
-    revs="$revs${revs:+,}${T}_osc_rev$([ $round -gt 1 ] && echo _$round)"
+    rev=$((rev + 1))
+    revs="$revs${revs:+,}${T}_osc_rev$([ $rev -gt 1 ] && echo _$rev)"
     assert_eq "$revs" "$(osc_objects $T)" "osc's objects after the rerun"
     assert_eq reverted "$(revert_of $T)" "the state row after the rerun"
 done
