@@ -21,6 +21,9 @@
  *   T_osc_ins, T_osc_upd, T_osc_del   the triggers on T
  *   T_osc_old   the sentry during the swap, then the original
  *   T_osc_hb    the heartbeat         T_osc_try   an in-place strategy's trial
+ * and, for a --revertible migration after its swap (src/my/my_revert.c):
+ *   T_osc_rlog  the reverse log       T_osc_rins, T_osc_rupd, T_osc_rdel on T
+ *   T_osc_rev   the revert's sentry, then the new-schema table it took out
  * Each carries osc's mark (my_owned.c): a user's object of such a name is
  * refused, never dropped.  Every connection runs in UTC with a strict
  * sql_mode (my_conn.c), and a key travels as text that names exactly its
