@@ -21,6 +21,9 @@
  *   T_osc_ins, T_osc_upd, T_osc_del   the triggers on T
  *   T_osc_old   the sentry during the swap, then the original
  *   T_osc_hb    the heartbeat         T_osc_try   an in-place strategy's trial
+ * and, for a --revertible migration after its swap (src/my/my_revert.c):
+ *   T_osc_rlog  the reverse log       T_osc_rins, T_osc_rupd, T_osc_rdel on T
+ *   T_osc_rev   the revert's sentry, then the new-schema table it took out
  * Each carries osc's mark (my_owned.c): a user's object of such a name is
  * refused, never dropped.  Every connection runs in UTC with a strict
  * sql_mode (my_conn.c), and a key travels as text that names exactly its
@@ -182,6 +185,16 @@ typedef struct My {
 	bool old_fixed;         /* old is the state row's (src/my/my_old.c): never chosen again */
 	char trg_ins[MY_NAMELEN + 1], trg_upd[MY_NAMELEN + 1], trg_del[MY_NAMELEN + 1];
 	char lock_name[MY_NAMELEN + 1];
+	/* the reverse capture of a --revertible migration (src/my/my_revert_capture.c):
+	 * T_osc_rlog and T_osc_rins/rupd/rdel.  A revert turns the table around
+	 * (my_revert.c): these and log_table/trg_* trade places */
+	char rlog[MY_NAMELEN + 1];
+	char rtrg_ins[MY_NAMELEN + 1], rtrg_upd[MY_NAMELEN + 1], rtrg_del[MY_NAMELEN + 1];
+	bool revertible;        /* this forward migration keeps the original in step after its swap
+	                         * (--revertible, or its state row says so) */
+	bool reverting;         /* osc revert: T is the "original", the forward run's original the
+	                         * "shadow", the reverse log the change log, old the name the swap back
+	                         * gives the new-schema table */
 
 	char *shadow_comment;   /* the comment the new table gets at the swap (the shadow carries osc's mark) */
 	char *url;              /* for the swap's second connection */
@@ -321,7 +334,20 @@ typedef struct MyScope {
 void my_sql_check(const My *my, Sql *q, bool checksum, const MyScope *sc);
 /* OSC_FAULT=corrupt-shadow: one row of (lo, hi], no key in the log, loses col */
 void my_sql_damage(const My *my, Sql *q, const char *col, char *const *lo, char *const *hi);
-/* The three CREATE TRIGGER statements of the capture */
+/* A capture: triggers named trg[] on table append the changed key to log.
+ * The forward one is on T, keyed by the original's key columns; the
+ * reverse one (a --revertible swap puts it on the shadow, which then
+ * becomes T) by the shadow's (shadow: keys[k].shadow). */
+typedef struct MyCapture {
+	const char *table, *log;
+	const char *trg[3]; /* insert, update, delete */
+	bool shadow;
+} MyCapture;
+void my_capture_forward(const My *my, MyCapture *c);
+void my_capture_reverse(const My *my, MyCapture *c);
+/* The three CREATE TRIGGER statements of capture c */
+void my_sql_capture(const My *my, const MyCapture *c, Sql q[3]);
+/* ... of the forward capture */
 void my_sql_capture_triggers(const My *my, Sql q[3]);
 
 /* my_copy.c: the copy's primitives (src/core/copy.c drives them), and the
@@ -462,6 +488,8 @@ void my_fkeys_free(My *my);
 
 /* src/my/my_capture.c */
 bool my_capture_create(My *my, OscErr *e) MUSTCHECK;   /* the log table */
+/* capture c's log table, its key columns typed as c->table's */
+bool my_capture_log(My *my, const MyCapture *c, OscErr *e) MUSTCHECK;
 bool my_capture_install(My *my, OscErr *e) MUSTCHECK;  /* the triggers */
 bool my_capture_drop(My *my, OscErr *e) MUSTCHECK;
 
@@ -506,7 +534,7 @@ void my_replica_label(const char *url, char *out, size_t outsz);
 bool my_plan_fill(My *my, Plan *p, OscErr *e) MUSTCHECK;
 
 /* my_triggers.c: the user's triggers.  my_triggers_read: those on table
- * (osc's capture triggers' names excluded), in the order they fire;
+ * (osc's capture triggers' names, both ways, excluded), in the order they fire;
  * my_trigger_create: t on table under the sql_mode t was made with;
  * my_trigger_move: DROP, then CREATE on `to` (*dropped once it is off its
  * table); my_triggers_home: any on the shadow (an interrupted swap) back to
@@ -534,5 +562,52 @@ SwapResult my_swap(My *my, const SwapDrain *drain, OscErr *e);
 /* src/my/my_proxy.c: the sessions that bypass the proxy (the engine's
  * proxy_bypass) */
 int my_proxy_bypass(My *my, const uint32_t *ids, int nids, char *const *mine, int nmine, char *out, size_t outsz);
+
+/* ---- the revert (src/core/revert.c drives it; src/core/engine.h, revert_attach) ----
+ * my_revert_check.c: with --revertible, the ALTER must have an inverse
+ * (after the column map, before anything is copied): exit 2 naming what a
+ * revert could not give back */
+bool my_revert_check(My *my, OscErr *e) MUSTCHECK;
+/* The unique index of table over exactly cols (whole columns, NOT NULL),
+ * PRIMARY first, into index ("" when there is none) */
+bool my_unique_index_over(My *my, const char *table, char *const *cols, int n, char *index, size_t indexsz,
+                          OscErr *e) MUSTCHECK;
+/* my_revert_capture.c: the reverse capture.  At the forward swap: the
+ * reverse log (before the lock), the triggers on the shadow (under it);
+ * gone again when the attempt does not swap, and from a migration that
+ * never swapped (resume, abort, osc cleanup) */
+bool my_rcapture_log(My *my, OscErr *e) MUSTCHECK;
+bool my_rcapture_triggers(My *my, OscErr *e) MUSTCHECK;
+bool my_rcapture_unswapped_drop(My *my, OscErr *e) MUSTCHECK;
+/* A --revertible run, before it creates anything: exit 2 when a table or
+ * trigger of the reverse capture's names is not osc's */
+bool my_rcapture_names_check(My *my, OscErr *e) MUSTCHECK;
+/* Trades the forward capture's names for the reverse one's (a revert's
+ * view of the table) */
+void my_rcapture_turn_names(My *my);
+/* Table name of T's database: absent, osc's work table of role (its mark),
+ * or anything else */
+bool my_table_owner(My *my, const char *name, MyRole role, MyOwner *who, OscErr *e) MUSTCHECK;
+/* my_revert_state.c: the state row's side of it.  The columns (revert,
+ * column_map, fingerprint_old, rev_table: my_state.c adds them); the
+ * forward swap committed: 'revertible'; exit 2 when the table has a
+ * revertible migration (a new one, osc cleanup); a revert's state_record */
+bool my_state_has_column(My *my, const char *column, bool *has, OscErr *e) MUSTCHECK;
+bool my_revert_armed(My *my, OscErr *e) MUSTCHECK;
+bool my_revert_refuse_new(My *my, const char *what, OscErr *e) MUSTCHECK;
+bool my_revert_record(My *my, const char *phase, const char *outcome, const char *message, OscErr *e) MUSTCHECK;
+/* The column map as the state row keeps it: JSON [[new, source], ...] */
+void my_revert_map_json(const My *my, Sql *q);
+/* my_revert.c: the engine's revert_attach and revert_finish */
+bool my_revert_attach(My *my, bool finish, RevertInfo *ri, OscErr *e) MUSTCHECK;
+bool my_revert_finish(My *my, bool drop_old, OscErr *e) MUSTCHECK;
+/* my_revert_data.c: a value the target cannot hold (the engine's
+ * is_data_error); in a revert's merge that failed so, the batch's keys
+ * one by one find the row, which e then names */
+bool my_is_data_error(const OscErr *e);
+void my_revert_name_row(MySession *s, My *my, const char *keys, OscErr *e);
+/* my_fkeys.c: a revert's child tables, repointed at its swap as
+ * rebuild_constraints does */
+bool my_fkeys_read_children(My *my, OscErr *e) MUSTCHECK;
 
 #endif

@@ -25,26 +25,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool my_capture_create(My *my, OscErr *e)
+bool my_capture_log(My *my, const MyCapture *c, OscErr *e)
 {
 	MYSQL_RES *r = NULL;
 	Sql q;
 	bool ok = false;
 	sql_init(&q, &my->dialect);
-	/* the log's key columns take the original's exact types */
+	/* the log's key columns take the exact types of the captured table's */
 	sql_add(&q, "SELECT COLUMN_NAME, COLUMN_TYPE, COALESCE(CHARACTER_SET_NAME, ''), COALESCE(COLLATION_NAME, '')"
 	            " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %L AND TABLE_NAME = %L",
-	        my->db, my->table);
+	        my->db, c->table);
 	if (!my_exec_sql(my, &q, &r, e))
 		goto out;
 	enum { C_NAME, C_TYPE, C_CHARSET, C_COLLATION };
 	Sql cols;
 	sql_init(&cols, &my->dialect);
 	for (int k = 0; k < my->nkeys; k++) {
+		const char *key = c->shadow ? my->keys[k].shadow : my->keys[k].name;
 		mysql_data_seek(r, 0);
 		MYSQL_ROW row;
 		while ((row = mysql_fetch_row(r)) != NULL)
-			if (strcmp(row[C_NAME], my->keys[k].name) == 0) {
+			if (strcmp(row[C_NAME], key) == 0) {
 				sql_add(&cols, ", %I %s", row[C_NAME], row[C_TYPE]);
 				if (row[C_CHARSET][0])
 					sql_add(&cols, " CHARACTER SET %s COLLATE %s", row[C_CHARSET], row[C_COLLATION]);
@@ -55,7 +56,7 @@ bool my_capture_create(My *my, OscErr *e)
 	my_marker(my, MY_ROLE_LOG, mark, sizeof(mark));
 	sql_reset(&q);
 	sql_add(&q, "CREATE TABLE %I.%I (_osc_change_id BIGINT AUTO_INCREMENT PRIMARY KEY%s) ENGINE=InnoDB COMMENT = %L",
-	        my->db, my->log_table, sql_text(&cols), mark);
+	        my->db, c->log, sql_text(&cols), mark);
 	if (cols.failed)
 		q.failed = true;
 	sql_free(&cols);
@@ -66,6 +67,13 @@ out:
 	mysql_free_result(r);
 	sql_free(&q);
 	return ok;
+}
+
+bool my_capture_create(My *my, OscErr *e)
+{
+	MyCapture c;
+	my_capture_forward(my, &c);
+	return my_capture_log(my, &c, e);
 }
 
 /* The three CREATE TRIGGER statements (my_sql.c), under LOCK TABLES T WRITE. */

@@ -191,7 +191,9 @@ static bool eng_state_claim(EngineTable *t, const char *phase, OscErr *e)
 {
 	My *my = T(t);
 	my->resumed_swapped = strcmp(phase, "swapped") == 0;
-	return my_state_claim(my, phase, e);
+	/* killed between the RENAME and the row's "swapped": a --revertible
+	 * migration is revertible now */
+	return my_state_claim(my, phase, e) && (!my->resumed_swapped || my_revert_armed(my, e));
 }
 
 static void eng_state_release(EngineTable *t)
@@ -211,6 +213,15 @@ static bool state_row(My *my, OscErr *e)
 		log_error(my->log, &e2);
 	my->created = false;
 	return false;
+}
+
+/* A new migration (an in-place one too) and osc plan: the original of a
+ * revertible migration and its reverse capture stay until `osc revert` or
+ * `osc finish` (src/my/my_revert.c).  osc's other leftovers are
+ * shadow_create's to refuse. */
+static bool eng_leftovers_check(EngineTable *t, OscErr *e)
+{
+	return my_revert_refuse_new(T(t), "a new migration", e);
 }
 
 static bool eng_shadow_create(EngineTable *t, bool keep, OscErr *e)
@@ -399,7 +410,10 @@ static SwapResult eng_swap(EngineSession *s, EngineTable *t, const SwapDrain *dr
 	fault_pause(my->log, "swap-renamed");
 	OscErr e2;
 	err_clear(&e2);
-	if (!my_state_record_phase(my, "swapped", &e2))
+	/* a revert's swap back: a rerun knows it by this phase (my_revert.c);
+	 * a --revertible one's forward swap: revertible from now on */
+	if (!my_state_record_phase(my, my->reverting ? "reverted" : "swapped", &e2) ||
+	    (!my->reverting && !my_revert_armed(my, &e2)))
 		log_error(my->log, &e2);
 	return r;
 }
@@ -507,6 +521,16 @@ static bool eng_state_close(EngineTable *t, const char *outcome, const char *mes
 	return my_state_close(T(t), outcome, message, e);
 }
 
+static bool eng_revert_attach(EngineTable *t, bool finish, RevertInfo *ri, OscErr *e)
+{
+	return my_revert_attach(T(t), finish, ri, e);
+}
+
+static bool eng_revert_finish(EngineTable *t, bool drop_old, OscErr *e)
+{
+	return my_revert_finish(T(t), drop_old, e);
+}
+
 static int eng_proxy_bypass(EngineTable *t, const uint32_t *ids, int nids, char *const *mine, int nmine, char *out,
                             size_t outsz)
 {
@@ -560,6 +584,7 @@ const Engine my_engine = {
 	.target_check = eng_target_check,
 	.key_find = eng_key_find,
 	.table_lock = eng_table_lock,
+	.leftovers_check = eng_leftovers_check,
 	.shadow_create = eng_shadow_create,
 	.capture_install = eng_capture_install,
 	.strategy_pick = eng_strategy_pick,
@@ -581,6 +606,9 @@ const Engine my_engine = {
 	.leftovers_find = eng_leftovers_find,
 	.leftovers_drop = eng_leftovers_drop,
 	.state_close = eng_state_close,
+	.revert_attach = eng_revert_attach,
+	.revert_finish = eng_revert_finish,
+	.is_data_error = my_is_data_error,
 	.proxy_bypass = eng_proxy_bypass,
 	.plan_fill = eng_plan_fill,
 	.monitor = &my_monitor,

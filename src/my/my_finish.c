@@ -100,7 +100,10 @@ void my_old_table(My *my, OldTable *out)
 {
 	memset(out, 0, sizeof(*out));
 	snprintf(out->name, sizeof(out->name), "%s.%s", my->db, my->old);
-	if (my->nchildren > 0 && my->fk_method == MY_FK_DROP_SWAP)
+	if (my->revertible && !my->reverting)
+		out->keep = "it is the original `osc revert` goes back to (--revertible); `osc finish --drop-old-table` "
+		            "drops it";
+	else if (my->nchildren > 0 && my->fk_method == MY_FK_DROP_SWAP)
 		out->gone = "--alter-foreign-keys-method drop_swap";
 	else if ((my->nchildren > 0 && my->fk_method == MY_FK_NONE) || (my->resumed_swapped && old_is_referenced(my)))
 		out->keep = "other tables' foreign keys reference it";
@@ -139,7 +142,8 @@ bool my_capture_leave(My *my, OscErr *e)
  * and the children's keys it left pointing there go back to the table. */
 bool my_swap_undo(My *my, OscErr *e)
 {
-	return my_triggers_home(my, e) && my_fkeys_unpoint(my, e);
+	/* a --revertible attempt's reverse capture first: its triggers are osc's */
+	return my_rcapture_unswapped_drop(my, e) && my_triggers_home(my, e) && my_fkeys_unpoint(my, e);
 }
 
 /* `osc cleanup`: what is osc's under its names (src/my/my_owned.c), with
@@ -153,6 +157,10 @@ bool my_leftovers_find(My *my, Leftovers *lo, OscErr *e)
 	char fp[65];
 	memset(lo, 0, sizeof(*lo));
 	lo->none = "nothing of osc's to remove for";
+	/* a revertible migration's original and reverse capture are not
+	 * leftovers: `osc revert` or `osc finish` ends it */
+	if (!my_revert_refuse_new(my, "osc cleanup", e))
+		return false;
 	if (!my_state_shadow_fp(my, fp, sizeof(fp), e) || !my_objects_scan(my, fp, f, e))
 		return false;
 	if (fp[0] && f->table[MY_ROLE_SHADOW] == MY_ABSENT) {
@@ -177,8 +185,11 @@ bool my_leftovers_drop(My *my, const Leftovers *lo, char *done, size_t donesz, O
 	done[0] = '\0';
 	if (my_drop_ours(my, &my->found, !lo->swapped, done, donesz, e) < 0)
 		return false;
+	/* a --revertible run that swapped is revertible now: its reverse log stays */
 	if (lo->swapped)
 		return true;
+	if (!my_rcapture_unswapped_drop(my, e))
+		return false;
 	names_derive(trial, sizeof(trial), "", my->table, "_osc_try", MY_NAMELEN);
 	int rows = my_has_rows(my, trial);
 	if (rows == 0) {

@@ -318,6 +318,32 @@ out:
 	return ok;
 }
 
+/* A revert (src/my/my_revert.c): the child tables' keys that reference T
+ * (the new table) go back to the original under the swap's lock, as
+ * rebuild_constraints repoints them; the table's own keys stay as they are
+ * on both tables. */
+bool my_fkeys_read_children(My *my, OscErr *e)
+{
+	Sql q;
+	int64_t n = 0;
+	my->fk_method = MY_FK_REBUILD;
+	sql_init(&q, &my->dialect);
+	sql_add(&q,
+	        "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE UNIQUE_CONSTRAINT_SCHEMA = %L"
+	        " AND REFERENCED_TABLE_NAME = %L AND NOT (CONSTRAINT_SCHEMA = %L AND TABLE_NAME = %L)",
+	        my->db, my->table, my->db, my->table);
+	bool ok = my_count(my, &q, &n, e);
+	sql_free(&q);
+	my->nchildren = (int)n;
+	if (!ok || n == 0)
+		return ok;
+	int got = 0;
+	my->children = xcalloc((size_t)n, sizeof(MyChildFk));
+	ok = fk_each(my, true, child_fk, &got, e);
+	my->nchildren = got;
+	return ok;
+}
+
 /* Adds the table's own foreign keys to the shadow (after the copy). */
 bool my_fkeys_add(My *my, OscErr *e)
 {

@@ -18,7 +18,8 @@ void my_fkeys_choose(My *my)
 {
 	if (my->fk_method != MY_FK_AUTO)
 		return;
-	if (my->nchildren == 0) {
+	/* --revertible keeps the original (src/my/my_revert_check.c): never drop_swap */
+	if (my->nchildren == 0 || my->revertible) {
 		my->fk_method = MY_FK_REBUILD;
 		return;
 	}

@@ -21,7 +21,8 @@
  *   capture triggers the body begins with MY_CAPTURE_MARK, a comment just
  *                   inside BEGIN (the server keeps a comment there, and
  *                   drops one before a bare statement), and the trigger is
- *                   on the table, or on the old table after the swap
+ *                   on the table, or on the old table after the swap, or
+ *                   (a --revertible swap's reverse capture) on the shadow
  * Anything else under one of those names is the user's: a new run refuses
  * before it creates anything (exit 2), naming it, and cleanup leaves it.
  */
@@ -138,7 +139,8 @@ bool my_objects_scan(My *my, const char *shadow_fp, MyObjects *out, OscErr *e)
 			if (strcmp(row[G_NAME], names[i]) != 0)
 				continue;
 			bool mine = row[G_MARKED] && strcmp(row[G_MARKED], "1") == 0 &&
-			            (strcmp(row[G_TABLE], my->table) == 0 || strcmp(row[G_TABLE], my->old) == 0);
+			            (strcmp(row[G_TABLE], my->table) == 0 || strcmp(row[G_TABLE], my->old) == 0 ||
+			             strcmp(row[G_TABLE], my->shadow) == 0);
 			out->trigger[i] = mine ? MY_OURS : MY_FOREIGN;
 			if (mine)
 				out->capture++;

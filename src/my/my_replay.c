@@ -75,7 +75,10 @@ bool my_merge(MySession *s, My *my, const MyBatch *b, const MyBatch *extra, cons
 		sql_reset(&q);
 		my_sql_merge_insert(my, &q, keys, upto);
 		ok = mys_exec_sql(s, &q, NULL, e);
-		if (!ok)
+		/* a revert names the row that cannot go back (my_revert_data.c) */
+		if (!ok && my->reverting)
+			my_revert_name_row(s, my, keys, e);
+		else if (!ok)
 			my_value_error(e);
 	}
 	sql_free(&q);

@@ -37,6 +37,11 @@ static bool derive(My *my, OscErr *e)
 	names_derive(my->trg_ins, sizeof(my->trg_ins), "", my->table, "_osc_ins", MY_NAMELEN);
 	names_derive(my->trg_upd, sizeof(my->trg_upd), "", my->table, "_osc_upd", MY_NAMELEN);
 	names_derive(my->trg_del, sizeof(my->trg_del), "", my->table, "_osc_del", MY_NAMELEN);
+	/* the reverse capture of a --revertible migration (src/my/my_revert_capture.c) */
+	names_derive(my->rlog, sizeof(my->rlog), "", my->table, "_osc_rlog", MY_NAMELEN);
+	names_derive(my->rtrg_ins, sizeof(my->rtrg_ins), "", my->table, "_osc_rins", MY_NAMELEN);
+	names_derive(my->rtrg_upd, sizeof(my->rtrg_upd), "", my->table, "_osc_rupd", MY_NAMELEN);
+	names_derive(my->rtrg_del, sizeof(my->rtrg_del), "", my->table, "_osc_rdel", MY_NAMELEN);
 	char both[2 * OSC_NAME_MAX + 2], hash[17];
 	snprintf(both, sizeof(both), "%s.%s", my->db, my->table);
 	names_hash_hex(hash, 16, both, strlen(both));
@@ -168,6 +173,10 @@ out:
 static bool check_leftovers(My *my, OscErr *e)
 {
 	MyObjects o;
+	/* (a revertible migration of the table refused this run before, in
+	 * my_engine.c's leftovers_check, whatever its strategy) */
+	if (my->revertible && !my_rcapture_names_check(my, e))
+		return false;
 	if (!my_old_choose(my, &o, e))
 		return false;
 	if (o.table[MY_ROLE_SENTRY] == MY_FOREIGN) {
@@ -197,7 +206,9 @@ static bool check_leftovers(My *my, OscErr *e)
  * each only if it is osc's (src/my/my_owned.c). */
 bool my_drop_work_tables(My *my, bool shadow, OscErr *e)
 {
-	if (shadow && !my_drop_if_ours(my, MY_ROLE_SHADOW, e))
+	/* before a swap: a --revertible attempt's reverse log too (its triggers
+	 * are on the shadow) */
+	if (shadow && (!my_rcapture_unswapped_drop(my, e) || !my_drop_if_ours(my, MY_ROLE_SHADOW, e)))
 		return false;
 	return my_drop_if_ours(my, MY_ROLE_LOG, e) && my_drop_if_ours(my, MY_ROLE_HEARTBEAT, e);
 }
@@ -425,6 +436,7 @@ bool my_shadow_create(My *my, bool keep, OscErr *e)
 	Sql q;
 	bool ok = false;
 
+	my->revertible = my->env->revertible;
 	if (!check_leftovers(my, e) || !my_fkeys_check_children(my, e))
 		return false;
 	sql_init(&q, &my->dialect);
@@ -471,8 +483,10 @@ bool my_shadow_create(My *my, bool keep, OscErr *e)
 	}
 	if (!shadow_comment(my, e))
 		goto out;
-	if (!map_columns(my, e) || !my_fkeys_read(my, e) || !defer_indexes(my, e) || !my_keyidx_ensure(my, e) ||
-	    !read_user_triggers(my, e) || !my_capture_create(my, e))
+	/* --revertible: the ALTER must have an inverse (src/my/my_revert_check.c),
+	 * checked on the shadow as the ALTER left it */
+	if (!map_columns(my, e) || (my->revertible && !my_revert_check(my, e)) || !my_fkeys_read(my, e) ||
+	    !defer_indexes(my, e) || !my_keyidx_ensure(my, e) || !read_user_triggers(my, e) || !my_capture_create(my, e))
 		goto out;
 	ok = true;
 out:

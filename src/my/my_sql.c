@@ -239,38 +239,71 @@ void my_sql_damage(const My *my, Sql *q, const char *col, char *const *lo, char 
 	sql_add(q, " LIMIT 1");
 }
 
-static void log_insert(const My *my, Sql *q, const char *row)
+/* INSERT INTO the log the key of row (NEW or OLD): the key's columns by
+ * the capture's side (c->shadow: the shadow's names), in the log as on the
+ * table. */
+static void log_insert(const My *my, const MyCapture *c, Sql *q, const char *row)
 {
-	sql_add(q, "INSERT INTO %I.%I (", my->db, my->log_table);
-	for (int k = 0; k < my->nkeys; k++)
-		sql_add(q, "%s%I", k ? ", " : "", my->keys[k].name);
+	sql_add(q, "INSERT INTO %I.%I (", my->db, c->log);
+	my_key_list(my, q, NULL, c->shadow);
 	sql_add(q, ") VALUES (");
 	for (int k = 0; k < my->nkeys; k++)
-		sql_add(q, "%s%s.%I", k ? ", " : "", row, my->keys[k].name);
+		sql_add(q, "%s%s.%I", k ? ", " : "", row, c->shadow ? my->keys[k].shadow : my->keys[k].name);
 	sql_add(q, ")");
 }
 
-void my_sql_capture_triggers(const My *my, Sql q[3])
+void my_capture_forward(const My *my, MyCapture *c)
+{
+	c->table = my->table;
+	c->log = my->log_table;
+	c->trg[0] = my->trg_ins;
+	c->trg[1] = my->trg_upd;
+	c->trg[2] = my->trg_del;
+	c->shadow = false;
+}
+
+/* The same capture with the roles swapped: on the shadow, which the swap
+ * makes T, its key logged as the forward capture logs the original's. */
+void my_capture_reverse(const My *my, MyCapture *c)
+{
+	c->table = my->shadow;
+	c->log = my->rlog;
+	c->trg[0] = my->rtrg_ins;
+	c->trg[1] = my->rtrg_upd;
+	c->trg[2] = my->rtrg_del;
+	c->shadow = true;
+}
+
+void my_sql_capture(const My *my, const MyCapture *c, Sql q[3])
 {
 	/* each name qualified with the table's database: a trigger lives in its
 	 * table's schema (`--table otherdb.users` failed with error 1435 when
 	 * it was not); each body begins with osc's mark (my_owned.c) */
-	sql_add(&q[0], "CREATE TRIGGER %I.%I AFTER INSERT ON %I.%I FOR EACH ROW %s ", my->db, my->trg_ins, my->db,
-	        my->table, MY_CAPTURE_MARK);
-	log_insert(my, &q[0], "NEW");
+	sql_add(&q[0], "CREATE TRIGGER %I.%I AFTER INSERT ON %I.%I FOR EACH ROW %s ", my->db, c->trg[0], my->db, c->table,
+	        MY_CAPTURE_MARK);
+	log_insert(my, c, &q[0], "NEW");
 	sql_add(&q[0], "; END");
 	/* an UPDATE that changes the key logs both keys */
-	sql_add(&q[1], "CREATE TRIGGER %I.%I AFTER UPDATE ON %I.%I FOR EACH ROW %s ", my->db, my->trg_upd, my->db,
-	        my->table, MY_CAPTURE_MARK);
-	log_insert(my, &q[1], "NEW");
+	sql_add(&q[1], "CREATE TRIGGER %I.%I AFTER UPDATE ON %I.%I FOR EACH ROW %s ", my->db, c->trg[1], my->db, c->table,
+	        MY_CAPTURE_MARK);
+	log_insert(my, c, &q[1], "NEW");
 	sql_add(&q[1], "; IF NOT (");
-	for (int k = 0; k < my->nkeys; k++)
-		sql_add(&q[1], "%sOLD.%I <=> NEW.%I", k ? " AND " : "", my->keys[k].name, my->keys[k].name);
+	for (int k = 0; k < my->nkeys; k++) {
+		const char *col = c->shadow ? my->keys[k].shadow : my->keys[k].name;
+		sql_add(&q[1], "%sOLD.%I <=> NEW.%I", k ? " AND " : "", col, col);
+	}
 	sql_add(&q[1], ") THEN ");
-	log_insert(my, &q[1], "OLD");
+	log_insert(my, c, &q[1], "OLD");
 	sql_add(&q[1], "; END IF; END");
-	sql_add(&q[2], "CREATE TRIGGER %I.%I AFTER DELETE ON %I.%I FOR EACH ROW %s ", my->db, my->trg_del, my->db,
-	        my->table, MY_CAPTURE_MARK);
-	log_insert(my, &q[2], "OLD");
+	sql_add(&q[2], "CREATE TRIGGER %I.%I AFTER DELETE ON %I.%I FOR EACH ROW %s ", my->db, c->trg[2], my->db, c->table,
+	        MY_CAPTURE_MARK);
+	log_insert(my, c, &q[2], "OLD");
 	sql_add(&q[2], "; END");
+}
+
+void my_sql_capture_triggers(const My *my, Sql q[3])
+{
+	MyCapture c;
+	my_capture_forward(my, &c);
+	my_sql_capture(my, &c, q);
 }

@@ -101,7 +101,10 @@ bool my_state_has_old_table(My *my, bool *has, OscErr *e)
 
 static bool state_upgrade(My *my, OscErr *e)
 {
-	return add_column(my, "shadow_comment", "LONGTEXT", e) && add_column(my, "old_table", "VARCHAR(64)", e);
+	/* the revert's columns: src/my/my_revert_state.c */
+	return add_column(my, "shadow_comment", "LONGTEXT", e) && add_column(my, "old_table", "VARCHAR(64)", e) &&
+	       add_column(my, "revert", "VARCHAR(16)", e) && add_column(my, "column_map", "LONGTEXT", e) &&
+	       add_column(my, "fingerprint_old", "CHAR(64)", e) && add_column(my, "rev_table", "VARCHAR(64)", e);
 }
 
 /* Creates the table if needed and inserts this run's row (phase given);
@@ -124,10 +127,18 @@ static bool insert_row(My *my, const char *phase, const char *old, const char *m
 	sql_reset(&q);
 	sql_add(&q,
 	        "INSERT INTO %I.%I (table_name, alter_spec, phase, outcome, rows_estimate, host, pid, started_at,"
-	        " updated_at, fingerprint_orig, old_table, shadow_comment, deferred, message)"
+	        " updated_at, fingerprint_orig, revert, column_map, old_table, shadow_comment, deferred, message)"
 	        " VALUES (%L, %L, %L, 'running', %ld, %L, %d, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), %L, ",
 	        my->db, MY_STATE_TABLE, my->table, my->env->alter->text, phase, (long)my->rows_estimate, host,
 	        (int)getpid(), fp);
+	/* --revertible: revertible once the swap commits (src/my/my_revert_state.c) */
+	if (my->revertible && old) {
+		sql_add(&q, "'pending', ");
+		my_revert_map_json(my, &q);
+		sql_add(&q, ", ");
+	} else {
+		sql_add(&q, "NULL, NULL, ");
+	}
 	if (old)
 		sql_add(&q, "%L, ", old);
 	else
@@ -202,6 +213,8 @@ bool my_state_fingerprint_new(My *my, const char *table, OscErr *e)
 bool my_state_record(My *my, const char *phase, const char *outcome, const char *message, int64_t rows_copied,
                      int64_t changes_applied, OscErr *e)
 {
+	if (my->reverting)
+		return my_revert_record(my, phase, outcome, message, e);
 	if (my->state_id == 0)
 		return true;
 	Sql q;
@@ -299,12 +312,25 @@ bool my_state_close(My *my, const char *outcome, const char *message, OscErr *e)
 		return false;
 	if (!exists)
 		return true;
+	bool has = false;
+	char fp[65] = "";
+	bool done = strcmp(outcome, "done") == 0;
+	if (!my_state_has_column(my, "revert", &has, e) || (has && done && !my_fingerprint(my, my->old, fp, sizeof(fp), e)))
+		return false;
 	Sql q;
 	sql_init(&q, &my->dialect);
+	sql_add(&q, "UPDATE %I.%I SET ", my->db, MY_STATE_TABLE);
+	/* a --revertible migration whose swap had committed is revertible now;
+	 * one given up never was (fingerprint_old first: MySQL assigns in order) */
+	if (has)
+		sql_add(&q,
+		        "fingerprint_old = IF(revert = 'pending' AND %s, %L, fingerprint_old),"
+		        " revert = IF(revert = 'pending', IF(%s, 'revertible', NULL), revert), ",
+		        done ? "TRUE" : "FALSE", fp, done ? "TRUE" : "FALSE");
 	sql_add(&q,
-	        "UPDATE %I.%I SET outcome = %L, phase = IF(%L = 'done', 'done', phase), finished_at = UTC_TIMESTAMP(3),"
+	        "outcome = %L, phase = IF(%L = 'done', 'done', phase), finished_at = UTC_TIMESTAMP(3),"
 	        " updated_at = UTC_TIMESTAMP(3), message = %L WHERE table_name = %L AND outcome IN ('running', 'stopped')",
-	        my->db, MY_STATE_TABLE, outcome, outcome, message, my->table);
+	        outcome, outcome, message, my->table);
 	bool ok = my_exec_sql(my, &q, NULL, e);
 	sql_free(&q);
 	return ok;
@@ -354,6 +380,10 @@ static bool repair_swap(My *my, const MyObjects *f, OscErr *e)
 {
 	if (f->table[MY_ROLE_SENTRY] == MY_OURS && !drop_sentry(my, e))
 		return false;
+	/* a --revertible swap's reverse capture, made under its lock: on the
+	 * shadow it would log the replay's merges (the next swap makes it again) */
+	if (!my_rcapture_unswapped_drop(my, e))
+		return false;
 	if (f->shadow_unmarked) {
 		log_msg(my->log, LOG_INFO, "%s.%s had its comment back from an interrupted swap: osc's mark again",
 		        my->db, my->shadow);
@@ -398,7 +428,8 @@ static bool load_watermark(My *my, OscErr *e)
  * migration of the table, else whether this one is done already.  Under
  * the run's GET_LOCK: a row still "running" belongs to a run that is gone.
  * The deferred indexes and the new table's comment are read into my. */
-enum { R_ID, R_ALTER, R_PHASE, R_FP_ORIG, R_FP_NEW, R_ROWS, R_CHANGES, R_STARTED, R_RUNS, R_DEFERRED, R_COMMENT, R_OLD };
+enum { R_ID, R_ALTER, R_PHASE, R_FP_ORIG, R_FP_NEW, R_ROWS, R_CHANGES, R_STARTED, R_RUNS, R_DEFERRED, R_COMMENT, R_OLD,
+       R_REVERT };
 
 bool my_state_read(My *my, StateRow *row, OscErr *e)
 {
@@ -427,7 +458,7 @@ bool my_state_read(My *my, StateRow *row, OscErr *e)
 	sql_reset(&q);
 	sql_add(&q,
 	        "SELECT id, alter_spec, phase, fingerprint_orig, IFNULL(fingerprint_new, ''), rows_copied, changes_applied,"
-	        " " TS("started_at") ", runs, deferred, shadow_comment, old_table"
+	        " " TS("started_at") ", runs, deferred, shadow_comment, old_table, IFNULL(revert, '')"
 	        " FROM %I.%I WHERE table_name = %L AND outcome IN ('running', 'stopped') ORDER BY id DESC LIMIT 1",
 	        my->db, MY_STATE_TABLE, my->table);
 	if (!my_exec_sql(my, &q, &r, e))
@@ -469,6 +500,8 @@ bool my_state_read(My *my, StateRow *row, OscErr *e)
 	 * sentry, and the original after the swap, whatever the kill left */
 	if (v[R_OLD] && !my_old_use(my, v[R_OLD], e))
 		goto out;
+	/* a --revertible migration stays one, whatever the rerun says */
+	my->revertible = v[R_REVERT][0] != '\0';
 	ok = true;
 out:
 	mysql_free_result(r);
@@ -510,6 +543,15 @@ bool my_state_attach(My *my, bool copy_done, const char **lost, OscErr *e)
 	                                            : NULL;
 	if (*lost)
 		return true;
+	if (my->env->revertible && !my->revertible) {
+		err_set(e, OSC_EXIT_INPUT,
+		        "the unfinished migration of %s.%s was started without --revertible, and its new table was made "
+		        "without the checks a revert needs: rerun it without --revertible, or `osc cleanup --table %s` and "
+		        "start again",
+		        my->db, my->table, my->env->table_arg);
+		my->state_id = 0;
+		return false;
+	}
 	if (!repair_swap(my, f, e)) {
 		my->state_id = 0;
 		return false;

@@ -53,6 +53,18 @@
  * back to T before the lock is released.  (Creating them after the RENAME
  * would miss the writes of those milliseconds, and on MariaDB it can leave
  * an application's prepared statements stale: src/my/my_capture.c.)
+ * --revertible: A also makes the reverse log T_osc_rlog before its lock,
+ * and the reverse capture's triggers on the shadow under it, after the
+ * drain and the triggers' move, before the sentry goes: they travel with
+ * the shadow in the RENAME, so every write to the new T is logged for
+ * `osc revert` (src/my/my_revert_capture.c); an attempt that does not swap
+ * drops them again.
+ * `osc revert` runs this same swap with the roles turned around
+ * (src/my/my_revert.c): T is the new table, the "shadow" the original
+ * T_osc_old, the log the reverse log, the sentry T_osc_rev, the name the
+ * new-schema table takes.  The RENAME is then T TO T_osc_rev, T_osc_old TO
+ * T: every name still begins with T's, so it still queues on T first.
+ * The original carries its own comment (it never had osc's mark).
  */
 #include "my.h"
 
@@ -156,6 +168,7 @@ typedef struct Attempt {
 	bool sent;                /* B's RENAME is sent, its result not read */
 	bool keyidx_dropped;      /* osc's index on the merge key went */
 	bool original_dropped;    /* drop_swap dropped T */
+	bool rlog;                /* --revertible: the reverse log (and maybe its triggers) exist */
 	int moved;                /* the table's own triggers no longer on T */
 	int64_t t0, t_locked, t_unlocked, request_us, drained;
 } Attempt;
@@ -198,9 +211,17 @@ static bool rename_session(Attempt *a, OscErr *e)
 static bool prepare(Attempt *a, OscErr *e)
 {
 	My *my = a->my;
-	if (!shadow_comment(my, false, e))
-		return false;
-	a->unmarked = true;
+	/* a revert's "shadow" is the original, with its own comment */
+	if (!my->reverting) {
+		if (!shadow_comment(my, false, e))
+			return false;
+		a->unmarked = true;
+	}
+	if (my->revertible && !my->reverting) {
+		a->rlog = true;
+		if (!my_rcapture_log(my, e))
+			return false;
+	}
 	if (a->drop_swap)
 		return true;
 	char mark[256];
@@ -286,6 +307,8 @@ static bool under_lock(Attempt *a, const SwapDrain *drain, OscErr *e)
 		return false;
 	fault_pause(my->log, "swap-unmarked");
 	if (!move_user_triggers(my, &a->moved, e))
+		return false;
+	if (a->rlog && !my_rcapture_triggers(my, e))
 		return false;
 	fault_pause(my->log, "swap-triggers-moved");
 	Sql q;
@@ -386,6 +409,12 @@ static void undo(Attempt *a)
 		sql_free(&d);
 	}
 	if (a->unmarked && !a->original_dropped && !shadow_comment(my, true, &e3)) {
+		log_error(my->log, &e3);
+		err_clear(&e3);
+	}
+	/* the reverse capture: its triggers on the shadow would log the next
+	 * attempt's drain (the next attempt makes it again) */
+	if (a->rlog && !my_rcapture_unswapped_drop(my, &e3)) {
 		log_error(my->log, &e3);
 		err_clear(&e3);
 	}

@@ -50,8 +50,8 @@ bool my_triggers_read(My *my, const char *table, MyTrigger **out, int *n, OscErr
 	sql_add(&q,
 	        "SELECT TRIGGER_NAME, ACTION_TIMING, EVENT_MANIPULATION, ACTION_STATEMENT, DEFINER, SQL_MODE"
 	        " FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = %L AND EVENT_OBJECT_TABLE = %L"
-	        " AND TRIGGER_NAME NOT IN (%L, %L, %L) ORDER BY ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER",
-	        my->db, table, my->trg_ins, my->trg_upd, my->trg_del);
+	        " AND TRIGGER_NAME NOT IN (%L, %L, %L, %L, %L, %L) ORDER BY ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER",
+	        my->db, table, my->trg_ins, my->trg_upd, my->trg_del, my->rtrg_ins, my->rtrg_upd, my->rtrg_del);
 	if (!my_exec_sql(my, &q, &r, e))
 		goto out;
 	enum { T_NAME, T_TIMING, T_EVENT, T_BODY, T_DEFINER, T_SQL_MODE };

@@ -1,7 +1,7 @@
 /*
  * test_my_sql.c — the SQL text of MySQL/MariaDB's copy, comparison, replay
- * and capture (src/my/my_sql.c), without a server: a composite key (an
- * integer, and a string that travels as hex), a key column the ALTER
+ * and capture, both ways (src/my/my_sql.c), without a server: a composite
+ * key (an integer, and a string that travels as hex), a key column the ALTER
  * renamed, and names that need quoting (a backtick, a space).  Key values
  * are the literals my_keys.c makes; here, fixed text.  The statements are
  * pinned whole: a change to one shows up here, reviewed, before it
@@ -42,6 +42,10 @@ static void fill(My *my, SqlDialect *d)
 	snprintf(my->trg_ins, sizeof(my->trg_ins), "us`ers_osc_ins");
 	snprintf(my->trg_upd, sizeof(my->trg_upd), "us`ers_osc_upd");
 	snprintf(my->trg_del, sizeof(my->trg_del), "us`ers_osc_del");
+	snprintf(my->rlog, sizeof(my->rlog), "us`ers_osc_rlog");
+	snprintf(my->rtrg_ins, sizeof(my->rtrg_ins), "us`ers_osc_rins");
+	snprintf(my->rtrg_upd, sizeof(my->rtrg_upd), "us`ers_osc_rupd");
+	snprintf(my->rtrg_del, sizeof(my->rtrg_del), "us`ers_osc_rdel");
 }
 
 /* One statement, built into q (emptied first). */
@@ -139,6 +143,51 @@ void test_my_sql(void)
 	          "UPDATE `app`.`us``ers_osc_new` SET `v` = NULL WHERE `v` IS NOT NULL AND ((`id` < '9') OR "
 	          "(`id` = '9' AND `te nant` <= _utf8mb4 X'62')) AND (`id`, `te nant`) NOT IN (SELECT "
 	          "`l`.`id`, `l`.`te``nant` FROM `app`.`us``ers_osc_log` l) ORDER BY `id`, `te nant` LIMIT 1");
+	/* the capture: the original's key into the log, both keys when an UPDATE moves it */
+	Sql c[3];
+	for (int i = 0; i < 3; i++)
+		sql_init(&c[i], &my.dialect);
+	my_sql_capture_triggers(&my, c);
+	CHECK_STR(sql_text(&c[0]),
+	          "CREATE TRIGGER `app`.`us``ers_osc_ins` AFTER INSERT ON `app`.`us``ers` FOR EACH ROW BEGIN /* "
+	          "osc capture */ INSERT INTO `app`.`us``ers_osc_log` (`id`, `te``nant`) VALUES (NEW.`id`, "
+	          "NEW.`te``nant`); END");
+	CHECK_STR(sql_text(&c[1]),
+	          "CREATE TRIGGER `app`.`us``ers_osc_upd` AFTER UPDATE ON `app`.`us``ers` FOR EACH ROW BEGIN /* "
+	          "osc capture */ INSERT INTO `app`.`us``ers_osc_log` (`id`, `te``nant`) VALUES (NEW.`id`, "
+	          "NEW.`te``nant`); IF NOT (OLD.`id` <=> NEW.`id` AND OLD.`te``nant` <=> NEW.`te``nant`) THEN "
+	          "INSERT INTO `app`.`us``ers_osc_log` (`id`, `te``nant`) VALUES (OLD.`id`, OLD.`te``nant`); END "
+	          "IF; END");
+	CHECK_STR(sql_text(&c[2]),
+	          "CREATE TRIGGER `app`.`us``ers_osc_del` AFTER DELETE ON `app`.`us``ers` FOR EACH ROW BEGIN /* "
+	          "osc capture */ INSERT INTO `app`.`us``ers_osc_log` (`id`, `te``nant`) VALUES (OLD.`id`, "
+	          "OLD.`te``nant`); END");
+	/* --revertible: the same capture with the roles swapped, on the shadow
+	 * (the new table after the swap), its key by the shadow's names, into
+	 * the reverse log */
+	MyCapture rc;
+	my_capture_reverse(&my, &rc);
+	for (int i = 0; i < 3; i++)
+		sql_reset(&c[i]);
+	my_sql_capture(&my, &rc, c);
+	CHECK_STR(sql_text(&c[0]),
+	          "CREATE TRIGGER `app`.`us``ers_osc_rins` AFTER INSERT ON `app`.`us``ers_osc_new` FOR EACH ROW "
+	          "BEGIN /* osc capture */ INSERT INTO `app`.`us``ers_osc_rlog` (`id`, `te nant`) VALUES "
+	          "(NEW.`id`, NEW.`te nant`); END");
+	CHECK_STR(sql_text(&c[1]),
+	          "CREATE TRIGGER `app`.`us``ers_osc_rupd` AFTER UPDATE ON `app`.`us``ers_osc_new` FOR EACH ROW "
+	          "BEGIN /* osc capture */ INSERT INTO `app`.`us``ers_osc_rlog` (`id`, `te nant`) VALUES "
+	          "(NEW.`id`, NEW.`te nant`); IF NOT (OLD.`id` <=> NEW.`id` AND OLD.`te nant` <=> NEW.`te nant`) "
+	          "THEN INSERT INTO `app`.`us``ers_osc_rlog` (`id`, `te nant`) VALUES (OLD.`id`, OLD.`te nant`); "
+	          "END IF; END");
+	CHECK_STR(sql_text(&c[2]),
+	          "CREATE TRIGGER `app`.`us``ers_osc_rdel` AFTER DELETE ON `app`.`us``ers_osc_new` FOR EACH ROW "
+	          "BEGIN /* osc capture */ INSERT INTO `app`.`us``ers_osc_rlog` (`id`, `te nant`) VALUES "
+	          "(OLD.`id`, OLD.`te nant`); END");
+	for (int i = 0; i < 3; i++) {
+		CHECK(!c[i].failed);
+		sql_free(&c[i]);
+	}
 	CHECK(!q.failed);
 	sql_free(&q);
 }
