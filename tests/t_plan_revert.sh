@@ -86,7 +86,7 @@ revert_plan_test() {
     # (the warning in osc plan's words, or the engine's refusal in the run's)
     plan_has '^risk:       high$' \
         '^revert:     not possible: the ALTER has no inverse \(--revertible: a run refuses it\)$' \
-        '^  \[high\] .*--revertible: .*drops column code, NOT NULL without a default'
+        '^  \[high\] .*--revertible: .*drops column code, (which is )?NOT NULL without a default'
     e_expect_osc 0 plan --table $T --alter "DROP COLUMN code" --revertible --format json
     assert_eq "true false true 1 0 0" "$(revert_json)" "--revertible DROP COLUMN code: the JSON revert"
     assert_eq "high" "$(jq -r '.risk' "$OSC_OUT")" "--revertible DROP COLUMN code: the JSON risk"

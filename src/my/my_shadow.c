@@ -431,6 +431,20 @@ out:
 	return ok;
 }
 
+/* --revertible: the ALTER must have an inverse; osc plan notes a refusal
+ * among its findings and goes on, as for the other refusals of a run */
+static bool revert_checked(My *my, bool keep, OscErr *e)
+{
+	if (!my->revertible || my_revert_check(my, e))
+		return true;
+	if (keep || e->exit != OSC_EXIT_INPUT)
+		return false;
+	if (my->plan_refusal == NULL)
+		my->plan_refusal = my_strdup(e->msg);
+	err_clear(e);
+	return true;
+}
+
 bool my_shadow_create(My *my, bool keep, OscErr *e)
 {
 	Sql q;
@@ -485,7 +499,7 @@ bool my_shadow_create(My *my, bool keep, OscErr *e)
 		goto out;
 	/* --revertible: the ALTER must have an inverse (src/my/my_revert_check.c),
 	 * checked on the shadow as the ALTER left it */
-	if (!map_columns(my, e) || (my->revertible && !my_revert_check(my, e)) || !my_fkeys_read(my, e) ||
+	if (!map_columns(my, e) || !revert_checked(my, keep, e) || !my_fkeys_read(my, e) ||
 	    !defer_indexes(my, e) || !my_keyidx_ensure(my, e) || !read_user_triggers(my, e) || !my_capture_create(my, e))
 		goto out;
 	ok = true;
