@@ -194,3 +194,11 @@ e_replica_start_quietly() {
 e_wait_replica_caught_up() {
     if [ "$ENGINE" = pg ]; then wait_replica_caught_up "$@"; else my_wait_replica_caught_up "$@"; fi
 }
+
+# plan_has REGEX...: the last osc run's output (an osc plan) has each
+plan_has() {
+    local re
+    for re in "$@"; do
+        grep -qE -- "$re" "$OSC_OUT" || { cat "$OSC_OUT" >&2; fail "the plan lacks /$re/"; }
+    done
+}

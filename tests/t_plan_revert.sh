@@ -22,13 +22,6 @@
 need_osc
 command -v jq >/dev/null || fail "jq is needed to read the JSON plan"
 
-# plan_has REGEX...: the last plan's output has each
-plan_has() {
-    local re
-    for re in "$@"; do
-        grep -qE -- "$re" "$OSC_OUT" || { cat "$OSC_OUT" >&2; fail "the plan lacks /$re/"; }
-    done
-}
 
 # revert_json: the JSON plan's revert object on one line, its lists as counts
 revert_json() {
