@@ -22,6 +22,9 @@
 #  G. (PostgreSQL) through osc proxy: the mirrored writer connects through the
 #     proxy, and the forward swap and the swap back both hold the application
 #     at the proxy; the table then equals the mirror;
+#  H. (PostgreSQL) a TRUNCATE of the new table after the swap, then new rows:
+#     the revert empties the original too, and the table holds the new rows
+#     only (MySQL fires no trigger for a TRUNCATE, forward or back);
 #  E. bad input, exit 2 and nothing changed: osc revert of a table with no
 #     revertible migration, --revertible for an ALTER without an inverse (a
 #     NOT NULL column without a default dropped), a new migration of a table
@@ -260,6 +263,17 @@ case_proxy() {
     proxy_stop rev
 }
 
+case_truncate() {
+    local T=t_rev_pg_h R=t_rev_pg_h_ref
+    note "---- H: a TRUNCATE after the swap goes back too ----"
+    fresh $T $R 300
+    migrate_revertible $T "$(alter_fwd)"
+    e_q "TRUNCATE $T; INSERT INTO $T (id, v, n, extra, pad) VALUES (1, 'a', 1, 0, 'p'), (2, 'b', NULL, 0, 'q')" >/dev/null
+    e_q "TRUNCATE $R; INSERT INTO $R (id, v, n, extra, pad) VALUES (1, 'a', 1, 0, 'p'), (2, 'b', NULL, 0, 'q')" >/dev/null
+    e_expect_osc 0 revert --table $T --drop-old-table
+    e_tables_equal $T $R "$COLS"
+}
+
 body() {
     case_revert_under_writer
     case_refused
@@ -267,6 +281,7 @@ body() {
     case_finish
     case_resumed
     [ "$ENGINE" = my ] || case_proxy
+    [ "$ENGINE" = my ] || case_truncate
     case_bad_input
 }
 for_each_engine body
