@@ -41,7 +41,7 @@ cd "$(dirname "$0")/.." || exit 1
 # cast check where values fail, row by row (t_plan_cast).  The parallel
 # copy: worker threads and sessions, a wave killed, a worker lost, pause
 # (t_parallel_copy).
-SAN_TESTS="t_bad_input t_hostile_names t_add_column_default t_resume_kill t_resume_swap t_carry_objects t_carry_resume t_unique_duplicates t_control t_plan t_verify:pg t_resume_refuse:my t_overlap_sigterm:my t_secrets t_my_unique_swap t_pg_unique_swap t_connection:pg t_privileges t_proxy_faults t_proxy_tls t_run_summary:pg t_metrics:pg t_set:pg t_ps t_old_tables t_proxy_metrics t_plan_cast t_parallel_copy t_revert t_revert_my"
+SAN_TESTS="t_bad_input t_hostile_names t_add_column_default t_resume_kill t_resume_swap t_carry_objects t_carry_resume t_unique_duplicates t_control t_plan t_verify:pg t_resume_refuse:my t_overlap_sigterm:my t_secrets t_my_unique_swap t_pg_unique_swap t_connection:pg t_privileges t_proxy_faults t_proxy_tls t_run_summary:pg t_metrics:pg t_set:pg t_ps t_old_tables t_proxy_metrics t_plan_cast t_parallel_copy t_revert"
 
 TIMEOUT=${OSC_TEST_TIMEOUT:-300}
 pass=0
