@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/revert.sh — what a --revertible migration and `osc revert` cost:
-# the forward run with and without --revertible (its time, the swap's lock),
+# the forward run with and without --revertible, each under the writer (its
+# time, the swap's lock),
 # then, after CHANGES changes to the new table (one UPDATE, plus whatever the
 # writer does meanwhile), the revert's time and its lock; the mirrored
 # writer runs throughout (its latency p50/p99/p99.9/max and errors over the
@@ -24,15 +25,25 @@ SRV=/tmp/osc-bench-revert.$$
 OUT=$OUTDIR/$TAG-revert.md
 make -s all >/dev/null
 # servers.sh makes the directory, readable by the servers' users
+trap 'tests/servers.sh stop "$SRV" >/dev/null 2>&1 || true; rm -rf "$SRV" "$SRV.log"' EXIT
 tests/servers.sh start "$SRV" >"$SRV.log" 2>&1 || { cat "$SRV.log" >&2; exit 1; }
-trap 'tests/servers.sh stop "$SRV" >/dev/null 2>&1 || true; rm -f "$SRV.log"' EXIT
 . "$SRV/env"
 TEST_NAME=bench_revert
 . tests/lib.sh
 . tests/lib_engine.sh
+# after lib.sh, whose own EXIT trap this one calls
+bench_revert_exit() {
+    _lib_cleanup
+    tests/servers.sh stop "$SRV" >/dev/null 2>&1 || true
+    rm -rf "$SRV" "$SRV.log"
+}
+trap bench_revert_exit EXIT
 
 # lock MSGFILE: the swap's lock time osc reported ("table locked for 12.3ms")
-lock_ms() { grep -o 'table locked for [0-9.]*ms' "$1" | tail -1 | grep -o '[0-9.]*' || echo -; }
+# (MySQL/MariaDB: "writes waited at most 12.3ms")
+lock_ms() {
+    grep -oE '(table locked for|writes waited at most) [0-9.]+ms' "$1" | tail -1 | grep -oE '[0-9.]+' || echo -
+}
 took() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 log() { echo "bench-revert: $*" >&2; }
 
@@ -41,7 +52,7 @@ log() { echo "bench-revert: $*" >&2; }
     echo
     echo "$ROWS rows, $CHANGES changes to the new table after the swap (one UPDATE) plus the writer's"
     echo "($WRITER_RATE writes/s throughout: inserts, updates including key changes and NULLs, deletes,"
-    echo "mirrored), one run each on this machine ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) at the start)."
+    echo "mirrored; also during the plain run, on a table of its own), one run each on this machine ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) at the start)."
     echo
     echo "| engine | forward, plain (s) | its lock (ms) | forward, --revertible (s) | its lock (ms) | changes replayed | revert (s) | its lock (ms) | writer p50/p99/p99.9/max (ms) | writer errors | rows ≠ mirror |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|"
@@ -52,9 +63,11 @@ run_engine() {
     alter=$(e_pick "ADD COLUMN c int DEFAULT 1, ALTER COLUMN n TYPE bigint" "ADD COLUMN c int DEFAULT 1, MODIFY n BIGINT")
     log "$ENGINE: $ROWS rows"
     e_fixture $P $P_R "$ROWS"
+    e_start_writer $P $P_R
     t0=$(date +%s.%N)
     e_run_osc --table $P --alter "$alter" --log-format text
     t1=$(date +%s.%N)
+    e_stop_writer
     [ "$OSC_RC" = 0 ] || { log "the plain run exited $OSC_RC"; return 1; }
     fwd_plain=$(took "$t0" "$t1") lk_plain=$(lock_ms "$OSC_ERR")
     e_q "DROP TABLE $P_R" >/dev/null
