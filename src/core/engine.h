@@ -156,7 +156,8 @@ typedef struct Leftovers {
 /* A --revertible migration after its swap, as `osc revert` and `osc
  * finish` find it (src/core/revert.c). */
 typedef struct RevertInfo {
-	char old[2 * OSC_NAME_MAX + 2]; /* the original, kept in step: "app._osc_1a2b..._users_osc_old" */
+	char old[2 * OSC_NAME_MAX + 2]; /* the original, kept in step: "_osc_1a2b..._users_osc_orig" (MySQL:
+	                                 * "app.users_osc_old") */
 	char *alter;                    /* the forward migration's --alter (the core frees it) */
 	bool swapped;                   /* a revert's swap committed already: only its cleanup is left */
 	int64_t backlog;                /* changes to the table since the swap not yet in the original */
@@ -468,7 +469,9 @@ typedef struct Engine {
 	 * a migration from the new schema back to the old one (what the swap
 	 * takes out of the table's name keeps the old table's suffix and
 	 * --drop-old-table drops it).  A revert whose swap committed (ri->swapped)
-	 * leaves only that cleanup, then state_close. */
+	 * leaves only that cleanup, then state_record's "reverted".  In a revert,
+	 * state_record writes the forward migration's row: its phase, message
+	 * and revert state, never its outcome or counters. */
 	bool (*revert_attach)(EngineTable *t, bool finish, RevertInfo *ri, OscErr *e) MUSTCHECK;
 	/* `osc finish`: drops the reverse capture and its log (and the
 	 * original with drop_old); the state row says "finished". */
