@@ -337,12 +337,17 @@ void pg_sql_merge_delete(const Pg *pg, Sql *q);
 void pg_sql_merge_insert(const Pg *pg, Sql *q);
 /* Every key pending in the log out of the shadow */
 void pg_sql_unmerge_pending(const Pg *pg, Sql *q);
-/* The capture: the log table, the row trigger function's body, a trigger
- * function, the four statements that install both triggers (ENABLE ALWAYS) */
-void pg_sql_capture_log(const Pg *pg, Sql *q);
-void pg_sql_capture_body(const Pg *pg, Sql *body);
-void pg_sql_capture_function(const Pg *pg, Sql *q, const char *name, const char *body);
-void pg_sql_capture_triggers(const Pg *pg, Sql q[4]);
+/* The capture: the log table `log`, the row trigger function's body, a
+ * trigger function, the four statements that install both triggers (ENABLE
+ * ALWAYS).  reverse: a --revertible run's reverse log (src/pg/pg_revert_keep.c),
+ * keyed by the key's columns as the new table names them, made again when
+ * it exists (a resumed run) */
+void pg_sql_capture_log(const Pg *pg, Sql *q, const char *log, bool reverse);
+void pg_sql_capture_body(const Pg *pg, Sql *body, const char *log, bool reverse);
+void pg_sql_capture_function(const Pg *pg, Sql *q, const char *name, const char *body, bool replace);
+/* ...on schema.table, calling the work schema's fn and fn_truncate */
+void pg_sql_capture_triggers(const Pg *pg, Sql q[4], const char *schema, const char *table, const char *fn,
+                             const char *fn_truncate);
 
 /* pg_copy.c: the copy's primitives (src/core/copy.c drives them) */
 bool pg_chunk_bound(PgSession *s, Pg *pg, const PgKeyVal *lo, int64_t limit, PgKeyVal **hi, int64_t *spanned,

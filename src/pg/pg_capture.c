@@ -34,86 +34,43 @@
 #include <string.h>
 
 
-#define CAPTURE_NAME "_osc_capture"
-#define TRUNCATE_NAME "_osc_truncate"
 
-/* The log and the two trigger functions.  reverse: the reverse log of a
- * --revertible run (src/pg/pg_revert_keep.c), keyed by the key's columns as
- * the new table names them, made again when it exists (a resumed run). */
+/* The log and the two trigger functions (src/pg/pg_sql.c builds them). */
 bool pg_capture_make(Pg *pg, const char *log, const char *fn, const char *fn_truncate, bool reverse, OscErr *e)
 {
-	Sql q, body, keys_new, keys_old, cols;
+	Sql q, body;
 	bool ok = false;
-	const char *replace = reverse ? " OR REPLACE" : "";
 
 	sql_init(&q, &pg->dialect);
 	sql_init(&body, &pg->dialect);
-	sql_init(&keys_new, &pg->dialect);
-	sql_init(&keys_old, &pg->dialect);
-	sql_init(&cols, &pg->dialect);
-
-	/* a TRUNCATE's marker has no key: the key columns take NULL there */
-	sql_add(&q,
-	        "CREATE TABLE%s %I.%I (_osc_change_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-	        " _osc_truncate boolean NOT NULL DEFAULT false",
-	        reverse ? " IF NOT EXISTS" : "", pg->work, log);
-	for (int k = 0; k < pg->nkeys; k++) {
-		const char *name = reverse ? pg->keys[k].shadow_name : pg->keys[k].name;
-		sql_add(&q, ", %I %s", name, pg->keys[k].type);
-		sql_add(&keys_new, "%sNEW.%I", k ? ", " : "", name);
-		sql_add(&keys_old, "%sOLD.%I", k ? ", " : "", name);
-		sql_add(&cols, "%s%I", k ? ", " : "", name);
-	}
-	/* consumed rows are dead rows: vacuum the log early and often */
-	sql_add(&q, ") WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000,"
-	            " autovacuum_vacuum_cost_delay = 0)");
+	pg_sql_capture_log(pg, &q, log, reverse);
 	if (!pg_exec_sql(pg, &q, NULL, e))
 		goto out;
-	sql_add(&body,
-	        "BEGIN\n"
-	        "  IF TG_OP <> 'DELETE' THEN\n"
-	        "    INSERT INTO %I.%I (%s) VALUES (%s);\n"
-	        "  END IF;\n"
-	        "  IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND (%s) IS DISTINCT FROM (%s)) THEN\n"
-	        "    INSERT INTO %I.%I (%s) VALUES (%s);\n"
-	        "  END IF;\n"
-	        "  RETURN NULL;\n"
-	        "END",
-	        pg->work, log, sql_text(&cols), sql_text(&keys_new), sql_text(&keys_old), sql_text(&keys_new),
-	        pg->work, log, sql_text(&cols), sql_text(&keys_old));
-	if (body.failed || keys_new.failed || keys_old.failed || cols.failed) {
+	pg_sql_capture_body(pg, &body, log, reverse);
+	if (body.failed) {
 		err_set(e, OSC_EXIT_FAILED, "could not quote the key columns");
 		goto out;
 	}
 	sql_reset(&q);
-	sql_add(&q,
-	        "CREATE%s FUNCTION %I.%I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
-	        " SET search_path = pg_catalog, pg_temp AS %L",
-	        replace, pg->work, fn, sql_text(&body));
+	pg_sql_capture_function(pg, &q, fn, sql_text(&body), reverse);
 	if (!pg_exec_sql(pg, &q, NULL, e))
 		goto out;
 	sql_reset(&q);
 	sql_reset(&body);
 	sql_add(&body, "BEGIN\n  INSERT INTO %I.%I (_osc_truncate) VALUES (true);\n  RETURN NULL;\nEND", pg->work, log);
-	sql_add(&q,
-	        "CREATE%s FUNCTION %I.%I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
-	        " SET search_path = pg_catalog, pg_temp AS %L",
-	        replace, pg->work, fn_truncate, sql_text(&body));
+	pg_sql_capture_function(pg, &q, fn_truncate, sql_text(&body), reverse);
 	if (body.failed || !pg_exec_sql(pg, &q, NULL, e))
 		goto out;
 	ok = true;
 out:
 	sql_free(&q);
 	sql_free(&body);
-	sql_free(&keys_new);
-	sql_free(&keys_old);
-	sql_free(&cols);
 	return ok;
 }
 
 bool pg_capture_create(Pg *pg, OscErr *e)
 {
-	return pg_capture_make(pg, pg->log_table, CAPTURE_NAME, TRUNCATE_NAME, false, e);
+	return pg_capture_make(pg, pg->log_table, PG_CAPTURE_NAME, PG_TRUNCATE_NAME, false, e);
 }
 
 /* Notes the OIDs of osc's triggers on the original in the state row, in the
@@ -127,7 +84,7 @@ static bool record_triggers(Pg *pg, OscErr *e)
 	const char *p[2] = { oid, id };
 	bool ok = pg_exec(pg,
 	                  "SELECT oid FROM pg_catalog.pg_trigger WHERE tgrelid = $1::oid"
-	                  "   AND tgname IN ('" CAPTURE_NAME "', '" TRUNCATE_NAME "') ORDER BY tgname",
+	                  "   AND tgname IN ('" PG_CAPTURE_NAME "', '" PG_TRUNCATE_NAME "') ORDER BY tgname",
 	                  1, p, &r, e);
 	if (!ok)
 		return false;
@@ -139,7 +96,7 @@ static bool record_triggers(Pg *pg, OscErr *e)
 		return true;
 	return pg_exec(pg,
 	               "UPDATE osc.migrations SET trigger_oids = ARRAY(SELECT oid FROM pg_catalog.pg_trigger"
-	               "  WHERE tgrelid = $1::oid AND tgname IN ('" CAPTURE_NAME "', '" TRUNCATE_NAME "')),"
+	               "  WHERE tgrelid = $1::oid AND tgname IN ('" PG_CAPTURE_NAME "', '" PG_TRUNCATE_NAME "')),"
 	               " updated_at = now() WHERE id = $2::bigint",
 	               2, p, NULL, e);
 }
@@ -188,14 +145,7 @@ bool pg_capture_install(Pg *pg, OscErr *e)
 
 	for (int i = 0; i < 4; i++)
 		sql_init(&q[i], &pg->dialect);
-	sql_add(&q[0],
-	        "CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %I.%I"
-	        " FOR EACH ROW EXECUTE FUNCTION %I.%I()",
-	        CAPTURE_NAME, pg->schema, pg->table, pg->work, CAPTURE_NAME);
-	sql_add(&q[1], "ALTER TABLE %I.%I ENABLE ALWAYS TRIGGER %I", pg->schema, pg->table, CAPTURE_NAME);
-	sql_add(&q[2], "CREATE TRIGGER %I AFTER TRUNCATE ON %I.%I FOR EACH STATEMENT EXECUTE FUNCTION %I.%I()",
-	        TRUNCATE_NAME, pg->schema, pg->table, pg->work, TRUNCATE_NAME);
-	sql_add(&q[3], "ALTER TABLE %I.%I ENABLE ALWAYS TRIGGER %I", pg->schema, pg->table, TRUNCATE_NAME);
+	pg_sql_capture_triggers(pg, q, pg->schema, pg->table, PG_CAPTURE_NAME, PG_TRUNCATE_NAME);
 	ok = ddl_with_retries(pg, "capture installation", q, 4, true, e);
 	if (ok)
 		pg->capture_on = true;
@@ -255,7 +205,7 @@ bool pg_capture_disarm(Pg *pg, OscErr *e)
 		sql_add(&q,
 		        "CREATE OR REPLACE FUNCTION %I.%I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
 		        " SET search_path = pg_catalog, pg_temp AS %L",
-		        pg->work, i ? TRUNCATE_NAME : CAPTURE_NAME, "BEGIN RETURN NULL; END");
+		        pg->work, i ? PG_TRUNCATE_NAME : PG_CAPTURE_NAME, "BEGIN RETURN NULL; END");
 		if (!pg_exec_sql(pg, &q, NULL, e))
 			goto out;
 	}

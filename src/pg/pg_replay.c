@@ -105,10 +105,9 @@ static void name_the_key(PgSession *s, Pg *pg, const PgBatch *b, Sql *insert, Os
 	sql_add(&q, "SELECT ");
 	for (int k = 0; k < pg->nkeys; k++)
 		sql_add(&q, "%sARRAY[u.k%d]::text, u.k%d::text", k ? ", " : "", k, k);
-	sql_add(&q, " FROM unnest(");
-	for (int k = 0; k < pg->nkeys; k++)
-		sql_add(&q, "%s$%d::%s[]", k ? ", " : "", k + 1, pg->keys[k].type);
-	sql_add(&q, ") u(");
+	sql_add(&q, " FROM ");
+	pg_unnest_keys(pg, &q, 1);
+	sql_add(&q, " u(");
 	for (int k = 0; k < pg->nkeys; k++)
 		sql_add(&q, "%sk%d", k ? ", " : "", k);
 	sql_add(&q, ")");

@@ -45,22 +45,17 @@ bool pg_revert_log_create(Pg *pg, OscErr *e)
 
 bool pg_revert_capture_on(Pg *pg, OscErr *e)
 {
-	Sql q;
+	Sql q[4];
 	char id[32], oid[16];
-	bool ok;
+	bool ok = true;
 
-	sql_init(&q, &pg->dialect);
-	sql_add(&q, "CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %I.%I FOR EACH ROW EXECUTE FUNCTION %I.%I()",
-	        PG_CAPTURE_NAME, pg->work, pg->shadow, pg->work, PG_RCAPTURE_NAME);
-	ok = run(pg, &q, e);
-	sql_add(&q, "ALTER TABLE %I.%I ENABLE ALWAYS TRIGGER %I", pg->work, pg->shadow, PG_CAPTURE_NAME);
-	ok = ok && run(pg, &q, e);
-	sql_add(&q, "CREATE TRIGGER %I AFTER TRUNCATE ON %I.%I FOR EACH STATEMENT EXECUTE FUNCTION %I.%I()",
-	        PG_TRUNCATE_NAME, pg->work, pg->shadow, pg->work, PG_RTRUNCATE_NAME);
-	ok = ok && run(pg, &q, e);
-	sql_add(&q, "ALTER TABLE %I.%I ENABLE ALWAYS TRIGGER %I", pg->work, pg->shadow, PG_TRUNCATE_NAME);
-	ok = ok && run(pg, &q, e);
-	sql_free(&q);
+	for (int i = 0; i < 4; i++)
+		sql_init(&q[i], &pg->dialect);
+	pg_sql_capture_triggers(pg, q, pg->work, pg->shadow, PG_RCAPTURE_NAME, PG_RTRUNCATE_NAME);
+	for (int i = 0; ok && i < 4; i++)
+		ok = pg_exec_sql(pg, &q[i], NULL, e);
+	for (int i = 0; i < 4; i++)
+		sql_free(&q[i]);
 	if (!ok || pg->state_id == 0)
 		return ok;
 	/* the OIDs prove them osc's to `osc finish` and `osc revert` */

@@ -253,30 +253,37 @@ void pg_sql_unmerge_pending(const Pg *pg, Sql *q)
 	sql_add(q, " FROM %I.%I l)", pg->work, pg->log_table);
 }
 
-void pg_sql_capture_log(const Pg *pg, Sql *q)
+/* The key's columns in the log: as the original names them, or (reverse)
+ * as the new table does. */
+static const char *log_key(const Pg *pg, int k, bool reverse)
+{
+	return reverse ? pg->keys[k].shadow_name : pg->keys[k].name;
+}
+
+void pg_sql_capture_log(const Pg *pg, Sql *q, const char *log, bool reverse)
 {
 	/* a TRUNCATE's marker has no key: the key columns take NULL there */
 	sql_add(q,
-	        "CREATE TABLE %I.%I (_osc_change_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	        "CREATE TABLE%s %I.%I (_osc_change_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
 	        " _osc_truncate boolean NOT NULL DEFAULT false",
-	        pg->work, pg->log_table);
+	        reverse ? " IF NOT EXISTS" : "", pg->work, log);
 	for (int k = 0; k < pg->nkeys; k++)
-		sql_add(q, ", %I %s", pg->keys[k].name, pg->keys[k].type);
+		sql_add(q, ", %I %s", log_key(pg, k, reverse), pg->keys[k].type);
 	/* consumed rows are dead rows: vacuum the log early and often */
 	sql_add(q, ") WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000,"
 	           " autovacuum_vacuum_cost_delay = 0)");
 }
 
-void pg_sql_capture_body(const Pg *pg, Sql *body)
+void pg_sql_capture_body(const Pg *pg, Sql *body, const char *log, bool reverse)
 {
 	Sql cols, keys_new, keys_old;
 	sql_init(&cols, body->dialect);
 	sql_init(&keys_new, body->dialect);
 	sql_init(&keys_old, body->dialect);
 	for (int k = 0; k < pg->nkeys; k++) {
-		sql_add(&cols, "%s%I", k ? ", " : "", pg->keys[k].name);
-		sql_add(&keys_new, "%sNEW.%I", k ? ", " : "", pg->keys[k].name);
-		sql_add(&keys_old, "%sOLD.%I", k ? ", " : "", pg->keys[k].name);
+		sql_add(&cols, "%s%I", k ? ", " : "", log_key(pg, k, reverse));
+		sql_add(&keys_new, "%sNEW.%I", k ? ", " : "", log_key(pg, k, reverse));
+		sql_add(&keys_old, "%sOLD.%I", k ? ", " : "", log_key(pg, k, reverse));
 	}
 	/* an UPDATE that changes the key logs both keys: the old one must
 	 * leave the shadow */
@@ -290,8 +297,8 @@ void pg_sql_capture_body(const Pg *pg, Sql *body)
 	        "  END IF;\n"
 	        "  RETURN NULL;\n"
 	        "END",
-	        pg->work, pg->log_table, sql_text(&cols), sql_text(&keys_new), sql_text(&keys_old), sql_text(&keys_new),
-	        pg->work, pg->log_table, sql_text(&cols), sql_text(&keys_old));
+	        pg->work, log, sql_text(&cols), sql_text(&keys_new), sql_text(&keys_old), sql_text(&keys_new), pg->work,
+	        log, sql_text(&cols), sql_text(&keys_old));
 	if (cols.failed || keys_new.failed || keys_old.failed)
 		body->failed = true;
 	sql_free(&cols);
@@ -299,25 +306,26 @@ void pg_sql_capture_body(const Pg *pg, Sql *body)
 	sql_free(&keys_old);
 }
 
-void pg_sql_capture_function(const Pg *pg, Sql *q, const char *name, const char *body)
+void pg_sql_capture_function(const Pg *pg, Sql *q, const char *name, const char *body, bool replace)
 {
 	/* SECURITY DEFINER with a fixed search_path: the application's role
 	 * needs no rights on the work schema, and nothing of its search_path
 	 * can stand in for osc's log */
 	sql_add(q,
-	        "CREATE FUNCTION %I.%I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
+	        "CREATE%s FUNCTION %I.%I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
 	        " SET search_path = pg_catalog, pg_temp AS %L",
-	        pg->work, name, body);
+	        replace ? " OR REPLACE" : "", pg->work, name, body);
 }
 
-void pg_sql_capture_triggers(const Pg *pg, Sql q[4])
+void pg_sql_capture_triggers(const Pg *pg, Sql q[4], const char *schema, const char *table, const char *fn,
+                             const char *fn_truncate)
 {
 	sql_add(&q[0],
 	        "CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %I.%I"
 	        " FOR EACH ROW EXECUTE FUNCTION %I.%I()",
-	        PG_CAPTURE_NAME, pg->schema, pg->table, pg->work, PG_CAPTURE_NAME);
-	sql_add(&q[1], "ALTER TABLE %I.%I ENABLE ALWAYS TRIGGER %I", pg->schema, pg->table, PG_CAPTURE_NAME);
+	        PG_CAPTURE_NAME, schema, table, pg->work, fn);
+	sql_add(&q[1], "ALTER TABLE %I.%I ENABLE ALWAYS TRIGGER %I", schema, table, PG_CAPTURE_NAME);
 	sql_add(&q[2], "CREATE TRIGGER %I AFTER TRUNCATE ON %I.%I FOR EACH STATEMENT EXECUTE FUNCTION %I.%I()",
-	        PG_TRUNCATE_NAME, pg->schema, pg->table, pg->work, PG_TRUNCATE_NAME);
-	sql_add(&q[3], "ALTER TABLE %I.%I ENABLE ALWAYS TRIGGER %I", pg->schema, pg->table, PG_TRUNCATE_NAME);
+	        PG_TRUNCATE_NAME, schema, table, pg->work, fn_truncate);
+	sql_add(&q[3], "ALTER TABLE %I.%I ENABLE ALWAYS TRIGGER %I", schema, table, PG_TRUNCATE_NAME);
 }

@@ -140,14 +140,14 @@ void test_pg_sql(void)
 	          "DELETE FROM \"_osc_w\".\"_Us\"\"ers_osc_new\" s WHERE (\"s\".\"id\", \"s\".\"te nant\") "
 	          "IN (SELECT \"l\".\"id\", \"l\".\"Te\"\"nant\" FROM \"_osc_w\".\"_Us\"\"ers_osc_log\" l)");
 	/* the change log: the key's columns in the original's types; a TRUNCATE marker has none */
-	TEXT(pg_sql_capture_log(&pg, &q));
+	TEXT(pg_sql_capture_log(&pg, &q, pg.log_table, false));
 	CHECK_STR(sql_text(&q),
 	          "CREATE TABLE \"_osc_w\".\"_Us\"\"ers_osc_log\" (_osc_change_id bigint GENERATED ALWAYS AS "
 	          "IDENTITY PRIMARY KEY, _osc_truncate boolean NOT NULL DEFAULT false, \"id\" integer, "
 	          "\"Te\"\"nant\" text) WITH (autovacuum_vacuum_scale_factor = 0, "
 	          "autovacuum_vacuum_threshold = 5000, autovacuum_vacuum_cost_delay = 0)");
 	/* the capture trigger logs keys only; a changed key logs both */
-	TEXT(pg_sql_capture_body(&pg, &q));
+	TEXT(pg_sql_capture_body(&pg, &q, pg.log_table, false));
 	CHECK_STR(sql_text(&q),
 	          "BEGIN\n"
 	          "  IF TG_OP <> 'DELETE' THEN\n"
@@ -161,6 +161,27 @@ void test_pg_sql(void)
 	          "  END IF;\n"
 	          "  RETURN NULL;\n"
 	          "END");
+	/* --revertible: the reverse log, keyed as the new table names the key,
+	 * and its triggers on the shadow (src/pg/pg_revert_keep.c) */
+	TEXT(pg_sql_capture_log(&pg, &q, "_Us\"ers_osc_rlog", true));
+	CHECK_STR(sql_text(&q),
+	          "CREATE TABLE IF NOT EXISTS \"_osc_w\".\"_Us\"\"ers_osc_rlog\" (_osc_change_id bigint GENERATED "
+	          "ALWAYS AS IDENTITY PRIMARY KEY, _osc_truncate boolean NOT NULL DEFAULT false, \"id\" integer, "
+	          "\"te nant\" text) WITH (autovacuum_vacuum_scale_factor = 0, "
+	          "autovacuum_vacuum_threshold = 5000, autovacuum_vacuum_cost_delay = 0)");
+	{
+		Sql t[4];
+		for (int i = 0; i < 4; i++)
+			sql_init(&t[i], &pg.dialect);
+		pg_sql_capture_triggers(&pg, t, pg.work, pg.shadow, "_osc_rcapture", "_osc_rtruncate");
+		CHECK_STR(sql_text(&t[0]), "CREATE TRIGGER \"_osc_capture\" AFTER INSERT OR UPDATE OR DELETE ON "
+		                           "\"_osc_w\".\"_Us\"\"ers_osc_new\" FOR EACH ROW EXECUTE FUNCTION "
+		                           "\"_osc_w\".\"_osc_rcapture\"()");
+		CHECK_STR(sql_text(&t[3]), "ALTER TABLE \"_osc_w\".\"_Us\"\"ers_osc_new\" ENABLE ALWAYS TRIGGER "
+		                           "\"_osc_truncate\"");
+		for (int i = 0; i < 4; i++)
+			sql_free(&t[i]);
+	}
 	/* OSC_FAULT=corrupt-shadow: one value lost in the range */
 	TEXT(pg_sql_damage(&pg, &q, "v", false));
 	CHECK_STR(sql_text(&q),
